@@ -1,1 +1,429 @@
-//! TODO
+//! What the server offers: the EHLO or LHLO reply, read into typed capabilities.
+//!
+//! RFC 5321 §4.1.1.1: the first line of a positive EHLO reply is `domain [SP greeting]`,
+//! each later line is `ehlo-keyword *(SP ehlo-param)`. Keywords are case-insensitive.
+//! The extensions the client acts on become flags; every other keyword is kept, with its
+//! parameters, as sent. Reading never fails: a line that does not look like a keyword is
+//! kept as an unknown keyword, so a quirky server costs nothing but that line.
+
+use crate::reply::Reply;
+use alloc::borrow::Cow;
+use alloc::string::String;
+use alloc::vec::Vec;
+
+/// At most this many distinct AUTH mechanisms are kept; further ones are ignored. Real
+/// servers offer fewer than ten, and the bound keeps deduplication linear in the reply.
+pub const MAX_AUTH_MECHANISMS: usize = 64;
+
+const PIPELINING: u16 = 1 << 0;
+const STARTTLS: u16 = 1 << 1;
+const SIZE: u16 = 1 << 2;
+const EIGHT_BIT_MIME: u16 = 1 << 3;
+const SMTPUTF8: u16 = 1 << 4;
+const CHUNKING: u16 = 1 << 5;
+const BINARYMIME: u16 = 1 << 6;
+const DSN: u16 = 1 << 7;
+const ENHANCEDSTATUSCODES: u16 = 1 << 8;
+const REQUIRETLS: u16 = 1 << 9;
+const AUTH: u16 = 1 << 10;
+
+/// The keywords with a typed accessor, and the RFC that defines each.
+const TYPED: [(&[u8], u16); 11] = [
+    (b"PIPELINING", PIPELINING),                   // RFC 2920
+    (b"STARTTLS", STARTTLS),                       // RFC 3207
+    (b"SIZE", SIZE),                               // RFC 1870
+    (b"8BITMIME", EIGHT_BIT_MIME),                 // RFC 6152
+    (b"SMTPUTF8", SMTPUTF8),                       // RFC 6531
+    (b"CHUNKING", CHUNKING),                       // RFC 3030
+    (b"BINARYMIME", BINARYMIME),                   // RFC 3030
+    (b"DSN", DSN),                                 // RFC 3461
+    (b"ENHANCEDSTATUSCODES", ENHANCEDSTATUSCODES), // RFC 2034
+    (b"REQUIRETLS", REQUIRETLS),                   // RFC 8689
+    (b"AUTH", AUTH),                               // RFC 4954
+];
+
+fn typed_flag(keyword: &[u8]) -> Option<u16> {
+    TYPED
+        .iter()
+        .find(|(name, _)| name.len() == keyword.len() && name.eq_ignore_ascii_case(keyword))
+        .map(|&(_, flag)| flag)
+}
+
+/// The extensions a server advertised in its EHLO or LHLO reply.
+///
+/// ```
+/// use smtp_proto::ehlo::Capabilities;
+/// use smtp_proto::reply::{Reply, ReplyCode};
+///
+/// let reply = Reply::new(ReplyCode::OK, &[
+///     b"mx.example Hello",
+///     b"SIZE 10240000",
+///     b"AUTH plain LOGIN",
+///     b"X-CUSTOM a b",
+/// ]).unwrap();
+/// let caps = Capabilities::from_reply(&reply);
+/// assert_eq!(caps.domain(), "mx.example");
+/// assert_eq!(caps.max_size(), Some(10_240_000));
+/// assert!(caps.supports_auth("Plain"));
+/// assert_eq!(caps.extensions().collect::<Vec<_>>(), [("X-CUSTOM", "a b")]);
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Capabilities {
+    flags: u16,
+    max_size: Option<u64>,
+    /// The domain, then the text of every entry, in one allocation.
+    store: String,
+    domain_end: usize,
+    entries: Vec<Entry>,
+}
+
+/// A range of `store`: an AUTH mechanism (`start..end`), or an unknown keyword
+/// (`start..split`) with its parameters (`split..end`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Entry {
+    auth: bool,
+    start: usize,
+    split: usize,
+    end: usize,
+}
+
+impl Capabilities {
+    /// Reads the lines of an EHLO or LHLO reply (RFC 5321 §4.1.1.1, RFC 2033 §4.1).
+    ///
+    /// Only call it with a positive reply; the code is not checked. Both `AUTH mechs` and
+    /// the legacy `AUTH=mechs` form are read, and their mechanisms merged. When SIZE
+    /// appears more than once, the last one counts. Empty lines are skipped.
+    pub fn from_reply(reply: &Reply) -> Capabilities {
+        let mut caps = Capabilities::default();
+        let mut lines = reply.lines();
+        let first = lines.next().unwrap_or(&[]);
+        let domain = first.split(|&b| b == b' ').next().unwrap_or(&[]);
+        caps.store.reserve(reply.lines().map(|l| l.len()).sum());
+        caps.store.push_str(&String::from_utf8_lossy(domain));
+        caps.domain_end = caps.store.len();
+        for line in lines {
+            caps.add_line(line);
+        }
+        caps
+    }
+
+    fn add_line(&mut self, line: &[u8]) {
+        if line.is_empty() {
+            return;
+        }
+        let mut parts = line.splitn(2, |&b| b == b' ');
+        let keyword = parts.next().unwrap_or(&[]);
+        let params = parts.next().unwrap_or(&[]);
+        // Legacy form sent by old Outlook-compatible servers: `AUTH=LOGIN PLAIN`.
+        if let Some(first_mech) = strip_prefix_ignore_case(keyword, b"AUTH=") {
+            self.flags |= AUTH;
+            self.add_mechanisms(first_mech);
+            self.add_mechanisms(params);
+            return;
+        }
+        match typed_flag(keyword) {
+            Some(AUTH) => {
+                self.flags |= AUTH;
+                self.add_mechanisms(params);
+            }
+            Some(SIZE) => {
+                self.flags |= SIZE;
+                self.max_size = parse_size(params);
+            }
+            Some(flag) => self.flags |= flag,
+            None => {
+                let start = self.store.len();
+                self.store.push_str(&String::from_utf8_lossy(keyword));
+                let split = self.store.len();
+                self.store.push_str(&String::from_utf8_lossy(params));
+                self.entries.push(Entry {
+                    auth: false,
+                    start,
+                    split,
+                    end: self.store.len(),
+                });
+            }
+        }
+    }
+
+    fn add_mechanisms(&mut self, list: &[u8]) {
+        for mech in list.split(|b| b.is_ascii_whitespace()) {
+            if mech.is_empty() || self.supports_auth_bytes(mech) {
+                continue;
+            }
+            if self.entries.iter().filter(|e| e.auth).count() >= MAX_AUTH_MECHANISMS {
+                return;
+            }
+            let start = self.store.len();
+            match String::from_utf8_lossy(mech) {
+                Cow::Borrowed(s) => self.store.push_str(s),
+                Cow::Owned(s) => self.store.push_str(&s),
+            }
+            if let Some(s) = self.store.get_mut(start..) {
+                s.make_ascii_uppercase();
+            }
+            let end = self.store.len();
+            self.entries.push(Entry {
+                auth: true,
+                start,
+                split: end,
+                end,
+            });
+        }
+    }
+
+    fn text(&self, start: usize, end: usize) -> &str {
+        self.store.get(start..end).unwrap_or("")
+    }
+
+    /// The server's domain (or address literal) from the first line, lossy UTF-8.
+    pub fn domain(&self) -> &str {
+        self.text(0, self.domain_end)
+    }
+
+    /// PIPELINING (RFC 2920).
+    pub fn pipelining(&self) -> bool {
+        self.flags & PIPELINING != 0
+    }
+
+    /// STARTTLS (RFC 3207).
+    pub fn starttls(&self) -> bool {
+        self.flags & STARTTLS != 0
+    }
+
+    /// SIZE was advertised (RFC 1870), with or without a maximum.
+    pub fn size_advertised(&self) -> bool {
+        self.flags & SIZE != 0
+    }
+
+    /// The maximum message size from `SIZE n` (RFC 1870 §4). `None` when SIZE is absent,
+    /// has no number, is 0 ("no fixed maximum") or cannot be read as a number.
+    pub fn max_size(&self) -> Option<u64> {
+        self.max_size
+    }
+
+    /// 8BITMIME (RFC 6152).
+    pub fn eight_bit_mime(&self) -> bool {
+        self.flags & EIGHT_BIT_MIME != 0
+    }
+
+    /// SMTPUTF8 (RFC 6531).
+    pub fn smtputf8(&self) -> bool {
+        self.flags & SMTPUTF8 != 0
+    }
+
+    /// CHUNKING, i.e. BDAT (RFC 3030).
+    pub fn chunking(&self) -> bool {
+        self.flags & CHUNKING != 0
+    }
+
+    /// BINARYMIME (RFC 3030).
+    pub fn binary_mime(&self) -> bool {
+        self.flags & BINARYMIME != 0
+    }
+
+    /// DSN (RFC 3461).
+    pub fn dsn(&self) -> bool {
+        self.flags & DSN != 0
+    }
+
+    /// ENHANCEDSTATUSCODES (RFC 2034).
+    pub fn enhanced_status_codes(&self) -> bool {
+        self.flags & ENHANCEDSTATUSCODES != 0
+    }
+
+    /// REQUIRETLS (RFC 8689).
+    pub fn requiretls(&self) -> bool {
+        self.flags & REQUIRETLS != 0
+    }
+
+    /// AUTH was advertised (RFC 4954), in either form, even with no mechanism.
+    pub fn auth_advertised(&self) -> bool {
+        self.flags & AUTH != 0
+    }
+
+    /// The SASL mechanisms from every `AUTH` and `AUTH=` line, uppercased, each once, in
+    /// the order first seen.
+    pub fn auth_mechanisms(&self) -> impl Iterator<Item = &str> + '_ {
+        self.entries
+            .iter()
+            .filter(|e| e.auth)
+            .map(|e| self.text(e.start, e.end))
+    }
+
+    /// Whether `mechanism` was advertised, compared case-insensitively.
+    pub fn supports_auth(&self, mechanism: &str) -> bool {
+        self.supports_auth_bytes(mechanism.as_bytes())
+    }
+
+    fn supports_auth_bytes(&self, mechanism: &[u8]) -> bool {
+        self.auth_mechanisms()
+            .any(|m| m.as_bytes().eq_ignore_ascii_case(mechanism))
+    }
+
+    /// Every keyword without a typed accessor, as sent, with its parameters (everything
+    /// after the first space, possibly empty), in reply order.
+    pub fn extensions(&self) -> impl Iterator<Item = (&str, &str)> + '_ {
+        self.entries
+            .iter()
+            .filter(|e| !e.auth)
+            .map(|e| (self.text(e.start, e.split), self.text(e.split, e.end)))
+    }
+
+    /// Whether `keyword` was advertised, typed or not, compared case-insensitively.
+    pub fn has_extension(&self, keyword: &str) -> bool {
+        match typed_flag(keyword.as_bytes()) {
+            Some(flag) => self.flags & flag != 0,
+            None => self
+                .extensions()
+                .any(|(k, _)| k.eq_ignore_ascii_case(keyword)),
+        }
+    }
+}
+
+fn strip_prefix_ignore_case<'a>(s: &'a [u8], prefix: &[u8]) -> Option<&'a [u8]> {
+    let head = s.get(..prefix.len())?;
+    if head.eq_ignore_ascii_case(prefix) {
+        s.get(prefix.len()..)
+    } else {
+        None
+    }
+}
+
+/// RFC 1870 §4: `size-param = [1*DIGIT]`; 0 means no fixed maximum. Digits only, so
+/// `+5` or `-1` are refused; an overflowing number is refused rather than saturated.
+fn parse_size(params: &[u8]) -> Option<u64> {
+    let digits = params.split(|&b| b == b' ').next().unwrap_or(&[]);
+    if digits.is_empty() || digits.len() > 20 {
+        return None;
+    }
+    let mut n: u64 = 0;
+    for &d in digits {
+        if !d.is_ascii_digit() {
+            return None;
+        }
+        n = n.checked_mul(10)?.checked_add(u64::from(d - b'0'))?;
+    }
+    Some(n).filter(|&n| n > 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reply::ReplyCode;
+    use alloc::vec;
+
+    fn caps(lines: &[&[u8]]) -> Capabilities {
+        Capabilities::from_reply(&Reply::new(ReplyCode::OK, lines).unwrap())
+    }
+
+    #[test]
+    fn typed_keywords_case_insensitive() {
+        let c = caps(&[
+            b"mx",
+            b"pipelining",
+            b"StartTLS",
+            b"8bitmime",
+            b"SMTPUTF8",
+            b"chunking",
+            b"BINARYMIME",
+            b"dsn",
+            b"EnhancedStatusCodes",
+            b"REQUIRETLS",
+        ]);
+        assert!(c.pipelining() && c.starttls() && c.eight_bit_mime() && c.smtputf8());
+        assert!(c.chunking() && c.binary_mime() && c.dsn() && c.enhanced_status_codes());
+        assert!(c.requiretls());
+        assert!(!c.size_advertised() && !c.auth_advertised());
+        assert_eq!(c.extensions().count(), 0);
+        assert!(c.has_extension("Pipelining"));
+        assert!(!c.has_extension("SIZE"));
+    }
+
+    #[test]
+    fn nothing_advertised() {
+        let c = caps(&[b"mx.example greets you"]);
+        assert_eq!(c.domain(), "mx.example");
+        assert!(!c.pipelining() && !c.starttls());
+        assert_eq!(c.auth_mechanisms().count(), 0);
+    }
+
+    #[test]
+    fn size_values() {
+        assert_eq!(caps(&[b"d", b"SIZE 10240000"]).max_size(), Some(10_240_000));
+        assert_eq!(caps(&[b"d", b"SIZE 0"]).max_size(), None);
+        assert_eq!(caps(&[b"d", b"SIZE"]).max_size(), None);
+        assert!(caps(&[b"d", b"SIZE"]).size_advertised());
+        assert_eq!(caps(&[b"d", b"SIZE abc"]).max_size(), None);
+        assert_eq!(caps(&[b"d", b"SIZE +5"]).max_size(), None);
+        assert_eq!(
+            caps(&[b"d", b"SIZE 18446744073709551615"]).max_size(),
+            Some(u64::MAX)
+        );
+        assert_eq!(caps(&[b"d", b"SIZE 18446744073709551616"]).max_size(), None);
+        assert_eq!(
+            caps(&[b"d", b"SIZE 99999999999999999999999"]).max_size(),
+            None
+        );
+        assert_eq!(caps(&[b"d", b"SIZE 1", b"SIZE 2"]).max_size(), Some(2));
+    }
+
+    #[test]
+    fn auth_merged_and_deduplicated() {
+        let c = caps(&[
+            b"d",
+            b"AUTH LOGIN plain",
+            b"auth=login PLAIN xoauth2",
+            b"AUTH  CRAM-MD5 ",
+        ]);
+        assert_eq!(
+            c.auth_mechanisms().collect::<Vec<_>>(),
+            vec!["LOGIN", "PLAIN", "XOAUTH2", "CRAM-MD5"]
+        );
+        assert!(c.supports_auth("xoauth2") && !c.supports_auth("GSSAPI"));
+        assert!(c.has_extension("auth"));
+        assert_eq!(c.extensions().count(), 0);
+    }
+
+    #[test]
+    fn auth_mechanisms_capped() {
+        let mut line = b"AUTH".to_vec();
+        for i in 0..200 {
+            line.extend_from_slice(alloc::format!(" M{i}").as_bytes());
+        }
+        let c = caps(&[b"d", &line]);
+        assert_eq!(c.auth_mechanisms().count(), MAX_AUTH_MECHANISMS);
+    }
+
+    #[test]
+    fn unknown_and_odd_lines_kept() {
+        let c = caps(&[
+            b"d",
+            b"X-EXPS GSSAPI NTLM",
+            b"VRFY",
+            b"",
+            b"=odd",
+            b"\xffbad \x00",
+            b"SIZE=5",
+        ]);
+        let ext: Vec<_> = c.extensions().collect();
+        assert_eq!(
+            ext,
+            vec![
+                ("X-EXPS", "GSSAPI NTLM"),
+                ("VRFY", ""),
+                ("=odd", ""),
+                ("\u{fffd}bad", "\0"),
+                ("SIZE=5", "")
+            ]
+        );
+        assert!(c.has_extension("vrfy") && c.has_extension("x-exps"));
+        assert!(!c.size_advertised());
+    }
+
+    #[test]
+    fn empty_first_line() {
+        let c = caps(&[b""]);
+        assert_eq!(c.domain(), "");
+    }
+}

@@ -1,1 +1,249 @@
-//! TODO
+//! Server replies: reading them from the byte stream, and what they say.
+//!
+//! A [`ReplyReader`] turns the server's bytes, in chunks of any size, into [`Reply`]
+//! values (RFC 5321 §4.2), within [`ReplyLimits`]. A reply keeps its code, its
+//! [`EnhancedStatus`] when it has one (RFC 2034), and the raw bytes of its text.
+//!
+//! ```
+//! use smtp_proto::reply::{ReplyCode, ReplyLimits, ReplyReader};
+//!
+//! let mut reader = ReplyReader::new(ReplyLimits::default());
+//! let mut input: &[u8] = b"250-mx.example\r\n250 SIZE 1000\r\n354 next";
+//! let reply = reader.read(&mut input).unwrap().unwrap();
+//! assert_eq!(reply.code(), ReplyCode::OK);
+//! assert_eq!(reply.line_count(), 2);
+//! assert_eq!(input, b"354 next"); // never read past the reply
+//! ```
+
+mod code;
+mod enhanced;
+mod error;
+mod parse;
+mod reader;
+
+pub use self::code::ReplyCode;
+pub use self::enhanced::EnhancedStatus;
+pub use self::error::ReplyError;
+pub use self::reader::{ReplyLimits, ReplyReader};
+pub use crate::escape::Escaped;
+
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::fmt;
+
+/// One complete server reply: a code and one or more lines of text.
+///
+/// Text is kept as the server sent it, NUL and invalid UTF-8 included; it never contains
+/// CR or LF. Display it with `{}`, which escapes every control byte.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    code: ReplyCode,
+    enhanced: Option<EnhancedStatus>,
+    /// The text of every line, joined with LF. LF cannot occur inside a line, so one
+    /// allocation holds all lines and the separators give their bounds back.
+    text: Vec<u8>,
+    line_count: usize,
+}
+
+impl Reply {
+    /// Builds a reply, e.g. for tests or a server-side writer.
+    ///
+    /// `lines` holds the text of each line, without code or separator. Fails with
+    /// [`ReplyError::Malformed`] when there is no line or a line contains CR or LF.
+    pub fn new(code: ReplyCode, lines: &[&[u8]]) -> Result<Reply, ReplyError> {
+        if lines.is_empty() {
+            return Err(ReplyError::Malformed {
+                reason: "a reply has at least one line",
+            });
+        }
+        let len = lines.iter().map(|l| l.len() + 1).sum();
+        let mut text = Vec::with_capacity(len);
+        for (i, line) in lines.iter().enumerate() {
+            if memchr::memchr2(b'\r', b'\n', line).is_some() {
+                return Err(ReplyError::Malformed {
+                    reason: "CR or LF in reply text",
+                });
+            }
+            if i > 0 {
+                text.push(b'\n');
+            }
+            text.extend_from_slice(line);
+        }
+        Ok(Self::from_parts(code, text, lines.len()))
+    }
+
+    /// `text` holds `line_count` lines joined with LF, none containing CR.
+    pub(crate) fn from_parts(code: ReplyCode, text: Vec<u8>, line_count: usize) -> Self {
+        let first = text.split(|&b| b == b'\n').next().unwrap_or(&[]);
+        // RFC 2034 §4: the status code starts the text; RFC 3463 §2 requires its class to
+        // match the reply's first digit, else it is ordinary text.
+        let enhanced = EnhancedStatus::parse_prefix(first)
+            .map(|(status, _)| status)
+            .filter(|status| status.class() == code.class());
+        Reply {
+            code,
+            enhanced,
+            text,
+            line_count,
+        }
+    }
+
+    /// The reply code.
+    pub fn code(&self) -> ReplyCode {
+        self.code
+    }
+
+    /// The enhanced status code at the start of the first line (RFC 2034 §4), when its
+    /// class equals the code's first digit.
+    pub fn enhanced(&self) -> Option<EnhancedStatus> {
+        self.enhanced
+    }
+
+    /// The text of each line after `NNN-`, `NNN ` or `NNN`, as raw bytes (an enhanced
+    /// status code stays in the text).
+    pub fn lines(&self) -> impl Iterator<Item = &[u8]> + '_ {
+        self.text.split(|&b| b == b'\n')
+    }
+
+    /// How many lines the reply has (at least one).
+    pub fn line_count(&self) -> usize {
+        self.line_count
+    }
+
+    /// The text of the first line.
+    pub fn first_line(&self) -> &[u8] {
+        self.lines().next().unwrap_or(&[])
+    }
+
+    /// The lines joined with `\n`, invalid UTF-8 replaced by U+FFFD.
+    ///
+    /// Control bytes are kept: use `Display` for text that goes to a terminal or a log.
+    pub fn text_lossy(&self) -> String {
+        String::from_utf8_lossy(&self.text).into_owned()
+    }
+
+    /// 2xx: the command succeeded.
+    pub fn is_positive(&self) -> bool {
+        self.code.is_positive()
+    }
+
+    /// 3xx: the server waits for more input.
+    pub fn is_intermediate(&self) -> bool {
+        self.code.is_intermediate()
+    }
+
+    /// 4xx: a transient failure.
+    pub fn is_transient(&self) -> bool {
+        self.code.is_transient()
+    }
+
+    /// 5xx: a permanent failure.
+    pub fn is_permanent(&self) -> bool {
+        self.code.is_permanent()
+    }
+
+    /// Appends the reply in wire form (RFC 5321 §4.2), each line ending with CRLF.
+    ///
+    /// A last line without text is written `NNN` with no space, as the grammar has it.
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        let digits = self.code.to_digits();
+        out.reserve(self.text.len() + self.line_count * 6);
+        let last = self.line_count.saturating_sub(1);
+        for (i, line) in self.lines().enumerate() {
+            out.extend_from_slice(&digits);
+            if i < last {
+                out.push(b'-');
+            } else if !line.is_empty() {
+                out.push(b' ');
+            }
+            out.extend_from_slice(line);
+            out.extend_from_slice(b"\r\n");
+        }
+    }
+}
+
+/// The code and text, one line per reply line as on the wire (`250-a`, `250 b`), with
+/// every control byte, invalid UTF-8 and terminal escape written as an escape.
+impl fmt::Display for Reply {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let last = self.line_count.saturating_sub(1);
+        for (i, line) in self.lines().enumerate() {
+            if i > 0 {
+                f.write_str("\n")?;
+            }
+            let sep = if i < last { "-" } else { " " };
+            write!(f, "{}{sep}", self.code)?;
+            crate::escape::escape_bytes(line, f)?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::string::ToString;
+    use alloc::vec;
+
+    fn reply(code: u16, lines: &[&[u8]]) -> Reply {
+        Reply::new(ReplyCode::new(code).unwrap(), lines).unwrap()
+    }
+
+    #[test]
+    fn accessors() {
+        let r = reply(550, &[b"5.1.1 <x@y>: unknown", b"second"]);
+        assert_eq!(r.code(), ReplyCode::MAILBOX_UNAVAILABLE);
+        assert_eq!(r.enhanced().unwrap().to_string(), "5.1.1");
+        assert_eq!(r.line_count(), 2);
+        assert_eq!(
+            r.lines().collect::<Vec<_>>(),
+            vec![&b"5.1.1 <x@y>: unknown"[..], b"second"]
+        );
+        assert_eq!(r.text_lossy(), "5.1.1 <x@y>: unknown\nsecond");
+        assert!(r.is_permanent() && !r.is_transient() && !r.is_positive());
+    }
+
+    #[test]
+    fn enhanced_only_when_class_matches() {
+        assert!(reply(250, &[b"2.0.0 Ok"]).enhanced().is_some());
+        assert!(reply(250, &[b"5.0.0 Ok"]).enhanced().is_none());
+        assert!(reply(354, &[b"2.0.0 go"]).enhanced().is_none());
+        // Only the first line is looked at.
+        assert!(reply(250, &[b"x", b"2.0.0 Ok"]).enhanced().is_none());
+    }
+
+    #[test]
+    fn empty_lines() {
+        let r = reply(250, &[b""]);
+        assert_eq!(r.line_count(), 1);
+        assert_eq!(r.lines().collect::<Vec<_>>(), vec![&b""[..]]);
+        let mut out = Vec::new();
+        r.encode(&mut out);
+        assert_eq!(out, b"250\r\n");
+        let r = reply(250, &[b"", b""]);
+        out.clear();
+        r.encode(&mut out);
+        assert_eq!(out, b"250-\r\n250\r\n");
+    }
+
+    #[test]
+    fn new_rejects_line_breaks_and_no_lines() {
+        let code = ReplyCode::OK;
+        assert!(Reply::new(code, &[]).is_err());
+        assert!(Reply::new(code, &[b"a\rb"]).is_err());
+        assert!(Reply::new(code, &[b"ok", b"a\n250 forged"]).is_err());
+    }
+
+    #[test]
+    fn encode_wire_form() {
+        let mut out = Vec::new();
+        reply(250, &[b"mx", b"SIZE 10", b"8BITMIME"]).encode(&mut out);
+        assert_eq!(out, b"250-mx\r\n250-SIZE 10\r\n250 8BITMIME\r\n");
+    }
+
+    #[test]
+    fn display_escapes() {
+        let r = reply(550, &[b"bad \x1b[2J\x00", b"\xff end"]);
+        assert_eq!(r.to_string(), "550-bad \\x1b[2J\\x00\n550 \\xff end");
+    }
+}

@@ -1,0 +1,167 @@
+//! Reading replies from the byte stream, within limits.
+
+use super::parse::reply_line;
+use super::{Reply, ReplyCode, ReplyError};
+use crate::line::{LineError, LineFramer, DEFAULT_MAX_LINE};
+use alloc::vec::Vec;
+
+/// Caps on what one reply may take, so that a hostile server cannot make the client
+/// buffer without end (security.md, "Hostile replies").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReplyLimits {
+    /// Octets per line, line end included. Default 2000: RFC 5321 §4.5.3.1.5 sets 512
+    /// as the minimum servers may rely on, and real servers exceed it.
+    pub max_line: usize,
+    /// Lines per reply. Default 200.
+    pub max_lines: usize,
+    /// Octets per reply, line ends included. Default 64 KiB.
+    pub max_bytes: usize,
+}
+
+impl Default for ReplyLimits {
+    fn default() -> Self {
+        ReplyLimits {
+            max_line: DEFAULT_MAX_LINE,
+            max_lines: 200,
+            max_bytes: 64 * 1024,
+        }
+    }
+}
+
+/// Turns the server's bytes, in chunks of any size, into [`Reply`] values.
+///
+/// Every limit fires as soon as it is crossed: the reader never buffers more than
+/// `max_line - 1` octets of a partial line, nor more than `max_bytes` octets of a
+/// reply. After an error the reader is reset, but the stream is out of step with the
+/// commands, so the session should end.
+#[derive(Debug, Clone)]
+pub struct ReplyReader {
+    framer: LineFramer,
+    limits: ReplyLimits,
+    partial: Partial,
+}
+
+/// The lines read so far of a multiline reply.
+#[derive(Debug, Clone, Default)]
+struct Partial {
+    /// Set once the first line of a multiline reply has been read.
+    code: Option<ReplyCode>,
+    /// Text of the lines read so far, joined with LF (see [`Reply`]).
+    text: Vec<u8>,
+    lines: usize,
+    /// Wire octets of the reply so far, line ends included.
+    bytes: usize,
+}
+
+impl Default for ReplyReader {
+    fn default() -> Self {
+        Self::new(ReplyLimits::default())
+    }
+}
+
+impl ReplyReader {
+    /// A reader enforcing `limits`.
+    pub fn new(limits: ReplyLimits) -> Self {
+        ReplyReader {
+            framer: LineFramer::new(limits.max_line),
+            limits,
+            partial: Partial::default(),
+        }
+    }
+
+    /// The limits in force.
+    pub fn limits(&self) -> ReplyLimits {
+        self.limits
+    }
+
+    /// Changes the line limit, the partial line included. The client raises it to 12288
+    /// during AUTH, whose challenges can be long (security.md), and lowers it after.
+    pub fn set_max_line(&mut self, max: usize) {
+        self.limits.max_line = max;
+        self.framer.set_max_line(max);
+    }
+
+    /// True when part of a line or of a multiline reply is buffered.
+    pub fn has_partial(&self) -> bool {
+        self.framer.has_partial() || self.partial.code.is_some()
+    }
+
+    /// Drops any partial line or reply.
+    pub fn reset(&mut self) {
+        self.framer.clear();
+        self.partial = Partial::default();
+    }
+
+    /// Consumes bytes from the front of `input` up to the end of the next complete reply,
+    /// never past it: the caller must be able to see any byte that follows, e.g. after
+    /// the `220` reply to STARTTLS (security.md, response injection).
+    ///
+    /// Returns `Ok(Some(reply))` when a reply completed, `Ok(None)` when all of `input`
+    /// was consumed without completing one.
+    pub fn read(&mut self, input: &mut &[u8]) -> Result<Option<Reply>, ReplyError> {
+        let result = self.read_inner(input);
+        if result.is_err() {
+            self.reset();
+        }
+        result
+    }
+
+    fn read_inner(&mut self, input: &mut &[u8]) -> Result<Option<Reply>, ReplyError> {
+        loop {
+            // The line may take no more than what is left of the reply's budget, so that
+            // `max_bytes` too fires before the excess is buffered.
+            let budget = self.limits.max_bytes.saturating_sub(self.partial.bytes);
+            let limit = self.limits.max_line.min(budget);
+            let line = match self.framer.next_line_within(input, limit) {
+                Ok(Some(line)) => line,
+                Ok(None) => return Ok(None),
+                Err(LineError::TooLong { .. }) if budget < self.limits.max_line => {
+                    return Err(ReplyError::TooLarge {
+                        limit: self.limits.max_bytes,
+                    })
+                }
+                Err(e) => return Err(e.into()),
+            };
+            let parsed =
+                reply_line(line.content).map_err(|reason| ReplyError::Malformed { reason })?;
+            let partial = &mut self.partial;
+            if partial.lines >= self.limits.max_lines {
+                return Err(ReplyError::TooManyLines {
+                    limit: self.limits.max_lines,
+                });
+            }
+            let code = match partial.code {
+                None => ReplyCode::new(parsed.code).ok_or(ReplyError::Malformed {
+                    reason: "reply code outside 200-559 (RFC 5321 §4.2)",
+                })?,
+                Some(first) if first.get() == parsed.code => first,
+                Some(first) => {
+                    return Err(ReplyError::CodeMismatch {
+                        first,
+                        found: parsed.code,
+                    })
+                }
+            };
+            if partial.code.is_none() && !parsed.more {
+                // The common single-line reply: one exact allocation, no state.
+                return Ok(Some(Reply::from_parts(code, parsed.text.to_vec(), 1)));
+            }
+            if partial.code.is_none() {
+                // Most multiline replies arrive whole: size the buffer from what follows,
+                // within a bound so that trailing data cannot inflate it.
+                let hint = input.len().min(1024) + parsed.text.len();
+                partial.text = Vec::with_capacity(hint.min(self.limits.max_bytes));
+                partial.code = Some(code);
+            } else {
+                partial.text.push(b'\n');
+            }
+            partial.text.extend_from_slice(parsed.text);
+            partial.lines += 1;
+            partial.bytes += line.wire_len;
+            if !parsed.more {
+                let done = core::mem::take(partial);
+                return Ok(Some(Reply::from_parts(code, done.text, done.lines)));
+            }
+        }
+    }
+}
