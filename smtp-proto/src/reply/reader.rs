@@ -86,6 +86,12 @@ impl ReplyReader {
         self.framer.has_partial() || self.partial.code.is_some()
     }
 
+    /// Octets held for the reply in progress: the partial line plus the text of the
+    /// lines already read. Bounded by `max_line - 1 + max_bytes`.
+    pub fn buffered(&self) -> usize {
+        self.framer.buffered() + self.partial.text.len()
+    }
+
     /// Drops any partial line or reply.
     pub fn reset(&mut self) {
         self.framer.clear();
@@ -163,5 +169,111 @@ impl ReplyReader {
                 return Ok(Some(Reply::from_parts(code, done.text, done.lines)));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::vec;
+
+    fn limits(max_line: usize, max_lines: usize, max_bytes: usize) -> ReplyLimits {
+        ReplyLimits {
+            max_line,
+            max_lines,
+            max_bytes,
+        }
+    }
+
+    #[test]
+    fn single_and_multi_line() {
+        let mut r = ReplyReader::default();
+        let mut input: &[u8] = b"220 hi\r\n250-a\r\n250 b\r\n";
+        let first = r.read(&mut input).unwrap().unwrap();
+        assert_eq!(first.code(), ReplyCode::SERVICE_READY);
+        let second = r.read(&mut input).unwrap().unwrap();
+        assert_eq!(second.lines().collect::<Vec<_>>(), vec![&b"a"[..], b"b"]);
+        assert!(input.is_empty());
+        assert_eq!(r.read(&mut input), Ok(None));
+        assert!(!r.has_partial());
+    }
+
+    #[test]
+    fn partial_state() {
+        let mut r = ReplyReader::default();
+        let mut input: &[u8] = b"250-a\r\n25";
+        assert_eq!(r.read(&mut input), Ok(None));
+        assert!(r.has_partial());
+        assert_eq!(r.buffered(), 1 + 2);
+        let mut input: &[u8] = b"0 b\r\n";
+        assert!(r.read(&mut input).unwrap().is_some());
+        assert!(!r.has_partial());
+        assert_eq!(r.buffered(), 0);
+    }
+
+    #[test]
+    fn max_lines_exact() {
+        let mut r = ReplyReader::new(limits(100, 2, 1000));
+        let mut input: &[u8] = b"250-a\r\n250 b\r\n250-a\r\n250-b\r\n250 c\r\n";
+        assert!(r.read(&mut input).unwrap().is_some());
+        assert_eq!(
+            r.read(&mut input),
+            Err(ReplyError::TooManyLines { limit: 2 })
+        );
+        assert!(!r.has_partial());
+    }
+
+    #[test]
+    fn max_bytes_counts_line_ends_and_fires_mid_line() {
+        // 8 + 8 = 16 octets fit exactly.
+        let mut r = ReplyReader::new(limits(100, 100, 16));
+        let mut input: &[u8] = b"250-ab\r\n250 cd\r\n";
+        assert!(r.read(&mut input).unwrap().is_some());
+        let mut input: &[u8] = b"250-ab\r\n250 cde\r\n";
+        assert_eq!(r.read(&mut input), Err(ReplyError::TooLarge { limit: 16 }));
+        // Not past the byte budget: only 8 octets of the second line were looked at.
+        assert_eq!(input, b"\n");
+    }
+
+    #[test]
+    fn line_limit_reported_as_line_too_long() {
+        let mut r = ReplyReader::new(limits(8, 100, 1000));
+        let mut input: &[u8] = b"250 abcde\r\n";
+        assert_eq!(
+            r.read(&mut input),
+            Err(ReplyError::LineTooLong { limit: 8 })
+        );
+    }
+
+    #[test]
+    fn raised_line_limit_for_auth() {
+        let mut r = ReplyReader::default();
+        let mut long = b"334 ".to_vec();
+        long.resize(12286, b'Q');
+        long.extend_from_slice(b"\r\n");
+        assert_eq!(
+            r.read(&mut &long[..]),
+            Err(ReplyError::LineTooLong { limit: 2000 })
+        );
+        r.set_max_line(12288);
+        assert_eq!(r.limits().max_line, 12288);
+        let reply = r.read(&mut &long[..]).unwrap().unwrap();
+        assert_eq!(reply.first_line().len(), 12282);
+    }
+
+    #[test]
+    fn reset_after_error() {
+        let mut r = ReplyReader::default();
+        let mut input: &[u8] = b"250-a\r\n251 b\r\n";
+        assert_eq!(
+            r.read(&mut input),
+            Err(ReplyError::CodeMismatch {
+                first: ReplyCode::OK,
+                found: 251
+            })
+        );
+        assert!(!r.has_partial());
+        let mut input: &[u8] = b"221 bye\r\n";
+        assert!(r.read(&mut input).unwrap().is_some());
     }
 }

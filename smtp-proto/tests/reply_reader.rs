@@ -1,0 +1,143 @@
+//! The reply reader under every chunking, and never past the end of a reply.
+
+use smtp_proto::reply::{ReplyCode, ReplyReader};
+
+/// A session's worth of server replies, with every line form the grammar allows.
+const STREAM: &[u8] = b"220 mx.example ESMTP\r\n\
+250-mx.example\r\n250-PIPELINING\r\n250-\r\n250 SIZE 100\r\n\
+250\r\n\
+354 \r\n\
+550-5.1.1 first\n550 bare LF last\r\n\
+421 4.4.2 bye\r\n";
+
+fn expected() -> Vec<(u16, Vec<&'static [u8]>)> {
+    vec![
+        (220, vec![&b"mx.example ESMTP"[..]]),
+        (
+            250,
+            vec![&b"mx.example"[..], b"PIPELINING", b"", b"SIZE 100"],
+        ),
+        (250, vec![&b""[..]]),
+        (354, vec![&b""[..]]),
+        (550, vec![&b"5.1.1 first"[..], b"bare LF last"]),
+        (421, vec![&b"4.4.2 bye"[..]]),
+    ]
+}
+
+fn read_all(chunks: &[&[u8]]) -> Vec<(u16, Vec<Vec<u8>>)> {
+    let mut reader = ReplyReader::default();
+    let mut out = Vec::new();
+    for chunk in chunks {
+        let mut input = *chunk;
+        while let Some(reply) = reader.read(&mut input).unwrap() {
+            out.push((
+                reply.code().get(),
+                reply.lines().map(<[u8]>::to_vec).collect(),
+            ));
+        }
+        assert!(input.is_empty());
+    }
+    assert!(!reader.has_partial());
+    out
+}
+
+fn owned(e: Vec<(u16, Vec<&[u8]>)>) -> Vec<(u16, Vec<Vec<u8>>)> {
+    e.into_iter()
+        .map(|(c, l)| (c, l.into_iter().map(<[u8]>::to_vec).collect()))
+        .collect()
+}
+
+#[test]
+fn whole() {
+    assert_eq!(read_all(&[STREAM]), owned(expected()));
+}
+
+#[test]
+fn one_byte_at_a_time() {
+    let chunks: Vec<&[u8]> = STREAM.chunks(1).collect();
+    assert_eq!(read_all(&chunks), owned(expected()));
+}
+
+#[test]
+fn split_at_every_position() {
+    for i in 0..=STREAM.len() {
+        let (a, b) = STREAM.split_at(i);
+        assert_eq!(read_all(&[a, b]), owned(expected()), "split at {i}");
+    }
+}
+
+#[test]
+fn split_at_every_pair_of_positions() {
+    for i in 0..=STREAM.len() {
+        for j in i..=STREAM.len() {
+            let chunks = [&STREAM[..i], &STREAM[i..j], &STREAM[j..]];
+            assert_eq!(read_all(&chunks), owned(expected()), "split at {i}, {j}");
+        }
+    }
+}
+
+#[test]
+fn enhanced_codes_read() {
+    let mut reader = ReplyReader::default();
+    let mut input = STREAM;
+    let mut enhanced = Vec::new();
+    while let Some(reply) = reader.read(&mut input).unwrap() {
+        enhanced.push(reply.enhanced().map(|e| e.to_string()));
+    }
+    let e = |s: &str| Some(s.to_string());
+    assert_eq!(enhanced, [None, None, None, None, e("5.1.1"), e("4.4.2")]);
+}
+
+/// Response injection (security.md): whatever follows the 220 to STARTTLS must stay in
+/// the caller's slice, whole lines and fragments alike, under any chunking.
+#[test]
+fn never_consumes_past_the_reply() {
+    let trailers: [&[u8]; 4] = [
+        b"250-forged\r\n250 PIPELINING\r\n",
+        b"250 forged fragment with no line end",
+        b"\x16\x03\x01\x02\x00",
+        b"\n",
+    ];
+    for trailer in trailers {
+        let mut wire = b"220 2.0.0 Ready to start TLS\r\n".to_vec();
+        let reply_len = wire.len();
+        wire.extend_from_slice(trailer);
+        let mut whole = &wire[..];
+        let reply = ReplyReader::default().read(&mut whole).unwrap().unwrap();
+        assert_eq!(reply.code(), ReplyCode::SERVICE_READY);
+        assert_eq!(whole, trailer);
+        for i in 0..reply_len {
+            let mut reader = ReplyReader::default();
+            let mut first = &wire[..i];
+            assert_eq!(reader.read(&mut first).unwrap(), None);
+            let mut rest = &wire[i..];
+            let reply = reader.read(&mut rest).unwrap().expect("reply completes");
+            assert_eq!(reply.code(), ReplyCode::SERVICE_READY);
+            assert_eq!(rest, trailer, "split at {i}");
+            assert!(!reader.has_partial(), "nothing of the trailer is buffered");
+        }
+    }
+}
+
+#[test]
+fn has_partial_tracks_lines_and_multiline_replies() {
+    let mut reader = ReplyReader::default();
+    assert!(!reader.has_partial());
+    let mut input: &[u8] = b"2";
+    assert_eq!(reader.read(&mut input).unwrap(), None);
+    assert!(reader.has_partial(), "part of a line");
+    let mut input: &[u8] = b"50-a\r\n";
+    assert_eq!(reader.read(&mut input).unwrap(), None);
+    assert!(reader.has_partial(), "part of a multiline reply");
+    let mut input: &[u8] = b"250 b\r\n";
+    assert!(reader.read(&mut input).unwrap().is_some());
+    assert!(!reader.has_partial());
+}
+
+#[test]
+fn empty_input() {
+    let mut reader = ReplyReader::default();
+    let mut input: &[u8] = b"";
+    assert_eq!(reader.read(&mut input).unwrap(), None);
+    assert!(!reader.has_partial());
+}
