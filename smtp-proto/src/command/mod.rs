@@ -1,1 +1,47 @@
-//! TODO
+//! Commands the client sends, and the validated values they carry.
+//!
+//! Every argument type here checks its value when it is built and has no public fields,
+//! so a [`Command`] can only hold values that encode to one well-formed line. In
+//! particular CR, LF, NUL and every other control character are refused at construction
+//! (RFC 5321 §2.3.8), with an [`AddressError`] naming the byte's offset. That closes the
+//! command-injection class behind Go issue 21159, PHPMailer CVE-2015-8476, Python
+//! bpo-43124, aiosmtplib GHSA-v3q9-hj7j-63hq and Nodemailer GHSA-c7w3-x93f-qmm8 /
+//! GHSA-vvjj-xcjg-gr5g.
+//!
+//! ```
+//! use smtp_proto::command::{BodyType, Command, MailParams, ReversePath};
+//!
+//! let from = ReversePath::new("alice@example.org")?;
+//! let params = MailParams { size: Some(1234), body: Some(BodyType::EightBitMime), ..MailParams::default() };
+//! let mut out = Vec::new();
+//! Command::Mail { from: &from, params: &params }.encode(&mut out);
+//! assert_eq!(out, b"MAIL FROM:<alice@example.org> SIZE=1234 BODY=8BITMIME\r\n");
+//!
+//! assert!(ReversePath::new("a@b>\r\nDATA").is_err());
+//! # Ok::<(), smtp_proto::command::AddressError>(())
+//! ```
+
+mod chars;
+mod domain;
+mod error;
+mod itoa;
+mod literal;
+mod local_part;
+mod mechanism;
+mod params;
+mod path;
+mod vrfy;
+mod wire;
+mod xtext;
+
+pub use domain::{Domain, EhloName, MAX_DOMAIN_LEN, MAX_LABEL_LEN};
+pub use error::{AddressError, AddressErrorKind};
+pub use local_part::MAX_LOCAL_PART_LEN;
+pub use mechanism::{Mechanism, MAX_MECHANISM_LEN};
+pub use params::{
+    BodyType, EnvId, MailParams, Notify, Orcpt, OrcptType, RcptParams, Ret, MAX_ENVID_LEN,
+    MAX_ORCPT_LEN,
+};
+pub use path::{ForwardPath, Mailbox, ReversePath, MAX_PATH_LEN};
+pub use vrfy::{VrfyArg, MAX_VRFY_LEN};
+pub use wire::Command;
