@@ -434,3 +434,50 @@ fn group_ends() {
         assert!(!c.ends_group(), "{c:?}");
     }
 }
+
+#[test]
+fn encoding_writes_only_into_out() {
+    // With enough capacity reserved, encoding must neither reallocate `out` (same buffer,
+    // same capacity) nor need any other growth: numbers and base64 are written in place.
+    let from = ReversePath::new("sender@example.org").unwrap();
+    let to = ForwardPath::new("rcpt@example.org").unwrap();
+    let mp = MailParams {
+        size: Some(u64::MAX),
+        body: Some(BodyType::BinaryMime),
+        smtputf8: true,
+        ret: Some(Ret::Full),
+        envid: Some(EnvId::new("x+y=z").unwrap()),
+        requiretls: true,
+    };
+    let rp = RcptParams {
+        notify: Notify::on(true, true, true),
+        orcpt: Some(Orcpt::utf8("ü@x").unwrap()),
+    };
+    let cmds = [
+        Command::Mail {
+            from: &from,
+            params: &mp,
+        },
+        Command::Rcpt {
+            to: &to,
+            params: &rp,
+        },
+        Command::Bdat {
+            size: 123_456,
+            last: true,
+        },
+        Command::Auth {
+            mechanism: &Mechanism::PLAIN,
+            initial_response: Some(&[7; 200]),
+        },
+        Command::AuthResponse(&[9; 100]),
+    ];
+    let mut out = Vec::with_capacity(4096);
+    let ptr = out.as_ptr();
+    for c in &cmds {
+        c.encode(&mut out);
+    }
+    assert_eq!(out.capacity(), 4096);
+    assert_eq!(out.as_ptr(), ptr);
+    assert_eq!(out.iter().filter(|&&b| b == b'\n').count(), cmds.len());
+}
