@@ -2,8 +2,73 @@
 //!
 //! `smtp-proto` consumes the bytes a server sends and produces the bytes a client must
 //! write. It owns no socket, no clock, no async runtime and no TLS library: time comes in
-//! as an argument, deadlines go out as values, and "start TLS now" goes out as an
-//! instruction. The adapters `smtp-blocking`, `smtp-tokio` and `smtp-smol` drive it.
+//! as an argument ([`Instant`]), deadlines go out as values, and "start TLS now" goes out
+//! as an instruction ([`Output::StartTls`]). The adapters `smtp-blocking`, `smtp-tokio`
+//! and `smtp-smol` drive it over real connections; tests drive it with transcripts.
+//!
+//! # The run loop
+//!
+//! Every driver follows one contract, written once in [`client`]: mutate once (feed
+//! input, EOF, a timeout, a TLS handshake or an application request), drain
+//! [`Client::poll_output`] until [`Output::Wait`] or [`Output::Closed`], then wait for
+//! exactly one thing.
+//!
+//! ```
+//! use smtp_proto::{Client, Config, Envelope, Event, Instant, Output, TlsMode, TlsPolicy};
+//! use smtp_proto::command::{EhloName, ForwardPath, ReversePath};
+//!
+//! let mut config = Config::new(EhloName::new("client.example").unwrap());
+//! config.tls = TlsMode::StartTls(TlsPolicy::Disabled); // a test server on loopback
+//! let now = Instant::ZERO;
+//! let mut client = Client::new(config, now);
+//! let envelope = Envelope::new(
+//!     ReversePath::new("alice@example.org").unwrap(),
+//!     [ForwardPath::new("bob@example.net").unwrap()],
+//! );
+//! let txn = client.send(now, envelope).unwrap();
+//! client.quit(now).unwrap();
+//!
+//! // What a server says, one flight at a time (a real driver reads a socket).
+//! let mut server: std::collections::VecDeque<&[u8]> = [
+//!     &b"220 mx.example ESMTP\r\n"[..],
+//!     b"250-mx.example\r\n250 PIPELINING\r\n",
+//!     b"250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n354 Go ahead\r\n",
+//!     b"250 2.0.0 Queued\r\n221 2.0.0 Bye\r\n",
+//! ]
+//! .into();
+//! let mut out = Vec::new();
+//! let mut accepted = false;
+//! loop {
+//!     match client.poll_output(&mut out) {
+//!         Output::Event(Event::MessageAccepted { txn: t, .. }) => accepted = t == txn,
+//!         Output::Event(_) => {}
+//!         Output::SendBody { txn, .. } => {
+//!             client.send_body(now, txn, b"Subject: hi\r\n\r\nHello.\r\n", true, &mut out).unwrap();
+//!         }
+//!         Output::StartTls(_) => unreachable!("TLS is disabled here"),
+//!         Output::Wait { .. } => {
+//!             out.clear(); // a driver writes these bytes to the socket
+//!             match server.pop_front() {
+//!                 Some(bytes) => client.handle_input(now, bytes),
+//!                 None => client.handle_eof(now),
+//!             }
+//!         }
+//!         Output::Closed(error) => {
+//!             assert!(error.is_none());
+//!             break;
+//!         }
+//!     }
+//! }
+//! assert!(accepted);
+//! ```
+//!
+//! # Layers
+//!
+//! - [`line`] and [`reply`]: a bounded line framer and the reply grammar (RFC 5321 §4.2).
+//! - [`ehlo`]: capabilities from an EHLO or LHLO reply.
+//! - [`command`]: validated addresses, parameters and the commands that carry them.
+//! - [`body`]: DATA dot-stuffing and BDAT chunking, without holding the message.
+//! - [`client`]: the session state machine.
 #![no_std]
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -13,8 +78,27 @@ extern crate alloc;
 extern crate std;
 
 pub mod body;
+pub mod client;
 pub mod command;
+mod config;
 pub mod ehlo;
+mod envelope;
+mod error;
 pub(crate) mod escape;
 pub mod line;
+mod output;
 pub mod reply;
+pub mod report;
+mod secret;
+mod time;
+
+pub use client::{Client, Sasl, SaslError, SaslFactory};
+pub use config::{Config, Timeouts, TlsMode, TlsPolicy};
+pub use ehlo::Capabilities;
+pub use envelope::{Envelope, Recipient};
+pub use error::{AuthError, Error, ProtocolError, Stage, TlsRequiredError, TxnError, UsageError};
+pub use output::{Event, Output, TlsUpgrade, TxnFailure, TxnId};
+pub use reply::{EnhancedStatus, Reply, ReplyCode};
+pub use report::{MessageOutcome, RecipientStatus, Report};
+pub use secret::{Credentials, CredentialsError, Secret};
+pub use time::Instant;

@@ -1,0 +1,256 @@
+//! Putting commands on the wire: as many as PIPELINING allows (RFC 2920), one at a time
+//! without it, and content chunk by chunk.
+
+use alloc::vec::Vec;
+
+use super::pending::Expect;
+use super::transaction::{Framing, Step};
+use super::{Client, Phase, Work};
+use crate::body::{BdatEncoder, DataEncoder};
+use crate::command::{BodyType, Command};
+use crate::error::{Error, TxnError};
+use crate::output::{Event, Output, TxnFailure};
+
+/// What issuing the current transaction came to.
+enum Progress {
+    /// Something was written or decided: look again.
+    Continue,
+    /// Nothing can go out until a reply comes.
+    Blocked,
+    /// The caller must supply content.
+    Body(Output),
+}
+
+impl Client {
+    /// Writes every command that may go out now. Returns `SendBody` when content is next.
+    pub(super) fn issue(&mut self, out: &mut Vec<u8>) -> Option<Output> {
+        loop {
+            if self.is_closed() {
+                return None;
+            }
+            if self.active.back().is_some_and(|t| t.step != Step::Done) {
+                match self.issue_txn(out) {
+                    Progress::Continue => continue,
+                    Progress::Blocked => return None,
+                    Progress::Body(o) => return Some(o),
+                }
+            }
+            if !self.can_send() || self.phase == Phase::Quitting {
+                return None;
+            }
+            match self.work.pop_front()? {
+                Work::Txn(t) => self.active.push_back(t),
+                Work::Noop => self.write(out, &Command::Noop, Expect::Noop),
+                Work::Rset => self.write(out, &Command::Rset, Expect::Rset { user: true }),
+                Work::Vrfy(arg) => self.write(out, &Command::Vrfy(&arg), Expect::Vrfy),
+                Work::Quit => {
+                    self.write(out, &Command::Quit, Expect::Quit);
+                    self.phase = Phase::Quitting;
+                }
+            }
+        }
+    }
+
+    fn issue_txn(&mut self, out: &mut Vec<u8>) -> Progress {
+        let idx = self.active.len() - 1;
+        let pipelining = self.pipelining();
+        let t = &self.active[idx];
+        let id = t.id;
+        match t.step {
+            Step::Mail => {
+                if !self.can_send() {
+                    return Progress::Blocked;
+                }
+                let checked = t.mail_params(&self.caps, self.encrypted, self.config.chunking);
+                let (params, bdat) = match checked {
+                    Ok(p) => p,
+                    Err(e) => {
+                        self.active[idx].fail(TxnFailure::Refused(e));
+                        self.active[idx].step = Step::Done;
+                        // Refused before anything was sent: no RSET is owed for it.
+                        let rset = self.rset_owed;
+                        self.finish(idx);
+                        self.rset_owed = rset;
+                        return Progress::Continue;
+                    }
+                };
+                // RFC 5321 §4.1.4 (ours: always): RSET after a failed transaction, and
+                // before a MAIL pipelined behind one whose outcome is still open.
+                let open_before = self
+                    .active
+                    .iter()
+                    .take(idx)
+                    .any(|o| o.failure.is_some() || self.pending.has_prefinal(o.id));
+                if self.rset_owed || open_before {
+                    self.write(out, &Command::Rset, Expect::Rset { user: false });
+                    self.rset_owed = false;
+                }
+                let t = &mut self.active[idx];
+                t.bdat = bdat;
+                t.step = Step::Rcpt(0);
+                let from = t.env.from.clone();
+                self.write(
+                    out,
+                    &Command::Mail {
+                        from: &from,
+                        params: &params,
+                    },
+                    Expect::Mail(id),
+                );
+                Progress::Continue
+            }
+            Step::Rcpt(i) => {
+                if t.failure.is_some() {
+                    self.settle(id);
+                    return Progress::Continue;
+                }
+                let n = t.env.recipients.len();
+                if i >= n {
+                    self.active[idx].step = Step::BeforeBody;
+                    return Progress::Continue;
+                }
+                if let Some(reply) = t.too_many.clone() {
+                    // Without pipelining nothing more was sent after the 452: report the
+                    // rest with it (RFC 5321 §4.5.3.1.10).
+                    let t = &mut self.active[idx];
+                    for rcpt in i..n {
+                        t.rcpt_replies += 1;
+                        self.events.push_back(Event::RecipientRejected {
+                            txn: id,
+                            rcpt,
+                            reply: reply.clone(),
+                        });
+                    }
+                    if t.accepted.is_empty() {
+                        t.fail(TxnFailure::NoRecipients);
+                    }
+                    t.step = Step::BeforeBody;
+                    return Progress::Continue;
+                }
+                if !self.can_send() {
+                    return Progress::Blocked;
+                }
+                self.active[idx].step = Step::Rcpt(i + 1);
+                let r = self.active[idx].env.recipients[i].clone();
+                self.write(
+                    out,
+                    &Command::Rcpt {
+                        to: &r.path,
+                        params: &r.params,
+                    },
+                    Expect::Rcpt(id, i),
+                );
+                Progress::Continue
+            }
+            Step::BeforeBody => {
+                // Waiting for every RCPT reply costs a round trip; do it only when the
+                // outcome decides whether to send at all.
+                let wait = self.config.abort_on_rejected_recipient || !pipelining;
+                if wait && !t.all_rcpt_replies_in() {
+                    return Progress::Blocked;
+                }
+                if t.failure.is_some() {
+                    self.settle(id);
+                    return Progress::Continue;
+                }
+                if !self.can_send() {
+                    return Progress::Blocked;
+                }
+                if t.bdat {
+                    let binary = t.env.body == BodyType::BinaryMime;
+                    let t = &mut self.active[idx];
+                    t.framing = Some(Framing::Bdat(BdatEncoder::new(binary)));
+                    t.step = Step::Body;
+                } else {
+                    self.active[idx].step = Step::AwaitData;
+                    self.write(out, &Command::Data, Expect::Data(id));
+                }
+                Progress::Continue
+            }
+            Step::AwaitData => Progress::Blocked,
+            Step::EndOnly => {
+                let start = out.len();
+                DataEncoder::new().finish(out);
+                let t = &mut self.active[idx];
+                t.step = Step::Done;
+                t.ended = true;
+                self.expect(Expect::DataEnd(id), out.len() - start);
+                Progress::Continue
+            }
+            Step::Body => {
+                if t.bdat && !self.can_send() {
+                    return Progress::Blocked;
+                }
+                // RFC 3030 with RFC 2920: a small message goes as one BDAT LAST in the
+                // flight of its MAIL and RCPTs.
+                let inline = t.bdat
+                    && pipelining
+                    && t.env
+                        .size
+                        .is_some_and(|s| s <= self.config.bdat_inline_limit);
+                let max_chunk = if inline {
+                    self.config.bdat_inline_limit as usize
+                } else {
+                    self.config.body_chunk
+                };
+                Progress::Body(Output::SendBody { txn: id, max_chunk })
+            }
+            Step::Done => Progress::Continue,
+        }
+    }
+
+    /// Frames one chunk of the content of the last active transaction into `out`.
+    pub(super) fn write_body(
+        &mut self,
+        id: crate::output::TxnId,
+        chunk: &[u8],
+        last: bool,
+        out: &mut Vec<u8>,
+    ) {
+        let now = self.now;
+        let block = self.config.timeouts.data_block;
+        let start = out.len();
+        let Some(t) = self.active.back_mut() else {
+            return;
+        };
+        let Some(framing) = t.framing.as_mut() else {
+            return;
+        };
+        match framing {
+            Framing::Data(enc) => {
+                if let Err(e) = enc.encode(chunk, out) {
+                    // DATA cannot be taken back: close without the end marker.
+                    t.fail(TxnFailure::Refused(TxnError::Body(e.clone())));
+                    return self.fail(Error::DataAborted(e));
+                }
+                if last {
+                    enc.finish(out);
+                    t.step = Step::Done;
+                    t.ended = true;
+                    t.framing = None;
+                    self.body_deadline = None;
+                    self.expect(Expect::DataEnd(id), out.len() - start);
+                } else {
+                    self.body_deadline = Some(now + block);
+                }
+            }
+            Framing::Bdat(enc) => match enc.encode(chunk, last, out) {
+                Err(e) => {
+                    // RFC 3030 §2: stop sending chunks; RSET before the next MAIL.
+                    t.fail(TxnFailure::Refused(TxnError::Body(e)));
+                    self.settle(id);
+                }
+                Ok(_) => {
+                    if last {
+                        t.step = Step::Done;
+                        t.ended = true;
+                        t.framing = None;
+                    }
+                    if out.len() > start {
+                        self.expect(Expect::Bdat { txn: id, last }, out.len() - start);
+                    }
+                }
+            },
+        }
+    }
+}

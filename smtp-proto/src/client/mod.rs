@@ -1,0 +1,540 @@
+//! The client state machine: its public surface and the run-loop contract.
+//!
+//! # The run loop
+//!
+//! Every driver runs the same loop (see the crate documentation for a full example):
+//!
+//! 1. **Mutate once**: feed what happened — bytes read ([`Client::handle_input`]), end of
+//!    stream ([`Client::handle_eof`]), a passed deadline ([`Client::handle_timeout`]), a
+//!    finished TLS handshake ([`Client::handle_tls_established`]), or an application
+//!    request ([`Client::send`], [`Client::send_body`], [`Client::quit`] ...).
+//! 2. **Drain**: call [`Client::poll_output`] until it returns [`Output::Wait`] or
+//!    [`Output::Closed`], acting on each output: hand events up, give one body chunk per
+//!    [`Output::SendBody`], run the handshake on [`Output::StartTls`] (after writing out
+//!    what is in the buffer).
+//! 3. **Wait** for exactly one thing: the socket readable (after writing out the output
+//!    buffer), the deadline, or the application. Go to 1.
+//!
+//! Inputs never fail: what they cause comes out of `poll_output`. Only caller misuse
+//! returns an error, and leaves the state unchanged.
+
+pub(crate) mod auth;
+#[cfg(feature = "cram-md5")]
+mod cram_md5;
+mod issue;
+mod pending;
+mod state;
+mod transaction;
+
+use alloc::boxed::Box;
+use alloc::collections::VecDeque;
+use alloc::vec::Vec;
+
+use crate::command::{Command, Mechanism, VrfyArg};
+use crate::config::{Config, TlsMode};
+use crate::ehlo::Capabilities;
+use crate::envelope::Envelope;
+use crate::error::{Error, Stage, UsageError};
+use crate::output::{Event, Output, TlsUpgrade, TxnFailure, TxnId};
+use crate::reply::ReplyReader;
+use crate::time::Instant;
+
+pub use auth::{Sasl, SaslError, SaslFactory};
+use pending::{Expect, Pending};
+use transaction::{Step, Txn};
+
+/// Where the session is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    /// Waiting for the 220 greeting.
+    Greeting,
+    /// EHLO, STARTTLS, AUTH: one command at a time.
+    Setup,
+    /// STARTTLS got 220: the core waits for the handshake and takes no input.
+    TlsPending,
+    /// Transactions and application commands flow.
+    Ready,
+    /// QUIT is out.
+    Quitting,
+    /// Over; `poll_output` returns `Closed(None)`.
+    Closed,
+}
+
+/// The next session-setup command, written on the next poll.
+#[derive(Debug)]
+enum SetupCmd {
+    /// EHLO, or LHLO in LMTP mode.
+    Hello,
+    Helo,
+    StartTls,
+    Auth,
+    AuthResponse(crate::secret::Secret),
+    AuthCancel,
+}
+
+/// An application request waiting its turn.
+#[derive(Debug)]
+enum Work {
+    Txn(Box<Txn>),
+    Noop,
+    Rset,
+    Vrfy(VrfyArg),
+    Quit,
+}
+
+/// A sans-IO SMTP or LMTP client session.
+///
+/// Create one per connection with [`Client::new`] and drive it with the loop in the
+/// [module documentation](self).
+pub struct Client {
+    config: Config,
+    /// The last `now` handed in: timers started while polling start from it.
+    now: Instant,
+    phase: Phase,
+    reader: ReplyReader,
+    caps: Capabilities,
+    encrypted: bool,
+    /// STARTTLS already went out once (RFC 3207 §4.2: never twice).
+    starttls_sent: bool,
+    setup_next: Option<SetupCmd>,
+    auth: Option<(Mechanism, Box<dyn Sasl>)>,
+    auth_rounds: u8,
+    /// `*` went out: the next reply ends the exchange.
+    auth_cancelled: bool,
+    authenticated: Option<Mechanism>,
+    pending: Pending,
+    greeting_deadline: Instant,
+    tls_deadline: Option<Instant>,
+    tls_upgrade_owed: bool,
+    /// While content is written without a reply owed, writes have this deadline.
+    body_deadline: Option<Instant>,
+    work: VecDeque<Work>,
+    /// Transactions with commands on the wire, oldest first.
+    active: VecDeque<Box<Txn>>,
+    events: VecDeque<Event>,
+    next_txn: u64,
+    /// A transaction failed since the last RSET (RFC 5321 §4.1.4; ours: always RSET).
+    rset_owed: bool,
+    quit_asked: bool,
+    /// Set when the session ends; reported after the events already queued.
+    close: Option<Option<Error>>,
+}
+
+impl core::fmt::Debug for Client {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Client")
+            .field("phase", &self.phase)
+            .field("encrypted", &self.encrypted)
+            .field("authenticated", &self.authenticated)
+            .field("pending", &self.pending)
+            .field("queued", &self.work.len())
+            .field("active", &self.active.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    /// A new session on a connection that was just opened at `now` (already encrypted if
+    /// the configuration says implicit TLS). The greeting timer starts now.
+    pub fn new(config: Config, now: Instant) -> Self {
+        let reader = ReplyReader::new(config.reply_limits);
+        Client {
+            greeting_deadline: now + config.timeouts.greeting,
+            encrypted: config.tls == TlsMode::Implicit,
+            config,
+            now,
+            phase: Phase::Greeting,
+            reader,
+            caps: Capabilities::default(),
+            starttls_sent: false,
+            setup_next: None,
+            auth: None,
+            auth_rounds: 0,
+            auth_cancelled: false,
+            authenticated: None,
+            pending: Pending::default(),
+            tls_deadline: None,
+            tls_upgrade_owed: false,
+            body_deadline: None,
+            work: VecDeque::new(),
+            active: VecDeque::new(),
+            events: VecDeque::new(),
+            next_txn: 0,
+            rset_owed: false,
+            quit_asked: false,
+            close: None,
+        }
+    }
+
+    /// The configuration the session runs with.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// What the last EHLO/LHLO reply offered (empty before it, and after STARTTLS until
+    /// the new EHLO reply).
+    pub fn capabilities(&self) -> &Capabilities {
+        &self.caps
+    }
+
+    /// Whether the session runs over TLS (implicit, or after STARTTLS).
+    pub fn is_encrypted(&self) -> bool {
+        self.encrypted
+    }
+
+    /// The SASL mechanism AUTH succeeded with.
+    pub fn auth_mechanism(&self) -> Option<&Mechanism> {
+        self.authenticated.as_ref()
+    }
+
+    /// Whether the session is over (or ending: the `Closed` output is still to come).
+    pub fn is_closed(&self) -> bool {
+        self.phase == Phase::Closed || self.close.is_some()
+    }
+
+    /// Whether the session is set up and idle: nothing queued, nothing owed.
+    pub fn is_idle(&self) -> bool {
+        self.phase == Phase::Ready
+            && self.pending.is_empty()
+            && self.work.is_empty()
+            && self.active.is_empty()
+    }
+
+    /// When the driver must call [`Client::handle_timeout`]: the deadline of the reply
+    /// being awaited, of the TLS handshake, or of the content being written.
+    pub fn deadline(&self) -> Option<Instant> {
+        if self.is_closed() {
+            return None;
+        }
+        let reply = match self.phase {
+            Phase::Greeting => Some(self.greeting_deadline),
+            Phase::TlsPending => self.tls_deadline,
+            _ => self.pending.deadline(&self.config.timeouts),
+        };
+        match (reply, self.body_deadline) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    // ----- inputs -----
+
+    /// Bytes read from the server.
+    pub fn handle_input(&mut self, now: Instant, mut input: &[u8]) {
+        self.now = now;
+        if self.is_closed() || input.is_empty() {
+            return;
+        }
+        if self.phase == Phase::TlsPending {
+            // Nothing may arrive between the 220 and the handshake (RFC 3207 §4.2).
+            return self.fail(Error::ResponseInjection);
+        }
+        while !input.is_empty() && !self.is_closed() {
+            match self.reader.read(&mut input) {
+                Ok(Some(reply)) => {
+                    self.on_reply(reply);
+                    if self.phase == Phase::TlsPending
+                        && (!input.is_empty() || self.reader.has_partial())
+                    {
+                        // Bytes behind the 220 would be read as if they came over TLS
+                        // (CVE-2021-38371, CVE-2020-14954 and kin).
+                        return self.fail(Error::ResponseInjection);
+                    }
+                }
+                Ok(None) => {}
+                Err(e) => return self.fail(Error::Protocol(crate::error::ProtocolError::Reply(e))),
+            }
+        }
+    }
+
+    /// The server closed its side of the connection.
+    pub fn handle_eof(&mut self, now: Instant) {
+        self.now = now;
+        if self.is_closed() {
+            return;
+        }
+        if self.phase == Phase::Quitting {
+            // A server may close without its 221; QUIT was the last word either way.
+            return self.close_with(None);
+        }
+        let stage = match self.phase {
+            Phase::Greeting => Some(Stage::Greeting),
+            Phase::TlsPending => Some(Stage::TlsHandshake),
+            _ => self
+                .pending
+                .head()
+                .map(Expect::stage)
+                .or(if self.reader.has_partial() {
+                    Some(Stage::Noop)
+                } else {
+                    None
+                }),
+        };
+        self.fail(Error::ConnectionClosed { stage });
+    }
+
+    /// The driver's timer fired. Ignored unless a deadline really passed.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.now = now;
+        let Some(deadline) = self.deadline() else {
+            return;
+        };
+        if now < deadline {
+            return;
+        }
+        let stage = match self.phase {
+            Phase::Greeting => Stage::Greeting,
+            Phase::TlsPending => Stage::TlsHandshake,
+            _ => self
+                .pending
+                .head()
+                .map(Expect::stage)
+                .unwrap_or(Stage::DataBlock),
+        };
+        self.fail(Error::Timeout { stage });
+    }
+
+    /// The TLS handshake asked for by [`Output::StartTls`] completed. The core forgets
+    /// every capability and sends EHLO again (RFC 3207 §4.2).
+    pub fn handle_tls_established(&mut self, now: Instant, upgrade: TlsUpgrade) {
+        let _ = upgrade;
+        self.now = now;
+        if self.phase != Phase::TlsPending || self.tls_upgrade_owed {
+            return;
+        }
+        self.encrypted = true;
+        self.tls_deadline = None;
+        self.caps = Capabilities::default();
+        self.phase = Phase::Setup;
+        self.events.push_back(Event::TlsEstablished);
+        self.setup_next = Some(SetupCmd::Hello);
+    }
+
+    // ----- application requests -----
+
+    /// Queues a mail transaction. Its outcome arrives as events naming the returned id.
+    pub fn send(&mut self, now: Instant, envelope: Envelope) -> Result<TxnId, UsageError> {
+        if self.is_closed() || self.quit_asked {
+            return Err(UsageError::Closed);
+        }
+        if envelope.recipients.is_empty() {
+            return Err(UsageError::NoRecipients);
+        }
+        self.now = now;
+        let id = TxnId(self.next_txn);
+        self.next_txn += 1;
+        self.work
+            .push_back(Work::Txn(Box::new(Txn::new(id, envelope))));
+        Ok(id)
+    }
+
+    /// Content for the transaction that asked with [`Output::SendBody`]: frames `chunk`
+    /// (at most `max_chunk` octets) into `out`. `last` ends the content; an empty last
+    /// chunk is fine. A content error (NUL outside BINARYMIME) fails the transaction;
+    /// under DATA it also ends the session, since DATA cannot be aborted.
+    pub fn send_body(
+        &mut self,
+        now: Instant,
+        txn: TxnId,
+        chunk: &[u8],
+        last: bool,
+        out: &mut Vec<u8>,
+    ) -> Result<(), UsageError> {
+        if self.is_closed() {
+            return Err(UsageError::Closed);
+        }
+        let Some(t) = self.active.back_mut() else {
+            return Err(UsageError::NotExpectingBody);
+        };
+        if t.id != txn || t.step != Step::Body {
+            return Err(UsageError::NotExpectingBody);
+        }
+        if chunk.len()
+            > self
+                .config
+                .body_chunk
+                .max(self.config.bdat_inline_limit as usize)
+        {
+            return Err(UsageError::ChunkTooLarge);
+        }
+        self.now = now;
+        self.write_body(txn, chunk, last, out);
+        Ok(())
+    }
+
+    /// Queues a NOOP; its reply comes as [`Event::Reply`].
+    pub fn noop(&mut self, now: Instant) -> Result<(), UsageError> {
+        self.queue_work(now, Work::Noop)
+    }
+
+    /// Queues an RSET; its reply comes as [`Event::Reply`].
+    pub fn rset(&mut self, now: Instant) -> Result<(), UsageError> {
+        self.queue_work(now, Work::Rset)
+    }
+
+    /// Queues a VRFY; its reply comes as [`Event::Reply`].
+    pub fn vrfy(&mut self, now: Instant, arg: VrfyArg) -> Result<(), UsageError> {
+        self.queue_work(now, Work::Vrfy(arg))
+    }
+
+    /// Ends the session after everything already queued: QUIT, then `Closed(None)` on
+    /// the 221 (RFC 5321 §4.1.1.10). Before the session is set up, QUIT goes out as
+    /// soon as the greeting is in.
+    pub fn quit(&mut self, now: Instant) -> Result<(), UsageError> {
+        self.queue_work(now, Work::Quit)?;
+        self.quit_asked = true;
+        Ok(())
+    }
+
+    fn queue_work(&mut self, now: Instant, w: Work) -> Result<(), UsageError> {
+        if self.is_closed() || self.quit_asked {
+            return Err(UsageError::Closed);
+        }
+        self.now = now;
+        self.work.push_back(w);
+        Ok(())
+    }
+
+    // ----- output -----
+
+    /// The next thing to do. Commands are appended to `out`, which the driver writes out
+    /// when this returns `Wait`, `StartTls` or `Closed` (or whenever it likes).
+    pub fn poll_output(&mut self, out: &mut Vec<u8>) -> Output {
+        loop {
+            if let Some(e) = self.events.pop_front() {
+                return Output::Event(e);
+            }
+            if let Some(err) = self.close.take() {
+                self.phase = Phase::Closed;
+                if err.as_ref().is_some_and(ends_politely) {
+                    // The server is sound, we just cannot go on: say goodbye (RFC 5321
+                    // §4.1.1.10) without waiting for the 221.
+                    Command::Quit.encode(out);
+                }
+                return Output::Closed(err);
+            }
+            match self.phase {
+                Phase::Closed => return Output::Closed(None),
+                Phase::TlsPending if self.tls_upgrade_owed => {
+                    self.tls_upgrade_owed = false;
+                    let deadline = self.now + self.config.timeouts.tls_handshake;
+                    self.tls_deadline = Some(deadline);
+                    return Output::StartTls(TlsUpgrade { deadline });
+                }
+                Phase::Setup => {
+                    if let Some(cmd) = self.setup_next.take() {
+                        self.write_setup(cmd, out);
+                    }
+                }
+                Phase::Ready | Phase::Quitting => {
+                    if let Some(o) = self.issue(out) {
+                        return o;
+                    }
+                }
+                _ => {}
+            }
+            if self.events.is_empty() && self.close.is_none() {
+                return Output::Wait {
+                    deadline: self.deadline(),
+                };
+            }
+        }
+    }
+
+    // ----- internals shared by state.rs -----
+
+    fn write(&mut self, out: &mut Vec<u8>, cmd: &Command<'_>, expect: Expect) {
+        let start = out.len();
+        cmd.encode(out);
+        self.expect(expect, out.len() - start);
+    }
+
+    /// Records that a reply is owed for `bytes` just written.
+    fn expect(&mut self, expect: Expect, bytes: usize) {
+        self.pending.push(self.now, expect, bytes);
+        if let Some(t) = expect.txn().and_then(|id| self.txn_mut(id)) {
+            t.outstanding += 1;
+        }
+    }
+
+    fn txn_mut(&mut self, id: TxnId) -> Option<&mut Txn> {
+        self.active
+            .iter_mut()
+            .find(|t| t.id == id)
+            .map(|b| &mut **b)
+    }
+
+    /// Whether another command may go out now (RFC 2920 §3.1).
+    fn can_send(&self) -> bool {
+        if self.pipelining() {
+            !self.pending.has_terminator() && self.pending.unanswered() < self.config.window
+        } else {
+            self.pending.is_empty()
+        }
+    }
+
+    fn pipelining(&self) -> bool {
+        self.config.pipelining && self.caps.pipelining()
+    }
+
+    /// Ends the session with `err` (or orderly with `None`): every transaction still
+    /// open gets its outcome first.
+    fn close_with(&mut self, err: Option<Error>) {
+        if self.is_closed() {
+            return;
+        }
+        while let Some(t) = self.active.pop_front() {
+            if t.ended {
+                let owed = t.finals_expected(self.config.lmtp).saturating_sub(t.finals);
+                if self.config.lmtp && !t.accepted.is_empty() {
+                    for &r in t.accepted.iter().skip(t.finals).take(owed) {
+                        self.events.push_back(Event::OutcomeUnknown {
+                            txn: t.id,
+                            rcpt: Some(r),
+                        });
+                    }
+                } else {
+                    self.events.push_back(Event::OutcomeUnknown {
+                        txn: t.id,
+                        rcpt: None,
+                    });
+                }
+            } else {
+                let failure = t.failure.clone().unwrap_or(TxnFailure::SessionClosed);
+                self.events.push_back(Event::TransactionFailed {
+                    txn: t.id,
+                    rcpt: None,
+                    failure,
+                });
+            }
+        }
+        while let Some(w) = self.work.pop_front() {
+            if let Work::Txn(t) = w {
+                self.events.push_back(Event::TransactionFailed {
+                    txn: t.id,
+                    rcpt: None,
+                    failure: TxnFailure::SessionClosed,
+                });
+            }
+        }
+        self.pending.clear();
+        self.body_deadline = None;
+        self.auth = None;
+        self.close = Some(err);
+    }
+
+    fn fail(&mut self, err: Error) {
+        self.close_with(Some(err));
+    }
+}
+
+/// Errors after which the connection is still in step and QUIT is worth sending.
+fn ends_politely(err: &Error) -> bool {
+    matches!(
+        err,
+        Error::TlsRequired(_)
+            | Error::CredentialsWithheld
+            | Error::Auth(_)
+            | Error::Rejected { .. }
+    )
+}

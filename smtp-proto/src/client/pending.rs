@@ -1,0 +1,171 @@
+//! Commands on the wire whose replies are owed, in order (RFC 2920 §3.1: replies are
+//! matched to commands by counting), with the byte window and the reply timer.
+
+use alloc::collections::VecDeque;
+use core::time::Duration;
+
+use crate::config::Timeouts;
+use crate::error::Stage;
+use crate::output::TxnId;
+use crate::time::Instant;
+
+/// What a reply will answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Expect {
+    Ehlo,
+    Helo,
+    StartTls,
+    Auth,
+    Mail(TxnId),
+    Rcpt(TxnId, usize),
+    Data(TxnId),
+    /// The end-of-data marker after DATA content.
+    DataEnd(TxnId),
+    Bdat {
+        txn: TxnId,
+        last: bool,
+    },
+    /// `user`: asked for by the application (its reply is an event).
+    Rset {
+        user: bool,
+    },
+    Noop,
+    Vrfy,
+    Quit,
+}
+
+impl Expect {
+    pub fn stage(self) -> Stage {
+        match self {
+            Expect::Ehlo => Stage::Ehlo,
+            Expect::Helo => Stage::Helo,
+            Expect::StartTls => Stage::StartTls,
+            Expect::Auth => Stage::Auth,
+            Expect::Mail(_) => Stage::Mail,
+            Expect::Rcpt(..) => Stage::Rcpt,
+            Expect::Data(_) => Stage::Data,
+            Expect::DataEnd(_) | Expect::Bdat { last: true, .. } => Stage::DataEnd,
+            Expect::Bdat { last: false, .. } => Stage::DataBlock,
+            Expect::Rset { .. } => Stage::Rset,
+            Expect::Noop => Stage::Noop,
+            Expect::Vrfy => Stage::Vrfy,
+            Expect::Quit => Stage::Quit,
+        }
+    }
+
+    /// RFC 2920 §3.1 (and ours for STARTTLS and AUTH): nothing may follow these in a
+    /// flight until their reply is read.
+    pub fn ends_group(self) -> bool {
+        matches!(
+            self,
+            Expect::Ehlo
+                | Expect::Helo
+                | Expect::StartTls
+                | Expect::Auth
+                | Expect::Data(_)
+                | Expect::Noop
+                | Expect::Vrfy
+                | Expect::Quit
+        )
+    }
+
+    /// RFC 5321 §4.5.3.2.
+    pub fn timeout(self, t: &Timeouts) -> Duration {
+        match self.stage() {
+            Stage::Mail => t.mail,
+            Stage::Rcpt => t.rcpt,
+            Stage::Data => t.data_init,
+            Stage::DataBlock => t.data_block,
+            Stage::DataEnd => t.data_end,
+            _ => t.command,
+        }
+    }
+
+    pub fn txn(self) -> Option<TxnId> {
+        match self {
+            Expect::Mail(t)
+            | Expect::Rcpt(t, _)
+            | Expect::Data(t)
+            | Expect::DataEnd(t)
+            | Expect::Bdat { txn: t, .. } => Some(t),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Entry {
+    expect: Expect,
+    bytes: usize,
+}
+
+/// The queue of owed replies.
+#[derive(Debug, Default)]
+pub(crate) struct Pending {
+    queue: VecDeque<Entry>,
+    /// Octets written whose replies are still owed.
+    unanswered: usize,
+    /// When the head's reply started being awaited: the timer covers the whole reply.
+    head_since: Instant,
+}
+
+impl Pending {
+    pub fn push(&mut self, now: Instant, expect: Expect, bytes: usize) {
+        if self.queue.is_empty() {
+            self.head_since = now;
+        }
+        self.unanswered += bytes;
+        self.queue.push_back(Entry { expect, bytes });
+    }
+
+    /// Puts back a command that owes another reply (LMTP's per-recipient final replies).
+    pub fn push_front(&mut self, now: Instant, expect: Expect) {
+        self.head_since = now;
+        self.queue.push_front(Entry { expect, bytes: 0 });
+    }
+
+    pub fn head(&self) -> Option<Expect> {
+        self.queue.front().map(|e| e.expect)
+    }
+
+    /// Removes the head once its reply is complete; the next reply's timer starts now.
+    pub fn pop(&mut self, now: Instant) -> Option<Expect> {
+        let e = self.queue.pop_front()?;
+        self.unanswered -= e.bytes;
+        self.head_since = now;
+        Some(e.expect)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.queue.is_empty()
+    }
+
+    pub fn unanswered(&self) -> usize {
+        self.unanswered
+    }
+
+    /// Whether a group terminator is awaiting its reply.
+    pub fn has_terminator(&self) -> bool {
+        self.queue.iter().any(|e| e.expect.ends_group())
+    }
+
+    /// Whether anything of `txn` before its final reply is still owed.
+    pub fn has_prefinal(&self, txn: TxnId) -> bool {
+        self.queue.iter().any(|e| {
+            e.expect.txn() == Some(txn)
+                && !matches!(
+                    e.expect,
+                    Expect::DataEnd(_) | Expect::Bdat { last: true, .. }
+                )
+        })
+    }
+
+    pub fn deadline(&self, t: &Timeouts) -> Option<Instant> {
+        self.head().map(|e| self.head_since + e.timeout(t))
+    }
+
+    pub fn clear(&mut self) {
+        self.queue.clear();
+        self.unanswered = 0;
+    }
+}

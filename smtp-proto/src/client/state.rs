@@ -1,0 +1,538 @@
+//! Every transition driven by a server reply, in one place.
+//!
+//! Rules that hold throughout:
+//! - a reply answers the oldest command still owed one (RFC 2920 §3.1); a reply with
+//!   nothing owed is a protocol error;
+//! - 421 at any point ends the session (RFC 5321 §3.8);
+//! - server refusals of MAIL, RCPT, DATA and the end of data are transaction events, never
+//!   session errors; session errors are for EHLO/TLS/AUTH and broken protocol;
+//! - a transaction reports exactly one outcome (under LMTP, one per accepted recipient).
+
+use alloc::vec::Vec;
+
+use base64::Engine;
+
+use super::pending::Expect;
+use super::transaction::{Framing, Step};
+use super::{Client, Phase, SetupCmd};
+use crate::body::DataEncoder;
+use crate::command::Command;
+use crate::config::{TlsMode, TlsPolicy};
+use crate::ehlo::Capabilities;
+use crate::error::{AuthError, Error, ProtocolError, Stage, TlsRequiredError};
+use crate::output::{Event, TxnFailure, TxnId};
+use crate::reply::Reply;
+
+/// RFC 4954 §4: AUTH lines may be up to 12288 octets, in both directions.
+const AUTH_LINE_MAX: usize = 12288;
+
+impl Client {
+    pub(super) fn on_reply(&mut self, reply: Reply) {
+        if reply.code().get() == 421 {
+            return self.on_421(reply);
+        }
+        if self.phase == Phase::Greeting {
+            return self.on_greeting(reply);
+        }
+        let Some(expect) = self.pending.pop(self.now) else {
+            return self.fail(Error::Protocol(ProtocolError::UnexpectedReply(reply)));
+        };
+        match expect {
+            Expect::Ehlo => self.on_ehlo(reply),
+            Expect::Helo => self.on_helo(reply),
+            Expect::StartTls => self.on_starttls(reply),
+            Expect::Auth => self.on_auth(reply),
+            Expect::Mail(id) => self.on_mail(id, reply),
+            Expect::Rcpt(id, i) => self.on_rcpt(id, i, reply),
+            Expect::Data(id) => self.on_data(id, reply),
+            Expect::DataEnd(id)
+            | Expect::Bdat {
+                txn: id,
+                last: true,
+            } => self.on_final(expect, id, reply),
+            Expect::Bdat { txn, last: false } => self.on_bdat_chunk(txn, reply),
+            Expect::Rset { user } => {
+                if user {
+                    self.events.push_back(Event::Reply {
+                        stage: Stage::Rset,
+                        reply,
+                    });
+                } else if !reply.is_positive() {
+                    self.fail(Error::Rejected {
+                        stage: Stage::Rset,
+                        reply,
+                    });
+                }
+            }
+            Expect::Noop => self.events.push_back(Event::Reply {
+                stage: Stage::Noop,
+                reply,
+            }),
+            Expect::Vrfy => self.events.push_back(Event::Reply {
+                stage: Stage::Vrfy,
+                reply,
+            }),
+            // RFC 5321 §4.1.1.10: 221 expected, but the session is over whatever comes.
+            Expect::Quit => self.close_with(None),
+        }
+    }
+
+    /// RFC 5321 §3.8: the server is shutting down. If it answers an end of data, that
+    /// message was refused, not lost.
+    fn on_421(&mut self, reply: Reply) {
+        if self.phase == Phase::Quitting {
+            return self.close_with(None);
+        }
+        if let Some(
+            Expect::DataEnd(id)
+            | Expect::Bdat {
+                txn: id,
+                last: true,
+            },
+        ) = self.pending.head()
+        {
+            if let Some(idx) = self.active.iter().position(|t| t.id == id) {
+                let mut t = self.active.remove(idx).expect("index from position");
+                t.fail(TxnFailure::Rejected {
+                    stage: Stage::DataEnd,
+                    reply: reply.clone(),
+                });
+                let failure = t.failure.take().unwrap_or(TxnFailure::SessionClosed);
+                self.events.push_back(Event::TransactionFailed {
+                    txn: id,
+                    rcpt: None,
+                    failure,
+                });
+            }
+        }
+        self.fail(Error::ServiceUnavailable(reply));
+    }
+
+    /// RFC 5321 §4.3.1: 220 opens the session, 554 refuses it.
+    fn on_greeting(&mut self, reply: Reply) {
+        if reply.code().get() == 220 {
+            self.events.push_back(Event::Greeting(reply));
+            self.phase = Phase::Setup;
+            self.setup_next = Some(SetupCmd::Hello);
+        } else if reply.is_transient() || reply.is_permanent() {
+            self.fail(Error::ServiceUnavailable(reply));
+        } else {
+            self.unexpected(Stage::Greeting, reply);
+        }
+    }
+
+    fn unexpected(&mut self, stage: Stage, reply: Reply) {
+        self.fail(Error::Protocol(ProtocolError::UnexpectedCode {
+            stage,
+            reply,
+        }));
+    }
+
+    /// RFC 5321 §4.1.1.1 and §4.1.4: HELO only when EHLO is not understood (500/502),
+    /// never in LMTP (RFC 2033 §4.1) and never when TLS is required (HELO cannot STARTTLS).
+    fn on_ehlo(&mut self, reply: Reply) {
+        if reply.is_positive() {
+            self.caps = Capabilities::from_reply(&reply);
+            self.events.push_back(Event::Capabilities);
+            return self.after_hello();
+        }
+        let code = reply.code().get();
+        if (code == 500 || code == 502) && !self.config.lmtp {
+            if !self.encrypted && self.config.tls == TlsMode::StartTls(TlsPolicy::Required) {
+                return self.fail(Error::TlsRequired(TlsRequiredError::EhloRefused(reply)));
+            }
+            self.setup_next = Some(SetupCmd::Helo);
+            return;
+        }
+        if reply.is_intermediate() {
+            return self.unexpected(Stage::Ehlo, reply);
+        }
+        self.fail(Error::Rejected {
+            stage: Stage::Ehlo,
+            reply,
+        });
+    }
+
+    fn on_helo(&mut self, reply: Reply) {
+        if reply.is_positive() {
+            // A HELO session has no extensions.
+            self.caps = Capabilities::default();
+            self.events.push_back(Event::Capabilities);
+            return self.after_hello();
+        }
+        if reply.is_intermediate() {
+            return self.unexpected(Stage::Helo, reply);
+        }
+        self.fail(Error::Rejected {
+            stage: Stage::Helo,
+            reply,
+        });
+    }
+
+    /// After a hello: STARTTLS if the policy wants it (RFC 3207), then AUTH, then ready.
+    fn after_hello(&mut self) {
+        if !self.encrypted && !self.starttls_sent {
+            if let TlsMode::StartTls(policy) = self.config.tls {
+                match policy {
+                    TlsPolicy::Required | TlsPolicy::Opportunistic if self.caps.starttls() => {
+                        self.setup_next = Some(SetupCmd::StartTls);
+                        return;
+                    }
+                    TlsPolicy::Required => {
+                        return self.fail(Error::TlsRequired(TlsRequiredError::NotOffered));
+                    }
+                    _ => {}
+                }
+            }
+        }
+        self.begin_auth();
+    }
+
+    fn on_starttls(&mut self, reply: Reply) {
+        if reply.code().get() == 220 {
+            // handle_input checks that nothing follows this reply.
+            self.phase = Phase::TlsPending;
+            self.tls_upgrade_owed = true;
+            return;
+        }
+        if reply.is_positive() || reply.is_intermediate() {
+            return self.unexpected(Stage::StartTls, reply);
+        }
+        match self.config.tls {
+            TlsMode::StartTls(TlsPolicy::Required) => {
+                self.fail(Error::TlsRequired(TlsRequiredError::Refused(reply)))
+            }
+            // RFC 3207 §4: the client may go on without TLS; credentials stay withheld.
+            _ => self.begin_auth(),
+        }
+    }
+
+    /// RFC 4954 §4 and §9: credentials only over TLS unless explicitly allowed.
+    fn begin_auth(&mut self) {
+        let Some(credentials) = self.config.credentials.as_ref() else {
+            return self.ready();
+        };
+        if !self.encrypted && !self.config.allow_plaintext_auth {
+            return self.fail(Error::CredentialsWithheld);
+        }
+        match super::auth::choose(&self.config.auth_preference, credentials, &self.caps) {
+            Ok(chosen) => {
+                self.auth = Some(chosen);
+                self.setup_next = Some(SetupCmd::Auth);
+            }
+            Err(e) => self.fail(Error::Auth(e)),
+        }
+    }
+
+    fn ready(&mut self) {
+        self.phase = Phase::Ready;
+        self.reader.set_max_line(self.config.reply_limits.max_line);
+        self.events.push_back(Event::Ready);
+    }
+
+    fn on_auth(&mut self, reply: Reply) {
+        if self.auth_cancelled {
+            let err = if self.auth_rounds > self.config.max_auth_rounds {
+                AuthError::TooManyRounds
+            } else {
+                AuthError::Cancelled(reply)
+            };
+            return self.fail(Error::Auth(err));
+        }
+        if reply.is_positive() {
+            let (mechanism, _) = self
+                .auth
+                .take()
+                .expect("AUTH is only sent with a mechanism");
+            self.authenticated = Some(mechanism);
+            self.events.push_back(Event::Authenticated(mechanism));
+            return self.ready();
+        }
+        if !reply.is_intermediate() {
+            self.auth = None;
+            return self.fail(Error::Auth(AuthError::Rejected(reply)));
+        }
+        // 334: a challenge (RFC 4954 §4), base64 in the reply text.
+        self.auth_rounds = self.auth_rounds.saturating_add(1);
+        let text = reply.lines().next().unwrap_or(&[]);
+        let text = trim_ascii(text);
+        let next = if self.auth_rounds > self.config.max_auth_rounds {
+            None
+        } else {
+            base64::engine::general_purpose::STANDARD
+                .decode(text)
+                .ok()
+                .and_then(|challenge| {
+                    let (_, sasl) = self.auth.as_mut()?;
+                    sasl.respond(&challenge).ok()
+                })
+        };
+        self.setup_next = Some(match next {
+            Some(response) => SetupCmd::AuthResponse(response),
+            None => SetupCmd::AuthCancel,
+        });
+    }
+
+    /// Writes the pending setup command: one at a time, each a group of its own.
+    pub(super) fn write_setup(&mut self, cmd: SetupCmd, out: &mut Vec<u8>) {
+        let name = self.config.ehlo_name.clone();
+        match cmd {
+            SetupCmd::Hello if self.config.lmtp => {
+                self.write(out, &Command::Lhlo(&name), Expect::Ehlo)
+            }
+            SetupCmd::Hello => self.write(out, &Command::Ehlo(&name), Expect::Ehlo),
+            SetupCmd::Helo => self.write(out, &Command::Helo(&name), Expect::Helo),
+            SetupCmd::StartTls => {
+                self.starttls_sent = true;
+                self.write(out, &Command::StartTls, Expect::StartTls);
+            }
+            SetupCmd::Auth => {
+                self.reader.set_max_line(AUTH_LINE_MAX);
+                let Some((mechanism, sasl)) = self.auth.as_mut() else {
+                    return;
+                };
+                let mechanism = *mechanism;
+                let initial = sasl.initial_response();
+                // RFC 4954 §4: no initial response if it would make the line too long;
+                // the mechanism then answers the server's empty challenge.
+                let fits = initial.as_ref().is_none_or(|r| {
+                    let encoded = r.expose().len().div_ceil(3) * 4;
+                    7 + mechanism.as_str().len() + 1 + encoded <= AUTH_LINE_MAX
+                });
+                let cmd = Command::Auth {
+                    mechanism: &mechanism,
+                    initial_response: if fits {
+                        initial.as_ref().map(|r| r.expose())
+                    } else {
+                        None
+                    },
+                };
+                self.write(out, &cmd, Expect::Auth);
+            }
+            SetupCmd::AuthResponse(response) => {
+                self.write(out, &Command::AuthResponse(response.expose()), Expect::Auth)
+            }
+            SetupCmd::AuthCancel => {
+                self.auth_cancelled = true;
+                self.write(out, &Command::AuthCancel, Expect::Auth);
+            }
+        }
+    }
+
+    // ----- transactions -----
+
+    fn on_mail(&mut self, id: TxnId, reply: Reply) {
+        let Some(t) = self.txn_mut(id) else { return };
+        t.outstanding -= 1;
+        if reply.is_intermediate() {
+            return self.unexpected(Stage::Mail, reply);
+        }
+        if !reply.is_positive() {
+            t.fail(TxnFailure::Rejected {
+                stage: Stage::Mail,
+                reply,
+            });
+        }
+        self.settle(id);
+    }
+
+    /// RFC 5321 §4.5.3.1.10: 452 (and 552 in its place) means too many recipients; every
+    /// later recipient is reported rejected, to be sent in another transaction.
+    fn on_rcpt(&mut self, id: TxnId, rcpt: usize, reply: Reply) {
+        let abort = self.config.abort_on_rejected_recipient;
+        let Some(t) = self.txn_mut(id) else { return };
+        t.outstanding -= 1;
+        t.rcpt_replies += 1;
+        if reply.is_intermediate() {
+            return self.unexpected(Stage::Rcpt, reply);
+        }
+        let mail_failed = matches!(
+            t.failure,
+            Some(TxnFailure::Rejected {
+                stage: Stage::Mail,
+                ..
+            })
+        );
+        if !mail_failed {
+            let event = if reply.is_positive() {
+                t.accepted.push(rcpt);
+                Event::RecipientAccepted {
+                    txn: id,
+                    rcpt,
+                    reply,
+                }
+            } else {
+                let code = reply.code().get();
+                if (code == 452 || code == 552) && t.too_many.is_none() {
+                    t.too_many = Some(reply.clone());
+                }
+                if abort {
+                    t.fail(TxnFailure::RecipientRejected);
+                }
+                Event::RecipientRejected {
+                    txn: id,
+                    rcpt,
+                    reply,
+                }
+            };
+            if t.all_rcpt_replies_in() && t.accepted.is_empty() {
+                t.fail(TxnFailure::NoRecipients);
+            }
+            self.events.push_back(event);
+        }
+        self.settle(id);
+    }
+
+    /// RFC 5321 §4.1.1.4 and RFC 2920 §3.1: 354 with no recipient accepted still needs the
+    /// end-of-data marker, alone, so nothing is delivered.
+    fn on_data(&mut self, id: TxnId, reply: Reply) {
+        let now = self.now;
+        let block = self.config.timeouts.data_block;
+        let Some(t) = self.txn_mut(id) else { return };
+        t.outstanding -= 1;
+        if reply.code().get() == 354 {
+            if t.failure.is_none() && !t.accepted.is_empty() {
+                t.step = Step::Body;
+                t.framing = Some(Framing::Data(DataEncoder::new()));
+                self.body_deadline = Some(now + block);
+            } else {
+                t.fail(TxnFailure::NoRecipients);
+                t.step = Step::EndOnly;
+            }
+            return;
+        }
+        if reply.is_positive() || reply.is_intermediate() {
+            return self.unexpected(Stage::Data, reply);
+        }
+        t.fail(TxnFailure::Rejected {
+            stage: Stage::Data,
+            reply,
+        });
+        t.step = Step::Done;
+        self.settle(id);
+    }
+
+    /// RFC 3030 §2: a failed BDAT fails the transaction; no more chunks go out.
+    fn on_bdat_chunk(&mut self, id: TxnId, reply: Reply) {
+        let Some(t) = self.txn_mut(id) else { return };
+        t.outstanding -= 1;
+        if reply.is_intermediate() {
+            return self.unexpected(Stage::DataBlock, reply);
+        }
+        if !reply.is_positive() {
+            t.fail(TxnFailure::Rejected {
+                stage: Stage::DataBlock,
+                reply,
+            });
+        }
+        self.settle(id);
+    }
+
+    /// The reply to the end of data or `BDAT LAST`; under LMTP one per accepted
+    /// recipient, in RCPT order (RFC 2033 §4.2).
+    fn on_final(&mut self, expect: Expect, id: TxnId, reply: Reply) {
+        let lmtp = self.config.lmtp;
+        let Some(idx) = self.active.iter().position(|t| t.id == id) else {
+            return;
+        };
+        if reply.is_intermediate() {
+            return self.unexpected(Stage::DataEnd, reply);
+        }
+        let t = &mut self.active[idx];
+        t.finals += 1;
+        let more = t.finals < t.finals_expected(lmtp);
+        if more {
+            // The same command owes another reply.
+            self.pending.push_front(self.now, expect);
+        } else {
+            t.outstanding -= 1;
+        }
+        let t = &mut self.active[idx];
+        let failed = !reply.is_positive();
+        if t.failure.is_none() {
+            let rcpt = if lmtp {
+                t.accepted.get(t.finals - 1).copied()
+            } else {
+                None
+            };
+            self.events.push_back(if failed {
+                Event::TransactionFailed {
+                    txn: id,
+                    rcpt,
+                    failure: TxnFailure::Rejected {
+                        stage: Stage::DataEnd,
+                        reply,
+                    },
+                }
+            } else {
+                Event::MessageAccepted {
+                    txn: id,
+                    rcpt,
+                    reply,
+                }
+            });
+            if failed {
+                self.rset_owed = true;
+            }
+            if !more {
+                self.active.remove(idx);
+            }
+        } else if !more {
+            t.step = Step::Done;
+            self.settle(id);
+        }
+    }
+
+    /// Ends a failed transaction once nothing more of it is owed or to be sent.
+    pub(super) fn settle(&mut self, id: TxnId) {
+        let Some(idx) = self.active.iter().position(|t| t.id == id) else {
+            return;
+        };
+        let t = &mut self.active[idx];
+        if t.failure.is_none() {
+            return;
+        }
+        if matches!(
+            t.step,
+            Step::Mail | Step::Rcpt(_) | Step::BeforeBody | Step::Body
+        ) {
+            t.step = Step::Done;
+        }
+        if t.outstanding == 0 && t.step == Step::Done {
+            self.finish(idx);
+        }
+    }
+
+    /// Removes a transaction and reports its failure.
+    pub(super) fn finish(&mut self, idx: usize) {
+        let Some(mut t) = self.active.remove(idx) else {
+            return;
+        };
+        if let Some(failure) = t.failure.take() {
+            self.rset_owed = true;
+            self.events.push_back(Event::TransactionFailed {
+                txn: t.id,
+                rcpt: None,
+                failure,
+            });
+        }
+    }
+}
+
+fn trim_ascii(mut b: &[u8]) -> &[u8] {
+    while let [rest @ .., last] = b {
+        if last.is_ascii_whitespace() {
+            b = rest;
+        } else {
+            break;
+        }
+    }
+    while let [first, rest @ ..] = b {
+        if first.is_ascii_whitespace() {
+            b = rest;
+        } else {
+            break;
+        }
+    }
+    b
+}

@@ -1,0 +1,158 @@
+//! One mail transaction's bookkeeping: what has been sent, what came back, and whether
+//! the server's capabilities allow it at all.
+
+use alloc::vec::Vec;
+
+use crate::body::{BdatEncoder, DataEncoder};
+use crate::command::{BodyType, MailParams};
+use crate::ehlo::Capabilities;
+use crate::envelope::Envelope;
+use crate::error::TxnError;
+use crate::output::{TxnFailure, TxnId};
+
+/// The next thing to send for a transaction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Step {
+    /// `RSET` if owed, then `MAIL`.
+    Mail,
+    /// `RCPT` for recipient `n`.
+    Rcpt(usize),
+    /// Every RCPT is out: DATA, or the first BDAT, once allowed.
+    BeforeBody,
+    /// DATA is out; the body waits for 354.
+    AwaitData,
+    /// DATA got 354 but nothing may be delivered: send the end-of-data marker alone
+    /// (RFC 2920 §3.1).
+    EndOnly,
+    /// The body is wanted from the caller.
+    Body,
+    /// Nothing more to send.
+    Done,
+}
+
+/// How the content is framed.
+#[derive(Debug)]
+pub(crate) enum Framing {
+    Data(DataEncoder),
+    Bdat(BdatEncoder),
+}
+
+#[derive(Debug)]
+pub(crate) struct Txn {
+    pub id: TxnId,
+    pub env: Envelope,
+    pub step: Step,
+    pub bdat: bool,
+    pub framing: Option<Framing>,
+    /// RCPT replies received so far.
+    pub rcpt_replies: usize,
+    /// Indices of accepted recipients, in RCPT order (LMTP final replies follow it).
+    pub accepted: Vec<usize>,
+    /// A 452/552 "too many recipients" was seen: later recipients are reported rejected.
+    pub too_many: Option<crate::reply::Reply>,
+    /// LMTP final replies received so far.
+    pub finals: usize,
+    /// Replies still owed for this transaction.
+    pub outstanding: usize,
+    /// The first failure; reported when the transaction is over.
+    pub failure: Option<TxnFailure>,
+    /// The end of data (or `BDAT LAST`) is on the wire: a lost reply means "unknown".
+    pub ended: bool,
+}
+
+impl Txn {
+    pub fn new(id: TxnId, env: Envelope) -> Self {
+        Txn {
+            id,
+            env,
+            step: Step::Mail,
+            bdat: false,
+            framing: None,
+            rcpt_replies: 0,
+            accepted: Vec::new(),
+            too_many: None,
+            finals: 0,
+            outstanding: 0,
+            failure: None,
+            ended: false,
+        }
+    }
+
+    /// Records the first failure only: later ones are consequences of it.
+    pub fn fail(&mut self, failure: TxnFailure) {
+        if self.failure.is_none() {
+            self.failure = Some(failure);
+        }
+    }
+
+    pub fn all_rcpt_replies_in(&self) -> bool {
+        self.rcpt_replies >= self.env.recipients.len()
+    }
+
+    /// Final replies expected after the data: one, or under LMTP one per accepted
+    /// recipient (RFC 2033 §4.2); a server with no accepted recipient answers once.
+    pub fn finals_expected(&self, lmtp: bool) -> usize {
+        if lmtp {
+            self.accepted.len().max(1)
+        } else {
+            1
+        }
+    }
+
+    /// Checks the envelope against the server (RFC 6531, 6152, 3030, 3461, 8689, 1870)
+    /// and builds the MAIL parameters. Nothing is sent for a transaction refused here.
+    pub fn mail_params(
+        &self,
+        caps: &Capabilities,
+        encrypted: bool,
+        chunking: bool,
+    ) -> Result<(MailParams, bool), TxnError> {
+        let env = &self.env;
+        let smtputf8 = env.needs_smtputf8();
+        if smtputf8 && !caps.smtputf8() {
+            return Err(TxnError::NeedsSmtpUtf8);
+        }
+        let use_bdat = chunking && caps.chunking();
+        match env.body {
+            BodyType::SevenBit => {}
+            BodyType::EightBitMime => {
+                if !caps.eight_bit_mime() {
+                    return Err(TxnError::Needs8BitMime);
+                }
+            }
+            BodyType::BinaryMime => {
+                if !(use_bdat && caps.binary_mime()) {
+                    return Err(TxnError::NeedsBinaryMime);
+                }
+            }
+        }
+        if env.uses_dsn() && !caps.dsn() {
+            return Err(TxnError::NeedsDsn);
+        }
+        if env.requiretls && !(encrypted && caps.requiretls()) {
+            return Err(TxnError::NeedsRequireTls);
+        }
+        if let (Some(size), Some(max)) = (env.size, caps.max_size()) {
+            if size > max {
+                return Err(TxnError::TooLarge { size, max });
+            }
+        }
+        let params = MailParams {
+            // RFC 1870 §6: SIZE= only to a server that advertised SIZE.
+            size: if caps.size_advertised() {
+                env.size
+            } else {
+                None
+            },
+            body: match env.body {
+                BodyType::SevenBit => None,
+                b => Some(b),
+            },
+            smtputf8,
+            ret: env.ret,
+            envid: env.envid.clone(),
+            requiretls: env.requiretls,
+        };
+        Ok((params, use_bdat))
+    }
+}

@@ -1,0 +1,296 @@
+//! Errors: the session's death ([`Error`]), a transaction refused before it was sent
+//! ([`TxnError`]), and caller misuse ([`UsageError`]).
+
+use core::fmt;
+
+use crate::body::BodyError;
+use crate::reply::{Reply, ReplyError};
+
+/// Where in the session something happened: the command whose reply was awaited.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Stage {
+    /// The 220 greeting.
+    Greeting,
+    /// EHLO or LHLO.
+    Ehlo,
+    /// HELO (after EHLO got 500/502).
+    Helo,
+    /// STARTTLS.
+    StartTls,
+    /// The TLS handshake after STARTTLS.
+    TlsHandshake,
+    /// AUTH and its challenge rounds.
+    Auth,
+    /// MAIL FROM.
+    Mail,
+    /// RCPT TO.
+    Rcpt,
+    /// DATA, waiting for 354.
+    Data,
+    /// Writing content, or a non-final BDAT.
+    DataBlock,
+    /// The reply to the end of data or `BDAT LAST`.
+    DataEnd,
+    /// RSET.
+    Rset,
+    /// NOOP.
+    Noop,
+    /// VRFY.
+    Vrfy,
+    /// QUIT.
+    Quit,
+}
+
+impl fmt::Display for Stage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Stage::Greeting => "greeting",
+            Stage::Ehlo => "EHLO",
+            Stage::Helo => "HELO",
+            Stage::StartTls => "STARTTLS",
+            Stage::TlsHandshake => "TLS handshake",
+            Stage::Auth => "AUTH",
+            Stage::Mail => "MAIL",
+            Stage::Rcpt => "RCPT",
+            Stage::Data => "DATA",
+            Stage::DataBlock => "data block",
+            Stage::DataEnd => "end of data",
+            Stage::Rset => "RSET",
+            Stage::Noop => "NOOP",
+            Stage::Vrfy => "VRFY",
+            Stage::Quit => "QUIT",
+        })
+    }
+}
+
+/// Why TLS could not be had under [`TlsPolicy::Required`](crate::TlsPolicy::Required).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TlsRequiredError {
+    /// The EHLO reply did not offer STARTTLS.
+    NotOffered,
+    /// STARTTLS got something other than 220.
+    Refused(Reply),
+    /// EHLO was refused, so only HELO (which has no STARTTLS) was left.
+    EhloRefused(Reply),
+}
+
+/// Why authentication failed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AuthError {
+    /// The server refused: 535 bad credentials, 534 too weak, 538 encryption required,
+    /// 454 temporary failure, or any other non-2xx/3xx reply.
+    Rejected(Reply),
+    /// The server offers no AUTH at all.
+    NotOffered,
+    /// No mechanism in the preference list is both offered and usable with the credentials.
+    NoCommonMechanism,
+    /// More challenges than [`Config::max_auth_rounds`](crate::Config::max_auth_rounds).
+    TooManyRounds,
+    /// The mechanism could not answer a challenge (undecodable, or wrong for it); the
+    /// exchange was cancelled with `*` and the server answered this.
+    Cancelled(Reply),
+}
+
+/// What a malformed or out-of-order server reply did wrong.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ProtocolError {
+    /// The bytes were not a valid reply, or passed a cap.
+    Reply(ReplyError),
+    /// A reply arrived while no command was awaiting one.
+    UnexpectedReply(Reply),
+    /// A reply whose code makes no sense at this stage (e.g. 354 to MAIL).
+    UnexpectedCode {
+        /// The command it answered.
+        stage: Stage,
+        /// The reply.
+        reply: Reply,
+    },
+    /// Bytes arrived while the TLS handshake was pending.
+    InputDuringTlsHandshake,
+}
+
+/// Why the session ended abnormally. Delivered once, as `Output::Closed(Some(error))`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Error {
+    /// The greeting was 554 (no service), or a 421 came at any point (RFC 5321 §3.8).
+    ServiceUnavailable(Reply),
+    /// A session command (EHLO, HELO, LHLO) was refused.
+    Rejected {
+        /// The refused command.
+        stage: Stage,
+        /// The reply.
+        reply: Reply,
+    },
+    /// The server broke the protocol.
+    Protocol(ProtocolError),
+    /// Bytes followed the 220 reply to STARTTLS before the handshake: a man in the middle
+    /// injecting replies to be read as if they came over TLS (CVE-2021-38371 and kin).
+    ResponseInjection,
+    /// TLS was required and cannot be had.
+    TlsRequired(TlsRequiredError),
+    /// Credentials are configured but the session is not encrypted and
+    /// `allow_plaintext_auth` is off: they were not sent.
+    CredentialsWithheld,
+    /// AUTH failed.
+    Auth(AuthError),
+    /// A reply (or the TLS handshake) did not complete before its deadline.
+    Timeout {
+        /// What was awaited.
+        stage: Stage,
+    },
+    /// The server closed the connection while a reply was owed (`None`: while idle).
+    ConnectionClosed {
+        /// What was awaited.
+        stage: Option<Stage>,
+    },
+    /// The content of a message sent with DATA turned out to be unsendable (a NUL byte)
+    /// after part of it was on the wire. DATA cannot be aborted (RFC 5321 §4.1.1.4): the
+    /// only safe move is to close without the end-of-data marker, so nothing is delivered.
+    DataAborted(BodyError),
+}
+
+impl Error {
+    /// Whether trying again later may succeed: 4xx, timeouts and closed connections.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Error::ServiceUnavailable(r) | Error::Rejected { reply: r, .. } => r.is_transient(),
+            Error::Auth(AuthError::Rejected(r)) => r.is_transient(),
+            Error::Timeout { .. } | Error::ConnectionClosed { .. } => true,
+            _ => false,
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::ServiceUnavailable(r) => write!(f, "service unavailable: {r}"),
+            Error::Rejected { stage, reply } => write!(f, "{stage} refused: {reply}"),
+            Error::Protocol(ProtocolError::Reply(e)) => write!(f, "malformed reply: {e}"),
+            Error::Protocol(ProtocolError::UnexpectedReply(r)) => {
+                write!(f, "reply with no command outstanding: {r}")
+            }
+            Error::Protocol(ProtocolError::UnexpectedCode { stage, reply }) => {
+                write!(f, "unexpected reply to {stage}: {reply}")
+            }
+            Error::Protocol(ProtocolError::InputDuringTlsHandshake) => {
+                f.write_str("cleartext input while the TLS handshake was pending")
+            }
+            Error::ResponseInjection => {
+                f.write_str("bytes followed the 220 reply to STARTTLS (response injection)")
+            }
+            Error::TlsRequired(TlsRequiredError::NotOffered) => {
+                f.write_str("TLS required but the server does not offer STARTTLS")
+            }
+            Error::TlsRequired(TlsRequiredError::Refused(r)) => {
+                write!(f, "TLS required but STARTTLS was refused: {r}")
+            }
+            Error::TlsRequired(TlsRequiredError::EhloRefused(r)) => {
+                write!(f, "TLS required but EHLO was refused: {r}")
+            }
+            Error::CredentialsWithheld => f.write_str(
+                "credentials withheld: the session is not encrypted and plaintext AUTH is not allowed",
+            ),
+            Error::Auth(AuthError::Rejected(r)) => write!(f, "authentication failed: {r}"),
+            Error::Auth(AuthError::NotOffered) => f.write_str("the server does not offer AUTH"),
+            Error::Auth(AuthError::NoCommonMechanism) => {
+                f.write_str("no usable SASL mechanism in common with the server")
+            }
+            Error::Auth(AuthError::TooManyRounds) => f.write_str("too many AUTH challenges"),
+            Error::Auth(AuthError::Cancelled(r)) => write!(f, "authentication cancelled: {r}"),
+            Error::Timeout { stage } => write!(f, "timed out waiting for {stage}"),
+            Error::ConnectionClosed { stage: Some(s) } => {
+                write!(f, "connection closed while waiting for {s}")
+            }
+            Error::ConnectionClosed { stage: None } => f.write_str("connection closed by the server"),
+            Error::DataAborted(e) => write!(f, "message content aborted, connection dropped: {e}"),
+        }
+    }
+}
+
+#[cfg(feature = "std")]
+impl std::error::Error for Error {}
+
+/// Why a transaction was refused locally, before any of its commands went out.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TxnError {
+    /// An address needs SMTPUTF8 (RFC 6531) and the server does not offer it.
+    NeedsSmtpUtf8,
+    /// BODY=8BITMIME needs the 8BITMIME extension (RFC 6152).
+    Needs8BitMime,
+    /// BODY=BINARYMIME needs BINARYMIME and CHUNKING (RFC 3030), and chunking enabled.
+    NeedsBinaryMime,
+    /// DSN parameters need the DSN extension (RFC 3461).
+    NeedsDsn,
+    /// REQUIRETLS (RFC 8689) needs the extension and an encrypted session.
+    NeedsRequireTls,
+    /// The declared size is over the server's SIZE maximum (RFC 1870).
+    TooLarge {
+        /// The declared size.
+        size: u64,
+        /// The server's maximum.
+        max: u64,
+    },
+    /// The content had a byte it may not have (NUL outside BINARYMIME).
+    Body(BodyError),
+}
+
+impl fmt::Display for TxnError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TxnError::NeedsSmtpUtf8 => f.write_str("address needs SMTPUTF8, not offered"),
+            TxnError::Needs8BitMime => f.write_str("8-bit body needs 8BITMIME, not offered"),
+            TxnError::NeedsBinaryMime => {
+                f.write_str("binary body needs BINARYMIME and CHUNKING, not available")
+            }
+            TxnError::NeedsDsn => f.write_str("DSN parameters need DSN, not offered"),
+            TxnError::NeedsRequireTls => {
+                f.write_str("REQUIRETLS needs the extension and an encrypted session")
+            }
+            TxnError::TooLarge { size, max } => {
+                write!(
+                    f,
+                    "message of {size} octets is over the server's limit of {max}"
+                )
+            }
+            TxnError::Body(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+/// Caller misuse: returned synchronously, and the client's state is unchanged.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum UsageError {
+    /// The session is closed or closing (QUIT was asked for).
+    Closed,
+    /// An envelope without recipients.
+    NoRecipients,
+    /// Body bytes for a transaction that is not asking for them.
+    NotExpectingBody,
+    /// A chunk larger than the `max_chunk` the core asked for.
+    ChunkTooLarge,
+    /// The TLS handshake is not pending.
+    NoTlsPending,
+}
+
+impl fmt::Display for UsageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            UsageError::Closed => "the session is closed or closing",
+            UsageError::NoRecipients => "envelope has no recipients",
+            UsageError::NotExpectingBody => "no body is expected for this transaction now",
+            UsageError::ChunkTooLarge => "body chunk larger than requested",
+            UsageError::NoTlsPending => "no TLS handshake is pending",
+        })
+    }
+}
+
+#[cfg(feature = "std")]
+impl std::error::Error for UsageError {}

@@ -1,0 +1,164 @@
+//! What the client tells its driver: [`Output`] instructions and [`Event`]s.
+
+use crate::command::Mechanism;
+use crate::error::{Error, Stage, TxnError};
+use crate::reply::Reply;
+use crate::time::Instant;
+
+/// Identifies a transaction queued with [`Client::send`](crate::Client::send).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct TxnId(pub(crate) u64);
+
+impl TxnId {
+    /// The number behind the id: 0 for the first transaction of a session, then 1, 2...
+    pub fn get(self) -> u64 {
+        self.0
+    }
+}
+
+/// The next thing the driver must do. Returned by [`Client::poll_output`](crate::Client::poll_output).
+///
+/// See the crate documentation for the run loop that acts on it.
+#[must_use = "an Output is an instruction: StartTls and SendBody must be acted on"]
+#[derive(Debug)]
+pub enum Output {
+    /// Something happened; hand it to the application.
+    Event(Event),
+    /// Read up to `max_chunk` octets of transaction `txn`'s content and pass them to
+    /// [`Client::send_body`](crate::Client::send_body), then poll again.
+    SendBody {
+        /// The transaction whose content is wanted.
+        txn: TxnId,
+        /// The largest chunk the core takes now.
+        max_chunk: usize,
+    },
+    /// Write out everything in the output buffer, then run the TLS handshake and report
+    /// it with [`Client::handle_tls_established`](crate::Client::handle_tls_established).
+    /// Until then the core takes no input.
+    StartTls(TlsUpgrade),
+    /// Write out the output buffer, then wait for server bytes, the deadline (then call
+    /// [`Client::handle_timeout`](crate::Client::handle_timeout)) or an application request.
+    Wait {
+        /// When the reply being waited for is overdue; `None`: nothing is owed.
+        deadline: Option<Instant>,
+    },
+    /// The session is over: write out the output buffer (QUIT may be in it) and close
+    /// the connection. `None` for an orderly end. Every later poll returns `Closed(None)`.
+    Closed(Option<Error>),
+}
+
+/// The proof that the core asked for a TLS upgrade; hand it back once the handshake is done.
+#[must_use = "the TLS handshake must be performed and reported"]
+#[derive(Debug)]
+pub struct TlsUpgrade {
+    pub(crate) deadline: Instant,
+}
+
+impl TlsUpgrade {
+    /// When the handshake is overdue (the `tls_handshake` timeout after the 220).
+    pub fn deadline(&self) -> Instant {
+        self.deadline
+    }
+}
+
+/// Why a transaction (or, under LMTP, its delivery to one recipient) failed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TxnFailure {
+    /// The server refused at `stage` with this reply (see [`Reply::is_transient`]).
+    Rejected {
+        /// The command refused.
+        stage: Stage,
+        /// The reply.
+        reply: Reply,
+    },
+    /// Every recipient was rejected (their replies came as `RecipientRejected`).
+    NoRecipients,
+    /// A recipient was rejected and the configuration aborts on any rejection.
+    RecipientRejected,
+    /// Refused locally, before anything of it was sent.
+    Refused(TxnError),
+    /// The session ended before the transaction reached the end of its data.
+    SessionClosed,
+}
+
+impl TxnFailure {
+    /// Whether a later attempt may succeed.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            TxnFailure::Rejected { reply, .. } => reply.is_transient(),
+            TxnFailure::SessionClosed => true,
+            _ => false,
+        }
+    }
+}
+
+/// Something that happened in the session.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Event {
+    /// The server's 220 greeting.
+    Greeting(Reply),
+    /// An EHLO/LHLO (or HELO) reply was read; [`Client::capabilities`](crate::Client::capabilities)
+    /// has the new set. Comes again after STARTTLS.
+    Capabilities,
+    /// The STARTTLS upgrade is complete.
+    TlsEstablished,
+    /// AUTH succeeded with this mechanism.
+    Authenticated(Mechanism),
+    /// The session is set up (greeting, EHLO, TLS, AUTH): transactions now go out.
+    Ready,
+    /// RCPT `rcpt` (index into the envelope's recipients) of `txn` was accepted.
+    RecipientAccepted {
+        /// The transaction.
+        txn: TxnId,
+        /// Index into the envelope's recipients.
+        rcpt: usize,
+        /// The server's reply.
+        reply: Reply,
+    },
+    /// RCPT `rcpt` of `txn` was rejected; `reply.is_transient()` tells 4xx from 5xx.
+    /// After a 452 (or 552) "too many recipients", every later recipient is reported
+    /// rejected too, transient (RFC 5321 §4.5.3.1.10).
+    RecipientRejected {
+        /// The transaction.
+        txn: TxnId,
+        /// Index into the envelope's recipients.
+        rcpt: usize,
+        /// The server's reply.
+        reply: Reply,
+    },
+    /// The message was accepted. Under LMTP one per accepted recipient (`rcpt` is Some).
+    MessageAccepted {
+        /// The transaction.
+        txn: TxnId,
+        /// Under LMTP: the recipient this final reply is for.
+        rcpt: Option<usize>,
+        /// The server's reply.
+        reply: Reply,
+    },
+    /// The transaction failed. Under LMTP, after the data, one per failed recipient.
+    TransactionFailed {
+        /// The transaction.
+        txn: TxnId,
+        /// Under LMTP after the data: the recipient this final reply is for.
+        rcpt: Option<usize>,
+        /// What went wrong.
+        failure: TxnFailure,
+    },
+    /// The connection failed while the reply to the end of data was owed: the message
+    /// may or may not have been delivered (RFC 5321 §4.5.3.2.6). Never retry blindly.
+    OutcomeUnknown {
+        /// The transaction.
+        txn: TxnId,
+        /// Under LMTP: the recipient whose final reply never came.
+        rcpt: Option<usize>,
+    },
+    /// The reply to a NOOP, RSET or VRFY the application asked for.
+    Reply {
+        /// Which command.
+        stage: Stage,
+        /// The reply.
+        reply: Reply,
+    },
+}

@@ -1,0 +1,157 @@
+//! Folding a transaction's events into one report: what adapters return from `send`.
+//!
+//! The folding is protocol knowledge (which events belong to which transaction, when a
+//! transaction is over), so it lives here once instead of in every adapter.
+
+use alloc::vec::Vec;
+
+use crate::output::{Event, TxnFailure, TxnId};
+use crate::reply::Reply;
+
+/// What became of one recipient at RCPT time.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RecipientStatus {
+    /// No reply (the transaction failed before, or the session ended).
+    NotAttempted,
+    /// Accepted with this reply.
+    Accepted(Reply),
+    /// Rejected with this reply; [`Reply::is_transient`] tells 4xx from 5xx.
+    Rejected(Reply),
+}
+
+impl RecipientStatus {
+    /// The reply, if there was one.
+    pub fn reply(&self) -> Option<&Reply> {
+        match self {
+            RecipientStatus::NotAttempted => None,
+            RecipientStatus::Accepted(r) | RecipientStatus::Rejected(r) => Some(r),
+        }
+    }
+}
+
+/// What became of the message (or, under LMTP, of its delivery to one recipient).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MessageOutcome {
+    /// Accepted with this reply.
+    Accepted(Reply),
+    /// Not delivered.
+    Failed(TxnFailure),
+    /// The connection failed after the end of data: it may have been delivered
+    /// (RFC 5321 §4.5.3.2.6). Do not resend blindly.
+    Unknown,
+}
+
+impl MessageOutcome {
+    /// Whether the server accepted it.
+    pub fn is_accepted(&self) -> bool {
+        matches!(self, MessageOutcome::Accepted(_))
+    }
+}
+
+/// Everything the server said about one transaction.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Report {
+    /// The transaction.
+    pub txn: TxnId,
+    /// One entry per envelope recipient, in order.
+    pub recipients: Vec<RecipientStatus>,
+    /// The message's outcome; `None` until known. Under LMTP it is the first failure,
+    /// or the last acceptance when every accepted recipient got the message.
+    pub outcome: Option<MessageOutcome>,
+    /// Under LMTP: one entry per envelope recipient, `Some` for each accepted recipient
+    /// once its final reply is in.
+    pub deliveries: Vec<Option<MessageOutcome>>,
+    lmtp: bool,
+    finals_owed: Option<usize>,
+}
+
+impl Report {
+    /// An empty report for `txn` with `recipients` envelope recipients.
+    pub fn new(txn: TxnId, recipients: usize, lmtp: bool) -> Self {
+        Report {
+            txn,
+            recipients: alloc::vec![RecipientStatus::NotAttempted; recipients],
+            outcome: None,
+            deliveries: if lmtp {
+                alloc::vec![None; recipients]
+            } else {
+                Vec::new()
+            },
+            lmtp,
+            finals_owed: None,
+        }
+    }
+
+    /// Takes the event if it is about this transaction; returns whether it was.
+    pub fn apply(&mut self, event: &Event) -> bool {
+        match event {
+            Event::RecipientAccepted { txn, rcpt, reply } if *txn == self.txn => {
+                if let Some(slot) = self.recipients.get_mut(*rcpt) {
+                    *slot = RecipientStatus::Accepted(reply.clone());
+                }
+            }
+            Event::RecipientRejected { txn, rcpt, reply } if *txn == self.txn => {
+                if let Some(slot) = self.recipients.get_mut(*rcpt) {
+                    *slot = RecipientStatus::Rejected(reply.clone());
+                }
+            }
+            Event::MessageAccepted { txn, rcpt, reply } if *txn == self.txn => {
+                self.record(*rcpt, MessageOutcome::Accepted(reply.clone()))
+            }
+            Event::TransactionFailed { txn, rcpt, failure } if *txn == self.txn => {
+                self.record(*rcpt, MessageOutcome::Failed(failure.clone()))
+            }
+            Event::OutcomeUnknown { txn, rcpt } if *txn == self.txn => {
+                self.record(*rcpt, MessageOutcome::Unknown)
+            }
+            _ => return false,
+        }
+        true
+    }
+
+    fn record(&mut self, rcpt: Option<usize>, outcome: MessageOutcome) {
+        match rcpt {
+            Some(r) if self.lmtp => {
+                let owed = *self.finals_owed.get_or_insert_with(|| {
+                    self.recipients
+                        .iter()
+                        .filter(|s| matches!(s, RecipientStatus::Accepted(_)))
+                        .count()
+                });
+                if let Some(slot) = self.deliveries.get_mut(r) {
+                    *slot = Some(outcome.clone());
+                }
+                let keep_first_failure = matches!(
+                    self.outcome,
+                    Some(MessageOutcome::Failed(_) | MessageOutcome::Unknown)
+                );
+                if !keep_first_failure {
+                    self.outcome = Some(outcome);
+                }
+                self.finals_owed = Some(owed.saturating_sub(1));
+            }
+            _ => {
+                self.outcome = Some(outcome);
+                self.finals_owed = Some(0);
+            }
+        }
+    }
+
+    /// Whether every outcome is in.
+    pub fn is_complete(&self) -> bool {
+        self.finals_owed == Some(0)
+    }
+
+    /// Whether the message went to every recipient (under LMTP: every delivery succeeded).
+    pub fn all_delivered(&self) -> bool {
+        self.is_complete()
+            && self
+                .outcome
+                .as_ref()
+                .is_some_and(MessageOutcome::is_accepted)
+            && self
+                .recipients
+                .iter()
+                .all(|r| matches!(r, RecipientStatus::Accepted(_)))
+    }
+}

@@ -1,0 +1,74 @@
+//! Runs every transcript in `tests/transcripts/` whole, byte by byte and split at random
+//! points; all three must pass and produce the same outputs.
+
+mod common;
+
+use common::{Feed, Runner, Transcript};
+
+fn transcript_paths() -> Vec<std::path::PathBuf> {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/transcripts");
+    let mut names: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "txt"))
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn at_least_sixty_transcripts() {
+    let n = transcript_paths().len();
+    assert!(n >= 60, "only {n} transcripts");
+}
+
+#[test]
+fn every_transcript_in_every_feed_mode() {
+    let names = transcript_paths();
+    let only = std::env::var("TRANSCRIPT").ok();
+    let mut failures = Vec::new();
+    for path in &names {
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        if only.as_ref().is_some_and(|o| !name.contains(o.as_str())) {
+            continue;
+        }
+        let text = std::fs::read_to_string(path).unwrap();
+        let t = Transcript::parse(&name, &text);
+        let mut logs = Vec::new();
+        for feed in [
+            Feed::Whole,
+            Feed::ByteByByte,
+            Feed::Random(0x9e37_79b9),
+            Feed::Random(12345),
+        ] {
+            let result = std::panic::catch_unwind(|| {
+                let mut r = Runner::new(t.config(), feed);
+                r.run(&t);
+                r.log
+            });
+            match result {
+                Ok(log) => logs.push(log),
+                Err(e) => {
+                    let msg = e
+                        .downcast_ref::<String>()
+                        .cloned()
+                        .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
+                        .unwrap_or_default();
+                    failures.push(format!("[{feed:?}] {msg}"));
+                }
+            }
+        }
+        if logs.len() == 4 {
+            assert!(
+                logs.windows(2).all(|w| w[0] == w[1]),
+                "{name}: outputs differ between feed modes"
+            );
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n\n{}",
+        failures.len(),
+        failures.join("\n\n")
+    );
+}
