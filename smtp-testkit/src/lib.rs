@@ -1,0 +1,1 @@
+//! Test support shared by the three adapters (not published).
