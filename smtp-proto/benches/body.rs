@@ -34,7 +34,11 @@ fn body(line_end: &[u8]) -> Vec<u8> {
         while out.len() - start < len {
             let c = next();
             // Printable text with spaces, like a plain mail body.
-            let b = if c % 7 == 0 { b' ' } else { b'a' + (c >> 3) as u8 % 26 };
+            let b = if c % 7 == 0 {
+                b' '
+            } else {
+                b'a' + (c >> 3) as u8 % 26
+            };
             out.push(b);
         }
         out.extend_from_slice(line_end);
