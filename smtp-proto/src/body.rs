@@ -68,100 +68,180 @@ enum Line {
     Done,
 }
 
+/// Bytes examined at once by [`clean`]. Long enough that the check amortises its setup,
+/// short enough that a block with one '.' at a line start costs little to redo slowly.
+const BLOCK: usize = 128;
+
+/// True if no pair of neighbouring octets in `s` needs a change: every CR is followed by
+/// LF, every LF is preceded by CR and (for DATA) no '.' follows a line end.
+///
+/// Written as a branch-free OR over all pairs so that the compiler vectorises it: most
+/// blocks of ordinary CRLF text are clean and are then copied as part of one long run.
+#[inline(always)]
+fn clean<const STUFF: bool>(s: &[u8; BLOCK + 1]) -> bool {
+    let mut bad = 0u8;
+    for (&x, &y) in s[..BLOCK].iter().zip(&s[1..]) {
+        let x_cr = x == b'\r';
+        bad |= (x_cr != (y == b'\n')) as u8;
+        if STUFF {
+            bad |= ((x_cr | (x == b'\n')) & (y == b'.')) as u8;
+        }
+    }
+    bad == 0
+}
+
+/// Octets checked for NUL and for CR before being framed. Small enough to stay in the
+/// L1/L2 cache between those checks and the framing pass, so a chunk of many megabytes is
+/// read from memory once rather than once per pass.
+const SEGMENT: usize = 16 * 1024;
+
 /// The CRLF normaliser shared by DATA (with dot-stuffing) and text BDAT (without).
 ///
 /// Every CR not followed by LF and every LF not preceded by CR becomes CRLF (RFC 5321
-/// §2.3.8: CR and LF may only be sent as a pair). Runs of octets that need no change are
-/// found with `memchr2` and copied in as few `extend_from_slice` calls as possible: a
-/// CRLF-clean run is copied in one piece up to the next octet that must be inserted.
+/// §2.3.8: CR and LF may only be sent as a pair); for DATA a '.' at the start of a line
+/// gets one more '.' (RFC 5321 §4.5.2). Each rule looks only at an octet and its
+/// neighbours, so the output is the input with a few octets inserted, and runs between
+/// insertions are copied with one `extend_from_slice` each. Finding the insertions is
+/// the cost: text with CRLF line ends skips clean blocks with [`clean`]; a segment without
+/// any CR (LF line ends) jumps from LF to LF with `memchr`; anything else goes from line
+/// end to line end with `memchr2`.
 ///
-/// The caller has checked that `chunk` holds no NUL.
+/// On `Err(k)`, `chunk[k]` is a NUL; `out` and `state` are then garbage and the caller
+/// restores them.
 #[inline]
-fn normalise<const STUFF: bool>(state: &mut Line, chunk: &[u8], out: &mut Vec<u8>) {
+fn normalise<const STUFF: bool>(
+    state: &mut Line,
+    chunk: &[u8],
+    out: &mut Vec<u8>,
+) -> Result<(), usize> {
     let len = chunk.len();
     if len == 0 {
-        return;
+        return Ok(());
     }
     // Reserving the unchanged length up front keeps the common case to one capacity
     // check; insertions beyond it grow `out` amortised.
     out.reserve(len + 2);
+    let c = chunk;
     let mut i = 0;
+    let mut line_start = *state == Line::Start;
     if *state == Line::PendingCr {
         // The held CR is a line end whatever follows: CRLF if an LF follows, a bare CR
         // made into CRLF otherwise.
         out.extend_from_slice(b"\r\n");
-        if chunk[0] == b'\n' {
+        if c[0] == b'\n' {
             i = 1;
         }
-        *state = Line::Start;
+        line_start = true;
     }
+    // A CR at the end of the chunk is decided by the next chunk (or the end): hold it.
+    let held = c[len - 1] == b'\r';
+    let end = if held { len - 1 } else { len };
+    let first = i;
     // `run` is the start of the input not yet copied to `out`.
     let mut run = i;
-    if *state == Line::Start {
-        // RFC 5321 §4.5.2: the first line of the content is a line too.
-        if STUFF && chunk.get(i) == Some(&b'.') {
-            out.push(b'.');
+    // RFC 5321 §4.5.2: the first line of the content is a line too.
+    if STUFF && line_start && i < end && c[i] == b'.' {
+        out.push(b'.');
+    }
+    while i < end {
+        let seg_end = end.min(i + SEGMENT);
+        if let Some(k) = memchr::memchr(0, &c[i..seg_end]) {
+            return Err(i + k);
+        }
+        if memchr::memchr(b'\r', &c[i.saturating_sub(1)..seg_end]).is_none() {
+            // No CR, not even just before: every LF is bare. One memchr per line.
+            for q in memchr::memchr_iter(b'\n', &c[i..seg_end]).map(|d| i + d) {
+                out.extend_from_slice(&c[run..q]);
+                out.push(b'\r');
+                run = q;
+                // RFC 5321 §4.5.2: a line starting with '.' gets one more '.'.
+                if STUFF && q + 1 < end && c[q + 1] == b'.' {
+                    out.extend_from_slice(&c[run..q + 1]);
+                    out.push(b'.');
+                    run = q + 1;
+                }
+            }
+            i = seg_end;
+            continue;
+        }
+        while i < seg_end {
+            // Pairs from (i-1, i) on: the LF at i may be bare. At the start of the chunk a
+            // LF is always bare (a CR before it would have been held), so no skip then.
+            if i + BLOCK < seg_end && (i > 0 || c[0] != b'\n') {
+                let from = i.saturating_sub(1);
+                if let Ok(block) = <&[u8; BLOCK + 1]>::try_from(&c[from..from + BLOCK + 1]) {
+                    if clean::<STUFF>(block) {
+                        i = from + BLOCK;
+                        continue;
+                    }
+                }
+            }
+            let stop = seg_end.min(i + BLOCK);
+            let mut k = i;
+            while let Some(d) = memchr::memchr2(b'\r', b'\n', &c[k..stop]) {
+                let q = k + d;
+                if c[q] == b'\n' {
+                    if q == 0 || c[q - 1] != b'\r' {
+                        out.extend_from_slice(&c[run..q]);
+                        out.push(b'\r');
+                        run = q;
+                    }
+                } else if c[q + 1] == b'\n' {
+                    // q < end, so c[q + 1] exists. The LF's own turn comes next.
+                    k = q + 1;
+                    continue;
+                } else {
+                    out.extend_from_slice(&c[run..=q]);
+                    out.push(b'\n');
+                    run = q + 1;
+                }
+                // RFC 5321 §4.5.2: a line starting with '.' gets one more '.'.
+                if STUFF && q + 1 < end && c[q + 1] == b'.' {
+                    out.extend_from_slice(&c[run..q + 1]);
+                    out.push(b'.');
+                    run = q + 1;
+                }
+                k = q + 1;
+            }
+            i = stop;
         }
     }
-    loop {
-        let Some(k) = memchr::memchr2(b'\r', b'\n', &chunk[i..]) else {
-            if i < len {
-                *state = Line::Middle;
-            }
-            out.extend_from_slice(&chunk[run..]);
-            return;
-        };
-        let p = i + k;
-        let next;
-        if chunk[p] == b'\r' {
-            if p + 1 == len {
-                // A CR at the end of the chunk is decided by the next chunk (or the end).
-                out.extend_from_slice(&chunk[run..p]);
-                *state = Line::PendingCr;
-                return;
-            }
-            if chunk[p + 1] == b'\n' {
-                // A proper CRLF stays in the run: nothing to copy yet.
-                next = p + 2;
-            } else {
-                out.extend_from_slice(&chunk[run..p]);
-                out.extend_from_slice(b"\r\n");
-                next = p + 1;
-                run = next;
-            }
+    out.extend_from_slice(&c[run..end]);
+    *state = if held {
+        Line::PendingCr
+    } else if end > first {
+        // c[end - 1] is not a CR (it would be held), so only an LF ends the line here.
+        if c[end - 1] == b'\n' {
+            Line::Start
         } else {
-            // A LF that follows a CR was consumed with it above, so this one is bare.
-            out.extend_from_slice(&chunk[run..p]);
-            out.extend_from_slice(b"\r\n");
-            next = p + 1;
-            run = next;
+            Line::Middle
         }
-        if next == len {
-            out.extend_from_slice(&chunk[run..]);
-            *state = Line::Start;
-            return;
-        }
-        // RFC 5321 §4.5.2: a line starting with '.' gets one more '.'.
-        if STUFF && chunk[next] == b'.' {
-            out.extend_from_slice(&chunk[run..next]);
-            out.push(b'.');
-            run = next;
-        }
-        i = next;
-    }
+    } else if line_start {
+        Line::Start
+    } else {
+        Line::Middle
+    };
+    Ok(())
 }
 
-/// Offset of the first NUL in `chunk` as a whole-body offset, if any.
+/// Runs [`normalise`] and, if the chunk holds a NUL, puts `state` and `out` back as they
+/// were and reports the NUL's offset in the whole body.
 #[inline]
-fn find_nul(bytes_in: u64, chunk: &[u8]) -> Result<(), BodyError> {
-    // A separate pass: memchr for one byte runs at memory speed, much faster than adding a
-    // third needle to the line-end search, which stops at every line.
-    match memchr::memchr(0, chunk) {
-        Some(k) => Err(BodyError::Nul {
+fn normalise_or_restore<const STUFF: bool>(
+    state: &mut Line,
+    bytes_in: u64,
+    chunk: &[u8],
+    out: &mut Vec<u8>,
+    restore_len: usize,
+) -> Result<(), BodyError> {
+    let saved = *state;
+    normalise::<STUFF>(state, chunk, out).map_err(|k| {
+        *state = saved;
+        out.truncate(restore_len);
+        BodyError::Nul {
             offset: bytes_in + k as u64,
-        }),
-        None => Ok(()),
-    }
+        }
+    })
 }
 
 /// DATA content encoder (RFC 5321 §4.5.2 transparency, §2.3.8 line ends).
@@ -197,8 +277,8 @@ impl DataEncoder {
         if self.state == Line::Done {
             return Err(BodyError::Finished);
         }
-        find_nul(self.bytes_in, chunk)?;
-        normalise::<true>(&mut self.state, chunk, out);
+        let restore = out.len();
+        normalise_or_restore::<true>(&mut self.state, self.bytes_in, chunk, out, restore)?;
         self.bytes_in += chunk.len() as u64;
         Ok(())
     }
@@ -333,7 +413,6 @@ impl BdatEncoder {
             }
             return Ok(n);
         }
-        find_nul(self.bytes_in, chunk)?;
         // The header must precede the data, but `n` is known only after normalisation.
         // Counting first would be a second full pass over the chunk, stopping at every
         // line end; instead the data is written once behind a header slot sized for
@@ -344,7 +423,7 @@ impl BdatEncoder {
         let tail = if last { 7 } else { 2 };
         let slot = 5 + digits(chunk.len() as u64) + tail;
         out.resize(start + slot, 0);
-        normalise::<false>(&mut self.state, chunk, out);
+        normalise_or_restore::<false>(&mut self.state, self.bytes_in, chunk, out, start)?;
         if last && self.state == Line::PendingCr {
             out.extend_from_slice(b"\r\n");
         }

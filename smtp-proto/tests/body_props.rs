@@ -1,0 +1,189 @@
+//! Property tests of the body encoders against the reference models in `body_support`:
+//! any body, any chunking (whole, byte by byte, random splits).
+
+mod body_support;
+
+use body_support::*;
+use proptest::prelude::*;
+use smtp_proto::body::{scan, BodyError};
+
+/// Octets biased toward the ones that matter: '.', CR, LF, NUL, high bytes.
+fn octet() -> impl Strategy<Value = u8> {
+    prop_oneof![
+        3 => Just(b'.'),
+        3 => Just(b'\r'),
+        3 => Just(b'\n'),
+        1 => Just(0u8),
+        1 => 0x80u8..=0xff,
+        4 => b'a'..=b'z',
+        1 => any::<u8>(),
+    ]
+}
+
+/// Short, dense bodies of arbitrary octets.
+fn dense(nul: bool) -> impl Strategy<Value = Vec<u8>> {
+    proptest::collection::vec(octet(), 0..300).prop_map(move |mut v| {
+        if !nul {
+            v.retain(|&b| b != 0);
+        }
+        v
+    })
+}
+
+/// Long bodies that look like mail: mostly CRLF lines of text, with rare oddities, so
+/// that the fast paths over clean text and their edges are exercised.
+fn text() -> impl Strategy<Value = Vec<u8>> {
+    let line = (
+        prop_oneof![8 => Just(&b""[..]), 1 => Just(&b"."[..]), 1 => Just(&b".."[..])],
+        proptest::collection::vec(b' '..=b'~', 0..150),
+        prop_oneof![
+            20 => Just(&b"\r\n"[..]),
+            2 => Just(&b"\n"[..]),
+            1 => Just(&b"\r"[..]),
+            1 => Just(&b"\r\r\n"[..]),
+            1 => Just(&b""[..]),
+            1 => Just(&b"\n\r"[..]),
+        ],
+    );
+    proptest::collection::vec(line, 0..40).prop_map(|lines| {
+        let mut v = Vec::new();
+        for (start, mid, end) in lines {
+            v.extend_from_slice(start);
+            v.extend_from_slice(&mid);
+            v.extend_from_slice(end);
+        }
+        v
+    })
+}
+
+fn body() -> impl Strategy<Value = Vec<u8>> {
+    prop_oneof![dense(false), text()]
+}
+
+fn cuts() -> impl Strategy<Value = Vec<usize>> {
+    prop_oneof![
+        Just(vec![]),
+        Just(vec![1]),
+        proptest::collection::vec(0usize..8, 1..10),
+        proptest::collection::vec(0usize..400, 1..10),
+    ]
+}
+
+fn first_nul(v: &[u8]) -> Option<u64> {
+    v.iter().position(|&b| b == 0).map(|p| p as u64)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
+
+    /// (b) DATA: un-stuffed output is the normalised input; no bare CR, LF or NUL; one
+    /// marker at the end for every receiver; identical bytes whatever the chunking.
+    #[test]
+    fn data_framing(input in body(), cuts in cuts()) {
+        let whole = data_chunked(&input, &[]).unwrap();
+        check_data_wire(&input, &whole);
+        for c in [&cuts[..], &[1][..]] {
+            let wire = data_chunked(&input, c).unwrap();
+            prop_assert_eq!(&wire, &whole);
+        }
+    }
+
+    /// (b) Bodies with NUL fail with the offset of the first NUL, whatever the chunking.
+    #[test]
+    fn data_nul(input in dense(true), cuts in cuts()) {
+        let got = data_chunked(&input, &cuts);
+        match first_nul(&input) {
+            Some(offset) => {
+                let (err, _) = got.unwrap_err();
+                prop_assert_eq!(err, BodyError::Nul { offset });
+            }
+            None => check_data_wire(&input, &got.unwrap()),
+        }
+    }
+
+    /// (c) BDAT text: well-formed commands, one LAST at the end, data equal to the
+    /// normalised input whatever the chunking; NUL refused with its offset.
+    #[test]
+    fn bdat_text(input in prop_oneof![dense(true), text()], cuts in cuts(), last in any::<bool>()) {
+        let got = bdat_chunked(&input, false, &cuts, last);
+        match first_nul(&input) {
+            Some(offset) => {
+                let (err, _) = got.unwrap_err();
+                prop_assert_eq!(err, BodyError::Nul { offset });
+            }
+            None => {
+                let data = check_bdat_wire(&input, false, &got.unwrap());
+                let whole = bdat_chunked(&input, false, &[], false).unwrap();
+                prop_assert_eq!(data, check_bdat_wire(&input, false, &whole));
+                let bytes = bdat_chunked(&input, false, &[1], true).unwrap();
+                check_bdat_wire(&input, false, &bytes);
+            }
+        }
+    }
+
+    /// (c) BDAT BINARYMIME: the data is the input, byte for byte, NUL included.
+    #[test]
+    fn bdat_binary(input in prop_oneof![dense(true), text()], cuts in cuts(), last in any::<bool>()) {
+        for c in [&cuts[..], &[][..], &[1][..]] {
+            let wire = bdat_chunked(&input, true, c, last).unwrap();
+            check_bdat_wire(&input, true, &wire);
+        }
+    }
+
+    /// scan() agrees with the reference normaliser.
+    #[test]
+    fn scan_matches_reference(input in prop_oneof![dense(true), text()]) {
+        let s = scan(&input);
+        let norm = normalise(&input);
+        prop_assert_eq!(s.normalized_len, norm.len() as u64);
+        prop_assert_eq!(s.has_nul, input.contains(&0));
+        prop_assert_eq!(s.has_8bit, input.iter().any(|&b| b >= 0x80));
+        prop_assert_eq!(s.has_bare_cr_or_lf, norm.len() != input.len());
+        let longest = norm.split(|&b| b == b'\n').map(|l| l.len().saturating_sub(usize::from(l.ends_with(b"\r")))).max().unwrap_or(0);
+        prop_assert_eq!(s.max_line_len, longest);
+    }
+}
+
+/// A long clean body with dots at line starts exactly on and around the encoder's
+/// internal block edges: every offset from 100 to 300 in turn.
+#[test]
+fn dots_at_every_offset() {
+    for at in 100..300 {
+        for ending in [&b"\r\n"[..], b"\n", b"\r"] {
+            let mut input = vec![b'x'; 400];
+            input[at - ending.len()..at].copy_from_slice(ending);
+            input[at] = b'.';
+            for cuts in [&[][..], &[1][..], &[at][..], &[at - 1][..], &[at + 1][..]] {
+                let wire = data_chunked(&input, cuts).unwrap();
+                check_data_wire(&input, &wire);
+                check_bdat_wire(
+                    &input,
+                    false,
+                    &bdat_chunked(&input, false, cuts, false).unwrap(),
+                );
+            }
+        }
+    }
+}
+
+/// Bare line ends anywhere in otherwise clean CRLF text, one at a time.
+#[test]
+fn bare_line_end_at_every_offset() {
+    let base: Vec<u8> =
+        b"0123456789abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQ\r\n".repeat(8);
+    for at in 0..base.len() {
+        for b in [b'\r', b'\n', b'.'] {
+            let mut input = base.clone();
+            input[at] = b;
+            for cuts in [&[][..], &[at][..], &[at + 1][..]] {
+                let wire = data_chunked(&input, cuts).unwrap();
+                check_data_wire(&input, &wire);
+                check_bdat_wire(
+                    &input,
+                    false,
+                    &bdat_chunked(&input, false, cuts, false).unwrap(),
+                );
+            }
+        }
+    }
+}
