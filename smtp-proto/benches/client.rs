@@ -99,14 +99,20 @@ fn ehlo(chunking: bool) -> Vec<u8> {
     let mut r = b"250-postfix.harness.test\r\n250-PIPELINING\r\n250-SIZE 10240000\r\n250-VRFY\r\n\
 250-ETRN\r\n250-ENHANCEDSTATUSCODES\r\n250-8BITMIME\r\n250-DSN\r\n250-SMTPUTF8\r\n"
         .to_vec();
-    r.extend_from_slice(if chunking { b"250 CHUNKING\r\n" } else { b"250 X-NOTHING\r\n" });
+    r.extend_from_slice(if chunking {
+        b"250 CHUNKING\r\n"
+    } else {
+        b"250 X-NOTHING\r\n"
+    });
     r
 }
 
 fn body() -> Vec<u8> {
     let mut b = b"From: a@example.org\r\nTo: b@example.net\r\nSubject: bench\r\n\r\n".to_vec();
     while b.len() < 2048 - 72 {
-        b.extend_from_slice(b"Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod.\r\n");
+        b.extend_from_slice(
+            b"Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod.\r\n",
+        );
     }
     b
 }
@@ -119,7 +125,8 @@ fn client(chunking: bool) -> Client {
 }
 
 fn envelope(size: usize) -> Envelope {
-    let rcpts = ["b@example.net", "c@example.net", "d@example.net"].map(|r| ForwardPath::new(r).unwrap());
+    let rcpts =
+        ["b@example.net", "c@example.net", "d@example.net"].map(|r| ForwardPath::new(r).unwrap());
     Envelope::new(ReversePath::new("a@example.org").unwrap(), rcpts).size(size as u64)
 }
 
@@ -178,7 +185,10 @@ fn run(chunking: bool, body: &[u8], script: Option<&[Vec<u8>]>) -> (usize, Vec<V
 
 fn bench(c: &mut Criterion) {
     let body = body();
-    println!("size_of::<Client>() = {} bytes", std::mem::size_of::<Client>());
+    println!(
+        "size_of::<Client>() = {} bytes",
+        std::mem::size_of::<Client>()
+    );
     for (name, chunking) in [("pipelining+DATA", false), ("pipelining+CHUNKING", true)] {
         let (flights, script) = run(chunking, &body, None);
         println!(

@@ -8,7 +8,9 @@
 
 use smtp_proto::command::{EhloName, ForwardPath, Mechanism, ReversePath};
 use smtp_proto::reply::Escaped;
-use smtp_proto::{Client, Config, Credentials, Envelope, Event, Instant, Output, TlsMode, TlsPolicy};
+use smtp_proto::{
+    Client, Config, Credentials, Envelope, Event, Instant, Output, TlsMode, TlsPolicy,
+};
 
 /// What the seed's server said, one flight per entry, in the order it said it.
 const SERVER: &[&[u8]] = &[
@@ -62,7 +64,9 @@ fn main() {
             Output::SendBody { txn, .. } => {
                 // The body has bare LF line ends, as the seed's Go client wrote them; the
                 // core turns them into CRLF and would dot-stuff any line starting with '.'.
-                client.send_body(now, txn, BODY, true, &mut out).expect("asked for");
+                client
+                    .send_body(now, txn, BODY, true, &mut out)
+                    .expect("asked for");
             }
             Output::StartTls(_) => unreachable!("TLS is disabled in this replay"),
             Output::Wait { .. } => {
