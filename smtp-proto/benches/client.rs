@@ -3,6 +3,7 @@
 //! session.
 //!
 //! `cargo bench -p smtp-proto --bench client`
+#![allow(missing_docs)] // criterion's macros generate undocumented public items
 
 use std::hint::black_box;
 

@@ -64,7 +64,7 @@
 //!
 //! # Layers
 //!
-//! - [`line`] and [`reply`]: a bounded line framer and the reply grammar (RFC 5321 §4.2).
+//! - [`line`](mod@line) and [`reply`]: a bounded line framer and the reply grammar (RFC 5321 §4.2).
 //! - [`ehlo`]: capabilities from an EHLO or LHLO reply.
 //! - [`command`]: validated addresses, parameters and the commands that carry them.
 //! - [`body`]: DATA dot-stuffing and BDAT chunking, without holding the message.

@@ -2,7 +2,7 @@
 //! holds at most 1 KiB of heap (lettre holds about 8 KiB, most of it a `BufReader`).
 
 use smtp_proto::command::EhloName;
-use smtp_proto::{Client, Config, Instant, Output, TlsMode, TlsPolicy};
+use smtp_proto::{Client, Config, Instant, Output, TlsMode};
 
 const POSTFIX_EHLO: &[u8] = b"250-postfix.harness.test\r\n250-PIPELINING\r\n250-SIZE 10240000\r\n\
 250-VRFY\r\n250-ETRN\r\n250-AUTH PLAIN LOGIN CRAM-MD5 DIGEST-MD5\r\n250-ENHANCEDSTATUSCODES\r\n\
