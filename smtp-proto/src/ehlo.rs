@@ -60,20 +60,35 @@ fn eq_upper(bytes: &[u8], upper: &[u8]) -> bool {
 /// Appends `bytes` as UTF-8, replacing invalid sequences; valid text (the usual case)
 /// is copied without the lossy decoder's work.
 fn push_lossy(store: &mut String, bytes: &[u8]) {
+    if bytes.is_empty() {
+        return;
+    }
     match core::str::from_utf8(bytes) {
         Ok(s) => store.push_str(s),
         Err(_) => store.push_str(&String::from_utf8_lossy(bytes)),
     }
 }
 
-/// Splits at the first SP: (`keyword`, `params`).
-fn split_space(line: &[u8]) -> (&[u8], &[u8]) {
-    match memchr::memchr(b' ', line) {
-        Some(sp) => {
-            let (head, tail) = line.split_at_checked(sp).unwrap_or((line, &[]));
-            (head, tail.get(1..).unwrap_or(&[]))
-        }
-        None => (line, &[]),
+/// Splits the first line of `text` (lines joined with LF) at its first SP:
+/// (`keyword`, `params`, text after the line), or `None` once `text` is used up.
+///
+/// One scan finds SP or LF; only a line with parameters pays for a second scan.
+fn split_line(text: &[u8]) -> (&[u8], &[u8], Option<&[u8]>) {
+    let stop = memchr::memchr2(b' ', b'\n', text);
+    let (keyword, rest) = match stop.and_then(|i| text.split_at_checked(i)) {
+        Some(parts) => parts,
+        None => return (text, &[], None),
+    };
+    match rest.split_first() {
+        Some((b' ', after_sp)) => match memchr::memchr(b'\n', after_sp) {
+            Some(lf) => {
+                let (params, tail) = after_sp.split_at_checked(lf).unwrap_or((after_sp, &[]));
+                (keyword, params, tail.get(1..))
+            }
+            None => (keyword, after_sp, None),
+        },
+        Some((_, after_lf)) => (keyword, &[], Some(after_lf)),
+        None => (keyword, &[], None),
     }
 }
 
@@ -124,22 +139,23 @@ impl Capabilities {
     pub fn from_reply(reply: &Reply) -> Capabilities {
         let mut caps = Capabilities::default();
         // One allocation: what is kept is at most the reply's text.
-        caps.store.reserve(reply.joined_text().len());
-        let mut lines = reply.lines();
-        let (domain, _greeting) = split_space(lines.next().unwrap_or(&[]));
+        let text = reply.joined_text();
+        caps.store.reserve(text.len());
+        let (domain, _greeting, mut rest) = split_line(text);
         push_lossy(&mut caps.store, domain);
         caps.domain_end = caps.store.len();
-        for line in lines {
-            caps.add_line(line);
+        while let Some(text) = rest {
+            let (keyword, params, next) = split_line(text);
+            caps.add_line(keyword, params);
+            rest = next;
         }
         caps
     }
 
-    fn add_line(&mut self, line: &[u8]) {
-        if line.is_empty() {
+    fn add_line(&mut self, keyword: &[u8], params: &[u8]) {
+        if keyword.is_empty() && params.is_empty() {
             return;
         }
-        let (keyword, params) = split_space(line);
         // Legacy form sent by old Outlook-compatible servers: `AUTH=LOGIN PLAIN`.
         if let Some(first_mech) = strip_prefix_ignore_case(keyword, b"AUTH=") {
             self.flags |= AUTH;
