@@ -35,7 +35,7 @@ use core::fmt;
 ///
 /// Text is kept as the server sent it, NUL and invalid UTF-8 included; it never contains
 /// CR or LF. Display it with `{}`, which escapes every control byte.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Reply {
     code: ReplyCode,
     enhanced: Option<EnhancedStatus>,
@@ -213,6 +213,24 @@ impl<'a> Iterator for Lines<'a> {
     }
 }
 
+/// Shows the lines as escaped strings, so that `{:?}` of server text is readable and as
+/// safe for a terminal as `{}`.
+impl fmt::Debug for Reply {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        struct LinesDebug<'a>(&'a Reply);
+        impl fmt::Debug for LinesDebug<'_> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.debug_list().entries(self.0.lines().map(Escaped)).finish()
+            }
+        }
+        f.debug_struct("Reply")
+            .field("code", &self.code.get())
+            .field("enhanced", &self.enhanced)
+            .field("lines", &LinesDebug(self))
+            .finish()
+    }
+}
+
 /// The code and text, one line per reply line as on the wire (`250-a`, `250 b`), with
 /// every control byte, invalid UTF-8 and terminal escape written as an escape.
 impl fmt::Display for Reply {
@@ -290,6 +308,15 @@ mod tests {
         let mut out = Vec::new();
         reply(250, &[b"mx", b"SIZE 10", b"8BITMIME"]).encode(&mut out);
         assert_eq!(out, b"250-mx\r\n250-SIZE 10\r\n250 8BITMIME\r\n");
+    }
+
+    #[test]
+    fn debug_is_readable_and_escaped() {
+        let r = reply(250, &[b"a\x1b", b"b"]);
+        assert_eq!(
+            alloc::format!("{r:?}"),
+            r#"Reply { code: 250, enhanced: None, lines: ["a\x1b", "b"] }"#
+        );
     }
 
     #[test]
