@@ -125,7 +125,13 @@ impl LineFramer {
         }
     }
 
-    /// Drops any partial line.
+    /// Octets allocated for the buffer, for memory accounting; at most the limit, and at
+    /// most [`IDLE_CAPACITY`] after [`clear`](Self::clear).
+    pub fn capacity(&self) -> usize {
+        self.buf.capacity()
+    }
+
+    /// Drops any partial line, and a delivered line still held in the buffer.
     pub fn clear(&mut self) {
         self.buf.clear();
         self.delivered = false;

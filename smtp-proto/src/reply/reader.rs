@@ -108,8 +108,12 @@ impl ReplyReader {
     /// was consumed without completing one.
     pub fn read(&mut self, input: &mut &[u8]) -> Result<Option<Reply>, ReplyError> {
         let result = self.read_inner(input);
-        if result.is_err() {
-            self.reset();
+        match result {
+            Err(_) => self.reset(),
+            // The reply owns a copy of its text: free a long last line now rather than at
+            // the next read, which may be minutes away.
+            Ok(Some(_)) => self.framer.clear(),
+            Ok(None) => {}
         }
         result
     }
@@ -272,6 +276,19 @@ mod tests {
         assert_eq!(r.limits().max_line, 12288);
         let reply = r.read(&mut &long[..]).unwrap().unwrap();
         assert_eq!(reply.first_line().len(), 12282);
+    }
+
+    #[test]
+    fn idle_after_a_long_reply_holds_little_memory() {
+        let mut r = ReplyReader::default();
+        let mut line = b"250 ".to_vec();
+        line.resize(1900, b'x');
+        line.extend_from_slice(b"\r\n");
+        let (a, b) = line.split_at(10);
+        assert_eq!(r.read(&mut &a[..]), Ok(None));
+        assert!(r.read(&mut &b[..]).unwrap().is_some());
+        assert!(r.framer.capacity() <= crate::line::IDLE_CAPACITY);
+        assert_eq!(r.buffered(), 0);
     }
 
     #[test]
