@@ -7,7 +7,6 @@
 //! kept as an unknown keyword, so a quirky server costs nothing but that line.
 
 use crate::reply::Reply;
-use alloc::borrow::Cow;
 use alloc::string::String;
 use alloc::vec::Vec;
 
@@ -27,26 +26,70 @@ const ENHANCEDSTATUSCODES: u16 = 1 << 8;
 const REQUIRETLS: u16 = 1 << 9;
 const AUTH: u16 = 1 << 10;
 
-/// The keywords with a typed accessor, and the RFC that defines each.
-const TYPED: [(&[u8], u16); 11] = [
-    (b"PIPELINING", PIPELINING),                   // RFC 2920
-    (b"STARTTLS", STARTTLS),                       // RFC 3207
-    (b"SIZE", SIZE),                               // RFC 1870
-    (b"8BITMIME", EIGHT_BIT_MIME),                 // RFC 6152
-    (b"SMTPUTF8", SMTPUTF8),                       // RFC 6531
-    (b"CHUNKING", CHUNKING),                       // RFC 3030
-    (b"BINARYMIME", BINARYMIME),                   // RFC 3030
-    (b"DSN", DSN),                                 // RFC 3461
-    (b"ENHANCEDSTATUSCODES", ENHANCEDSTATUSCODES), // RFC 2034
-    (b"REQUIRETLS", REQUIRETLS),                   // RFC 8689
-    (b"AUTH", AUTH),                               // RFC 4954
-];
-
+/// The flag of a keyword with a typed accessor, compared case-insensitively.
+///
+/// Dispatches on length and first letter, then compares once: this runs for every line
+/// of every EHLO reply.
 fn typed_flag(keyword: &[u8]) -> Option<u16> {
-    TYPED
-        .iter()
-        .find(|(name, _)| name.len() == keyword.len() && name.eq_ignore_ascii_case(keyword))
-        .map(|&(_, flag)| flag)
+    let first = keyword.first()?.to_ascii_uppercase();
+    let (name, flag): (&[u8], u16) = match (keyword.len(), first) {
+        (3, b'D') => (b"DSN", DSN),                 // RFC 3461
+        (4, b'S') => (b"SIZE", SIZE),               // RFC 1870
+        (4, b'A') => (b"AUTH", AUTH),               // RFC 4954
+        (8, b'8') => (b"8BITMIME", EIGHT_BIT_MIME), // RFC 6152
+        (8, b'C') => (b"CHUNKING", CHUNKING),       // RFC 3030
+        (8, b'S') => match keyword.get(1).map(u8::to_ascii_uppercase) {
+            Some(b'T') => (b"STARTTLS", STARTTLS), // RFC 3207
+            _ => (b"SMTPUTF8", SMTPUTF8),          // RFC 6531
+        },
+        (10, b'P') => (b"PIPELINING", PIPELINING), // RFC 2920
+        (10, b'B') => (b"BINARYMIME", BINARYMIME), // RFC 3030
+        (10, b'R') => (b"REQUIRETLS", REQUIRETLS), // RFC 8689
+        (19, b'E') => (b"ENHANCEDSTATUSCODES", ENHANCEDSTATUSCODES), // RFC 2034
+        _ => return None,
+    };
+    eq_upper(keyword, name).then_some(flag)
+}
+
+/// `bytes` equals the uppercase ASCII `upper`, ignoring ASCII case. Servers send
+/// keywords in uppercase, so an exact comparison (a `memcmp`) settles nearly every call.
+fn eq_upper(bytes: &[u8], upper: &[u8]) -> bool {
+    bytes == upper || bytes.eq_ignore_ascii_case(upper)
+}
+
+/// Appends `bytes` as UTF-8, replacing invalid sequences; valid text (the usual case)
+/// is copied without the lossy decoder's work.
+fn push_lossy(store: &mut String, bytes: &[u8]) {
+    if bytes.is_empty() {
+        return;
+    }
+    match core::str::from_utf8(bytes) {
+        Ok(s) => store.push_str(s),
+        Err(_) => store.push_str(&String::from_utf8_lossy(bytes)),
+    }
+}
+
+/// Splits the first line of `text` (lines joined with LF) at its first SP:
+/// (`keyword`, `params`, text after the line), or `None` once `text` is used up.
+///
+/// One scan finds SP or LF; only a line with parameters pays for a second scan.
+fn split_line(text: &[u8]) -> (&[u8], &[u8], Option<&[u8]>) {
+    let stop = memchr::memchr2(b' ', b'\n', text);
+    let (keyword, rest) = match stop.and_then(|i| text.split_at_checked(i)) {
+        Some(parts) => parts,
+        None => return (text, &[], None),
+    };
+    match rest.split_first() {
+        Some((b' ', after_sp)) => match memchr::memchr(b'\n', after_sp) {
+            Some(lf) => {
+                let (params, tail) = after_sp.split_at_checked(lf).unwrap_or((after_sp, &[]));
+                (keyword, params, tail.get(1..))
+            }
+            None => (keyword, after_sp, None),
+        },
+        Some((_, after_lf)) => (keyword, &[], Some(after_lf)),
+        None => (keyword, &[], None),
+    }
 }
 
 /// The extensions a server advertised in its EHLO or LHLO reply.
@@ -95,25 +138,24 @@ impl Capabilities {
     /// appears more than once, the last one counts. Empty lines are skipped.
     pub fn from_reply(reply: &Reply) -> Capabilities {
         let mut caps = Capabilities::default();
-        let mut lines = reply.lines();
-        let first = lines.next().unwrap_or(&[]);
-        let domain = first.split(|&b| b == b' ').next().unwrap_or(&[]);
-        caps.store.reserve(reply.lines().map(|l| l.len()).sum());
-        caps.store.push_str(&String::from_utf8_lossy(domain));
+        // One allocation: what is kept is at most the reply's text.
+        let text = reply.joined_text();
+        caps.store.reserve(text.len());
+        let (domain, _greeting, mut rest) = split_line(text);
+        push_lossy(&mut caps.store, domain);
         caps.domain_end = caps.store.len();
-        for line in lines {
-            caps.add_line(line);
+        while let Some(text) = rest {
+            let (keyword, params, next) = split_line(text);
+            caps.add_line(keyword, params);
+            rest = next;
         }
         caps
     }
 
-    fn add_line(&mut self, line: &[u8]) {
-        if line.is_empty() {
+    fn add_line(&mut self, keyword: &[u8], params: &[u8]) {
+        if keyword.is_empty() && params.is_empty() {
             return;
         }
-        let mut parts = line.splitn(2, |&b| b == b' ');
-        let keyword = parts.next().unwrap_or(&[]);
-        let params = parts.next().unwrap_or(&[]);
         // Legacy form sent by old Outlook-compatible servers: `AUTH=LOGIN PLAIN`.
         if let Some(first_mech) = strip_prefix_ignore_case(keyword, b"AUTH=") {
             self.flags |= AUTH;
@@ -133,9 +175,9 @@ impl Capabilities {
             Some(flag) => self.flags |= flag,
             None => {
                 let start = self.store.len();
-                self.store.push_str(&String::from_utf8_lossy(keyword));
+                push_lossy(&mut self.store, keyword);
                 let split = self.store.len();
-                self.store.push_str(&String::from_utf8_lossy(params));
+                push_lossy(&mut self.store, params);
                 self.entries.push(Entry {
                     auth: false,
                     start,
@@ -147,18 +189,17 @@ impl Capabilities {
     }
 
     fn add_mechanisms(&mut self, list: &[u8]) {
+        let mut count = self.entries.iter().filter(|e| e.auth).count();
         for mech in list.split(|b| b.is_ascii_whitespace()) {
             if mech.is_empty() || self.supports_auth_bytes(mech) {
                 continue;
             }
-            if self.entries.iter().filter(|e| e.auth).count() >= MAX_AUTH_MECHANISMS {
+            if count >= MAX_AUTH_MECHANISMS {
                 return;
             }
+            count += 1;
             let start = self.store.len();
-            match String::from_utf8_lossy(mech) {
-                Cow::Borrowed(s) => self.store.push_str(s),
-                Cow::Owned(s) => self.store.push_str(&s),
-            }
+            push_lossy(&mut self.store, mech);
             if let Some(s) = self.store.get_mut(start..) {
                 s.make_ascii_uppercase();
             }
@@ -283,7 +324,7 @@ impl Capabilities {
 
 fn strip_prefix_ignore_case<'a>(s: &'a [u8], prefix: &[u8]) -> Option<&'a [u8]> {
     let head = s.get(..prefix.len())?;
-    if head.eq_ignore_ascii_case(prefix) {
+    if eq_upper(head, prefix) {
         s.get(prefix.len()..)
     } else {
         None

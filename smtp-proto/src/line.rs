@@ -125,7 +125,13 @@ impl LineFramer {
         }
     }
 
-    /// Drops any partial line.
+    /// Octets allocated for the buffer, for memory accounting; at most the limit, and at
+    /// most [`IDLE_CAPACITY`] after [`clear`](Self::clear).
+    pub fn capacity(&self) -> usize {
+        self.buf.capacity()
+    }
+
+    /// Drops any partial line, and a delivered line still held in the buffer.
     pub fn clear(&mut self) {
         self.buf.clear();
         self.delivered = false;
@@ -137,6 +143,7 @@ impl LineFramer {
     /// Returns `Ok(Some(line))` and advances `input` just past the line end, or `Ok(None)`
     /// after buffering all of `input` as part of an unfinished line. On error the partial
     /// line is dropped and the scanned octets are consumed.
+    #[inline]
     pub fn next_line<'s, 'i: 's>(
         &'s mut self,
         input: &mut &'i [u8],
@@ -147,6 +154,7 @@ impl LineFramer {
     /// Like [`next_line`](Self::next_line), with `limit` instead of the framer's limit for
     /// this line. The reply reader passes the smaller of its line limit and what is left
     /// of its reply budget, so both limits fire before excess octets are buffered.
+    #[inline]
     pub fn next_line_within<'s, 'i: 's>(
         &'s mut self,
         input: &mut &'i [u8],

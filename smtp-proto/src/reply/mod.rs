@@ -35,7 +35,7 @@ use core::fmt;
 ///
 /// Text is kept as the server sent it, NUL and invalid UTF-8 included; it never contains
 /// CR or LF. Display it with `{}`, which escapes every control byte.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Reply {
     code: ReplyCode,
     enhanced: Option<EnhancedStatus>,
@@ -74,12 +74,18 @@ impl Reply {
 
     /// `text` holds `line_count` lines joined with LF, none containing CR.
     pub(crate) fn from_parts(code: ReplyCode, text: Vec<u8>, line_count: usize) -> Self {
-        let first = text.split(|&b| b == b'\n').next().unwrap_or(&[]);
-        // RFC 2034 §4: the status code starts the text; RFC 3463 §2 requires its class to
-        // match the reply's first digit, else it is ordinary text.
-        let enhanced = EnhancedStatus::parse_prefix(first)
-            .map(|(status, _)| status)
-            .filter(|status| status.class() == code.class());
+        let first = Lines { rest: Some(&text) }.next().unwrap_or(&[]);
+        let enhanced = enhanced_of(code, first);
+        Self::from_parts_with(code, enhanced, text, line_count)
+    }
+
+    /// Like `from_parts`, when the caller already ran [`enhanced_of`] on the first line.
+    pub(crate) fn from_parts_with(
+        code: ReplyCode,
+        enhanced: Option<EnhancedStatus>,
+        text: Vec<u8>,
+        line_count: usize,
+    ) -> Self {
         Reply {
             code,
             enhanced,
@@ -102,7 +108,14 @@ impl Reply {
     /// The text of each line after `NNN-`, `NNN ` or `NNN`, as raw bytes (an enhanced
     /// status code stays in the text).
     pub fn lines(&self) -> impl Iterator<Item = &[u8]> + '_ {
-        self.text.split(|&b| b == b'\n')
+        Lines {
+            rest: Some(&self.text),
+        }
+    }
+
+    /// All lines joined with LF, without allocating.
+    pub(crate) fn joined_text(&self) -> &[u8] {
+        &self.text
     }
 
     /// How many lines the reply has (at least one).
@@ -159,6 +172,62 @@ impl Reply {
             out.extend_from_slice(line);
             out.extend_from_slice(b"\r\n");
         }
+    }
+}
+
+/// The enhanced status of a reply whose first line's text is `first`.
+///
+/// RFC 2034 §4: the status code starts the text; RFC 3463 §2 requires its class to match
+/// the reply's first digit, else it is ordinary text.
+pub(crate) fn enhanced_of(code: ReplyCode, first: &[u8]) -> Option<EnhancedStatus> {
+    // Cheap pre-check: most lines without a status start with a letter.
+    if !matches!(first.first(), Some(b'2' | b'4' | b'5')) {
+        return None;
+    }
+    EnhancedStatus::parse_prefix(first)
+        .map(|(status, _)| status)
+        .filter(|status| status.class() == code.class())
+}
+
+/// Lines of a [`Reply`]: splits the LF-joined text with `memchr`.
+struct Lines<'a> {
+    rest: Option<&'a [u8]>,
+}
+
+impl<'a> Iterator for Lines<'a> {
+    type Item = &'a [u8];
+
+    fn next(&mut self) -> Option<&'a [u8]> {
+        let rest = self.rest?;
+        match memchr::memchr(b'\n', rest) {
+            Some(lf) => {
+                let (line, tail) = rest.split_at_checked(lf)?;
+                self.rest = tail.get(1..);
+                Some(line)
+            }
+            None => {
+                self.rest = None;
+                Some(rest)
+            }
+        }
+    }
+}
+
+/// Shows the lines as escaped strings, so that `{:?}` of server text is readable and as
+/// safe for a terminal as `{}`.
+impl fmt::Debug for Reply {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        struct LinesDebug<'a>(&'a Reply);
+        impl fmt::Debug for LinesDebug<'_> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.debug_list().entries(self.0.lines().map(Escaped)).finish()
+            }
+        }
+        f.debug_struct("Reply")
+            .field("code", &self.code.get())
+            .field("enhanced", &self.enhanced)
+            .field("lines", &LinesDebug(self))
+            .finish()
     }
 }
 
@@ -239,6 +308,15 @@ mod tests {
         let mut out = Vec::new();
         reply(250, &[b"mx", b"SIZE 10", b"8BITMIME"]).encode(&mut out);
         assert_eq!(out, b"250-mx\r\n250-SIZE 10\r\n250 8BITMIME\r\n");
+    }
+
+    #[test]
+    fn debug_is_readable_and_escaped() {
+        let r = reply(250, &[b"a\x1b", b"b"]);
+        assert_eq!(
+            alloc::format!("{r:?}"),
+            r#"Reply { code: 250, enhanced: None, lines: ["a\x1b", "b"] }"#
+        );
     }
 
     #[test]

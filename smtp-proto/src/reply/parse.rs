@@ -4,9 +4,10 @@
 //! Reply-code [ SP textstring ] CRLF`. Text is kept as raw bytes: servers send NUL,
 //! 8-bit and invalid UTF-8, and the client acts on the code, never on the text
 //! (RFC 5321 §4.2.1). Only a CR inside a line is refused, since RFC 5321 §2.3.8 allows
-//! CR solely as part of CRLF and a stray CR could not be written back out as it came.
+//! CR solely as part of CRLF and a stray CR could not be written back out as it came;
+//! the reader checks that once per reply ([`has_bare_cr`]), not once per line.
 
-use nom::bytes::complete::take_while_m_n;
+use nom::bytes::complete::take;
 use nom::IResult;
 
 /// A reply line split into its parts.
@@ -30,18 +31,26 @@ pub(crate) fn reply_line(line: &[u8]) -> Result<ReplyLine<'_>, &'static str> {
         Some((b'-', text)) => (true, text),
         Some(_) => return Err("reply code not followed by SP, \"-\" or the line end"),
     };
-    if memchr::memchr(b'\r', text).is_some() {
-        return Err("CR inside a reply line");
-    }
     Ok(ReplyLine { code, more, text })
 }
 
+/// The reason given when reply text holds a CR.
+pub(crate) const BARE_CR: &str = "CR inside a reply line";
+
+/// Whether reply text (lines joined, line ends removed) holds a CR.
+pub(crate) fn has_bare_cr(text: &[u8]) -> bool {
+    memchr::memchr(b'\r', text).is_some()
+}
+
 fn three_digits(input: &[u8]) -> IResult<&[u8], u16, ()> {
-    let (rest, digits) = take_while_m_n(3, 3, |b: u8| b.is_ascii_digit())(input)?;
-    let code = digits
-        .iter()
-        .fold(0u16, |n, d| n * 10 + u16::from(d - b'0'));
-    Ok((rest, code))
+    let (rest, digits) = take(3usize)(input)?;
+    match *digits {
+        [a @ b'0'..=b'9', b @ b'0'..=b'9', c @ b'0'..=b'9'] => Ok((
+            rest,
+            u16::from(a - b'0') * 100 + u16::from(b - b'0') * 10 + u16::from(c - b'0'),
+        )),
+        _ => Err(nom::Err::Error(())),
+    }
 }
 
 #[cfg(test)]
@@ -77,10 +86,15 @@ mod tests {
             b"250\tok",
             b"abc ok",
             b" 250 ok",
-            b"250 a\rb",
-            b"250 ok\r",
         ] {
             assert!(reply_line(bad).is_err(), "{:?}", crate::reply::Escaped(bad));
         }
+    }
+
+    #[test]
+    fn bare_cr() {
+        assert!(super::has_bare_cr(b"a\rb"));
+        assert!(super::has_bare_cr(b"ok\r"));
+        assert!(!super::has_bare_cr(b"ok\n250 x"));
     }
 }

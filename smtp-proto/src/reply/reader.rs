@@ -1,7 +1,7 @@
 //! Reading replies from the byte stream, within limits.
 
-use super::parse::reply_line;
-use super::{Reply, ReplyCode, ReplyError};
+use super::parse::{has_bare_cr, reply_line, BARE_CR};
+use super::{enhanced_of, EnhancedStatus, Reply, ReplyCode, ReplyError};
 use crate::line::{LineError, LineFramer, DEFAULT_MAX_LINE};
 use alloc::vec::Vec;
 
@@ -46,6 +46,8 @@ pub struct ReplyReader {
 struct Partial {
     /// Set once the first line of a multiline reply has been read.
     code: Option<ReplyCode>,
+    /// The enhanced status of the first line.
+    enhanced: Option<EnhancedStatus>,
     /// Text of the lines read so far, joined with LF (see [`Reply`]).
     text: Vec<u8>,
     lines: usize,
@@ -106,8 +108,12 @@ impl ReplyReader {
     /// was consumed without completing one.
     pub fn read(&mut self, input: &mut &[u8]) -> Result<Option<Reply>, ReplyError> {
         let result = self.read_inner(input);
-        if result.is_err() {
-            self.reset();
+        match result {
+            Err(_) => self.reset(),
+            // The reply owns a copy of its text: free a long last line now rather than at
+            // the next read, which may be minutes away.
+            Ok(Some(_)) => self.framer.clear(),
+            Ok(None) => {}
         }
         result
     }
@@ -150,9 +156,15 @@ impl ReplyReader {
             };
             if partial.code.is_none() && !parsed.more {
                 // The common single-line reply: one exact allocation, no state.
-                return Ok(Some(Reply::from_parts(code, parsed.text.to_vec(), 1)));
+                if has_bare_cr(parsed.text) {
+                    return Err(ReplyError::Malformed { reason: BARE_CR });
+                }
+                let enhanced = enhanced_of(code, parsed.text);
+                let text = parsed.text.to_vec();
+                return Ok(Some(Reply::from_parts_with(code, enhanced, text, 1)));
             }
             if partial.code.is_none() {
+                partial.enhanced = enhanced_of(code, parsed.text);
                 // Most multiline replies arrive whole: size the buffer from what follows,
                 // within a bound so that trailing data cannot inflate it.
                 let hint = input.len().min(1024) + parsed.text.len();
@@ -166,7 +178,12 @@ impl ReplyReader {
             partial.bytes += line.wire_len;
             if !parsed.more {
                 let done = core::mem::take(partial);
-                return Ok(Some(Reply::from_parts(code, done.text, done.lines)));
+                // One scan of the whole text instead of one per line.
+                if has_bare_cr(&done.text) {
+                    return Err(ReplyError::Malformed { reason: BARE_CR });
+                }
+                let reply = Reply::from_parts_with(code, done.enhanced, done.text, done.lines);
+                return Ok(Some(reply));
             }
         }
     }
@@ -259,6 +276,19 @@ mod tests {
         assert_eq!(r.limits().max_line, 12288);
         let reply = r.read(&mut &long[..]).unwrap().unwrap();
         assert_eq!(reply.first_line().len(), 12282);
+    }
+
+    #[test]
+    fn idle_after_a_long_reply_holds_little_memory() {
+        let mut r = ReplyReader::default();
+        let mut line = b"250 ".to_vec();
+        line.resize(1900, b'x');
+        line.extend_from_slice(b"\r\n");
+        let (a, b) = line.split_at(10);
+        assert_eq!(r.read(&mut &a[..]), Ok(None));
+        assert!(r.read(&mut &b[..]).unwrap().is_some());
+        assert!(r.framer.capacity() <= crate::line::IDLE_CAPACITY);
+        assert_eq!(r.buffered(), 0);
     }
 
     #[test]

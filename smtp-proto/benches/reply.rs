@@ -1,0 +1,61 @@
+//! Reply parsing speed: a recorded 11-line Postfix EHLO reply (reader plus capabilities)
+//! and the most common single-line reply.
+
+// `criterion_group!` expands to an undocumented public function.
+#![allow(missing_docs)]
+
+use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
+use smtp_proto::ehlo::Capabilities;
+use smtp_proto::reply::ReplyReader;
+
+/// Postfix 3.7.11 before STARTTLS, as recorded in `tests/data/ehlo/postfix-plain.txt`.
+const POSTFIX_EHLO: &[u8] = b"250-postfix.harness.test\r\n\
+250-PIPELINING\r\n\
+250-SIZE 10240000\r\n\
+250-VRFY\r\n\
+250-ETRN\r\n\
+250-STARTTLS\r\n\
+250-ENHANCEDSTATUSCODES\r\n\
+250-8BITMIME\r\n\
+250-DSN\r\n\
+250-SMTPUTF8\r\n\
+250 CHUNKING\r\n";
+
+const OK: &[u8] = b"250 2.0.0 Ok\r\n";
+
+fn bench(c: &mut Criterion) {
+    let mut group = c.benchmark_group("reply");
+
+    group.throughput(Throughput::Bytes(POSTFIX_EHLO.len() as u64));
+    group.bench_function("postfix_ehlo_with_capabilities", |b| {
+        let mut reader = ReplyReader::default();
+        b.iter(|| {
+            let mut input = black_box(POSTFIX_EHLO);
+            let reply = reader.read(&mut input).unwrap().unwrap();
+            let caps = Capabilities::from_reply(&reply);
+            black_box((reply, caps))
+        })
+    });
+
+    group.bench_function("postfix_ehlo_reply_only", |b| {
+        let mut reader = ReplyReader::default();
+        b.iter(|| {
+            let mut input = black_box(POSTFIX_EHLO);
+            black_box(reader.read(&mut input).unwrap().unwrap())
+        })
+    });
+
+    group.throughput(Throughput::Bytes(OK.len() as u64));
+    group.bench_function("single_line_ok", |b| {
+        let mut reader = ReplyReader::default();
+        b.iter(|| {
+            let mut input = black_box(OK);
+            black_box(reader.read(&mut input).unwrap().unwrap())
+        })
+    });
+
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
