@@ -134,6 +134,9 @@ pub(crate) struct Driver<S> {
     cause: Option<Error>,
     /// Set while an operation runs: if its future is dropped mid-flight, it stays set.
     busy: bool,
+    /// The error that ended the session while the operation in progress still succeeded
+    /// (its reports were complete): the next operation returns it.
+    ended: Option<Error>,
     #[cfg(feature = "tracing")]
     trace: crate::trace::Trace,
 }
@@ -173,6 +176,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
             tls,
             cause: None,
             busy: false,
+            ended: None,
             #[cfg(feature = "tracing")]
             trace: Default::default(),
         })
@@ -187,19 +191,25 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
         deadline.and_then(|d| self.origin.checked_add(d.as_duration()))
     }
 
-    /// Marks the start of an operation. Fails if an earlier one was cancelled half-way:
-    /// its bytes may be half-written and its replies unread, so the connection is lost.
+    /// Marks the start of an operation. Fails if an earlier one was cancelled half-way
+    /// (its bytes may be half-written and its replies unread, so the connection is lost),
+    /// or with the error that ended the session during the last operation.
     pub(crate) fn begin(&mut self) -> Result<(), Error> {
         if self.busy {
             return Err(Error::Cancelled);
+        }
+        if let Some(e) = self.ended.take() {
+            return Err(e);
         }
         self.busy = true;
         Ok(())
     }
 
-    /// Marks the end of an operation (it ran to completion, well or not).
-    pub(crate) fn end(&mut self) {
+    /// Marks the end of an operation (it ran to completion, well or not); `ended` is the
+    /// session's death, if it died after the operation got what it needed.
+    pub(crate) fn end(&mut self, ended: Option<Error>) {
         self.busy = false;
+        self.ended = ended;
     }
 
     /// Runs the loop until the core produces an event or the session ends. Unless

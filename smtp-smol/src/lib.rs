@@ -39,7 +39,10 @@
 //! `Err` means the session died. If it died after a message's content was complete, the
 //! message may have been delivered: then the call returns `Ok` with that report's
 //! outcome [`MessageOutcome::Unknown`] (never resend it blindly), and the next call
-//! returns [`Error::Usage`].
+//! (even [`Connection::quit`]) returns the error that ended the session. Likewise
+//! [`Connection::send_many`] returns every report once any message got past its
+//! envelope; those the session's end cut short say
+//! [`TxnFailure::SessionClosed`](smtp_proto::TxnFailure::SessionClosed).
 //!
 //! # Features
 //!
@@ -302,7 +305,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Connection<S> {
         self.driver.begin()?;
         // Checked before anything is queued, so that a refusal leaves nothing behind.
         if messages.iter().any(|(e, _)| e.recipients.is_empty()) {
-            self.driver.end();
+            self.driver.end(None);
             return Err(UsageError::NoRecipients.into());
         }
         let lmtp = self.driver.client.config().lmtp;
@@ -313,7 +316,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Connection<S> {
                 .driver
                 .client
                 .send(now, envelope)
-                .inspect_err(|_| self.driver.end())?;
+                .inspect_err(|_| self.driver.end(None))?;
             reports.push(Report::new(txn, n, lmtp));
             bodies.push((txn, body));
         }
@@ -323,13 +326,22 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Connection<S> {
                 reports.iter().all(Report::is_complete)
             })
             .await;
-        self.driver.end();
         match result {
-            Ok(()) => Ok(reports),
+            Ok(()) => {
+                self.driver.end(None);
+                Ok(reports)
+            }
             // A message that reached the server outranks the error: the caller must
-            // learn its outcome (maybe Unknown) so as not to send it twice.
-            Err(_) if reports.iter().any(reached_server) => Ok(reports),
-            Err(e) => Err(e),
+            // learn its outcome (maybe Unknown) so as not to send it twice. The error
+            // comes with the next call.
+            Err(e) if reports.iter().any(reached_server) => {
+                self.driver.end(Some(e));
+                Ok(reports)
+            }
+            Err(e) => {
+                self.driver.end(None);
+                Err(e)
+            }
         }
     }
 
@@ -339,7 +351,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Connection<S> {
     ) -> Result<Reply, Error> {
         self.driver.begin()?;
         let now = self.driver.now();
-        queue(&mut self.driver.client, now).inspect_err(|_| self.driver.end())?;
+        queue(&mut self.driver.client, now).inspect_err(|_| self.driver.end(None))?;
         let mut reply = None;
         let result = self
             .drive(&mut no_body(), |e| match e {
@@ -347,8 +359,16 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Connection<S> {
                 _ => false,
             })
             .await;
-        self.driver.end();
-        reply.ok_or_else(|| result.err().unwrap_or(Error::Usage(UsageError::Closed)))
+        match (reply, result) {
+            (Some(reply), result) => {
+                self.driver.end(result.err());
+                Ok(reply)
+            }
+            (None, result) => {
+                self.driver.end(None);
+                Err(result.err().unwrap_or(Error::Usage(UsageError::Closed)))
+            }
+        }
     }
 
     /// Runs the loop until `done` says the operation has what it waited for, then
