@@ -19,7 +19,10 @@ fn connect_error(server: &StepServer, secs: u64) -> (Error, Duration) {
             .timeouts(Timeouts::all(Duration::from_secs(secs)))
             .connect(),
     );
-    (result.err().expect("the session cannot be set up"), start.elapsed())
+    (
+        result.err().expect("the session cannot be set up"),
+        start.elapsed(),
+    )
 }
 
 fn assert_timeout(e: &Error, want: Stage) {

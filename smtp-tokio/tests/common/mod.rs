@@ -19,7 +19,9 @@ pub fn block_on<F: Future>(f: F) -> F::Output {
 pub fn end_error(e: Error) -> EndError {
     match e {
         Error::Smtp(e) => EndError::Smtp(e),
-        Error::Timeout { stage } => EndError::Smtp(smtp_tokio::smtp_proto::Error::Timeout { stage }),
+        Error::Timeout { stage } => {
+            EndError::Smtp(smtp_tokio::smtp_proto::Error::Timeout { stage })
+        }
         other => EndError::Other(other.to_string()),
     }
 }
