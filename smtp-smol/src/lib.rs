@@ -42,14 +42,14 @@
 //! (even [`Connection::quit`]) returns the error that ended the session. Likewise
 //! [`Connection::send_many`] returns every report once any message got past its
 //! envelope; those the session's end cut short say
-//! [`TxnFailure::SessionClosed`](smtp_proto::TxnFailure::SessionClosed).
+//! [`TxnFailure::SessionClosed`].
 //!
 //! # Features
 //!
 //! - `rustls` (default): implicit TLS and STARTTLS with rustls. The crypto provider is
 //!   *ring*, named explicitly: it builds in a fraction of aws-lc-rs's time on a small
 //!   (2-core) machine and needs no cmake or C toolchain beyond `cc`. Trust anchors are
-//!   webpki-roots unless [`Builder::tls_config`] supplies a configuration.
+//!   webpki-roots unless `Builder::tls_config` supplies a configuration.
 //! - `tracing`: commands and replies at debug level; AUTH payloads are redacted and
 //!   control bytes escaped.
 

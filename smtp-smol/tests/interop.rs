@@ -1,6 +1,6 @@
 //! Against the real servers of `scripts/test-servers start` (Postfix, aiosmtpd): every
 //! test compares the bytes the server stored with the bytes sent. Feature `interop`.
-#![cfg(feature = "interop")]
+#![cfg(all(feature = "interop", feature = "rustls"))]
 
 mod common;
 

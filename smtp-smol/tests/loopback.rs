@@ -1,5 +1,7 @@
 //! The core's transcripts replayed through this adapter over real 127.0.0.1 sockets (the
 //! testkit's scripted server checks every byte), and cancellation.
+// The transcripts include TLS sessions.
+#![cfg(feature = "rustls")]
 
 mod common;
 

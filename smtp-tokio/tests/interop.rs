@@ -1,6 +1,6 @@
 //! Against the real servers of `scripts/test-servers start` (Postfix, aiosmtpd): every
 //! test compares the bytes the server stored with the bytes sent. Feature `interop`.
-#![cfg(feature = "interop")]
+#![cfg(all(feature = "interop", feature = "rustls"))]
 
 mod common;
 
@@ -364,7 +364,15 @@ fn lmtp_per_recipient_replies() {
     // One stored message for the transaction; the server delivered it to a and c only.
     let stored = s.aiosmtpd_message(&a);
     assert_aiosmtpd_stored(&stored, &msg);
-    let delivered = stored.envelope.split("\"delivered_to\"").nth(1).unwrap_or("");
-    assert!(delivered.contains(&a) && delivered.contains(&c), "{}", stored.envelope);
+    let delivered = stored
+        .envelope
+        .split("\"delivered_to\"")
+        .nth(1)
+        .unwrap_or("");
+    assert!(
+        delivered.contains(&a) && delivered.contains(&c),
+        "{}",
+        stored.envelope
+    );
     assert!(!delivered.contains(&r), "{}", stored.envelope);
 }
