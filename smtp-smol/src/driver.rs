@@ -23,42 +23,32 @@ pub(crate) enum Stream<S> {
     Broken,
 }
 
+/// A stream of either kind, for the calls below.
+trait Io: AsyncRead + AsyncWrite + Unpin {}
+impl<T: AsyncRead + AsyncWrite + Unpin> Io for T {}
+
 impl<S: AsyncRead + AsyncWrite + Unpin> Stream<S> {
-    async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+    fn io(&mut self) -> io::Result<&mut dyn Io> {
         match self {
-            Stream::Plain(s) => s.read(buf).await,
+            Stream::Plain(s) => Ok(s),
             #[cfg(feature = "rustls")]
-            Stream::Tls(s) => s.read(buf).await,
+            Stream::Tls(s) => Ok(&mut **s),
             Stream::Broken => Err(io::ErrorKind::NotConnected.into()),
         }
     }
 
+    async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.io()?.read(buf).await
+    }
+
     async fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
-        match self {
-            Stream::Plain(s) => s.write_all(buf).await?,
-            #[cfg(feature = "rustls")]
-            Stream::Tls(s) => s.write_all(buf).await?,
-            Stream::Broken => return Err(io::ErrorKind::NotConnected.into()),
-        }
-        self.flush().await
+        let io = self.io()?;
+        io.write_all(buf).await?;
+        io.flush().await
     }
 
-    async fn flush(&mut self) -> io::Result<()> {
-        match self {
-            Stream::Plain(s) => s.flush().await,
-            #[cfg(feature = "rustls")]
-            Stream::Tls(s) => s.flush().await,
-            Stream::Broken => Ok(()),
-        }
-    }
-
-    async fn shutdown(&mut self) -> io::Result<()> {
-        match self {
-            Stream::Plain(s) => s.close().await,
-            #[cfg(feature = "rustls")]
-            Stream::Tls(s) => s.close().await,
-            Stream::Broken => Ok(()),
-        }
+    async fn close(&mut self) -> io::Result<()> {
+        self.io()?.close().await
     }
 }
 
@@ -386,7 +376,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
             if !out.is_empty() {
                 stream.write_all(&out).await?;
             }
-            stream.shutdown().await
+            stream.close().await
         })
         .await;
     }
