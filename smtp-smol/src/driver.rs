@@ -13,7 +13,7 @@ use async_io::{Async, Timer};
 use futures_lite::future;
 use futures_lite::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
-use crate::{Error, TlsError};
+use crate::Error;
 
 /// Where the bytes go: cleartext, TLS, or nothing after a failed or interrupted upgrade.
 pub(crate) enum Stream<S> {
@@ -103,8 +103,9 @@ pub(crate) async fn connect(
     };
     let stream = timed(deadline, attempt)
         .await
-        .ok_or(Error::ConnectTimeout)??;
-    stream.get_ref().set_nodelay(true)?;
+        .ok_or_else(|| Error::Io(io::ErrorKind::TimedOut.into()))?
+        .map_err(Error::Io)?;
+    stream.get_ref().set_nodelay(true).map_err(Error::Io)?;
     Ok(stream)
 }
 
@@ -124,8 +125,7 @@ pub(crate) struct Driver<S> {
     cause: Option<Error>,
     /// Set while an operation runs: if its future is dropped mid-flight, it stays set.
     busy: bool,
-    /// The error that ended the session while the operation in progress still succeeded
-    /// (its reports were complete): the next operation returns it.
+    /// The error that ended the session: every later operation returns it.
     ended: Option<Error>,
     #[cfg(feature = "tracing")]
     trace: crate::trace::Trace,
@@ -142,17 +142,17 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
         let stream = match config.tls {
             #[cfg(feature = "rustls")]
             TlsMode::Implicit => {
-                let tls = tls.as_ref().ok_or(Error::Tls(TlsError::Unsupported))?;
+                let tls = tls.as_ref().ok_or(Error::TlsUnavailable)?;
                 let deadline = origin.checked_add(config.timeouts.tls_handshake);
                 let s = timed(deadline, tls.handshake(stream))
                     .await
                     .ok_or(Error::Timeout {
                         stage: smtp_proto::Stage::TlsHandshake,
                     })?;
-                Stream::Tls(Box::new(s.map_err(|e| Error::Tls(TlsError::Handshake(e)))?))
+                Stream::Tls(Box::new(s.map_err(Error::from_io)?))
             }
             #[cfg(not(feature = "rustls"))]
-            TlsMode::Implicit => return Err(Error::Tls(TlsError::Unsupported)),
+            TlsMode::Implicit => return Err(Error::TlsUnavailable),
             TlsMode::StartTls(_) => Stream::Plain(stream),
         };
         Ok(Driver {
@@ -183,23 +183,21 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
 
     /// Marks the start of an operation. Fails if an earlier one was cancelled half-way
     /// (its bytes may be half-written and its replies unread, so the connection is lost),
-    /// or with the error that ended the session during the last operation.
+    /// or with the error that ended the session.
     pub(crate) fn begin(&mut self) -> Result<(), Error> {
         if self.busy {
             return Err(Error::Cancelled);
         }
-        if let Some(e) = self.ended.take() {
-            return Err(e);
+        if let Some(e) = &self.ended {
+            return Err(e.duplicate());
         }
         self.busy = true;
         Ok(())
     }
 
-    /// Marks the end of an operation (it ran to completion, well or not); `ended` is the
-    /// session's death, if it died after the operation got what it needed.
-    pub(crate) fn end(&mut self, ended: Option<Error>) {
+    /// Marks the end of an operation (it ran to completion, well or not).
+    pub(crate) fn end(&mut self) {
         self.busy = false;
-        self.ended = ended;
     }
 
     /// Runs the loop until the core produces an event or the session ends. Unless
@@ -244,7 +242,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
                     self.finish().await;
                     return match error {
                         None => Ok(Step::Closed),
-                        Some(e) => Err(self.cause.take().unwrap_or_else(|| e.into())),
+                        Some(e) => {
+                            let e = self.cause.take().unwrap_or_else(|| Error::from_core(e));
+                            self.ended = Some(e.duplicate());
+                            Err(e)
+                        }
                     };
                 }
             }
@@ -273,14 +275,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
                 Err(e) => {
                     // A body that cannot be read cannot be finished: DATA has no abort
                     // (RFC 5321 §4.1.1.4), so the session ends and this error explains why.
-                    self.lose(Error::Io(e));
+                    self.lose(Error::from_io(e));
                     return Ok(());
                 }
             }
         }
         let now = self.now();
         self.client
-            .send_body(now, txn, &self.body[..filled], last, &mut self.out)?;
+            .send_body(now, txn, &self.body[..filled], last, &mut self.out)
+            .map_err(Error::Usage)?;
         #[cfg(feature = "tracing")]
         self.trace.body(self.out.len() - self.logged);
         self.logged = self.out.len();
@@ -299,7 +302,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
         match result {
             Some(Ok(())) => true,
             Some(Err(e)) => {
-                self.lose(Error::Io(e));
+                self.lose(Error::from_io(e));
                 false
             }
             None => {
@@ -343,7 +346,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
                     self.stream = Stream::Tls(Box::new(s));
                     return true;
                 }
-                Some(Err(e)) => self.lose(Error::Tls(TlsError::Handshake(e))),
+                Some(Err(e)) => self.lose(Error::from_io(e)),
                 None => {
                     let now = self.now();
                     self.client.handle_timeout(now);
@@ -352,7 +355,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
             return false;
         }
         let _ = deadline;
-        self.lose(Error::Tls(TlsError::Unsupported));
+        self.lose(Error::TlsUnavailable);
         false
     }
 

@@ -36,13 +36,15 @@
 //!
 //! # Errors and reports
 //!
-//! `Err` means the session died. If it died after a message's content was complete, the
-//! message may have been delivered: then the call returns `Ok` with that report's
-//! outcome [`MessageOutcome::Unknown`] (never resend it blindly), and the next call
-//! (even [`Connection::quit`]) returns the error that ended the session. Likewise
-//! [`Connection::send_many`] returns every report once any message got past its
-//! envelope; those the session's end cut short say
-//! [`TxnFailure::SessionClosed`].
+//! A message the server refuses is not an error: [`Report`] says per recipient and per
+//! message what the server answered. `Err` means the session could not start or died
+//! before this call's messages reached an outcome: none of them was delivered, and
+//! sending them again is safe. If the session dies after the end of a message's data,
+//! the call returns `Ok` with [`MessageOutcome::Unknown`] (the message may have been
+//! delivered, RFC 5321 §4.5.3.2.6): do not resend blindly; messages of the same
+//! [`Connection::send_many`] call that the end cut short say
+//! [`TxnFailure::SessionClosed`]. After the session died, every call returns the error
+//! that ended it (`quit` too).
 //!
 //! # Features
 //!
@@ -69,7 +71,7 @@ use smtp_proto::{Client, Config, Event, Instant, TlsMode, TxnFailure, TxnId};
 use std::net::TcpStream;
 
 use driver::{Driver, Step};
-pub use error::{Error, TlsError};
+pub use error::Error;
 pub use smtp_proto;
 pub use smtp_proto::command::{EhloName, ForwardPath, Mechanism, ReversePath};
 pub use smtp_proto::{
@@ -240,15 +242,16 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Connection<S> {
         self.send(envelope, body).await
     }
 
-    /// Sends a whole RFC 5322 message: `BODY=` and `SIZE=` come from its content, and
-    /// `SMTPUTF8` is asked for when its header has UTF-8 and the server offers it.
+    /// Sends a whole RFC 5322 message: `BODY=8BITMIME` if any octet is 8-bit, `SIZE=`,
+    /// and `SMTPUTF8` if its header has UTF-8 and the server offers it. A NUL octet is
+    /// refused ([`Error::Refused`]) before anything is sent.
     pub async fn send_message(
         &mut self,
         from: ReversePath,
         to: impl IntoIterator<Item = ForwardPath>,
         message: &[u8],
     ) -> Result<Report, Error> {
-        let envelope = message_envelope(from, to, message, self.capabilities());
+        let envelope = message_envelope(from, to, message, self.capabilities())?;
         self.send_bytes(envelope, message).await
     }
 
@@ -275,7 +278,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Connection<S> {
     pub async fn quit(mut self) -> Result<(), Error> {
         self.driver.begin()?;
         let now = self.driver.now();
-        self.driver.client.quit(now)?;
+        self.driver.client.quit(now).map_err(Error::Usage)?;
         loop {
             if let Step::Closed = self.driver.step(&mut no_body(), true).await? {
                 return Ok(());
@@ -305,8 +308,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Connection<S> {
         self.driver.begin()?;
         // Checked before anything is queued, so that a refusal leaves nothing behind.
         if messages.iter().any(|(e, _)| e.recipients.is_empty()) {
-            self.driver.end(None);
-            return Err(UsageError::NoRecipients.into());
+            self.driver.end();
+            return Err(Error::Usage(UsageError::NoRecipients));
         }
         let lmtp = self.driver.client.config().lmtp;
         let (mut reports, mut bodies) = (Vec::new(), Vec::new());
@@ -316,7 +319,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Connection<S> {
                 .driver
                 .client
                 .send(now, envelope)
-                .inspect_err(|_| self.driver.end(None))?;
+                .map_err(Error::Usage)
+                .inspect_err(|_| self.driver.end())?;
             reports.push(Report::new(txn, n, lmtp));
             bodies.push((txn, body));
         }
@@ -326,22 +330,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Connection<S> {
                 reports.iter().all(Report::is_complete)
             })
             .await;
+        self.driver.end();
         match result {
-            Ok(()) => {
-                self.driver.end(None);
-                Ok(reports)
-            }
             // A message that reached the server outranks the error: the caller must
             // learn its outcome (maybe Unknown) so as not to send it twice. The error
             // comes with the next call.
-            Err(e) if reports.iter().any(reached_server) => {
-                self.driver.end(Some(e));
-                Ok(reports)
-            }
-            Err(e) => {
-                self.driver.end(None);
-                Err(e)
-            }
+            Err(_) if reports.iter().any(reached_server) => Ok(reports),
+            Err(e) => Err(e),
+            Ok(()) => Ok(reports),
         }
     }
 
@@ -351,7 +347,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Connection<S> {
     ) -> Result<Reply, Error> {
         self.driver.begin()?;
         let now = self.driver.now();
-        queue(&mut self.driver.client, now).inspect_err(|_| self.driver.end(None))?;
+        queue(&mut self.driver.client, now)
+            .map_err(Error::Usage)
+            .inspect_err(|_| self.driver.end())?;
         let mut reply = None;
         let result = self
             .drive(&mut no_body(), |e| match e {
@@ -359,16 +357,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Connection<S> {
                 _ => false,
             })
             .await;
-        match (reply, result) {
-            (Some(reply), result) => {
-                self.driver.end(result.err());
-                Ok(reply)
-            }
-            (None, result) => {
-                self.driver.end(None);
-                Err(result.err().unwrap_or(Error::Usage(UsageError::Closed)))
-            }
-        }
+        self.driver.end();
+        reply.ok_or_else(|| result.err().unwrap_or(Error::Usage(UsageError::Closed)))
     }
 
     /// Runs the loop until `done` says the operation has what it waited for, then
@@ -386,7 +376,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Connection<S> {
                         break;
                     }
                 }
-                Step::Closed => return Err(UsageError::Closed.into()),
+                Step::Closed => return Err(Error::Usage(UsageError::Closed)),
                 Step::Idle => {}
             }
         }
@@ -410,17 +400,21 @@ fn reached_server(report: &Report) -> bool {
 }
 
 /// The envelope of a whole message: `BODY=` and `SIZE=` from its content (RFC 6152,
-/// RFC 3030, RFC 1870), `SMTPUTF8` for UTF-8 in its header if offered (RFC 6531 §3.4).
+/// RFC 1870), `SMTPUTF8` for UTF-8 in its header if offered (RFC 6531 §3.4).
 fn message_envelope(
     from: ReversePath,
     to: impl IntoIterator<Item = ForwardPath>,
     message: &[u8],
     caps: &Capabilities,
-) -> Envelope {
+) -> Result<Envelope, Error> {
     let scan = smtp_proto::body::scan(message);
-    let (body, size) = if scan.has_nul {
-        (BodyType::BinaryMime, message.len() as u64)
-    } else if scan.has_8bit {
+    if let Some(offset) = message.iter().position(|&b| b == 0) {
+        let nul = smtp_proto::body::BodyError::Nul {
+            offset: offset as u64,
+        };
+        return Err(Error::Refused(smtp_proto::TxnError::Body(nul)));
+    }
+    let (body, size) = if scan.has_8bit {
         (BodyType::EightBitMime, scan.normalized_len)
     } else {
         (BodyType::SevenBit, scan.normalized_len)
@@ -432,5 +426,5 @@ fn message_envelope(
         .unwrap_or(message.len());
     let mut envelope = Envelope::new(from, to).body(body).size(size);
     envelope.smtputf8 = !message[..header_end].is_ascii() && caps.smtputf8();
-    envelope
+    Ok(envelope)
 }

@@ -10,7 +10,7 @@ use futures_rustls::TlsConnector;
 use rustls::pki_types::ServerName;
 use rustls::{ClientConfig, RootCertStore};
 
-use crate::{Error, TlsError};
+use crate::Error;
 
 /// What a handshake needs: the configuration and the name to verify.
 pub(crate) struct Tls {
@@ -22,7 +22,7 @@ impl Tls {
     /// `config` or, by default, the webpki-roots trust anchors with the ring provider.
     pub(crate) fn new(host: &str, config: Option<Arc<ClientConfig>>) -> Result<Self, Error> {
         let name = ServerName::try_from(host.to_owned())
-            .map_err(|_| Error::Tls(TlsError::InvalidName(host.to_owned())))?;
+            .map_err(|_| Error::InvalidHost(host.to_owned()))?;
         let config = match config {
             Some(c) => c,
             None => default_config()?,
@@ -50,7 +50,7 @@ fn default_config() -> Result<Arc<ClientConfig>, Error> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let config = ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
-        .map_err(|e| Error::Tls(TlsError::Handshake(io::Error::other(e))))?
+        .map_err(Error::Tls)?
         .with_root_certificates(roots)
         .with_no_client_auth();
     Ok(Arc::new(config))

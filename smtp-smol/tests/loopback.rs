@@ -8,7 +8,7 @@ mod common;
 use std::time::Duration;
 
 use common::{block_on, end_error, envelope};
-use smtp_smol::{Builder, Error, TlsPolicy};
+use smtp_smol::{Builder, Error, ForwardPath, ReversePath, TlsPolicy};
 use smtp_testkit::scenario::{replay_all, Outcome, Scenario, Target};
 use smtp_testkit::server::{Step, StepServer};
 
@@ -77,7 +77,8 @@ fn a_dropped_send_poisons_the_connection() {
     });
 }
 
-/// Misuse is refused before anything is queued, and the connection stays usable.
+/// Misuse and unsendable content are refused before anything is queued, and the
+/// connection stays usable.
 #[test]
 fn an_envelope_without_recipients_is_refused_locally() {
     let server = StepServer::start(vec![
@@ -99,6 +100,10 @@ fn an_envelope_without_recipients_is_refused_locally() {
         env.recipients.clear();
         let refused = conn.send_bytes(env, b"Hi\r\n").await;
         assert!(matches!(refused, Err(Error::Usage(_))), "{refused:?}");
+        let from = ReversePath::new("a@example.org").unwrap();
+        let to = ForwardPath::new("b@example.org").unwrap();
+        let refused = conn.send_message(from, [to], b"NUL \0 here\r\n").await;
+        assert!(matches!(refused, Err(Error::Refused(_))), "{refused:?}");
         let reply = conn.noop().await.expect("NOOP after a refused call");
         assert_eq!(reply.code().get(), 250);
     });
