@@ -1,1 +1,36 @@
 //! Test support shared by the three adapters (not published).
+//!
+//! - [`transcript`]: the core's transcript parser and runner, compiled from
+//!   `smtp-proto/tests/common/mod.rs` (one parser, not two).
+//! - [`server`]: a protocol-ignorant [`ScriptedServer`](server::ScriptedServer) that replays
+//!   a transcript over a real 127.0.0.1 socket (rustls on `TLS`), and the
+//!   [`StepServer`](server::StepServer)s of the timeout tests (silent, trickling).
+//! - [`scenario`]: runs every replayable transcript through an adapter given as a closure
+//!   ([`replay_all`](scenario::replay_all)) and checks its results against the `E:` lines.
+//! - [`tls`]: a certificate for `localhost`/`127.0.0.1` made at test time with rcgen, and
+//!   rustls configurations (ring) trusting only it.
+//! - [`interop`]: the environment of `scripts/test-servers`, finding and comparing what
+//!   Postfix and aiosmtpd stored.
+//!
+//! An adapter's loopback test is a few lines:
+//!
+//! ```no_run
+//! use smtp_testkit::scenario::{replay_all, Outcome};
+//! replay_all(|scenario, target| {
+//!     let mut outcome = Outcome::default();
+//!     // build the adapter with `scenario.config()`, connect to `target.addr`
+//!     // (TLS name `target.host`, trust `target.tls_config`), send_many(scenario.messages()),
+//!     // quit, and fill `outcome`.
+//!     outcome
+//! });
+//! ```
+
+pub mod interop;
+pub mod scenario;
+pub mod server;
+pub mod tls;
+
+/// The core's transcript harness (format documented in its source header).
+#[allow(missing_docs, clippy::all)]
+#[path = "../../smtp-proto/tests/common/mod.rs"]
+pub mod transcript;

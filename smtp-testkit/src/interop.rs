@@ -1,0 +1,385 @@
+//! Helpers for the interop tests against the servers of `scripts/test-servers start`.
+//!
+//! The servers' environment is read from `$SMTP_TEST_DIR/env` (default
+//! `<repo>/.test-servers/env`). If it is missing, or a server does not accept
+//! connections, [`TestServers::get`] panics with a message saying how to start them:
+//! interop tests never skip.
+
+use std::collections::HashMap;
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::CertificateDer;
+use rustls::ClientConfig;
+
+use crate::transcript::escape;
+
+/// The running test servers, as described by their environment file.
+#[derive(Debug, Clone)]
+pub struct TestServers {
+    vars: HashMap<String, String>,
+}
+
+/// Which listener (see the header of `scripts/test-servers`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Listener {
+    /// Postfix, STARTTLS + AUTH after TLS, PIPELINING, CHUNKING, SMTPUTF8 (2525).
+    Postfix,
+    /// Postfix over implicit TLS (2465).
+    PostfixTls,
+    /// aiosmtpd, STARTTLS + AUTH after TLS, no PIPELINING or CHUNKING (2587).
+    Aiosmtpd,
+    /// aiosmtpd over implicit TLS (2588).
+    AiosmtpdTls,
+    /// aiosmtpd LMTP (2529).
+    Lmtp,
+}
+
+impl Listener {
+    fn var(self) -> &'static str {
+        match self {
+            Listener::Postfix => "SMTP_TEST_POSTFIX_PORT",
+            Listener::PostfixTls => "SMTP_TEST_POSTFIX_TLS_PORT",
+            Listener::Aiosmtpd => "SMTP_TEST_AIOSMTPD_PORT",
+            Listener::AiosmtpdTls => "SMTP_TEST_AIOSMTPD_TLS_PORT",
+            Listener::Lmtp => "SMTP_TEST_LMTP_PORT",
+        }
+    }
+}
+
+fn env_file() -> PathBuf {
+    match std::env::var_os("SMTP_TEST_DIR") {
+        Some(d) => Path::new(&d).join("env"),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../.test-servers/env"),
+    }
+}
+
+/// Undoes bash's `printf %q` for the simple values the script writes (backslash escapes).
+fn unquote(v: &str) -> String {
+    let v = v.trim();
+    if let Some(inner) = v.strip_prefix('\'').and_then(|r| r.strip_suffix('\'')) {
+        return inner.to_string();
+    }
+    let mut s = String::new();
+    let mut chars = v.chars();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            if let Some(n) = chars.next() {
+                s.push(n);
+            }
+        } else {
+            s.push(c);
+        }
+    }
+    s
+}
+
+impl TestServers {
+    /// Reads the environment file and checks that every listener accepts a connection.
+    ///
+    /// # Panics
+    /// If the servers are not running: interop tests must not pass without them.
+    pub fn get() -> TestServers {
+        let path = env_file();
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+            panic!(
+                "the interop test servers are not running ({}: {e}); start them with \
+                 `bash scripts/test-servers start` (or set SMTP_TEST_DIR to their directory)",
+                path.display()
+            )
+        });
+        let vars = text
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("export "))
+            .filter_map(|l| l.split_once('='))
+            .map(|(k, v)| (k.to_string(), unquote(v)))
+            .collect();
+        let servers = TestServers { vars };
+        for l in [
+            Listener::Postfix,
+            Listener::PostfixTls,
+            Listener::Aiosmtpd,
+            Listener::AiosmtpdTls,
+            Listener::Lmtp,
+        ] {
+            let addr = servers.addr(l);
+            if let Err(e) = TcpStream::connect_timeout(&addr, Duration::from_secs(3)) {
+                panic!(
+                    "test server {l:?} at {addr} is not running ({e}); start the servers with \
+                     `bash scripts/test-servers start` ({} was read)",
+                    path.display()
+                );
+            }
+        }
+        servers
+    }
+
+    /// A variable of the environment file.
+    ///
+    /// # Panics
+    /// If it is missing.
+    pub fn var(&self, name: &str) -> &str {
+        self.vars
+            .get(name)
+            .unwrap_or_else(|| panic!("{name} missing from the test-server environment"))
+    }
+
+    /// `127.0.0.1`.
+    pub fn host(&self) -> &str {
+        self.var("SMTP_TEST_HOST")
+    }
+
+    /// The name the servers' certificate is for (`localhost`).
+    pub fn tls_name(&self) -> &str {
+        self.var("SMTP_TEST_TLS_NAME")
+    }
+
+    /// The test user.
+    pub fn user(&self) -> &str {
+        self.var("SMTP_TEST_USER")
+    }
+
+    /// The test user's password.
+    pub fn password(&self) -> &str {
+        self.var("SMTP_TEST_PASSWORD")
+    }
+
+    /// The port of a listener.
+    pub fn port(&self, l: Listener) -> u16 {
+        self.var(l.var()).parse().expect("port number")
+    }
+
+    /// The socket address of a listener.
+    pub fn addr(&self, l: Listener) -> SocketAddr {
+        format!("{}:{}", self.host(), self.port(l))
+            .parse()
+            .expect("listener address")
+    }
+
+    /// A ring-based client configuration whose only trust anchor is `SMTP_TEST_CA`.
+    pub fn tls_config(&self) -> Arc<ClientConfig> {
+        let ca = self.var("SMTP_TEST_CA");
+        let cert =
+            CertificateDer::from_pem_file(ca).unwrap_or_else(|e| panic!("SMTP_TEST_CA {ca}: {e}"));
+        crate::tls::client_config_trusting([cert])
+    }
+
+    /// Waits (up to 15 s) for Postfix to deliver a message to `rcpt` and returns the
+    /// stored file: the one whose header has `X-Original-To: <rcpt>`.
+    ///
+    /// # Panics
+    /// If none arrives, or more than one does.
+    pub fn postfix_message(&self, rcpt: &str) -> Vec<u8> {
+        let maildir = Path::new(self.var("SMTP_TEST_POSTFIX_MAILDIR"));
+        let needle = format!("X-Original-To: {rcpt}\n");
+        let deadline = std::time::Instant::now() + Duration::from_secs(15);
+        loop {
+            let mut found = Vec::new();
+            for sub in ["new", "cur"] {
+                let Ok(dir) = std::fs::read_dir(maildir.join(sub)) else {
+                    continue;
+                };
+                for entry in dir.flatten() {
+                    let Ok(bytes) = std::fs::read(entry.path()) else {
+                        continue;
+                    };
+                    if header_block(&bytes)
+                        .windows(needle.len())
+                        .any(|w| w == needle.as_bytes())
+                    {
+                        found.push(bytes);
+                    }
+                }
+            }
+            match found.len() {
+                1 => return found.pop().unwrap(),
+                0 if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(100))
+                }
+                0 => panic!(
+                    "Postfix delivered nothing for {rcpt} to {} within 15 s",
+                    maildir.display()
+                ),
+                n => panic!("Postfix delivered {n} messages for {rcpt}"),
+            }
+        }
+    }
+
+    /// Whether Postfix delivered anything for `rcpt` (checked once, no waiting).
+    pub fn postfix_has(&self, rcpt: &str) -> bool {
+        let maildir = Path::new(self.var("SMTP_TEST_POSTFIX_MAILDIR"));
+        let needle = format!("X-Original-To: {rcpt}\n");
+        ["new", "cur"].iter().any(|sub| {
+            std::fs::read_dir(maildir.join(sub))
+                .into_iter()
+                .flatten()
+                .flatten()
+                .filter_map(|e| std::fs::read(e.path()).ok())
+                .any(|b| {
+                    header_block(&b)
+                        .windows(needle.len())
+                        .any(|w| w == needle.as_bytes())
+                })
+        })
+    }
+
+    /// Every message aiosmtpd stored with `rcpt` among its delivered recipients.
+    pub fn aiosmtpd_messages(&self, rcpt: &str) -> Vec<AiosmtpdMessage> {
+        let dir = Path::new(self.var("SMTP_TEST_AIOSMTPD_DIR"));
+        let quoted = format!("\"{rcpt}\"");
+        let mut out = Vec::new();
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return out;
+        };
+        let mut paths: Vec<_> = entries
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "msg"))
+            .collect();
+        paths.sort();
+        for p in paths {
+            let Ok(bytes) = std::fs::read(&p) else {
+                continue;
+            };
+            let Some(nl) = bytes.iter().position(|&b| b == b'\n') else {
+                continue;
+            };
+            let envelope = String::from_utf8_lossy(&bytes[..nl]).to_string();
+            if envelope.contains(&quoted) {
+                out.push(AiosmtpdMessage {
+                    envelope,
+                    content: bytes[nl + 1..].to_vec(),
+                });
+            }
+        }
+        out
+    }
+
+    /// The one message aiosmtpd stored for `rcpt` (it stores before it replies 250, so
+    /// no waiting is needed).
+    ///
+    /// # Panics
+    /// If there is not exactly one.
+    pub fn aiosmtpd_message(&self, rcpt: &str) -> AiosmtpdMessage {
+        let mut v = self.aiosmtpd_messages(rcpt);
+        assert_eq!(v.len(), 1, "aiosmtpd messages for {rcpt}");
+        v.pop().unwrap()
+    }
+}
+
+/// A message file of aiosmtpd: the envelope line (JSON) and the exact bytes received.
+#[derive(Debug, Clone)]
+pub struct AiosmtpdMessage {
+    /// The first line: JSON with listener, mail_from, rcpt_tos, mail_options,
+    /// rcpt_options, smtp_utf8, authenticated, delivered_to.
+    pub envelope: String,
+    /// The content after dot-unstuffing, CRLF as sent, without the final `.\r\n`.
+    pub content: Vec<u8>,
+}
+
+fn header_block(b: &[u8]) -> &[u8] {
+    let end = b.windows(2).position(|w| w == b"\n\n").unwrap_or(b.len());
+    &b[..end]
+}
+
+/// A local part no other test (or earlier run) has used: `tag-<time>-<pid>-<n>`.
+pub fn unique(tag: &str) -> String {
+    static N: AtomicU64 = AtomicU64::new(0);
+    let t = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_micros();
+    format!(
+        "{tag}-{t}-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// Removes the header lines Postfix puts in front of a delivered message (Return-Path,
+/// X-Original-To, Delivered-To, Received with its continuation lines), once each and in
+/// that order.
+pub fn strip_postfix_headers(stored: &[u8]) -> &[u8] {
+    let mut rest = stored;
+    for name in [
+        &b"Return-Path:"[..],
+        b"X-Original-To:",
+        b"Delivered-To:",
+        b"Received:",
+    ] {
+        if rest.len() >= name.len() && rest[..name.len()].eq_ignore_ascii_case(name) {
+            // Skip the line and every continuation line (starting with space or tab).
+            let mut i = 0;
+            loop {
+                match rest[i..].iter().position(|&b| b == b'\n') {
+                    Some(p) => i += p + 1,
+                    None => i = rest.len(),
+                }
+                if i >= rest.len() || !matches!(rest[i], b' ' | b'\t') {
+                    break;
+                }
+            }
+            rest = &rest[i..];
+        }
+    }
+    rest
+}
+
+/// CRLF → LF, the way Postfix stores a message.
+pub fn crlf_to_lf(b: &[u8]) -> Vec<u8> {
+    let mut v = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'\r' && b.get(i + 1) == Some(&b'\n') {
+            i += 1;
+            continue;
+        }
+        v.push(b[i]);
+        i += 1;
+    }
+    v
+}
+
+/// Asserts that Postfix stored exactly `sent` (CRLF line ends) after its own headers.
+///
+/// # Panics
+/// On any difference, showing the first differing offset and both sides, escaped.
+pub fn assert_postfix_stored(stored: &[u8], sent: &[u8]) {
+    let body = strip_postfix_headers(stored);
+    assert_same(body, &crlf_to_lf(sent), "Postfix");
+}
+
+/// Asserts that aiosmtpd stored exactly `sent`.
+///
+/// # Panics
+/// On any difference.
+pub fn assert_aiosmtpd_stored(stored: &AiosmtpdMessage, sent: &[u8]) {
+    assert_same(&stored.content, sent, "aiosmtpd");
+}
+
+fn assert_same(got: &[u8], want: &[u8], server: &str) {
+    if got == want {
+        return;
+    }
+    let at = got
+        .iter()
+        .zip(want)
+        .position(|(a, b)| a != b)
+        .unwrap_or(got.len().min(want.len()));
+    let show = |b: &[u8]| {
+        let from = at.saturating_sub(80);
+        let to = (at + 80).min(b.len());
+        escape(&b[from.min(to)..to])
+    };
+    panic!(
+        "{server} stored {} octets, {} sent; first difference at {at}\n--- sent (around it)\n{}\n--- stored\n{}",
+        got.len(),
+        want.len(),
+        show(want),
+        show(got)
+    );
+}

@@ -1,0 +1,365 @@
+//! Loopback servers on real 127.0.0.1 sockets, each on its own std thread.
+//!
+//! - [`ScriptedServer`] replays a transcript without knowing SMTP: it writes the `S:`
+//!   bytes, reads and compares the `C:` bytes, does a rustls server handshake on `TLS`
+//!   (and before everything under `config: tls=implicit`), closes on `EOF`.
+//! - [`StepServer`] runs a fixed list of [`Step`]s: the silent and trickling servers of
+//!   the timeout tests.
+
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use rustls::{ServerConnection, StreamOwned};
+use smtp_proto::TlsMode;
+
+use crate::tls::TestCert;
+use crate::transcript::{escape, unescape, Transcript};
+
+/// How long the server waits for the adapter to connect, or for expected client bytes.
+const PATIENCE: Duration = Duration::from_secs(10);
+/// How long a partly received group of `C:` bytes may stall before the server answers
+/// anyway (see [`ScriptedServer`]).
+const IDLE: Duration = Duration::from_millis(300);
+
+/// A one-connection server that replays a transcript.
+///
+/// The transcript runner hands the core its application requests up front (QUIT is
+/// queued with the message), so a transcript may show `.\r\nQUIT\r\n` in one flight,
+/// before the reply to the message. An adapter's `send` waits for that reply before
+/// its caller can ask for `quit`. So the server is lenient in one way only: when part
+/// of an expected group of `C:` bytes has arrived (a correct prefix) and the client
+/// then stays idle for 300 ms, it writes the next `S:` line and expects the rest of the
+/// group later. Everything the client writes must still match the transcript's bytes
+/// exactly and in order; nothing may be missing or extra at the end.
+pub struct ScriptedServer {
+    addr: SocketAddr,
+    handle: JoinHandle<Result<(), String>>,
+}
+
+impl ScriptedServer {
+    /// Listens on 127.0.0.1 (a free port) and replays `t` to the first connection.
+    pub fn start(t: &Transcript) -> ScriptedServer {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+        let addr = listener.local_addr().expect("local_addr");
+        let implicit = t.config().tls == TlsMode::Implicit;
+        let lines = t.lines.clone();
+        let name = t.name.clone();
+        let handle = std::thread::spawn(move || {
+            let tcp = accept_within(&listener, PATIENCE)?;
+            Replay::new(name, tcp).run(&lines, implicit)
+        });
+        ScriptedServer { addr, handle }
+    }
+
+    /// Where to connect.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Waits for the replay to end; `Err` describes the first mismatch.
+    pub fn finish(self) -> Result<(), String> {
+        match self.handle.join() {
+            Ok(r) => r,
+            Err(_) => Err("the scripted server panicked".into()),
+        }
+    }
+}
+
+fn accept_within(listener: &TcpListener, patience: Duration) -> Result<TcpStream, String> {
+    listener.set_nonblocking(true).map_err(|e| e.to_string())?;
+    let start = Instant::now();
+    loop {
+        match listener.accept() {
+            Ok((s, _)) => {
+                s.set_nonblocking(false).map_err(|e| e.to_string())?;
+                s.set_nodelay(true).map_err(|e| e.to_string())?;
+                return Ok(s);
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                if start.elapsed() > patience {
+                    return Err(format!("no client connected within {patience:?}"));
+                }
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            Err(e) => return Err(format!("accept: {e}")),
+        }
+    }
+}
+
+enum Conn {
+    Plain(TcpStream),
+    Tls(Box<StreamOwned<ServerConnection, TcpStream>>),
+    Gone,
+}
+
+impl Conn {
+    fn tcp(&self) -> &TcpStream {
+        match self {
+            Conn::Plain(s) => s,
+            Conn::Tls(s) => &s.sock,
+            Conn::Gone => unreachable!("connection used after close"),
+        }
+    }
+    fn io(&mut self) -> &mut dyn ReadWrite {
+        match self {
+            Conn::Plain(s) => s,
+            Conn::Tls(s) => &mut **s,
+            Conn::Gone => unreachable!("connection used after close"),
+        }
+    }
+}
+
+trait ReadWrite: Read + Write {}
+impl<T: Read + Write> ReadWrite for T {}
+
+struct Replay {
+    name: String,
+    conn: Conn,
+    /// Expected client bytes not yet received.
+    want: Vec<u8>,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Settle {
+    /// Every expected byte must arrive.
+    Full,
+    /// A correct prefix followed by an idle pause will do (see [`ScriptedServer`]).
+    Lenient,
+}
+
+impl Replay {
+    fn new(name: String, tcp: TcpStream) -> Self {
+        Replay {
+            name,
+            conn: Conn::Plain(tcp),
+            want: Vec::new(),
+        }
+    }
+
+    fn run(mut self, lines: &[(usize, String)], implicit: bool) -> Result<(), String> {
+        if implicit {
+            self.tls(&format!("{}:implicit TLS", self.name))?;
+        }
+        for (n, line) in lines {
+            let at = format!("{}:{n}", self.name);
+            if let Some(rest) = line.strip_prefix("C:") {
+                self.want
+                    .extend(unescape(rest.strip_prefix(' ').unwrap_or(rest)));
+            } else if let Some(rest) = line.strip_prefix("S: ") {
+                self.settle(Settle::Lenient, &at)?;
+                let io = self.conn.io();
+                io.write_all(&unescape(rest))
+                    .and_then(|()| io.flush())
+                    .map_err(|e| format!("{at}: writing S: bytes: {e}"))?;
+            } else if line == "TLS" {
+                self.settle(Settle::Full, &at)?;
+                self.tls(&at)?;
+            } else if line == "EOF" {
+                self.settle(Settle::Full, &at)?;
+                let _ = self.conn.tcp().shutdown(Shutdown::Both);
+                self.conn = Conn::Gone;
+                return Ok(());
+            }
+        }
+        let at = format!("{}:end", self.name);
+        self.settle(Settle::Full, &at)?;
+        self.expect_close(&at)
+    }
+
+    /// Reads expected bytes (never more than expected, so a TLS ClientHello is never
+    /// swallowed) and checks them.
+    fn settle(&mut self, mode: Settle, at: &str) -> Result<(), String> {
+        let mut got = Vec::new();
+        let start = Instant::now();
+        let mut buf = vec![0u8; 64 * 1024];
+        while got.len() < self.want.len() {
+            let idle_ok = mode == Settle::Lenient && !got.is_empty();
+            let timeout = if idle_ok {
+                IDLE
+            } else {
+                Duration::from_millis(200)
+            };
+            self.conn
+                .tcp()
+                .set_read_timeout(Some(timeout))
+                .map_err(|e| e.to_string())?;
+            let room = (self.want.len() - got.len()).min(buf.len());
+            match self.conn.io().read(&mut buf[..room]) {
+                Ok(0) => {
+                    return Err(format!(
+                        "{at}: client closed the connection; still expected\n{}\n--- received\n{}",
+                        escape(&self.want[got.len()..]),
+                        escape(&got)
+                    ))
+                }
+                Ok(n) => {
+                    got.extend_from_slice(&buf[..n]);
+                    if got[..] != self.want[..got.len()] {
+                        return Err(format!(
+                            "{at}: client bytes differ\n--- expected\n{}\n--- got\n{}",
+                            escape(&self.want),
+                            escape(&got)
+                        ));
+                    }
+                }
+                Err(e) if is_timeout(&e) => {
+                    if idle_ok {
+                        break;
+                    }
+                    if start.elapsed() > PATIENCE {
+                        return Err(format!(
+                            "{at}: client did not send (waited {PATIENCE:?})\n--- expected\n{}\n--- got\n{}",
+                            escape(&self.want),
+                            escape(&got)
+                        ));
+                    }
+                }
+                Err(e) => return Err(format!("{at}: read: {e}")),
+            }
+        }
+        self.want.drain(..got.len());
+        Ok(())
+    }
+
+    fn tls(&mut self, at: &str) -> Result<(), String> {
+        let tcp = match std::mem::replace(&mut self.conn, Conn::Gone) {
+            Conn::Plain(t) => t,
+            _ => return Err(format!("{at}: TLS on a connection that is already TLS")),
+        };
+        tcp.set_read_timeout(Some(PATIENCE))
+            .map_err(|e| e.to_string())?;
+        let server = ServerConnection::new(TestCert::get().server_config())
+            .map_err(|e| format!("{at}: {e}"))?;
+        let mut s = StreamOwned::new(server, tcp);
+        while s.conn.is_handshaking() {
+            s.conn
+                .complete_io(&mut s.sock)
+                .map_err(|e| format!("{at}: server TLS handshake: {e}"))?;
+        }
+        self.conn = Conn::Tls(Box::new(s));
+        Ok(())
+    }
+
+    /// After the transcript, the client must close without writing anything more.
+    fn expect_close(&mut self, at: &str) -> Result<(), String> {
+        self.conn
+            .tcp()
+            .set_read_timeout(Some(PATIENCE))
+            .map_err(|e| e.to_string())?;
+        let mut buf = [0u8; 4096];
+        match self.conn.io().read(&mut buf) {
+            Ok(0) => Ok(()),
+            Ok(n) => Err(format!(
+                "{at}: client bytes not in the transcript:\n{}",
+                escape(&buf[..n])
+            )),
+            // A client that drops a TLS connection without close_notify, or resets it.
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::ConnectionReset => Ok(()),
+            Err(e) if is_timeout(&e) => Err(format!(
+                "{at}: client did not close the connection within {PATIENCE:?}"
+            )),
+            Err(e) => Err(format!("{at}: read at the end: {e}")),
+        }
+    }
+}
+
+fn is_timeout(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+    )
+}
+
+/// One step of a [`StepServer`].
+#[derive(Clone, Debug)]
+pub enum Step {
+    /// Write these bytes at once.
+    Send(Vec<u8>),
+    /// Read up to and including the next LF (the client's command).
+    ReadLine,
+    /// Write these bytes one at a time, pausing this long before each.
+    Trickle(Vec<u8>, Duration),
+    /// Keep the connection open, reading and discarding, until the client closes it.
+    Hold,
+}
+
+/// A one-connection server running fixed [`Step`]s, for the timeout tests. The thread is
+/// detached: it ends when the client goes away (or after a minute).
+pub struct StepServer {
+    addr: SocketAddr,
+}
+
+impl StepServer {
+    /// Listens on 127.0.0.1 and runs `steps` on the first connection.
+    pub fn start(steps: Vec<Step>) -> StepServer {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+        let addr = listener.local_addr().expect("local_addr");
+        std::thread::spawn(move || {
+            let Ok(mut s) = accept_within(&listener, Duration::from_secs(60)) else {
+                return;
+            };
+            let _ = run_steps(&mut s, &steps);
+        });
+        StepServer { addr }
+    }
+
+    /// A server that accepts and never says anything.
+    pub fn silent() -> StepServer {
+        StepServer::start(vec![Step::Hold])
+    }
+
+    /// A server that sends `bytes` one byte a second, then holds the connection.
+    pub fn trickle(bytes: &[u8]) -> StepServer {
+        StepServer::start(vec![
+            Step::Trickle(bytes.to_vec(), Duration::from_secs(1)),
+            Step::Hold,
+        ])
+    }
+
+    /// Where to connect.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+}
+
+fn run_steps(s: &mut TcpStream, steps: &[Step]) -> io::Result<()> {
+    let give_up = Instant::now() + Duration::from_secs(60);
+    for step in steps {
+        match step {
+            Step::Send(b) => s.write_all(b)?,
+            Step::ReadLine => {
+                let mut byte = [0u8; 1];
+                loop {
+                    if s.read(&mut byte)? == 0 {
+                        return Ok(());
+                    }
+                    if byte[0] == b'\n' {
+                        break;
+                    }
+                }
+            }
+            Step::Trickle(b, pause) => {
+                for &c in b {
+                    std::thread::sleep(*pause);
+                    s.write_all(&[c])?;
+                }
+            }
+            Step::Hold => {
+                s.set_read_timeout(Some(Duration::from_millis(500)))?;
+                let mut buf = [0u8; 4096];
+                while Instant::now() < give_up {
+                    match s.read(&mut buf) {
+                        Ok(0) => return Ok(()),
+                        Ok(_) => {}
+                        Err(e) if is_timeout(&e) => {}
+                        Err(e) => return Err(e),
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,35 @@
+//! Shared by this crate's tests.
+#![allow(dead_code)]
+
+use std::future::Future;
+
+use smtp_testkit::scenario::EndError;
+use smtp_tokio::{Envelope, Error, ForwardPath, ReversePath};
+
+/// Runs a future on a fresh current-thread runtime.
+pub fn block_on<F: Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+        .block_on(f)
+}
+
+/// The adapter's error in the testkit's terms: the core's errors compare with transcripts.
+pub fn end_error(e: Error) -> EndError {
+    match e {
+        Error::Smtp(e) => EndError::Smtp(e),
+        Error::Timeout { stage } => {
+            EndError::Smtp(smtp_tokio::smtp_proto::Error::Timeout { stage })
+        }
+        other => EndError::Other(other.to_string()),
+    }
+}
+
+/// A 7-bit envelope from `sender@example.org`.
+pub fn envelope(to: &str) -> Envelope {
+    Envelope::new(
+        ReversePath::new("sender@example.org").unwrap(),
+        [ForwardPath::new(to).unwrap()],
+    )
+}
