@@ -471,11 +471,11 @@ impl Client {
                     reply,
                 }
             });
-            if failed {
-                self.rset_owed = true;
-            }
             if !more {
                 self.active.remove(idx);
+            }
+            if failed {
+                self.owe_rset_after(id);
             }
         } else if !more {
             t.step = Step::Done;
@@ -503,13 +503,28 @@ impl Client {
         }
     }
 
+    /// RFC 5321 §4.1.4 (ours: always): a failed transaction owes an RSET before the next
+    /// MAIL, unless a later MAIL is already on the wire. That MAIL either had an RSET in
+    /// front of it (pipelined behind an open transaction) or follows a final reply, which
+    /// ended the failed transaction at the server; owing one more would only send a stale
+    /// RSET before some later, unrelated transaction.
+    fn owe_rset_after(&mut self, id: TxnId) {
+        let later_mail_sent = self
+            .active
+            .iter()
+            .any(|o| o.id > id && o.step != Step::Mail);
+        if !later_mail_sent {
+            self.rset_owed = true;
+        }
+    }
+
     /// Removes a transaction and reports its failure.
     pub(super) fn finish(&mut self, idx: usize) {
         let Some(mut t) = self.active.remove(idx) else {
             return;
         };
         if let Some(failure) = t.failure.take() {
-            self.rset_owed = true;
+            self.owe_rset_after(t.id);
             self.events.push_back(Event::TransactionFailed {
                 txn: t.id,
                 rcpt: None,
