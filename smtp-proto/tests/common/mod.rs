@@ -16,6 +16,7 @@
 //! | `EOF` | the server closes the connection |
 //! | `send: from=<a@b> to=<c@d> ...` | the application queues a transaction (see [`parse_send`]) |
 //! | `body: bytes` | the content of the transaction queued last (lines join, escapes apply) |
+//! | `body-last-empty` | (after `body:`) the content goes out in chunks never marked last, then an empty last chunk |
 //! | `noop`, `rset`, `vrfy: arg`, `quit` | application requests |
 //!
 //! Every `S:` line is fed whole, byte by byte, or split at random points, depending on
@@ -380,6 +381,8 @@ pub struct Runner {
     pub out: Vec<u8>,
     pub produced: VecDeque<String>,
     pub bodies: Vec<Vec<u8>>,
+    /// Per transaction: end the content with a separate empty last chunk.
+    pub last_empty: Vec<bool>,
     pub body_offsets: Vec<usize>,
     pub tls: Option<smtp_proto::TlsUpgrade>,
     feed: Feed,
@@ -402,6 +405,7 @@ impl Runner {
             out: Vec::new(),
             produced: VecDeque::new(),
             bodies: Vec::new(),
+            last_empty: Vec::new(),
             body_offsets: Vec::new(),
             tls: None,
             feed,
@@ -448,7 +452,8 @@ impl Runner {
                     let body = self.bodies.get(i).cloned().unwrap_or_default();
                     let off = self.body_offsets[i];
                     let end = (off + max_chunk).min(body.len());
-                    let last = end == body.len();
+                    let separate = self.last_empty.get(i).copied().unwrap_or(false);
+                    let last = end == body.len() && (!separate || off == end);
                     self.client
                         .send_body(self.now, txn, &body[off..end], last, &mut self.out)
                         .expect("send_body");
@@ -558,11 +563,16 @@ impl Runner {
                 if self.bodies.len() <= idx {
                     self.bodies.resize(idx + 1, Vec::new());
                     self.body_offsets.resize(idx + 1, 0);
+                    self.last_empty.resize(idx + 1, false);
                 }
                 while i + 1 < t.lines.len() && t.lines[i + 1].1.starts_with("body:") {
                     i += 1;
                     let b = t.lines[i].1.strip_prefix("body:").unwrap();
                     self.bodies[idx].extend(unescape(b.strip_prefix(' ').unwrap_or(b)));
+                }
+                if i + 1 < t.lines.len() && t.lines[i + 1].1 == "body-last-empty" {
+                    i += 1;
+                    self.last_empty[idx] = true;
                 }
                 self.drain();
             } else if line == "noop" {
