@@ -19,6 +19,10 @@
 //! | `body-last-empty` | (after `body:`) the content goes out in chunks never marked last, then an empty last chunk |
 //! | `noop`, `rset`, `vrfy: arg`, `quit` | application requests |
 //!
+//! Before each `S:`, `TLS` and `EOF` line, every byte the client has written must have
+//! been matched by `C:` lines: a server answers only what it has received, so a
+//! transcript also pins down what goes out in each flight.
+//!
 //! Every `S:` line is fed whole, byte by byte, or split at random points, depending on
 //! the mode; the outputs must be identical in every mode.
 
@@ -493,6 +497,17 @@ impl Runner {
         }
     }
 
+    /// The server only answers what it was sent: every byte the client wrote so far must
+    /// be in `C:` lines before the next `S:`, `TLS` or `EOF`. This is what makes "one
+    /// command at a time" and "nothing after STARTTLS" checkable.
+    fn assert_flushed(&self, at: &str) {
+        assert!(
+            self.out.is_empty(),
+            "{at}: the client wrote bytes not in a C: line before this point:\n{}",
+            escape(&self.out)
+        );
+    }
+
     /// Runs every line; panics with the transcript name and line number on a mismatch.
     pub fn run(&mut self, t: &Transcript) {
         let mut i = 0;
@@ -502,6 +517,7 @@ impl Runner {
             let at = format!("{}:{n}", t.name);
             if line.starts_with("config:") {
             } else if let Some(rest) = line.strip_prefix("S: ") {
+                self.assert_flushed(&at);
                 let bytes = unescape(rest);
                 self.feed_server(&bytes);
                 self.drain();
@@ -544,6 +560,7 @@ impl Runner {
                 };
                 assert_eq!(got, want, "{at}: deadline");
             } else if line == "TLS" {
+                self.assert_flushed(&at);
                 let up = self
                     .tls
                     .take()
@@ -551,6 +568,7 @@ impl Runner {
                 self.client.handle_tls_established(self.now, up);
                 self.drain();
             } else if line == "EOF" {
+                self.assert_flushed(&at);
                 self.client.handle_eof(self.now);
                 self.drain();
             } else if let Some(rest) = line.strip_prefix("send: ") {
