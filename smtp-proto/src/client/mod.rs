@@ -378,8 +378,8 @@ impl Client {
     }
 
     /// Ends the session after everything already queued: QUIT, then `Closed(None)` on
-    /// the 221 (RFC 5321 §4.1.1.10). Before the session is set up, QUIT goes out as
-    /// soon as the greeting is in.
+    /// the 221 (RFC 5321 §4.1.1.10). Asked before the session is set up, QUIT goes out
+    /// once it is (after EHLO, and STARTTLS/AUTH if configured), behind queued requests.
     pub fn quit(&mut self, now: Instant) -> Result<(), UsageError> {
         self.queue_work(now, Work::Quit)?;
         self.quit_asked = true;

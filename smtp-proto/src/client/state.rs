@@ -78,11 +78,10 @@ impl Client {
     }
 
     /// RFC 5321 §3.8: the server is shutting down. If it answers an end of data, that
-    /// message was refused, not lost.
+    /// message was refused, not lost: under LMTP, for every accepted recipient whose
+    /// final reply is still owed (RFC 2033 §4.2). This holds while QUIT is pipelined
+    /// behind the content too; the session then ends as asked, without an error.
     fn on_421(&mut self, reply: Reply) {
-        if self.phase == Phase::Quitting {
-            return self.close_with(None);
-        }
         if let Some(
             Expect::DataEnd(id)
             | Expect::Bdat {
@@ -93,17 +92,32 @@ impl Client {
         {
             if let Some(idx) = self.active.iter().position(|t| t.id == id) {
                 let mut t = self.active.remove(idx).expect("index from position");
-                t.fail(TxnFailure::Rejected {
+                let failure = TxnFailure::Rejected {
                     stage: Stage::DataEnd,
                     reply: reply.clone(),
-                });
-                let failure = t.failure.take().unwrap_or(TxnFailure::SessionClosed);
-                self.events.push_back(Event::TransactionFailed {
-                    txn: id,
-                    rcpt: None,
-                    failure,
-                });
+                };
+                let per_rcpt = self.config.lmtp && t.failure.is_none() && !t.accepted.is_empty();
+                if per_rcpt {
+                    for &rcpt in t.accepted.iter().skip(t.finals) {
+                        self.events.push_back(Event::TransactionFailed {
+                            txn: id,
+                            rcpt: Some(rcpt),
+                            failure: failure.clone(),
+                        });
+                    }
+                } else {
+                    t.fail(failure);
+                    let failure = t.failure.take().unwrap_or(TxnFailure::SessionClosed);
+                    self.events.push_back(Event::TransactionFailed {
+                        txn: id,
+                        rcpt: None,
+                        failure,
+                    });
+                }
             }
+        }
+        if self.phase == Phase::Quitting {
+            return self.close_with(None);
         }
         self.fail(Error::ServiceUnavailable(reply));
     }
