@@ -528,13 +528,18 @@ impl Client {
     }
 }
 
-/// Errors after which the connection is still in step and QUIT is worth sending.
+/// Errors after which the connection is still in step and QUIT is worth sending. A 554
+/// (or other refusing) greeting counts: that server waits for QUIT before closing
+/// (RFC 5321 §3.1); after a 421 it is closing anyway (§3.8).
 fn ends_politely(err: &Error) -> bool {
-    matches!(
-        err,
-        Error::TlsRequired(_)
-            | Error::CredentialsWithheld
-            | Error::Auth(_)
-            | Error::Rejected { .. }
-    )
+    match err {
+        Error::ServiceUnavailable(reply) => reply.code().get() != 421,
+        _ => matches!(
+            err,
+            Error::TlsRequired(_)
+                | Error::CredentialsWithheld
+                | Error::Auth(_)
+                | Error::Rejected { .. }
+        ),
+    }
 }
