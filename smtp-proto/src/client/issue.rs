@@ -84,6 +84,11 @@ impl Client {
                 if self.rset_owed || open_before {
                     self.write(out, &Command::Rset, Expect::Rset { user: false });
                     self.rset_owed = false;
+                    if !pipelining {
+                        // RFC 2920 §3: without PIPELINING the MAIL waits for RSET's reply;
+                        // this step runs again then (and rechecks the envelope).
+                        return Progress::Continue;
+                    }
                 }
                 let t = &mut self.active[idx];
                 t.bdat = bdat;

@@ -378,8 +378,8 @@ impl Client {
     }
 
     /// Ends the session after everything already queued: QUIT, then `Closed(None)` on
-    /// the 221 (RFC 5321 §4.1.1.10). Before the session is set up, QUIT goes out as
-    /// soon as the greeting is in.
+    /// the 221 (RFC 5321 §4.1.1.10). Asked before the session is set up, QUIT goes out
+    /// once it is (after EHLO, and STARTTLS/AUTH if configured), behind queued requests.
     pub fn quit(&mut self, now: Instant) -> Result<(), UsageError> {
         self.queue_work(now, Work::Quit)?;
         self.quit_asked = true;
@@ -528,13 +528,18 @@ impl Client {
     }
 }
 
-/// Errors after which the connection is still in step and QUIT is worth sending.
+/// Errors after which the connection is still in step and QUIT is worth sending. A 554
+/// (or other refusing) greeting counts: that server waits for QUIT before closing
+/// (RFC 5321 §3.1); after a 421 it is closing anyway (§3.8).
 fn ends_politely(err: &Error) -> bool {
-    matches!(
-        err,
-        Error::TlsRequired(_)
-            | Error::CredentialsWithheld
-            | Error::Auth(_)
-            | Error::Rejected { .. }
-    )
+    match err {
+        Error::ServiceUnavailable(reply) => reply.code().get() != 421,
+        _ => matches!(
+            err,
+            Error::TlsRequired(_)
+                | Error::CredentialsWithheld
+                | Error::Auth(_)
+                | Error::Rejected { .. }
+        ),
+    }
 }

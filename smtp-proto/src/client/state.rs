@@ -78,11 +78,10 @@ impl Client {
     }
 
     /// RFC 5321 §3.8: the server is shutting down. If it answers an end of data, that
-    /// message was refused, not lost.
+    /// message was refused, not lost: under LMTP, for every accepted recipient whose
+    /// final reply is still owed (RFC 2033 §4.2). This holds while QUIT is pipelined
+    /// behind the content too; the session then ends as asked, without an error.
     fn on_421(&mut self, reply: Reply) {
-        if self.phase == Phase::Quitting {
-            return self.close_with(None);
-        }
         if let Some(
             Expect::DataEnd(id)
             | Expect::Bdat {
@@ -93,17 +92,32 @@ impl Client {
         {
             if let Some(idx) = self.active.iter().position(|t| t.id == id) {
                 let mut t = self.active.remove(idx).expect("index from position");
-                t.fail(TxnFailure::Rejected {
+                let failure = TxnFailure::Rejected {
                     stage: Stage::DataEnd,
                     reply: reply.clone(),
-                });
-                let failure = t.failure.take().unwrap_or(TxnFailure::SessionClosed);
-                self.events.push_back(Event::TransactionFailed {
-                    txn: id,
-                    rcpt: None,
-                    failure,
-                });
+                };
+                let per_rcpt = self.config.lmtp && t.failure.is_none() && !t.accepted.is_empty();
+                if per_rcpt {
+                    for &rcpt in t.accepted.iter().skip(t.finals) {
+                        self.events.push_back(Event::TransactionFailed {
+                            txn: id,
+                            rcpt: Some(rcpt),
+                            failure: failure.clone(),
+                        });
+                    }
+                } else {
+                    t.fail(failure);
+                    let failure = t.failure.take().unwrap_or(TxnFailure::SessionClosed);
+                    self.events.push_back(Event::TransactionFailed {
+                        txn: id,
+                        rcpt: None,
+                        failure,
+                    });
+                }
             }
+        }
+        if self.phase == Phase::Quitting {
+            return self.close_with(None);
         }
         self.fail(Error::ServiceUnavailable(reply));
     }
@@ -471,11 +485,11 @@ impl Client {
                     reply,
                 }
             });
-            if failed {
-                self.rset_owed = true;
-            }
             if !more {
                 self.active.remove(idx);
+            }
+            if failed {
+                self.owe_rset_after(id);
             }
         } else if !more {
             t.step = Step::Done;
@@ -503,13 +517,28 @@ impl Client {
         }
     }
 
+    /// RFC 5321 §4.1.4 (ours: always): a failed transaction owes an RSET before the next
+    /// MAIL, unless a later MAIL is already on the wire. That MAIL either had an RSET in
+    /// front of it (pipelined behind an open transaction) or follows a final reply, which
+    /// ended the failed transaction at the server; owing one more would only send a stale
+    /// RSET before some later, unrelated transaction.
+    fn owe_rset_after(&mut self, id: TxnId) {
+        let later_mail_sent = self
+            .active
+            .iter()
+            .any(|o| o.id > id && o.step != Step::Mail);
+        if !later_mail_sent {
+            self.rset_owed = true;
+        }
+    }
+
     /// Removes a transaction and reports its failure.
     pub(super) fn finish(&mut self, idx: usize) {
         let Some(mut t) = self.active.remove(idx) else {
             return;
         };
         if let Some(failure) = t.failure.take() {
-            self.rset_owed = true;
+            self.owe_rset_after(t.id);
             self.events.push_back(Event::TransactionFailed {
                 txn: t.id,
                 rcpt: None,

@@ -16,7 +16,12 @@
 //! | `EOF` | the server closes the connection |
 //! | `send: from=<a@b> to=<c@d> ...` | the application queues a transaction (see [`parse_send`]) |
 //! | `body: bytes` | the content of the transaction queued last (lines join, escapes apply) |
+//! | `body-last-empty` | (after `body:`) the content goes out in chunks never marked last, then an empty last chunk |
 //! | `noop`, `rset`, `vrfy: arg`, `quit` | application requests |
+//!
+//! Before each `S:`, `TLS` and `EOF` line, every byte the client has written must have
+//! been matched by `C:` lines: a server answers only what it has received, so a
+//! transcript also pins down what goes out in each flight.
 //!
 //! Every `S:` line is fed whole, byte by byte, or split at random points, depending on
 //! the mode; the outputs must be identical in every mode.
@@ -380,6 +385,8 @@ pub struct Runner {
     pub out: Vec<u8>,
     pub produced: VecDeque<String>,
     pub bodies: Vec<Vec<u8>>,
+    /// Per transaction: end the content with a separate empty last chunk.
+    pub last_empty: Vec<bool>,
     pub body_offsets: Vec<usize>,
     pub tls: Option<smtp_proto::TlsUpgrade>,
     feed: Feed,
@@ -402,6 +409,7 @@ impl Runner {
             out: Vec::new(),
             produced: VecDeque::new(),
             bodies: Vec::new(),
+            last_empty: Vec::new(),
             body_offsets: Vec::new(),
             tls: None,
             feed,
@@ -448,7 +456,8 @@ impl Runner {
                     let body = self.bodies.get(i).cloned().unwrap_or_default();
                     let off = self.body_offsets[i];
                     let end = (off + max_chunk).min(body.len());
-                    let last = end == body.len();
+                    let separate = self.last_empty.get(i).copied().unwrap_or(false);
+                    let last = end == body.len() && (!separate || off == end);
                     self.client
                         .send_body(self.now, txn, &body[off..end], last, &mut self.out)
                         .expect("send_body");
@@ -488,6 +497,17 @@ impl Runner {
         }
     }
 
+    /// The server only answers what it was sent: every byte the client wrote so far must
+    /// be in `C:` lines before the next `S:`, `TLS` or `EOF`. This is what makes "one
+    /// command at a time" and "nothing after STARTTLS" checkable.
+    fn assert_flushed(&self, at: &str) {
+        assert!(
+            self.out.is_empty(),
+            "{at}: the client wrote bytes not in a C: line before this point:\n{}",
+            escape(&self.out)
+        );
+    }
+
     /// Runs every line; panics with the transcript name and line number on a mismatch.
     pub fn run(&mut self, t: &Transcript) {
         let mut i = 0;
@@ -497,6 +517,7 @@ impl Runner {
             let at = format!("{}:{n}", t.name);
             if line.starts_with("config:") {
             } else if let Some(rest) = line.strip_prefix("S: ") {
+                self.assert_flushed(&at);
                 let bytes = unescape(rest);
                 self.feed_server(&bytes);
                 self.drain();
@@ -539,6 +560,7 @@ impl Runner {
                 };
                 assert_eq!(got, want, "{at}: deadline");
             } else if line == "TLS" {
+                self.assert_flushed(&at);
                 let up = self
                     .tls
                     .take()
@@ -546,6 +568,7 @@ impl Runner {
                 self.client.handle_tls_established(self.now, up);
                 self.drain();
             } else if line == "EOF" {
+                self.assert_flushed(&at);
                 self.client.handle_eof(self.now);
                 self.drain();
             } else if let Some(rest) = line.strip_prefix("send: ") {
@@ -558,11 +581,16 @@ impl Runner {
                 if self.bodies.len() <= idx {
                     self.bodies.resize(idx + 1, Vec::new());
                     self.body_offsets.resize(idx + 1, 0);
+                    self.last_empty.resize(idx + 1, false);
                 }
                 while i + 1 < t.lines.len() && t.lines[i + 1].1.starts_with("body:") {
                     i += 1;
                     let b = t.lines[i].1.strip_prefix("body:").unwrap();
                     self.bodies[idx].extend(unescape(b.strip_prefix(' ').unwrap_or(b)));
+                }
+                if i + 1 < t.lines.len() && t.lines[i + 1].1 == "body-last-empty" {
+                    i += 1;
+                    self.last_empty[idx] = true;
                 }
                 self.drain();
             } else if line == "noop" {
