@@ -109,8 +109,6 @@ pub enum ProtocolError {
         /// The reply.
         reply: Reply,
     },
-    /// Bytes arrived while the TLS handshake was pending.
-    InputDuringTlsHandshake,
 }
 
 /// Why the session ended abnormally. Delivered once, as `Output::Closed(Some(error))`.
@@ -177,9 +175,6 @@ impl fmt::Display for Error {
             }
             Error::Protocol(ProtocolError::UnexpectedCode { stage, reply }) => {
                 write!(f, "unexpected reply to {stage}: {reply}")
-            }
-            Error::Protocol(ProtocolError::InputDuringTlsHandshake) => {
-                f.write_str("cleartext input while the TLS handshake was pending")
             }
             Error::ResponseInjection => {
                 f.write_str("bytes followed the 220 reply to STARTTLS (response injection)")

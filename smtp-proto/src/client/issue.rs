@@ -76,11 +76,12 @@ impl Client {
                 };
                 // RFC 5321 §4.1.4 (ours: always): RSET after a failed transaction, and
                 // before a MAIL pipelined behind one whose outcome is still open.
-                let open_before = self
-                    .active
-                    .iter()
-                    .take(idx)
-                    .any(|o| o.failure.is_some() || self.pending.has_prefinal(o.id));
+                // Replies come in order, so if any earlier transaction still owes one, the
+                // one just before this (whose MAIL went out later) owes a pre-final reply:
+                // looking at it alone keeps this O(1) with hundreds of messages in flight.
+                let open_before = idx.checked_sub(1).is_some_and(|p| {
+                    self.active[p].failure.is_some() || self.active[p].prefinal_owed()
+                });
                 if self.rset_owed || open_before {
                     self.write(out, &Command::Rset, Expect::Rset { user: false });
                     self.rset_owed = false;

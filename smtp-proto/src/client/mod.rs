@@ -434,6 +434,12 @@ impl Client {
                 _ => {}
             }
             if self.events.is_empty() && self.close.is_none() {
+                if self.is_idle() {
+                    // An idle session may sit in a pool for hours: give back the queues'
+                    // buffers (a few hundred bytes) rather than keep their high-water mark.
+                    self.events.shrink_to_fit();
+                    self.pending.shrink_to_fit();
+                }
                 return Output::Wait {
                     deadline: self.deadline(),
                 };

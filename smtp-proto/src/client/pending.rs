@@ -105,6 +105,8 @@ pub(crate) struct Pending {
     queue: VecDeque<Entry>,
     /// Octets written whose replies are still owed.
     unanswered: usize,
+    /// Group terminators owed a reply (kept as a count: checked before every command).
+    terminators: usize,
     /// When the head's reply started being awaited: the timer covers the whole reply.
     head_since: Instant,
 }
@@ -115,6 +117,7 @@ impl Pending {
             self.head_since = now;
         }
         self.unanswered += bytes;
+        self.terminators += usize::from(expect.ends_group());
         self.queue.push_back(Entry { expect, bytes });
     }
 
@@ -132,6 +135,7 @@ impl Pending {
     pub fn pop(&mut self, now: Instant) -> Option<Expect> {
         let e = self.queue.pop_front()?;
         self.unanswered -= e.bytes;
+        self.terminators -= usize::from(e.expect.ends_group());
         self.head_since = now;
         Some(e.expect)
     }
@@ -146,26 +150,20 @@ impl Pending {
 
     /// Whether a group terminator is awaiting its reply.
     pub fn has_terminator(&self) -> bool {
-        self.queue.iter().any(|e| e.expect.ends_group())
-    }
-
-    /// Whether anything of `txn` before its final reply is still owed.
-    pub fn has_prefinal(&self, txn: TxnId) -> bool {
-        self.queue.iter().any(|e| {
-            e.expect.txn() == Some(txn)
-                && !matches!(
-                    e.expect,
-                    Expect::DataEnd(_) | Expect::Bdat { last: true, .. }
-                )
-        })
+        self.terminators > 0
     }
 
     pub fn deadline(&self, t: &Timeouts) -> Option<Instant> {
         self.head().map(|e| self.head_since + e.timeout(t))
     }
 
+    pub fn shrink_to_fit(&mut self) {
+        self.queue.shrink_to_fit();
+    }
+
     pub fn clear(&mut self) {
         self.queue.clear();
         self.unanswered = 0;
+        self.terminators = 0;
     }
 }

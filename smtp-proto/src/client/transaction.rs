@@ -85,6 +85,12 @@ impl Txn {
         }
     }
 
+    /// Whether a reply before the final one is still owed (MAIL, RCPT, DATA, a BDAT
+    /// chunk): `outstanding` counts the final reply once, from the end of data on.
+    pub fn prefinal_owed(&self) -> bool {
+        self.outstanding > usize::from(self.ended)
+    }
+
     pub fn all_rcpt_replies_in(&self) -> bool {
         self.rcpt_replies >= self.env.recipients.len()
     }
