@@ -2,8 +2,8 @@
 //!
 //! 1. Mutate once (bytes, EOF, a passed deadline, a finished handshake, a request).
 //! 2. Drain `poll_output` until `Wait` or `Closed`.
-//! 3. Write the whole output buffer (one write per flight), then block on one read
-//!    whose socket timeout is the core's deadline.
+//! 3. Write the whole output buffer (one write per flight; message content also every
+//!    64 KiB), then block on one read whose socket timeout is the core's deadline.
 //!
 //! Every failure of the socket (I/O error, TLS error, a body that cannot be read) is fed
 //! to the core as an end of stream, so the core still folds every transaction's outcome
@@ -50,6 +50,9 @@ pub(crate) enum Stream<S: Socket> {
     /// After a failed handshake.
     Broken,
 }
+
+/// Output beyond this many octets is written before more content is framed.
+const FLUSH_AT: usize = 64 * 1024;
 
 pub(crate) fn is_timeout(e: &io::Error) -> bool {
     matches!(
@@ -138,6 +141,12 @@ impl<S: Socket> Driver<S> {
                             // The core asked for this chunk of this transaction: cannot fail.
                             let _ = self.client.send_body(now, txn, chunk, last, &mut self.out);
                             self.trace.content(self.out.len() - start);
+                            // The core frames chunk after chunk without a Wait: write as
+                            // we go so memory stays bounded and each block has its deadline.
+                            if self.out.len() >= FLUSH_AT {
+                                let deadline = self.client.deadline();
+                                self.flush(deadline);
+                            }
                         }
                         // DATA cannot be aborted: drop the connection without the end marker.
                         Err(e) => self.fail(Error::Io(e)),
