@@ -254,7 +254,10 @@ impl<S: Socket> Driver<S> {
             let r = if done < self.out.len() {
                 stream.write(&self.out[done..]).and_then(|n| match n {
                     0 => Err(io::ErrorKind::WriteZero.into()),
-                    n => Ok(done += n),
+                    n => {
+                        done += n;
+                        Ok(())
+                    }
                 })
             } else {
                 stream.flush().map(|()| flushed = true)
