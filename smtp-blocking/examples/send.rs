@@ -70,8 +70,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         conn.is_encrypted(),
         conn.auth_mechanism()
     );
-    println!("recipients: {:?}", report.recipients);
-    println!("outcome: {:?}", report.outcome);
+    for (i, r) in report.recipients.iter().enumerate() {
+        match r.reply() {
+            Some(reply) => println!("recipient {i}: {reply}"),
+            None => println!("recipient {i}: not attempted"),
+        }
+    }
+    match &report.outcome {
+        Some(smtp_blocking::MessageOutcome::Accepted(reply)) => println!("accepted: {reply}"),
+        other => println!("not accepted: {other:?}"),
+    }
     conn.quit()?;
     Ok(())
 }

@@ -166,3 +166,78 @@ fn error_classes() {
     let malformed = Error::Smtp(smtp_proto::Error::ResponseInjection);
     assert!(!malformed.is_permanent() && !malformed.is_transient());
 }
+
+/// LMTP over a Unix socket the caller opened (`connect_stream`); the server side is a
+/// fixed script on the other end of a socket pair.
+#[cfg(unix)]
+#[test]
+fn lmtp_over_a_unix_socket() {
+    use std::io::{BufRead, BufReader, Write};
+    use std::os::unix::net::UnixStream;
+
+    let (client, server) = UnixStream::pair().unwrap();
+    let peer = std::thread::spawn(move || {
+        let mut w = server.try_clone().unwrap();
+        let mut r = BufReader::new(server);
+        let mut got = Vec::new();
+        let mut line = String::new();
+        let say = |w: &mut UnixStream, s: &str| w.write_all(s.as_bytes()).unwrap();
+        say(&mut w, "220 lmtp.example LMTP\r\n");
+        for reply in [
+            "250 lmtp.example\r\n",
+            "250 Ok\r\n",
+            "250 Ok\r\n",
+            "250 Ok\r\n",
+            "354 Go\r\n",
+        ] {
+            line.clear();
+            r.read_line(&mut line).unwrap();
+            got.push(line.clone());
+            say(&mut w, reply);
+        }
+        loop {
+            line.clear();
+            r.read_line(&mut line).unwrap();
+            got.push(line.clone());
+            if line == ".\r\n" {
+                break;
+            }
+        }
+        say(
+            &mut w,
+            "250 2.0.0 to one\r\n452 4.2.2 two is over quota\r\n",
+        );
+        line.clear();
+        r.read_line(&mut line).unwrap();
+        got.push(line.clone());
+        say(&mut w, "221 Bye\r\n");
+        got.concat()
+    });
+    let mut b = Builder::new("localhost")
+        .lmtp(true)
+        .starttls(TlsPolicy::Disabled);
+    b.config_mut().ehlo_name = smtp_proto::command::EhloName::new("client.example").unwrap();
+    let mut conn = b.connect_stream(client).unwrap();
+    let env = Envelope::new(
+        ReversePath::new("a@example.org").unwrap(),
+        [
+            ForwardPath::new("one@example.net").unwrap(),
+            ForwardPath::new("two@example.net").unwrap(),
+        ],
+    );
+    let report = conn.send_bytes(env, b"Subject: x\r\n\r\nhi\r\n").unwrap();
+    assert!(matches!(
+        report.deliveries[0],
+        Some(MessageOutcome::Accepted(_))
+    ));
+    match &report.deliveries[1] {
+        Some(MessageOutcome::Failed(f)) => assert!(f.is_transient()),
+        other => panic!("{other:?}"),
+    }
+    conn.quit().unwrap();
+    assert_eq!(
+        peer.join().unwrap(),
+        "LHLO client.example\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<one@example.net>\r\n\
+         RCPT TO:<two@example.net>\r\nDATA\r\nSubject: x\r\n\r\nhi\r\n.\r\nQUIT\r\n"
+    );
+}
