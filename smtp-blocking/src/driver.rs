@@ -171,12 +171,14 @@ impl<S: Socket> Driver<S> {
                     }
                 }
                 Output::Closed(err) => {
-                    // QUIT may be in the buffer; best effort, briefly.
+                    let cause = self.failure.take();
+                    // QUIT may be in the buffer: best effort, briefly, and a failure to
+                    // write it does not hide why the session ended.
                     let soon = self.now() + Duration::from_secs(5);
                     self.flush(Some(soon));
                     self.shutdown();
                     self.closed = true;
-                    self.error = self.failure.take().or(err.map(Error::from_core));
+                    self.error = cause.or(err.map(Error::from_core));
                 }
             }
         }

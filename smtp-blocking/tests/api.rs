@@ -241,3 +241,45 @@ fn lmtp_over_a_unix_socket() {
          RCPT TO:<two@example.net>\r\nDATA\r\nSubject: x\r\n\r\nhi\r\n.\r\nQUIT\r\n"
     );
 }
+
+fn implicit_tls_server() -> ScriptedServer {
+    ScriptedServer::start(&Transcript::parse(
+        "tls.txt",
+        "config: tls=implicit\nS: 220 mx.example ESMTP\\r\\n\n",
+    ))
+}
+
+#[test]
+fn an_untrusted_certificate_fails_the_handshake() {
+    // Default trust anchors (webpki-roots) do not include the test certificate.
+    let server = implicit_tls_server();
+    let r = Builder::new("127.0.0.1")
+        .port(server.addr().port())
+        .implicit_tls()
+        .connect();
+    match r {
+        Err(e @ Error::Tls(rustls::Error::InvalidCertificate(_))) => assert!(e.is_permanent()),
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        server.finish().is_err(),
+        "the server saw no handshake complete"
+    );
+}
+
+#[test]
+fn a_certificate_for_another_name_fails_the_handshake() {
+    let server = implicit_tls_server();
+    let tcp = std::net::TcpStream::connect(server.addr()).unwrap();
+    let r = Builder::new("mx.example.org")
+        .implicit_tls()
+        .tls_config(smtp_testkit::tls::TestCert::get().client_config())
+        .connect_stream(tcp);
+    match r {
+        Err(Error::Tls(rustls::Error::InvalidCertificate(c))) => {
+            assert!(format!("{c:?}").contains("NotValidForName"), "{c:?}")
+        }
+        other => panic!("{other:?}"),
+    }
+    let _ = server.finish();
+}
