@@ -242,6 +242,7 @@ fn lmtp_over_a_unix_socket() {
     );
 }
 
+#[cfg(feature = "rustls")]
 fn implicit_tls_server() -> ScriptedServer {
     ScriptedServer::start(&Transcript::parse(
         "tls.txt",
@@ -249,6 +250,7 @@ fn implicit_tls_server() -> ScriptedServer {
     ))
 }
 
+#[cfg(feature = "rustls")]
 #[test]
 fn an_untrusted_certificate_fails_the_handshake() {
     // Default trust anchors (webpki-roots) do not include the test certificate.
@@ -267,6 +269,7 @@ fn an_untrusted_certificate_fails_the_handshake() {
     );
 }
 
+#[cfg(feature = "rustls")]
 #[test]
 fn a_certificate_for_another_name_fails_the_handshake() {
     let server = implicit_tls_server();
