@@ -70,6 +70,7 @@ impl Scenario {
             let word = line.split([':', ' ']).next().unwrap_or("");
             match word {
                 "T" | "D" => return Err(format!("line {n}: needs a fake clock ({line})")),
+                "adapters" => return Err(format!("line {n}: {line}")),
                 "noop" | "rset" | "vrfy" => {
                     return Err(format!("line {n}: application request {word}"))
                 }

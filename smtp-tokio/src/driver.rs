@@ -88,6 +88,9 @@ pub(crate) async fn connect(host: &str, port: u16, timeout: Duration) -> Result<
 }
 
 /// A session: the core, the stream, the output buffer and the clock.
+
+/// Content is written out once this much is framed, rather than at the next Wait.
+const FLUSH_AT: usize = 64 * 1024;
 pub(crate) struct Driver<S> {
     pub(crate) client: Client,
     stream: Stream<S>,
@@ -265,6 +268,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
         #[cfg(feature = "tracing")]
         self.trace.body(self.out.len() - self.logged);
         self.logged = self.out.len();
+        // The core frames chunk after chunk without a Wait: write as we go so memory
+        // stays bounded and each block has its deadline (RFC 5321 §4.5.3.2.5).
+        if self.out.len() >= FLUSH_AT {
+            let deadline = self.clock(self.client.deadline());
+            self.write_out(deadline).await;
+        }
         Ok(())
     }
 

@@ -253,8 +253,9 @@ impl Client {
         if self.is_closed() {
             return;
         }
-        if self.phase == Phase::Quitting {
+        if self.phase == Phase::Quitting && self.pending.head() == Some(Expect::Quit) {
             // A server may close without its 221; QUIT was the last word either way.
+            // (With replies still owed before QUIT's, the close is an error like any.)
             return self.close_with(None);
         }
         let stage = match self.phase {

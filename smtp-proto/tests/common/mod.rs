@@ -7,6 +7,7 @@
 //! |---|---|
 //! | `# ...` | a comment |
 //! | `config: key=value ...` | configuration, before anything else (see [`apply_config`]) |
+//! | `adapters: skip REASON` | not replayable through an adapter's API (the testkit skips it) |
 //! | `S: bytes` | the server sends these bytes (escapes `\r`, `\n`, `\t`, `\\`, `\xHH`) |
 //! | `C: bytes` | the client must have written exactly these bytes (consecutive `C:` lines join) |
 //! | `E: text` | the next output, in the stable text form of [`describe`] |
@@ -515,7 +516,7 @@ impl Runner {
         while i < t.lines.len() {
             let (n, line) = &t.lines[i];
             let at = format!("{}:{n}", t.name);
-            if line.starts_with("config:") {
+            if line.starts_with("config:") || line.starts_with("adapters:") {
             } else if let Some(rest) = line.strip_prefix("S: ") {
                 self.assert_flushed(&at);
                 let bytes = unescape(rest);
