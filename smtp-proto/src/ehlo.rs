@@ -148,14 +148,20 @@ impl Capabilities {
 
     fn add_mechanisms(&mut self, list: &[u8]) {
         for mech in list.split(|b| b.is_ascii_whitespace()) {
-            if mech.is_empty() || self.supports_auth_bytes(mech) {
+            if mech.is_empty() {
+                continue;
+            }
+            // Compare what is stored, the lossy form: raw bytes that are not UTF-8 never
+            // equal their stored replacement, and the name would be listed again.
+            let mech = String::from_utf8_lossy(mech);
+            if self.supports_auth_bytes(mech.as_bytes()) {
                 continue;
             }
             if self.entries.iter().filter(|e| e.auth).count() >= MAX_AUTH_MECHANISMS {
                 return;
             }
             let start = self.store.len();
-            match String::from_utf8_lossy(mech) {
+            match mech {
                 Cow::Borrowed(s) => self.store.push_str(s),
                 Cow::Owned(s) => self.store.push_str(&s),
             }
