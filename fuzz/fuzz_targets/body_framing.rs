@@ -57,19 +57,26 @@ fn encode(mode: Mode, chunks: &[&[u8]], last_in_encode: bool) -> (Vec<u8>, Vec<u
     let mut data = DataEncoder::new();
     let mut bdat = BdatEncoder::new(mode == Mode::Binary);
     for (i, chunk) in chunks.iter().enumerate() {
-        let last = last_in_encode && i + 1 == chunks.len();
+        // DATA has no "last" flag: its end is always `finish`.
+        let last = last_in_encode && mode != Mode::Data && i + 1 == chunks.len();
         let before = out.clone();
         let result = match mode {
             Mode::Data => data.encode(chunk, &mut out).map(|()| 0),
             Mode::Bdat | Mode::Binary => bdat.encode(chunk, last, &mut out),
         };
         let bound = 2 * chunk.len() + if mode == Mode::Data { 2 } else { 34 };
-        assert!(out.len() - before.len() <= bound, "output grew past its bound");
+        assert!(
+            out.len() - before.len() <= bound,
+            "output grew past its bound"
+        );
         match result {
             Ok(_) => taken.extend_from_slice(chunk),
             Err(BodyError::Nul { offset }) => {
                 assert_ne!(mode, Mode::Binary, "BINARYMIME carries NUL");
-                let k = chunk.iter().position(|&b| b == 0).expect("a NUL was reported");
+                let k = chunk
+                    .iter()
+                    .position(|&b| b == 0)
+                    .expect("a NUL was reported");
                 assert_eq!(offset, (taken.len() + k) as u64, "wrong NUL offset");
                 assert_eq!(out, before, "a refused chunk wrote output");
             }
@@ -112,9 +119,13 @@ fn check_data(out: &[u8], content: &[u8]) {
             if w == marker {
                 // Only the final marker may end the data: "\r\n.\r\n" at `end` and the
                 // "\n.\r\n" inside it.
-                let ok = (marker == b"\r\n.\r\n" && i == end)
-                    || (marker == b"\n.\r\n" && i == end + 1);
-                assert!(ok, "{marker:?} at {i} ends the data early (len {})", s.len());
+                let ok =
+                    (marker == b"\r\n.\r\n" && i == end) || (marker == b"\n.\r\n" && i == end + 1);
+                assert!(
+                    ok,
+                    "{marker:?} at {i} ends the data early (len {})",
+                    s.len()
+                );
             }
         }
     }
@@ -155,7 +166,11 @@ fn check_bdat(out: &[u8]) -> Vec<u8> {
         let n: usize = num.parse().expect("chunk size");
         assert!(last || n > 0, "empty non-last BDAT");
         rest = &rest[eol + 2..];
-        assert!(rest.len() >= n, "BDAT {n} with {} octets behind it", rest.len());
+        assert!(
+            rest.len() >= n,
+            "BDAT {n} with {} octets behind it",
+            rest.len()
+        );
         content.extend_from_slice(&rest[..n]);
         rest = &rest[n..];
         if last {
@@ -193,7 +208,11 @@ fuzz_target!(|data: &[u8]| {
         }
         Mode::Bdat => {
             let carried = check_bdat(&out);
-            assert_eq!(carried, normalise(&content), "BDAT content is not normalised input");
+            assert_eq!(
+                carried,
+                normalise(&content),
+                "BDAT content is not normalised input"
+            );
             assert_eq!(check_bdat(&whole), carried);
         }
         Mode::Binary => {

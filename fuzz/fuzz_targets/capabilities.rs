@@ -58,11 +58,14 @@ fn reply_from(data: &[u8]) -> Reply {
     if let Ok(Some(reply)) = reader.read(&mut input) {
         return reply;
     }
-    let lines: Vec<&[u8]> = data
+    let mut lines: Vec<&[u8]> = data
         .split(|&b| b == b'\n')
         .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
         .filter(|l| !l.contains(&b'\r'))
         .collect();
+    if lines.is_empty() {
+        lines.push(b"");
+    }
     Reply::new(ReplyCode::OK, &lines).expect("lines without CR or LF")
 }
 
@@ -112,7 +115,9 @@ fuzz_target!(|data: &[u8]| {
     assert!(mechs.len() <= MAX_AUTH_MECHANISMS);
     for (i, m) in mechs.iter().enumerate() {
         assert!(!m.is_empty());
-        assert!(!m.bytes().any(|b| b.is_ascii_whitespace() || b.is_ascii_lowercase()));
+        assert!(!m
+            .bytes()
+            .any(|b| b.is_ascii_whitespace() || b.is_ascii_lowercase()));
         assert!(caps.supports_auth(m));
         assert!(
             mechs[..i].iter().all(|o| !o.eq_ignore_ascii_case(m)),

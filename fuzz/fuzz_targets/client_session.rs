@@ -43,9 +43,8 @@ use libfuzzer_sys::fuzz_target;
 use smtp_proto::command::{BodyType, EnvId, ForwardPath, Notify, ReversePath, VrfyArg};
 use smtp_proto::reply::{Reply, ReplyLimits, ReplyReader};
 use smtp_proto::{
-    AuthError, Client, Config, Credentials, Envelope, Error, Event, Instant, Output,
-    ProtocolError, Recipient, Report, TlsMode, TlsPolicy, TlsRequiredError, TlsUpgrade,
-    TxnFailure, TxnId,
+    AuthError, Client, Config, Credentials, Envelope, Error, Event, Instant, Output, ProtocolError,
+    Recipient, Report, TlsMode, TlsPolicy, TlsRequiredError, TlsUpgrade, TxnFailure, TxnId,
 };
 
 const PASSWORD: &str = "pw-9f3k2-secret";
@@ -79,7 +78,12 @@ const CANNED: [&[u8]; 24] = [
     b"252 2.5.2 Cannot verify\r\n",
 ];
 
-const FROM: [&str; 4] = ["alice@example.org", "", "bounce+x=y@example.com", "ünï@exämple.org"];
+const FROM: [&str; 4] = [
+    "alice@example.org",
+    "",
+    "bounce+x=y@example.com",
+    "ünï@exämple.org",
+];
 const TO: [&str; 4] = [
     "bob@example.net",
     "carol@example.net",
@@ -219,8 +223,14 @@ impl Harness {
         if written.is_empty() {
             return;
         }
-        assert!(self.tls_pending.is_none(), "wrote {written:?} during the TLS handshake");
-        assert!(written.ends_with(b"\r\n"), "a partial command line: {written:?}");
+        assert!(
+            self.tls_pending.is_none(),
+            "wrote {written:?} during the TLS handshake"
+        );
+        assert!(
+            written.ends_with(b"\r\n"),
+            "a partial command line: {written:?}"
+        );
         for line in written.split_inclusive(|&b| b == b'\n') {
             self.owed += 1;
             if line.starts_with(b"AUTH ") {
@@ -270,18 +280,27 @@ impl Harness {
 
     fn event(&mut self, e: Event) {
         let shown = format!("{e:?}");
-        assert!(!shown.contains(PASSWORD) && !shown.contains(TOKEN), "secret in {shown}");
+        assert!(
+            !shown.contains(PASSWORD) && !shown.contains(TOKEN),
+            "secret in {shown}"
+        );
         for (_, report) in &mut self.txns {
             report.apply(&e);
         }
         match &e {
             Event::Greeting(r) => self.in_order(r, false, "greeting"),
             Event::RecipientAccepted { txn, rcpt, reply } => {
-                assert!(self.rcpt_seen.insert((*txn, *rcpt)), "RCPT {rcpt} reported twice");
+                assert!(
+                    self.rcpt_seen.insert((*txn, *rcpt)),
+                    "RCPT {rcpt} reported twice"
+                );
                 self.in_order(reply, false, "RecipientAccepted");
             }
             Event::RecipientRejected { txn, rcpt, reply } => {
-                assert!(self.rcpt_seen.insert((*txn, *rcpt)), "RCPT {rcpt} reported twice");
+                assert!(
+                    self.rcpt_seen.insert((*txn, *rcpt)),
+                    "RCPT {rcpt} reported twice"
+                );
                 // After 452/552 the rest are reported with that reply (RFC 5321 §4.5.3.1.10).
                 let code = reply.code().get();
                 self.in_order(reply, code == 452 || code == 552, "RecipientRejected");
@@ -311,7 +330,10 @@ impl Harness {
             let written = self.out[before..].to_vec();
             if self.closed {
                 assert!(written.is_empty(), "wrote {written:?} after Closed");
-                assert!(matches!(output, Output::Closed(None)), "{output:?} after Closed");
+                assert!(
+                    matches!(output, Output::Closed(None)),
+                    "{output:?} after Closed"
+                );
                 return;
             }
             match output {

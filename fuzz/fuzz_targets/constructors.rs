@@ -11,8 +11,8 @@
 
 use libfuzzer_sys::fuzz_target;
 use smtp_proto::command::{
-    Command, Domain, EhloName, EnvId, ForwardPath, MailParams, Mailbox, Mechanism, Notify,
-    Orcpt, RcptParams, ReversePath, VrfyArg,
+    Command, Domain, EhloName, EnvId, ForwardPath, MailParams, Mailbox, Mechanism, Notify, Orcpt,
+    RcptParams, ReversePath, VrfyArg,
 };
 
 /// Encodes `cmd` and checks it is one CRLF-terminated line with no other control byte.
@@ -66,23 +66,51 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(m) = Mailbox::new(s) {
         accepted("Mailbox::new", s);
         let from = ReversePath::from(m.clone());
-        one_line("Mailbox", s, &Command::Mail { from: &from, params: &mail });
+        one_line(
+            "Mailbox",
+            s,
+            &Command::Mail {
+                from: &from,
+                params: &mail,
+            },
+        );
         if let Ok(orcpt) = Orcpt::for_mailbox(&m) {
             let params = RcptParams {
                 notify: Notify::on(true, true, true),
                 orcpt: Some(orcpt),
             };
             let to = ForwardPath::from(m);
-            one_line("Orcpt::for_mailbox", s, &Command::Rcpt { to: &to, params: &params });
+            one_line(
+                "Orcpt::for_mailbox",
+                s,
+                &Command::Rcpt {
+                    to: &to,
+                    params: &params,
+                },
+            );
         }
     }
     if let Ok(from) = ReversePath::new(s) {
         accepted("ReversePath::new", s);
-        one_line("ReversePath", s, &Command::Mail { from: &from, params: &mail });
+        one_line(
+            "ReversePath",
+            s,
+            &Command::Mail {
+                from: &from,
+                params: &mail,
+            },
+        );
     }
     if let Ok(to) = ForwardPath::new(s) {
         accepted("ForwardPath::new", s);
-        one_line("ForwardPath", s, &Command::Rcpt { to: &to, params: &rcpt });
+        one_line(
+            "ForwardPath",
+            s,
+            &Command::Rcpt {
+                to: &to,
+                params: &rcpt,
+            },
+        );
     }
     if let Ok(mechanism) = Mechanism::new(s) {
         accepted("Mechanism::new", s);
@@ -108,17 +136,34 @@ fuzz_target!(|data: &[u8]| {
             envid: Some(envid),
             ..MailParams::default()
         };
-        one_line("EnvId", s, &Command::Mail { from: &from, params: &params });
+        one_line(
+            "EnvId",
+            s,
+            &Command::Mail {
+                from: &from,
+                params: &params,
+            },
+        );
     }
     let to = ForwardPath::postmaster();
-    for (what, orcpt) in [("Orcpt::rfc822", Orcpt::rfc822(s)), ("Orcpt::utf8", Orcpt::utf8(s))] {
+    for (what, orcpt) in [
+        ("Orcpt::rfc822", Orcpt::rfc822(s)),
+        ("Orcpt::utf8", Orcpt::utf8(s)),
+    ] {
         if let Ok(orcpt) = orcpt {
             accepted(what, s);
             let params = RcptParams {
                 notify: None,
                 orcpt: Some(orcpt),
             };
-            one_line(what, s, &Command::Rcpt { to: &to, params: &params });
+            one_line(
+                what,
+                s,
+                &Command::Rcpt {
+                    to: &to,
+                    params: &params,
+                },
+            );
         }
     }
     // Base64 keeps any bytes on one line.

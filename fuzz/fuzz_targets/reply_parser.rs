@@ -66,7 +66,10 @@ fn check_reply(reply: &Reply, consumed: &[u8], limits: ReplyLimits) {
     assert!(reply.line_count() >= 1 && reply.line_count() <= limits.max_lines);
     assert_eq!(reply.lines().count(), reply.line_count());
     for line in consumed.split_inclusive(|&b| b == b'\n') {
-        assert!(line.len() <= limits.max_line, "line over max_line: {line:?}");
+        assert!(
+            line.len() <= limits.max_line,
+            "line over max_line: {line:?}"
+        );
     }
     for line in reply.lines() {
         assert!(!line.contains(&b'\r') && !line.contains(&b'\n'));
@@ -92,7 +95,9 @@ fn check_reply(reply: &Reply, consumed: &[u8], limits: ReplyLimits) {
     // Display is for logs and terminals: every control byte escaped.
     let shown = reply.to_string();
     assert!(
-        shown.bytes().all(|b| b == b'\n' || (b >= 0x20 && b != 0x7f)),
+        shown
+            .bytes()
+            .all(|b| b == b'\n' || (b >= 0x20 && b != 0x7f)),
         "control byte in Display: {shown:?}"
     );
     assert_eq!(shown.matches('\n').count(), reply.line_count() - 1);
@@ -103,7 +108,9 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let bytes: Vec<u8> = if control & 1 == 1 {
-        rest.iter().map(|&b| ALPHABET[usize::from(b) % ALPHABET.len()]).collect()
+        rest.iter()
+            .map(|&b| ALPHABET[usize::from(b) % ALPHABET.len()])
+            .collect()
     } else {
         rest.to_vec()
     };
@@ -124,7 +131,11 @@ fuzz_target!(|data: &[u8]| {
             let result = reader.read(&mut chunk);
             let taken = before.len() - chunk.len();
             current.extend_from_slice(&before[..taken]);
-            assert!(reader.buffered() <= cap, "buffered {} > {cap}", reader.buffered());
+            assert!(
+                reader.buffered() <= cap,
+                "buffered {} > {cap}",
+                reader.buffered()
+            );
             match result {
                 Ok(Some(reply)) => {
                     check_reply(&reply, &current, limits);
