@@ -36,9 +36,10 @@ for t in "${TARGETS[@]}"; do
         -timeout=10 \
         -rss_limit_mb=2048 \
         -print_final_stats=1 >"$work/$t.log" 2>&1; then
-        grep -E '^(Done|stat::number_of_executed_units|stat::average_exec_per_sec)' \
-            "$work/$t.log" | sed "s/^/fuzz: $t: /"
-        tail -n 3 "$work/$t.log" | grep -E 'DONE|cov:' | tail -n 1 | sed "s/^/fuzz: $t: /" || true
+        # The figures: runs, exec/s and the final coverage (cov/ft) line.
+        { grep -E '^(Done|stat::number_of_executed_units|stat::average_exec_per_sec)' \
+            "$work/$t.log"; grep -E '#[0-9]+[[:space:]]+DONE' "$work/$t.log" | tail -n 1; } |
+            sed "s/^/fuzz: $t: /" || true
     else
         echo "fuzz: $t FAILED; the end of its log:"
         tail -n 60 "$work/$t.log"
