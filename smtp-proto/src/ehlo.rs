@@ -191,7 +191,13 @@ impl Capabilities {
     fn add_mechanisms(&mut self, list: &[u8]) {
         let mut count = self.entries.iter().filter(|e| e.auth).count();
         for mech in list.split(|b| b.is_ascii_whitespace()) {
-            if mech.is_empty() || self.supports_auth_bytes(mech) {
+            if mech.is_empty() {
+                continue;
+            }
+            // Compare what is stored, the lossy form: raw bytes that are not UTF-8 never
+            // equal their stored replacement, and the name would be listed again.
+            let mech = String::from_utf8_lossy(mech);
+            if self.supports_auth_bytes(mech.as_bytes()) {
                 continue;
             }
             if count >= MAX_AUTH_MECHANISMS {
@@ -199,7 +205,7 @@ impl Capabilities {
             }
             count += 1;
             let start = self.store.len();
-            push_lossy(&mut self.store, mech);
+            self.store.push_str(&mech);
             if let Some(s) = self.store.get_mut(start..) {
                 s.make_ascii_uppercase();
             }

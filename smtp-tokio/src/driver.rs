@@ -87,10 +87,10 @@ pub(crate) async fn connect(host: &str, port: u16, timeout: Duration) -> Result<
     Ok(stream)
 }
 
-/// A session: the core, the stream, the output buffer and the clock.
-
 /// Content is written out once this much is framed, rather than at the next Wait.
 const FLUSH_AT: usize = 64 * 1024;
+
+/// A session: the core, the stream, the output buffer and the clock.
 pub(crate) struct Driver<S> {
     pub(crate) client: Client,
     stream: Stream<S>,

@@ -1,0 +1,133 @@
+//! EHLO/LHLO capability parsing on raw EHLO replies.
+//!
+//! Input: the raw bytes of an EHLO reply (`250-domain\r\n250-KEYWORD params\r\n...`).
+//! When they parse as a reply, that reply is used; otherwise the bytes are split into
+//! lines (CR and LF dropped) and each line is one line of a 250 reply, so that inputs
+//! the reader would refuse still reach the capability parser.
+//!
+//! Checks: no panic; the domain is the first word of the first line; every line whose
+//! keyword has no typed accessor is kept, in order, with its parameters, and
+//! `has_extension` finds it; AUTH mechanisms are uppercase, free of whitespace, distinct
+//! and at most `MAX_AUTH_MECHANISMS`; a typed keyword sets its flag.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use smtp_proto::ehlo::{Capabilities, MAX_AUTH_MECHANISMS};
+use smtp_proto::reply::{Reply, ReplyCode, ReplyLimits, ReplyReader};
+
+/// The keywords with typed accessors (a copy, so that a keyword dropped from the parser's
+/// table shows up as a lost unknown keyword).
+const TYPED: [&str; 11] = [
+    "PIPELINING",
+    "STARTTLS",
+    "SIZE",
+    "8BITMIME",
+    "SMTPUTF8",
+    "CHUNKING",
+    "BINARYMIME",
+    "DSN",
+    "ENHANCEDSTATUSCODES",
+    "REQUIRETLS",
+    "AUTH",
+];
+
+fn flag(caps: &Capabilities, keyword: &str) -> bool {
+    match keyword {
+        "PIPELINING" => caps.pipelining(),
+        "STARTTLS" => caps.starttls(),
+        "SIZE" => caps.size_advertised(),
+        "8BITMIME" => caps.eight_bit_mime(),
+        "SMTPUTF8" => caps.smtputf8(),
+        "CHUNKING" => caps.chunking(),
+        "BINARYMIME" => caps.binary_mime(),
+        "DSN" => caps.dsn(),
+        "ENHANCEDSTATUSCODES" => caps.enhanced_status_codes(),
+        "REQUIRETLS" => caps.requiretls(),
+        "AUTH" => caps.auth_advertised(),
+        _ => unreachable!(),
+    }
+}
+
+fn reply_from(data: &[u8]) -> Reply {
+    let mut reader = ReplyReader::new(ReplyLimits {
+        max_line: 4096,
+        max_lines: 1000,
+        max_bytes: 1 << 20,
+    });
+    let mut input = data;
+    if let Ok(Some(reply)) = reader.read(&mut input) {
+        return reply;
+    }
+    let mut lines: Vec<&[u8]> = data
+        .split(|&b| b == b'\n')
+        .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
+        .filter(|l| !l.contains(&b'\r'))
+        .collect();
+    if lines.is_empty() {
+        lines.push(b"");
+    }
+    Reply::new(ReplyCode::OK, &lines).expect("lines without CR or LF")
+}
+
+fuzz_target!(|data: &[u8]| {
+    let reply = reply_from(data);
+    let caps = Capabilities::from_reply(&reply);
+    let mut lines = reply.lines();
+    let first = lines.next().unwrap_or(&[]);
+    let domain = first.split(|&b| b == b' ').next().unwrap_or(&[]);
+    assert_eq!(caps.domain(), String::from_utf8_lossy(domain));
+
+    // What the parser must have kept as unknown keywords, in reply order.
+    let mut unknown: Vec<(String, String)> = Vec::new();
+    for line in lines {
+        if line.is_empty() {
+            continue;
+        }
+        let mut parts = line.splitn(2, |&b| b == b' ');
+        let keyword = parts.next().unwrap_or(&[]);
+        let params = parts.next().unwrap_or(&[]);
+        let is_legacy_auth = keyword.len() >= 5 && keyword[..5].eq_ignore_ascii_case(b"AUTH=");
+        let typed = TYPED
+            .iter()
+            .find(|t| t.as_bytes().eq_ignore_ascii_case(keyword));
+        if is_legacy_auth {
+            assert!(caps.auth_advertised());
+        } else if let Some(t) = typed {
+            assert!(flag(&caps, t), "{t} advertised but its flag is unset");
+            assert!(caps.has_extension(t));
+        } else {
+            unknown.push((
+                String::from_utf8_lossy(keyword).into_owned(),
+                String::from_utf8_lossy(params).into_owned(),
+            ));
+        }
+    }
+    let kept: Vec<(String, String)> = caps
+        .extensions()
+        .map(|(k, p)| (k.to_owned(), p.to_owned()))
+        .collect();
+    assert_eq!(kept, unknown, "unknown keywords lost or changed");
+    for (k, _) in &kept {
+        assert!(caps.has_extension(k), "has_extension({k:?}) is false");
+    }
+
+    let mechs: Vec<&str> = caps.auth_mechanisms().collect();
+    assert!(mechs.len() <= MAX_AUTH_MECHANISMS);
+    for (i, m) in mechs.iter().enumerate() {
+        assert!(!m.is_empty());
+        assert!(!m
+            .bytes()
+            .any(|b| b.is_ascii_whitespace() || b.is_ascii_lowercase()));
+        assert!(caps.supports_auth(m));
+        assert!(
+            mechs[..i].iter().all(|o| !o.eq_ignore_ascii_case(m)),
+            "mechanism {m:?} listed twice"
+        );
+    }
+    if !mechs.is_empty() {
+        assert!(caps.auth_advertised());
+    }
+    if caps.max_size().is_some() {
+        assert!(caps.size_advertised());
+    }
+});

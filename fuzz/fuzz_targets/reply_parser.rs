@@ -1,0 +1,152 @@
+//! The reply reader on hostile server bytes.
+//!
+//! Input: one control byte, then the server's bytes. Bit 0 of the control byte remaps
+//! every byte onto a small SMTP-reply alphabet (digits, `-`, SP, CR, LF, a few letters)
+//! so that most inputs get past the code check; bits 1-3 choose how the stream is cut
+//! into chunks; bits 4-5 choose the limits (defaults, or small ones that every input can
+//! reach).
+//!
+//! Checks, for every reply read:
+//! - no panic;
+//! - the reader consumed exactly the reply's octets, ending with LF, and no more than
+//!   `max_bytes` of them; no line over `max_line`; at most `max_lines` lines;
+//! - while reading, the reader never buffers more than `max_line - 1 + max_bytes`;
+//! - `Reply::encode` gives bytes that a fresh reader parses back to an equal reply,
+//!   consuming all of them;
+//! - `Display` writes no control byte but the LF between lines.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use smtp_proto::reply::{Reply, ReplyLimits, ReplyReader};
+
+/// What remapped bytes become: weighted towards what replies are made of.
+const ALPHABET: &[u8] = b"2255013449- -  \r\n\r\n\n\rAZaz.\x00\xff\tSE";
+
+fn limits(sel: u8) -> ReplyLimits {
+    match sel & 3 {
+        0 => ReplyLimits::default(),
+        1 => ReplyLimits {
+            max_line: 16,
+            max_lines: 3,
+            max_bytes: 40,
+        },
+        2 => ReplyLimits {
+            max_line: 6,
+            max_lines: 200,
+            max_bytes: 64,
+        },
+        _ => ReplyLimits {
+            max_line: 512,
+            max_lines: 1,
+            max_bytes: 100,
+        },
+    }
+}
+
+/// Chunk sizes to cut the stream into: whole, byte by byte, or a repeating pattern.
+fn chunk_sizes(sel: u8) -> &'static [usize] {
+    match sel & 7 {
+        0 => &[usize::MAX],
+        1 => &[1],
+        2 => &[2, 3],
+        3 => &[7],
+        4 => &[1, 5, 2, 64],
+        5 => &[13, 1],
+        6 => &[3],
+        _ => &[100, 1, 1],
+    }
+}
+
+fn check_reply(reply: &Reply, consumed: &[u8], limits: ReplyLimits) {
+    assert!(
+        consumed.ends_with(b"\n"),
+        "a reply ends at a line end: {consumed:?}"
+    );
+    assert!(consumed.len() <= limits.max_bytes, "reply over max_bytes");
+    assert!(reply.line_count() >= 1 && reply.line_count() <= limits.max_lines);
+    assert_eq!(reply.lines().count(), reply.line_count());
+    for line in consumed.split_inclusive(|&b| b == b'\n') {
+        assert!(
+            line.len() <= limits.max_line,
+            "line over max_line: {line:?}"
+        );
+    }
+    for line in reply.lines() {
+        assert!(!line.contains(&b'\r') && !line.contains(&b'\n'));
+    }
+
+    // Encode, re-parse, compare. The encoded form may be longer than the input (bare LF
+    // becomes CRLF), so the second reader has room for it.
+    let mut encoded = Vec::new();
+    reply.encode(&mut encoded);
+    let mut wide = ReplyReader::new(ReplyLimits {
+        max_line: limits.max_line + 2,
+        max_lines: limits.max_lines,
+        max_bytes: limits.max_bytes * 2 + 8,
+    });
+    let mut input = &encoded[..];
+    let again = wide
+        .read(&mut input)
+        .unwrap_or_else(|e| panic!("encoded reply {encoded:?} does not parse: {e}"))
+        .unwrap_or_else(|| panic!("encoded reply {encoded:?} is incomplete"));
+    assert!(input.is_empty(), "encoded reply parsed short: {encoded:?}");
+    assert_eq!(&again, reply, "re-parsed reply differs");
+
+    // Display is for logs and terminals: every control byte escaped.
+    let shown = reply.to_string();
+    assert!(
+        shown
+            .bytes()
+            .all(|b| b == b'\n' || (b >= 0x20 && b != 0x7f)),
+        "control byte in Display: {shown:?}"
+    );
+    assert_eq!(shown.matches('\n').count(), reply.line_count() - 1);
+}
+
+fuzz_target!(|data: &[u8]| {
+    let Some((&control, rest)) = data.split_first() else {
+        return;
+    };
+    let bytes: Vec<u8> = if control & 1 == 1 {
+        rest.iter()
+            .map(|&b| ALPHABET[usize::from(b) % ALPHABET.len()])
+            .collect()
+    } else {
+        rest.to_vec()
+    };
+    let limits = limits(control >> 4);
+    let cap = limits.max_line - 1 + limits.max_bytes;
+    let mut reader = ReplyReader::new(limits);
+    // The octets of the reply in progress, as the reader consumed them.
+    let mut current: Vec<u8> = Vec::new();
+    let mut stream = &bytes[..];
+    for &size in chunk_sizes(control >> 1).iter().cycle() {
+        if stream.is_empty() {
+            break;
+        }
+        let (mut chunk, tail) = stream.split_at(size.min(stream.len()));
+        stream = tail;
+        while !chunk.is_empty() {
+            let before = chunk;
+            let result = reader.read(&mut chunk);
+            let taken = before.len() - chunk.len();
+            current.extend_from_slice(&before[..taken]);
+            assert!(
+                reader.buffered() <= cap,
+                "buffered {} > {cap}",
+                reader.buffered()
+            );
+            match result {
+                Ok(Some(reply)) => {
+                    check_reply(&reply, &current, limits);
+                    current.clear();
+                }
+                Ok(None) => assert!(chunk.is_empty(), "Ok(None) with input left"),
+                Err(_) => {
+                    assert!(!reader.has_partial() && reader.buffered() == 0);
+                    current.clear();
+                }
+            }
+        }
+    }
+});
