@@ -20,6 +20,9 @@ pub(crate) struct Trace {
     redact: bool,
     /// The start of a server line whose end has not arrived yet.
     partial: Vec<u8>,
+    /// The last command was DATA: content follows as is. Otherwise content comes in
+    /// BDAT chunks, each written with its command first (RFC 3030 §2).
+    in_data: bool,
 }
 
 fn trim_crlf(line: &[u8]) -> &[u8] {
@@ -43,6 +46,7 @@ impl Trace {
             } else if self.redact {
                 tracing::debug!("C: <redacted>");
             } else {
+                self.in_data = line.eq_ignore_ascii_case(b"DATA\r\n");
                 tracing::debug!("C: {}", Escaped(trim_crlf(line)));
             }
         }
@@ -50,7 +54,12 @@ impl Trace {
 
     /// Message content as written (dot-stuffed, or after its BDAT command): a summary at
     /// debug level, the lines at trace level.
-    pub(crate) fn body(&self, bytes: &[u8]) {
+    pub(crate) fn body(&self, mut bytes: &[u8]) {
+        if !self.in_data && bytes.len() > 5 && bytes[..5].eq_ignore_ascii_case(b"BDAT ") {
+            let end = bytes.iter().position(|&b| b == b'\n').map_or(bytes.len(), |i| i + 1);
+            tracing::debug!("C: {}", Escaped(trim_crlf(&bytes[..end])));
+            bytes = &bytes[end..];
+        }
         if tracing::enabled!(tracing::Level::TRACE) {
             for line in bytes.split_inclusive(|&b| b == b'\n') {
                 tracing::trace!("C: {}", Escaped(trim_crlf(line)));
