@@ -69,7 +69,12 @@ pub struct Args {
     pub auth_password_env: Option<String>,
 
     /// Read the password from this file (its first line).
-    #[arg(long, value_name = "FILE", requires = "auth_user", conflicts_with = "xoauth2_token_env")]
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "auth_user",
+        conflicts_with = "xoauth2_token_env"
+    )]
     pub auth_password_file: Option<PathBuf>,
 
     /// Authenticate with XOAUTH2, the OAuth 2.0 access token from this variable.

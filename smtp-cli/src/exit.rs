@@ -157,9 +157,9 @@ fn report_statuses(report: &Report, out: &mut Vec<u8>) {
     let lmtp = !report.deliveries.is_empty();
     for (i, rcpt) in report.recipients.iter().enumerate() {
         match rcpt {
-            RecipientStatus::Accepted(_) if lmtp => {
-                out.push(outcome_status(report.deliveries.get(i).and_then(Option::as_ref)))
-            }
+            RecipientStatus::Accepted(_) if lmtp => out.push(outcome_status(
+                report.deliveries.get(i).and_then(Option::as_ref),
+            )),
             RecipientStatus::Accepted(_) => {}
             RecipientStatus::Rejected(r) => out.push(reply_status(r)),
             RecipientStatus::NotAttempted => out.push(TEMPFAIL),
@@ -194,11 +194,10 @@ pub fn status(failure: Option<&Failure>, reports: &[Report], expected: usize) ->
 mod tests {
     use super::*;
     use smtp_proto::body::BodyError;
-    use smtp_proto::reply::ReplyCode;
     use smtp_proto::command::{EhloName, ForwardPath, ReversePath};
+    use smtp_proto::reply::ReplyCode;
     use smtp_proto::{
-        AuthError, Client, Config, Envelope, Event, Instant, ProtocolError, TlsRequiredError,
-        TxnId,
+        AuthError, Client, Config, Envelope, Event, Instant, ProtocolError, TlsRequiredError, TxnId,
     };
 
     fn reply(code: u16, text: &str) -> Reply {
@@ -304,7 +303,12 @@ mod tests {
         let lmtp = report(
             2,
             true,
-            &[rcpt_ok(0), rcpt_ok(1), accepted(Some(0)), failed(Some(1), 550)],
+            &[
+                rcpt_ok(0),
+                rcpt_ok(1),
+                accepted(Some(0)),
+                failed(Some(1), 550),
+            ],
         );
         assert_eq!(status(None, &[lmtp], 1), UNAVAILABLE);
         let greeting = smtp(SmtpError::ServiceUnavailable(reply(554, "go away")));
@@ -331,7 +335,9 @@ mod tests {
         assert_eq!(status(None, &[unknown], 1), TEMPFAIL);
         for f in [
             smtp(SmtpError::ServiceUnavailable(reply(421, "bye"))),
-            session(SessionError::Io(std::io::ErrorKind::ConnectionRefused.into())),
+            session(SessionError::Io(
+                std::io::ErrorKind::ConnectionRefused.into(),
+            )),
             session(SessionError::Timeout(Stage::Greeting)),
             smtp(SmtpError::ConnectionClosed {
                 stage: Some(Stage::Mail),

@@ -150,7 +150,9 @@ fn credentials(args: &Args) -> Result<Option<Credentials>, Failure> {
     let bad = |e: smtp_proto::CredentialsError| Failure::Usage(format!("credentials: {e}"));
     if let Some(var) = &args.xoauth2_token_env {
         let token = env_secret(var)?;
-        return Credentials::oauth2(user.clone(), token).map(Some).map_err(bad);
+        return Credentials::oauth2(user.clone(), token)
+            .map(Some)
+            .map_err(bad);
     }
     let password = if let Some(var) = &args.auth_password_env {
         env_secret(var)?

@@ -49,7 +49,12 @@ fn outcome_fields(o: Option<&MessageOutcome>) -> (Value, Value, Value, Value) {
                 let (c, e, t) = reply_parts(reply);
                 (json!(false), c, e, t)
             }
-            f => (json!(false), Value::Null, Value::Null, json!(failure_text(f))),
+            f => (
+                json!(false),
+                Value::Null,
+                Value::Null,
+                json!(failure_text(f)),
+            ),
         },
         Some(MessageOutcome::Unknown) => (
             Value::Null,

@@ -34,7 +34,11 @@ fn from_adapter(target: &str) -> bool {
 impl Subscriber for Printer {
     fn enabled(&self, meta: &Metadata<'_>) -> bool {
         // Hints too, not only events: the adapter asks `enabled!` before the content lines.
-        let max = if self.body { Level::TRACE } else { Level::DEBUG };
+        let max = if self.body {
+            Level::TRACE
+        } else {
+            Level::DEBUG
+        };
         *meta.level() <= max && from_adapter(meta.target())
     }
     fn new_span(&self, _: &Attributes<'_>) -> Id {
