@@ -168,63 +168,49 @@ impl TestServers {
         crate::tls::client_config_trusting([cert])
     }
 
-    /// Waits (up to 15 s) for Postfix to deliver a message to `rcpt` and returns the
+    /// Waits (up to 30 s) for Postfix to deliver a message to `rcpt` and returns the
     /// stored file: the one whose header has `X-Original-To: <rcpt>`.
     ///
     /// # Panics
     /// If none arrives, or more than one does.
     pub fn postfix_message(&self, rcpt: &str) -> Vec<u8> {
+        self.postfix_messages(&[rcpt]).remove(0)
+    }
+
+    /// [`postfix_message`](Self::postfix_message) for many recipients, with one scan of
+    /// the Maildir per poll (it keeps the mail of every run).
+    ///
+    /// # Panics
+    /// If a message does not arrive within 30 s, or one arrives twice.
+    pub fn postfix_messages(&self, rcpts: &[&str]) -> Vec<Vec<u8>> {
         let maildir = Path::new(self.var("SMTP_TEST_POSTFIX_MAILDIR"));
-        let needle = format!("X-Original-To: {rcpt}\n");
-        let deadline = std::time::Instant::now() + Duration::from_secs(15);
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
         loop {
-            let mut found = Vec::new();
-            for sub in ["new", "cur"] {
-                let Ok(dir) = std::fs::read_dir(maildir.join(sub)) else {
-                    continue;
-                };
-                for entry in dir.flatten() {
-                    let Ok(bytes) = std::fs::read(entry.path()) else {
-                        continue;
-                    };
-                    if header_block(&bytes)
-                        .windows(needle.len())
-                        .any(|w| w == needle.as_bytes())
-                    {
-                        found.push(bytes);
-                    }
-                }
+            let index = postfix_index(maildir);
+            let missing: Vec<&&str> = rcpts.iter().filter(|r| !index.contains_key(**r)).collect();
+            if missing.is_empty() {
+                return rcpts
+                    .iter()
+                    .map(|r| {
+                        let files = &index[*r];
+                        assert_eq!(files.len(), 1, "Postfix files for {r}: {files:?}");
+                        std::fs::read(&files[0]).expect("read Maildir file")
+                    })
+                    .collect();
             }
-            match found.len() {
-                1 => return found.pop().unwrap(),
-                0 if std::time::Instant::now() < deadline => {
-                    std::thread::sleep(Duration::from_millis(100))
-                }
-                0 => panic!(
-                    "Postfix delivered nothing for {rcpt} to {} within 15 s",
-                    maildir.display()
-                ),
-                n => panic!("Postfix delivered {n} messages for {rcpt}"),
-            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "Postfix delivered nothing for {missing:?} to {} within 30 s",
+                maildir.display()
+            );
+            std::thread::sleep(Duration::from_millis(100));
         }
     }
 
     /// Whether Postfix delivered anything for `rcpt` (checked once, no waiting).
     pub fn postfix_has(&self, rcpt: &str) -> bool {
         let maildir = Path::new(self.var("SMTP_TEST_POSTFIX_MAILDIR"));
-        let needle = format!("X-Original-To: {rcpt}\n");
-        ["new", "cur"].iter().any(|sub| {
-            std::fs::read_dir(maildir.join(sub))
-                .into_iter()
-                .flatten()
-                .flatten()
-                .filter_map(|e| std::fs::read(e.path()).ok())
-                .any(|b| {
-                    header_block(&b)
-                        .windows(needle.len())
-                        .any(|w| w == needle.as_bytes())
-                })
-        })
+        postfix_index(maildir).contains_key(rcpt)
     }
 
     /// Every message aiosmtpd stored with `rcpt` among its delivered recipients.
@@ -279,6 +265,35 @@ pub struct AiosmtpdMessage {
     pub envelope: String,
     /// The content after dot-unstuffing, CRLF as sent, without the final `.\r\n`.
     pub content: Vec<u8>,
+}
+
+/// Every Maildir file by its `X-Original-To` address. Only the first 8 KiB of each file
+/// is read: the Maildir keeps every message of every run, some of them large.
+fn postfix_index(maildir: &Path) -> HashMap<String, Vec<PathBuf>> {
+    use std::io::Read;
+    let mut index: HashMap<String, Vec<PathBuf>> = HashMap::new();
+    for sub in ["new", "cur"] {
+        let Ok(dir) = std::fs::read_dir(maildir.join(sub)) else {
+            continue;
+        };
+        for entry in dir.flatten() {
+            let mut head = Vec::with_capacity(8192);
+            let Ok(f) = std::fs::File::open(entry.path()) else {
+                continue;
+            };
+            if f.take(8192).read_to_end(&mut head).is_err() {
+                continue;
+            }
+            let to = header_block(&head)
+                .split(|&b| b == b'\n')
+                .find_map(|l| l.strip_prefix(b"X-Original-To: "));
+            if let Some(to) = to {
+                let to = String::from_utf8_lossy(to).into_owned();
+                index.entry(to).or_default().push(entry.path());
+            }
+        }
+    }
+    index
 }
 
 fn header_block(b: &[u8]) -> &[u8] {
