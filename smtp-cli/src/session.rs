@@ -144,6 +144,22 @@ macro_rules! from_adapter_error {
 from_adapter_error!(smtp_tokio);
 from_adapter_error!(smtp_smol);
 
+impl From<smtp_blocking::Error> for SessionError {
+    fn from(e: smtp_blocking::Error) -> Self {
+        use smtp_blocking::Error as E;
+        // No timeout variant: the core's `Error::Timeout` comes inside `Smtp`.
+        match e {
+            E::Io(e) => SessionError::Io(e),
+            E::Tls(e) => SessionError::Tls(e),
+            E::Smtp(e) => SessionError::Smtp(e),
+            E::Usage(e) => SessionError::Usage(e),
+            E::Refused(e) => SessionError::Refused(e),
+            E::InvalidHost(h) => SessionError::InvalidHost(h),
+            other => SessionError::Other(other.to_string()),
+        }
+    }
+}
+
 /// The adapter's `Builder` with the plan's options (the adapters share this API).
 macro_rules! builder {
     ($krate:ident, $plan:expr) => {{
@@ -292,12 +308,18 @@ pub fn run_smol(plan: &Plan, progress: &dyn Progress) -> Outcome {
     })
 }
 
-/// On smtp-blocking (not merged yet: wired last).
-pub fn run_blocking(_plan: &Plan, _progress: &dyn Progress) -> Outcome {
-    Outcome {
-        error: Some(SessionError::Other(
-            "the blocking runtime is not available yet; use --runtime tokio or smol".into(),
-        )),
-        ..Outcome::default()
+/// On smtp-blocking: no runtime at all.
+pub fn run_blocking(plan: &Plan, progress: &dyn Progress) -> Outcome {
+    let start = Instant::now();
+    let b = builder!(smtp_blocking, plan);
+    match &plan.server {
+        Server::Tcp { .. } => session!(b.connect(), plan, progress, start;),
+        Server::Unix(path) => {
+            let conn = match std::os::unix::net::UnixStream::connect(path) {
+                Ok(s) => b.connect_stream(s),
+                Err(e) => Err(smtp_blocking::Error::Io(e)),
+            };
+            session!(conn, plan, progress, start;)
+        }
     }
 }

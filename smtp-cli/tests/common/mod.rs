@@ -9,7 +9,7 @@ use serde_json::Value;
 use smtp_testkit::server::Step;
 
 /// The runtimes, so that every test can run on each in turn.
-pub const RUNTIMES: [&str; 2] = ["tokio", "smol"];
+pub const RUNTIMES: [&str; 3] = ["blocking", "tokio", "smol"];
 
 /// `smtp-send --runtime R --server ADDR --from a@example.org` plus `args`.
 pub fn send(runtime: &str, addr: SocketAddr, args: &[&str]) -> Command {
