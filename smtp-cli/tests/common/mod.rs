@@ -59,8 +59,8 @@ impl std::fmt::Display for Run {
     }
 }
 
-pub fn run(mut cmd: Command) -> Run {
-    Run::of(cmd.output().expect("run smtp-send"))
+pub fn run(mut cmd: impl std::borrow::BorrowMut<Command>) -> Run {
+    Run::of(cmd.borrow_mut().output().expect("run smtp-send"))
 }
 
 pub fn line(s: &str) -> Step {
