@@ -9,7 +9,7 @@ use clap::{Parser, ValueEnum};
 #[derive(Debug, Parser)]
 #[command(name = "smtp-send", version, about, max_term_width = 100)]
 pub struct Args {
-    /// The server: HOST, HOST:PORT, [IPv6]:PORT, or (LMTP) the path of a Unix socket
+    /// The server: HOST, HOST:PORT, `[IPv6]:PORT`, or (LMTP) the path of a Unix socket
     /// (starting with `/` or `unix:`).
     #[arg(long, value_name = "HOST[:PORT]")]
     pub server: String,

@@ -393,9 +393,15 @@ mod tests {
         let temp = report(1, false, &[rcpt_no(0, 450), failed_no_recipients()]);
         assert_eq!(status(None, &[temp.clone(), perm.clone()], 2), UNAVAILABLE);
         let closed = smtp(SmtpError::ConnectionClosed { stage: None });
-        assert_eq!(status(closed.as_ref(), &[perm.clone()], 2), UNAVAILABLE);
+        assert_eq!(
+            status(closed.as_ref(), std::slice::from_ref(&perm), 2),
+            UNAVAILABLE
+        );
         let auth = smtp(SmtpError::CredentialsWithheld);
-        assert_eq!(status(auth.as_ref(), &[perm.clone()], 1), NOPERM);
+        assert_eq!(
+            status(auth.as_ref(), std::slice::from_ref(&perm), 1),
+            NOPERM
+        );
         let proto = smtp(SmtpError::ResponseInjection);
         assert_eq!(status(proto.as_ref(), &[perm], 1), PROTOCOL);
     }

@@ -56,7 +56,10 @@ impl Trace {
     /// debug level, the lines at trace level.
     pub(crate) fn body(&self, mut bytes: &[u8]) {
         if !self.in_data && bytes.len() > 5 && bytes[..5].eq_ignore_ascii_case(b"BDAT ") {
-            let end = bytes.iter().position(|&b| b == b'\n').map_or(bytes.len(), |i| i + 1);
+            let end = bytes
+                .iter()
+                .position(|&b| b == b'\n')
+                .map_or(bytes.len(), |i| i + 1);
             tracing::debug!("C: {}", Escaped(trim_crlf(&bytes[..end])));
             bytes = &bytes[end..];
         }
@@ -66,10 +69,7 @@ impl Trace {
             }
         }
         let lines = bytes.iter().filter(|&&b| b == b'\n').count();
-        tracing::debug!(
-            "C: <message data: {lines} lines, {} octets>",
-            bytes.len()
-        );
+        tracing::debug!("C: <message data: {lines} lines, {} octets>", bytes.len());
     }
 
     /// Bytes read from the server, one event per complete line.
