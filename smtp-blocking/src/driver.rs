@@ -121,6 +121,19 @@ impl<S: Socket> Driver<S> {
         Instant::from_duration(self.origin.elapsed())
     }
 
+    /// The TLS protocol version of the session, if it runs over TLS.
+    pub(crate) fn tls_version(&self) -> Option<&'static str> {
+        match &self.stream {
+            #[cfg(feature = "rustls")]
+            Stream::Tls(s) => Some(match s.conn.protocol_version() {
+                Some(rustls::ProtocolVersion::TLSv1_3) => "TLSv1.3",
+                Some(rustls::ProtocolVersion::TLSv1_2) => "TLSv1.2",
+                _ => "TLS",
+            }),
+            _ => None,
+        }
+    }
+
     pub(crate) fn is_encrypted(&self) -> bool {
         self.client.is_encrypted()
     }
@@ -140,7 +153,7 @@ impl<S: Socket> Driver<S> {
                             let start = self.out.len();
                             // The core asked for this chunk of this transaction: cannot fail.
                             let _ = self.client.send_body(now, txn, chunk, last, &mut self.out);
-                            self.trace.content(self.out.len() - start);
+                            self.trace.content(&self.out[start..]);
                             // The core frames chunk after chunk without a Wait: write as
                             // we go so memory stays bounded and each block has its deadline.
                             if self.out.len() >= FLUSH_AT {

@@ -385,6 +385,12 @@ impl<S: Socket> Connection<S> {
         self.d.is_encrypted()
     }
 
+    /// The TLS protocol version (`"TLSv1.3"`, `"TLSv1.2"`) when the session runs over
+    /// TLS, implicit or after STARTTLS.
+    pub fn tls_version(&self) -> Option<&'static str> {
+        self.d.tls_version()
+    }
+
     /// The SASL mechanism the session authenticated with.
     pub fn auth_mechanism(&self) -> Option<Mechanism> {
         self.d.client.auth_mechanism().cloned()

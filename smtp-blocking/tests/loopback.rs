@@ -37,6 +37,12 @@ fn run(s: &Scenario, target: &Target) -> Outcome {
         conn.send_many(s.messages())
     };
     outcome.encrypted = conn.is_encrypted();
+    assert_eq!(
+        conn.tls_version().is_some(),
+        conn.is_encrypted(),
+        "{}",
+        s.name()
+    );
     outcome.auth_mechanism = conn.auth_mechanism().map(|m| m.as_str().to_string());
     match sent {
         Ok(reports) => outcome.reports = reports,

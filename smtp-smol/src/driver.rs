@@ -175,6 +175,19 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
         })
     }
 
+    /// The TLS protocol version of the session, if it runs over TLS.
+    pub(crate) fn tls_version(&self) -> Option<&'static str> {
+        match &self.stream {
+            #[cfg(feature = "rustls")]
+            Stream::Tls(s) => Some(match s.get_ref().1.protocol_version() {
+                Some(rustls::ProtocolVersion::TLSv1_3) => "TLSv1.3",
+                Some(rustls::ProtocolVersion::TLSv1_2) => "TLSv1.2",
+                _ => "TLS",
+            }),
+            _ => None,
+        }
+    }
+
     /// The core's clock: time since the connection was opened.
     pub(crate) fn now(&self) -> Instant {
         Instant::from_duration(self.origin.elapsed())
@@ -288,7 +301,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
             .send_body(now, txn, &self.body[..filled], last, &mut self.out)
             .map_err(Error::Usage)?;
         #[cfg(feature = "tracing")]
-        self.trace.body(self.out.len() - self.logged);
+        self.trace.body(&self.out[self.logged..]);
         self.logged = self.out.len();
         // The core frames chunk after chunk without a Wait: write as we go so memory
         // stays bounded and each block has its deadline (RFC 5321 §4.5.3.2.5).

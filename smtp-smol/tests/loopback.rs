@@ -26,6 +26,12 @@ async fn run(s: &Scenario, t: &Target) -> Outcome {
         }
     };
     outcome.encrypted = conn.is_encrypted();
+    assert_eq!(
+        conn.tls_version().is_some(),
+        conn.is_encrypted(),
+        "{}",
+        s.name()
+    );
     outcome.auth_mechanism = conn.auth_mechanism().map(|m| m.as_str().to_owned());
     match conn.send_many(s.messages()).await {
         Ok(reports) => outcome.reports = reports,

@@ -101,6 +101,10 @@ fn auth_plain_initial_response_is_redacted() {
         log.iter().any(|l| l == "C: AUTH PLAIN <redacted>"),
         "{log:#?}"
     );
+    // One event per reply line, the CRLF dropped.
+    let ehlo = ["S: 250-mx.example", "S: 250 AUTH PLAIN LOGIN"];
+    assert!(log.windows(2).any(|w| w == ehlo), "{log:#?}");
+    assert!(log.iter().any(|l| l == "C: NOOP"), "{log:#?}");
 }
 
 #[test]

@@ -295,6 +295,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Connection<S> {
         self.driver.client.is_encrypted()
     }
 
+    /// The TLS protocol version (`"TLSv1.3"`, `"TLSv1.2"`) when the session runs over
+    /// TLS, implicit or after STARTTLS.
+    pub fn tls_version(&self) -> Option<&'static str> {
+        self.driver.tls_version()
+    }
+
     /// The SASL mechanism the session authenticated with.
     pub fn auth_mechanism(&self) -> Option<Mechanism> {
         self.driver.client.auth_mechanism().cloned()

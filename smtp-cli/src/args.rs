@@ -1,0 +1,157 @@
+//! The command line (clap derive). Names and meanings are the tool's interface.
+
+use std::path::PathBuf;
+
+use clap::{Parser, ValueEnum};
+
+/// Sends a message over SMTP or LMTP and says, by exit status (sysexits) and optionally
+/// as JSON, what the server answered for every recipient.
+#[derive(Debug, Parser)]
+#[command(name = "smtp-send", version, about, max_term_width = 100)]
+pub struct Args {
+    /// The server: HOST, HOST:PORT, `[IPv6]:PORT`, or (LMTP) the path of a Unix socket
+    /// (starting with `/` or `unix:`).
+    #[arg(long, value_name = "HOST[:PORT]")]
+    pub server: String,
+
+    /// The envelope sender (MAIL FROM); `<>` or an empty string for the null path.
+    #[arg(long, value_name = "ADDR")]
+    pub from: String,
+
+    /// An envelope recipient (RCPT TO); repeat for several.
+    #[arg(long, value_name = "ADDR", required = true)]
+    pub to: Vec<String>,
+
+    /// Send this file's bytes as the message (`-`: standard input). Line ends are
+    /// normalised and dot-stuffing is done on the wire.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["subject", "body", "header", "attach"])]
+    pub data: Option<PathBuf>,
+
+    /// Build a message with this Subject.
+    #[arg(long, value_name = "TEXT")]
+    pub subject: Option<String>,
+
+    /// Build a message with this text body.
+    #[arg(long, value_name = "TEXT")]
+    pub body: Option<String>,
+
+    /// A header of the built message, `Name: value` (repeatable).
+    #[arg(long, value_name = "NAME: VALUE")]
+    pub header: Vec<String>,
+
+    /// Attach this file to the built message (repeatable).
+    #[arg(long, value_name = "FILE")]
+    pub attach: Vec<PathBuf>,
+
+    /// Implicit TLS (RFC 8314); the port defaults to 465.
+    #[arg(long, conflicts_with = "starttls")]
+    pub tls: bool,
+
+    /// STARTTLS policy. Default: `required` when credentials are given, otherwise
+    /// `opportunistic`.
+    #[arg(long, value_enum, value_name = "POLICY")]
+    pub starttls: Option<StartTls>,
+
+    /// Trust the certificates in this PEM file (instead of the Mozilla roots).
+    #[arg(long, value_name = "PEM")]
+    pub ca_file: Option<PathBuf>,
+
+    /// Do not verify the server's certificate (a warning goes to standard error).
+    #[arg(long, conflicts_with = "ca_file")]
+    pub insecure: bool,
+
+    /// The user name to authenticate as.
+    #[arg(long, value_name = "USER")]
+    pub auth_user: Option<String>,
+
+    /// Read the password from this environment variable.
+    #[arg(long, value_name = "VAR", requires = "auth_user", conflicts_with_all = ["auth_password_file", "xoauth2_token_env"])]
+    pub auth_password_env: Option<String>,
+
+    /// Read the password from this file (its first line).
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "auth_user",
+        conflicts_with = "xoauth2_token_env"
+    )]
+    pub auth_password_file: Option<PathBuf>,
+
+    /// Authenticate with XOAUTH2, the OAuth 2.0 access token from this variable.
+    #[arg(long, value_name = "VAR", requires = "auth_user")]
+    pub xoauth2_token_env: Option<String>,
+
+    /// Use this SASL mechanism only (PLAIN, LOGIN, CRAM-MD5, XOAUTH2, OAUTHBEARER).
+    #[arg(long, value_name = "NAME", requires = "auth_user")]
+    pub auth_mech: Option<String>,
+
+    /// Allow credentials on a session that is not encrypted.
+    #[arg(long)]
+    pub allow_plaintext_auth: bool,
+
+    /// The name sent with EHLO/LHLO (default: `localhost`).
+    #[arg(long, value_name = "NAME")]
+    pub ehlo: Option<String>,
+
+    /// Speak LMTP (RFC 2033); the port defaults to 24.
+    #[arg(long)]
+    pub lmtp: bool,
+
+    /// Do not use PIPELINING even when offered.
+    #[arg(long)]
+    pub no_pipelining: bool,
+
+    /// Do not use CHUNKING (BDAT) even when offered.
+    #[arg(long)]
+    pub no_chunking: bool,
+
+    /// The adapter that runs the session.
+    #[arg(long, value_enum, default_value_t = Runtime::Blocking)]
+    pub runtime: Runtime,
+
+    /// Replaces every per-command timeout (seconds).
+    #[arg(long, value_name = "SECONDS")]
+    pub timeout: Option<f64>,
+
+    /// How long name resolution and the TCP connect may take (seconds).
+    #[arg(long, value_name = "SECONDS")]
+    pub connect_timeout: Option<f64>,
+
+    /// Send the message N times on one connection (pipelined where the server allows).
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    pub repeat: u32,
+
+    /// Print the session on standard error as C:/S: lines (AUTH payloads redacted).
+    #[arg(long)]
+    pub transcript: bool,
+
+    /// With --transcript, show the message data itself instead of a line count.
+    #[arg(long, requires = "transcript")]
+    pub transcript_body: bool,
+
+    /// Print one JSON object describing the session on standard output.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `--starttls`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum StartTls {
+    /// Fail (exit 76) unless the session can be encrypted.
+    Required,
+    /// Use STARTTLS when offered; go on in cleartext otherwise.
+    Opportunistic,
+    /// Never use STARTTLS.
+    Never,
+}
+
+/// `--runtime`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Runtime {
+    /// smtp-blocking (std I/O, no async runtime).
+    Blocking,
+    /// smtp-tokio on a current-thread Tokio runtime.
+    Tokio,
+    /// smtp-smol.
+    Smol,
+}

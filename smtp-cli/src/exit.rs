@@ -1,0 +1,414 @@
+//! Exit statuses (sysexits.h, as sendmail and msmtp use them) and the one function that
+//! maps what happened to one of them.
+
+use std::fmt;
+
+use smtp_proto::{
+    Error as SmtpError, MessageOutcome, RecipientStatus, Reply, Report, Stage, TxnError,
+    TxnFailure, UsageError,
+};
+
+/// Every message accepted for every recipient.
+pub const OK: u8 = 0;
+/// EX_USAGE: the command line is wrong.
+pub const USAGE: u8 = 64;
+/// EX_DATAERR: a bad address or unsendable message data.
+pub const DATAERR: u8 = 65;
+/// EX_UNAVAILABLE: a permanent (5xx) rejection of a message or of a recipient.
+pub const UNAVAILABLE: u8 = 69;
+/// EX_SOFTWARE: a bug of ours (misuse of an adapter).
+pub const SOFTWARE: u8 = 70;
+/// EX_IOERR: the message could not be read.
+pub const IOERR: u8 = 74;
+/// EX_TEMPFAIL: 4xx, 421, connection refused, timeout, outcome unknown.
+pub const TEMPFAIL: u8 = 75;
+/// EX_PROTOCOL: malformed reply, response injection, TLS unavailable or rejected.
+pub const PROTOCOL: u8 = 76;
+/// EX_NOPERM: authentication failed or refused.
+pub const NOPERM: u8 = 77;
+
+/// The order in which statuses win when several apply: local problems first (nothing
+/// was sent), then 76, 77, 69, 75 as the interface says.
+const PRECEDENCE: [u8; 8] = [
+    USAGE,
+    IOERR,
+    DATAERR,
+    PROTOCOL,
+    NOPERM,
+    UNAVAILABLE,
+    TEMPFAIL,
+    SOFTWARE,
+];
+
+/// Why the session could not start or died: the adapters' errors, made one type.
+#[derive(Debug)]
+pub enum SessionError {
+    /// Connecting, reading or writing failed (refused, reset, unresolvable ...).
+    Io(std::io::Error),
+    /// The TLS handshake or a record failed (certificate not trusted ...).
+    Tls(rustls::Error),
+    /// No reply (or handshake) before the deadline.
+    Timeout(Stage),
+    /// The SMTP session failed.
+    Smtp(SmtpError),
+    /// A call the adapter refused (our bug).
+    Usage(UsageError),
+    /// The message cannot be sent as given.
+    Refused(TxnError),
+    /// Not a name TLS can verify.
+    InvalidHost(String),
+    /// Anything else the adapter reported (its text).
+    Other(String),
+}
+
+impl fmt::Display for SessionError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SessionError::Io(e) => write!(f, "I/O error: {e}"),
+            SessionError::Tls(e) => write!(f, "TLS error: {e}"),
+            SessionError::Timeout(stage) => write!(f, "timed out waiting for {stage}"),
+            SessionError::Smtp(e) => write!(f, "{e}"),
+            SessionError::Usage(e) => write!(f, "internal error: {e}"),
+            SessionError::Refused(e) => write!(f, "message refused: {e}"),
+            SessionError::InvalidHost(h) => write!(f, "{h:?} is not a valid TLS server name"),
+            SessionError::Other(s) => f.write_str(s),
+        }
+    }
+}
+
+/// Whatever stopped the run, from the command line to the session.
+#[derive(Debug)]
+pub enum Failure {
+    /// The command line is wrong (beyond what clap checks).
+    Usage(String),
+    /// An address or the message data is unusable.
+    Data(String),
+    /// The message (or an attachment, or the password file) could not be read.
+    Input(String),
+    /// The session could not start or died.
+    Session(SessionError),
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Failure::Usage(s) | Failure::Data(s) | Failure::Input(s) => f.write_str(s),
+            Failure::Session(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+fn reply_status(reply: &Reply) -> u8 {
+    if reply.is_permanent() {
+        UNAVAILABLE
+    } else {
+        TEMPFAIL
+    }
+}
+
+fn txn_error_status(e: &TxnError) -> u8 {
+    match e {
+        TxnError::Body(_) => DATAERR,
+        // The server cannot take this message: as permanent as a 5xx (RFC 1870, 6152, 6531).
+        _ => UNAVAILABLE,
+    }
+}
+
+fn failure_status(f: &Failure) -> u8 {
+    use SmtpError as E;
+    match f {
+        Failure::Usage(_) => USAGE,
+        Failure::Data(_) => DATAERR,
+        Failure::Input(_) => IOERR,
+        Failure::Session(e) => match e {
+            SessionError::Io(_) | SessionError::Timeout(_) => TEMPFAIL,
+            SessionError::Tls(_) => PROTOCOL,
+            SessionError::Smtp(e) => match e {
+                E::ServiceUnavailable(r) | E::Rejected { reply: r, .. } => reply_status(r),
+                E::Protocol(_) | E::ResponseInjection | E::TlsRequired(_) => PROTOCOL,
+                E::CredentialsWithheld | E::Auth(_) => NOPERM,
+                E::Timeout { .. } | E::ConnectionClosed { .. } => TEMPFAIL,
+                E::DataAborted(_) => DATAERR,
+                _ => TEMPFAIL,
+            },
+            SessionError::Refused(e) => txn_error_status(e),
+            SessionError::InvalidHost(_) => USAGE,
+            SessionError::Usage(_) | SessionError::Other(_) => SOFTWARE,
+        },
+    }
+}
+
+fn outcome_status(outcome: Option<&MessageOutcome>) -> u8 {
+    match outcome {
+        Some(MessageOutcome::Accepted(_)) => OK,
+        Some(MessageOutcome::Failed(failure)) => match failure {
+            TxnFailure::Rejected { reply, .. } => reply_status(reply),
+            TxnFailure::Refused(e) => txn_error_status(e),
+            // The recipients' own replies say how (4xx or 5xx): see `report_statuses`.
+            TxnFailure::NoRecipients | TxnFailure::RecipientRejected => OK,
+            _ => TEMPFAIL,
+        },
+        // Unknown (the connection died after the data) or never known.
+        _ => TEMPFAIL,
+    }
+}
+
+fn report_statuses(report: &Report, out: &mut Vec<u8>) {
+    let lmtp = !report.deliveries.is_empty();
+    for (i, rcpt) in report.recipients.iter().enumerate() {
+        match rcpt {
+            RecipientStatus::Accepted(_) if lmtp => out.push(outcome_status(
+                report.deliveries.get(i).and_then(Option::as_ref),
+            )),
+            RecipientStatus::Accepted(_) => {}
+            RecipientStatus::Rejected(r) => out.push(reply_status(r)),
+            RecipientStatus::NotAttempted => out.push(TEMPFAIL),
+        }
+    }
+    if !lmtp || report.outcome.is_none() {
+        out.push(outcome_status(report.outcome.as_ref()));
+    }
+}
+
+/// The exit status of a run: `failure` is what stopped it (if anything), `reports` the
+/// messages that reached an outcome, `expected` how many messages were to be sent.
+pub fn status(failure: Option<&Failure>, reports: &[Report], expected: usize) -> u8 {
+    let mut all = Vec::new();
+    if let Some(f) = failure {
+        all.push(failure_status(f));
+    }
+    for report in reports {
+        report_statuses(report, &mut all);
+    }
+    if reports.len() < expected && failure.is_none() {
+        all.push(TEMPFAIL);
+    }
+    PRECEDENCE
+        .iter()
+        .copied()
+        .find(|s| all.contains(s))
+        .unwrap_or(OK)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use smtp_proto::body::BodyError;
+    use smtp_proto::command::{EhloName, ForwardPath, ReversePath};
+    use smtp_proto::reply::ReplyCode;
+    use smtp_proto::{
+        AuthError, Client, Config, Envelope, Event, Instant, ProtocolError, TlsRequiredError, TxnId,
+    };
+
+    fn reply(code: u16, text: &str) -> Reply {
+        Reply::new(ReplyCode::new(code).unwrap(), &[text.as_bytes()]).unwrap()
+    }
+
+    fn session(e: SessionError) -> Option<Failure> {
+        Some(Failure::Session(e))
+    }
+
+    fn smtp(e: SmtpError) -> Option<Failure> {
+        session(SessionError::Smtp(e))
+    }
+
+    /// A report of one message to `rcpts` recipients, fed these events.
+    fn report(rcpts: usize, lmtp: bool, events: &[Event]) -> Report {
+        let mut r = Report::new(txn(), rcpts, lmtp);
+        for e in events {
+            assert!(r.apply(e));
+        }
+        r
+    }
+
+    /// The first transaction of a fresh client: the same id every time.
+    fn txn() -> TxnId {
+        let config = Config::new(EhloName::localhost());
+        let mut client = Client::new(config, Instant::ZERO);
+        let to = [ForwardPath::new("b@example.net").unwrap()];
+        let envelope = Envelope::new(ReversePath::new("a@example.org").unwrap(), to);
+        client.send(Instant::ZERO, envelope).unwrap()
+    }
+
+    fn rcpt_ok(rcpt: usize) -> Event {
+        Event::RecipientAccepted {
+            txn: txn(),
+            rcpt,
+            reply: reply(250, "2.1.5 Ok"),
+        }
+    }
+
+    fn rcpt_no(rcpt: usize, code: u16) -> Event {
+        Event::RecipientRejected {
+            txn: txn(),
+            rcpt,
+            reply: reply(code, "no"),
+        }
+    }
+
+    fn accepted(rcpt: Option<usize>) -> Event {
+        Event::MessageAccepted {
+            txn: txn(),
+            rcpt,
+            reply: reply(250, "2.0.0 queued"),
+        }
+    }
+
+    fn failed(rcpt: Option<usize>, code: u16) -> Event {
+        Event::TransactionFailed {
+            txn: txn(),
+            rcpt,
+            failure: TxnFailure::Rejected {
+                stage: Stage::DataEnd,
+                reply: reply(code, "no"),
+            },
+        }
+    }
+
+    #[test]
+    fn zero_when_every_message_is_accepted_for_every_recipient() {
+        let r = report(2, false, &[rcpt_ok(0), rcpt_ok(1), accepted(None)]);
+        assert_eq!(status(None, &[r.clone(), r], 2), OK);
+        let lmtp = report(
+            2,
+            true,
+            &[rcpt_ok(0), rcpt_ok(1), accepted(Some(0)), accepted(Some(1))],
+        );
+        assert_eq!(status(None, &[lmtp], 1), OK);
+    }
+
+    #[test]
+    fn usage_error_is_64() {
+        let f = Some(Failure::Usage("bad".into()));
+        assert_eq!(status(f.as_ref(), &[], 1), USAGE);
+        let f = session(SessionError::InvalidHost("a b".into()));
+        assert_eq!(status(f.as_ref(), &[], 1), USAGE);
+    }
+
+    #[test]
+    fn bad_address_or_data_is_65() {
+        let f = Some(Failure::Data("bad address".into()));
+        assert_eq!(status(f.as_ref(), &[], 1), DATAERR);
+        let nul = TxnError::Body(BodyError::Nul { offset: 3 });
+        let f = session(SessionError::Refused(nul));
+        assert_eq!(status(f.as_ref(), &[], 1), DATAERR);
+    }
+
+    #[test]
+    fn permanent_rejection_of_message_or_recipient_is_69() {
+        let rcpt = report(2, false, &[rcpt_ok(0), rcpt_no(1, 550), accepted(None)]);
+        assert_eq!(status(None, &[rcpt], 1), UNAVAILABLE);
+        let msg = report(1, false, &[rcpt_ok(0), failed(None, 554)]);
+        assert_eq!(status(None, &[msg], 1), UNAVAILABLE);
+        let lmtp = report(
+            2,
+            true,
+            &[
+                rcpt_ok(0),
+                rcpt_ok(1),
+                accepted(Some(0)),
+                failed(Some(1), 550),
+            ],
+        );
+        assert_eq!(status(None, &[lmtp], 1), UNAVAILABLE);
+        let greeting = smtp(SmtpError::ServiceUnavailable(reply(554, "go away")));
+        assert_eq!(status(greeting.as_ref(), &[], 1), UNAVAILABLE);
+    }
+
+    #[test]
+    fn temporary_failures_are_75() {
+        let rcpt = report(1, false, &[rcpt_no(0, 450), failed_no_recipients()]);
+        assert_eq!(status(None, &[rcpt], 1), TEMPFAIL);
+        let msg = report(1, false, &[rcpt_ok(0), failed(None, 451)]);
+        assert_eq!(status(None, &[msg], 1), TEMPFAIL);
+        let unknown = report(
+            1,
+            false,
+            &[
+                rcpt_ok(0),
+                Event::OutcomeUnknown {
+                    txn: txn(),
+                    rcpt: None,
+                },
+            ],
+        );
+        assert_eq!(status(None, &[unknown], 1), TEMPFAIL);
+        for f in [
+            smtp(SmtpError::ServiceUnavailable(reply(421, "bye"))),
+            session(SessionError::Io(
+                std::io::ErrorKind::ConnectionRefused.into(),
+            )),
+            session(SessionError::Timeout(Stage::Greeting)),
+            smtp(SmtpError::ConnectionClosed {
+                stage: Some(Stage::Mail),
+            }),
+        ] {
+            assert_eq!(status(f.as_ref(), &[], 1), TEMPFAIL, "{f:?}");
+        }
+    }
+
+    fn failed_no_recipients() -> Event {
+        Event::TransactionFailed {
+            txn: txn(),
+            rcpt: None,
+            failure: TxnFailure::NoRecipients,
+        }
+    }
+
+    #[test]
+    fn protocol_errors_and_security_aborts_are_76() {
+        let malformed = ProtocolError::UnexpectedReply(reply(250, "?"));
+        for f in [
+            smtp(SmtpError::Protocol(malformed)),
+            smtp(SmtpError::ResponseInjection),
+            smtp(SmtpError::TlsRequired(TlsRequiredError::NotOffered)),
+            session(SessionError::Tls(rustls::Error::InvalidCertificate(
+                rustls::CertificateError::UnknownIssuer,
+            ))),
+        ] {
+            assert_eq!(status(f.as_ref(), &[], 1), PROTOCOL, "{f:?}");
+        }
+    }
+
+    #[test]
+    fn authentication_failures_are_77() {
+        for f in [
+            smtp(SmtpError::Auth(AuthError::Rejected(reply(535, "5.7.8 no")))),
+            smtp(SmtpError::Auth(AuthError::NotOffered)),
+            smtp(SmtpError::CredentialsWithheld),
+        ] {
+            assert_eq!(status(f.as_ref(), &[], 1), NOPERM, "{f:?}");
+        }
+    }
+
+    #[test]
+    fn reading_the_message_failed_is_74() {
+        let f = Some(Failure::Input("cannot read".into()));
+        assert_eq!(status(f.as_ref(), &[], 1), IOERR);
+    }
+
+    #[test]
+    fn precedence_is_76_77_69_75() {
+        let perm = report(1, false, &[rcpt_no(0, 550), failed_no_recipients()]);
+        let temp = report(1, false, &[rcpt_no(0, 450), failed_no_recipients()]);
+        assert_eq!(status(None, &[temp.clone(), perm.clone()], 2), UNAVAILABLE);
+        let closed = smtp(SmtpError::ConnectionClosed { stage: None });
+        assert_eq!(
+            status(closed.as_ref(), std::slice::from_ref(&perm), 2),
+            UNAVAILABLE
+        );
+        let auth = smtp(SmtpError::CredentialsWithheld);
+        assert_eq!(
+            status(auth.as_ref(), std::slice::from_ref(&perm), 1),
+            NOPERM
+        );
+        let proto = smtp(SmtpError::ResponseInjection);
+        assert_eq!(status(proto.as_ref(), &[perm], 1), PROTOCOL);
+    }
+
+    #[test]
+    fn messages_without_a_report_are_temporary_failures() {
+        let ok = report(1, false, &[rcpt_ok(0), accepted(None)]);
+        assert_eq!(status(None, &[ok], 2), TEMPFAIL);
+    }
+}

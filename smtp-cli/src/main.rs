@@ -1,0 +1,311 @@
+//! `smtp-send`: a command-line SMTP/LMTP client for sysadmins, scripts and tests, on
+//! any of the three adapters (smtp-blocking, smtp-tokio, smtp-smol). See `--help`.
+//!
+//! The tool is protocol-free: it maps options onto an adapter's `Builder`, and the
+//! adapter's `Report`s and error onto output and a sysexits status (see [`exit`]).
+
+mod args;
+mod exit;
+mod message;
+mod output;
+mod session;
+mod tls;
+mod transcript;
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use smtp_proto::command::{EhloName, ForwardPath, Mechanism, ReversePath};
+use smtp_proto::{Credentials, TlsPolicy};
+
+use args::{Args, Runtime, StartTls};
+use exit::Failure;
+use session::{Outcome, Plan, Progress, Server};
+
+fn main() -> ExitCode {
+    let args = match Args::try_parse() {
+        Ok(a) => a,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { exit::USAGE } else { 0 });
+        }
+    };
+    ExitCode::from(run(args))
+}
+
+fn say(line: &str) {
+    let _ = writeln!(std::io::stderr().lock(), "smtp-send: {line}");
+}
+
+fn run(args: Args) -> u8 {
+    if args.transcript {
+        transcript::install(args.transcript_body);
+    }
+    let plan = match plan(&args) {
+        Ok(p) => p,
+        Err(f) => return finish(&args, &Outcome::default(), Some(f)),
+    };
+    let bar = Bar::new(&args);
+    let outcome = match args.runtime {
+        Runtime::Tokio => session::run_tokio(&plan, &bar),
+        Runtime::Smol => session::run_smol(&plan, &bar),
+        Runtime::Blocking => session::run_blocking(&plan, &bar),
+    };
+    bar.done();
+    if plan.repeat > 1 {
+        let secs = outcome.elapsed.as_secs_f64();
+        let n = outcome.reports.len();
+        let rate = if secs > 0.0 { n as f64 / secs } else { 0.0 };
+        say(&format!(
+            "{n} messages in {secs:.2} s ({rate:.1} messages per second)"
+        ));
+    }
+    if let Some(e) = &outcome.quit_error {
+        say(&format!("warning: QUIT failed: {e}"));
+    }
+    let mut outcome = outcome;
+    let failure = outcome.error.take().map(Failure::Session);
+    finish(&args, &outcome, failure)
+}
+
+/// Prints the result and returns the exit status.
+fn finish(args: &Args, outcome: &Outcome, failure: Option<Failure>) -> u8 {
+    let status = exit::status(failure.as_ref(), &outcome.reports, args.repeat as usize);
+    let error = failure.as_ref().map(|f| f.to_string());
+    if let Some(e) = &error {
+        say(&format!("error: {e}"));
+    }
+    for line in output::problems(outcome, &args.to) {
+        say(&line);
+    }
+    if args.json {
+        let v = output::json(
+            &output::escaped(&args.server),
+            &args.to,
+            outcome,
+            error,
+            status,
+        );
+        let _ = writeln!(std::io::stdout().lock(), "{v}");
+    }
+    status
+}
+
+/// `--server`: `unix:PATH` or `/PATH`, `[v6]:port`, `host:port`, `host`, or a bare IPv6.
+fn parse_server(s: &str) -> Result<Server, Failure> {
+    let bad = |why: &str| Failure::Usage(format!("--server {s:?}: {why}"));
+    if let Some(path) = s.strip_prefix("unix:") {
+        return Ok(Server::Unix(PathBuf::from(path)));
+    }
+    if s.starts_with('/') {
+        return Ok(Server::Unix(PathBuf::from(s)));
+    }
+    let port = |p: &str| p.parse::<u16>().map_err(|_| bad("invalid port"));
+    let (host, port) = if let Some(rest) = s.strip_prefix('[') {
+        let (host, after) = rest.split_once(']').ok_or_else(|| bad("missing ']'"))?;
+        match after.strip_prefix(':') {
+            Some(p) => (host, Some(port(p)?)),
+            None if after.is_empty() => (host, None),
+            None => return Err(bad("expected ':PORT' after ']'")),
+        }
+    } else if s.matches(':').count() > 1 {
+        (s, None)
+    } else if let Some((h, p)) = s.split_once(':') {
+        (h, Some(port(p)?))
+    } else {
+        (s, None)
+    };
+    if host.is_empty() {
+        return Err(bad("empty host"));
+    }
+    Ok(Server::Tcp {
+        host: host.to_owned(),
+        port,
+    })
+}
+
+fn seconds(option: &str, v: Option<f64>) -> Result<Option<Duration>, Failure> {
+    v.map(|s| {
+        Duration::try_from_secs_f64(s)
+            .ok()
+            .filter(|d| !d.is_zero())
+            .ok_or_else(|| Failure::Usage(format!("{option}: expected a positive number")))
+    })
+    .transpose()
+}
+
+fn env_secret(var: &str) -> Result<String, Failure> {
+    std::env::var(var).map_err(|_| Failure::Usage(format!("environment variable {var} is not set")))
+}
+
+/// The credentials of `--auth-*`; the secret never appears in an error.
+fn credentials(args: &Args) -> Result<Option<Credentials>, Failure> {
+    let Some(user) = &args.auth_user else {
+        return Ok(None);
+    };
+    let bad = |e: smtp_proto::CredentialsError| Failure::Usage(format!("credentials: {e}"));
+    if let Some(var) = &args.xoauth2_token_env {
+        let token = env_secret(var)?;
+        return Credentials::oauth2(user.clone(), token)
+            .map(Some)
+            .map_err(bad);
+    }
+    let password = if let Some(var) = &args.auth_password_env {
+        env_secret(var)?
+    } else if let Some(path) = &args.auth_password_file {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Failure::Input(format!("cannot read {}: {e}", path.display())))?;
+        text.lines().next().unwrap_or_default().to_owned()
+    } else if std::io::stdin().is_terminal() {
+        rpassword::prompt_password(format!("Password for {user}: "))
+            .map_err(|e| Failure::Input(format!("cannot read the password: {e}")))?
+    } else {
+        return Err(Failure::Usage(
+            "--auth-user needs --auth-password-env, --auth-password-file or \
+             --xoauth2-token-env when standard input is not a terminal"
+                .into(),
+        ));
+    };
+    Credentials::password(user.clone(), password)
+        .map(Some)
+        .map_err(bad)
+}
+
+/// Everything from the command line, checked, before any connection.
+fn plan(args: &Args) -> Result<Plan, Failure> {
+    let server = parse_server(&args.server)?;
+    let from = ReversePath::new(&args.from)
+        .map_err(|e| Failure::Data(format!("--from {:?}: {e}", args.from)))?;
+    let to = args
+        .to
+        .iter()
+        .map(|a| ForwardPath::new(a).map_err(|e| Failure::Data(format!("--to {a:?}: {e}"))))
+        .collect::<Result<Vec<_>, _>>()?;
+    let ehlo = args
+        .ehlo
+        .as_deref()
+        .map(|n| EhloName::new(n).map_err(|e| Failure::Usage(format!("--ehlo {n:?}: {e}"))))
+        .transpose()?;
+    let auth_mech = args
+        .auth_mech
+        .as_deref()
+        .map(|m| Mechanism::new(m).map_err(|e| Failure::Usage(format!("--auth-mech {m:?}: {e}"))))
+        .transpose()?;
+    let tls_config = if let Some(path) = &args.ca_file {
+        Some(tls::trusting(path)?)
+    } else if args.insecure {
+        say("warning: --insecure: the server's certificate is not verified");
+        Some(tls::insecure()?)
+    } else {
+        None
+    };
+    let timeout = seconds("--timeout", args.timeout)?;
+    let connect_timeout = seconds("--connect-timeout", args.connect_timeout)?;
+    let message = message::load(args)?;
+    if let Some(offset) = message.iter().position(|&b| b == 0) {
+        return Err(Failure::Data(format!(
+            "the message has a NUL octet at offset {offset}"
+        )));
+    }
+    let credentials = credentials(args)?;
+    let starttls = match args.starttls {
+        Some(StartTls::Required) => TlsPolicy::Required,
+        Some(StartTls::Opportunistic) => TlsPolicy::Opportunistic,
+        Some(StartTls::Never) => TlsPolicy::Disabled,
+        None if credentials.is_some() => TlsPolicy::Required,
+        None => TlsPolicy::Opportunistic,
+    };
+    Ok(Plan {
+        server,
+        implicit_tls: args.tls,
+        starttls,
+        tls_config,
+        credentials,
+        auth_mech,
+        allow_plaintext_auth: args.allow_plaintext_auth,
+        ehlo,
+        lmtp: args.lmtp,
+        pipelining: !args.no_pipelining,
+        chunking: !args.no_chunking,
+        timeout,
+        connect_timeout,
+        from,
+        to,
+        message,
+        repeat: args.repeat as usize,
+    })
+}
+
+/// The `--repeat` progress bar, shown only on a terminal.
+struct Bar(Option<ProgressBar>);
+
+impl Bar {
+    fn new(args: &Args) -> Bar {
+        let show = args.repeat > 1 && !args.transcript && std::io::stderr().is_terminal();
+        Bar(show.then(|| {
+            let bar = ProgressBar::with_draw_target(
+                Some(u64::from(args.repeat)),
+                ProgressDrawTarget::stderr(),
+            );
+            if let Ok(style) =
+                ProgressStyle::with_template("{bar:40} {pos}/{len} messages, {per_sec}, {eta}")
+            {
+                bar.set_style(style);
+            }
+            bar
+        }))
+    }
+
+    fn done(&self) {
+        if let Some(b) = &self.0 {
+            b.finish_and_clear();
+        }
+    }
+}
+
+impl Progress for Bar {
+    fn batch(&self) -> usize {
+        if self.0.is_some() {
+            10
+        } else {
+            1000
+        }
+    }
+
+    fn sent(&self, n: usize) {
+        if let Some(b) = &self.0 {
+            b.inc(n as u64);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_forms() {
+        let tcp = |s: &str| match parse_server(s).unwrap() {
+            Server::Tcp { host, port } => (host, port),
+            Server::Unix(p) => panic!("{p:?}"),
+        };
+        assert_eq!(tcp("mx.example"), ("mx.example".into(), None));
+        assert_eq!(tcp("mx.example:587"), ("mx.example".into(), Some(587)));
+        assert_eq!(tcp("[::1]:2525"), ("::1".into(), Some(2525)));
+        assert_eq!(tcp("::1"), ("::1".into(), None));
+        assert!(matches!(
+            parse_server("/run/lmtp").unwrap(),
+            Server::Unix(_)
+        ));
+        assert!(matches!(
+            parse_server("unix:sock").unwrap(),
+            Server::Unix(_)
+        ));
+        assert!(parse_server("mx:99999").is_err());
+        assert!(parse_server(":25").is_err());
+    }
+}

@@ -1,0 +1,200 @@
+//! What the run prints: one JSON object (`--json`), or short lines on standard error.
+
+use serde_json::{json, Value};
+use smtp_proto::reply::Escaped;
+use smtp_proto::{MessageOutcome, RecipientStatus, Reply, Report, TxnFailure};
+
+use crate::session::Outcome;
+
+/// Code, enhanced status and text of a reply; the text without the enhanced status
+/// (it has its own field), lines joined with `\n`.
+fn reply_parts(r: &Reply) -> (Value, Value, Value) {
+    let enhanced = r.enhanced().map(|e| e.to_string());
+    let mut lines: Vec<String> = r
+        .lines()
+        .map(|l| String::from_utf8_lossy(l).into_owned())
+        .collect();
+    if let (Some(e), Some(first)) = (&enhanced, lines.first_mut()) {
+        if let Some(rest) = first.strip_prefix(e.as_str()) {
+            *first = rest.trim_start().to_owned();
+        }
+    }
+    (
+        json!(u16::from(r.code())),
+        json!(enhanced),
+        json!(lines.join("\n")),
+    )
+}
+
+fn failure_text(f: &TxnFailure) -> String {
+    match f {
+        TxnFailure::Rejected { stage, .. } => format!("{stage} refused"),
+        TxnFailure::NoRecipients => "no recipient was accepted".into(),
+        TxnFailure::RecipientRejected => "a recipient was rejected".into(),
+        TxnFailure::Refused(e) => format!("refused before sending: {e}"),
+        TxnFailure::SessionClosed => "the session ended before the end of the message".into(),
+        _ => "failed".into(),
+    }
+}
+
+/// `accepted`, `code`, `enhanced`, `text` of a message outcome (or an LMTP delivery).
+fn outcome_fields(o: Option<&MessageOutcome>) -> (Value, Value, Value, Value) {
+    match o {
+        Some(MessageOutcome::Accepted(r)) => {
+            let (c, e, t) = reply_parts(r);
+            (json!(true), c, e, t)
+        }
+        Some(MessageOutcome::Failed(f)) => match f {
+            TxnFailure::Rejected { reply, .. } => {
+                let (c, e, t) = reply_parts(reply);
+                (json!(false), c, e, t)
+            }
+            f => (
+                json!(false),
+                Value::Null,
+                Value::Null,
+                json!(failure_text(f)),
+            ),
+        },
+        Some(MessageOutcome::Unknown) => (
+            Value::Null,
+            Value::Null,
+            Value::Null,
+            json!("outcome unknown: the connection failed after the end of the data"),
+        ),
+        None => (Value::Null, Value::Null, Value::Null, json!("no outcome")),
+    }
+}
+
+fn message_json(report: &Report, to: &[String]) -> Value {
+    let lmtp = !report.deliveries.is_empty();
+    let recipients: Vec<Value> = report
+        .recipients
+        .iter()
+        .enumerate()
+        .map(|(i, status)| {
+            let address = to.get(i).cloned().unwrap_or_default();
+            let (accepted, (code, enhanced, text)) = match status {
+                RecipientStatus::Accepted(r) => (json!(true), reply_parts(r)),
+                RecipientStatus::Rejected(r) => (json!(false), reply_parts(r)),
+                RecipientStatus::NotAttempted => {
+                    (Value::Null, (Value::Null, Value::Null, Value::Null))
+                }
+            };
+            let mut v = json!({
+                "address": address,
+                "accepted": accepted,
+                "code": code,
+                "enhanced": enhanced,
+                "text": text,
+            });
+            if lmtp {
+                let (delivered, code, enhanced, text) = match status {
+                    RecipientStatus::Accepted(_) => {
+                        outcome_fields(report.deliveries.get(i).and_then(Option::as_ref))
+                    }
+                    _ => (json!(false), Value::Null, Value::Null, Value::Null),
+                };
+                v["delivery"] = json!({
+                    "delivered": delivered,
+                    "code": code,
+                    "enhanced": enhanced,
+                    "text": text,
+                });
+            }
+            v
+        })
+        .collect();
+    let (accepted, code, enhanced, text) = outcome_fields(report.outcome.as_ref());
+    json!({
+        "recipients": recipients,
+        "accepted": accepted,
+        "code": code,
+        "enhanced": enhanced,
+        "text": text,
+    })
+}
+
+/// The `--json` object.
+pub fn json(
+    server: &str,
+    to: &[String],
+    outcome: &Outcome,
+    error: Option<String>,
+    exit: u8,
+) -> Value {
+    let info = outcome.info.clone().unwrap_or_default();
+    json!({
+        "server": server,
+        "tls": info.tls,
+        "auth": info.auth,
+        "capabilities": info.capabilities,
+        "messages": outcome.reports.iter().map(|r| message_json(r, to)).collect::<Vec<_>>(),
+        "error": error,
+        "exit_code": exit,
+    })
+}
+
+/// Lines for standard error: every recipient or message that was not accepted (the
+/// first few of a `--repeat` run), escaped since reply text comes from the server.
+pub fn problems(outcome: &Outcome, to: &[String]) -> Vec<String> {
+    let mut lines = Vec::new();
+    for (n, report) in outcome.reports.iter().enumerate() {
+        if report.all_delivered() {
+            continue;
+        }
+        if lines.len() >= 10 {
+            lines.push("... (more messages not accepted)".into());
+            break;
+        }
+        let tag = if outcome.reports.len() > 1 {
+            format!("message {}: ", n + 1)
+        } else {
+            String::new()
+        };
+        for (i, status) in report.recipients.iter().enumerate() {
+            let address = to.get(i).map(String::as_str).unwrap_or("?");
+            match status {
+                RecipientStatus::Rejected(r) => {
+                    lines.push(format!("{tag}<{address}> rejected: {r}"));
+                }
+                RecipientStatus::Accepted(_) => {
+                    if let Some(Some(o)) = report.deliveries.get(i) {
+                        if !o.is_accepted() {
+                            lines.push(format!(
+                                "{tag}<{address}> not delivered: {}",
+                                describe(Some(o))
+                            ));
+                        }
+                    }
+                }
+                RecipientStatus::NotAttempted => {}
+            }
+        }
+        if report.deliveries.is_empty() {
+            if let Some(o) = &report.outcome {
+                if !o.is_accepted() {
+                    lines.push(format!("{tag}message not accepted: {}", describe(Some(o))));
+                }
+            }
+        }
+    }
+    lines
+}
+
+fn describe(o: Option<&MessageOutcome>) -> String {
+    match o {
+        Some(MessageOutcome::Accepted(r)) => r.to_string(),
+        Some(MessageOutcome::Failed(TxnFailure::Rejected { reply, .. })) => reply.to_string(),
+        Some(MessageOutcome::Failed(f)) => failure_text(f),
+        Some(MessageOutcome::Unknown) => {
+            "outcome unknown (the connection failed after the end of the data)".into()
+        }
+        None => "no outcome".into(),
+    }
+}
+
+/// The server as given, escaped for a terminal.
+pub fn escaped(s: &str) -> String {
+    Escaped(s.as_bytes()).to_string()
+}

@@ -1,0 +1,122 @@
+//! Running the built `smtp-send` and reading what it printed.
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::process::Output;
+
+use assert_cmd::Command;
+use serde_json::Value;
+use smtp_testkit::server::Step;
+
+/// The runtimes, so that every test can run on each in turn.
+pub const RUNTIMES: [&str; 3] = ["blocking", "tokio", "smol"];
+
+/// `smtp-send --runtime R --server ADDR --from a@example.org` plus `args`.
+pub fn send(runtime: &str, addr: SocketAddr, args: &[&str]) -> Command {
+    let mut cmd = Command::cargo_bin("smtp-send").expect("the smtp-send binary");
+    cmd.args(["--runtime", runtime, "--server", &addr.to_string()])
+        .args(["--from", "a@example.org"])
+        .args(args)
+        .env_remove("SMTP_SEND_TEST_PW")
+        .timeout(std::time::Duration::from_secs(60));
+    cmd
+}
+
+/// The exit status, stdout and stderr of a run, as text.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    pub fn of(out: Output) -> Run {
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    pub fn json(&self) -> Value {
+        serde_json::from_str(self.stdout.trim())
+            .unwrap_or_else(|e| panic!("stdout is not one JSON object ({e}):\n{self}"))
+    }
+
+    pub fn expect(self, code: i32) -> Run {
+        assert_eq!(self.code, code, "exit status\n{self}");
+        self
+    }
+}
+
+impl std::fmt::Display for Run {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "status {}\n--- stdout\n{}\n--- stderr\n{}",
+            self.code, self.stdout, self.stderr
+        )
+    }
+}
+
+pub fn run(mut cmd: impl std::borrow::BorrowMut<Command>) -> Run {
+    Run::of(cmd.borrow_mut().output().expect("run smtp-send"))
+}
+
+pub fn line(s: &str) -> Step {
+    Step::Send(s.as_bytes().to_vec())
+}
+
+pub fn read(n: usize) -> Vec<Step> {
+    vec![Step::ReadLine; n]
+}
+
+/// Greeting, EHLO and its reply offering `caps` (e.g. `["PIPELINING", "CHUNKING"]`).
+pub fn session_start(caps: &[&str]) -> Vec<Step> {
+    let mut ehlo = String::new();
+    if caps.is_empty() {
+        ehlo.push_str("250 mx.example\r\n");
+    } else {
+        ehlo.push_str("250-mx.example\r\n");
+        for (i, c) in caps.iter().enumerate() {
+            let sep = if i + 1 == caps.len() { ' ' } else { '-' };
+            ehlo.push_str(&format!("250{sep}{c}\r\n"));
+        }
+    }
+    vec![
+        line("220 mx.example ESMTP\r\n"),
+        Step::ReadLine,
+        Step::Send(ehlo.into_bytes()),
+    ]
+}
+
+/// A file with these bytes in a fresh directory of the system's temporary directory.
+pub fn temp_file(name: &str, bytes: &[u8]) -> std::path::PathBuf {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static N: AtomicU32 = AtomicU32::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "smtp-cli-test-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).expect("temp file");
+    path
+}
+
+/// A three-line message.
+pub const MESSAGE: &[u8] = b"Subject: t\r\n\r\nhi\r\n";
+
+/// Reads one transaction pipelined with inline `BDAT ... LAST` ([`MESSAGE`] to `rcpts`
+/// recipients: MAIL, RCPT each, BDAT and the message's three lines), then sends `replies`.
+pub fn bdat_transaction(rcpts: usize, replies: &str) -> Vec<Step> {
+    let mut steps = read(1 + rcpts + 1 + 3);
+    steps.push(line(replies));
+    steps
+}
+
+/// QUIT, its reply, then the connection is held until the client closes it.
+pub fn quit() -> Vec<Step> {
+    vec![Step::ReadLine, line("221 bye\r\n"), Step::Hold]
+}

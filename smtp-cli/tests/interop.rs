@@ -1,0 +1,201 @@
+//! `smtp-send` against the real servers of `scripts/test-servers` (Postfix, aiosmtpd,
+//! LMTP): STARTTLS + AUTH, implicit TLS, LMTP, exit statuses from real refusals, what the
+//! servers stored, and `--repeat 100`. Panics (never skips) when the servers are down.
+#![cfg(feature = "interop")]
+
+mod common;
+
+use common::*;
+use smtp_testkit::interop::{assert_aiosmtpd_stored, unique, Listener, TestServers};
+
+const PASSWORD_VAR: &str = "SMTP_SEND_TEST_PW";
+
+/// `smtp-send` to `listener` with the servers' CA trusted.
+fn to(
+    servers: &TestServers,
+    runtime: &str,
+    listener: Listener,
+    args: &[&str],
+) -> assert_cmd::Command {
+    let mut cmd = send(runtime, servers.addr(listener), args);
+    cmd.args(["--ca-file", servers.var("SMTP_TEST_CA")]);
+    cmd
+}
+
+fn with_login(cmd: &mut assert_cmd::Command, servers: &TestServers, password: &str) {
+    cmd.args([
+        "--auth-user",
+        servers.user(),
+        "--auth-password-env",
+        PASSWORD_VAR,
+    ])
+    .env(PASSWORD_VAR, password);
+}
+
+/// STARTTLS + AUTH on Postfix with every runtime: accepted (0), delivered, and the JSON
+/// names the TLS version and mechanism; the password is nowhere in the output.
+#[test]
+fn postfix_starttls_auth_on_every_runtime() {
+    let servers = TestServers::get();
+    for runtime in RUNTIMES {
+        let rcpt = format!("{}@example.com", unique(&format!("cli-{runtime}")));
+        let mut cmd = to(&servers, runtime, Listener::Postfix, &["--to", &rcpt]);
+        with_login(&mut cmd, &servers, servers.password());
+        cmd.args([
+            "--json",
+            "--transcript",
+            "--subject",
+            "interop",
+            "--body",
+            "Hello",
+        ]);
+        let out = run(cmd).expect(0);
+        let v = out.json();
+        assert!(v["tls"].as_str().unwrap().starts_with("TLSv1."), "{out}");
+        assert!(v["auth"].is_string(), "{out}");
+        assert!(
+            v["capabilities"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|c| c == "PIPELINING"),
+            "{out}"
+        );
+        assert_eq!(v["messages"][0]["accepted"], true, "{out}");
+        let all = format!("{}{}", out.stdout, out.stderr);
+        assert!(!all.contains(servers.password()), "password shown:\n{out}");
+        let stored = servers.postfix_message(&rcpt);
+        let stored = String::from_utf8_lossy(&stored);
+        assert!(stored.contains("Subject: interop"), "{stored}");
+        assert!(stored.contains("Message-ID: <"), "{stored}");
+    }
+}
+
+/// Implicit TLS (Postfix wrappermode): `--tls`, and the JSON shows the version.
+#[test]
+fn postfix_implicit_tls() {
+    let servers = TestServers::get();
+    let rcpt = format!("{}@example.com", unique("cli-tls"));
+    let mut cmd = to(
+        &servers,
+        "smol",
+        Listener::PostfixTls,
+        &["--to", &rcpt, "--tls"],
+    );
+    with_login(&mut cmd, &servers, servers.password());
+    let out = run(cmd.arg("--json")).expect(0);
+    assert!(out.json()["tls"].is_string(), "{out}");
+    servers.postfix_message(&rcpt);
+}
+
+/// `--data FILE` reaches aiosmtpd byte for byte (line ends normalised by the server's
+/// storage aside, as the testkit compares).
+#[test]
+fn aiosmtpd_stores_the_file_as_sent() {
+    let servers = TestServers::get();
+    let rcpt = format!("{}@example.com", unique("cli-data"));
+    let message = b"Subject: file\r\n\r\n.leading dot\r\nend\r\n";
+    let data = temp_file("m.eml", message);
+    let mut cmd = to(&servers, "blocking", Listener::Aiosmtpd, &["--to", &rcpt]);
+    cmd.arg("--data").arg(&data);
+    with_login(&mut cmd, &servers, servers.password());
+    run(cmd).expect(0);
+    assert_aiosmtpd_stored(&servers.aiosmtpd_message(&rcpt), message);
+}
+
+/// A recipient Postfix refuses with 550 5.1.1: 69, while the other gets the message.
+#[test]
+fn postfix_refused_recipient_is_69() {
+    let servers = TestServers::get();
+    let good = format!("{}@example.com", unique("cli-good"));
+    let bad = format!("{}@example.com", unique("reject-cli"));
+    let mut cmd = to(
+        &servers,
+        "tokio",
+        Listener::Postfix,
+        &["--to", &good, "--to", &bad],
+    );
+    with_login(&mut cmd, &servers, servers.password());
+    let out = run(cmd.arg("--json")).expect(69);
+    let r = &out.json()["messages"][0]["recipients"];
+    assert_eq!(r[1]["code"], 550, "{out}");
+    assert_eq!(r[1]["enhanced"], "5.1.1", "{out}");
+    servers.postfix_message(&good);
+}
+
+/// LMTP: the refused recipient is refused after the data, in its own reply: 69, and the
+/// JSON has the delivery per recipient.
+#[test]
+fn lmtp_per_recipient_delivery() {
+    let servers = TestServers::get();
+    let good = format!("{}@example.com", unique("cli-lmtp"));
+    let bad = format!("{}@example.com", unique("reject-lmtp"));
+    let cmd = to(
+        &servers,
+        "blocking",
+        Listener::Lmtp,
+        &[
+            "--lmtp",
+            "--json",
+            "--starttls",
+            "never",
+            "--to",
+            &good,
+            "--to",
+            &bad,
+        ],
+    );
+    let out = run(cmd).expect(69);
+    let r = &out.json()["messages"][0]["recipients"];
+    assert_eq!(r[0]["delivery"]["delivered"], true, "{out}");
+    assert_eq!(r[1]["delivery"]["delivered"], false, "{out}");
+    assert_eq!(r[1]["delivery"]["code"], 550, "{out}");
+}
+
+/// Postfix's certificate without `--ca-file` (not in the Mozilla roots): 76.
+#[test]
+fn untrusted_certificate_is_76() {
+    let servers = TestServers::get();
+    let rcpt = format!("{}@example.com", unique("cli-untrusted"));
+    let cmd = send(
+        "blocking",
+        servers.addr(Listener::Postfix),
+        &["--to", &rcpt],
+    );
+    let out = run(cmd).expect(76);
+    assert!(out.stderr.contains("certificate"), "{out}");
+    assert!(!servers.postfix_has(&rcpt));
+}
+
+/// A wrong password (535), and credentials on a cleartext session: 77; the password is
+/// in no error message.
+#[test]
+fn authentication_failures_are_77() {
+    let servers = TestServers::get();
+    let rcpt = format!("{}@example.com", unique("cli-badpw"));
+    // Postfix: the harness's aiosmtpd listeners never answer a failed AUTH.
+    let mut cmd = to(&servers, "tokio", Listener::Postfix, &["--to", &rcpt]);
+    with_login(&mut cmd, &servers, "wrong-Pa55word");
+    let out = run(cmd.args(["--json", "--transcript"])).expect(77);
+    let all = format!("{}{}", out.stdout, out.stderr);
+    assert!(!all.contains("wrong-Pa55word"), "password shown:\n{out}");
+
+    let mut cmd = to(&servers, "smol", Listener::Postfix, &["--to", &rcpt]);
+    cmd.args(["--starttls", "never"]);
+    with_login(&mut cmd, &servers, servers.password());
+    run(cmd).expect(77);
+}
+
+/// `--repeat 100` on one Postfix connection: every message accepted and delivered.
+#[test]
+fn postfix_repeat_100() {
+    let servers = TestServers::get();
+    let rcpt = format!("{}@example.com", unique("cli-repeat"));
+    let mut cmd = to(&servers, "blocking", Listener::Postfix, &["--to", &rcpt]);
+    with_login(&mut cmd, &servers, servers.password());
+    let out = run(cmd.args(["--repeat", "100", "--json"])).expect(0);
+    let messages = out.json()["messages"].as_array().unwrap().clone();
+    assert_eq!(messages.len(), 100);
+    assert!(messages.iter().all(|m| m["accepted"] == true), "{out}");
+    assert!(out.stderr.contains("100 messages in"), "{out}");
+}
