@@ -642,6 +642,29 @@ mod tests {
     }
 
     #[test]
+    fn nul_found_at_every_offset_of_crlf_text() {
+        // Long CRLF text is skipped in clean blocks, which must see a NUL too; LF text
+        // goes another way. Every offset, so every position within a block is covered.
+        for line_end in [&b"\r\n"[..], b"\n"] {
+            let mut body = Vec::new();
+            while body.len() < 700 {
+                body.extend_from_slice(b"the quick brown fox jumps over the lazy dog");
+                body.extend_from_slice(line_end);
+            }
+            for k in 0..body.len() {
+                let mut bad = body.clone();
+                bad[k] = 0;
+                let want = Err(BodyError::Nul { offset: k as u64 });
+                let mut out = Vec::new();
+                assert_eq!(DataEncoder::new().encode(&bad, &mut out), want, "DATA {k}");
+                assert!(out.is_empty());
+                let got = BdatEncoder::new(false).encode(&bad, true, &mut out);
+                assert_eq!(got.map(|_| ()), want, "BDAT {k}");
+            }
+        }
+    }
+
+    #[test]
     fn bdat_headers_and_lengths() {
         assert_eq!(bdat(false, &[b"abc"]), b"BDAT 3\r\nabcBDAT 0 LAST\r\n");
         assert_eq!(bdat(false, &[b"a\nb"]), b"BDAT 4\r\na\r\nbBDAT 0 LAST\r\n");
