@@ -83,8 +83,9 @@ fn clean<const STUFF: bool>(s: &[u8; BLOCK + 1]) -> bool {
     for (&x, &y) in s[..BLOCK].iter().zip(&s[1..]) {
         let x_cr = x == b'\r';
         bad |= (x_cr != (y == b'\n')) as u8;
+        // A '.' after a CR already fails the CR test above, so only LF '.' is checked.
         if STUFF {
-            bad |= ((x_cr | (x == b'\n')) & (y == b'.')) as u8;
+            bad |= ((x == b'\n') & (y == b'.')) as u8;
         }
     }
     bad == 0
