@@ -57,57 +57,38 @@ fn eq_upper(bytes: &[u8], upper: &[u8]) -> bool {
     bytes == upper || bytes.eq_ignore_ascii_case(upper)
 }
 
-/// The reply text that [`Capabilities::from_reply`] copies pieces from.
-///
-/// Validating UTF-8 once for the whole text (nearly always valid, usually ASCII) is
-/// cheaper than once per piece; pieces are cut at SP, LF or ASCII whitespace, which are
-/// character boundaries, so they are then sliced out of the `str` directly. Invalid text
-/// falls back to a lossy decoding of each piece.
-struct Source<'a> {
-    bytes: &'a [u8],
-    valid: Option<&'a str>,
-}
-
-impl Source<'_> {
-    fn bytes(&self, from: usize, to: usize) -> &[u8] {
-        self.bytes.get(from..to).unwrap_or(&[])
+/// Appends `bytes` as UTF-8, replacing invalid sequences; valid text (the usual case)
+/// is copied without the lossy decoder's work.
+fn push_lossy(store: &mut String, bytes: &[u8]) {
+    if bytes.is_empty() {
+        return;
     }
-
-    /// Appends `bytes[from..to]` as UTF-8, replacing invalid sequences.
-    fn push(&self, store: &mut String, from: usize, to: usize) {
-        if from >= to {
-            return;
-        }
-        if let Some(piece) = self.valid.and_then(|s| s.get(from..to)) {
-            store.push_str(piece);
-            return;
-        }
-        let bytes = self.bytes(from, to);
-        match core::str::from_utf8(bytes) {
-            Ok(s) => store.push_str(s),
-            Err(_) => store.push_str(&String::from_utf8_lossy(bytes)),
-        }
+    match core::str::from_utf8(bytes) {
+        Ok(s) => store.push_str(s),
+        Err(_) => store.push_str(&String::from_utf8_lossy(bytes)),
     }
 }
 
-/// Splits the line of `text` that starts at `from` (lines joined with LF) at its first
-/// SP: (end of keyword, start and end of params, start of the next line if any).
+/// Splits the first line of `text` (lines joined with LF) at its first SP:
+/// (`keyword`, `params`, text after the line), or `None` once `text` is used up.
 ///
-/// Lines are short, so [`find2`](crate::line::find2) beats `memchr` here.
-fn split_line(text: &[u8], from: usize) -> (usize, usize, usize, Option<usize>) {
-    let rest = text.get(from..).unwrap_or(&[]);
-    let Some(stop) = crate::line::find2(rest, b' ', b'\n') else {
-        return (text.len(), text.len(), text.len(), None);
+/// One scan finds SP or LF; only a line with parameters pays for a second scan.
+fn split_line(text: &[u8]) -> (&[u8], &[u8], Option<&[u8]>) {
+    let stop = memchr::memchr2(b' ', b'\n', text);
+    let (keyword, rest) = match stop.and_then(|i| text.split_at_checked(i)) {
+        Some(parts) => parts,
+        None => return (text, &[], None),
     };
-    let stop = from + stop;
-    if text.get(stop) == Some(&b'\n') {
-        return (stop, stop, stop, Some(stop + 1));
-    }
-    let params = stop + 1;
-    let after = text.get(params..).unwrap_or(&[]);
-    match crate::line::find2(after, b'\n', b'\n') {
-        Some(lf) => (stop, params, params + lf, Some(params + lf + 1)),
-        None => (stop, params, text.len(), None),
+    match rest.split_first() {
+        Some((b' ', after_sp)) => match memchr::memchr(b'\n', after_sp) {
+            Some(lf) => {
+                let (params, tail) = after_sp.split_at_checked(lf).unwrap_or((after_sp, &[]));
+                (keyword, params, tail.get(1..))
+            }
+            None => (keyword, after_sp, None),
+        },
+        Some((_, after_lf)) => (keyword, &[], Some(after_lf)),
+        None => (keyword, &[], None),
     }
 }
 
@@ -175,59 +156,46 @@ impl Capabilities {
     /// appears more than once, the last one counts. Empty lines are skipped.
     pub fn from_reply(reply: &Reply) -> Capabilities {
         let mut caps = Capabilities::default();
+        // One allocation: what is kept is at most the reply's text.
         let text = reply.joined_text();
-        let src = Source {
-            bytes: text,
-            valid: core::str::from_utf8(text).ok(),
-        };
-        // One allocation: what is kept is at most the reply's text (when valid UTF-8).
         caps.store.reserve(text.len());
-        let (domain_end, _, _, mut next) = split_line(text, 0);
-        src.push(&mut caps.store, 0, domain_end);
+        let (domain, _greeting, mut rest) = split_line(text);
+        push_lossy(&mut caps.store, domain);
         caps.domain_end = caps.store.len();
-        while let Some(line) = next {
-            let (keyword_end, params, params_end, after) = split_line(text, line);
-            caps.add_line(&src, line, keyword_end, params, params_end);
-            next = after;
+        while let Some(text) = rest {
+            let (keyword, params, next) = split_line(text);
+            caps.add_line(keyword, params);
+            rest = next;
         }
         caps
     }
 
-    /// Reads one line: the keyword is `text[line..keyword_end]`, the parameters
-    /// `text[params..params_end]`.
-    fn add_line(
-        &mut self,
-        src: &Source<'_>,
-        line: usize,
-        keyword_end: usize,
-        params: usize,
-        params_end: usize,
-    ) {
-        if line >= keyword_end && params >= params_end {
+    fn add_line(&mut self, keyword: &[u8], params: &[u8]) {
+        if keyword.is_empty() && params.is_empty() {
             return;
         }
-        let keyword = src.bytes(line, keyword_end);
+        // Legacy form sent by old Outlook-compatible servers: `AUTH=LOGIN PLAIN`.
+        if let Some(first_mech) = strip_prefix_ignore_case(keyword, b"AUTH=") {
+            self.flags |= AUTH;
+            self.add_mechanisms(first_mech);
+            self.add_mechanisms(params);
+            return;
+        }
         match typed_flag(keyword) {
             Some(AUTH) => {
                 self.flags |= AUTH;
-                self.add_mechanisms(src, params, params_end);
+                self.add_mechanisms(params);
             }
             Some(SIZE) => {
                 self.flags |= SIZE;
-                self.max_size = parse_size(src.bytes(params, params_end));
+                self.max_size = parse_size(params);
             }
             Some(flag) => self.flags |= flag,
-            // Legacy form sent by old Outlook-compatible servers: `AUTH=LOGIN PLAIN`.
-            None if strip_prefix_ignore_case(keyword, b"AUTH=").is_some() => {
-                self.flags |= AUTH;
-                self.add_mechanisms(src, line + 5, keyword_end);
-                self.add_mechanisms(src, params, params_end);
-            }
             None => {
                 let start = self.store.len();
-                src.push(&mut self.store, line, keyword_end);
+                push_lossy(&mut self.store, keyword);
                 let split = self.store.len();
-                src.push(&mut self.store, params, params_end);
+                push_lossy(&mut self.store, params);
                 match Entry::new(false, start, split, self.store.len()) {
                     Some(entry) => self.entries.push(entry),
                     None => self.store.truncate(start),
@@ -236,20 +204,9 @@ impl Capabilities {
         }
     }
 
-    /// Adds the whitespace-separated mechanisms of `text[from..to]`.
-    fn add_mechanisms(&mut self, src: &Source<'_>, from: usize, to: usize) {
+    fn add_mechanisms(&mut self, list: &[u8]) {
         let mut count = self.entries.iter().filter(|e| e.auth).count();
-        let mut mech_start = from;
-        let list = src.bytes(from, to);
-        for (i, _) in list
-            .iter()
-            .enumerate()
-            .filter(|(_, b)| b.is_ascii_whitespace())
-            .chain([(list.len(), &b' ')])
-        {
-            let (start_in, end_in) = (mech_start, from + i);
-            mech_start = end_in + 1;
-            let mech = src.bytes(start_in, end_in);
+        for mech in list.split(|b| b.is_ascii_whitespace()) {
             if mech.is_empty() || self.supports_auth_bytes(mech) {
                 continue;
             }
@@ -258,7 +215,7 @@ impl Capabilities {
             }
             count += 1;
             let start = self.store.len();
-            src.push(&mut self.store, start_in, end_in);
+            push_lossy(&mut self.store, mech);
             if let Some(s) = self.store.get_mut(start..) {
                 s.make_ascii_uppercase();
             }
