@@ -83,8 +83,9 @@ fn clean<const STUFF: bool>(s: &[u8; BLOCK + 1]) -> bool {
     for (&x, &y) in s[..BLOCK].iter().zip(&s[1..]) {
         let x_cr = x == b'\r';
         bad |= (x_cr != (y == b'\n')) as u8;
+        // A '.' after a CR already fails the CR test above, so only LF '.' is checked.
         if STUFF {
-            bad |= ((x_cr | (x == b'\n')) & (y == b'.')) as u8;
+            bad |= ((x == b'\n') & (y == b'.')) as u8;
         }
     }
     bad == 0
@@ -639,6 +640,29 @@ mod tests {
             Err(BodyError::Nul { offset: 6 })
         );
         assert_eq!(out, b"BDAT 4\r\n0123");
+    }
+
+    #[test]
+    fn nul_found_at_every_offset_of_crlf_text() {
+        // Long CRLF text is skipped in clean blocks, which must see a NUL too; LF text
+        // goes another way. Every offset, so every position within a block is covered.
+        for line_end in [&b"\r\n"[..], b"\n"] {
+            let mut body = Vec::new();
+            while body.len() < 700 {
+                body.extend_from_slice(b"the quick brown fox jumps over the lazy dog");
+                body.extend_from_slice(line_end);
+            }
+            for k in 0..body.len() {
+                let mut bad = body.clone();
+                bad[k] = 0;
+                let want = Err(BodyError::Nul { offset: k as u64 });
+                let mut out = Vec::new();
+                assert_eq!(DataEncoder::new().encode(&bad, &mut out), want, "DATA {k}");
+                assert!(out.is_empty());
+                let got = BdatEncoder::new(false).encode(&bad, true, &mut out);
+                assert_eq!(got.map(|_| ()), want, "BDAT {k}");
+            }
+        }
     }
 
     #[test]

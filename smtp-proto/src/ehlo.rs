@@ -125,9 +125,27 @@ pub struct Capabilities {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Entry {
     auth: bool,
-    start: usize,
-    split: usize,
-    end: usize,
+    // u32 rather than usize halves the entry, and with it the heap an idle session
+    // holds; `Entry::new` refuses offsets past 4 GiB.
+    start: u32,
+    split: u32,
+    end: u32,
+}
+
+impl Entry {
+    fn new(auth: bool, start: usize, split: usize, end: usize) -> Option<Entry> {
+        Some(Entry {
+            auth,
+            start: u32::try_from(start).ok()?,
+            split: u32::try_from(split).ok()?,
+            end: u32::try_from(end).ok()?,
+        })
+    }
+
+    fn range(start: u32, end: u32) -> (usize, usize) {
+        // u32 to usize is lossless on the 32- and 64-bit targets Rust's alloc supports.
+        (start as usize, end as usize)
+    }
 }
 
 impl Capabilities {
@@ -178,12 +196,10 @@ impl Capabilities {
                 push_lossy(&mut self.store, keyword);
                 let split = self.store.len();
                 push_lossy(&mut self.store, params);
-                self.entries.push(Entry {
-                    auth: false,
-                    start,
-                    split,
-                    end: self.store.len(),
-                });
+                match Entry::new(false, start, split, self.store.len()) {
+                    Some(entry) => self.entries.push(entry),
+                    None => self.store.truncate(start),
+                }
             }
         }
     }
@@ -210,12 +226,10 @@ impl Capabilities {
                 s.make_ascii_uppercase();
             }
             let end = self.store.len();
-            self.entries.push(Entry {
-                auth: true,
-                start,
-                split: end,
-                end,
-            });
+            match Entry::new(true, start, end, end) {
+                Some(entry) => self.entries.push(entry),
+                None => self.store.truncate(start),
+            }
         }
     }
 
@@ -292,10 +306,10 @@ impl Capabilities {
     /// The SASL mechanisms from every `AUTH` and `AUTH=` line, uppercased, each once, in
     /// the order first seen.
     pub fn auth_mechanisms(&self) -> impl Iterator<Item = &str> + '_ {
-        self.entries
-            .iter()
-            .filter(|e| e.auth)
-            .map(|e| self.text(e.start, e.end))
+        self.entries.iter().filter(|e| e.auth).map(|e| {
+            let (start, end) = Entry::range(e.start, e.end);
+            self.text(start, end)
+        })
     }
 
     /// Whether `mechanism` was advertised, compared case-insensitively.
@@ -311,10 +325,11 @@ impl Capabilities {
     /// Every keyword without a typed accessor, as sent, with its parameters (everything
     /// after the first space, possibly empty), in reply order.
     pub fn extensions(&self) -> impl Iterator<Item = (&str, &str)> + '_ {
-        self.entries
-            .iter()
-            .filter(|e| !e.auth)
-            .map(|e| (self.text(e.start, e.split), self.text(e.split, e.end)))
+        self.entries.iter().filter(|e| !e.auth).map(|e| {
+            let (start, split) = Entry::range(e.start, e.split);
+            let (_, end) = Entry::range(e.split, e.end);
+            (self.text(start, split), self.text(split, end))
+        })
     }
 
     /// Whether `keyword` was advertised, typed or not, compared case-insensitively.

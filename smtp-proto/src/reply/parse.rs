@@ -7,6 +7,8 @@
 //! CR solely as part of CRLF and a stray CR could not be written back out as it came;
 //! the reader checks that once per reply ([`has_bare_cr`]), not once per line.
 
+use super::{enhanced_of, Reply, ReplyCode, ReplyLimits};
+use alloc::vec::Vec;
 use nom::bytes::complete::take;
 use nom::IResult;
 
@@ -40,6 +42,86 @@ pub(crate) const BARE_CR: &str = "CR inside a reply line";
 /// Whether reply text (lines joined, line ends removed) holds a CR.
 pub(crate) fn has_bare_cr(text: &[u8]) -> bool {
     memchr::memchr(b'\r', text).is_some()
+}
+
+/// Most lines a reply may have to be read by [`whole_reply`]; longer replies take the
+/// general path. EHLO replies, the longest common ones, have 10 to 20 lines.
+const FAST_LINES: usize = 32;
+
+/// The fast path of the reply reader: a whole reply that lies in `input` and breaks no
+/// rule, read in one pass without the framer or nom. Returns the reply and the octets it
+/// took, or `None` for anything else (incomplete, malformed, over a limit, too many lines
+/// for the stack table), which the caller then hands to the general path, the framer
+/// plus the nom grammar, which judges it and names the error. So this function only
+/// has to be right when it says yes; `tests::fast_path_agrees_with_grammar` checks that
+/// it then returns exactly what the general path would.
+///
+/// The rules it checks are the framer's and [`reply_line`]'s: a line ends at LF with an
+/// optional CR before it, a CR anywhere else is refused, each line's wire length is at
+/// most `max_line`, the reply at most `max_bytes` and `max_lines`; every line is three
+/// digits then SP, `-` or the line end, with the first line's code on all of them.
+pub(crate) fn whole_reply(input: &[u8], limits: &ReplyLimits) -> Option<(Reply, usize)> {
+    // (start, end) of each line's text in `input`.
+    let mut bounds = [(0usize, 0usize); FAST_LINES];
+    let max_lines = limits.max_lines.min(FAST_LINES);
+    let mut n = 0;
+    let mut pos = 0;
+    let mut first_code = 0u16;
+    let mut text_len = 0;
+    loop {
+        let line = input.get(pos..)?;
+        // Nothing past the line limit is scanned: such a line is an error anyway.
+        let window = line.get(..limits.max_line).unwrap_or(line);
+        let end = crate::line::find2(window, b'\n', b'\r')?;
+        let wire = match (line.get(end), line.get(end + 1)) {
+            (Some(b'\n'), _) => end + 1,
+            (Some(b'\r'), Some(b'\n')) => end + 2,
+            // A bare CR, or a CR that may be the first half of a CRLF still to come.
+            _ => return None,
+        };
+        let code = match *line.get(..3)? {
+            [a @ b'0'..=b'9', b @ b'0'..=b'9', c @ b'0'..=b'9'] if end >= 3 => {
+                u16::from(a - b'0') * 100 + u16::from(b - b'0') * 10 + u16::from(c - b'0')
+            }
+            _ => return None,
+        };
+        let (more, text_start) = match line.get(3) {
+            _ if end == 3 => (false, 3),
+            Some(b' ') => (false, 4),
+            Some(b'-') => (true, 4),
+            _ => return None,
+        };
+        if n == 0 {
+            first_code = code;
+        } else if code != first_code {
+            return None;
+        }
+        if n >= max_lines || wire > limits.max_line {
+            return None;
+        }
+        *bounds.get_mut(n)? = (pos + text_start, pos + end);
+        text_len += end - text_start;
+        n += 1;
+        pos += wire;
+        if pos > limits.max_bytes {
+            return None;
+        }
+        if !more {
+            break;
+        }
+    }
+    let code = ReplyCode::new(first_code)?;
+    let bounds = bounds.get(..n)?;
+    let mut text = Vec::with_capacity(text_len + n - 1);
+    for (i, &(start, end)) in bounds.iter().enumerate() {
+        if i > 0 {
+            text.push(b'\n');
+        }
+        text.extend_from_slice(input.get(start..end)?);
+    }
+    let (start, end) = *bounds.first()?;
+    let enhanced = enhanced_of(code, input.get(start..end)?);
+    Some((Reply::from_parts_with(code, enhanced, text, n), pos))
 }
 
 fn three_digits(input: &[u8]) -> IResult<&[u8], u16, ()> {

@@ -1,6 +1,6 @@
 //! Reading replies from the byte stream, within limits.
 
-use super::parse::{has_bare_cr, reply_line, BARE_CR};
+use super::parse::{has_bare_cr, reply_line, whole_reply, BARE_CR};
 use super::{enhanced_of, EnhancedStatus, Reply, ReplyCode, ReplyError};
 use crate::line::{LineError, LineFramer, DEFAULT_MAX_LINE};
 use alloc::vec::Vec;
@@ -107,6 +107,20 @@ impl ReplyReader {
     /// Returns `Ok(Some(reply))` when a reply completed, `Ok(None)` when all of `input`
     /// was consumed without completing one.
     pub fn read(&mut self, input: &mut &[u8]) -> Result<Option<Reply>, ReplyError> {
+        if !self.has_partial() {
+            // Nearly every reply arrives whole: read it in one pass. Anything unusual
+            // falls through to the framer and the grammar, which judge it.
+            if let Some((reply, used)) = whole_reply(input, &self.limits) {
+                *input = input.get(used..).unwrap_or(&[]);
+                self.framer.clear();
+                return Ok(Some(reply));
+            }
+        }
+        self.read_general(input)
+    }
+
+    /// [`read`](Self::read) without the fast path: the framer and the nom grammar.
+    fn read_general(&mut self, input: &mut &[u8]) -> Result<Option<Reply>, ReplyError> {
         let result = self.read_inner(input);
         match result {
             Err(_) => self.reset(),
@@ -289,6 +303,119 @@ mod tests {
         assert!(r.read(&mut &b[..]).unwrap().is_some());
         assert!(r.framer.capacity() <= crate::line::IDLE_CAPACITY);
         assert_eq!(r.buffered(), 0);
+    }
+
+    /// Everything `read` returns for `chunks`, with how much input each call left.
+    fn run(
+        limits: ReplyLimits,
+        chunks: &[Vec<u8>],
+        fast: bool,
+    ) -> Vec<(Result<Option<Reply>, ReplyError>, usize)> {
+        let mut r = ReplyReader::new(limits);
+        let mut out = Vec::new();
+        for chunk in chunks {
+            let mut input = &chunk[..];
+            loop {
+                let result = if fast {
+                    r.read(&mut input)
+                } else {
+                    r.read_general(&mut input)
+                };
+                let stop = !matches!(result, Ok(Some(_)));
+                out.push((result, input.len()));
+                if stop {
+                    break;
+                }
+            }
+            out.push((Ok(None), r.buffered()));
+        }
+        out
+    }
+
+    /// Pieces that make up lines: codes valid and not, every separator, text with CR, LF,
+    /// NUL, 8-bit and status codes.
+    fn piece() -> impl proptest::strategy::Strategy<Value = Vec<u8>> {
+        use proptest::prelude::*;
+        prop_oneof![
+            Just(b"250".to_vec()),
+            Just(b"250".to_vec()),
+            Just(b"251".to_vec()),
+            Just(b"199".to_vec()),
+            Just(b"560".to_vec()),
+            Just(b"25".to_vec()),
+            Just(b"-".to_vec()),
+            Just(b"-".to_vec()),
+            Just(b" ".to_vec()),
+            Just(b"\r\n".to_vec()),
+            Just(b"\r\n".to_vec()),
+            Just(b"\n".to_vec()),
+            Just(b"\r".to_vec()),
+            Just(b"2.0.0 ".to_vec()),
+            Just(b"5.1.1".to_vec()),
+            Just(b"PIPELINING".to_vec()),
+            Just(b"\0\xff\x1b".to_vec()),
+            proptest::collection::vec(any::<u8>(), 0..12),
+            proptest::collection::vec(b'a'..=b'z', 0..40),
+        ]
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2048))]
+
+        /// The fast path in `read` gives exactly what the framer and nom grammar give:
+        /// the same replies and errors, consuming the same input, in the same state.
+        #[test]
+        fn fast_path_agrees_with_grammar(
+            pieces in proptest::collection::vec(piece(), 0..40),
+            cuts in proptest::collection::vec(0usize..400, 0..4),
+            max_line in 0usize..60,
+            max_lines in 0usize..40,
+            max_bytes in 0usize..400,
+            default_limits in proptest::bool::ANY,
+        ) {
+            let stream: Vec<u8> = pieces.concat();
+            let mut cuts: Vec<usize> = cuts.into_iter().map(|c| c.min(stream.len())).collect();
+            cuts.sort_unstable();
+            let mut chunks = Vec::new();
+            let mut from = 0;
+            for cut in cuts.into_iter().chain([stream.len()]) {
+                chunks.push(stream[from..cut].to_vec());
+                from = cut;
+            }
+            let limits = if default_limits {
+                ReplyLimits::default()
+            } else {
+                limits(max_line, max_lines, max_bytes)
+            };
+            proptest::prop_assert_eq!(run(limits, &chunks, true), run(limits, &chunks, false));
+        }
+    }
+
+    #[test]
+    fn fast_path_takes_common_replies() {
+        let limits = ReplyLimits::default();
+        for (input, lines) in [
+            (&b"250 2.0.0 Ok\r\n"[..], 1),
+            (b"250-a\r\n250-\r\n250 b\n354 rest", 3),
+            (b"250\r\n", 1),
+        ] {
+            let (reply, used) = whole_reply(input, &limits).expect("fast path");
+            assert_eq!(reply.line_count(), lines);
+            let mut general = ReplyReader::new(limits);
+            let mut rest = input;
+            assert_eq!(general.read_general(&mut rest), Ok(Some(reply)));
+            assert_eq!(used, input.len() - rest.len());
+        }
+        for odd in [
+            &b"250 a\rb\r\n"[..],
+            b"250-a\r\n251 b\r\n",
+            b"250 a\r",
+            b"250-a\r\n",
+            b"199 a\r\n",
+            b"250x\r\n",
+        ] {
+            assert!(whole_reply(odd, &limits).is_none());
+        }
     }
 
     #[test]
