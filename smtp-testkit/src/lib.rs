@@ -30,7 +30,7 @@ pub mod scenario;
 pub mod server;
 pub mod tls;
 
-/// The core's transcript harness (format documented in its source header).
+// The core's transcript harness; its own header documents the format.
 #[allow(missing_docs, clippy::all)]
 #[path = "../../smtp-proto/tests/common/mod.rs"]
 pub mod transcript;

@@ -284,6 +284,9 @@ pub enum Step {
     Trickle(Vec<u8>, Duration),
     /// Keep the connection open, reading and discarding, until the client closes it.
     Hold,
+    /// Keep the connection open without reading for this long (the client's writes
+    /// block once the socket buffers are full).
+    Stall(Duration),
 }
 
 /// A one-connection server running fixed [`Step`]s, for the timeout tests. The thread is
@@ -347,6 +350,7 @@ fn run_steps(s: &mut TcpStream, steps: &[Step]) -> io::Result<()> {
                     s.write_all(&[c])?;
                 }
             }
+            Step::Stall(d) => std::thread::sleep(*d),
             Step::Hold => {
                 s.set_read_timeout(Some(Duration::from_millis(500)))?;
                 let mut buf = [0u8; 4096];
