@@ -116,7 +116,8 @@ pub(crate) fn recipients(tag: &str) -> [String; 3] {
 fn cpu_us() -> u64 {
     match getrusage(UsageWho::RUSAGE_SELF) {
         Ok(u) => {
-            let t = |tv: nix::sys::time::TimeVal| tv.tv_sec() as u64 * 1_000_000 + tv.tv_usec() as u64;
+            let t =
+                |tv: nix::sys::time::TimeVal| tv.tv_sec() as u64 * 1_000_000 + tv.tv_usec() as u64;
             t(u.user_time()) + t(u.system_time())
         }
         Err(_) => 0,
@@ -169,6 +170,7 @@ fn warmup_rate(start: Instant) -> f64 {
 /// Runs client `kind` against `127.0.0.1:port`.
 pub(crate) fn run(kind: &str, port: u16, tag: &str, sizing: Sizing) -> Result<Outcome, String> {
     match kind {
+        "ours-blocking" => ours_blocking(port, tag, sizing),
         "ours-tokio" => tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -191,7 +193,9 @@ fn our_batch<'a>(tag: &str, n: usize, body: &'a [u8]) -> Vec<(smtp_proto::Envelo
     let to = recipients(tag);
     (0..n)
         .map(|_| {
-            let rcpts = to.iter().map(|a| ForwardPath::new(a).expect("valid address"));
+            let rcpts = to
+                .iter()
+                .map(|a| ForwardPath::new(a).expect("valid address"));
             let env = smtp_proto::Envelope::new(ReversePath::new(&sender()).expect("valid"), rcpts)
                 .size(body.len() as u64);
             (env, body)
@@ -206,6 +210,28 @@ fn check_reports(reports: &[smtp_proto::Report], n: usize) -> Result<(), String>
     Ok(())
 }
 
+fn ours_blocking(port: u16, tag: &str, sizing: Sizing) -> Result<Outcome, String> {
+    let body = message(tag);
+    let mut conn = smtp_blocking::Builder::new("127.0.0.1")
+        .port(port)
+        .starttls(smtp_blocking::TlsPolicy::Disabled)
+        .connect()
+        .map_err(|e| e.to_string())?;
+    let t = Instant::now();
+    let r = conn
+        .send_many(our_batch(tag, WARMUP, &body))
+        .map_err(|e| e.to_string())?;
+    check_reports(&r, WARMUP)?;
+    let n = sizing.messages(warmup_rate(t));
+    let batch = our_batch(tag, n, &body);
+    let timer = Timer::start();
+    let r = conn.send_many(batch).map_err(|e| e.to_string())?;
+    let out = timer.stop(n, 0);
+    check_reports(&r, n)?;
+    conn.quit().map_err(|e| e.to_string())?;
+    Ok(out)
+}
+
 async fn ours_tokio(port: u16, tag: &str, sizing: Sizing) -> Result<Outcome, String> {
     let body = message(tag);
     let mut conn = smtp_tokio::Builder::new("127.0.0.1")
@@ -215,7 +241,10 @@ async fn ours_tokio(port: u16, tag: &str, sizing: Sizing) -> Result<Outcome, Str
         .await
         .map_err(|e| e.to_string())?;
     let t = Instant::now();
-    let r = conn.send_many(our_batch(tag, WARMUP, &body)).await.map_err(|e| e.to_string())?;
+    let r = conn
+        .send_many(our_batch(tag, WARMUP, &body))
+        .await
+        .map_err(|e| e.to_string())?;
     check_reports(&r, WARMUP)?;
     let n = sizing.messages(warmup_rate(t));
     let batch = our_batch(tag, n, &body);
@@ -236,7 +265,10 @@ async fn ours_smol(port: u16, tag: &str, sizing: Sizing) -> Result<Outcome, Stri
         .await
         .map_err(|e| e.to_string())?;
     let t = Instant::now();
-    let r = conn.send_many(our_batch(tag, WARMUP, &body)).await.map_err(|e| e.to_string())?;
+    let r = conn
+        .send_many(our_batch(tag, WARMUP, &body))
+        .await
+        .map_err(|e| e.to_string())?;
     check_reports(&r, WARMUP)?;
     let n = sizing.messages(warmup_rate(t));
     let batch = our_batch(tag, n, &body);
@@ -287,23 +319,36 @@ fn lettre_blocking(port: u16, tag: &str, sizing: Sizing, nodelay: bool) -> Resul
         .build();
     let t = Instant::now();
     for _ in 0..WARMUP {
-        transport.send_raw(&envelope, &body).map_err(|e| e.to_string())?;
+        transport
+            .send_raw(&envelope, &body)
+            .map_err(|e| e.to_string())?;
     }
     let n = sizing.messages(warmup_rate(t));
-    let set = if nodelay { set_nodelay_on_all_sockets() } else { 0 };
+    let set = if nodelay {
+        set_nodelay_on_all_sockets()
+    } else {
+        0
+    };
     if nodelay && set == 0 {
         return Err("could not set TCP_NODELAY on lettre's socket".into());
     }
     let timer = Timer::start();
     for _ in 0..n {
-        transport.send_raw(&envelope, &body).map_err(|e| e.to_string())?;
+        transport
+            .send_raw(&envelope, &body)
+            .map_err(|e| e.to_string())?;
     }
     let out = timer.stop(n, set);
     drop(transport);
     Ok(out)
 }
 
-async fn lettre_tokio(port: u16, tag: &str, sizing: Sizing, nodelay: bool) -> Result<Outcome, String> {
+async fn lettre_tokio(
+    port: u16,
+    tag: &str,
+    sizing: Sizing,
+    nodelay: bool,
+) -> Result<Outcome, String> {
     use lettre::transport::smtp::{extension::ClientId, PoolConfig};
     use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
     let body = message(tag);
@@ -316,16 +361,26 @@ async fn lettre_tokio(port: u16, tag: &str, sizing: Sizing, nodelay: bool) -> Re
         .build();
     let t = Instant::now();
     for _ in 0..WARMUP {
-        transport.send_raw(&envelope, &body).await.map_err(|e| e.to_string())?;
+        transport
+            .send_raw(&envelope, &body)
+            .await
+            .map_err(|e| e.to_string())?;
     }
     let n = sizing.messages(warmup_rate(t));
-    let set = if nodelay { set_nodelay_on_all_sockets() } else { 0 };
+    let set = if nodelay {
+        set_nodelay_on_all_sockets()
+    } else {
+        0
+    };
     if nodelay && set == 0 {
         return Err("could not set TCP_NODELAY on lettre's socket".into());
     }
     let timer = Timer::start();
     for _ in 0..n {
-        transport.send_raw(&envelope, &body).await.map_err(|e| e.to_string())?;
+        transport
+            .send_raw(&envelope, &body)
+            .await
+            .map_err(|e| e.to_string())?;
     }
     let out = timer.stop(n, set);
     drop(transport);

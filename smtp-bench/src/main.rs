@@ -371,7 +371,12 @@ async fn check_server(server: &Server) -> Result<(), String> {
         .starttls(smtp_tokio::TlsPolicy::Disabled)
         .connect()
         .await
-        .map_err(|e| format!("port {}: {e} (is `bash scripts/test-servers start` running?)", server.port))?;
+        .map_err(|e| {
+            format!(
+                "port {}: {e} (is `bash scripts/test-servers start` running?)",
+                server.port
+            )
+        })?;
     let caps = conn.capabilities();
     if caps.pipelining() != server.pipelining || caps.chunking() != server.chunking {
         return Err(format!(
@@ -397,7 +402,10 @@ fn one_run(
     sizing: Sizing,
 ) -> Result<Run, String> {
     let proxy = rt
-        .block_on(proxy::Proxy::start(server.port, Duration::from_millis(delay_ms)))
+        .block_on(proxy::Proxy::start(
+            server.port,
+            Duration::from_millis(delay_ms),
+        ))
         .map_err(|e| e.to_string())?;
     let out = Command::new(exe)
         .args([
@@ -418,7 +426,9 @@ fn one_run(
         .lines()
         .find_map(Outcome::parse)
         .ok_or_else(|| format!("{client} on {} failed: {stdout}", server.label))?;
-    let flights = proxy.stats.flights_between(outcome.start_ns, outcome.end_ns);
+    let flights = proxy
+        .stats
+        .flights_between(outcome.start_ns, outcome.end_ns);
     Ok(Run {
         server: server_index,
         delay_ms,

@@ -82,7 +82,13 @@ async fn relay(client: TcpStream, server: TcpStream, one_way: Duration, stats: A
     let (sr, sw) = server.into_split();
     // Set once server bytes reached the client: the next client byte starts a flight.
     let replied = Arc::new(AtomicBool::new(true));
-    let up = pump(cr, sw, one_way, Some((replied.clone(), stats.clone())), None);
+    let up = pump(
+        cr,
+        sw,
+        one_way,
+        Some((replied.clone(), stats.clone())),
+        None,
+    );
     let down = pump(sr, cw, one_way, None, Some((replied, stats)));
     tokio::join!(up, down);
 }
@@ -114,7 +120,10 @@ async fn pump(
                     f.push(wall_ns());
                 }
             }
-            if tx.send((Instant::now() + delay, buf[..n].to_vec())).is_err() {
+            if tx
+                .send((Instant::now() + delay, buf[..n].to_vec()))
+                .is_err()
+            {
                 break;
             }
         }

@@ -150,7 +150,9 @@ pub(crate) fn markdown(
         for &d in delays {
             let base = cell(runs, s, d, "lettre-blocking").map(|c| c.rate());
             for c in clients {
-                let Some(x) = cell(runs, s, d, c) else { continue };
+                let Some(x) = cell(runs, s, d, c) else {
+                    continue;
+                };
                 let ratio = base
                     .map(|b| format!("{:.2}", x.rate() / b))
                     .unwrap_or_else(|| "–".into());
@@ -265,7 +267,10 @@ fn targets(
                 .iter()
                 .filter_map(|c| {
                     let r = cell(runs, s, 0, c)?.rate();
-                    Some((format!("{c} {} vs {lc} {}", fmt_rate(r), fmt_rate(lr)), r > lr))
+                    Some((
+                        format!("{c} {} vs {lc} {}", fmt_rate(r), fmt_rate(lr)),
+                        r > lr,
+                    ))
                 })
                 .collect();
             line(
@@ -414,7 +419,10 @@ pub(crate) fn svg(
                     Some((xpos(i), ypos(x.rate()), ypos(x.min()), ypos(x.max())))
                 })
                 .collect();
-            let path: Vec<String> = pts.iter().map(|p| format!("{:.1},{:.1}", p.0, p.1)).collect();
+            let path: Vec<String> = pts
+                .iter()
+                .map(|p| format!("{:.1},{:.1}", p.0, p.1))
+                .collect();
             let _ = writeln!(
                 s,
                 r#"<polyline points="{}" fill="none" stroke="{color}" stroke-width="2"{dash}/>"#,
