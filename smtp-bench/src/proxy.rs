@@ -148,3 +148,98 @@ async fn pump(
     };
     tokio::join!(reader, writer);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// A server that answers every line with one `250 ok` line.
+    async fn line_server() -> u16 {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            let (mut s, _) = listener.accept().await.unwrap();
+            let mut buf = [0u8; 1024];
+            loop {
+                let n = match s.read(&mut buf).await {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => n,
+                };
+                let lines = buf[..n].iter().filter(|&&b| b == b'\n').count();
+                if s.write_all(&b"250 ok\r\n".repeat(lines)).await.is_err() {
+                    return;
+                }
+            }
+        });
+        port
+    }
+
+    async fn read_lines(s: &mut TcpStream, mut lines: usize) {
+        let mut buf = [0u8; 1024];
+        while lines > 0 {
+            let n = s.read(&mut buf).await.unwrap();
+            assert!(n > 0, "server closed early");
+            lines -= buf[..n].iter().filter(|&&b| b == b'\n').count();
+        }
+    }
+
+    #[tokio::test]
+    async fn counts_one_flight_per_wait_and_delays_each_direction() {
+        let proxy = Proxy::start(line_server().await, Duration::from_millis(20))
+            .await
+            .unwrap();
+        let mut c = TcpStream::connect(("127.0.0.1", proxy.port)).await.unwrap();
+        c.set_nodelay(true).unwrap();
+        let from = wall_ns();
+        // Lock-step: three commands, each waiting for its reply.
+        let t = std::time::Instant::now();
+        for _ in 0..3 {
+            c.write_all(b"NOOP\r\n").await.unwrap();
+            read_lines(&mut c, 1).await;
+        }
+        // A round trip costs at least twice the one-way delay.
+        assert!(
+            t.elapsed() >= Duration::from_millis(3 * 40),
+            "{:?}",
+            t.elapsed()
+        );
+        // Pipelined: three commands in separate writes, then all replies: one flight.
+        for _ in 0..3 {
+            c.write_all(b"NOOP\r\n").await.unwrap();
+        }
+        read_lines(&mut c, 3).await;
+        assert_eq!(proxy.stats.flights_between(from, wall_ns()), 4);
+        assert_eq!(proxy.stats.client_bytes.load(Ordering::Relaxed), 36);
+        assert_eq!(proxy.stats.server_bytes.load(Ordering::Relaxed), 48);
+    }
+
+    #[tokio::test]
+    async fn keeps_order_of_chunks() {
+        // An echo server: what comes back through the proxy is what went out, in order.
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            let (s, _) = listener.accept().await.unwrap();
+            let (mut r, mut w) = s.into_split();
+            let _ = tokio::io::copy(&mut r, &mut w).await;
+        });
+        let proxy = Proxy::start(port, Duration::from_millis(2)).await.unwrap();
+        let c = TcpStream::connect(("127.0.0.1", proxy.port)).await.unwrap();
+        let (mut r, mut w) = c.into_split();
+        let sent: Vec<u8> = (0..2000)
+            .flat_map(|i| format!("{i}\r\n").into_bytes())
+            .collect();
+        let to_send = sent.clone();
+        let writer = tokio::spawn(async move {
+            for chunk in to_send.chunks(7) {
+                w.write_all(chunk).await.unwrap();
+            }
+            w.shutdown().await.unwrap();
+        });
+        let mut back = Vec::new();
+        r.read_to_end(&mut back).await.unwrap();
+        writer.await.unwrap();
+        assert_eq!(back, sent);
+    }
+}
