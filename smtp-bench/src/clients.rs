@@ -124,9 +124,16 @@ fn cpu_us() -> u64 {
     }
 }
 
+/// The process's peak resident set (VmHWM). Not getrusage's ru_maxrss: that one keeps
+/// the high-water mark from before `exec`, i.e. the parent's size at fork.
 fn max_rss_kb() -> u64 {
-    getrusage(UsageWho::RUSAGE_SELF)
-        .map(|u| u.max_rss() as u64)
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        })
         .unwrap_or(0)
 }
 

@@ -9,8 +9,8 @@
 //!     [--delays 0,5,25] [--clients a,b] [--servers pc,p,none] [--out DIR] [--quick]
 //! ```
 //!
-//! Each client runs in a child process (`smtp-bench client ...`), so its CPU time and
-//! peak memory (getrusage) are its own.
+//! Each client runs in a child process (`smtp-bench client ...`), so its CPU time
+//! (getrusage) and peak memory (VmHWM) are its own.
 
 mod clients;
 mod proxy;
