@@ -391,6 +391,12 @@ pub(crate) fn svg(
             top - 6.0,
             servers[srv].label
         );
+        let _ = writeln!(
+            s,
+            r#"<text transform="translate({:.1},{:.1}) rotate(-90)" text-anchor="middle">messages/s</text>"#,
+            x0 - 40.0,
+            top + ph / 2.0
+        );
         let mut e = lo as i32;
         while e <= hi as i32 {
             let y = ypos(10f64.powi(e));
@@ -415,7 +421,7 @@ pub(crate) fn svg(
         }
         let _ = writeln!(
             s,
-            r#"<text x="{}" y="{}" text-anchor="middle">RTT</text>"#,
+            r#"<text x="{}" y="{}" text-anchor="middle">RTT (the measured points, not to scale)</text>"#,
             x0 + pw / 2.0,
             top + ph + 32.0
         );
