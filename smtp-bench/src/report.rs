@@ -347,7 +347,7 @@ pub(crate) fn svg(
     clients: &[String],
     runs: &[Run],
 ) -> String {
-    let (pw, ph, left, top, bottom, gap) = (330.0, 300.0, 60.0, 40.0, 50.0, 30.0);
+    let (pw, ph, left, top, bottom, gap) = (330.0, 300.0, 60.0, 40.0, 50.0, 60.0);
     let legend_h = 20.0 * clients.len().div_ceil(4) as f64 + 10.0;
     let width = left + chosen.len() as f64 * (pw + gap) + 10.0;
     let height = top + ph + bottom + legend_h;
