@@ -250,7 +250,7 @@ fn drain(maildir: Option<&Path>) {
 }
 
 /// Removes the Maildir files of this session's messages (their recipients carry `session`).
-fn cleanup(maildir: &Path, session: &str) -> usize {
+fn cleanup(maildir: &Path, session: &str, since: SystemTime) -> usize {
     use std::io::Read;
     let needle = format!("X-Original-To: {session}");
     let mut removed = 0;
@@ -259,6 +259,14 @@ fn cleanup(maildir: &Path, session: &str) -> usize {
             continue;
         };
         for e in dir.filter_map(Result::ok) {
+            // Only files delivered since the session began can be its own.
+            let recent = e
+                .metadata()
+                .and_then(|m| m.modified())
+                .is_ok_and(|t| t >= since);
+            if !recent {
+                continue;
+            }
             let mut head = [0u8; 512];
             let n = std::fs::File::open(e.path())
                 .and_then(|mut f| f.read(&mut head))
@@ -303,6 +311,7 @@ fn bench_main(args: &[String]) -> Result<(), String> {
             .unwrap_or(0),
         std::process::id()
     );
+    let session_start = SystemTime::now();
     let load_start = loadavg();
     let started = Instant::now();
     let mut runs = Vec::new();
@@ -337,7 +346,10 @@ fn bench_main(args: &[String]) -> Result<(), String> {
     }
     let load_end = loadavg();
     drain(opts.maildir.as_deref());
-    let removed = opts.maildir.as_deref().map(|m| cleanup(m, &session));
+    let removed = opts
+        .maildir
+        .as_deref()
+        .map(|m| cleanup(m, &session, session_start));
     eprintln!(
         "done in {:.0} s; removed {} Maildir files",
         started.elapsed().as_secs_f64(),
