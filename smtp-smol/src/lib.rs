@@ -66,7 +66,6 @@ use std::time::Duration;
 
 use async_io::Async;
 use futures_lite::io::{AsyncRead, AsyncWrite};
-use smtp_proto::command::BodyType;
 use smtp_proto::{Client, Config, Event, Instant, TlsMode, TxnFailure, TxnId};
 use std::net::TcpStream;
 
@@ -251,7 +250,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Connection<S> {
         to: impl IntoIterator<Item = ForwardPath>,
         message: &[u8],
     ) -> Result<Report, Error> {
-        let envelope = message_envelope(from, to, message, self.capabilities())?;
+        let caps = self.capabilities();
+        let envelope = Envelope::for_message(from, to, message, caps).map_err(Error::Refused)?;
         self.send_bytes(envelope, message).await
     }
 
@@ -403,34 +403,4 @@ fn reached_server(report: &Report) -> bool {
             report.outcome,
             Some(MessageOutcome::Failed(TxnFailure::SessionClosed))
         )
-}
-
-/// The envelope of a whole message: `BODY=` and `SIZE=` from its content (RFC 6152,
-/// RFC 1870), `SMTPUTF8` for UTF-8 in its header if offered (RFC 6531 §3.4).
-fn message_envelope(
-    from: ReversePath,
-    to: impl IntoIterator<Item = ForwardPath>,
-    message: &[u8],
-    caps: &Capabilities,
-) -> Result<Envelope, Error> {
-    let scan = smtp_proto::body::scan(message);
-    if let Some(offset) = message.iter().position(|&b| b == 0) {
-        let nul = smtp_proto::body::BodyError::Nul {
-            offset: offset as u64,
-        };
-        return Err(Error::Refused(smtp_proto::TxnError::Body(nul)));
-    }
-    let (body, size) = if scan.has_8bit {
-        (BodyType::EightBitMime, scan.normalized_len)
-    } else {
-        (BodyType::SevenBit, scan.normalized_len)
-    };
-    let header_end = [&b"\r\n\r\n"[..], b"\n\n"]
-        .iter()
-        .filter_map(|sep| message.windows(sep.len()).position(|w| w == *sep))
-        .min()
-        .unwrap_or(message.len());
-    let mut envelope = Envelope::new(from, to).body(body).size(size);
-    envelope.smtputf8 = !message[..header_end].is_ascii() && caps.smtputf8();
-    Ok(envelope)
 }
