@@ -70,7 +70,7 @@ pub use driver::Socket;
 pub use error::Error;
 
 use driver::{Bodies, Driver, NoBodies, Stream};
-use smtp_proto::{Client, TxnFailure, TxnId};
+use smtp_proto::{Client, TxnId};
 
 /// Settings for one connection; [`Builder::connect`] opens it.
 #[derive(Debug)]
@@ -310,14 +310,8 @@ impl<S: Socket> Connection<S> {
         self.d
             .run(&mut source, &|d| d.tracking.iter().all(Report::is_complete));
         let reports = std::mem::take(&mut self.d.tracking);
-        let never_delivered = |r: &Report| {
-            matches!(
-                r.outcome,
-                Some(MessageOutcome::Failed(TxnFailure::SessionClosed))
-            )
-        };
         if !reports.iter().all(Report::is_complete)
-            || (self.d.closed && reports.iter().all(never_delivered))
+            || (self.d.closed && !reports.iter().any(Report::reached_server))
         {
             return Err(dead(&self.d));
         }

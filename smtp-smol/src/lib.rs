@@ -66,7 +66,7 @@ use std::time::Duration;
 
 use async_io::Async;
 use futures_lite::io::{AsyncRead, AsyncWrite};
-use smtp_proto::{Client, Config, Event, Instant, TlsMode, TxnFailure, TxnId};
+use smtp_proto::{Client, Config, Event, Instant, TlsMode, TxnId};
 use std::net::TcpStream;
 
 use driver::{Driver, Step};
@@ -341,7 +341,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Connection<S> {
             // A message that reached the server outranks the error: the caller must
             // learn its outcome (maybe Unknown) so as not to send it twice. The error
             // comes with the next call.
-            Err(_) if reports.iter().any(reached_server) => Ok(reports),
+            Err(_) if reports.iter().any(Report::reached_server) => Ok(reports),
             Err(e) => Err(e),
             Ok(()) => Ok(reports),
         }
@@ -393,14 +393,4 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Connection<S> {
 
 fn no_body() -> [(TxnId, &'static [u8]); 0] {
     []
-}
-
-/// Whether the report shows the message got past its envelope (accepted, refused or
-/// maybe delivered), as opposed to failing only because the session died.
-fn reached_server(report: &Report) -> bool {
-    report.is_complete()
-        && !matches!(
-            report.outcome,
-            Some(MessageOutcome::Failed(TxnFailure::SessionClosed))
-        )
 }
