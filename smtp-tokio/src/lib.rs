@@ -43,8 +43,8 @@
 //! the call returns `Ok` with [`MessageOutcome::Unknown`] (the message may have been
 //! delivered, RFC 5321 §4.5.3.2.6): do not resend blindly; messages of the same
 //! [`Connection::send_many`] call that the end cut short say
-//! [`TxnFailure::SessionClosed`]. After the session died, every call returns the error
-//! that ended it (`quit` too).
+//! [`TxnFailure::SessionClosed`](smtp_proto::TxnFailure::SessionClosed). After the
+//! session died, every call returns the error that ended it (`quit` too).
 //!
 //! # Features
 //!
