@@ -70,7 +70,7 @@ pub use driver::Socket;
 pub use error::Error;
 
 use driver::{Bodies, Driver, NoBodies, Stream};
-use smtp_proto::{Client, TxnFailure, TxnId};
+use smtp_proto::{Client, TxnId};
 
 /// Settings for one connection; [`Builder::connect`] opens it.
 #[derive(Debug)]
@@ -270,23 +270,8 @@ impl<S: Socket> Connection<S> {
         to: impl IntoIterator<Item = ForwardPath>,
         message: &[u8],
     ) -> Result<Report, Error> {
-        let scan = smtp_proto::body::scan(message);
-        if let Some(offset) = message.iter().position(|&b| b == 0) {
-            let nul = smtp_proto::body::BodyError::Nul {
-                offset: offset as u64,
-            };
-            return Err(Error::Refused(smtp_proto::TxnError::Body(nul)));
-        }
-        let mut envelope = Envelope::new(from, to).size(scan.normalized_len);
-        if scan.has_8bit {
-            envelope = envelope.body(smtp_proto::command::BodyType::EightBitMime);
-        }
-        let header_end = [&b"\r\n\r\n"[..], b"\n\n"]
-            .iter()
-            .filter_map(|sep| message.windows(sep.len()).position(|w| w == *sep))
-            .min()
-            .unwrap_or(message.len());
-        envelope.smtputf8 = !message[..header_end].is_ascii() && self.capabilities().smtputf8();
+        let caps = self.capabilities();
+        let envelope = Envelope::for_message(from, to, message, caps).map_err(Error::Refused)?;
         self.send_bytes(envelope, message)
     }
 
@@ -325,14 +310,8 @@ impl<S: Socket> Connection<S> {
         self.d
             .run(&mut source, &|d| d.tracking.iter().all(Report::is_complete));
         let reports = std::mem::take(&mut self.d.tracking);
-        let never_delivered = |r: &Report| {
-            matches!(
-                r.outcome,
-                Some(MessageOutcome::Failed(TxnFailure::SessionClosed))
-            )
-        };
         if !reports.iter().all(Report::is_complete)
-            || (self.d.closed && reports.iter().all(never_delivered))
+            || (self.d.closed && !reports.iter().any(Report::reached_server))
         {
             return Err(dead(&self.d));
         }

@@ -142,6 +142,15 @@ impl Report {
         self.finals_owed == Some(0)
     }
 
+    /// Whether the message got past its envelope to an outcome the server gave
+    /// (accepted, refused, or maybe delivered: [`MessageOutcome::Unknown`]), as opposed
+    /// to failing only because the session ended first. Adapters return such a report
+    /// rather than the session's error, so that the caller does not send it twice.
+    pub fn reached_server(&self) -> bool {
+        let closed = MessageOutcome::Failed(TxnFailure::SessionClosed);
+        self.is_complete() && self.outcome.as_ref() != Some(&closed)
+    }
+
     /// Whether the message went to every recipient (under LMTP: every delivery succeeded).
     pub fn all_delivered(&self) -> bool {
         self.is_complete()
@@ -153,5 +162,35 @@ impl Report {
                 .recipients
                 .iter()
                 .all(|r| matches!(r, RecipientStatus::Accepted(_)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report_after(event: impl FnOnce(TxnId) -> Event) -> Report {
+        let mut report = Report::new(TxnId(7), 1, false);
+        assert!(report.apply(&event(TxnId(7))));
+        report
+    }
+
+    #[test]
+    fn reached_server_only_for_outcomes_the_server_gave() {
+        assert!(!Report::new(TxnId(7), 1, false).reached_server());
+        let unknown = report_after(|txn| Event::OutcomeUnknown { txn, rcpt: None });
+        assert!(unknown.reached_server());
+        let refused = report_after(|txn| Event::TransactionFailed {
+            txn,
+            rcpt: None,
+            failure: TxnFailure::NoRecipients,
+        });
+        assert!(refused.reached_server());
+        let closed = report_after(|txn| Event::TransactionFailed {
+            txn,
+            rcpt: None,
+            failure: TxnFailure::SessionClosed,
+        });
+        assert!(!closed.reached_server());
     }
 }

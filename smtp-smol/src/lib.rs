@@ -43,8 +43,8 @@
 //! the call returns `Ok` with [`MessageOutcome::Unknown`] (the message may have been
 //! delivered, RFC 5321 §4.5.3.2.6): do not resend blindly; messages of the same
 //! [`Connection::send_many`] call that the end cut short say
-//! [`TxnFailure::SessionClosed`]. After the session died, every call returns the error
-//! that ended it (`quit` too).
+//! [`TxnFailure::SessionClosed`](smtp_proto::TxnFailure::SessionClosed). After the
+//! session died, every call returns the error that ended it (`quit` too).
 //!
 //! # Features
 //!
@@ -66,8 +66,7 @@ use std::time::Duration;
 
 use async_io::Async;
 use futures_lite::io::{AsyncRead, AsyncWrite};
-use smtp_proto::command::BodyType;
-use smtp_proto::{Client, Config, Event, Instant, TlsMode, TxnFailure, TxnId};
+use smtp_proto::{Client, Config, Event, Instant, TlsMode, TxnId};
 use std::net::TcpStream;
 
 use driver::{Driver, Step};
@@ -251,7 +250,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Connection<S> {
         to: impl IntoIterator<Item = ForwardPath>,
         message: &[u8],
     ) -> Result<Report, Error> {
-        let envelope = message_envelope(from, to, message, self.capabilities())?;
+        let caps = self.capabilities();
+        let envelope = Envelope::for_message(from, to, message, caps).map_err(Error::Refused)?;
         self.send_bytes(envelope, message).await
     }
 
@@ -341,7 +341,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Connection<S> {
             // A message that reached the server outranks the error: the caller must
             // learn its outcome (maybe Unknown) so as not to send it twice. The error
             // comes with the next call.
-            Err(_) if reports.iter().any(reached_server) => Ok(reports),
+            Err(_) if reports.iter().any(Report::reached_server) => Ok(reports),
             Err(e) => Err(e),
             Ok(()) => Ok(reports),
         }
@@ -393,44 +393,4 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Connection<S> {
 
 fn no_body() -> [(TxnId, &'static [u8]); 0] {
     []
-}
-
-/// Whether the report shows the message got past its envelope (accepted, refused or
-/// maybe delivered), as opposed to failing only because the session died.
-fn reached_server(report: &Report) -> bool {
-    report.is_complete()
-        && !matches!(
-            report.outcome,
-            Some(MessageOutcome::Failed(TxnFailure::SessionClosed))
-        )
-}
-
-/// The envelope of a whole message: `BODY=` and `SIZE=` from its content (RFC 6152,
-/// RFC 1870), `SMTPUTF8` for UTF-8 in its header if offered (RFC 6531 §3.4).
-fn message_envelope(
-    from: ReversePath,
-    to: impl IntoIterator<Item = ForwardPath>,
-    message: &[u8],
-    caps: &Capabilities,
-) -> Result<Envelope, Error> {
-    let scan = smtp_proto::body::scan(message);
-    if let Some(offset) = message.iter().position(|&b| b == 0) {
-        let nul = smtp_proto::body::BodyError::Nul {
-            offset: offset as u64,
-        };
-        return Err(Error::Refused(smtp_proto::TxnError::Body(nul)));
-    }
-    let (body, size) = if scan.has_8bit {
-        (BodyType::EightBitMime, scan.normalized_len)
-    } else {
-        (BodyType::SevenBit, scan.normalized_len)
-    };
-    let header_end = [&b"\r\n\r\n"[..], b"\n\n"]
-        .iter()
-        .filter_map(|sep| message.windows(sep.len()).position(|w| w == *sep))
-        .min()
-        .unwrap_or(message.len());
-    let mut envelope = Envelope::new(from, to).body(body).size(size);
-    envelope.smtputf8 = !message[..header_end].is_ascii() && caps.smtputf8();
-    Ok(envelope)
 }
