@@ -156,10 +156,12 @@ impl Capabilities {
     /// the legacy `AUTH=mechs` form are read, and their mechanisms merged. When SIZE
     /// appears more than once, the last one counts. Empty lines are skipped.
     pub fn from_reply(reply: &Reply) -> Capabilities {
-        let mut caps = Capabilities::default();
         // One allocation: what is kept is at most the reply's text.
         let text = reply.joined_text();
-        caps.store.reserve(text.len());
+        let mut caps = Capabilities {
+            store: String::with_capacity(text.len()),
+            ..Capabilities::default()
+        };
         let (domain, _greeting, mut rest) = split_line(text);
         push_lossy(&mut caps.store, domain);
         caps.domain_end = caps.store.len();
@@ -199,7 +201,7 @@ impl Capabilities {
                 let split = self.store.len();
                 push_lossy(&mut self.store, params);
                 match Entry::new(false, start, split, self.store.len()) {
-                    Some(entry) => self.entries.push(entry),
+                    Some(entry) => self.push_entry(entry),
                     None => self.store.truncate(start),
                 }
             }
@@ -229,10 +231,19 @@ impl Capabilities {
             }
             let end = self.store.len();
             match Entry::new(true, start, end, end) {
-                Some(entry) => self.entries.push(entry),
+                Some(entry) => self.push_entry(entry),
                 None => self.store.truncate(start),
             }
         }
+    }
+
+    fn push_entry(&mut self, entry: Entry) {
+        // A direct first allocation is cheaper than `push`'s general growth path; four
+        // entries is what `push` would allocate too.
+        if self.entries.capacity() == 0 {
+            self.entries = Vec::with_capacity(4);
+        }
+        self.entries.push(entry);
     }
 
     fn text(&self, start: usize, end: usize) -> &str {
