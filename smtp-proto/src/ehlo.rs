@@ -72,15 +72,16 @@ fn push_lossy(store: &mut String, bytes: &[u8]) {
 /// Splits the first line of `text` (lines joined with LF) at its first SP:
 /// (`keyword`, `params`, text after the line), or `None` once `text` is used up.
 ///
-/// One scan finds SP or LF; only a line with parameters pays for a second scan.
+/// One scan finds SP or LF; only a line with parameters pays for a second scan. EHLO
+/// lines are short, so the SWAR [`find2`](crate::line::find2) beats `memchr`'s setup.
 fn split_line(text: &[u8]) -> (&[u8], &[u8], Option<&[u8]>) {
-    let stop = memchr::memchr2(b' ', b'\n', text);
+    let stop = crate::line::find2(text, b' ', b'\n');
     let (keyword, rest) = match stop.and_then(|i| text.split_at_checked(i)) {
         Some(parts) => parts,
         None => return (text, &[], None),
     };
     match rest.split_first() {
-        Some((b' ', after_sp)) => match memchr::memchr(b'\n', after_sp) {
+        Some((b' ', after_sp)) => match crate::line::find2(after_sp, b'\n', b'\n') {
             Some(lf) => {
                 let (params, tail) = after_sp.split_at_checked(lf).unwrap_or((after_sp, &[]));
                 (keyword, params, tail.get(1..))
@@ -155,10 +156,12 @@ impl Capabilities {
     /// the legacy `AUTH=mechs` form are read, and their mechanisms merged. When SIZE
     /// appears more than once, the last one counts. Empty lines are skipped.
     pub fn from_reply(reply: &Reply) -> Capabilities {
-        let mut caps = Capabilities::default();
         // One allocation: what is kept is at most the reply's text.
         let text = reply.joined_text();
-        caps.store.reserve(text.len());
+        let mut caps = Capabilities {
+            store: String::with_capacity(text.len()),
+            ..Capabilities::default()
+        };
         let (domain, _greeting, mut rest) = split_line(text);
         push_lossy(&mut caps.store, domain);
         caps.domain_end = caps.store.len();
@@ -174,13 +177,6 @@ impl Capabilities {
         if keyword.is_empty() && params.is_empty() {
             return;
         }
-        // Legacy form sent by old Outlook-compatible servers: `AUTH=LOGIN PLAIN`.
-        if let Some(first_mech) = strip_prefix_ignore_case(keyword, b"AUTH=") {
-            self.flags |= AUTH;
-            self.add_mechanisms(first_mech);
-            self.add_mechanisms(params);
-            return;
-        }
         match typed_flag(keyword) {
             Some(AUTH) => {
                 self.flags |= AUTH;
@@ -192,12 +188,20 @@ impl Capabilities {
             }
             Some(flag) => self.flags |= flag,
             None => {
+                // Legacy form sent by old Outlook-compatible servers: `AUTH=LOGIN PLAIN`.
+                // No typed keyword holds `=`, so only unknown ones need this test.
+                if let Some(first_mech) = strip_prefix_ignore_case(keyword, b"AUTH=") {
+                    self.flags |= AUTH;
+                    self.add_mechanisms(first_mech);
+                    self.add_mechanisms(params);
+                    return;
+                }
                 let start = self.store.len();
                 push_lossy(&mut self.store, keyword);
                 let split = self.store.len();
                 push_lossy(&mut self.store, params);
                 match Entry::new(false, start, split, self.store.len()) {
-                    Some(entry) => self.entries.push(entry),
+                    Some(entry) => self.push_entry(entry),
                     None => self.store.truncate(start),
                 }
             }
@@ -227,10 +231,19 @@ impl Capabilities {
             }
             let end = self.store.len();
             match Entry::new(true, start, end, end) {
-                Some(entry) => self.entries.push(entry),
+                Some(entry) => self.push_entry(entry),
                 None => self.store.truncate(start),
             }
         }
+    }
+
+    fn push_entry(&mut self, entry: Entry) {
+        // A direct first allocation is cheaper than `push`'s general growth path; four
+        // entries is what `push` would allocate too.
+        if self.entries.capacity() == 0 {
+            self.entries = Vec::with_capacity(4);
+        }
+        self.entries.push(entry);
     }
 
     fn text(&self, start: usize, end: usize) -> &str {
