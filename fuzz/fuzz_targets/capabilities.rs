@@ -80,12 +80,13 @@ fuzz_target!(|data: &[u8]| {
     // What the parser must have kept as unknown keywords, in reply order.
     let mut unknown: Vec<(String, String)> = Vec::new();
     for line in lines {
-        if line.is_empty() {
-            continue;
-        }
         let mut parts = line.splitn(2, |&b| b == b' ');
         let keyword = parts.next().unwrap_or(&[]);
         let params = parts.next().unwrap_or(&[]);
+        // A line with neither keyword nor parameters ("" or " ") is blank: skipped.
+        if keyword.is_empty() && params.is_empty() {
+            continue;
+        }
         let is_legacy_auth = keyword.len() >= 5 && keyword[..5].eq_ignore_ascii_case(b"AUTH=");
         let typed = TYPED
             .iter()

@@ -16,3 +16,15 @@ fn capabilities_invalid_utf8_auth_mechanism_listed_once() {
     assert_eq!(mechs, ["C\u{fffd}"]);
     assert!(caps.supports_auth("c\u{fffd}"));
 }
+
+/// fuzz target `capabilities` (CI run, input ending in `"\n "`): a line holding a single
+/// space has neither keyword nor parameters. The parser skips it as blank, like an empty
+/// line; the target's reference kept it as an unknown keyword `("", "")`. Blank lines add
+/// nothing; the keywords around them are kept, in order.
+#[test]
+fn capabilities_line_of_one_space_is_blank() {
+    let reply = Reply::new(ReplyCode::OK, &[b"mx", b"X-ONE a", b" ", b"", b"X-TWO"]).unwrap();
+    let caps = Capabilities::from_reply(&reply);
+    let kept: Vec<(&str, &str)> = caps.extensions().collect();
+    assert_eq!(kept, [("X-ONE", "a"), ("X-TWO", "")]);
+}
