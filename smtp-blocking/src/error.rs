@@ -2,7 +2,7 @@
 
 use std::{fmt, io};
 
-use smtp_proto::{AuthError, Stage, TxnError, UsageError};
+use smtp_proto::{Stage, TxnError, UsageError};
 
 /// Why a connection could not be made, or why the session ended.
 ///
@@ -47,14 +47,9 @@ impl Error {
     /// had, certificate failures, misuse. Malformed replies are neither transient nor
     /// permanent.
     pub fn is_permanent(&self) -> bool {
-        use smtp_proto::Error as E;
         match self {
-            Error::Smtp(E::ServiceUnavailable(r) | E::Rejected { reply: r, .. }) => {
-                r.is_permanent()
-            }
-            Error::Smtp(E::Auth(AuthError::Rejected(r))) => r.is_permanent(),
-            Error::Smtp(E::TlsRequired(_) | E::CredentialsWithheld | E::Auth(_)) => true,
-            Error::Io(_) | Error::Timeout { .. } | Error::Smtp(_) => false,
+            Error::Smtp(e) => e.is_permanent(),
+            Error::Io(_) | Error::Timeout { .. } => false,
             _ => true,
         }
     }

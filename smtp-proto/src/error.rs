@@ -162,6 +162,18 @@ impl Error {
             _ => false,
         }
     }
+
+    /// Whether the same attempt will fail again: 5xx replies, TLS or AUTH that cannot be
+    /// had. Protocol errors (a malformed or unexpected reply) and lost connections are
+    /// neither transient nor permanent.
+    pub fn is_permanent(&self) -> bool {
+        match self {
+            Error::ServiceUnavailable(r) | Error::Rejected { reply: r, .. } => r.is_permanent(),
+            Error::Auth(AuthError::Rejected(r)) => r.is_permanent(),
+            Error::TlsRequired(_) | Error::CredentialsWithheld | Error::Auth(_) => true,
+            _ => false,
+        }
+    }
 }
 
 impl fmt::Display for Error {
@@ -289,3 +301,43 @@ impl fmt::Display for UsageError {
 
 #[cfg(feature = "std")]
 impl std::error::Error for UsageError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reply::ReplyCode;
+
+    fn reply(code: u16) -> Reply {
+        Reply::new(ReplyCode::new(code).unwrap(), &[b"x"]).unwrap()
+    }
+
+    #[test]
+    fn classification() {
+        let permanent = [
+            Error::ServiceUnavailable(reply(554)),
+            Error::Rejected {
+                stage: Stage::Ehlo,
+                reply: reply(550),
+            },
+            Error::Auth(AuthError::Rejected(reply(535))),
+            Error::Auth(AuthError::NoCommonMechanism),
+            Error::TlsRequired(TlsRequiredError::NotOffered),
+            Error::CredentialsWithheld,
+        ];
+        for e in &permanent {
+            assert!(e.is_permanent() && !e.is_transient(), "{e:?}");
+        }
+        let transient = [
+            Error::ServiceUnavailable(reply(421)),
+            Error::Auth(AuthError::Rejected(reply(454))),
+            Error::Timeout { stage: Stage::Mail },
+            Error::ConnectionClosed { stage: None },
+        ];
+        for e in &transient {
+            assert!(e.is_transient() && !e.is_permanent(), "{e:?}");
+        }
+        let neither = Error::Protocol(ProtocolError::UnexpectedReply(reply(250)));
+        assert!(!neither.is_transient() && !neither.is_permanent());
+        assert!(!Error::ResponseInjection.is_permanent());
+    }
+}
