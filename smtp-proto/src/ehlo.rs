@@ -6,9 +6,11 @@
 //! parameters, as sent. Reading never fails: a line that does not look like a keyword is
 //! kept as an unknown keyword, so a quirky server costs nothing but that line.
 
-use crate::reply::Reply;
+use crate::reply::{line_ranges, Reply};
+use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::vec::Vec;
+use core::ops::Range;
 
 /// At most this many distinct AUTH mechanisms are kept; further ones are ignored. Real
 /// servers offer fewer than ten, and the bound keeps deduplication linear in the reply.
@@ -26,71 +28,94 @@ const ENHANCEDSTATUSCODES: u16 = 1 << 8;
 const REQUIRETLS: u16 = 1 << 9;
 const AUTH: u16 = 1 << 10;
 
+/// Up to eight octets of a keyword as a little-endian `u64`, and the bits that fold the
+/// case of its letters: `(word | fold) == value` is an exact case-insensitive comparison,
+/// since a letter's two cases differ in bit 5 alone and other octets are compared as is.
+const fn pattern(name: &[u8]) -> (u64, u64) {
+    let (mut value, mut fold) = (0u64, 0u64);
+    let mut i = 0;
+    while i < name.len() && i < 8 {
+        let b = name[i];
+        let case = if b.is_ascii_alphabetic() { 0x20 } else { 0 };
+        fold |= (case as u64) << (8 * i);
+        value |= ((b | case) as u64) << (8 * i);
+        i += 1;
+    }
+    (value, fold)
+}
+
+/// Keywords of eight octets or fewer, and the two parts of the ten-octet ones.
+const P_DSN: (u64, u64) = pattern(b"DSN");
+const P_SIZE: (u64, u64) = pattern(b"SIZE");
+const P_AUTH: (u64, u64) = pattern(b"AUTH");
+const P_8BITMIME: (u64, u64) = pattern(b"8BITMIME");
+const P_CHUNKING: (u64, u64) = pattern(b"CHUNKING");
+const P_STARTTLS: (u64, u64) = pattern(b"STARTTLS");
+const P_SMTPUTF8: (u64, u64) = pattern(b"SMTPUTF8");
+const P_PIPELINI: (u64, u64) = pattern(b"PIPELINI");
+const P_NG: (u64, u64) = pattern(b"NG");
+const P_BINARYMI: (u64, u64) = pattern(b"BINARYMI");
+const P_ME: (u64, u64) = pattern(b"ME");
+const P_REQUIRET: (u64, u64) = pattern(b"REQUIRET");
+const P_LS: (u64, u64) = pattern(b"LS");
+
+fn is(word: u64, (value, fold): (u64, u64)) -> bool {
+    word | fold == value
+}
+
 /// The flag of a keyword with a typed accessor, compared case-insensitively.
 ///
-/// Dispatches on length and first letter, then compares once: this runs for every line
-/// of every EHLO reply.
+/// Dispatches on length, then compares whole words in registers: this runs for every
+/// line of every EHLO reply.
+#[inline(always)]
 fn typed_flag(keyword: &[u8]) -> Option<u16> {
-    let first = keyword.first()?.to_ascii_uppercase();
-    let (name, flag): (&[u8], u16) = match (keyword.len(), first) {
-        (3, b'D') => (b"DSN", DSN),                 // RFC 3461
-        (4, b'S') => (b"SIZE", SIZE),               // RFC 1870
-        (4, b'A') => (b"AUTH", AUTH),               // RFC 4954
-        (8, b'8') => (b"8BITMIME", EIGHT_BIT_MIME), // RFC 6152
-        (8, b'C') => (b"CHUNKING", CHUNKING),       // RFC 3030
-        (8, b'S') => match keyword.get(1).map(u8::to_ascii_uppercase) {
-            Some(b'T') => (b"STARTTLS", STARTTLS), // RFC 3207
-            _ => (b"SMTPUTF8", SMTPUTF8),          // RFC 6531
-        },
-        (10, b'P') => (b"PIPELINING", PIPELINING), // RFC 2920
-        (10, b'B') => (b"BINARYMIME", BINARYMIME), // RFC 3030
-        (10, b'R') => (b"REQUIRETLS", REQUIRETLS), // RFC 8689
-        (19, b'E') => (b"ENHANCEDSTATUSCODES", ENHANCEDSTATUSCODES), // RFC 2034
-        _ => return None,
-    };
-    eq_upper(keyword, name).then_some(flag)
+    match *keyword {
+        [a, b, c] => is(u64::from(u32::from_le_bytes([a, b, c, 0])), P_DSN).then_some(DSN), // RFC 3461
+        [a, b, c, d] => {
+            let w = u64::from(u32::from_le_bytes([a, b, c, d]));
+            if is(w, P_SIZE) {
+                Some(SIZE) // RFC 1870
+            } else {
+                is(w, P_AUTH).then_some(AUTH) // RFC 4954
+            }
+        }
+        [a, b, c, d, e, f, g, h] => {
+            let w = u64::from_le_bytes([a, b, c, d, e, f, g, h]);
+            if is(w, P_8BITMIME) {
+                Some(EIGHT_BIT_MIME) // RFC 6152
+            } else if is(w, P_CHUNKING) {
+                Some(CHUNKING) // RFC 3030
+            } else if is(w, P_STARTTLS) {
+                Some(STARTTLS) // RFC 3207
+            } else {
+                is(w, P_SMTPUTF8).then_some(SMTPUTF8) // RFC 6531
+            }
+        }
+        [a, b, c, d, e, f, g, h, i, j] => {
+            let (w, t) = (
+                u64::from_le_bytes([a, b, c, d, e, f, g, h]),
+                u64::from(u16::from_le_bytes([i, j])),
+            );
+            if is(w, P_PIPELINI) && is(t, P_NG) {
+                Some(PIPELINING) // RFC 2920
+            } else if is(w, P_BINARYMI) && is(t, P_ME) {
+                Some(BINARYMIME) // RFC 3030
+            } else {
+                (is(w, P_REQUIRET) && is(t, P_LS)).then_some(REQUIRETLS) // RFC 8689
+            }
+        }
+        // RFC 2034; longer than a word, and one line per reply.
+        _ if keyword.len() == 19 => {
+            eq_upper(keyword, b"ENHANCEDSTATUSCODES").then_some(ENHANCEDSTATUSCODES)
+        }
+        _ => None,
+    }
 }
 
 /// `bytes` equals the uppercase ASCII `upper`, ignoring ASCII case. Servers send
 /// keywords in uppercase, so an exact comparison (a `memcmp`) settles nearly every call.
 fn eq_upper(bytes: &[u8], upper: &[u8]) -> bool {
     bytes == upper || bytes.eq_ignore_ascii_case(upper)
-}
-
-/// Appends `bytes` as UTF-8, replacing invalid sequences; valid text (the usual case)
-/// is copied without the lossy decoder's work.
-fn push_lossy(store: &mut String, bytes: &[u8]) {
-    if bytes.is_empty() {
-        return;
-    }
-    match core::str::from_utf8(bytes) {
-        Ok(s) => store.push_str(s),
-        Err(_) => store.push_str(&String::from_utf8_lossy(bytes)),
-    }
-}
-
-/// Splits the first line of `text` (lines joined with LF) at its first SP:
-/// (`keyword`, `params`, text after the line), or `None` once `text` is used up.
-///
-/// One scan finds SP or LF; only a line with parameters pays for a second scan. EHLO
-/// lines are short, so the SWAR [`find2`](crate::line::find2) beats `memchr`'s setup.
-fn split_line(text: &[u8]) -> (&[u8], &[u8], Option<&[u8]>) {
-    let stop = crate::line::find2(text, b' ', b'\n');
-    let (keyword, rest) = match stop.and_then(|i| text.split_at_checked(i)) {
-        Some(parts) => parts,
-        None => return (text, &[], None),
-    };
-    match rest.split_first() {
-        Some((b' ', after_sp)) => match crate::line::find2(after_sp, b'\n', b'\n') {
-            Some(lf) => {
-                let (params, tail) = after_sp.split_at_checked(lf).unwrap_or((after_sp, &[]));
-                (keyword, params, tail.get(1..))
-            }
-            None => (keyword, after_sp, None),
-        },
-        Some((_, after_lf)) => (keyword, &[], Some(after_lf)),
-        None => (keyword, &[], None),
-    }
 }
 
 /// The extensions a server advertised in its EHLO or LHLO reply.
@@ -105,7 +130,7 @@ fn split_line(text: &[u8]) -> (&[u8], &[u8], Option<&[u8]>) {
 ///     b"AUTH plain LOGIN",
 ///     b"X-CUSTOM a b",
 /// ]).unwrap();
-/// let caps = Capabilities::from_reply(&reply);
+/// let caps = Capabilities::from(reply);
 /// assert_eq!(caps.domain(), "mx.example");
 /// assert_eq!(caps.max_size(), Some(10_240_000));
 /// assert!(caps.supports_auth("Plain"));
@@ -115,146 +140,149 @@ fn split_line(text: &[u8]) -> (&[u8], &[u8], Option<&[u8]>) {
 pub struct Capabilities {
     flags: u16,
     max_size: Option<u64>,
-    /// The domain, then the text of every entry, in one allocation.
-    store: String,
-    domain_end: usize,
-    entries: Vec<Entry>,
+    /// The reply's lines in wire form (see [`Reply`]), taken over from the reply without
+    /// a copy when it is valid UTF-8 (lossy otherwise), with the AUTH mechanisms
+    /// uppercased in place. The domain and the unknown keywords are read from it when
+    /// asked for, so reading a reply allocates nothing more for them.
+    wire: Box<str>,
+    /// The distinct AUTH mechanisms: ranges of `wire`, in the order first seen.
+    mechanisms: Vec<(u32, u32)>,
 }
 
-/// A range of `store`: an AUTH mechanism (`start..end`), or an unknown keyword
-/// (`start..split`) with its parameters (`split..end`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Entry {
-    auth: bool,
-    // u32 rather than usize halves the entry, and with it the heap an idle session
-    // holds; `Entry::new` refuses offsets past 4 GiB.
-    start: u32,
-    split: u32,
-    end: u32,
-}
-
-impl Entry {
-    fn new(auth: bool, start: usize, split: usize, end: usize) -> Option<Entry> {
-        Some(Entry {
-            auth,
-            start: u32::try_from(start).ok()?,
-            split: u32::try_from(split).ok()?,
-            end: u32::try_from(end).ok()?,
-        })
-    }
-
-    fn range(start: u32, end: u32) -> (usize, usize) {
-        // u32 to usize is lossless on the 32- and 64-bit targets Rust's alloc supports.
-        (start as usize, end as usize)
-    }
+/// Splits a line's text at its first SP: (`keyword`, `params`).
+fn split_keyword(text: &str) -> (&str, &str) {
+    text.split_once(' ').unwrap_or((text, ""))
 }
 
 impl Capabilities {
-    /// Reads the lines of an EHLO or LHLO reply (RFC 5321 §4.1.1.1, RFC 2033 §4.1).
+    /// Reads the lines of an EHLO or LHLO reply (RFC 5321 §4.1.1.1, RFC 2033 §4.1),
+    /// copying it; [`Capabilities::from`] a `Reply` takes the reply over instead.
     ///
     /// Only call it with a positive reply; the code is not checked. Both `AUTH mechs` and
     /// the legacy `AUTH=mechs` form are read, and their mechanisms merged. When SIZE
     /// appears more than once, the last one counts. Empty lines are skipped.
     pub fn from_reply(reply: &Reply) -> Capabilities {
-        // One allocation: what is kept is at most the reply's text.
-        let text = reply.joined_text();
+        Self::from_wire(reply.wire().into())
+    }
+
+    fn from_wire(wire: Box<[u8]>) -> Capabilities {
+        // Valid UTF-8, the usual case, keeps the buffer; lossy replacement changes no
+        // SP, LF or other ASCII octet, so the line structure stays the same.
+        let wire = match String::from_utf8(wire.into_vec()) {
+            Ok(text) => text,
+            Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+        };
         let mut caps = Capabilities {
-            store: String::with_capacity(text.len()),
+            wire: wire.into_boxed_str(),
             ..Capabilities::default()
         };
-        let (domain, _greeting, mut rest) = split_line(text);
-        push_lossy(&mut caps.store, domain);
-        caps.domain_end = caps.store.len();
-        while let Some(text) = rest {
-            let (keyword, params, next) = split_line(text);
-            caps.add_line(keyword, params);
-            rest = next;
-        }
+        caps.read_lines();
         caps
     }
 
-    fn add_line(&mut self, keyword: &[u8], params: &[u8]) {
-        if keyword.is_empty() && params.is_empty() {
-            return;
-        }
-        match typed_flag(keyword) {
-            Some(AUTH) => {
-                self.flags |= AUTH;
-                self.add_mechanisms(params);
-            }
-            Some(SIZE) => {
-                self.flags |= SIZE;
-                self.max_size = parse_size(params);
-            }
-            Some(flag) => self.flags |= flag,
-            None => {
+    /// One pass over the lines after the first, setting flags and noting mechanisms.
+    ///
+    /// `wire` is a reply as [`Reply`] keeps it: lines of `NNN-`, `NNN ` or `NNN`, then
+    /// text without CR, then LF or CRLF.
+    fn read_lines(&mut self) {
+        let wire = core::mem::take(&mut self.wire);
+        let bytes = wire.as_bytes();
+        let mut pos = crate::line::find2(bytes, b'\n', b'\n').map_or(bytes.len(), |lf| lf + 1);
+        while let Some(line) = bytes.get(pos..).filter(|l| l.len() > 3) {
+            let start = pos + if matches!(line[3], b' ' | b'-') { 4 } else { 3 };
+            let rest = bytes.get(start..).unwrap_or(&[]);
+            // One scan for the keyword's end; only a line with parameters takes another.
+            let Some(stop) = crate::line::find2(rest, b' ', b'\n') else {
+                break;
+            };
+            let (split, end) = if rest.get(stop) == Some(&b'\n') {
+                (start + stop, start + stop)
+            } else {
+                let after = rest.get(stop + 1..).unwrap_or(&[]);
+                let lf = crate::line::find2(after, b'\n', b'\n').unwrap_or(after.len());
+                (start + stop, start + stop + 1 + lf)
+            };
+            pos = end + 1;
+            // A CR can only be the first half of the line end.
+            let split_cr = bytes.get(split.wrapping_sub(1)) == Some(&b'\r') && split == end;
+            let keyword_end = if split_cr { split - 1 } else { split };
+            let end = if bytes.get(end.wrapping_sub(1)) == Some(&b'\r') {
+                end - 1
+            } else {
+                end
+            };
+            let keyword = bytes.get(start..keyword_end).unwrap_or(&[]);
+            let params = (split + 1).min(end)..end;
+            match typed_flag(keyword) {
+                Some(AUTH) => {
+                    self.flags |= AUTH;
+                    self.add_mechanisms(bytes, params);
+                }
+                Some(SIZE) => {
+                    self.flags |= SIZE;
+                    self.max_size = parse_size(bytes.get(params).unwrap_or(&[]));
+                }
+                Some(flag) => self.flags |= flag,
                 // Legacy form sent by old Outlook-compatible servers: `AUTH=LOGIN PLAIN`.
                 // No typed keyword holds `=`, so only unknown ones need this test.
-                if let Some(first_mech) = strip_prefix_ignore_case(keyword, b"AUTH=") {
+                None if is_legacy_auth(keyword) => {
                     self.flags |= AUTH;
-                    self.add_mechanisms(first_mech);
-                    self.add_mechanisms(params);
-                    return;
+                    self.add_mechanisms(bytes, start + 5..keyword_end);
+                    self.add_mechanisms(bytes, params);
                 }
-                let start = self.store.len();
-                push_lossy(&mut self.store, keyword);
-                let split = self.store.len();
-                push_lossy(&mut self.store, params);
-                match Entry::new(false, start, split, self.store.len()) {
-                    Some(entry) => self.push_entry(entry),
-                    None => self.store.truncate(start),
-                }
+                None => {}
+            }
+        }
+        self.wire = wire;
+        // RFC 4954 §3: mechanism names are uppercase; servers sometimes send them in
+        // lowercase, and the list shows them one way.
+        for &(start, end) in &self.mechanisms {
+            let (start, end) = (start as usize, end as usize);
+            if let Some(name) = self.wire.get_mut(start..end) {
+                name.make_ascii_uppercase();
             }
         }
     }
 
-    fn add_mechanisms(&mut self, list: &[u8]) {
-        let mut count = self.entries.iter().filter(|e| e.auth).count();
+    /// Notes each mechanism of the list at `range` of `wire` not seen before.
+    fn add_mechanisms(&mut self, wire: &[u8], range: Range<usize>) {
+        let base = range.start;
+        let list = wire.get(range).unwrap_or(&[]);
+        let mut offset = 0;
         for mech in list.split(|b| b.is_ascii_whitespace()) {
-            if mech.is_empty() {
+            let start = base + offset;
+            offset += mech.len() + 1;
+            if mech.is_empty() || self.has_mechanism(wire, mech) {
                 continue;
             }
-            // Compare what is stored, the lossy form: raw bytes that are not UTF-8 never
-            // equal their stored replacement, and the name would be listed again.
-            let mech = String::from_utf8_lossy(mech);
-            if self.supports_auth_bytes(mech.as_bytes()) {
-                continue;
-            }
-            if count >= MAX_AUTH_MECHANISMS {
+            if self.mechanisms.len() >= MAX_AUTH_MECHANISMS {
                 return;
             }
-            count += 1;
-            let start = self.store.len();
-            self.store.push_str(&mech);
-            if let Some(s) = self.store.get_mut(start..) {
-                s.make_ascii_uppercase();
-            }
-            let end = self.store.len();
-            match Entry::new(true, start, end, end) {
-                Some(entry) => self.push_entry(entry),
-                None => self.store.truncate(start),
+            // Offsets past 4 GiB cannot occur: a reply is bounded by its reader's limits.
+            if let (Ok(s), Ok(e)) = (u32::try_from(start), u32::try_from(start + mech.len())) {
+                self.mechanisms.push((s, e));
             }
         }
     }
 
-    fn push_entry(&mut self, entry: Entry) {
-        // A direct first allocation is cheaper than `push`'s general growth path; four
-        // entries is what `push` would allocate too.
-        if self.entries.capacity() == 0 {
-            self.entries = Vec::with_capacity(4);
-        }
-        self.entries.push(entry);
+    fn has_mechanism(&self, wire: &[u8], name: &[u8]) -> bool {
+        self.mechanisms.iter().any(|&(start, end)| {
+            wire.get(start as usize..end as usize)
+                .is_some_and(|m| m.eq_ignore_ascii_case(name))
+        })
     }
 
-    fn text(&self, start: usize, end: usize) -> &str {
-        self.store.get(start..end).unwrap_or("")
+    /// The text of each line, as `&str`.
+    fn lines(&self) -> impl Iterator<Item = &str> + '_ {
+        line_ranges(self.wire.as_bytes()).map(|range| self.wire.get(range).unwrap_or(""))
     }
 
     /// The server's domain (or address literal) from the first line, lossy UTF-8.
     pub fn domain(&self) -> &str {
-        self.text(0, self.domain_end)
+        self.lines()
+            .next()
+            .map_or("", |first| split_keyword(first).0)
     }
-
     /// PIPELINING (RFC 2920).
     pub fn pipelining(&self) -> bool {
         self.flags & PIPELINING != 0
@@ -319,30 +347,28 @@ impl Capabilities {
     /// The SASL mechanisms from every `AUTH` and `AUTH=` line, uppercased, each once, in
     /// the order first seen.
     pub fn auth_mechanisms(&self) -> impl Iterator<Item = &str> + '_ {
-        self.entries.iter().filter(|e| e.auth).map(|e| {
-            let (start, end) = Entry::range(e.start, e.end);
-            self.text(start, end)
-        })
+        self.mechanisms
+            .iter()
+            .map(|&(start, end)| self.wire.get(start as usize..end as usize).unwrap_or(""))
     }
 
     /// Whether `mechanism` was advertised, compared case-insensitively.
     pub fn supports_auth(&self, mechanism: &str) -> bool {
-        self.supports_auth_bytes(mechanism.as_bytes())
-    }
-
-    fn supports_auth_bytes(&self, mechanism: &[u8]) -> bool {
-        self.auth_mechanisms()
-            .any(|m| m.as_bytes().eq_ignore_ascii_case(mechanism))
+        self.has_mechanism(self.wire.as_bytes(), mechanism.as_bytes())
     }
 
     /// Every keyword without a typed accessor, as sent, with its parameters (everything
     /// after the first space, possibly empty), in reply order.
     pub fn extensions(&self) -> impl Iterator<Item = (&str, &str)> + '_ {
-        self.entries.iter().filter(|e| !e.auth).map(|e| {
-            let (start, split) = Entry::range(e.start, e.split);
-            let (_, end) = Entry::range(e.split, e.end);
-            (self.text(start, split), self.text(split, end))
-        })
+        self.lines()
+            .skip(1)
+            .map(split_keyword)
+            .filter(|&(keyword, params)| {
+                let keyword = keyword.as_bytes();
+                !is_blank(keyword, params)
+                    && typed_flag(keyword).is_none()
+                    && !is_legacy_auth(keyword)
+            })
     }
 
     /// Whether `keyword` was advertised, typed or not, compared case-insensitively.
@@ -353,6 +379,24 @@ impl Capabilities {
                 .extensions()
                 .any(|(k, _)| k.eq_ignore_ascii_case(keyword)),
         }
+    }
+}
+
+/// `AUTH=mechanism`, the legacy form of the AUTH keyword.
+fn is_legacy_auth(keyword: &[u8]) -> bool {
+    strip_prefix_ignore_case(keyword, b"AUTH=").is_some()
+}
+
+/// A line no keyword can be read from (empty, or one SP): skipped.
+fn is_blank(keyword: &[u8], params: &str) -> bool {
+    keyword.is_empty() && params.is_empty()
+}
+
+/// Takes the reply over: no copy when its text is valid UTF-8. What the client does
+/// with the reply to its EHLO.
+impl From<Reply> for Capabilities {
+    fn from(reply: Reply) -> Capabilities {
+        Capabilities::from_wire(reply.into_wire())
     }
 }
 
@@ -500,5 +544,71 @@ mod tests {
     fn empty_first_line() {
         let c = caps(&[b""]);
         assert_eq!(c.domain(), "");
+    }
+
+    /// The word comparison folds case on letters only: changing any octet of a typed
+    /// keyword in any bit matches exactly when the result is the same letter in the other
+    /// case (e.g. `\x18BITMIME`, bit 5 off the digit, is not 8BITMIME).
+    #[test]
+    fn typed_keywords_match_exactly_ignoring_case() {
+        const TYPED: [&[u8]; 11] = [
+            b"DSN",
+            b"SIZE",
+            b"AUTH",
+            b"8BITMIME",
+            b"CHUNKING",
+            b"STARTTLS",
+            b"SMTPUTF8",
+            b"PIPELINING",
+            b"BINARYMIME",
+            b"REQUIRETLS",
+            b"ENHANCEDSTATUSCODES",
+        ];
+        for name in TYPED {
+            let flag = typed_flag(name).expect("typed");
+            assert_eq!(typed_flag(&name.to_ascii_lowercase()), Some(flag));
+            for i in 0..name.len() {
+                for bit in 0..8 {
+                    let mut k = name.to_vec();
+                    k[i] ^= 1 << bit;
+                    let same = k.eq_ignore_ascii_case(name);
+                    assert_eq!(
+                        typed_flag(&k) == Some(flag),
+                        same,
+                        "{:?}",
+                        crate::reply::Escaped(&k)
+                    );
+                }
+            }
+            assert_eq!(typed_flag(&name[1..]), None);
+            assert_eq!(typed_flag(&[name, &b"X"[..]].concat()), None);
+        }
+    }
+
+    /// Lines ending in LF alone, an empty last line and lowercase mechanisms read the
+    /// same as the canonical form, whether the reply is taken over or copied.
+    #[test]
+    fn wire_forms_read_alike() {
+        let mut reader = crate::reply::ReplyReader::default();
+        let mut input: &[u8] =
+            b"250-mx.example hi\n250-size 42\r\n250-AUTH login Plain\n250-X-Y a b\n250 \r\n";
+        let reply = reader.read(&mut input).unwrap().unwrap();
+        let canonical = caps(&[
+            b"mx.example hi",
+            b"SIZE 42",
+            b"AUTH LOGIN PLAIN",
+            b"X-Y a b",
+            b"",
+        ]);
+        for c in [Capabilities::from_reply(&reply), Capabilities::from(reply)] {
+            assert_eq!(c.domain(), "mx.example");
+            assert_eq!(c.max_size(), Some(42));
+            assert_eq!(c.auth_mechanisms().collect::<Vec<_>>(), ["LOGIN", "PLAIN"]);
+            assert_eq!(c.extensions().collect::<Vec<_>>(), [("X-Y", "a b")]);
+            assert_eq!(
+                c.auth_mechanisms().collect::<Vec<_>>(),
+                canonical.auth_mechanisms().collect::<Vec<_>>()
+            );
+        }
     }
 }

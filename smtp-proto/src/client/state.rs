@@ -146,7 +146,7 @@ impl Client {
     /// never in LMTP (RFC 2033 §4.1) and never when TLS is required (HELO cannot STARTTLS).
     fn on_ehlo(&mut self, reply: Reply) {
         if reply.is_positive() {
-            self.caps = Capabilities::from_reply(&reply);
+            self.caps = Capabilities::from(reply);
             self.events.push_back(Event::Capabilities);
             return self.after_hello();
         }

@@ -27,21 +27,25 @@ pub use self::error::ReplyError;
 pub use self::reader::{ReplyLimits, ReplyReader};
 pub use crate::escape::Escaped;
 
+use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
+use core::ops::Range;
 
 /// One complete server reply: a code and one or more lines of text.
 ///
 /// Text is kept as the server sent it, NUL and invalid UTF-8 included; it never contains
 /// CR or LF. Display it with `{}`, which escapes every control byte.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct Reply {
     code: ReplyCode,
     enhanced: Option<EnhancedStatus>,
-    /// The text of every line, joined with LF. LF cannot occur inside a line, so one
-    /// allocation holds all lines and the separators give their bounds back.
-    text: Vec<u8>,
+    /// The reply as it came off the wire, codes and line ends included (or, for
+    /// [`Reply::new`], as it would be written). One copy of the input, with no per-line
+    /// work: the lines are found again when asked for ([`line_ranges`]), which is rare
+    /// next to reading replies.
+    wire: Box<[u8]>,
     line_count: usize,
 }
 
@@ -56,40 +60,32 @@ impl Reply {
                 reason: "a reply has at least one line",
             });
         }
-        let len = lines.iter().map(|l| l.len() + 1).sum();
-        let mut text = Vec::with_capacity(len);
-        for (i, line) in lines.iter().enumerate() {
-            if memchr::memchr2(b'\r', b'\n', line).is_some() {
-                return Err(ReplyError::Malformed {
-                    reason: "CR or LF in reply text",
-                });
-            }
-            if i > 0 {
-                text.push(b'\n');
-            }
-            text.extend_from_slice(line);
+        if lines
+            .iter()
+            .any(|line| memchr::memchr2(b'\r', b'\n', line).is_some())
+        {
+            return Err(ReplyError::Malformed {
+                reason: "CR or LF in reply text",
+            });
         }
-        Ok(Self::from_parts(code, text, lines.len()))
+        let mut wire = Vec::new();
+        encode_lines(code, lines.iter().copied(), lines.len(), &mut wire);
+        let enhanced = lines.first().and_then(|first| enhanced_of(code, first));
+        Ok(Self::from_wire(code, enhanced, wire.into(), lines.len()))
     }
 
-    /// `text` holds `line_count` lines joined with LF, none containing CR.
-    pub(crate) fn from_parts(code: ReplyCode, text: Vec<u8>, line_count: usize) -> Self {
-        let first = Lines { rest: Some(&text) }.next().unwrap_or(&[]);
-        let enhanced = enhanced_of(code, first);
-        Self::from_parts_with(code, enhanced, text, line_count)
-    }
-
-    /// Like `from_parts`, when the caller already ran [`enhanced_of`] on the first line.
-    pub(crate) fn from_parts_with(
+    /// `wire` holds `line_count` well-formed reply lines of code `code`, each ending
+    /// with LF or CRLF, with no other CR; `enhanced` is [`enhanced_of`] its first line.
+    pub(crate) fn from_wire(
         code: ReplyCode,
         enhanced: Option<EnhancedStatus>,
-        text: Vec<u8>,
+        wire: Box<[u8]>,
         line_count: usize,
     ) -> Self {
         Reply {
             code,
             enhanced,
-            text,
+            wire,
             line_count,
         }
     }
@@ -108,14 +104,17 @@ impl Reply {
     /// The text of each line after `NNN-`, `NNN ` or `NNN`, as raw bytes (an enhanced
     /// status code stays in the text).
     pub fn lines(&self) -> impl Iterator<Item = &[u8]> + '_ {
-        Lines {
-            rest: Some(&self.text),
-        }
+        line_ranges(&self.wire).map(|range| self.wire.get(range).unwrap_or(&[]))
     }
 
-    /// All lines joined with LF, without allocating.
-    pub(crate) fn joined_text(&self) -> &[u8] {
-        &self.text
+    /// The reply's lines in wire form (see [`line_ranges`]), without copying.
+    pub(crate) fn wire(&self) -> &[u8] {
+        &self.wire
+    }
+
+    /// The reply's lines in wire form, without copying.
+    pub(crate) fn into_wire(self) -> Box<[u8]> {
+        self.wire
     }
 
     /// How many lines the reply has (at least one).
@@ -132,7 +131,14 @@ impl Reply {
     ///
     /// Control bytes are kept: use `Display` for text that goes to a terminal or a log.
     pub fn text_lossy(&self) -> String {
-        String::from_utf8_lossy(&self.text).into_owned()
+        let mut text = Vec::with_capacity(self.wire.len());
+        for (i, line) in self.lines().enumerate() {
+            if i > 0 {
+                text.push(b'\n');
+            }
+            text.extend_from_slice(line);
+        }
+        String::from_utf8_lossy(&text).into_owned()
     }
 
     /// 2xx: the command succeeded.
@@ -159,20 +165,66 @@ impl Reply {
     ///
     /// A last line without text is written `NNN` with no space, as the grammar has it.
     pub fn encode(&self, out: &mut Vec<u8>) {
-        let digits = self.code.to_digits();
-        out.reserve(self.text.len() + self.line_count * 6);
-        let last = self.line_count.saturating_sub(1);
-        for (i, line) in self.lines().enumerate() {
-            out.extend_from_slice(&digits);
-            if i < last {
-                out.push(b'-');
-            } else if !line.is_empty() {
-                out.push(b' ');
-            }
-            out.extend_from_slice(line);
-            out.extend_from_slice(b"\r\n");
-        }
+        encode_lines(self.code, self.lines(), self.line_count, out);
     }
+}
+
+/// Two replies are equal when their codes and the text of their lines are: how the
+/// server ended its lines (CRLF or LF) or wrote an empty last line (`250` or `250 `)
+/// does not matter.
+impl PartialEq for Reply {
+    fn eq(&self, other: &Reply) -> bool {
+        self.code == other.code
+            && self.enhanced == other.enhanced
+            && self.line_count == other.line_count
+            && self.lines().eq(other.lines())
+    }
+}
+
+impl Eq for Reply {}
+
+/// Writes `count` lines of text as reply lines of `code` (RFC 5321 §4.2): `NNN-text`
+/// before the last, `NNN text` (or `NNN` when empty) last, each ending with CRLF.
+fn encode_lines<'a>(
+    code: ReplyCode,
+    lines: impl Iterator<Item = &'a [u8]>,
+    count: usize,
+    out: &mut Vec<u8>,
+) {
+    let digits = code.to_digits();
+    let last = count.saturating_sub(1);
+    for (i, line) in lines.enumerate() {
+        out.reserve(line.len() + 6);
+        out.extend_from_slice(&digits);
+        if i < last {
+            out.push(b'-');
+        } else if !line.is_empty() {
+            out.push(b' ');
+        }
+        out.extend_from_slice(line);
+        out.extend_from_slice(b"\r\n");
+    }
+}
+
+/// The range of each line's text in `wire`, reply lines as [`Reply`] keeps them: past
+/// the code and its separator, before the line end. A CR only ever comes right before
+/// an LF there, so stripping one CR before each LF gives the text back.
+pub(crate) fn line_ranges(wire: &[u8]) -> impl Iterator<Item = Range<usize>> + '_ {
+    let mut pos = 0;
+    core::iter::from_fn(move || {
+        let line = wire.get(pos..).filter(|rest| !rest.is_empty())?;
+        let lf = memchr::memchr(b'\n', line).unwrap_or(line.len());
+        let end = if lf > 0 && line.get(lf - 1) == Some(&b'\r') {
+            lf - 1
+        } else {
+            lf
+        };
+        // `NNN-text`, `NNN text`, or a bare `NNN`.
+        let start = end.min(4);
+        let range = pos + start..pos + end;
+        pos += lf + 1;
+        Some(range)
+    })
 }
 
 /// The enhanced status of a reply whose first line's text is `first`.
@@ -187,30 +239,6 @@ pub(crate) fn enhanced_of(code: ReplyCode, first: &[u8]) -> Option<EnhancedStatu
     EnhancedStatus::parse_prefix(first)
         .map(|(status, _)| status)
         .filter(|status| status.class() == code.class())
-}
-
-/// Lines of a [`Reply`]: splits the LF-joined text with `memchr`.
-struct Lines<'a> {
-    rest: Option<&'a [u8]>,
-}
-
-impl<'a> Iterator for Lines<'a> {
-    type Item = &'a [u8];
-
-    fn next(&mut self) -> Option<&'a [u8]> {
-        let rest = self.rest?;
-        match memchr::memchr(b'\n', rest) {
-            Some(lf) => {
-                let (line, tail) = rest.split_at_checked(lf)?;
-                self.rest = tail.get(1..);
-                Some(line)
-            }
-            None => {
-                self.rest = None;
-                Some(rest)
-            }
-        }
-    }
 }
 
 /// Shows the lines as escaped strings, so that `{:?}` of server text is readable and as

@@ -8,7 +8,7 @@
 //! the reader checks that once per reply ([`has_bare_cr`]), not once per line.
 
 use super::{enhanced_of, Reply, ReplyCode, ReplyLimits};
-use alloc::vec::Vec;
+use alloc::boxed::Box;
 use nom::bytes::complete::take;
 use nom::IResult;
 
@@ -44,15 +44,11 @@ pub(crate) fn has_bare_cr(text: &[u8]) -> bool {
     memchr::memchr(b'\r', text).is_some()
 }
 
-/// Most lines a reply may have to be read by [`whole_reply`]; longer replies take the
-/// general path. EHLO replies, the longest common ones, have 10 to 20 lines.
-const FAST_LINES: usize = 32;
-
 /// The fast path of the reply reader: a whole reply that lies in `input` and breaks no
 /// rule, read in one pass without the framer or nom. Returns the reply and the octets it
-/// took, or `None` for anything else (incomplete, malformed, over a limit, too many lines
-/// for the stack table), which the caller then hands to the general path, the framer
-/// plus the nom grammar, which judges it and names the error. So this function only
+/// took, or `None` for anything else (incomplete, malformed, over a limit), which the
+/// caller then hands to the general path, the framer plus the nom grammar, which judges
+/// it and names the error. So this function only
 /// has to be right when it says yes; `tests::fast_path_agrees_with_grammar` checks that
 /// it then returns exactly what the general path would.
 ///
@@ -61,47 +57,52 @@ const FAST_LINES: usize = 32;
 /// most `max_line`, the reply at most `max_bytes` and `max_lines`; every line is three
 /// digits then SP, `-` or the line end, with the first line's code on all of them.
 pub(crate) fn whole_reply(input: &[u8], limits: &ReplyLimits) -> Option<(Reply, usize)> {
-    // (start, end) of each line's text in `input`.
-    let mut bounds = [(0usize, 0usize); FAST_LINES];
-    let max_lines = limits.max_lines.min(FAST_LINES);
-    let mut n = 0;
+    let mut lines = 0;
     let mut pos = 0;
-    let mut first_code = 0u16;
-    let mut text_len = 0;
+    // The first line's three digits as read (low 24 bits, little endian): later lines
+    // must carry the same octets, which needs no decimal conversion per line.
+    let mut first_digits = 0u32;
+    // (start, end) of the first line's text in `input`, for its enhanced status.
+    let mut first = (0, 0);
     loop {
         let line = input.get(pos..)?;
+        // Code and separator in one load: `NNN-`, `NNN ` or `NNN` plus a line end.
+        let head = u32::from_le_bytes(line.get(..4)?.try_into().ok()?);
+        let digits = head & 0x00ff_ffff;
+        // Each octet 0x30..=0x39: high nibble 3, and adding 6 does not carry into it.
+        if digits & 0x00f0_f0f0 != 0x0030_3030
+            || (digits + 0x0006_0606) & 0x00f0_f0f0 != 0x0030_3030
+        {
+            return None;
+        }
         // Nothing past the line limit is scanned: such a line is an error anyway.
-        let window = line.get(..limits.max_line).unwrap_or(line);
-        let end = crate::line::find2(window, b'\n', b'\r')?;
+        let after_code = line.get(3..)?;
+        let window = after_code
+            .get(..limits.max_line.saturating_sub(3))
+            .unwrap_or(after_code);
+        let end = 3 + crate::line::find2(window, b'\n', b'\r')?;
         let wire = match (line.get(end), line.get(end + 1)) {
             (Some(b'\n'), _) => end + 1,
             (Some(b'\r'), Some(b'\n')) => end + 2,
             // A bare CR, or a CR that may be the first half of a CRLF still to come.
             _ => return None,
         };
-        let code = match *line.get(..3)? {
-            [a @ b'0'..=b'9', b @ b'0'..=b'9', c @ b'0'..=b'9'] if end >= 3 => {
-                u16::from(a - b'0') * 100 + u16::from(b - b'0') * 10 + u16::from(c - b'0')
-            }
-            _ => return None,
-        };
-        let (more, text_start) = match line.get(3) {
+        let (more, text_start) = match (head >> 24) as u8 {
             _ if end == 3 => (false, 3),
-            Some(b' ') => (false, 4),
-            Some(b'-') => (true, 4),
+            b' ' => (false, 4),
+            b'-' => (true, 4),
             _ => return None,
         };
-        if n == 0 {
-            first_code = code;
-        } else if code != first_code {
+        if lines == 0 {
+            first_digits = digits;
+            first = (text_start, end);
+        } else if digits != first_digits {
             return None;
         }
-        if n >= max_lines || wire > limits.max_line {
+        if lines >= limits.max_lines || wire > limits.max_line {
             return None;
         }
-        *bounds.get_mut(n)? = (pos + text_start, pos + end);
-        text_len += end - text_start;
-        n += 1;
+        lines += 1;
         pos += wire;
         if pos > limits.max_bytes {
             return None;
@@ -110,18 +111,14 @@ pub(crate) fn whole_reply(input: &[u8], limits: &ReplyLimits) -> Option<(Reply, 
             break;
         }
     }
-    let code = ReplyCode::new(first_code)?;
-    let bounds = bounds.get(..n)?;
-    let mut text = Vec::with_capacity(text_len + n - 1);
-    for (i, &(start, end)) in bounds.iter().enumerate() {
-        if i > 0 {
-            text.push(b'\n');
-        }
-        text.extend_from_slice(input.get(start..end)?);
-    }
-    let (start, end) = *bounds.first()?;
-    let enhanced = enhanced_of(code, input.get(start..end)?);
-    Some((Reply::from_parts_with(code, enhanced, text, n), pos))
+    let reply = input.get(..pos)?;
+    let [a, b, c, _] = first_digits.to_le_bytes();
+    let number = u16::from(a - b'0') * 100 + u16::from(b - b'0') * 10 + u16::from(c - b'0');
+    let code = ReplyCode::new(number)?;
+    let enhanced = enhanced_of(code, input.get(first.0..first.1)?);
+    // The wire bytes are kept as they are: one copy, no per-line work.
+    let wire = Box::from(reply);
+    Some((Reply::from_wire(code, enhanced, wire, lines), pos))
 }
 
 fn three_digits(input: &[u8]) -> IResult<&[u8], u16, ()> {

@@ -48,11 +48,9 @@ struct Partial {
     code: Option<ReplyCode>,
     /// The enhanced status of the first line.
     enhanced: Option<EnhancedStatus>,
-    /// Text of the lines read so far, joined with LF (see [`Reply`]).
-    text: Vec<u8>,
+    /// The lines read so far as they came, line ends included (see [`Reply`]).
+    wire: Vec<u8>,
     lines: usize,
-    /// Wire octets of the reply so far, line ends included.
-    bytes: usize,
 }
 
 impl Default for ReplyReader {
@@ -88,10 +86,10 @@ impl ReplyReader {
         self.framer.has_partial() || self.partial.code.is_some()
     }
 
-    /// Octets held for the reply in progress: the partial line plus the text of the
-    /// lines already read. Bounded by `max_line - 1 + max_bytes`.
+    /// Octets held for the reply in progress: the partial line plus the lines already
+    /// read, line ends included. Bounded by `max_line - 1 + max_bytes`.
     pub fn buffered(&self) -> usize {
-        self.framer.buffered() + self.partial.text.len()
+        self.framer.buffered() + self.partial.wire.len()
     }
 
     /// Drops any partial line or reply.
@@ -136,7 +134,10 @@ impl ReplyReader {
         loop {
             // The line may take no more than what is left of the reply's budget, so that
             // `max_bytes` too fires before the excess is buffered.
-            let budget = self.limits.max_bytes.saturating_sub(self.partial.bytes);
+            let budget = self
+                .limits
+                .max_bytes
+                .saturating_sub(self.partial.wire.len());
             let limit = self.limits.max_line.min(budget);
             let line = match self.framer.next_line_within(input, limit) {
                 Ok(Some(line)) => line,
@@ -168,36 +169,41 @@ impl ReplyReader {
                     })
                 }
             };
+            // RFC 5321 §2.3.8: CR only as part of CRLF (the framer took the line end off).
+            if has_bare_cr(line.content) {
+                return Err(ReplyError::Malformed { reason: BARE_CR });
+            }
+            let line_end: &[u8] = if line.wire_len > line.content.len() + 1 {
+                b"\r\n"
+            } else {
+                b"\n"
+            };
             if partial.code.is_none() && !parsed.more {
                 // The common single-line reply: one exact allocation, no state.
-                if has_bare_cr(parsed.text) {
-                    return Err(ReplyError::Malformed { reason: BARE_CR });
-                }
                 let enhanced = enhanced_of(code, parsed.text);
-                let text = parsed.text.to_vec();
-                return Ok(Some(Reply::from_parts_with(code, enhanced, text, 1)));
+                let wire = [line.content, line_end].concat().into_boxed_slice();
+                return Ok(Some(Reply::from_wire(code, enhanced, wire, 1)));
             }
             if partial.code.is_none() {
                 partial.enhanced = enhanced_of(code, parsed.text);
                 // Most multiline replies arrive whole: size the buffer from what follows,
                 // within a bound so that trailing data cannot inflate it.
-                let hint = input.len().min(1024) + parsed.text.len();
-                partial.text = Vec::with_capacity(hint.min(self.limits.max_bytes));
+                let hint = input.len().min(1024) + line.wire_len;
+                partial.wire = Vec::with_capacity(hint.min(self.limits.max_bytes));
                 partial.code = Some(code);
-            } else {
-                partial.text.push(b'\n');
             }
-            partial.text.extend_from_slice(parsed.text);
+            partial.wire.extend_from_slice(line.content);
+            partial.wire.extend_from_slice(line_end);
             partial.lines += 1;
-            partial.bytes += line.wire_len;
             if !parsed.more {
                 let done = core::mem::take(partial);
-                // One scan of the whole text instead of one per line.
-                if has_bare_cr(&done.text) {
-                    return Err(ReplyError::Malformed { reason: BARE_CR });
-                }
-                let reply = Reply::from_parts_with(code, done.enhanced, done.text, done.lines);
-                return Ok(Some(reply));
+                let wire = done.wire.into_boxed_slice();
+                return Ok(Some(Reply::from_wire(
+                    code,
+                    done.enhanced,
+                    wire,
+                    done.lines,
+                )));
             }
         }
     }
@@ -235,7 +241,8 @@ mod tests {
         let mut input: &[u8] = b"250-a\r\n25";
         assert_eq!(r.read(&mut input), Ok(None));
         assert!(r.has_partial());
-        assert_eq!(r.buffered(), 1 + 2);
+        // The first line as it came, and the start of the second.
+        assert_eq!(r.buffered(), b"250-a\r\n".len() + 2);
         let mut input: &[u8] = b"0 b\r\n";
         assert!(r.read(&mut input).unwrap().is_some());
         assert!(!r.has_partial());
