@@ -6,7 +6,7 @@
 //! parameters, as sent. Reading never fails: a line that does not look like a keyword is
 //! kept as an unknown keyword, so a quirky server costs nothing but that line.
 
-use crate::reply::{line_ranges, Reply};
+use crate::reply::{line_ranges, LineEnds, Reply};
 use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -63,53 +63,70 @@ fn is(word: u64, (value, fold): (u64, u64)) -> bool {
     word | fold == value
 }
 
-/// The flag of a keyword with a typed accessor, compared case-insensitively.
+/// The typed keyword that starts a line's `text`, with its length: the keyword must be
+/// followed by SP or the end of the text.
 ///
-/// Dispatches on length, then compares whole words in registers: this runs for every
-/// line of every EHLO reply.
+/// Reads the first eight octets as one word and dispatches on the first letter, so the
+/// line is neither searched nor copied: this runs for every line of every EHLO reply.
 #[inline(always)]
-fn typed_flag(keyword: &[u8]) -> Option<u16> {
-    match *keyword {
-        [a, b, c] => is(u64::from(u32::from_le_bytes([a, b, c, 0])), P_DSN).then_some(DSN), // RFC 3461
-        [a, b, c, d] => {
-            let w = u64::from(u32::from_le_bytes([a, b, c, d]));
-            if is(w, P_SIZE) {
-                Some(SIZE) // RFC 1870
-            } else {
-                is(w, P_AUTH).then_some(AUTH) // RFC 4954
+fn typed_at(text: &[u8]) -> Option<(u16, usize)> {
+    typed_at_word(text, word_at(text))
+}
+
+/// The first eight octets of `bytes` as a little-endian word, zeros past its end.
+#[inline(always)]
+fn word_at(bytes: &[u8]) -> u64 {
+    match bytes.first_chunk::<8>() {
+        Some(head) => u64::from_le_bytes(*head),
+        None => {
+            let mut head = [0u8; 8];
+            for (h, b) in head.iter_mut().zip(bytes) {
+                *h = *b;
             }
+            u64::from_le_bytes(head)
         }
-        [a, b, c, d, e, f, g, h] => {
-            let w = u64::from_le_bytes([a, b, c, d, e, f, g, h]);
-            if is(w, P_8BITMIME) {
-                Some(EIGHT_BIT_MIME) // RFC 6152
-            } else if is(w, P_CHUNKING) {
-                Some(CHUNKING) // RFC 3030
-            } else if is(w, P_STARTTLS) {
-                Some(STARTTLS) // RFC 3207
-            } else {
-                is(w, P_SMTPUTF8).then_some(SMTPUTF8) // RFC 6531
-            }
-        }
-        [a, b, c, d, e, f, g, h, i, j] => {
-            let (w, t) = (
-                u64::from_le_bytes([a, b, c, d, e, f, g, h]),
-                u64::from(u16::from_le_bytes([i, j])),
-            );
-            if is(w, P_PIPELINI) && is(t, P_NG) {
-                Some(PIPELINING) // RFC 2920
-            } else if is(w, P_BINARYMI) && is(t, P_ME) {
-                Some(BINARYMIME) // RFC 3030
-            } else {
-                (is(w, P_REQUIRET) && is(t, P_LS)).then_some(REQUIRETLS) // RFC 8689
-            }
-        }
-        // RFC 2034; longer than a word, and one line per reply.
-        _ if keyword.len() == 19 => {
-            eq_upper(keyword, b"ENHANCEDSTATUSCODES").then_some(ENHANCEDSTATUSCODES)
-        }
-        _ => None,
     }
+}
+
+/// [`typed_at`] with `w`, a word whose octets start `text` (those past its end can be
+/// anything: they are masked off or never compared).
+#[inline(always)]
+fn typed_at_word(text: &[u8], w: u64) -> Option<(u16, usize)> {
+    let ends = |n: usize| text.len() == n || text.get(n) == Some(&b' ');
+    // The first `n` (< 8) octets, compared when the keyword ends there.
+    let short = |n: usize, p: (u64, u64)| ends(n) && is(w & ((1u64 << (8 * n)) - 1), p);
+    let long = |p: (u64, u64)| ends(8) && is(w, p);
+    let ten = |p: (u64, u64), tail: (u64, u64)| {
+        let t = match text.get(8..10) {
+            Some(&[a, b]) => u64::from(u16::from_le_bytes([a, b])),
+            _ => return false,
+        };
+        ends(10) && is(w, p) && is(t, tail)
+    };
+    let flag = match w as u8 | 0x20 {
+        b'd' if short(3, P_DSN) => (DSN, 3),               // RFC 3461
+        b's' if short(4, P_SIZE) => (SIZE, 4),             // RFC 1870
+        b's' if long(P_STARTTLS) => (STARTTLS, 8),         // RFC 3207
+        b's' if long(P_SMTPUTF8) => (SMTPUTF8, 8),         // RFC 6531
+        b'a' if short(4, P_AUTH) => (AUTH, 4),             // RFC 4954
+        b'8' if long(P_8BITMIME) => (EIGHT_BIT_MIME, 8),   // RFC 6152
+        b'c' if long(P_CHUNKING) => (CHUNKING, 8),         // RFC 3030
+        b'p' if ten(P_PIPELINI, P_NG) => (PIPELINING, 10), // RFC 2920
+        b'b' if ten(P_BINARYMI, P_ME) => (BINARYMIME, 10), // RFC 3030
+        b'r' if ten(P_REQUIRET, P_LS) => (REQUIRETLS, 10), // RFC 8689
+        b'e' if ends(19) && eq_upper(text.get(..19).unwrap_or(&[]), b"ENHANCEDSTATUSCODES") => {
+            (ENHANCEDSTATUSCODES, 19) // RFC 2034
+        }
+        _ => return None,
+    };
+    Some(flag)
+}
+
+/// The flag of a keyword (no SP in it) with a typed accessor, ignoring case.
+fn typed_flag(keyword: &[u8]) -> Option<u16> {
+    typed_at(keyword)
+        .filter(|&(_, len)| len == keyword.len())
+        .map(|(flag, _)| flag)
 }
 
 /// `bytes` equals the uppercase ASCII `upper`, ignoring ASCII case. Servers send
@@ -162,76 +179,63 @@ impl Capabilities {
     /// the legacy `AUTH=mechs` form are read, and their mechanisms merged. When SIZE
     /// appears more than once, the last one counts. Empty lines are skipped.
     pub fn from_reply(reply: &Reply) -> Capabilities {
-        Self::from_wire(reply.wire().into())
+        let (wire, ends) = reply.wire();
+        Self::from_wire(wire.into(), ends)
     }
 
-    fn from_wire(wire: Box<[u8]>) -> Capabilities {
+    fn from_wire(wire: Box<[u8]>, ends: LineEnds) -> Capabilities {
         // Valid UTF-8, the usual case, keeps the buffer; lossy replacement changes no
-        // SP, LF or other ASCII octet, so the line structure stays the same.
-        let wire = match String::from_utf8(wire.into_vec()) {
-            Ok(text) => text,
-            Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+        // SP, LF or other ASCII octet, so the line structure stays the same, but the
+        // offsets move.
+        let (wire, ends) = match String::from_utf8(wire.into_vec()) {
+            Ok(text) => (text, ends),
+            Err(e) => (
+                String::from_utf8_lossy(e.as_bytes()).into_owned(),
+                LineEnds::default(),
+            ),
         };
         let mut caps = Capabilities {
             wire: wire.into_boxed_str(),
             ..Capabilities::default()
         };
-        caps.read_lines();
+        caps.read_lines(ends);
         caps
     }
 
     /// One pass over the lines after the first, setting flags and noting mechanisms.
     ///
     /// `wire` is a reply as [`Reply`] keeps it: lines of `NNN-`, `NNN ` or `NNN`, then
-    /// text without CR, then LF or CRLF.
-    fn read_lines(&mut self) {
+    /// text without CR, then LF or CRLF. Where the reader recorded the line ends, no
+    /// octet of a line is searched.
+    fn read_lines(&mut self, ends: LineEnds) {
         let wire = core::mem::take(&mut self.wire);
         let bytes = wire.as_bytes();
-        let mut pos = crate::line::find2(bytes, b'\n', b'\n').map_or(bytes.len(), |lf| lf + 1);
-        while let Some(line) = bytes.get(pos..).filter(|l| l.len() > 3) {
-            let start = pos + if matches!(line[3], b' ' | b'-') { 4 } else { 3 };
-            let rest = bytes.get(start..).unwrap_or(&[]);
-            // One scan for the keyword's end; only a line with parameters takes another.
-            let Some(stop) = crate::line::find2(rest, b' ', b'\n') else {
-                break;
+        let mut line = 0;
+        for index in 0.. {
+            let lf = match ends.get(index) {
+                Some(lf) => lf,
+                None => match bytes
+                    .get(line..)
+                    .and_then(|l| crate::line::find2(l, b'\n', b'\n'))
+                {
+                    Some(lf) => line + lf,
+                    None => break,
+                },
             };
-            let (split, end) = if rest.get(stop) == Some(&b'\n') {
-                (start + stop, start + stop)
-            } else {
-                let after = rest.get(stop + 1..).unwrap_or(&[]);
-                let lf = crate::line::find2(after, b'\n', b'\n').unwrap_or(after.len());
-                (start + stop, start + stop + 1 + lf)
-            };
-            pos = end + 1;
-            // A CR can only be the first half of the line end.
-            let split_cr = bytes.get(split.wrapping_sub(1)) == Some(&b'\r') && split == end;
-            let keyword_end = if split_cr { split - 1 } else { split };
-            let end = if bytes.get(end.wrapping_sub(1)) == Some(&b'\r') {
-                end - 1
-            } else {
-                end
-            };
-            let keyword = bytes.get(start..keyword_end).unwrap_or(&[]);
-            let params = (split + 1).min(end)..end;
-            match typed_flag(keyword) {
-                Some(AUTH) => {
-                    self.flags |= AUTH;
-                    self.add_mechanisms(bytes, params);
-                }
-                Some(SIZE) => {
-                    self.flags |= SIZE;
-                    self.max_size = parse_size(bytes.get(params).unwrap_or(&[]));
-                }
-                Some(flag) => self.flags |= flag,
-                // Legacy form sent by old Outlook-compatible servers: `AUTH=LOGIN PLAIN`.
-                // No typed keyword holds `=`, so only unknown ones need this test.
-                None if is_legacy_auth(keyword) => {
-                    self.flags |= AUTH;
-                    self.add_mechanisms(bytes, start + 5..keyword_end);
-                    self.add_mechanisms(bytes, params);
-                }
-                None => {}
+            if index > 0 {
+                let start = match bytes.get(line + 3) {
+                    Some(b' ' | b'-') => line + 4,
+                    _ => line + 3,
+                };
+                // A CR can only be the first half of the line end.
+                let end = if lf > start && bytes.get(lf - 1) == Some(&b'\r') {
+                    lf - 1
+                } else {
+                    lf
+                };
+                self.read_line(bytes, start..end);
             }
+            line = lf + 1;
         }
         self.wire = wire;
         // RFC 4954 §3: mechanism names are uppercase; servers sometimes send them in
@@ -241,6 +245,35 @@ impl Capabilities {
             if let Some(name) = self.wire.get_mut(start..end) {
                 name.make_ascii_uppercase();
             }
+        }
+    }
+
+    /// Reads the line whose text is at `text` of `wire`: `keyword *(SP param)`.
+    #[inline(always)]
+    fn read_line(&mut self, wire: &[u8], text: Range<usize>) {
+        let line = wire.get(text.clone()).unwrap_or(&[]);
+        let params = |len: usize| (text.start + len + 1).min(text.end)..text.end;
+        // Short keywords are read in one load from the wire, whose line end follows.
+        let word = word_at(wire.get(text.start..).unwrap_or(&[]));
+        match typed_at_word(line, word) {
+            Some((AUTH, len)) => {
+                self.flags |= AUTH;
+                self.add_mechanisms(wire, params(len));
+            }
+            Some((SIZE, len)) => {
+                self.flags |= SIZE;
+                self.max_size = parse_size(wire.get(params(len)).unwrap_or(&[]));
+            }
+            Some((flag, _)) => self.flags |= flag,
+            // Legacy form sent by old Outlook-compatible servers: `AUTH=LOGIN PLAIN`.
+            // No typed keyword holds `=`, so only unknown ones need this test.
+            None if is_legacy_auth(line) => {
+                let len = crate::line::find2(line, b' ', b' ').unwrap_or(line.len());
+                self.flags |= AUTH;
+                self.add_mechanisms(wire, text.start + 5..text.start + len);
+                self.add_mechanisms(wire, params(len));
+            }
+            None => {}
         }
     }
 
@@ -396,7 +429,8 @@ fn is_blank(keyword: &[u8], params: &str) -> bool {
 /// with the reply to its EHLO.
 impl From<Reply> for Capabilities {
     fn from(reply: Reply) -> Capabilities {
-        Capabilities::from_wire(reply.into_wire())
+        let (wire, ends) = reply.into_wire();
+        Capabilities::from_wire(wire, ends)
     }
 }
 

@@ -47,6 +47,43 @@ pub struct Reply {
     /// next to reading replies.
     wire: Box<[u8]>,
     line_count: usize,
+    /// Where the first lines end, as the reader found them: whoever reads the lines
+    /// again (the EHLO capabilities) need not search for them.
+    ends: LineEnds,
+}
+
+/// The offsets of the LFs of a reply's first lines in its wire form.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct LineEnds {
+    lf: [u16; LineEnds::CAPACITY],
+    /// How many of the first lines have their LF in `lf`; later ones are searched for.
+    known: u8,
+}
+
+impl LineEnds {
+    /// EHLO replies, the only ones read line by line on the hot path, have 10 to 20.
+    const CAPACITY: usize = 16;
+
+    /// Records the LF of the next line. Lines past the capacity, or past 64 KiB (and so
+    /// every later line too), stay unknown.
+    #[inline]
+    pub(crate) fn push(&mut self, lf: usize) {
+        if let (Some(slot), Ok(lf)) = (self.lf.get_mut(usize::from(self.known)), u16::try_from(lf))
+        {
+            *slot = lf;
+            self.known += 1;
+        }
+    }
+
+    /// The offset of line `index`'s LF, if recorded.
+    #[inline]
+    pub(crate) fn get(&self, index: usize) -> Option<usize> {
+        if index < usize::from(self.known) {
+            self.lf.get(index).map(|&lf| usize::from(lf))
+        } else {
+            None
+        }
+    }
 }
 
 impl Reply {
@@ -71,7 +108,14 @@ impl Reply {
         let mut wire = Vec::new();
         encode_lines(code, lines.iter().copied(), lines.len(), &mut wire);
         let enhanced = lines.first().and_then(|first| enhanced_of(code, first));
-        Ok(Self::from_wire(code, enhanced, wire.into(), lines.len()))
+        let ends = LineEnds::default();
+        Ok(Self::from_wire(
+            code,
+            enhanced,
+            wire.into(),
+            lines.len(),
+            ends,
+        ))
     }
 
     /// `wire` holds `line_count` well-formed reply lines of code `code`, each ending
@@ -81,12 +125,14 @@ impl Reply {
         enhanced: Option<EnhancedStatus>,
         wire: Box<[u8]>,
         line_count: usize,
+        ends: LineEnds,
     ) -> Self {
         Reply {
             code,
             enhanced,
             wire,
             line_count,
+            ends,
         }
     }
 
@@ -107,14 +153,14 @@ impl Reply {
         line_ranges(&self.wire).map(|range| self.wire.get(range).unwrap_or(&[]))
     }
 
-    /// The reply's lines in wire form (see [`line_ranges`]), without copying.
-    pub(crate) fn wire(&self) -> &[u8] {
-        &self.wire
+    /// The reply's lines in wire form (see [`line_ranges`]) and where they end.
+    pub(crate) fn wire(&self) -> (&[u8], LineEnds) {
+        (&self.wire, self.ends)
     }
 
-    /// The reply's lines in wire form, without copying.
-    pub(crate) fn into_wire(self) -> Box<[u8]> {
-        self.wire
+    /// The reply's lines in wire form and where they end, without copying.
+    pub(crate) fn into_wire(self) -> (Box<[u8]>, LineEnds) {
+        (self.wire, self.ends)
     }
 
     /// How many lines the reply has (at least one).

@@ -7,7 +7,7 @@
 //! CR solely as part of CRLF and a stray CR could not be written back out as it came;
 //! the reader checks that once per reply ([`has_bare_cr`]), not once per line.
 
-use super::{enhanced_of, Reply, ReplyCode, ReplyLimits};
+use super::{enhanced_of, LineEnds, Reply, ReplyCode, ReplyLimits};
 use alloc::boxed::Box;
 use nom::bytes::complete::take;
 use nom::IResult;
@@ -64,6 +64,7 @@ pub(crate) fn whole_reply(input: &[u8], limits: &ReplyLimits) -> Option<(Reply, 
     let mut first_digits = 0u32;
     // (start, end) of the first line's text in `input`, for its enhanced status.
     let mut first = (0, 0);
+    let mut ends = LineEnds::default();
     loop {
         let line = input.get(pos..)?;
         // Code and separator in one load: `NNN-`, `NNN ` or `NNN` plus a line end.
@@ -104,6 +105,7 @@ pub(crate) fn whole_reply(input: &[u8], limits: &ReplyLimits) -> Option<(Reply, 
         }
         lines += 1;
         pos += wire;
+        ends.push(pos - 1);
         if pos > limits.max_bytes {
             return None;
         }
@@ -118,7 +120,7 @@ pub(crate) fn whole_reply(input: &[u8], limits: &ReplyLimits) -> Option<(Reply, 
     let enhanced = enhanced_of(code, input.get(first.0..first.1)?);
     // The wire bytes are kept as they are: one copy, no per-line work.
     let wire = Box::from(reply);
-    Some((Reply::from_wire(code, enhanced, wire, lines), pos))
+    Some((Reply::from_wire(code, enhanced, wire, lines, ends), pos))
 }
 
 fn three_digits(input: &[u8]) -> IResult<&[u8], u16, ()> {

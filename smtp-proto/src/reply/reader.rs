@@ -1,7 +1,7 @@
 //! Reading replies from the byte stream, within limits.
 
 use super::parse::{has_bare_cr, reply_line, whole_reply, BARE_CR};
-use super::{enhanced_of, EnhancedStatus, Reply, ReplyCode, ReplyError};
+use super::{enhanced_of, EnhancedStatus, LineEnds, Reply, ReplyCode, ReplyError};
 use crate::line::{LineError, LineFramer, DEFAULT_MAX_LINE};
 use alloc::vec::Vec;
 
@@ -51,6 +51,7 @@ struct Partial {
     /// The lines read so far as they came, line ends included (see [`Reply`]).
     wire: Vec<u8>,
     lines: usize,
+    ends: LineEnds,
 }
 
 impl Default for ReplyReader {
@@ -182,7 +183,9 @@ impl ReplyReader {
                 // The common single-line reply: one exact allocation, no state.
                 let enhanced = enhanced_of(code, parsed.text);
                 let wire = [line.content, line_end].concat().into_boxed_slice();
-                return Ok(Some(Reply::from_wire(code, enhanced, wire, 1)));
+                let mut ends = LineEnds::default();
+                ends.push(wire.len() - 1);
+                return Ok(Some(Reply::from_wire(code, enhanced, wire, 1, ends)));
             }
             if partial.code.is_none() {
                 partial.enhanced = enhanced_of(code, parsed.text);
@@ -194,16 +197,13 @@ impl ReplyReader {
             }
             partial.wire.extend_from_slice(line.content);
             partial.wire.extend_from_slice(line_end);
+            partial.ends.push(partial.wire.len() - 1);
             partial.lines += 1;
             if !parsed.more {
                 let done = core::mem::take(partial);
                 let wire = done.wire.into_boxed_slice();
-                return Ok(Some(Reply::from_wire(
-                    code,
-                    done.enhanced,
-                    wire,
-                    done.lines,
-                )));
+                let reply = Reply::from_wire(code, done.enhanced, wire, done.lines, done.ends);
+                return Ok(Some(reply));
             }
         }
     }
