@@ -127,4 +127,99 @@ proptest! {
         prop_assert_eq!(Capabilities::from_reply(&again), caps.clone());
         let _ = (caps.domain(), caps.max_size(), caps.auth_mechanisms().count(), caps.extensions().count());
     }
+
+    /// The reader records where lines end and the capabilities use that record instead
+    /// of searching; replies of more lines than it holds, lines ending in LF alone and
+    /// invalid UTF-8 take the searching path. Every path reads the same capabilities
+    /// as a reply built from the lines (which records nothing).
+    #[test]
+    fn recorded_line_ends_read_like_a_search(
+        lines in prop::collection::vec(line(), 0..40),
+        lf_only in any::<u64>(),
+        chunked in any::<bool>(),
+    ) {
+        let mut all: Vec<Vec<u8>> = vec![b"mx.example greets".to_vec()];
+        all.extend(lines);
+        let refs: Vec<&[u8]> = all.iter().map(Vec::as_slice).collect();
+        let want = view(&Capabilities::from(Reply::new(ReplyCode::OK, &refs).unwrap()));
+        let mut wire = Vec::new();
+        for (i, line) in all.iter().enumerate() {
+            wire.extend_from_slice(if i + 1 < all.len() { b"250-" } else { b"250 " });
+            wire.extend_from_slice(line);
+            wire.extend_from_slice(if lf_only >> (i % 64) & 1 == 1 { b"\n" } else { b"\r\n" });
+        }
+        let mut reader = ReplyReader::new(smtp_proto::reply::ReplyLimits {
+            max_line: 4096,
+            max_lines: 1000,
+            max_bytes: 1 << 20,
+        });
+        let reply = if chunked {
+            // Byte by byte: the framer and the grammar, not the one-pass reader.
+            let mut got = None;
+            for b in &wire {
+                if let Some(r) = reader.read(&mut &[*b][..]).unwrap() {
+                    got = Some(r);
+                }
+            }
+            got.unwrap()
+        } else {
+            reader.read(&mut &wire[..]).unwrap().unwrap()
+        };
+        prop_assert_eq!(view(&Capabilities::from_reply(&reply)), want.clone());
+        prop_assert_eq!(view(&Capabilities::from(reply)), want);
+    }
+}
+
+/// A line of an EHLO reply: a typed keyword in any case (with parameters sometimes),
+/// AUTH in either form, an unknown keyword, or any octets but CR and LF.
+fn line() -> impl Strategy<Value = Vec<u8>> {
+    prop_oneof![
+        (
+            0..TYPED.len(),
+            any::<u64>(),
+            prop::option::of("[ -~]{0,12}")
+        )
+            .prop_map(|(i, mask, params)| {
+                let mut l = mixed_case(TYPED[i], mask);
+                if let Some(p) = params {
+                    l.push(' ');
+                    l.push_str(&p);
+                }
+                l.into_bytes()
+            }),
+        (prop::bool::ANY, prop::collection::vec(mechanism(), 0..4)).prop_map(|(legacy, m)| {
+            let sep = if legacy { "=" } else { " " };
+            format!("auth{sep}{}", m.join(" ")).into_bytes()
+        }),
+        ("[A-Z][A-Z0-9-]{0,20}", "[ -~]{0,20}").prop_map(|(k, p)| format!("{k} {p}").into_bytes()),
+        prop::collection::vec(
+            any::<u8>().prop_filter("no CR/LF", |b| *b != b'\r' && *b != b'\n'),
+            0..30
+        ),
+    ]
+}
+
+/// Everything the capabilities tell, for comparing two of them.
+#[derive(Debug, Clone, PartialEq)]
+struct View {
+    domain: String,
+    flags: Vec<bool>,
+    auth: bool,
+    max_size: Option<u64>,
+    mechanisms: Vec<String>,
+    extensions: Vec<(String, String)>,
+}
+
+fn view(c: &Capabilities) -> View {
+    View {
+        domain: c.domain().to_string(),
+        flags: TYPED.iter().map(|k| typed(c, k)).collect(),
+        auth: c.auth_advertised(),
+        max_size: c.max_size(),
+        mechanisms: c.auth_mechanisms().map(str::to_string).collect(),
+        extensions: c
+            .extensions()
+            .map(|(k, p)| (k.to_string(), p.to_string()))
+            .collect(),
+    }
 }
