@@ -1,0 +1,68 @@
+//! Parsing a recorded 11-line Postfix EHLO reply into capabilities, with our core next to
+//! Stalwart's `smtp-proto` and lettre in the same run, so the figures compare as ratios
+//! on whatever machine runs them.
+//!
+//! `cargo bench -p smtp-bench --bench ehlo_parsers`
+#![allow(missing_docs)] // criterion's macros generate undocumented public items
+
+use std::hint::black_box;
+use std::str::FromStr;
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use smtp_proto::ehlo::Capabilities;
+use smtp_proto::reply::ReplyReader;
+
+/// Postfix 3.7.11 before STARTTLS, as recorded in
+/// `smtp-proto/tests/data/ehlo/postfix-plain.txt` (the core's own bench uses it too).
+const POSTFIX_EHLO: &str = "250-postfix.harness.test\r\n\
+250-PIPELINING\r\n\
+250-SIZE 10240000\r\n\
+250-VRFY\r\n\
+250-ETRN\r\n\
+250-STARTTLS\r\n\
+250-ENHANCEDSTATUSCODES\r\n\
+250-8BITMIME\r\n\
+250-DSN\r\n\
+250-SMTPUTF8\r\n\
+250 CHUNKING\r\n";
+
+fn bench(c: &mut Criterion) {
+    let mut group = c.benchmark_group("ehlo_parsers");
+    group.throughput(Throughput::Bytes(POSTFIX_EHLO.len() as u64));
+
+    group.bench_function("ours", |b| {
+        let mut reader = ReplyReader::default();
+        b.iter(|| {
+            let mut input = black_box(POSTFIX_EHLO.as_bytes());
+            let reply = reader.read(&mut input).unwrap().unwrap();
+            let caps = Capabilities::from(reply);
+            assert!(caps.chunking());
+            caps
+        })
+    });
+
+    group.bench_function("stalwart_smtp_proto", |b| {
+        b.iter(|| {
+            let input = black_box(POSTFIX_EHLO.as_bytes());
+            let ehlo = stalwart_smtp_proto::EhloResponse::parse(&mut input.iter()).unwrap();
+            assert!(ehlo.has_capability(stalwart_smtp_proto::EXT_CHUNKING));
+            ehlo
+        })
+    });
+
+    group.bench_function("lettre", |b| {
+        use lettre::transport::smtp::extension::{Extension, ServerInfo};
+        use lettre::transport::smtp::response::Response;
+        b.iter(|| {
+            let response = Response::from_str(black_box(POSTFIX_EHLO)).unwrap();
+            let info = ServerInfo::from_response(&response).unwrap();
+            assert!(info.supports_feature(Extension::EightBitMime));
+            (response, info)
+        })
+    });
+
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
