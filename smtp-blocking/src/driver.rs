@@ -36,7 +36,7 @@ impl Socket for std::os::unix::net::UnixStream {
     }
 }
 
-pub(crate) enum Stream<S: Socket> {
+enum Stream<S: Socket> {
     Plain(S),
     #[cfg(feature = "rustls")]
     Tls(Box<crate::tls::TlsStream<S>>),
@@ -79,18 +79,20 @@ pub(crate) struct Driver<S: Socket> {
 }
 
 impl<S: Socket> Driver<S> {
+    /// A session on a connected stream; its first operation, connect, is under way.
     pub(crate) fn new(
-        #[allow(unused_mut)] mut session: Session<Error>,
-        stream: Stream<S>,
-        origin: StdInstant,
+        stream: S,
+        config: smtp_proto::Config,
         #[cfg(feature = "rustls")] tls: Option<crate::tls::TlsSetup>,
     ) -> Self {
+        #[allow(unused_mut)]
+        let mut session = Session::new(config, Instant::ZERO);
         #[cfg(feature = "tracing")]
         session.set_log(crate::trace::LOG);
         Driver {
             session,
-            stream,
-            origin,
+            stream: Stream::Plain(stream),
+            origin: StdInstant::now(),
             buf: vec![0; 16 * 1024],
             body: Vec::new(),
             #[cfg(feature = "rustls")]
@@ -139,13 +141,10 @@ impl<S: Socket> Driver<S> {
 
     /// Sets the socket timeout to what is left until `deadline`; `false` if nothing is.
     fn arm(&mut self, deadline: Option<Instant>) -> io::Result<bool> {
-        let left = match deadline {
-            Some(d) => match d.as_duration().checked_sub(self.origin.elapsed()) {
-                Some(left) if !left.is_zero() => Some(left),
-                _ => return Ok(false),
-            },
-            None => None,
-        };
+        let left = deadline.map(|d| d.saturating_duration_since(self.now()));
+        if left.is_some_and(|left| left.is_zero()) {
+            return Ok(false);
+        }
         match &mut self.stream {
             Stream::Plain(s) => s.set_timeout(left)?,
             #[cfg(feature = "rustls")]
@@ -157,31 +156,25 @@ impl<S: Socket> Driver<S> {
 
     /// Writes the whole output buffer (one flight) before `deadline`.
     fn write(&mut self, deadline: Option<Instant>) {
-        let mut done = 0;
-        loop {
-            match self.arm(deadline) {
-                Ok(true) => {}
-                Ok(false) => {
-                    // Part of the flight may be on the wire: out of step for good.
-                    self.stream = Stream::Broken;
-                    let now = self.now();
-                    return self.session.handle_timeout(now);
-                }
-                Err(e) => return self.fail(Error::Io(e)),
+        let written = match self.arm(deadline) {
+            Ok(true) => self.stream.io().and_then(|io| {
+                io.write_all(self.session.output())?;
+                io.flush()
+            }),
+            Ok(false) => Err(io::ErrorKind::TimedOut.into()),
+            Err(e) => Err(e),
+        };
+        match written {
+            Ok(()) => self.session.handle_written(),
+            Err(e) if is_timeout(&e) => {
+                // Part of the flight may be on the wire: out of step for good. The socket
+                // timeout was what was left, so the deadline has passed (timer granularity
+                // aside: a write cannot be resumed, unlike a read).
+                self.stream = Stream::Broken;
+                let now = self.now().max(deadline.unwrap_or_default());
+                self.session.handle_timeout(now);
             }
-            let out = &self.session.output()[done..];
-            let written = match self.stream.io() {
-                Ok(io) if out.is_empty() => io.flush().map(|()| 0),
-                Ok(io) => io.write(out),
-                Err(e) => Err(e),
-            };
-            match written {
-                Ok(0) if out.is_empty() => return self.session.handle_written(),
-                Ok(0) => return self.fail(Error::Io(io::ErrorKind::WriteZero.into())),
-                Ok(n) => done += n,
-                Err(e) if is_timeout(&e) || e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return self.fail(Error::from_io(e)),
-            }
+            Err(e) => self.fail(Error::from_io(e)),
         }
     }
 
@@ -224,41 +217,33 @@ impl<S: Socket> Driver<S> {
         self.session.handle_body(now, &self.body[..filled], last);
     }
 
-    #[cfg(feature = "rustls")]
+    /// Runs the TLS handshake (implicit TLS, or after STARTTLS) before its deadline.
     fn start_tls(&mut self, upgrade: TlsUpgrade) {
-        let deadline = self.origin + upgrade.deadline().as_duration();
-        let (Stream::Plain(sock), Some(setup)) = (
+        #[cfg(feature = "rustls")]
+        if let (Stream::Plain(sock), Some(setup)) = (
             std::mem::replace(&mut self.stream, Stream::Broken),
             &self.tls,
-        ) else {
-            return self.fail(Error::TlsUnavailable);
-        };
-        let result = crate::tls::handshake(sock, setup, deadline);
-        let now = self.now();
-        match result {
-            Ok(s) => {
-                self.stream = Stream::Tls(Box::new(s));
-                self.session.handle_tls_established(now, upgrade);
-            }
-            Err(Error::Timeout { .. }) => self.session.handle_timeout(now),
-            Err(e) => self.fail(e),
+        ) {
+            let deadline = self.origin + upgrade.deadline().as_duration();
+            let result = crate::tls::handshake(sock, setup, deadline);
+            let now = self.now();
+            return match result {
+                Ok(s) => {
+                    self.stream = Stream::Tls(Box::new(s));
+                    self.session.handle_tls_established(now, upgrade);
+                }
+                Err(Error::Timeout { .. }) => self.session.handle_timeout(now),
+                Err(e) => self.fail(e),
+            };
         }
+        let _ = upgrade;
+        self.fail(Error::TlsUnavailable);
     }
 
-    #[cfg(not(feature = "rustls"))]
-    fn start_tls(&mut self, _: TlsUpgrade) {
-        self.fail(Error::TlsUnavailable)
-    }
-
-    /// QUIT may be in the buffer: best effort before `deadline`; failures are moot.
+    /// Writes out what the core left (QUIT, after some errors) and closes the stream.
+    /// Failures are moot: the session is over.
     fn close(&mut self, deadline: Instant) {
-        if !self.session.output().is_empty() && self.arm(Some(deadline)).unwrap_or(false) {
-            if let Ok(io) = self.stream.io() {
-                let _ = io
-                    .write_all(self.session.output())
-                    .and_then(|()| io.flush());
-            }
-        }
+        self.write(Some(deadline));
         #[cfg(feature = "rustls")]
         if let Stream::Tls(s) = &mut self.stream {
             s.conn.send_close_notify();

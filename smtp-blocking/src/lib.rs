@@ -55,7 +55,6 @@ mod trace;
 
 use std::io::{self, Read};
 use std::net::{TcpStream, ToSocketAddrs};
-use std::time::Instant as StdInstant;
 
 #[cfg(feature = "rustls")]
 use std::sync::Arc;
@@ -70,7 +69,7 @@ pub use smtp_proto::{
 pub use driver::Socket;
 pub use error::Error;
 
-use driver::{Driver, Stream};
+use driver::Driver;
 use smtp_proto::session::Session;
 use smtp_proto::{Instant, Settings};
 
@@ -121,28 +120,13 @@ impl Builder {
 
     /// Sets the session up over a stream the caller opened (e.g. a Unix socket for LMTP).
     pub fn connect_stream<S: Socket>(self, stream: S) -> Result<Connection<S>, Error> {
-        let origin = StdInstant::now();
         #[cfg(feature = "rustls")]
         let tls = (self.settings.may_use_tls())
             .then(|| tls::TlsSetup::new(&self.settings.host, self.tls_config))
             .transpose()?;
-        let config = self.settings.config;
-        let stream = match config.tls {
-            #[cfg(feature = "rustls")]
-            TlsMode::Implicit => {
-                let deadline = origin + config.timeouts.tls_handshake;
-                let setup = tls.as_ref().expect("implicit TLS has a setup");
-                Stream::Tls(Box::new(tls::handshake(stream, setup, deadline)?))
-            }
-            #[cfg(not(feature = "rustls"))]
-            TlsMode::Implicit => return Err(Error::TlsUnavailable),
-            TlsMode::StartTls(_) => Stream::Plain(stream),
-        };
-        let now = Instant::from_duration(origin.elapsed());
         let mut d = Driver::new(
-            Session::new(config, now),
             stream,
-            origin,
+            self.settings.config,
             #[cfg(feature = "rustls")]
             tls,
         );

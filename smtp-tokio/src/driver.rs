@@ -6,7 +6,7 @@ use std::io;
 use std::time::Duration;
 
 use smtp_proto::session::{Io, Session};
-use smtp_proto::{Config, Instant, TlsMode, TlsUpgrade};
+use smtp_proto::{Config, Instant, TlsUpgrade};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::Instant as Clock;
@@ -91,41 +91,24 @@ pub(crate) struct Driver<S> {
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
-    /// Starts a session on a connected stream, after the handshake under implicit TLS.
-    pub(crate) async fn open(
+    /// A session on a connected stream; its first operation, connect, is under way.
+    pub(crate) fn new(
         stream: S,
         config: Config,
         #[cfg(feature = "rustls")] tls: Option<crate::tls::Tls>,
-    ) -> Result<Self, Error> {
-        let origin = Clock::now();
-        let stream = match config.tls {
-            #[cfg(feature = "rustls")]
-            TlsMode::Implicit => {
-                let tls = tls.as_ref().ok_or(Error::TlsUnavailable)?;
-                let deadline = origin.checked_add(config.timeouts.tls_handshake);
-                let s = timed(deadline, tls.handshake(stream))
-                    .await
-                    .ok_or(Error::Timeout {
-                        stage: smtp_proto::Stage::TlsHandshake,
-                    })?;
-                Stream::Tls(Box::new(s.map_err(Error::from_io)?))
-            }
-            #[cfg(not(feature = "rustls"))]
-            TlsMode::Implicit => return Err(Error::TlsUnavailable),
-            TlsMode::StartTls(_) => Stream::Plain(stream),
-        };
+    ) -> Self {
         #[allow(unused_mut)]
         let mut session = Session::new(config, Instant::ZERO);
         #[cfg(feature = "tracing")]
         session.set_log(crate::trace::LOG);
-        Ok(Driver {
+        Driver {
             session,
-            stream,
-            origin,
+            stream: Stream::Plain(stream),
+            origin: Clock::now(),
             #[cfg(feature = "rustls")]
             tls,
             body: Vec::new(),
-        })
+        }
     }
 
     /// The TLS protocol version of the session, if it runs over TLS.
@@ -197,25 +180,24 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
         }
     }
 
-    /// Runs the STARTTLS handshake before the upgrade's deadline.
+    /// Runs the TLS handshake (implicit TLS, or after STARTTLS) before its deadline.
     async fn start_tls(&mut self, upgrade: TlsUpgrade) {
         #[cfg(feature = "rustls")]
-        if let (Stream::Plain(_), Some(tls)) = (&self.stream, &self.tls) {
-            let Stream::Plain(plain) = std::mem::replace(&mut self.stream, Stream::Broken) else {
-                unreachable!("matched above")
-            };
+        if let (Stream::Plain(plain), Some(tls)) = (
+            std::mem::replace(&mut self.stream, Stream::Broken),
+            &self.tls,
+        ) {
             let deadline = self.clock(Some(upgrade.deadline()));
             let result = timed(deadline, tls.handshake(plain)).await;
             let now = self.now();
-            match result {
+            return match result {
                 Some(Ok(s)) => {
                     self.stream = Stream::Tls(Box::new(s));
                     self.session.handle_tls_established(now, upgrade);
                 }
                 Some(Err(e)) => self.fail(Error::from_io(e)),
                 None => self.session.handle_timeout(now),
-            }
-            return;
+            };
         }
         let _ = upgrade;
         self.fail(Error::TlsUnavailable);
@@ -249,14 +231,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
     /// Writes out what the core left (QUIT, after some errors) and closes the stream.
     /// Failures are moot: the session is over.
     async fn close(&mut self, deadline: Instant) {
-        let mut stream = std::mem::replace(&mut self.stream, Stream::Broken);
-        let out = self.session.output();
-        let _ = timed(self.clock(Some(deadline)), async {
-            if !out.is_empty() {
-                stream.write_all(out).await?;
-            }
-            stream.shutdown().await
-        })
-        .await;
+        self.write(Some(deadline)).await;
+        let _ = timed(self.clock(Some(deadline)), self.stream.shutdown()).await;
+        self.stream = Stream::Broken;
     }
 }

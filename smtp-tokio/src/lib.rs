@@ -123,13 +123,12 @@ impl Builder {
         let tls = (self.settings.may_use_tls())
             .then(|| tls::Tls::new(&self.settings.host, self.tls_config))
             .transpose()?;
-        let mut driver = Driver::open(
+        let mut driver = Driver::new(
             stream,
             self.settings.config,
             #[cfg(feature = "rustls")]
             tls,
-        )
-        .await?;
+        );
         driver.run::<&[u8]>(&mut []).await;
         driver.session.finish_connect()?;
         Ok(Connection { driver })

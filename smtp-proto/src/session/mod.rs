@@ -18,7 +18,7 @@
 //! |---|---|---|
 //! | `Write { deadline }` | writes all of [`Session::output`] (and flushes) | [`handle_written`](Session::handle_written) |
 //! | `Read { deadline }` | reads once | [`handle_input`](Session::handle_input) or [`handle_eof`](Session::handle_eof) |
-//! | `StartTls(upgrade)` | runs the handshake before `upgrade.deadline()` | [`handle_tls_established`](Session::handle_tls_established) |
+//! | `StartTls(upgrade)` | runs the TLS handshake (STARTTLS, or implicit TLS first thing) before `upgrade.deadline()` | [`handle_tls_established`](Session::handle_tls_established) |
 //! | `ReadBody { index, max_chunk }` | reads up to `max_chunk` octets of message `index` | [`handle_body`](Session::handle_body) |
 //! | `Close { deadline }` | writes out [`Session::output`] if it can, closes the stream | nothing |
 //! | `Done` | takes the result with the operation's `finish_*` | |
@@ -37,9 +37,9 @@ mod tests;
 use alloc::vec::Vec;
 
 use crate::client::Client;
-use crate::config::Config;
+use crate::config::{Config, TlsMode};
 use crate::envelope::Envelope;
-use crate::error::{Error, UsageError};
+use crate::error::{Error, Stage, UsageError};
 use crate::output::{Event, Output, TlsUpgrade, TxnId};
 use crate::reply::Reply;
 use crate::report::Report;
@@ -127,6 +127,9 @@ pub struct Session<E> {
     cause: Option<E>,
     /// A handshake to hand out once the output buffer is written.
     upgrade: Option<TlsUpgrade>,
+    /// The implicit TLS handshake (RFC 8314) is under way: the client does not know of
+    /// it, since it starts encrypted.
+    implicit_tls: bool,
     /// The transaction whose content was asked for.
     body_txn: Option<TxnId>,
     transcript: Transcript,
@@ -145,10 +148,15 @@ impl<E> core::fmt::Debug for Session<E> {
 }
 
 impl<E: SessionError> Session<E> {
-    /// A session on a connection opened at `now` (after the handshake under implicit
-    /// TLS), its first operation under way: connect, until the session is set up.
+    /// A session on a connection opened at `now`, its first operation under way:
+    /// connect, until the session is set up. Under implicit TLS the first instruction is
+    /// the handshake ([`Io::StartTls`]), within the `tls_handshake` timeout.
     pub fn new(config: Config, now: Instant) -> Self {
+        let implicit_tls = config.tls == TlsMode::Implicit;
+        let deadline = now + config.timeouts.tls_handshake;
         Session {
+            upgrade: implicit_tls.then_some(TlsUpgrade { deadline }),
+            implicit_tls,
             client: Client::new(config, now),
             out: Vec::new(),
             now,
@@ -158,7 +166,6 @@ impl<E: SessionError> Session<E> {
             closed: false,
             ended: None,
             cause: None,
-            upgrade: None,
             body_txn: None,
             transcript: Transcript::default(),
             log: None,
@@ -393,6 +400,12 @@ impl<E: SessionError> Session<E> {
     /// The deadline of a read, a write or the handshake passed. After a write timed out
     /// the stream is out of step for good: the adapter drops it.
     pub fn handle_timeout(&mut self, now: Instant) {
+        if core::mem::take(&mut self.implicit_tls) {
+            let timeout = Error::Timeout {
+                stage: Stage::TlsHandshake,
+            };
+            return self.handle_failure(now, E::from_core(timeout));
+        }
         self.now = now;
         self.out.clear();
         self.client.handle_timeout(now);
@@ -402,7 +415,10 @@ impl<E: SessionError> Session<E> {
     /// the operation returns `cause` (the first one) rather than the core's error.
     pub fn handle_failure(&mut self, now: Instant, cause: E) {
         self.now = now;
-        self.cause.get_or_insert(cause);
+        self.implicit_tls = false;
+        if !self.closed {
+            self.cause.get_or_insert(cause);
+        }
         self.out.clear();
         self.client.handle_eof(now);
     }
@@ -410,7 +426,9 @@ impl<E: SessionError> Session<E> {
     /// The handshake of [`Io::StartTls`] completed.
     pub fn handle_tls_established(&mut self, now: Instant, upgrade: TlsUpgrade) {
         self.now = now;
-        self.client.handle_tls_established(now, upgrade);
+        if !core::mem::take(&mut self.implicit_tls) {
+            self.client.handle_tls_established(now, upgrade);
+        }
     }
 
     /// Content asked for by [`Io::ReadBody`]; `last` if it ends there.

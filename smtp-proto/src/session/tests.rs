@@ -323,3 +323,38 @@ fn the_log_redacts_auth_and_sees_both_sides() {
     // 220, EHLO, 250.
     assert_eq!(LINES.load(Ordering::Relaxed), 3);
 }
+
+#[test]
+fn implicit_tls_is_the_first_instruction_and_its_timeout_and_failure_end_the_session() {
+    let mut implicit = config();
+    implicit.tls = TlsMode::Implicit;
+    implicit.timeouts.tls_handshake = Duration::from_secs(10);
+    let handshake = |s: &mut Session<TestError>| match s.poll_io() {
+        Io::StartTls(up) => up,
+        other => panic!("{other:?}"),
+    };
+    // Done: the greeting is read next, over TLS.
+    let mut s = Session::new(implicit.clone(), NOW);
+    let up = handshake(&mut s);
+    assert_eq!(up.deadline(), NOW + Duration::from_secs(10));
+    s.handle_tls_established(NOW, up);
+    let mut w = Wire::new(&[b"220 mx\r\n", b"250 mx\r\n"]);
+    w.run(&mut s, false);
+    assert_eq!(s.finish_connect(), Ok(()));
+    assert!(s.client().is_encrypted());
+    // Timed out.
+    let mut s = Session::new(implicit.clone(), NOW);
+    let _ = handshake(&mut s);
+    s.handle_timeout(NOW + Duration::from_secs(10));
+    assert!(matches!(s.poll_io(), Io::Close { .. }));
+    let timeout = Error::Timeout {
+        stage: crate::Stage::TlsHandshake,
+    };
+    assert_eq!(s.finish_connect(), Err(TestError::Core(timeout)));
+    // Failed.
+    let mut s = Session::new(implicit, NOW);
+    let _ = handshake(&mut s);
+    s.handle_failure(NOW, TestError::Io("bad certificate"));
+    assert!(matches!(s.poll_io(), Io::Close { .. }));
+    assert_eq!(s.finish_connect(), Err(TestError::Io("bad certificate")));
+}
