@@ -2,7 +2,7 @@
 //! that touches the socket and the clock. Each write and read runs under a socket
 //! timeout set from the core's deadline, so that a deadline covers a whole reply.
 
-use std::io::{self, Read, Write};
+use std::io::{self, ErrorKind, Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant as StdInstant};
 
@@ -54,16 +54,13 @@ impl<S: Socket> Stream<S> {
             Stream::Plain(s) => Ok(s),
             #[cfg(feature = "rustls")]
             Stream::Tls(s) => Ok(&mut **s),
-            Stream::Broken => Err(io::ErrorKind::NotConnected.into()),
+            Stream::Broken => Err(ErrorKind::NotConnected.into()),
         }
     }
 }
 
 pub(crate) fn is_timeout(e: &io::Error) -> bool {
-    matches!(
-        e.kind(),
-        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-    )
+    matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut)
 }
 
 /// A session and its socket and clock.
@@ -139,31 +136,27 @@ impl<S: Socket> Driver<S> {
         self.session.handle_failure(now, e);
     }
 
-    /// Sets the socket timeout to what is left until `deadline`; `false` if nothing is.
-    fn arm(&mut self, deadline: Option<Instant>) -> io::Result<bool> {
+    /// Sets the socket timeout to what is left until `deadline`; `TimedOut` if nothing is.
+    fn arm(&mut self, deadline: Option<Instant>) -> io::Result<()> {
         let left = deadline.map(|d| d.saturating_duration_since(self.now()));
         if left.is_some_and(|left| left.is_zero()) {
-            return Ok(false);
+            return Err(ErrorKind::TimedOut.into());
         }
         match &mut self.stream {
-            Stream::Plain(s) => s.set_timeout(left)?,
+            Stream::Plain(s) => s.set_timeout(left),
             #[cfg(feature = "rustls")]
-            Stream::Tls(s) => s.sock.set_timeout(left)?,
-            Stream::Broken => {}
+            Stream::Tls(s) => s.sock.set_timeout(left),
+            Stream::Broken => Ok(()),
         }
-        Ok(true)
     }
 
     /// Writes the whole output buffer (one flight) before `deadline`.
     fn write(&mut self, deadline: Option<Instant>) {
-        let written = match self.arm(deadline) {
-            Ok(true) => self.stream.io().and_then(|io| {
-                io.write_all(self.session.output())?;
-                io.flush()
-            }),
-            Ok(false) => Err(io::ErrorKind::TimedOut.into()),
-            Err(e) => Err(e),
-        };
+        let written = self.arm(deadline).and_then(|()| {
+            let io = self.stream.io()?;
+            io.write_all(self.session.output())?;
+            io.flush()
+        });
         match written {
             Ok(()) => self.session.handle_written(),
             Err(e) if is_timeout(&e) => {
@@ -181,20 +174,18 @@ impl<S: Socket> Driver<S> {
     /// One read, fed straight into the core (no buffering: nothing plaintext survives a
     /// STARTTLS).
     fn read(&mut self, deadline: Option<Instant>) {
-        let read = match self.arm(deadline) {
-            Ok(true) => self.stream.io().and_then(|io| io.read(&mut self.buf)),
-            Ok(false) => Err(io::ErrorKind::TimedOut.into()),
-            Err(e) => return self.fail(Error::Io(e)),
-        };
+        let read = self
+            .arm(deadline)
+            .and_then(|()| self.stream.io()?.read(&mut self.buf));
         let now = self.now();
         match read {
             Ok(0) => self.session.handle_eof(now),
             Ok(n) => self.session.handle_input(now, &self.buf[..n]),
             // Timer granularity: the core ignores a timeout that has not passed yet.
             Err(e) if is_timeout(&e) => self.session.handle_timeout(now),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
             // A TLS peer that closes without close_notify: an end of stream all the same.
-            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => self.session.handle_eof(now),
+            Err(e) if e.kind() == ErrorKind::UnexpectedEof => self.session.handle_eof(now),
             Err(e) => self.fail(Error::from_io(e)),
         }
     }
@@ -208,7 +199,7 @@ impl<S: Socket> Driver<S> {
             match reader.read(&mut self.body[filled..]) {
                 Ok(0) => last = true,
                 Ok(n) => filled += n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
                 // DATA cannot be aborted: drop the connection without the end marker.
                 Err(e) => return self.fail(Error::Io(e)),
             }
