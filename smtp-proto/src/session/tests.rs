@@ -202,6 +202,25 @@ fn a_failed_transaction_ends_the_operation_and_the_session_goes_on() {
     w.run(&mut s, false);
     assert_eq!(s.finish_command().unwrap().first_line(), b"still here");
     assert_eq!(w.take_written(), "NOOP\r\n");
+    // A later batch (ids 1 and 2) finds its reports too; RSET goes before its MAIL.
+    w.server.extend([
+        &b"250 reset\r\n250 ok\r\n250 ok\r\n354 go\r\n"[..],
+        b"250 queued 1\r\n250 ok\r\n550 no\r\n554 no valid recipients\r\n",
+    ]);
+    w.bodies = vec![b"y\r\n".to_vec(), b"z\r\n".to_vec()];
+    let envelopes = vec![envelope(&["c@example.org"]), envelope(&["d@example.org"])];
+    s.send(NOW, envelopes).unwrap();
+    w.run(&mut s, false);
+    let reports = s.finish_send().unwrap();
+    let written = w.take_written();
+    assert!(written.starts_with("RSET\r\nMAIL"), "{written}");
+    assert_eq!(reports[0].txn.get(), 1, "{written}");
+    assert!(reports[0].all_delivered(), "{reports:?} {written}");
+    assert_eq!(
+        reports[1].outcome,
+        Some(MessageOutcome::Failed(TxnFailure::NoRecipients)),
+        "{written}"
+    );
 }
 
 #[test]
@@ -305,23 +324,32 @@ fn a_timeout_ends_the_session_with_its_stage() {
 }
 
 #[test]
-fn the_log_redacts_auth_and_sees_both_sides() {
+fn the_log_sees_both_sides_and_never_the_auth_payload() {
     use core::sync::atomic::{AtomicUsize, Ordering};
     static LINES: AtomicUsize = AtomicUsize::new(0);
-    let mut s: Session<TestError> = Session::new(config(), NOW);
+    let mut c = config();
+    c.credentials = Some(crate::Credentials::password("alice", "secret").unwrap());
+    c.allow_plaintext_auth = true;
+    let mut s: Session<TestError> = Session::new(c, NOW);
     s.set_log(Log {
         line: |l| {
             let l = l.to_string();
+            // PLAIN's initial response, \0alice\0secret in base64.
             assert!(!l.contains("AGFsaWNl"), "{l}");
             LINES.fetch_add(1, Ordering::Relaxed);
         },
         content_lines: || true,
     });
-    let mut w = Wire::new(&[b"220 mx\r\n", b"250 mx\r\n"]);
+    let mut w = Wire::new(&[
+        b"220 mx\r\n",
+        b"250-mx\r\n250 AUTH PLAIN\r\n",
+        b"235 ok\r\n",
+    ]);
     w.run(&mut s, false);
     s.finish_connect().unwrap();
-    // 220, EHLO, 250.
-    assert_eq!(LINES.load(Ordering::Relaxed), 3);
+    assert!(w.take_written().contains("AUTH PLAIN AGFsaWNl"));
+    // 220, EHLO, two EHLO reply lines, AUTH, 235.
+    assert_eq!(LINES.load(Ordering::Relaxed), 6);
 }
 
 #[test]
