@@ -29,6 +29,51 @@
 //! operation then returns (the core sees an end of stream, so every open transaction
 //! still gets its outcome). Every byte read goes straight in: nothing plaintext may be
 //! buffered across STARTTLS.
+//!
+//! ```
+//! use smtp_proto::command::{EhloName, ForwardPath, ReversePath};
+//! use smtp_proto::session::{Io, Session, SessionError};
+//! use smtp_proto::{Config, Envelope, Error, Instant, TlsMode, TlsPolicy, UsageError};
+//!
+//! #[derive(Debug)]
+//! struct MyError(String); // an adapter's error: I/O failures, the core's errors ...
+//! impl SessionError for MyError {
+//!     fn from_core(e: Error) -> Self { MyError(e.to_string()) }
+//!     fn from_usage(e: UsageError) -> Self { MyError(e.to_string()) }
+//!     fn cancelled() -> Self { MyError("cancelled".into()) }
+//!     fn duplicate(&self) -> Self { MyError(self.0.clone()) }
+//! }
+//!
+//! /// Performs the instructions until the operation is done (here over canned flights).
+//! fn run(s: &mut Session<MyError>, server: &mut Vec<&[u8]>, body: &[u8]) {
+//!     let now = Instant::ZERO; // a real adapter reads its clock
+//!     loop {
+//!         match s.poll_io() {
+//!             Io::Write { .. } => s.handle_written(), // wrote s.output()
+//!             Io::Read { .. } if server.is_empty() => s.handle_eof(now),
+//!             Io::Read { .. } => s.handle_input(now, server.remove(0)),
+//!             Io::ReadBody { .. } => s.handle_body(now, body, true),
+//!             Io::StartTls(_) => unreachable!("TLS is disabled here"),
+//!             Io::Close { .. } => {} // wrote s.output(), closed the stream
+//!             Io::Done => return,
+//!         }
+//!     }
+//! }
+//!
+//! let mut config = Config::new(EhloName::new("client.example").unwrap());
+//! config.tls = TlsMode::StartTls(TlsPolicy::Disabled); // a test server on loopback
+//! let mut s = Session::new(config, Instant::ZERO);
+//! let mut server: Vec<&[u8]> = vec![b"220 mx\r\n", b"250 mx\r\n"];
+//! run(&mut s, &mut server, b"");
+//! s.finish_connect().unwrap();
+//!
+//! let to = [ForwardPath::new("bob@example.net").unwrap()];
+//! let envelope = Envelope::new(ReversePath::new("alice@example.org").unwrap(), to);
+//! s.send(Instant::ZERO, vec![envelope]).unwrap();
+//! server.extend([&b"250 ok\r\n"[..], b"250 ok\r\n", b"354 go\r\n", b"250 queued\r\n"]);
+//! run(&mut s, &mut server, b"Subject: hi\r\n\r\nHello.\r\n");
+//! assert!(s.finish_send().unwrap()[0].all_delivered());
+//! ```
 
 mod op;
 #[cfg(test)]
