@@ -41,8 +41,9 @@
 //! time on a small (2-core) machine and needs no cmake or C toolchain beyond cc.
 //!
 //! # Features
-//! `rustls` (default), `tracing` (commands and replies at debug level, target `smtp_blocking::trace`;
-//! AUTH exchanges redacted, content logged as a length), `interop` (tests only).
+//! `rustls` (default), `tracing` (commands and replies at debug level, target
+//! `smtp_blocking::trace`; AUTH exchanges redacted, content logged as a length), `interop`
+//! (tests only).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
