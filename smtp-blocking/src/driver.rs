@@ -1,21 +1,14 @@
-//! The run loop: the only code that touches the socket and the clock.
-//!
-//! 1. Mutate once (bytes, EOF, a passed deadline, a finished handshake, a request).
-//! 2. Drain `poll_output` until `Wait` or `Closed`.
-//! 3. Write the whole output buffer (one write per flight; message content also every
-//!    64 KiB), then block on one read whose socket timeout is the core's deadline.
-//!
-//! Every failure of the socket (I/O error, TLS error, a body that cannot be read) is fed
-//! to the core as an end of stream, so the core still folds every transaction's outcome
-//! (not delivered, or unknown after the end of data); the driver keeps the real cause.
+//! The I/O of the [`Session`] loop (its contract: [`smtp_proto::session`]): the only code
+//! that touches the socket and the clock. Each write and read runs under a socket
+//! timeout set from the core's deadline, so that a deadline covers a whole reply.
 
-use std::io::{self, Read, Write};
+use std::io::{self, ErrorKind, Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant as StdInstant};
 
-use smtp_proto::{Client, Event, Instant, Output, Reply, Report, TxnId};
+use smtp_proto::session::{Io, Session};
+use smtp_proto::{Instant, TlsUpgrade};
 
-use crate::trace::Trace;
 use crate::Error;
 
 /// A blocking byte stream whose reads and writes can time out.
@@ -43,77 +36,64 @@ impl Socket for std::os::unix::net::UnixStream {
     }
 }
 
-pub(crate) enum Stream<S: Socket> {
+enum Stream<S: Socket> {
     Plain(S),
     #[cfg(feature = "rustls")]
     Tls(Box<crate::tls::TlsStream<S>>),
-    /// After a failed handshake.
+    /// After a failure, or a handshake that did not complete.
     Broken,
 }
 
-/// Output beyond this many octets is written before more content is framed.
-const FLUSH_AT: usize = 64 * 1024;
+/// A stream of either kind, for the calls below.
+trait Duplex: Read + Write {}
+impl<T: Read + Write> Duplex for T {}
 
-pub(crate) fn is_timeout(e: &io::Error) -> bool {
-    matches!(
-        e.kind(),
-        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-    )
-}
-
-/// Where message content comes from when the core asks for it.
-pub(crate) trait Bodies {
-    /// Up to `max` octets of `txn`'s content, and whether they are the last.
-    fn chunk(&mut self, txn: TxnId, max: usize) -> io::Result<(&[u8], bool)>;
-}
-
-/// For runs that send no content.
-pub(crate) struct NoBodies;
-impl Bodies for NoBodies {
-    fn chunk(&mut self, _: TxnId, _: usize) -> io::Result<(&[u8], bool)> {
-        Err(io::Error::other("no message content was given"))
+impl<S: Socket> Stream<S> {
+    fn io(&mut self) -> io::Result<&mut dyn Duplex> {
+        match self {
+            Stream::Plain(s) => Ok(s),
+            #[cfg(feature = "rustls")]
+            Stream::Tls(s) => Ok(&mut **s),
+            Stream::Broken => Err(ErrorKind::NotConnected.into()),
+        }
     }
 }
 
+pub(crate) fn is_timeout(e: &io::Error) -> bool {
+    matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut)
+}
+
+/// A session and its socket and clock.
 pub(crate) struct Driver<S: Socket> {
-    pub(crate) client: Client,
+    pub(crate) session: Session<Error>,
     stream: Stream<S>,
     origin: StdInstant,
-    out: Vec<u8>,
     buf: Vec<u8>,
+    /// Message content read for the core.
+    body: Vec<u8>,
     #[cfg(feature = "rustls")]
-    pub(crate) tls: Option<crate::tls::TlsSetup>,
-    /// Reports of the transactions in flight.
-    pub(crate) tracking: Vec<Report>,
-    pub(crate) ready: bool,
-    /// Replies to NOOP and RSET.
-    pub(crate) replies: Vec<Reply>,
-    /// The session is over.
-    pub(crate) closed: bool,
-    /// Why, if not orderly.
-    pub(crate) error: Option<Error>,
-    /// A socket-side failure already fed to the core as EOF.
-    failure: Option<Error>,
-    trace: Trace,
+    tls: Option<crate::tls::TlsSetup>,
 }
 
 impl<S: Socket> Driver<S> {
-    pub(crate) fn new(client: Client, stream: Stream<S>, origin: StdInstant) -> Self {
+    /// A session on a connected stream; its first operation, connect, is under way.
+    pub(crate) fn new(
+        stream: S,
+        config: smtp_proto::Config,
+        #[cfg(feature = "rustls")] tls: Option<crate::tls::TlsSetup>,
+    ) -> Self {
+        #[allow(unused_mut)]
+        let mut session = Session::new(config, Instant::ZERO);
+        #[cfg(feature = "tracing")]
+        session.set_log(crate::trace::LOG);
         Driver {
-            client,
-            stream,
-            origin,
-            out: Vec::new(),
+            session,
+            stream: Stream::Plain(stream),
+            origin: StdInstant::now(),
             buf: vec![0; 16 * 1024],
+            body: Vec::new(),
             #[cfg(feature = "rustls")]
-            tls: None,
-            tracking: Vec::new(),
-            ready: false,
-            replies: Vec::new(),
-            closed: false,
-            error: None,
-            failure: None,
-            trace: Trace::default(),
+            tls,
         }
     }
 
@@ -134,218 +114,127 @@ impl<S: Socket> Driver<S> {
         }
     }
 
-    pub(crate) fn is_encrypted(&self) -> bool {
-        self.client.is_encrypted()
-    }
-
-    /// Drives the session until `done` holds (checked while waiting) or it closes.
-    pub(crate) fn run(&mut self, bodies: &mut dyn Bodies, done: &dyn Fn(&Self) -> bool) {
-        while !self.closed {
-            let start = self.out.len();
-            let output = self.client.poll_output(&mut self.out);
-            self.trace.sent(&self.out[start..]);
-            match output {
-                Output::Event(e) => self.on_event(e),
-                Output::SendBody { txn, max_chunk } => {
-                    let now = self.now();
-                    match bodies.chunk(txn, max_chunk) {
-                        Ok((chunk, last)) => {
-                            let start = self.out.len();
-                            // The core asked for this chunk of this transaction: cannot fail.
-                            let _ = self.client.send_body(now, txn, chunk, last, &mut self.out);
-                            self.trace.content(&self.out[start..]);
-                            // The core frames chunk after chunk without a Wait: write as
-                            // we go so memory stays bounded and each block has its deadline.
-                            if self.out.len() >= FLUSH_AT {
-                                let deadline = self.client.deadline();
-                                self.flush(deadline);
-                            }
-                        }
-                        // DATA cannot be aborted: drop the connection without the end marker.
-                        Err(e) => self.fail(Error::Io(e)),
-                    }
-                }
-                Output::StartTls(upgrade) => {
-                    let deadline = Some(upgrade.deadline());
-                    if self.flush(deadline) {
-                        self.start_tls(upgrade);
-                    }
-                }
-                Output::Wait { deadline } => {
-                    if !self.flush(deadline) {
-                        continue; // the core now knows; it reports the end
-                    }
-                    if done(self) {
-                        return;
-                    }
-                    match deadline {
-                        Some(d) => self.read(d),
-                        None => return, // nothing owed: the caller decides what is next
-                    }
-                }
-                Output::Closed(err) => {
-                    let cause = self.failure.take();
-                    // QUIT may be in the buffer: best effort, briefly, and a failure to
-                    // write it does not hide why the session ended.
-                    let soon = self.now() + Duration::from_secs(5);
-                    self.flush(Some(soon));
-                    self.shutdown();
-                    self.closed = true;
-                    self.error = cause.or(err.map(Error::from_core));
-                }
+    /// Runs the operation under way to its end. `bodies` holds the content of the
+    /// batch's messages, in order.
+    pub(crate) fn run<R: Read>(&mut self, bodies: &mut [R]) {
+        loop {
+            match self.session.poll_io() {
+                Io::Write { deadline } => self.write(deadline),
+                Io::Read { deadline } => self.read(deadline),
+                Io::StartTls(upgrade) => self.start_tls(upgrade),
+                Io::ReadBody { index, max_chunk } => self.read_body(&mut bodies[index], max_chunk),
+                Io::Close { deadline } => self.close(deadline),
+                Io::Done => return,
             }
         }
     }
 
-    fn on_event(&mut self, e: Event) {
-        self.trace.event(&e);
-        match &e {
-            Event::Ready => self.ready = true,
-            Event::Reply { reply, .. } => self.replies.push(reply.clone()),
-            _ => {}
-        }
-        for r in &mut self.tracking {
-            if r.apply(&e) {
-                break;
-            }
-        }
-    }
-
-    /// A socket-side failure: remember it, tell the core the stream ended.
+    /// A socket-side failure: the session ends with it.
     fn fail(&mut self, e: Error) {
-        self.failure.get_or_insert(e);
-        self.out.clear();
         self.stream = Stream::Broken;
         let now = self.now();
-        self.client.handle_eof(now);
+        self.session.handle_failure(now, e);
     }
 
-    fn timed_out(&mut self) {
-        self.out.clear();
-        let now = self.now();
-        self.client.handle_timeout(now);
-    }
-
-    /// Sets the socket timeout to what is left until `deadline`; `false` if nothing is.
-    fn arm(&mut self, deadline: Option<Instant>) -> io::Result<bool> {
-        let left = match deadline {
-            Some(d) => match d.as_duration().checked_sub(self.origin.elapsed()) {
-                Some(left) if !left.is_zero() => Some(left),
-                _ => return Ok(false),
-            },
-            None => None,
-        };
+    /// Sets the socket timeout to what is left until `deadline`; `TimedOut` if nothing is.
+    fn arm(&mut self, deadline: Option<Instant>) -> io::Result<()> {
+        let left = deadline.map(|d| d.saturating_duration_since(self.now()));
+        if left.is_some_and(|left| left.is_zero()) {
+            return Err(ErrorKind::TimedOut.into());
+        }
         match &mut self.stream {
-            Stream::Plain(s) => s.set_timeout(left)?,
+            Stream::Plain(s) => s.set_timeout(left),
             #[cfg(feature = "rustls")]
-            Stream::Tls(s) => s.sock.set_timeout(left)?,
-            Stream::Broken => {}
+            Stream::Tls(s) => s.sock.set_timeout(left),
+            Stream::Broken => Ok(()),
         }
-        Ok(true)
     }
 
-    /// Writes the whole output buffer: one flight. `false` if the session failed.
-    fn flush(&mut self, deadline: Option<Instant>) -> bool {
-        let mut done = 0;
-        let mut flushed = self.out.is_empty();
-        while done < self.out.len() || !flushed {
-            match self.arm(deadline) {
-                Ok(true) => {}
-                Ok(false) => {
-                    self.timed_out();
-                    return false;
-                }
-                Err(e) => {
-                    self.fail(Error::Io(e));
-                    return false;
-                }
+    /// Writes the whole output buffer (one flight) before `deadline`.
+    fn write(&mut self, deadline: Option<Instant>) {
+        let written = self.arm(deadline).and_then(|()| {
+            let io = self.stream.io()?;
+            io.write_all(self.session.output())?;
+            io.flush()
+        });
+        match written {
+            Ok(()) => self.session.handle_written(),
+            Err(e) if is_timeout(&e) => {
+                // Part of the flight may be on the wire: out of step for good. The socket
+                // timeout was what was left, so the deadline has passed (timer granularity
+                // aside: a write cannot be resumed, unlike a read).
+                self.stream = Stream::Broken;
+                let now = self.now().max(deadline.unwrap_or_default());
+                self.session.handle_timeout(now);
             }
-            let stream: &mut dyn Write = match &mut self.stream {
-                Stream::Plain(s) => s,
-                #[cfg(feature = "rustls")]
-                Stream::Tls(s) => &mut **s,
-                Stream::Broken => return false,
-            };
-            let r = if done < self.out.len() {
-                stream.write(&self.out[done..]).and_then(|n| match n {
-                    0 => Err(io::ErrorKind::WriteZero.into()),
-                    n => {
-                        done += n;
-                        Ok(())
-                    }
-                })
-            } else {
-                stream.flush().map(|()| flushed = true)
-            };
-            match r {
-                Ok(()) => {}
-                Err(e) if is_timeout(&e) || e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => {
-                    self.fail(Error::from_io(e));
-                    return false;
-                }
-            }
-        }
-        self.out.clear();
-        true
-    }
-
-    /// One read, fed straight into the core (no buffering: nothing plaintext survives a
-    /// STARTTLS).
-    fn read(&mut self, deadline: Instant) {
-        match self.arm(Some(deadline)) {
-            Ok(true) => {}
-            Ok(false) => return self.timed_out(),
-            Err(e) => return self.fail(Error::Io(e)),
-        }
-        let r = match &mut self.stream {
-            Stream::Plain(s) => s.read(&mut self.buf),
-            #[cfg(feature = "rustls")]
-            Stream::Tls(s) => s.read(&mut self.buf),
-            Stream::Broken => Ok(0),
-        };
-        let now = self.now();
-        match r {
-            Ok(0) => self.client.handle_eof(now),
-            Ok(n) => {
-                self.trace.received(&self.buf[..n]);
-                self.client.handle_input(now, &self.buf[..n]);
-            }
-            // Timer granularity: the core ignores a timeout that has not passed yet.
-            Err(e) if is_timeout(&e) => self.client.handle_timeout(now),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            // A TLS peer that closes without close_notify: an end of stream all the same.
-            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => self.client.handle_eof(now),
             Err(e) => self.fail(Error::from_io(e)),
         }
     }
 
-    #[cfg(feature = "rustls")]
-    fn start_tls(&mut self, upgrade: smtp_proto::TlsUpgrade) {
-        let deadline = self.origin + upgrade.deadline().as_duration();
-        let (Stream::Plain(sock), Some(setup)) = (
-            std::mem::replace(&mut self.stream, Stream::Broken),
-            &self.tls,
-        ) else {
-            return self.fail(Error::TlsUnavailable);
-        };
-        match crate::tls::handshake(sock, setup, deadline) {
-            Ok(s) => {
-                self.stream = Stream::Tls(Box::new(s));
-                let now = self.now();
-                self.client.handle_tls_established(now, upgrade);
-            }
-            Err(Error::Timeout { .. }) => self.timed_out(),
-            Err(e) => self.fail(e),
+    /// One read, fed straight into the core (no buffering: nothing plaintext survives a
+    /// STARTTLS).
+    fn read(&mut self, deadline: Option<Instant>) {
+        let read = self
+            .arm(deadline)
+            .and_then(|()| self.stream.io()?.read(&mut self.buf));
+        let now = self.now();
+        match read {
+            Ok(0) => self.session.handle_eof(now),
+            Ok(n) => self.session.handle_input(now, &self.buf[..n]),
+            // Timer granularity: the core ignores a timeout that has not passed yet.
+            Err(e) if is_timeout(&e) => self.session.handle_timeout(now),
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            // A TLS peer that closes without close_notify: an end of stream all the same.
+            Err(e) if e.kind() == ErrorKind::UnexpectedEof => self.session.handle_eof(now),
+            Err(e) => self.fail(Error::from_io(e)),
         }
     }
 
-    #[cfg(not(feature = "rustls"))]
-    fn start_tls(&mut self, _: smtp_proto::TlsUpgrade) {
-        self.fail(Error::TlsUnavailable)
+    /// Reads up to `max_chunk` octets of content, filling the chunk so that BDAT chunks
+    /// are not needlessly small, and hands them to the core.
+    fn read_body<R: Read>(&mut self, reader: &mut R, max_chunk: usize) {
+        self.body.resize(max_chunk, 0);
+        let (mut filled, mut last) = (0, false);
+        while filled < max_chunk && !last {
+            match reader.read(&mut self.body[filled..]) {
+                Ok(0) => last = true,
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                // DATA cannot be aborted: drop the connection without the end marker.
+                Err(e) => return self.fail(Error::Io(e)),
+            }
+        }
+        let now = self.now();
+        self.session.handle_body(now, &self.body[..filled], last);
     }
 
-    fn shutdown(&mut self) {
+    /// Runs the TLS handshake (implicit TLS, or after STARTTLS) before its deadline.
+    fn start_tls(&mut self, upgrade: TlsUpgrade) {
+        #[cfg(feature = "rustls")]
+        if let (Stream::Plain(sock), Some(setup)) = (
+            std::mem::replace(&mut self.stream, Stream::Broken),
+            &self.tls,
+        ) {
+            let deadline = self.origin + upgrade.deadline().as_duration();
+            let result = crate::tls::handshake(sock, setup, deadline);
+            let now = self.now();
+            return match result {
+                Ok(s) => {
+                    self.stream = Stream::Tls(Box::new(s));
+                    self.session.handle_tls_established(now, upgrade);
+                }
+                Err(Error::Timeout { .. }) => self.session.handle_timeout(now),
+                Err(e) => self.fail(e),
+            };
+        }
+        let _ = upgrade;
+        self.fail(Error::TlsUnavailable);
+    }
+
+    /// Writes out what the core left (QUIT, after some errors) and closes the stream.
+    /// Failures are moot: the session is over.
+    fn close(&mut self, deadline: Instant) {
+        self.write(Some(deadline));
         #[cfg(feature = "rustls")]
         if let Stream::Tls(s) = &mut self.stream {
             s.conn.send_close_notify();

@@ -69,6 +69,8 @@
 //! - [`command`]: validated addresses, parameters and the commands that carry them.
 //! - [`body`]: DATA dot-stuffing and BDAT chunking, without holding the message.
 //! - [`client`]: the session state machine.
+//! - [`session`]: whole operations (connect, a batch of messages, a command, quit) over a
+//!   client, for adapters that only move bytes; [`transcript`]: what of it to log.
 #![no_std]
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -90,7 +92,10 @@ mod output;
 pub mod reply;
 pub mod report;
 mod secret;
+pub mod session;
+mod settings;
 mod time;
+pub mod transcript;
 
 pub use client::{Client, Sasl, SaslError, SaslFactory};
 pub use config::{Config, Timeouts, TlsMode, TlsPolicy};
@@ -101,4 +106,5 @@ pub use output::{Event, Output, TlsUpgrade, TxnFailure, TxnId};
 pub use reply::{EnhancedStatus, Reply, ReplyCode};
 pub use report::{MessageOutcome, RecipientStatus, Report};
 pub use secret::{Credentials, CredentialsError, Secret};
+pub use settings::Settings;
 pub use time::Instant;

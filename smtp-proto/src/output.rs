@@ -162,3 +162,17 @@ pub enum Event {
         reply: Reply,
     },
 }
+
+impl Event {
+    /// The transaction the event is about, if any.
+    pub fn txn(&self) -> Option<TxnId> {
+        match self {
+            Event::RecipientAccepted { txn, .. }
+            | Event::RecipientRejected { txn, .. }
+            | Event::MessageAccepted { txn, .. }
+            | Event::TransactionFailed { txn, .. }
+            | Event::OutcomeUnknown { txn, .. } => Some(*txn),
+            _ => None,
+        }
+    }
+}

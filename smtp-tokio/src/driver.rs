@@ -1,11 +1,12 @@
-//! The run loop of the core (design.md, "The loop every adapter runs"): the only code
+//! The I/O of the [`Session`] loop (its contract: [`smtp_proto::session`]): the only code
 //! that touches the socket and the clock.
 
 use std::future::Future;
 use std::io;
 use std::time::Duration;
 
-use smtp_proto::{Client, Config, Event, Instant, Output, TlsMode, TxnId};
+use smtp_proto::session::{Io, Session};
+use smtp_proto::{Config, Instant, TlsUpgrade};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::Instant as Clock;
@@ -21,11 +22,11 @@ pub(crate) enum Stream<S> {
 }
 
 /// A stream of either kind, for the calls below.
-trait Io: AsyncRead + AsyncWrite + Unpin {}
-impl<T: AsyncRead + AsyncWrite + Unpin> Io for T {}
+trait Duplex: AsyncRead + AsyncWrite + Unpin {}
+impl<T: AsyncRead + AsyncWrite + Unpin> Duplex for T {}
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Stream<S> {
-    fn io(&mut self) -> io::Result<&mut dyn Io> {
+    fn io(&mut self) -> io::Result<&mut dyn Duplex> {
         match self {
             Stream::Plain(s) => Ok(s),
             #[cfg(feature = "rustls")]
@@ -47,15 +48,6 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Stream<S> {
     async fn shutdown(&mut self) -> io::Result<()> {
         self.io()?.shutdown().await
     }
-}
-
-/// What one turn of the loop produced.
-pub(crate) enum Step {
-    Event(Event),
-    /// Nothing left to do without waiting for the server (only when not blocking).
-    Idle,
-    /// The session ended in order (after QUIT).
-    Closed,
 }
 
 /// Runs `fut` until `deadline` (`None` if the deadline came first). Biased towards `fut`:
@@ -87,70 +79,36 @@ pub(crate) async fn connect(host: &str, port: u16, timeout: Duration) -> Result<
     Ok(stream)
 }
 
-/// Content is written out once this much is framed, rather than at the next Wait.
-const FLUSH_AT: usize = 64 * 1024;
-
-/// A session: the core, the stream, the output buffer and the clock.
+/// A session and its stream and clock.
 pub(crate) struct Driver<S> {
-    pub(crate) client: Client,
+    pub(crate) session: Session<Error>,
     stream: Stream<S>,
-    out: Vec<u8>,
-    /// How much of `out` has been logged (the rest is new commands).
-    logged: usize,
-    body: Vec<u8>,
     origin: Clock,
     #[cfg(feature = "rustls")]
     tls: Option<crate::tls::Tls>,
-    /// Why the core was told EOF when the cause was ours (an I/O or TLS error): reported
-    /// instead of the core's `ConnectionClosed`.
-    cause: Option<Error>,
-    /// Set while an operation runs: if its future is dropped mid-flight, it stays set.
-    busy: bool,
-    /// The error that ended the session: every later operation returns it.
-    ended: Option<Error>,
-    #[cfg(feature = "tracing")]
-    trace: crate::trace::Trace,
+    /// Message content read for the core.
+    body: Vec<u8>,
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
-    /// Starts a session on a connected stream, after the handshake under implicit TLS.
-    pub(crate) async fn open(
+    /// A session on a connected stream; its first operation, connect, is under way.
+    pub(crate) fn new(
         stream: S,
         config: Config,
         #[cfg(feature = "rustls")] tls: Option<crate::tls::Tls>,
-    ) -> Result<Self, Error> {
-        let origin = Clock::now();
-        let stream = match config.tls {
-            #[cfg(feature = "rustls")]
-            TlsMode::Implicit => {
-                let tls = tls.as_ref().ok_or(Error::TlsUnavailable)?;
-                let deadline = origin.checked_add(config.timeouts.tls_handshake);
-                let s = timed(deadline, tls.handshake(stream))
-                    .await
-                    .ok_or(Error::Timeout {
-                        stage: smtp_proto::Stage::TlsHandshake,
-                    })?;
-                Stream::Tls(Box::new(s.map_err(Error::from_io)?))
-            }
-            #[cfg(not(feature = "rustls"))]
-            TlsMode::Implicit => return Err(Error::TlsUnavailable),
-            TlsMode::StartTls(_) => Stream::Plain(stream),
-        };
-        Ok(Driver {
-            client: Client::new(config, Instant::ZERO),
-            stream,
-            out: Vec::new(),
-            logged: 0,
-            body: Vec::new(),
-            origin,
+    ) -> Self {
+        #[allow(unused_mut)]
+        let mut session = Session::new(config, Instant::ZERO);
+        #[cfg(feature = "tracing")]
+        session.set_log(crate::trace::LOG);
+        Driver {
+            session,
+            stream: Stream::Plain(stream),
+            origin: Clock::now(),
             #[cfg(feature = "rustls")]
             tls,
-            cause: None,
-            busy: false,
-            ended: None,
-            #[cfg(feature = "tracing")]
-            trace: Default::default(),
-        })
+            body: Vec::new(),
+        }
     }
 
     /// The TLS protocol version of the session, if it runs over TLS.
@@ -175,218 +133,106 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
         deadline.and_then(|d| self.origin.checked_add(d.as_duration()))
     }
 
-    /// Marks the start of an operation. Fails if an earlier one was cancelled half-way
-    /// (its bytes may be half-written and its replies unread, so the connection is lost),
-    /// or with the error that ended the session.
-    pub(crate) fn begin(&mut self) -> Result<(), Error> {
-        if self.busy {
-            return Err(Error::Cancelled);
-        }
-        if let Some(e) = &self.ended {
-            return Err(e.duplicate());
-        }
-        self.busy = true;
-        Ok(())
-    }
-
-    /// Marks the end of an operation (it ran to completion, well or not).
-    pub(crate) fn end(&mut self) {
-        self.busy = false;
-    }
-
-    /// Runs the loop until the core produces an event or the session ends. Unless
-    /// `block`, returns [`Step::Idle`] instead of waiting for the server, once `out` is
-    /// written. `bodies` holds the content of the transactions that may ask for it.
-    pub(crate) async fn step<R: AsyncRead + Unpin>(
-        &mut self,
-        bodies: &mut [(TxnId, R)],
-        block: bool,
-    ) -> Result<Step, Error> {
+    /// Runs the operation under way to its end. `bodies` holds the content of the
+    /// batch's messages, in order.
+    pub(crate) async fn run<R: AsyncRead + Unpin>(&mut self, bodies: &mut [R]) {
         loop {
-            let output = self.client.poll_output(&mut self.out);
-            self.log_commands();
-            match output {
-                Output::Event(event) => {
-                    #[cfg(feature = "tracing")]
-                    self.trace.event(&event);
-                    return Ok(Step::Event(event));
+            match self.session.poll_io() {
+                Io::Write { deadline } => self.write(deadline).await,
+                Io::Read { deadline } => self.read(deadline).await,
+                Io::StartTls(upgrade) => self.start_tls(upgrade).await,
+                Io::ReadBody { index, max_chunk } => {
+                    self.read_body(&mut bodies[index], max_chunk).await
                 }
-                Output::SendBody { txn, max_chunk } => {
-                    self.send_body(bodies, txn, max_chunk).await?
-                }
-                Output::StartTls(upgrade) => {
-                    let deadline = self.clock(Some(upgrade.deadline()));
-                    if self.write_out(deadline).await && self.start_tls(deadline).await {
-                        let now = self.now();
-                        self.client.handle_tls_established(now, upgrade);
-                    }
-                }
-                Output::Wait { deadline } => {
-                    let deadline = self.clock(deadline);
-                    if self.write_out(deadline).await {
-                        if !block {
-                            return Ok(Step::Idle);
-                        }
-                        self.read(deadline).await;
-                    }
-                }
-                Output::Closed(error) => {
-                    #[cfg(feature = "tracing")]
-                    self.trace.closed();
-                    self.finish().await;
-                    return match error {
-                        None => Ok(Step::Closed),
-                        Some(e) => {
-                            let e = self.cause.take().unwrap_or_else(|| Error::from_core(e));
-                            self.ended = Some(e.duplicate());
-                            Err(e)
-                        }
-                    };
-                }
+                Io::Close { deadline } => self.close(deadline).await,
+                Io::Done => return,
             }
         }
     }
 
-    /// Reads up to `max_chunk` octets of `txn`'s content (filling the chunk, so that BDAT
-    /// chunks are not as small as the reader's reads) and hands them to the core.
-    async fn send_body<R: AsyncRead + Unpin>(
-        &mut self,
-        bodies: &mut [(TxnId, R)],
-        txn: TxnId,
-        max_chunk: usize,
-    ) -> Result<(), Error> {
-        let reader = match bodies.iter_mut().find(|(t, _)| *t == txn) {
-            Some((_, r)) => r,
-            None => return Err(Error::Usage(smtp_proto::UsageError::NotExpectingBody)),
-        };
-        self.body.resize(max_chunk, 0);
-        let mut filled = 0;
-        let mut last = false;
-        while filled < max_chunk && !last {
-            match reader.read(&mut self.body[filled..]).await {
-                Ok(0) => last = true,
-                Ok(n) => filled += n,
-                Err(e) => {
-                    // A body that cannot be read cannot be finished: DATA has no abort
-                    // (RFC 5321 §4.1.1.4), so the session ends and this error explains why.
-                    self.lose(Error::from_io(e));
-                    return Ok(());
-                }
-            }
-        }
-        let now = self.now();
-        self.client
-            .send_body(now, txn, &self.body[..filled], last, &mut self.out)
-            .map_err(Error::Usage)?;
-        #[cfg(feature = "tracing")]
-        self.trace.body(&self.out[self.logged..]);
-        self.logged = self.out.len();
-        // The core frames chunk after chunk without a Wait: write as we go so memory
-        // stays bounded and each block has its deadline (RFC 5321 §4.5.3.2.5).
-        if self.out.len() >= FLUSH_AT {
-            let deadline = self.clock(self.client.deadline());
-            self.write_out(deadline).await;
-        }
-        Ok(())
-    }
-
-    /// Writes the whole of `out` before `deadline`. False if the session lost its
-    /// connection instead (the core has been told).
-    async fn write_out(&mut self, deadline: Option<Clock>) -> bool {
-        if self.out.is_empty() {
-            return true;
-        }
-        let result = timed(deadline, self.stream.write_all(&self.out)).await;
-        self.out.clear();
-        self.logged = 0;
+    /// Writes the whole output buffer before `deadline`.
+    async fn write(&mut self, deadline: Option<Instant>) {
+        let deadline = self.clock(deadline);
+        let result = timed(deadline, self.stream.write_all(self.session.output())).await;
         match result {
-            Some(Ok(())) => true,
-            Some(Err(e)) => {
-                self.lose(Error::from_io(e));
-                false
-            }
+            Some(Ok(())) => self.session.handle_written(),
+            Some(Err(e)) => self.fail(Error::from_io(e)),
             None => {
                 // Part of the flight may be on the wire: the stream is out of step for good.
                 self.stream = Stream::Broken;
                 let now = self.now();
-                self.client.handle_timeout(now);
-                false
+                self.session.handle_timeout(now);
             }
         }
     }
 
     /// Waits for exactly one thing: bytes, end of stream, or the deadline. Every byte
     /// read goes straight into the core: nothing is buffered here across STARTTLS.
-    async fn read(&mut self, deadline: Option<Clock>) {
+    async fn read(&mut self, deadline: Option<Instant>) {
         let mut buf = [0u8; 4096];
-        let result = timed(deadline, self.stream.read(&mut buf)).await;
+        let result = timed(self.clock(deadline), self.stream.read(&mut buf)).await;
         let now = self.now();
         match result {
-            Some(Ok(0)) => self.client.handle_eof(now),
-            Some(Ok(n)) => {
-                #[cfg(feature = "tracing")]
-                self.trace.read(&buf[..n]);
-                self.client.handle_input(now, &buf[..n]);
-            }
-            Some(Err(e)) => self.lose(Error::Io(e)),
-            None => self.client.handle_timeout(now),
+            Some(Ok(0)) => self.session.handle_eof(now),
+            Some(Ok(n)) => self.session.handle_input(now, &buf[..n]),
+            Some(Err(e)) => self.fail(Error::Io(e)),
+            None => self.session.handle_timeout(now),
         }
     }
 
-    /// Runs the STARTTLS handshake before `deadline`. False if it failed (the core has
-    /// been told).
-    async fn start_tls(&mut self, deadline: Option<Clock>) -> bool {
+    /// Runs the TLS handshake (implicit TLS, or after STARTTLS) before its deadline.
+    async fn start_tls(&mut self, upgrade: TlsUpgrade) {
         #[cfg(feature = "rustls")]
-        if let (Stream::Plain(_), Some(tls)) = (&self.stream, &self.tls) {
-            let Stream::Plain(plain) = std::mem::replace(&mut self.stream, Stream::Broken) else {
-                unreachable!("matched above")
-            };
-            match timed(deadline, tls.handshake(plain)).await {
+        if let (Stream::Plain(plain), Some(tls)) = (
+            std::mem::replace(&mut self.stream, Stream::Broken),
+            &self.tls,
+        ) {
+            let deadline = self.clock(Some(upgrade.deadline()));
+            let result = timed(deadline, tls.handshake(plain)).await;
+            let now = self.now();
+            return match result {
                 Some(Ok(s)) => {
                     self.stream = Stream::Tls(Box::new(s));
-                    return true;
+                    self.session.handle_tls_established(now, upgrade);
                 }
-                Some(Err(e)) => self.lose(Error::from_io(e)),
-                None => {
-                    let now = self.now();
-                    self.client.handle_timeout(now);
-                }
-            }
-            return false;
+                Some(Err(e)) => self.fail(Error::from_io(e)),
+                None => self.session.handle_timeout(now),
+            };
         }
-        let _ = deadline;
-        self.lose(Error::TlsUnavailable);
-        false
+        let _ = upgrade;
+        self.fail(Error::TlsUnavailable);
     }
 
-    /// The connection is gone for a reason of ours: the core sees EOF (so that open
-    /// transactions get their outcome), the caller sees `cause`.
-    fn lose(&mut self, cause: Error) {
-        self.stream = Stream::Broken;
-        self.cause = Some(cause);
-        let now = self.now();
-        self.client.handle_eof(now);
-    }
-
-    /// Writes out what the core left (QUIT, after some errors) and closes the stream,
-    /// within the command timeout. Failures are moot: the session is over.
-    async fn finish(&mut self) {
-        let timeout = self.client.config().timeouts.command;
-        let deadline = Clock::now().checked_add(timeout);
-        let out = std::mem::take(&mut self.out);
-        let mut stream = std::mem::replace(&mut self.stream, Stream::Broken);
-        let _ = timed(deadline, async {
-            if !out.is_empty() {
-                stream.write_all(&out).await?;
+    /// Reads up to `max_chunk` octets of content (filling the chunk, so that BDAT chunks
+    /// are not as small as the reader's reads) and hands them to the core.
+    async fn read_body<R: AsyncRead + Unpin>(&mut self, reader: &mut R, max_chunk: usize) {
+        self.body.resize(max_chunk, 0);
+        let (mut filled, mut last) = (0, false);
+        while filled < max_chunk && !last {
+            match reader.read(&mut self.body[filled..]).await {
+                Ok(0) => last = true,
+                Ok(n) => filled += n,
+                // A body that cannot be read cannot be finished: DATA has no abort
+                // (RFC 5321 §4.1.1.4), so the session ends and this error explains why.
+                Err(e) => return self.fail(Error::from_io(e)),
             }
-            stream.shutdown().await
-        })
-        .await;
+        }
+        let now = self.now();
+        self.session.handle_body(now, &self.body[..filled], last);
     }
 
-    fn log_commands(&mut self) {
-        #[cfg(feature = "tracing")]
-        self.trace.commands(&self.out[self.logged..]);
-        self.logged = self.out.len();
+    /// The connection is gone for a reason of ours: the session ends with `cause`.
+    fn fail(&mut self, cause: Error) {
+        self.stream = Stream::Broken;
+        let now = self.now();
+        self.session.handle_failure(now, cause);
+    }
+
+    /// Writes out what the core left (QUIT, after some errors) and closes the stream.
+    /// Failures are moot: the session is over.
+    async fn close(&mut self, deadline: Instant) {
+        self.write(Some(deadline)).await;
+        let _ = timed(self.clock(Some(deadline)), self.stream.shutdown()).await;
+        self.stream = Stream::Broken;
     }
 }

@@ -2,6 +2,7 @@
 
 use std::{fmt, io};
 
+use smtp_proto::session::SessionError;
 use smtp_proto::{Stage, TxnError, UsageError};
 
 /// Why a connection could not be made, or why the session ended.
@@ -58,14 +59,6 @@ impl Error {
         }
     }
 
-    /// The core's error as the adapter reports it (timeouts get their own variant).
-    pub(crate) fn from_core(e: smtp_proto::Error) -> Error {
-        match e {
-            smtp_proto::Error::Timeout { stage } => Error::Timeout { stage },
-            e => Error::Smtp(e),
-        }
-    }
-
     /// An I/O error, or the TLS error inside it.
     pub(crate) fn from_io(e: io::Error) -> Error {
         #[cfg(feature = "rustls")]
@@ -74,9 +67,28 @@ impl Error {
         }
         Error::Io(e)
     }
+}
+
+/// How the session builds and keeps this error.
+impl SessionError for Error {
+    /// Timeouts get their own variant.
+    fn from_core(e: smtp_proto::Error) -> Error {
+        match e {
+            smtp_proto::Error::Timeout { stage } => Error::Timeout { stage },
+            e => Error::Smtp(e),
+        }
+    }
+
+    fn from_usage(e: UsageError) -> Error {
+        Error::Usage(e)
+    }
+
+    fn cancelled() -> Error {
+        Error::Cancelled
+    }
 
     /// A copy for every later call on a dead connection (`io::Error` is not `Clone`).
-    pub(crate) fn duplicate(&self) -> Error {
+    fn duplicate(&self) -> Error {
         match self {
             Error::Io(e) => Error::Io(io::Error::new(e.kind(), e.to_string())),
             #[cfg(feature = "rustls")]

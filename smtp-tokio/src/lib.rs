@@ -62,13 +62,12 @@ mod tls;
 #[cfg(feature = "tracing")]
 mod trace;
 
-use std::time::Duration;
-
-use smtp_proto::{Client, Config, Event, Instant, TlsMode, TxnId};
+use smtp_proto::session::Session;
+use smtp_proto::{Instant, Settings};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 
-use driver::{Driver, Step};
+use driver::Driver;
 pub use error::Error;
 pub use smtp_proto;
 pub use smtp_proto::command::{EhloName, ForwardPath, Mechanism, ReversePath};
@@ -80,12 +79,9 @@ pub use smtp_proto::{
 /// Settings for a connection; [`Builder::connect`] opens it.
 #[derive(Debug)]
 pub struct Builder {
-    host: String,
-    port: Option<u16>,
-    config: Config,
+    settings: Settings,
     #[cfg(feature = "rustls")]
     tls_config: Option<std::sync::Arc<rustls::ClientConfig>>,
-    connect_timeout: Duration,
 }
 
 impl Builder {
@@ -94,32 +90,13 @@ impl Builder {
     /// STARTTLS required, EHLO name `localhost`, RFC 5321 timeouts, 30 s to connect.
     pub fn new(host: impl Into<String>) -> Self {
         Builder {
-            host: host.into(),
-            port: None,
-            config: Config::new(EhloName::localhost()),
+            settings: Settings::new(host.into()),
             #[cfg(feature = "rustls")]
             tls_config: None,
-            connect_timeout: Duration::from_secs(30),
         }
     }
 
-    /// The TCP port.
-    pub fn port(mut self, port: u16) -> Self {
-        self.port = Some(port);
-        self
-    }
-
-    /// TLS from the first byte (RFC 8314, port 465).
-    pub fn implicit_tls(mut self) -> Self {
-        self.config.tls = TlsMode::Implicit;
-        self
-    }
-
-    /// STARTTLS (RFC 3207) with this policy.
-    pub fn starttls(mut self, policy: TlsPolicy) -> Self {
-        self.config.tls = TlsMode::StartTls(policy);
-        self
-    }
+    smtp_proto::builder_setters!(settings);
 
     /// The rustls configuration (trust anchors, client certificate ...).
     #[cfg(feature = "rustls")]
@@ -128,67 +105,10 @@ impl Builder {
         self
     }
 
-    /// Authenticate with these (only over TLS unless [`Builder::allow_plaintext_auth`]).
-    pub fn credentials(mut self, credentials: Credentials) -> Self {
-        self.config.credentials = Some(credentials);
-        self
-    }
-
-    /// The name sent with EHLO or LHLO.
-    pub fn ehlo_name(mut self, name: EhloName) -> Self {
-        self.config.ehlo_name = name;
-        self
-    }
-
-    /// Speak LMTP (RFC 2033).
-    pub fn lmtp(mut self, on: bool) -> Self {
-        self.config.lmtp = on;
-        self
-    }
-
-    /// Use PIPELINING when offered (default on).
-    pub fn pipelining(mut self, on: bool) -> Self {
-        self.config.pipelining = on;
-        self
-    }
-
-    /// Use CHUNKING (BDAT) when offered (default on).
-    pub fn chunking(mut self, on: bool) -> Self {
-        self.config.chunking = on;
-        self
-    }
-
-    /// Allow credentials on a cleartext session (default off).
-    pub fn allow_plaintext_auth(mut self, on: bool) -> Self {
-        self.config.allow_plaintext_auth = on;
-        self
-    }
-
-    /// The reply deadlines.
-    pub fn timeouts(mut self, timeouts: Timeouts) -> Self {
-        self.config.timeouts = timeouts;
-        self
-    }
-
-    /// How long name resolution plus the TCP connect may take.
-    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.connect_timeout = timeout;
-        self
-    }
-
-    /// The core's whole configuration, for what has no method here.
-    pub fn config_mut(&mut self) -> &mut Config {
-        &mut self.config
-    }
-
     /// Connects over TCP, then sets the session up as [`Builder::connect_stream`] does.
     pub async fn connect(self) -> Result<Connection, Error> {
-        let port = self.port.unwrap_or(match self.config.tls {
-            TlsMode::Implicit => 465,
-            _ if self.config.lmtp => 24,
-            _ => 25,
-        });
-        let stream = driver::connect(&self.host, port, self.connect_timeout).await?;
+        let (host, port) = (&self.settings.host, self.settings.port_or_default());
+        let stream = driver::connect(host, port, self.settings.connect_timeout).await?;
         self.connect_stream(stream).await
     }
 
@@ -200,21 +120,18 @@ impl Builder {
         S: AsyncRead + AsyncWrite + Unpin + Send,
     {
         #[cfg(feature = "rustls")]
-        let tls = match self.config.tls {
-            TlsMode::StartTls(TlsPolicy::Disabled) => None,
-            _ => Some(tls::Tls::new(&self.host, self.tls_config)?),
-        };
-        let driver = Driver::open(
+        let tls = (self.settings.may_use_tls())
+            .then(|| tls::Tls::new(&self.settings.host, self.tls_config))
+            .transpose()?;
+        let mut driver = Driver::new(
             stream,
-            self.config,
+            self.settings.config,
             #[cfg(feature = "rustls")]
             tls,
-        )
-        .await?;
-        let mut conn = Connection { driver };
-        conn.drive(&mut no_body(), |e| matches!(e, Event::Ready))
-            .await?;
-        Ok(conn)
+        );
+        driver.run::<&[u8]>(&mut []).await;
+        driver.session.finish_connect()?;
+        Ok(Connection { driver })
     }
 }
 
@@ -231,7 +148,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Connection<S> {
         envelope: Envelope,
         body: impl AsyncRead + Unpin,
     ) -> Result<Report, Error> {
-        let mut reports = self.send_all(vec![(envelope, body)]).await?;
+        let mut reports = self.send_all(vec![envelope], vec![body]).await?;
         reports.pop().ok_or(Error::Usage(UsageError::Closed))
     }
 
@@ -260,39 +177,36 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Connection<S> {
         &mut self,
         messages: impl IntoIterator<Item = (Envelope, &'a [u8])>,
     ) -> Result<Vec<Report>, Error> {
-        self.send_all(messages.into_iter().collect()).await
+        let (envelopes, bodies) = messages.into_iter().unzip();
+        self.send_all(envelopes, bodies).await
     }
 
     /// NOOP: the server's reply.
     pub async fn noop(&mut self) -> Result<Reply, Error> {
-        self.command(Client::noop).await
+        self.command(Session::noop).await
     }
 
     /// RSET: the server's reply.
     pub async fn rset(&mut self) -> Result<Reply, Error> {
-        self.command(Client::rset).await
+        self.command(Session::rset).await
     }
 
     /// QUIT, then closes the connection.
     pub async fn quit(mut self) -> Result<(), Error> {
-        self.driver.begin()?;
         let now = self.driver.now();
-        self.driver.client.quit(now).map_err(Error::Usage)?;
-        loop {
-            if let Step::Closed = self.driver.step(&mut no_body(), true).await? {
-                return Ok(());
-            }
-        }
+        self.driver.session.quit(now)?;
+        self.driver.run::<&[u8]>(&mut []).await;
+        self.driver.session.finish_quit()
     }
 
     /// What the server offered in its last EHLO/LHLO reply.
     pub fn capabilities(&self) -> &Capabilities {
-        self.driver.client.capabilities()
+        self.driver.session.client().capabilities()
     }
 
     /// Whether the session runs over TLS.
     pub fn is_encrypted(&self) -> bool {
-        self.driver.client.is_encrypted()
+        self.driver.session.client().is_encrypted()
     }
 
     /// The TLS protocol version (`"TLSv1.3"`, `"TLSv1.2"`) when the session runs over
@@ -303,93 +217,28 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Connection<S> {
 
     /// The SASL mechanism the session authenticated with.
     pub fn auth_mechanism(&self) -> Option<Mechanism> {
-        self.driver.client.auth_mechanism().cloned()
+        self.driver.session.client().auth_mechanism().cloned()
     }
 
+    /// Runs one batch (see [`Session::finish_send`] for what a failure returns).
     async fn send_all<R: AsyncRead + Unpin>(
         &mut self,
-        messages: Vec<(Envelope, R)>,
+        envelopes: Vec<Envelope>,
+        mut bodies: Vec<R>,
     ) -> Result<Vec<Report>, Error> {
-        self.driver.begin()?;
-        // Checked before anything is queued, so that a refusal leaves nothing behind.
-        if messages.iter().any(|(e, _)| e.recipients.is_empty()) {
-            self.driver.end();
-            return Err(Error::Usage(UsageError::NoRecipients));
-        }
-        let lmtp = self.driver.client.config().lmtp;
-        let (mut reports, mut bodies) = (Vec::new(), Vec::new());
-        for (envelope, body) in messages {
-            let (now, n) = (self.driver.now(), envelope.recipients.len());
-            let txn = self
-                .driver
-                .client
-                .send(now, envelope)
-                .map_err(Error::Usage)
-                .inspect_err(|_| self.driver.end())?;
-            reports.push(Report::new(txn, n, lmtp));
-            bodies.push((txn, body));
-        }
-        let result = self
-            .drive(&mut bodies, |e| {
-                reports.iter_mut().any(|r| r.apply(&e));
-                reports.iter().all(Report::is_complete)
-            })
-            .await;
-        self.driver.end();
-        match result {
-            // A message that reached the server outranks the error: the caller must
-            // learn its outcome (maybe Unknown) so as not to send it twice. The error
-            // comes with the next call.
-            Err(_) if reports.iter().any(Report::reached_server) => Ok(reports),
-            Err(e) => Err(e),
-            Ok(()) => Ok(reports),
-        }
+        let now = self.driver.now();
+        self.driver.session.send(now, envelopes)?;
+        self.driver.run(&mut bodies).await;
+        self.driver.session.finish_send()
     }
 
     async fn command(
         &mut self,
-        queue: fn(&mut Client, Instant) -> Result<(), UsageError>,
+        start: fn(&mut Session<Error>, Instant) -> Result<(), Error>,
     ) -> Result<Reply, Error> {
-        self.driver.begin()?;
         let now = self.driver.now();
-        queue(&mut self.driver.client, now)
-            .map_err(Error::Usage)
-            .inspect_err(|_| self.driver.end())?;
-        let mut reply = None;
-        let result = self
-            .drive(&mut no_body(), |e| match e {
-                Event::Reply { reply: r, .. } => reply.replace(r).is_none(),
-                _ => false,
-            })
-            .await;
-        self.driver.end();
-        reply.ok_or_else(|| result.err().unwrap_or(Error::Usage(UsageError::Closed)))
+        start(&mut self.driver.session, now)?;
+        self.driver.run::<&[u8]>(&mut []).await;
+        self.driver.session.finish_command()
     }
-
-    /// Runs the loop until `done` says the operation has what it waited for, then
-    /// writes out what the core queued on the way (an RSET after a failed transaction):
-    /// its reply timer is already running.
-    async fn drive<R: AsyncRead + Unpin>(
-        &mut self,
-        bodies: &mut [(TxnId, R)],
-        mut done: impl FnMut(Event) -> bool,
-    ) -> Result<(), Error> {
-        loop {
-            match self.driver.step(bodies, true).await? {
-                Step::Event(e) => {
-                    if done(e) {
-                        break;
-                    }
-                }
-                Step::Closed => return Err(Error::Usage(UsageError::Closed)),
-                Step::Idle => {}
-            }
-        }
-        while let Step::Event(_) = self.driver.step(bodies, false).await? {}
-        Ok(())
-    }
-}
-
-fn no_body() -> [(TxnId, &'static [u8]); 0] {
-    []
 }

@@ -1,0 +1,180 @@
+//! What an adapter's `Builder` holds before it connects, and its chainable setters.
+
+use alloc::string::String;
+use core::time::Duration;
+
+use crate::command::EhloName;
+use crate::config::{Config, TlsMode, TlsPolicy};
+
+/// Where to connect and how to run the session: everything of an adapter's `Builder`
+/// but its TLS library's configuration.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// The host: a name to resolve, or an IP address; TLS certificates are verified
+    /// against it.
+    pub host: String,
+    /// The TCP port; `None`: [`Settings::port_or_default`].
+    pub port: Option<u16>,
+    /// The core's configuration.
+    pub config: Config,
+    /// How long name resolution plus the TCP connect may take.
+    pub connect_timeout: Duration,
+}
+
+impl Settings {
+    /// Defaults: STARTTLS required, EHLO name `localhost`, RFC 5321 timeouts, 30 s to
+    /// connect.
+    pub fn new(host: String) -> Self {
+        Settings {
+            host,
+            port: None,
+            config: Config::new(EhloName::localhost()),
+            connect_timeout: Duration::from_secs(30),
+        }
+    }
+
+    /// The port given, else 465 with implicit TLS (RFC 8314), 24 with LMTP (RFC 2033),
+    /// 25.
+    pub fn port_or_default(&self) -> u16 {
+        match (self.port, self.config.tls) {
+            (Some(port), _) => port,
+            (None, TlsMode::Implicit) => 465,
+            (None, _) if self.config.lmtp => 24,
+            (None, _) => 25,
+        }
+    }
+
+    /// Whether the session may need TLS (everything but STARTTLS disabled).
+    pub fn may_use_tls(&self) -> bool {
+        self.config.tls != TlsMode::StartTls(TlsPolicy::Disabled)
+    }
+}
+
+/// The setters every adapter's `Builder` has, written once: expands, inside `impl
+/// Builder`, to chainable methods on its field `$settings` (a [`Settings`]).
+#[macro_export]
+macro_rules! builder_setters {
+    ($settings:ident) => {
+        /// The TCP port; default 25, or 465 with implicit TLS, or 24 with LMTP.
+        pub fn port(mut self, port: u16) -> Self {
+            self.$settings.port = Some(port);
+            self
+        }
+
+        /// TLS from the first byte (RFC 8314).
+        pub fn implicit_tls(mut self) -> Self {
+            self.$settings.config.tls = $crate::TlsMode::Implicit;
+            self
+        }
+
+        /// Cleartext first, then STARTTLS according to `policy` (RFC 3207).
+        pub fn starttls(mut self, policy: $crate::TlsPolicy) -> Self {
+            self.$settings.config.tls = $crate::TlsMode::StartTls(policy);
+            self
+        }
+
+        /// Authenticate with these (only over TLS unless
+        /// [`allow_plaintext_auth`](Self::allow_plaintext_auth)).
+        pub fn credentials(mut self, credentials: $crate::Credentials) -> Self {
+            self.$settings.config.credentials = Some(credentials);
+            self
+        }
+
+        /// The name sent with EHLO or LHLO.
+        pub fn ehlo_name(mut self, name: $crate::command::EhloName) -> Self {
+            self.$settings.config.ehlo_name = name;
+            self
+        }
+
+        /// Speak LMTP (RFC 2033).
+        pub fn lmtp(mut self, on: bool) -> Self {
+            self.$settings.config.lmtp = on;
+            self
+        }
+
+        /// Use PIPELINING when offered (default on).
+        pub fn pipelining(mut self, on: bool) -> Self {
+            self.$settings.config.pipelining = on;
+            self
+        }
+
+        /// Use CHUNKING (BDAT) when offered (default on).
+        pub fn chunking(mut self, on: bool) -> Self {
+            self.$settings.config.chunking = on;
+            self
+        }
+
+        /// Allow credentials on a cleartext session (default off).
+        pub fn allow_plaintext_auth(mut self, on: bool) -> Self {
+            self.$settings.config.allow_plaintext_auth = on;
+            self
+        }
+
+        /// The reply deadlines.
+        pub fn timeouts(mut self, timeouts: $crate::Timeouts) -> Self {
+            self.$settings.config.timeouts = timeouts;
+            self
+        }
+
+        /// The bound on connecting (default 30 s).
+        pub fn connect_timeout(mut self, timeout: ::core::time::Duration) -> Self {
+            self.$settings.connect_timeout = timeout;
+            self
+        }
+
+        /// The core's whole configuration, for what has no method here (AUTH
+        /// preference, window, limits ...).
+        pub fn config_mut(&mut self) -> &mut $crate::Config {
+            &mut self.$settings.config
+        }
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Builder {
+        settings: Settings,
+    }
+
+    impl Builder {
+        builder_setters!(settings);
+    }
+
+    #[test]
+    fn default_ports_and_setters() {
+        let b = |f: fn(Builder) -> Builder| {
+            f(Builder {
+                settings: Settings::new("mx.example".into()),
+            })
+            .settings
+        };
+        assert_eq!(b(|b| b).port_or_default(), 25);
+        assert_eq!(b(|b| b.implicit_tls()).port_or_default(), 465);
+        assert_eq!(b(|b| b.implicit_tls().lmtp(true)).port_or_default(), 465);
+        assert_eq!(b(|b| b.lmtp(true)).port_or_default(), 24);
+        assert_eq!(b(|b| b.lmtp(true).port(2525)).port_or_default(), 2525);
+        assert!(b(|b| b).may_use_tls());
+        assert!(!b(|b| b.starttls(TlsPolicy::Disabled)).may_use_tls());
+        let s = b(|b| {
+            b.pipelining(false)
+                .chunking(false)
+                .allow_plaintext_auth(true)
+                .connect_timeout(Duration::from_secs(3))
+                .ehlo_name(EhloName::new("c.example").unwrap())
+                .timeouts(crate::Timeouts::all(Duration::from_secs(9)))
+                .credentials(crate::Credentials::password("u", "p").unwrap())
+        });
+        let mut with_window = Builder {
+            settings: s.clone(),
+        };
+        with_window.config_mut().window = 7;
+        assert_eq!(with_window.settings.config.window, 7);
+        assert_eq!(s.config.ehlo_name.as_str(), "c.example");
+        assert_eq!(s.config.timeouts.greeting, Duration::from_secs(9));
+        assert!(s.config.credentials.is_some());
+        assert!(!s.config.pipelining && !s.config.chunking && s.config.allow_plaintext_auth);
+        assert_eq!(s.connect_timeout, Duration::from_secs(3));
+    }
+}
