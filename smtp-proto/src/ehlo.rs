@@ -157,11 +157,13 @@ fn eq_upper(bytes: &[u8], upper: &[u8]) -> bool {
 pub struct Capabilities {
     flags: u16,
     max_size: Option<u64>,
-    /// The reply's lines in wire form (see [`Reply`]), taken over from the reply without
-    /// a copy when it is valid UTF-8 (lossy otherwise), with the AUTH mechanisms
-    /// uppercased in place. The domain and the unknown keywords are read from it when
-    /// asked for, so reading a reply allocates nothing more for them.
-    wire: Box<str>,
+    /// The reply's lines in wire form (see [`Reply`]), always valid UTF-8: taken over
+    /// from the reply without a copy when it is (lossy otherwise), with the AUTH
+    /// mechanisms uppercased in place. The domain and the unknown keywords are read from
+    /// it when asked for, so reading a reply allocates nothing more for them. Bytes
+    /// rather than `str`, so that an ASCII reply (the reader's finding) needs no
+    /// second check: [`Capabilities::text`] turns ranges of it into `&str`.
+    wire: Box<[u8]>,
     /// The distinct AUTH mechanisms: ranges of `wire`, in the order first seen.
     mechanisms: Vec<(u32, u32)>,
 }
@@ -179,23 +181,22 @@ impl Capabilities {
     /// the legacy `AUTH=mechs` form are read, and their mechanisms merged. When SIZE
     /// appears more than once, the last one counts. Empty lines are skipped.
     pub fn from_reply(reply: &Reply) -> Capabilities {
-        let (wire, ends) = reply.wire();
-        Self::from_wire(wire.into(), ends)
+        let (wire, ends, ascii) = reply.wire();
+        Self::from_wire(wire.into(), ends, ascii)
     }
 
-    fn from_wire(wire: Box<[u8]>, ends: LineEnds) -> Capabilities {
+    fn from_wire(wire: Box<[u8]>, ends: LineEnds, ascii: bool) -> Capabilities {
         // Valid UTF-8, the usual case, keeps the buffer; lossy replacement changes no
         // SP, LF or other ASCII octet, so the line structure stays the same, but the
         // offsets move.
-        let (wire, ends) = match String::from_utf8(wire.into_vec()) {
-            Ok(text) => (text, ends),
-            Err(e) => (
-                String::from_utf8_lossy(e.as_bytes()).into_owned(),
-                LineEnds::default(),
-            ),
+        let (wire, ends) = if ascii || core::str::from_utf8(&wire).is_ok() {
+            (wire, ends)
+        } else {
+            let lossy = String::from_utf8_lossy(&wire).into_owned();
+            (lossy.into_bytes().into_boxed_slice(), LineEnds::default())
         };
         let mut caps = Capabilities {
-            wire: wire.into_boxed_str(),
+            wire,
             ..Capabilities::default()
         };
         caps.read_lines(ends);
@@ -209,7 +210,7 @@ impl Capabilities {
     /// octet of a line is searched.
     fn read_lines(&mut self, ends: LineEnds) {
         let wire = core::mem::take(&mut self.wire);
-        let bytes = wire.as_bytes();
+        let bytes = &wire[..];
         let mut line = 0;
         for index in 0.. {
             let lf = match ends.get(index) {
@@ -305,9 +306,18 @@ impl Capabilities {
         })
     }
 
+    /// A range of `wire` as text. Ranges split it at ASCII octets, so they are UTF-8
+    /// whenever `wire` is, which it always is.
+    fn text(&self, range: Range<usize>) -> &str {
+        self.wire
+            .get(range)
+            .and_then(|t| core::str::from_utf8(t).ok())
+            .unwrap_or("")
+    }
+
     /// The text of each line, as `&str`.
     fn lines(&self) -> impl Iterator<Item = &str> + '_ {
-        line_ranges(self.wire.as_bytes()).map(|range| self.wire.get(range).unwrap_or(""))
+        line_ranges(&self.wire).map(|range| self.text(range))
     }
 
     /// The server's domain (or address literal) from the first line, lossy UTF-8.
@@ -382,12 +392,12 @@ impl Capabilities {
     pub fn auth_mechanisms(&self) -> impl Iterator<Item = &str> + '_ {
         self.mechanisms
             .iter()
-            .map(|&(start, end)| self.wire.get(start as usize..end as usize).unwrap_or(""))
+            .map(|&(start, end)| self.text(start as usize..end as usize))
     }
 
     /// Whether `mechanism` was advertised, compared case-insensitively.
     pub fn supports_auth(&self, mechanism: &str) -> bool {
-        self.has_mechanism(self.wire.as_bytes(), mechanism.as_bytes())
+        self.has_mechanism(&self.wire, mechanism.as_bytes())
     }
 
     /// Every keyword without a typed accessor, as sent, with its parameters (everything
@@ -429,8 +439,8 @@ fn is_blank(keyword: &[u8], params: &str) -> bool {
 /// with the reply to its EHLO.
 impl From<Reply> for Capabilities {
     fn from(reply: Reply) -> Capabilities {
-        let (wire, ends) = reply.into_wire();
-        Capabilities::from_wire(wire, ends)
+        let (wire, ends, ascii) = reply.into_wire();
+        Capabilities::from_wire(wire, ends, ascii)
     }
 }
 

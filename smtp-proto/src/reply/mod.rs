@@ -50,6 +50,8 @@ pub struct Reply {
     /// Where the first lines end, as the reader found them: whoever reads the lines
     /// again (the EHLO capabilities) need not search for them.
     ends: LineEnds,
+    /// The reader saw no octet above 0x7f: the text is valid UTF-8 without a check.
+    ascii: bool,
 }
 
 /// The offsets of the LFs of a reply's first lines in its wire form.
@@ -115,6 +117,7 @@ impl Reply {
             wire.into(),
             lines.len(),
             ends,
+            false,
         ))
     }
 
@@ -126,6 +129,7 @@ impl Reply {
         wire: Box<[u8]>,
         line_count: usize,
         ends: LineEnds,
+        ascii: bool,
     ) -> Self {
         Reply {
             code,
@@ -133,6 +137,7 @@ impl Reply {
             wire,
             line_count,
             ends,
+            ascii,
         }
     }
 
@@ -153,14 +158,15 @@ impl Reply {
         line_ranges(&self.wire).map(|range| self.wire.get(range).unwrap_or(&[]))
     }
 
-    /// The reply's lines in wire form (see [`line_ranges`]) and where they end.
-    pub(crate) fn wire(&self) -> (&[u8], LineEnds) {
-        (&self.wire, self.ends)
+    /// The reply's lines in wire form (see [`line_ranges`]), where they end, and
+    /// whether they are known to be ASCII.
+    pub(crate) fn wire(&self) -> (&[u8], LineEnds, bool) {
+        (&self.wire, self.ends, self.ascii)
     }
 
-    /// The reply's lines in wire form and where they end, without copying.
-    pub(crate) fn into_wire(self) -> (Box<[u8]>, LineEnds) {
-        (self.wire, self.ends)
+    /// The same as [`Reply::wire`], without copying.
+    pub(crate) fn into_wire(self) -> (Box<[u8]>, LineEnds, bool) {
+        (self.wire, self.ends, self.ascii)
     }
 
     /// How many lines the reply has (at least one).

@@ -185,7 +185,7 @@ impl ReplyReader {
                 let wire = [line.content, line_end].concat().into_boxed_slice();
                 let mut ends = LineEnds::default();
                 ends.push(wire.len() - 1);
-                return Ok(Some(Reply::from_wire(code, enhanced, wire, 1, ends)));
+                return Ok(Some(Reply::from_wire(code, enhanced, wire, 1, ends, false)));
             }
             if partial.code.is_none() {
                 partial.enhanced = enhanced_of(code, parsed.text);
@@ -202,7 +202,8 @@ impl ReplyReader {
             if !parsed.more {
                 let done = core::mem::take(partial);
                 let wire = done.wire.into_boxed_slice();
-                let reply = Reply::from_wire(code, done.enhanced, wire, done.lines, done.ends);
+                let reply =
+                    Reply::from_wire(code, done.enhanced, wire, done.lines, done.ends, false);
                 return Ok(Some(reply));
             }
         }
