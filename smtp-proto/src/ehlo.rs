@@ -64,7 +64,7 @@ fn is(word: u64, (value, fold): (u64, u64)) -> bool {
 }
 
 /// The typed keyword that starts a line's `text`, with its length: the keyword must be
-/// followed by SP or the end of the text.
+/// followed by SP, the end of the text, or the CR of a CRLF left on the text.
 ///
 /// Reads the first eight octets as one word and dispatches on the first letter, so the
 /// line is neither searched nor copied: this runs for every line of every EHLO reply.
@@ -92,7 +92,8 @@ fn word_at(bytes: &[u8]) -> u64 {
 /// anything: they are masked off or never compared).
 #[inline(always)]
 fn typed_at_word(text: &[u8], w: u64) -> Option<(u16, usize)> {
-    let ends = |n: usize| text.len() == n || text.get(n) == Some(&b' ');
+    // The keyword ends at SP, at the end of the text, or at the CR of its line end.
+    let ends = |n: usize| text.len() == n || matches!(text.get(n), Some(b' ' | b'\r'));
     // The first `n` (< 8) octets, compared when the keyword ends there.
     let short = |n: usize, p: (u64, u64)| ends(n) && is(w & ((1u64 << (8 * n)) - 1), p);
     let long = |p: (u64, u64)| ends(8) && is(w, p);
@@ -223,18 +224,10 @@ impl Capabilities {
                     None => break,
                 },
             };
-            if index > 0 {
-                let start = match bytes.get(line + 3) {
-                    Some(b' ' | b'-') => line + 4,
-                    _ => line + 3,
-                };
-                // A CR can only be the first half of the line end.
-                let end = if lf > start && bytes.get(lf - 1) == Some(&b'\r') {
-                    lf - 1
-                } else {
-                    lf
-                };
-                self.read_line(bytes, start..end);
+            // Text follows `NNN-` or `NNN `; a line of `NNN` alone has none. The CR of
+            // a CRLF stays on the text, as a terminator (a CR comes nowhere else).
+            if index > 0 && line + 4 < lf {
+                self.read_line(bytes, line + 4..lf);
             }
             line = lf + 1;
         }
@@ -253,28 +246,30 @@ impl Capabilities {
     #[inline(always)]
     fn read_line(&mut self, wire: &[u8], text: Range<usize>) {
         let line = wire.get(text.clone()).unwrap_or(&[]);
-        let params = |len: usize| (text.start + len + 1).min(text.end)..text.end;
         // Short keywords are read in one load from the wire, whose line end follows.
         let word = word_at(wire.get(text.start..).unwrap_or(&[]));
-        match typed_at_word(line, word) {
-            Some((AUTH, len)) => {
-                self.flags |= AUTH;
-                self.add_mechanisms(wire, params(len));
-            }
-            Some((SIZE, len)) => {
-                self.flags |= SIZE;
-                self.max_size = parse_size(wire.get(params(len)).unwrap_or(&[]));
-            }
-            Some((flag, _)) => self.flags |= flag,
+        let Some((flag, len)) = typed_at_word(line, word) else {
             // Legacy form sent by old Outlook-compatible servers: `AUTH=LOGIN PLAIN`.
             // No typed keyword holds `=`, so only unknown ones need this test.
-            None if is_legacy_auth(line) => {
+            if is_legacy_auth(line) {
+                let text = text.start..text.end - usize::from(line.ends_with(b"\r"));
+                let line = wire.get(text.clone()).unwrap_or(&[]);
                 let len = crate::line::find2(line, b' ', b' ').unwrap_or(line.len());
                 self.flags |= AUTH;
                 self.add_mechanisms(wire, text.start + 5..text.start + len);
-                self.add_mechanisms(wire, params(len));
+                self.add_mechanisms(wire, (text.start + len + 1).min(text.end)..text.end);
             }
-            None => {}
+            return;
+        };
+        self.flags |= flag;
+        if flag & (AUTH | SIZE) != 0 {
+            let end = text.end - usize::from(line.ends_with(b"\r"));
+            let params = (text.start + len + 1).min(end)..end;
+            if flag == AUTH {
+                self.add_mechanisms(wire, params);
+            } else {
+                self.max_size = parse_size(wire.get(params).unwrap_or(&[]));
+            }
         }
     }
 
