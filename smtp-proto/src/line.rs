@@ -228,6 +228,13 @@ impl LineFramer {
 /// true one, so the lowest flagged octet is always exact.
 #[inline]
 pub(crate) fn find2(s: &[u8], a: u8, b: u8) -> Option<usize> {
+    find2_seen(s, a, b, &mut 0)
+}
+
+/// [`find2`], ORing every octet it reads into `seen` (whole words, so octets past the
+/// match too): with no high bit in `seen`, everything up to the match was ASCII.
+#[inline(always)]
+pub(crate) fn find2_seen(s: &[u8], a: u8, b: u8, seen: &mut u64) -> Option<usize> {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
     let (pa, pb) = (ONES * u64::from(a), ONES * u64::from(b));
@@ -237,6 +244,7 @@ pub(crate) fn find2(s: &[u8], a: u8, b: u8) -> Option<usize> {
         let mut word = [0u8; 8];
         word.copy_from_slice(chunk);
         let w = u64::from_le_bytes(word);
+        *seen |= w;
         let (x, y) = (w ^ pa, w ^ pb);
         let hits = ((x.wrapping_sub(ONES) & !x) | (y.wrapping_sub(ONES) & !y)) & HIGH;
         if hits != 0 {
@@ -244,11 +252,13 @@ pub(crate) fn find2(s: &[u8], a: u8, b: u8) -> Option<usize> {
         }
         base += 8;
     }
-    chunks
-        .remainder()
-        .iter()
-        .position(|&c| c == a || c == b)
-        .map(|p| base + p)
+    for (i, &c) in chunks.remainder().iter().enumerate() {
+        if c == a || c == b {
+            return Some(base + i);
+        }
+        *seen |= u64::from(c);
+    }
+    None
 }
 
 fn rest_after(data: &[u8], n: usize) -> &[u8] {

@@ -79,8 +79,11 @@ pub(crate) fn whole_reply(input: &[u8], limits: &ReplyLimits) -> Option<(Reply, 
             return None;
         }
         // Nothing past the line limit is scanned: such a line is an error anyway.
-        let window = limits.max_line.saturating_sub(3);
-        let end = 3 + find_cr_or_lf(input, pos + 3, window, &mut high)?;
+        let after_code = line.get(3..)?;
+        let window = after_code
+            .get(..limits.max_line.saturating_sub(3))
+            .unwrap_or(after_code);
+        let end = 3 + crate::line::find2_seen(window, b'\n', b'\r', &mut high)?;
         let wire = match (line.get(end), line.get(end + 1)) {
             (Some(b'\n'), _) => end + 1,
             (Some(b'\r'), Some(b'\n')) => end + 2,
@@ -124,39 +127,6 @@ pub(crate) fn whole_reply(input: &[u8], limits: &ReplyLimits) -> Option<(Reply, 
         Reply::from_wire(code, enhanced, wire, lines, ends, ascii),
         pos,
     ))
-}
-
-/// The offset from `from` of the first CR or LF of `input` within `max` octets
-/// ([`find2`](crate::line::find2)), ORing every octet read into `seen`. Octets past the
-/// match are the next line's, or data after the reply: ORing them too can only make
-/// `seen` err towards "not ASCII".
-#[inline(always)]
-fn find_cr_or_lf(input: &[u8], from: usize, max: usize, seen: &mut u64) -> Option<usize> {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    let rest = input.get(from..)?;
-    let rest = rest.get(..max).unwrap_or(rest);
-    let mut chunks = rest.chunks_exact(8);
-    let mut base = 0;
-    for chunk in &mut chunks {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(chunk);
-        let w = u64::from_le_bytes(word);
-        *seen |= w;
-        let (x, y) = (w ^ (ONES * 0x0a), w ^ (ONES * 0x0d));
-        let hits = ((x.wrapping_sub(ONES) & !x) | (y.wrapping_sub(ONES) & !y)) & HIGH;
-        if hits != 0 {
-            return Some(base + (hits.trailing_zeros() / 8) as usize);
-        }
-        base += 8;
-    }
-    for (i, &b) in chunks.remainder().iter().enumerate() {
-        if b == b'\n' || b == b'\r' {
-            return Some(base + i);
-        }
-        *seen |= u64::from(b);
-    }
-    None
 }
 
 fn three_digits(input: &[u8]) -> IResult<&[u8], u16, ()> {
