@@ -212,23 +212,28 @@ impl Capabilities {
     fn read_lines(&mut self, ends: LineEnds) {
         let wire = core::mem::take(&mut self.wire);
         let bytes = &wire[..];
-        let mut line = 0;
-        for index in 0.. {
-            let lf = match ends.get(index) {
-                Some(lf) => lf,
-                None => match bytes
-                    .get(line..)
-                    .and_then(|l| crate::line::find2(l, b'\n', b'\n'))
-                {
-                    Some(lf) => line + lf,
-                    None => break,
-                },
-            };
-            // Text follows `NNN-` or `NNN `; a line of `NNN` alone has none. The CR of
-            // a CRLF stays on the text, as a terminator (a CR comes nowhere else).
-            if index > 0 && line + 4 < lf {
+        // Text follows `NNN-` or `NNN `; a line of `NNN` alone has none. The CR of a
+        // CRLF stays on the text, as a terminator (a CR comes nowhere else).
+        let recorded = ends.recorded();
+        let mut line = recorded.first().map_or(0, |&lf| usize::from(lf) + 1);
+        for &lf in recorded.get(1..).unwrap_or(&[]) {
+            let lf = usize::from(lf);
+            if line + 4 < lf {
                 self.read_line(bytes, line + 4..lf);
             }
+            line = lf + 1;
+        }
+        // Lines past the record are searched for.
+        let mut first = recorded.is_empty();
+        while let Some(lf) = bytes
+            .get(line..)
+            .and_then(|l| crate::line::find2(l, b'\n', b'\n'))
+            .map(|lf| line + lf)
+        {
+            if !first && line + 4 < lf {
+                self.read_line(bytes, line + 4..lf);
+            }
+            first = false;
             line = lf + 1;
         }
         self.wire = wire;

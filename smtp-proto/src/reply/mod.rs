@@ -77,14 +77,9 @@ impl LineEnds {
         }
     }
 
-    /// The offset of line `index`'s LF, if recorded.
-    #[inline]
-    pub(crate) fn get(&self, index: usize) -> Option<usize> {
-        if index < usize::from(self.known) {
-            self.lf.get(index).map(|&lf| usize::from(lf))
-        } else {
-            None
-        }
+    /// The offsets of the recorded lines' LFs, in order.
+    pub(crate) fn recorded(&self) -> &[u16] {
+        self.lf.get(..usize::from(self.known)).unwrap_or(&[])
     }
 }
 
