@@ -27,3 +27,10 @@ pub fn envelope(to: &str) -> Envelope {
         [ForwardPath::new(to).unwrap()],
     )
 }
+
+/// A TCP connection to `addr`, as the caller's own stream.
+pub async fn connect_tcp(addr: std::net::SocketAddr) -> async_io::Async<std::net::TcpStream> {
+    async_io::Async::<std::net::TcpStream>::connect(addr)
+        .await
+        .expect("connect")
+}

@@ -33,3 +33,8 @@ pub fn envelope(to: &str) -> Envelope {
         [ForwardPath::new(to).unwrap()],
     )
 }
+
+/// A TCP connection to `addr`, as the caller's own stream.
+pub async fn connect_tcp(addr: std::net::SocketAddr) -> tokio::net::TcpStream {
+    tokio::net::TcpStream::connect(addr).await.expect("connect")
+}

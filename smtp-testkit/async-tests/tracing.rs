@@ -1,0 +1,128 @@
+// Shared by the tracing tests of smtp-tokio and smtp-smol, whose APIs are the same: each
+// includes this file after `use <adapter crate> as adapter;` and `mod common;` (for
+// `block_on`). Included, so no inner attributes or doc comments here.
+
+use std::fmt::{Debug, Write as _};
+use std::sync::{Arc, Mutex};
+
+use adapter::{Builder, Credentials, Mechanism, TlsPolicy};
+use common::block_on;
+use smtp_testkit::server::{Step, StepServer};
+use tracing::field::{Field, Visit};
+use tracing::span::{Attributes, Id, Record};
+use tracing::{Event, Metadata, Subscriber};
+
+/// Collects every event's message.
+#[derive(Clone, Default)]
+struct Capture(Arc<Mutex<Vec<String>>>);
+
+struct Message(String);
+
+impl Visit for Message {
+    fn record_debug(&mut self, field: &Field, value: &dyn Debug) {
+        if field.name() == "message" {
+            let _ = write!(self.0, "{value:?}");
+        }
+    }
+}
+
+impl Subscriber for Capture {
+    fn enabled(&self, _: &Metadata<'_>) -> bool {
+        true
+    }
+    fn new_span(&self, _: &Attributes<'_>) -> Id {
+        Id::from_u64(1)
+    }
+    fn record(&self, _: &Id, _: &Record<'_>) {}
+    fn record_follows_from(&self, _: &Id, _: &Id) {}
+    fn event(&self, event: &Event<'_>) {
+        let mut m = Message(String::new());
+        event.record(&mut m);
+        self.0.lock().unwrap().push(m.0);
+    }
+    fn enter(&self, _: &Id) {}
+    fn exit(&self, _: &Id) {}
+}
+
+fn line(s: &str) -> Step {
+    Step::Send(s.as_bytes().to_vec())
+}
+
+/// A cleartext session (plaintext AUTH allowed) that authenticates with `mechanism`
+/// and sends a NOOP; returns the log lines.
+fn session(mechanism: &str, auth: Vec<Step>) -> Vec<String> {
+    let mut steps = vec![
+        // An escape sequence in the greeting must not reach a terminal raw.
+        line("220 mx.example \x1b[2J ESMTP\r\n"),
+        Step::ReadLine,
+        line("250-mx.example\r\n250 AUTH PLAIN LOGIN\r\n"),
+    ];
+    steps.extend(auth);
+    steps.extend([Step::ReadLine, line("250 2.0.0 Ok\r\n"), Step::Hold]);
+    let server = StepServer::start(steps);
+    let capture = Capture::default();
+    tracing::subscriber::with_default(capture.clone(), || {
+        block_on(async {
+            let mut b = Builder::new("127.0.0.1")
+                .port(server.addr().port())
+                .starttls(TlsPolicy::Disabled)
+                .allow_plaintext_auth(true)
+                .credentials(Credentials::password("alice", "s3cret-pw").unwrap());
+            b.config_mut().auth_preference = vec![Mechanism::new(mechanism).unwrap()];
+            let mut conn = b.connect().await.expect("connect");
+            conn.noop().await.expect("noop");
+        })
+    });
+    let lines = capture.0.lock().unwrap().clone();
+    lines
+}
+
+fn assert_no_secret(log: &[String]) {
+    let all = log.join("\n");
+    // alice, s3cret-pw, and PLAIN's \0alice\0s3cret-pw, in base64.
+    for secret in ["YWxpY2U=", "czNjcmV0LXB3", "AGFsaWNlAHMzY3JldC1wdw=="] {
+        assert!(!all.contains(secret), "{secret} logged:\n{all}");
+    }
+    assert!(!all.contains('\x1b'), "raw escape logged:\n{all}");
+    assert!(all.contains("\\x1b[2J"), "escaped greeting missing:\n{all}");
+    assert!(
+        all.contains("C: NOOP"),
+        "logging stopped after AUTH:\n{all}"
+    );
+}
+
+#[test]
+fn auth_plain_initial_response_is_redacted() {
+    let log = session("PLAIN", vec![Step::ReadLine, line("235 2.7.0 Ok\r\n")]);
+    assert_no_secret(&log);
+    assert!(
+        log.iter().any(|l| l == "C: AUTH PLAIN <redacted>"),
+        "{log:#?}"
+    );
+    // One event per reply line, the CRLF dropped.
+    let ehlo = ["S: 250-mx.example", "S: 250 AUTH PLAIN LOGIN"];
+    assert!(log.windows(2).any(|w| w == ehlo), "{log:#?}");
+    assert!(log.iter().any(|l| l == "C: NOOP"), "{log:#?}");
+}
+
+#[test]
+fn auth_login_answers_are_redacted() {
+    let log = session(
+        "LOGIN",
+        vec![
+            Step::ReadLine,
+            line("334 VXNlcm5hbWU6\r\n"),
+            Step::ReadLine,
+            line("334 UGFzc3dvcmQ6\r\n"),
+            Step::ReadLine,
+            line("235 2.7.0 Ok\r\n"),
+        ],
+    );
+    assert_no_secret(&log);
+    assert!(log.iter().any(|l| l == "C: AUTH LOGIN"), "{log:#?}");
+    assert_eq!(
+        log.iter().filter(|l| *l == "C: <redacted>").count(),
+        2,
+        "{log:#?}"
+    );
+}
