@@ -231,6 +231,15 @@ pub(crate) fn find2(s: &[u8], a: u8, b: u8) -> Option<usize> {
     find2_seen(s, a, b, &mut 0)
 }
 
+/// The octets of `w` below `n` (at most 128), marked by their high bit. Exact up to the
+/// lowest mark: a borrow from a marked octet can only mark octets above it, so
+/// `trailing_zeros() / 8` is the index of the first octet below `n`, or 8 for none.
+#[inline(always)]
+pub(crate) fn octets_below(w: u64, n: u8) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    w.wrapping_sub(ONES * u64::from(n)) & !w & 0x8080_8080_8080_8080
+}
+
 /// [`find2`], ORing every octet it reads into `seen` (whole words, so octets past the
 /// match too): with no high bit in `seen`, everything up to the match was ASCII.
 #[inline(always)]

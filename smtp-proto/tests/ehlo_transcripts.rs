@@ -1,7 +1,7 @@
 //! Capabilities of every EHLO/LHLO reply recorded from real servers
 //! (`tests/data/ehlo/`), read through the reply reader under every chunking.
 
-use smtp_proto::ehlo::Capabilities;
+use smtp_proto::ehlo::{Capabilities, Hello};
 use smtp_proto::reply::{Reply, ReplyCode, ReplyReader};
 
 /// What each recorded reply must yield.
@@ -272,5 +272,56 @@ fn encode_of_a_recorded_reply_is_the_recording() {
         let mut out = Vec::new();
         replies[0].encode(&mut out);
         assert_eq!(out, wire, "{}", e.file);
+    }
+}
+
+/// Feeds `chunks` to [`ReplyReader::read_ehlo`], as the client does with the reply to
+/// its EHLO; returns the capabilities and the bytes left unread.
+fn read_ehlo_chunks(chunks: &[&[u8]]) -> (Capabilities, Vec<u8>) {
+    let mut reader = ReplyReader::default();
+    let mut caps = None;
+    let mut left = Vec::new();
+    for chunk in chunks {
+        let mut input = *chunk;
+        while !input.is_empty() {
+            if caps.is_some() {
+                left.extend_from_slice(input);
+                break;
+            }
+            match reader.read_ehlo(&mut input).expect("recorded reply parses") {
+                Some(Hello::Capabilities(c)) => caps = Some(c),
+                Some(Hello::Other(reply)) => panic!("not positive: {reply}"),
+                None => assert!(input.is_empty()),
+            }
+        }
+    }
+    (caps.expect("a whole reply"), left)
+}
+
+/// The one-pass read gives what reading a reply and then its capabilities gives, for
+/// every recording, whole (the one-pass path), one byte at a time and split anywhere
+/// (the general path), with the next reply left unread.
+#[test]
+fn every_recorded_reply_through_read_ehlo() {
+    const NEXT: &[u8] = b"221 2.0.0 Bye\r\n";
+    for e in &expected() {
+        for wire in [crlf(e.wire), e.wire.to_vec()] {
+            let (replies, _) = read_chunks(&[&wire]);
+            let two_pass = Capabilities::from(replies[0].clone());
+            let (whole, left) = read_ehlo_chunks(&[&wire]);
+            check(e, &whole);
+            assert_eq!(whole, two_pass, "{}", e.file);
+            assert!(left.is_empty());
+            let bytes: Vec<&[u8]> = wire.chunks(1).collect();
+            assert_eq!(read_ehlo_chunks(&bytes).0, two_pass, "{}", e.file);
+            let mut with_next = wire.clone();
+            with_next.extend_from_slice(NEXT);
+            for i in 0..=with_next.len() {
+                let (a, b) = with_next.split_at(i);
+                let (caps, left) = read_ehlo_chunks(&[a, b]);
+                assert_eq!(caps, two_pass, "{} split at {i}", e.file);
+                assert_eq!(left, NEXT, "{} split at {i}", e.file);
+            }
+        }
     }
 }

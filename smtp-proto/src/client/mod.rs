@@ -32,11 +32,11 @@ use alloc::vec::Vec;
 
 use crate::command::{Command, Mechanism, VrfyArg};
 use crate::config::{Config, TlsMode};
-use crate::ehlo::Capabilities;
+use crate::ehlo::{Capabilities, Hello};
 use crate::envelope::Envelope;
 use crate::error::{Error, Stage, UsageError};
 use crate::output::{Event, Output, TlsUpgrade, TxnFailure, TxnId};
-use crate::reply::ReplyReader;
+use crate::reply::{ReplyError, ReplyReader};
 use crate::time::Instant;
 
 pub use auth::{Sasl, SaslError, SaslFactory};
@@ -230,8 +230,9 @@ impl Client {
             return self.fail(Error::ResponseInjection);
         }
         while !input.is_empty() && !self.is_closed() {
-            match self.reader.read(&mut input) {
-                Ok(Some(reply)) => {
+            match self.read_next(&mut input) {
+                Ok(Some(Hello::Capabilities(caps))) => self.on_capabilities(caps),
+                Ok(Some(Hello::Other(reply))) => {
                     self.on_reply(reply);
                     if self.phase == Phase::TlsPending
                         && (!input.is_empty() || self.reader.has_partial())
@@ -244,6 +245,17 @@ impl Client {
                 Ok(None) => {}
                 Err(e) => return self.fail(Error::Protocol(crate::error::ProtocolError::Reply(e))),
             }
+        }
+    }
+
+    /// The next reply from `input`. The one to EHLO or LHLO, when positive, is read
+    /// straight into capabilities ([`ReplyReader::read_ehlo`]); any other is
+    /// [`Hello::Other`].
+    fn read_next(&mut self, input: &mut &[u8]) -> Result<Option<Hello>, ReplyError> {
+        if self.phase != Phase::Greeting && self.pending.head() == Some(Expect::Ehlo) {
+            self.reader.read_ehlo(input)
+        } else {
+            Ok(self.reader.read(input)?.map(Hello::Other))
         }
     }
 

@@ -146,9 +146,7 @@ impl Client {
     /// never in LMTP (RFC 2033 §4.1) and never when TLS is required (HELO cannot STARTTLS).
     fn on_ehlo(&mut self, reply: Reply) {
         if reply.is_positive() {
-            self.caps = Capabilities::from(reply);
-            self.events.push_back(Event::Capabilities);
-            return self.after_hello();
+            return self.with_capabilities(Capabilities::from(reply));
         }
         let code = reply.code().get();
         if (code == 500 || code == 502) && !self.config.lmtp {
@@ -165,6 +163,20 @@ impl Client {
             stage: Stage::Ehlo,
             reply,
         });
+    }
+
+    /// The positive reply to EHLO or LHLO, read by the reader straight into
+    /// capabilities: `read_next` only reads one when EHLO's reply is the next owed.
+    pub(super) fn on_capabilities(&mut self, caps: Capabilities) {
+        let _ehlo = self.pending.pop(self.now);
+        debug_assert_eq!(_ehlo, Some(Expect::Ehlo));
+        self.with_capabilities(caps);
+    }
+
+    fn with_capabilities(&mut self, caps: Capabilities) {
+        self.caps = caps;
+        self.events.push_back(Event::Capabilities);
+        self.after_hello();
     }
 
     fn on_helo(&mut self, reply: Reply) {

@@ -159,11 +159,6 @@ impl Reply {
         (&self.wire, self.ends, self.ascii)
     }
 
-    /// The same as [`Reply::wire`], without copying.
-    pub(crate) fn into_wire(self) -> (Box<[u8]>, LineEnds, bool) {
-        (self.wire, self.ends, self.ascii)
-    }
-
     /// How many lines the reply has (at least one).
     pub fn line_count(&self) -> usize {
         self.line_count

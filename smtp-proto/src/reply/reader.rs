@@ -106,9 +106,11 @@ impl ReplyReader {
     /// Returns `Ok(Some(reply))` when a reply completed, `Ok(None)` when all of `input`
     /// was consumed without completing one.
     pub fn read(&mut self, input: &mut &[u8]) -> Result<Option<Reply>, ReplyError> {
+        // Nearly every reply arrives whole: read it in one pass. Anything unusual falls
+        // through to the framer and the grammar, which judge it. (The steps of
+        // `read_whole`, written out: a single-line reply, the common case, is then not
+        // moved through one more `Option`.)
         if !self.has_partial() {
-            // Nearly every reply arrives whole: read it in one pass. Anything unusual
-            // falls through to the framer and the grammar, which judge it.
             if let Some((reply, used)) = whole_reply(input, &self.limits) {
                 *input = input.get(used..).unwrap_or(&[]);
                 self.framer.clear();
@@ -116,6 +118,25 @@ impl ReplyReader {
             }
         }
         self.read_general(input)
+    }
+
+    /// The fast path of [`read_ehlo`](Self::read_ehlo), as [`read`](Self::read) takes
+    /// its own: when nothing is buffered, `whole` may read a
+    /// complete reply from the front of `input`, returning what it made and the octets
+    /// it took, or `None` to leave everything to the general path.
+    #[inline(always)]
+    pub(crate) fn read_whole<T>(
+        &mut self,
+        input: &mut &[u8],
+        whole: impl FnOnce(&[u8], &ReplyLimits) -> Option<(T, usize)>,
+    ) -> Option<T> {
+        if self.has_partial() {
+            return None;
+        }
+        let (value, used) = whole(input, &self.limits)?;
+        *input = input.get(used..).unwrap_or(&[]);
+        self.framer.clear();
+        Some(value)
     }
 
     /// [`read`](Self::read) without the fast path: the framer and the nom grammar.
