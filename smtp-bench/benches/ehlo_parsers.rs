@@ -9,22 +9,13 @@ use std::hint::black_box;
 use std::str::FromStr;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use smtp_proto::ehlo::Capabilities;
+use smtp_proto::ehlo::Hello;
 use smtp_proto::reply::ReplyReader;
 
 /// Postfix 3.7.11 before STARTTLS, as recorded in
-/// `smtp-proto/tests/data/ehlo/postfix-plain.txt` (the core's own bench uses it too).
-const POSTFIX_EHLO: &str = "250-postfix.harness.test\r\n\
-250-PIPELINING\r\n\
-250-SIZE 10240000\r\n\
-250-VRFY\r\n\
-250-ETRN\r\n\
-250-STARTTLS\r\n\
-250-ENHANCEDSTATUSCODES\r\n\
-250-8BITMIME\r\n\
-250-DSN\r\n\
-250-SMTPUTF8\r\n\
-250 CHUNKING\r\n";
+/// `smtp-proto/tests/data/ehlo/postfix-plain.txt`, with CRLF line ends: the one reply
+/// every EHLO bench and probe reads.
+const POSTFIX_EHLO: &str = include_str!("../../smtp-proto/benches/postfix-ehlo.txt");
 
 fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("ehlo_parsers");
@@ -34,8 +25,9 @@ fn bench(c: &mut Criterion) {
         let mut reader = ReplyReader::default();
         b.iter(|| {
             let mut input = black_box(POSTFIX_EHLO.as_bytes());
-            let reply = reader.read(&mut input).unwrap().unwrap();
-            let caps = Capabilities::from(reply);
+            let Some(Hello::Capabilities(caps)) = reader.read_ehlo(&mut input).unwrap() else {
+                unreachable!()
+            };
             assert!(caps.chunking());
             caps
         })
