@@ -296,8 +296,23 @@ mod tests {
         };
         assert!(one_pass(b"250-abc\r\n250 d\r\n", &tight).is_some());
         assert!(one_pass(b"250-abcd\r\n250 d\r\n", &tight).is_none()); // a line of 10
-                                                                       // Input that could hold more lines than allowed is left to the general path,
-                                                                       // which counts them.
+                                                                       // A short line over a small limit, with enough behind it for the window.
+        let small = ReplyLimits {
+            max_line: 12,
+            ..limits
+        };
+        let over = b"250-ab\r\n250-abcdefgh\r\n250-x\r\n250-y\r\n250 z\r\n";
+        assert!(one_pass(over, &small).is_none());
+        assert!(one_pass(
+            over,
+            &ReplyLimits {
+                max_line: 14,
+                ..small
+            }
+        )
+        .is_some());
+        // Input that could hold more lines than allowed is left to the general path,
+        // which counts them.
         let few = ReplyLimits {
             max_lines: 3,
             ..limits
