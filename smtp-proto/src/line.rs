@@ -240,6 +240,16 @@ pub(crate) fn octets_below(w: u64, n: u8) -> u64 {
     w.wrapping_sub(ONES * u64::from(n)) & !w & 0x8080_8080_8080_8080
 }
 
+/// The octets of `w` that are not ASCII digits, marked in their high nibble. A digit's
+/// high nibble is 3, and adding 6 keeps it so; a carry out of an octet starts at a
+/// non-digit (0xFA and up), so the lowest mark is exact and a word of digits has none.
+#[inline(always)]
+pub(crate) fn non_digits(w: u64) -> u64 {
+    const HIGH: u64 = 0xf0f0_f0f0_f0f0_f0f0;
+    const THREES: u64 = 0x3030_3030_3030_3030;
+    (w & HIGH ^ THREES) | (w.wrapping_add(0x0606_0606_0606_0606) & HIGH ^ THREES)
+}
+
 /// [`find2`], ORing every octet it reads into `seen` (whole words, so octets past the
 /// match too): with no high bit in `seen`, everything up to the match was ASCII.
 #[inline(always)]

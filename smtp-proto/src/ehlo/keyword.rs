@@ -138,8 +138,8 @@ pub(super) fn words_at(bytes: &[u8], at: usize) -> [u64; 2] {
 /// its line end and whatever follows included, zeros past the reply's end ([`words_at`]).
 /// The keyword's first eight octets are those of the first word before its first octet
 /// at or below SP (the line end at the latest), found in a few word operations; one
-/// table slot says which typed keyword they can start, and at most two comparisons, no
-/// search, settle it. A keyword that matches lies within the text, since the text ends
+/// table slot says which typed keyword they can start, and at most three word
+/// comparisons, no search, settle it. A keyword that matches lies within the text, since the text ends
 /// at the first CR or LF and no keyword octet is one.
 #[inline(always)]
 pub(super) fn typed_keyword([w0, w1]: [u64; 2], text: &[u8]) -> Option<(u16, usize)> {

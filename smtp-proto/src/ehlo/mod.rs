@@ -346,12 +346,7 @@ fn parse_size(params: &[u8]) -> Option<u64> {
     let mut rest = params;
     loop {
         let w = word_at(rest);
-        // An octet is a digit when its high nibble is 3 and adding 6 keeps it so. A
-        // carry out of an octet starts at a non-digit, so the lowest mark is exact.
-        let high = 0xf0f0_f0f0_f0f0_f0f0;
-        let odd = (w & high ^ 0x3030_3030_3030_3030)
-            | ((w.wrapping_add(0x0606_0606_0606_0606) & high) ^ 0x3030_3030_3030_3030);
-        let digits = (odd.trailing_zeros() / 8) as usize;
+        let digits = (crate::line::non_digits(w).trailing_zeros() / 8) as usize;
         if digits > 0 {
             const POWERS: [u64; 9] = [
                 1,

@@ -83,12 +83,8 @@ fn short_line<'a>(
         u64::from_le_bytes([e, f, g, h, i, j, k, l]),
         u64::from_le_bytes([m, n, o, p, q, r, s, t]),
     ];
-    let more = head == MORE;
-    if !more && head != LAST {
-        return None;
-    }
-    let below =
-        u128::from(octets_below(words[0], 0x0e)) | u128::from(octets_below(words[1], 0x0e)) << 64;
+    let more = more_follow(head)?;
+    let below = control_octets(words);
     if below == 0 {
         return None;
     }
@@ -109,6 +105,21 @@ fn short_line<'a>(
     })
 }
 
+/// Whether a line starting with `head` (code and separator) has more lines after it:
+/// `250-` yes, `250 ` no, anything else is left to the general path.
+#[inline(always)]
+fn more_follow(head: u32) -> Option<bool> {
+    let more = head == MORE;
+    (more || head == LAST).then_some(more)
+}
+
+/// The octets below 0x0E in the sixteen of `words`, marked as by [`octets_below`]: the
+/// lowest mark is the first CR, LF or other control octet.
+#[inline(always)]
+fn control_octets(words: [u64; 2]) -> u128 {
+    u128::from(octets_below(words[0], 0x0e)) | u128::from(octets_below(words[1], 0x0e)) << 64
+}
+
 /// A line of a positive EHLO reply, as [`line_at`] found it.
 struct Line<'a> {
     /// It starts `250-`: more lines follow.
@@ -127,19 +138,14 @@ struct Line<'a> {
 #[inline(always)]
 fn line_at<'a>(input: &'a [u8], pos: usize, max_line: usize, high: &mut u64) -> Option<Line<'a>> {
     let (head, words) = line_start(input, pos)?;
-    let more = head == MORE;
-    if !more && head != LAST {
-        return None;
-    }
+    let more = more_follow(head)?;
     let text = pos + 4;
     // Most lines' text and line end fit in the first sixteen octets, which are also all
     // the keyword reading needs: one load, no branch per word.
     *high |= words[0] | words[1];
-    let below =
-        u128::from(octets_below(words[0], 0x0e)) | u128::from(octets_below(words[1], 0x0e)) << 64;
-    let end = match below {
+    let end = match control_octets(words) {
         0 => line_end(input, text + 16, pos + max_line, high)?,
-        _ => text + (below.trailing_zeros() / 8) as usize,
+        below => text + (below.trailing_zeros() / 8) as usize,
     };
     // `end` is the first octet below 0x0E: a CR then LF, or an LF, ends the line.
     // Anything else (another control octet, which reply text may hold, or a CR alone)

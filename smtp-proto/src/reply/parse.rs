@@ -72,10 +72,7 @@ pub(crate) fn whole_reply(input: &[u8], limits: &ReplyLimits) -> Option<(Reply, 
         // Code and separator in one load: `NNN-`, `NNN ` or `NNN` plus a line end.
         let head = u32::from_le_bytes(line.get(..4)?.try_into().ok()?);
         let digits = head & 0x00ff_ffff;
-        // Each octet 0x30..=0x39: high nibble 3, and adding 6 does not carry into it.
-        if digits & 0x00f0_f0f0 != 0x0030_3030
-            || (digits + 0x0006_0606) & 0x00f0_f0f0 != 0x0030_3030
-        {
+        if crate::line::non_digits(u64::from(digits)) & 0x00f0_f0f0 != 0 {
             return None;
         }
         // Nothing past the line limit is scanned: such a line is an error anyway.
