@@ -24,11 +24,13 @@ pub(crate) enum Stream<S> {
     Broken,
 }
 
-/// A stream of either kind, for the calls below.
-trait Duplex: AsyncRead + AsyncWrite + Unpin {}
-impl<T: AsyncRead + AsyncWrite + Unpin> Duplex for T {}
+/// A stream of either kind, for the calls below. `Send`, because the `&mut dyn Duplex`
+/// lives across an await: without it no future of the crate would be `Send`, and none
+/// could run on a multi-threaded executor.
+trait Duplex: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Duplex for T {}
 
-impl<S: AsyncRead + AsyncWrite + Unpin> Stream<S> {
+impl<S: AsyncRead + AsyncWrite + Unpin + Send> Stream<S> {
     fn io(&mut self) -> io::Result<&mut dyn Duplex> {
         match self {
             Stream::Plain(s) => Ok(s),
@@ -112,7 +114,7 @@ pub(crate) struct Driver<S> {
     body: Vec<u8>,
 }
 
-impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
+impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
     /// A session on a connected stream; its first operation, connect, is under way.
     pub(crate) fn new(
         stream: S,

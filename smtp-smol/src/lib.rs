@@ -34,6 +34,13 @@
 //! connection is never reused in the middle of a transaction. To bound an operation,
 //! prefer [`Builder::timeouts`] (the core's per-reply deadlines) over an outer timeout.
 //!
+//! # Threads
+//!
+//! Every future of this crate is `Send` when the stream and the body reader given to
+//! [`Connection::send`] are (TCP's and `&[u8]` are), so a connection can be used
+//! from `smol::spawn` or an executor run by several threads.
+//! A [`Connection`] is `Send + Sync` when its stream is.
+//!
 //! # Errors and reports
 //!
 //! A message the server refuses is not an error: [`Report`] says per recipient and per

@@ -1,16 +1,18 @@
 //! The core's transcripts replayed through this adapter over real 127.0.0.1 sockets (the
-//! testkit's scripted server checks every byte), and cancellation.
+//! testkit's scripted server checks every byte), a session on a multi-threaded
+//! executor, and cancellation.
 // The transcripts include TLS sessions.
 #![cfg(feature = "rustls")]
 
 mod common;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use common::{block_on, end_error, envelope};
 use smtp_smol::{Builder, Error, ForwardPath, ReversePath, TlsPolicy};
-use smtp_testkit::scenario::{replay_all, Outcome, Scenario, Target};
-use smtp_testkit::server::{Step, StepServer};
+use smtp_testkit::scenario::{named, replay_all, verdict, Outcome, Scenario, Target};
+use smtp_testkit::server::{ScriptedServer, Step, StepServer};
 
 async fn run(s: &Scenario, t: &Target) -> Outcome {
     let mut outcome = Outcome::default();
@@ -49,6 +51,32 @@ async fn run(s: &Scenario, t: &Target) -> Outcome {
 #[test]
 fn transcripts_replay_through_the_adapter() {
     replay_all(|s, t| block_on(run(s, t)));
+}
+
+/// The session's futures are `Send` (tests/send_sync.rs checks each type), so a whole
+/// session (STARTTLS, AUTH, a pipelined message, QUIT) runs in a task that an executor
+/// run by two threads may move between them, and delivers.
+#[test]
+fn a_session_spawned_on_a_multi_threaded_executor_delivers() {
+    let s = Arc::new(named("starttls-auth-plain.txt"));
+    let server = ScriptedServer::start(&s.transcript);
+    let target = Target::of(&server);
+    let executor = smol::Executor::new();
+    let (stop, stopped) = smol::channel::unbounded::<()>();
+    let outcome = std::thread::scope(|threads| {
+        for _ in 0..2 {
+            threads.spawn(|| block_on(executor.run(stopped.recv())));
+        }
+        let task = executor.spawn({
+            let s = s.clone();
+            async move { run(&s, &target).await }
+        });
+        let outcome = block_on(task);
+        drop(stop);
+        outcome
+    });
+    verdict(&s, server, &outcome).unwrap_or_else(|e| panic!("{e}"));
+    assert!(outcome.reports[0].all_delivered(), "{outcome:?}");
 }
 
 /// A `send` dropped half-way (here by an outer timeout while the server is silent)

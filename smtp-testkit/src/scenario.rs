@@ -115,6 +115,17 @@ pub struct Target {
     pub tls_config: Arc<ClientConfig>,
 }
 
+impl Target {
+    /// Where `server` listens, with the test certificate as the only trust anchor.
+    pub fn of(server: &ScriptedServer) -> Target {
+        Target {
+            addr: server.addr(),
+            host: "127.0.0.1",
+            tls_config: TestCert::get().client_config(),
+        }
+    }
+}
+
 /// How a session ended, as the adapter saw it.
 #[derive(Debug)]
 pub enum EndError {
@@ -167,6 +178,16 @@ pub fn all_transcripts() -> Vec<Transcript> {
         .collect()
 }
 
+/// The replayable transcript named `name` (a file in either directory of
+/// [`all_transcripts`]), for a test that runs one session its own way.
+pub fn named(name: &str) -> Scenario {
+    let t = all_transcripts()
+        .into_iter()
+        .find(|t| t.name == name)
+        .unwrap_or_else(|| panic!("no transcript {name}"));
+    Scenario::from_transcript(t).unwrap_or_else(|why| panic!("{name}: {why}"))
+}
+
 /// Replays every replayable transcript through `adapter`; panics listing every failure.
 /// Set `TRANSCRIPT=part-of-name` to run only some. Panics too if nothing was replayed,
 /// so a broken filter cannot pass.
@@ -205,14 +226,16 @@ pub fn replay(
     adapter: &mut dyn FnMut(&Scenario, &Target) -> Outcome,
 ) -> Result<(), String> {
     let server = ScriptedServer::start(&s.transcript);
-    let target = Target {
-        addr: server.addr(),
-        host: "127.0.0.1",
-        tls_config: TestCert::get().client_config(),
-    };
+    let target = Target::of(&server);
     let outcome = adapter(s, &target);
+    verdict(s, server, &outcome)
+}
+
+/// Waits for `server` to end its replay of `s`, then [`check`]s the adapter's outcome:
+/// `Err` lists what went wrong on either side.
+pub fn verdict(s: &Scenario, server: ScriptedServer, outcome: &Outcome) -> Result<(), String> {
     let served = server.finish();
-    let checked = check(s, &outcome);
+    let checked = check(s, outcome);
     match (served, checked) {
         (Ok(()), Ok(())) => Ok(()),
         (a, b) => {

@@ -1,15 +1,17 @@
 //! The core's transcripts replayed through this adapter over real 127.0.0.1 sockets (the
-//! testkit's scripted server checks every byte), and cancellation.
+//! testkit's scripted server checks every byte), a session on a multi-threaded
+//! executor, and cancellation.
 // The transcripts include TLS sessions.
 #![cfg(feature = "rustls")]
 
 mod common;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use common::{block_on, end_error, envelope};
-use smtp_testkit::scenario::{replay_all, Outcome, Scenario, Target};
-use smtp_testkit::server::{Step, StepServer};
+use smtp_testkit::scenario::{named, replay_all, verdict, Outcome, Scenario, Target};
+use smtp_testkit::server::{ScriptedServer, Step, StepServer};
 use smtp_tokio::{Builder, Error, ForwardPath, ReversePath, TlsPolicy};
 
 async fn run(s: &Scenario, t: &Target) -> Outcome {
@@ -49,6 +51,23 @@ async fn run(s: &Scenario, t: &Target) -> Outcome {
 #[test]
 fn transcripts_replay_through_the_adapter() {
     replay_all(|s, t| block_on(run(s, t)));
+}
+
+/// The session's futures are `Send` (tests/send_sync.rs checks each type), so a whole
+/// session (STARTTLS, AUTH, a pipelined message, QUIT) runs in a task that the
+/// multi-threaded runtime may move between its worker threads, and delivers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_spawned_on_the_multi_threaded_runtime_delivers() {
+    let s = Arc::new(named("starttls-auth-plain.txt"));
+    let server = ScriptedServer::start(&s.transcript);
+    let target = Target::of(&server);
+    let task = tokio::spawn({
+        let s = s.clone();
+        async move { run(&s, &target).await }
+    });
+    let outcome = task.await.expect("the task ran to its end");
+    verdict(&s, server, &outcome).unwrap_or_else(|e| panic!("{e}"));
+    assert!(outcome.reports[0].all_delivered(), "{outcome:?}");
 }
 
 /// A `send` dropped half-way (here by an outer timeout while the server is silent)

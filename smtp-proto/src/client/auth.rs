@@ -21,7 +21,7 @@ impl fmt::Display for SaslError {
 }
 
 /// One SASL exchange in progress (RFC 4422).
-pub trait Sasl: Send {
+pub trait Sasl: Send + Sync {
     /// The initial response sent with the AUTH command, or `None` to wait for the
     /// server's first challenge. An empty response is sent as `=` (RFC 4954 §4).
     fn initial_response(&mut self) -> Option<Secret>;
