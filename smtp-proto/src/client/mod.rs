@@ -98,6 +98,9 @@ pub struct Client {
     starttls_sent: bool,
     setup_next: Option<SetupCmd>,
     auth: Option<(Mechanism, Box<dyn Sasl>)>,
+    /// An initial response too long for the AUTH line: it answers the server's empty
+    /// challenge (RFC 4954 §4), once.
+    auth_deferred: Option<crate::secret::Secret>,
     auth_rounds: u8,
     /// `*` went out: the next reply ends the exchange.
     auth_cancelled: bool,
@@ -149,6 +152,7 @@ impl Client {
             starttls_sent: false,
             setup_next: None,
             auth: None,
+            auth_deferred: None,
             auth_rounds: 0,
             auth_cancelled: false,
             authenticated: None,
@@ -539,6 +543,7 @@ impl Client {
         self.pending.clear();
         self.body_deadline = None;
         self.auth = None;
+        self.auth_deferred = None;
         self.close = Some(err);
     }
 

@@ -289,6 +289,11 @@ impl Client {
                 .decode(text)
                 .ok()
                 .and_then(|challenge| {
+                    // RFC 4954 §4: the empty challenge asks for the initial response
+                    // left off the AUTH line; anything else then is cancelled.
+                    if let Some(initial) = self.auth_deferred.take() {
+                        return challenge.is_empty().then_some(initial);
+                    }
                     let (_, sasl) = self.auth.as_mut()?;
                     sasl.respond(&challenge).ok()
                 })
@@ -320,18 +325,20 @@ impl Client {
                 let mechanism = *mechanism;
                 let initial = sasl.initial_response();
                 // RFC 4954 §4: no initial response if it would make the line too long;
-                // the mechanism then answers the server's empty challenge.
+                // it then answers the server's empty challenge, from `auth_deferred`.
                 let fits = initial.as_ref().is_none_or(|r| {
                     let encoded = r.expose().len().div_ceil(3) * 4;
                     7 + mechanism.as_str().len() + 1 + encoded <= AUTH_LINE_MAX
                 });
+                let (sent, deferred) = if fits {
+                    (initial, None)
+                } else {
+                    (None, initial)
+                };
+                self.auth_deferred = deferred;
                 let cmd = Command::Auth {
                     mechanism: &mechanism,
-                    initial_response: if fits {
-                        initial.as_ref().map(|r| r.expose())
-                    } else {
-                        None
-                    },
+                    initial_response: sent.as_ref().map(|r| r.expose()),
                 };
                 self.write(out, &cmd, Expect::Auth);
             }
