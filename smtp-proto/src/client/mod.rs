@@ -101,7 +101,9 @@ pub struct Client {
     /// An initial response too long for the AUTH line: it answers the server's empty
     /// challenge (RFC 4954 §4), once.
     auth_deferred: Option<crate::secret::Secret>,
-    auth_rounds: u8,
+    /// Challenges received in this exchange. Wider than the `u8` cap, so that the cap
+    /// is passed (and holds) at 255 too: at most 256 are counted before `*`.
+    auth_rounds: u16,
     /// `*` went out: the next reply ends the exchange.
     auth_cancelled: bool,
     authenticated: Option<Mechanism>,

@@ -258,7 +258,7 @@ impl Client {
 
     fn on_auth(&mut self, reply: Reply) {
         if self.auth_cancelled {
-            let err = if self.auth_rounds > self.config.max_auth_rounds {
+            let err = if self.auth_rounds > u16::from(self.config.max_auth_rounds) {
                 AuthError::TooManyRounds
             } else {
                 AuthError::Cancelled(reply)
@@ -279,10 +279,11 @@ impl Client {
             return self.fail(Error::Auth(AuthError::Rejected(reply)));
         }
         // 334: a challenge (RFC 4954 §4), base64 in the reply text.
-        self.auth_rounds = self.auth_rounds.saturating_add(1);
+        // No overflow: past the cap comes `*`, and the next reply ends the exchange.
+        self.auth_rounds += 1;
         let text = reply.lines().next().unwrap_or(&[]);
         let text = trim_ascii(text);
-        let next = if self.auth_rounds > self.config.max_auth_rounds {
+        let next = if self.auth_rounds > u16::from(self.config.max_auth_rounds) {
             None
         } else {
             base64::engine::general_purpose::STANDARD
