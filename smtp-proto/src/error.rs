@@ -223,11 +223,13 @@ impl fmt::Display for Error {
 #[cfg(feature = "std")]
 impl std::error::Error for Error {}
 
-/// Why a transaction was refused locally, before any of its commands went out.
+/// Why a transaction was refused locally, before any of its commands went out (or a
+/// command the application asked for: [`Event::CommandRefused`](crate::Event::CommandRefused)).
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum TxnError {
-    /// An address needs SMTPUTF8 (RFC 6531) and the server does not offer it.
+    /// An address (or a VRFY argument) needs SMTPUTF8 (RFC 6531) and the server does not
+    /// offer it.
     NeedsSmtpUtf8,
     /// BODY=8BITMIME needs the 8BITMIME extension (RFC 6152).
     Needs8BitMime,
@@ -285,6 +287,9 @@ pub enum UsageError {
     ChunkTooLarge,
     /// The TLS handshake is not pending.
     NoTlsPending,
+    /// The command was refused locally and not sent; the session goes on (see
+    /// [`Event::CommandRefused`](crate::Event::CommandRefused)).
+    Refused(TxnError),
 }
 
 impl fmt::Display for UsageError {
@@ -295,6 +300,7 @@ impl fmt::Display for UsageError {
             UsageError::NotExpectingBody => "no body is expected for this transaction now",
             UsageError::ChunkTooLarge => "body chunk larger than requested",
             UsageError::NoTlsPending => "no TLS handshake is pending",
+            UsageError::Refused(e) => return write!(f, "refused before sending: {e}"),
         })
     }
 }

@@ -391,7 +391,9 @@ impl Client {
         self.queue_work(now, Work::Rset)
     }
 
-    /// Queues a VRFY; its reply comes as [`Event::Reply`].
+    /// Queues a VRFY; its reply comes as [`Event::Reply`]. An argument that needs
+    /// SMTPUTF8, to a server that does not offer it, is not sent: that comes as
+    /// [`Event::CommandRefused`] instead (RFC 6531 §3.7.4.2).
     pub fn vrfy(&mut self, now: Instant, arg: VrfyArg) -> Result<(), UsageError> {
         self.queue_work(now, Work::Vrfy(arg))
     }

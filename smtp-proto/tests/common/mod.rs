@@ -338,6 +338,7 @@ pub fn describe(client: &Client, o: &Output) -> Option<String> {
                 None => format!("outcome-unknown txn={}", txn(*t)),
             },
             Event::Reply { stage, reply } => format!("reply {stage} {}", reply_text(reply)),
+            Event::CommandRefused { stage, error } => format!("command-refused {stage} {error:?}"),
             other => format!("{other:?}"),
         },
         Output::StartTls(_) => "starttls".into(),
