@@ -141,8 +141,13 @@ impl core::fmt::Debug for Client {
 impl Client {
     /// A new session on a connection that was just opened at `now` (already encrypted if
     /// the configuration says implicit TLS). The greeting timer starts now.
+    ///
+    /// With a configuration [`Config::validate`] refuses, the session is over before it
+    /// starts: the first poll returns `Closed(Some(Error::InvalidConfig(..)))` and nothing
+    /// is ever written.
     pub fn new(config: Config, now: Instant) -> Self {
         let reader = ReplyReader::new(config.reply_limits);
+        let invalid = config.validate().err().map(Error::InvalidConfig);
         Client {
             greeting_deadline: now + config.timeouts.greeting,
             encrypted: config.tls == TlsMode::Implicit,
@@ -168,7 +173,7 @@ impl Client {
             next_txn: 0,
             rset_owed: false,
             quit_asked: false,
-            close: None,
+            close: invalid.map(Some),
         }
     }
 

@@ -197,8 +197,12 @@ impl<E: SessionError> Session<E> {
     /// A session on a connection opened at `now`, its first operation under way:
     /// connect, until the session is set up. Under implicit TLS the first instruction is
     /// the handshake ([`Io::StartTls`]), within the `tls_handshake` timeout.
+    ///
+    /// With a configuration [`Config::validate`] refuses, the first instruction is
+    /// [`Io::Close`] and connecting fails with [`UsageError::InvalidConfig`].
     pub fn new(config: Config, now: Instant) -> Self {
-        let implicit_tls = config.tls == TlsMode::Implicit;
+        let invalid = config.validate().err();
+        let implicit_tls = config.tls == TlsMode::Implicit && invalid.is_none();
         let deadline = now + config.timeouts.tls_handshake;
         Session {
             upgrade: implicit_tls.then_some(TlsUpgrade { deadline }),
@@ -211,7 +215,9 @@ impl<E: SessionError> Session<E> {
             busy: true,
             closed: false,
             ended: None,
-            cause: None,
+            // Reported instead of the client's `Error::InvalidConfig`, as the adapters
+            // report it when they check before connecting.
+            cause: invalid.map(|e| E::from_usage(UsageError::InvalidConfig(e))),
             body_txn: None,
             transcript: Transcript::default(),
             log: None,

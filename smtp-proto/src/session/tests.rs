@@ -338,6 +338,22 @@ fn a_utf8_vrfy_carries_the_smtputf8_parameter_when_offered() {
 }
 
 #[test]
+fn an_invalid_config_fails_the_first_operation_before_anything_is_written() {
+    for tls in [TlsMode::Implicit, TlsMode::StartTls(TlsPolicy::Disabled)] {
+        let mut c = config();
+        c.tls = tls;
+        c.window = 0;
+        let mut s: Session<TestError> = Session::new(c, NOW);
+        assert!(matches!(s.poll_io(), Io::Close { .. }), "{tls:?}");
+        assert!(s.output().is_empty());
+        assert!(matches!(s.poll_io(), Io::Done));
+        let invalid = TestError::Usage(UsageError::InvalidConfig(crate::ConfigError::ZeroWindow));
+        assert_eq!(s.finish_connect(), Err(invalid.duplicate()));
+        assert_eq!(s.noop(NOW), Err(invalid));
+    }
+}
+
+#[test]
 fn a_timeout_ends_the_session_with_its_stage() {
     let mut s: Session<TestError> = Session::new(config(), NOW);
     assert!(

@@ -243,6 +243,7 @@ fn error_text(e: &Error) -> String {
         Error::ConnectionClosed { stage: Some(s) } => format!("connection-closed {s}"),
         Error::ConnectionClosed { stage: None } => "connection-closed idle".into(),
         Error::DataAborted(e) => format!("data-aborted {e:?}"),
+        Error::InvalidConfig(e) => format!("invalid-config {}", e.field()),
         other => format!("{other:?}"),
     }
 }
