@@ -266,6 +266,9 @@ impl Client {
             return self.fail(Error::Auth(err));
         }
         if reply.is_positive() {
+            // A server may accept without asking for a deferred initial response: it is
+            // not kept for the rest of the session.
+            self.auth_deferred = None;
             let (mechanism, _) = self
                 .auth
                 .take()
