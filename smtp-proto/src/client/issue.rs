@@ -7,8 +7,8 @@ use super::pending::Expect;
 use super::transaction::{Framing, Step};
 use super::{Client, Phase, Work};
 use crate::body::{BdatEncoder, DataEncoder};
-use crate::command::{BodyType, Command, VrfyArg};
-use crate::error::{Error, Stage, TxnError};
+use crate::command::{BodyType, Command};
+use crate::error::{Error, TxnError};
 use crate::output::{Event, Output, TxnFailure};
 
 /// What issuing the current transaction came to.
@@ -49,18 +49,6 @@ impl Client {
                 }
             }
         }
-    }
-
-    /// RFC 6531 §3.7.4.2: non-ASCII text in VRFY only to a server offering SMTPUTF8;
-    /// otherwise the command is refused here and the session goes on.
-    fn issue_vrfy(&mut self, arg: &VrfyArg, out: &mut Vec<u8>) {
-        if arg.needs_smtputf8() && !self.caps.smtputf8() {
-            return self.events.push_back(Event::CommandRefused {
-                stage: Stage::Vrfy,
-                error: TxnError::NeedsSmtpUtf8,
-            });
-        }
-        self.write(out, &Command::Vrfy(arg), Expect::Vrfy);
     }
 
     fn issue_txn(&mut self, out: &mut Vec<u8>) -> Progress {
@@ -270,5 +258,17 @@ impl Client {
                 }
             },
         }
+    }
+
+    /// RFC 6531 §3.7.4.2: non-ASCII text in VRFY only to a server offering SMTPUTF8;
+    /// otherwise the command is refused here and the session goes on.
+    fn issue_vrfy(&mut self, arg: &crate::command::VrfyArg, out: &mut Vec<u8>) {
+        if arg.needs_smtputf8() && !self.caps.smtputf8() {
+            return self.events.push_back(Event::CommandRefused {
+                stage: crate::error::Stage::Vrfy,
+                error: TxnError::NeedsSmtpUtf8,
+            });
+        }
+        self.write(out, &Command::Vrfy(arg), Expect::Vrfy);
     }
 }
