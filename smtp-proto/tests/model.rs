@@ -13,6 +13,11 @@
 //! no AUTH goes out on a cleartext connection; every reply is consumed in order (the
 //! session ends with QUIT/221 and `Closed(None)`, the server having answered exactly the
 //! commands it got); no panic; the output buffer stays bounded.
+//!
+//! A second property runs the same scenarios under any configuration (every numeric
+//! field drawn, edge values included): no configuration makes a session hang or loop.
+//! Either it ends, or at every `Wait` it has a deadline (bytes out for the server to
+//! answer, or content being written) unless nothing at all is left to do.
 
 mod common;
 
