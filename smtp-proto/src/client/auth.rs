@@ -58,10 +58,10 @@ impl Sasl for Plain {
 
 /// LOGIN (draft-murchison-sasl-login): the user name, then the password, each answering
 /// one challenge. The challenge texts ("Username:", "Password:") vary, so go by order.
+/// Each is handed over once; a third challenge is cancelled with `*`.
 struct Login {
-    user: Secret,
-    password: Secret,
-    step: u8,
+    user: Option<Secret>,
+    password: Option<Secret>,
 }
 
 impl Sasl for Login {
@@ -69,12 +69,10 @@ impl Sasl for Login {
         None
     }
     fn respond(&mut self, _challenge: &[u8]) -> Result<Secret, SaslError> {
-        self.step += 1;
-        match self.step {
-            1 => Ok(self.user.clone()),
-            2 => Ok(self.password.clone()),
-            _ => Err(SaslError),
-        }
+        self.user
+            .take()
+            .or_else(|| self.password.take())
+            .ok_or(SaslError)
     }
 }
 
@@ -133,9 +131,8 @@ fn start(mechanism: &Mechanism, credentials: &Credentials) -> Option<Box<dyn Sas
                 response: Some(join(&[b"\0", user.as_bytes(), b"\0", password.expose()])),
             })),
             "LOGIN" => Some(Box::new(Login {
-                user: Secret::new(user.as_bytes()),
-                password: password.clone(),
-                step: 0,
+                user: Some(Secret::new(user.as_bytes())),
+                password: Some(password.clone()),
             })),
             #[cfg(feature = "cram-md5")]
             "CRAM-MD5" => Some(Box::new(super::cram_md5::CramMd5::new(user, password))),
