@@ -1,6 +1,7 @@
 //! Session configuration.
 
 use alloc::vec::Vec;
+use core::fmt;
 use core::time::Duration;
 
 use crate::command::{EhloName, Mechanism};
@@ -51,6 +52,20 @@ pub struct Timeouts {
     pub command: Duration,
 }
 
+/// Each timeout with the name of its field, for [`ConfigError::Timeout`].
+fn named(t: &Timeouts) -> [(&'static str, Duration); 8] {
+    [
+        ("timeouts.greeting", t.greeting),
+        ("timeouts.mail", t.mail),
+        ("timeouts.rcpt", t.rcpt),
+        ("timeouts.data_init", t.data_init),
+        ("timeouts.data_block", t.data_block),
+        ("timeouts.data_end", t.data_end),
+        ("timeouts.tls_handshake", t.tls_handshake),
+        ("timeouts.command", t.command),
+    ]
+}
+
 impl Default for Timeouts {
     fn default() -> Self {
         const MIN: u64 = 60;
@@ -68,6 +83,11 @@ impl Default for Timeouts {
 }
 
 impl Timeouts {
+    /// The longest timeout [`Config::validate`] accepts: one day. A longer one is no real
+    /// deadline (a silent server would hold the session for good), and an adapter's
+    /// clock may not be able to represent it.
+    pub const MAX: Duration = Duration::from_secs(24 * 60 * 60);
+
     /// Every timeout set to `d` (what a command-line `--timeout` means).
     pub fn all(d: Duration) -> Self {
         Timeouts {
@@ -103,19 +123,21 @@ pub struct Config {
     /// Use CHUNKING/BDAT (RFC 3030) when the server offers it. Default: on.
     pub chunking: bool,
     /// With PIPELINING and CHUNKING, a body of at most this many octets (declared size)
-    /// goes out as one `BDAT n LAST` in the same flight as MAIL and RCPT. Default 64 KiB.
+    /// goes out as one `BDAT n LAST` in the same flight as MAIL and RCPT. Default 64 KiB;
+    /// at least 1 (it is also the chunk size asked for then), at most `usize::MAX`.
     pub bdat_inline_limit: u64,
     /// The largest body chunk the core asks for at a time ([`Output::SendBody`](crate::Output::SendBody)).
+    /// At least 1.
     pub body_chunk: usize,
     /// Abort a transaction when any recipient is rejected, instead of delivering to the
     /// accepted ones. With this on, DATA/BDAT wait for every RCPT reply.
     pub abort_on_rejected_recipient: bool,
-    /// The timer table.
+    /// The timer table. Each timeout more than zero and at most [`Timeouts::MAX`].
     pub timeouts: Timeouts,
     /// Caps on reply lines and sizes.
     pub reply_limits: ReplyLimits,
     /// Most octets (commands and BDAT content) written and not yet answered. Bounds
-    /// memory on both sides and keeps a blocking writer from deadlocking.
+    /// memory on both sides and keeps a blocking writer from deadlocking. At least 1.
     pub window: usize,
     /// Most server challenges in one AUTH exchange.
     pub max_auth_rounds: u8,
@@ -143,7 +165,96 @@ impl Config {
             max_auth_rounds: 8,
         }
     }
+
+    /// Checks that no field would make a session hang or loop. A [`Client`](crate::Client)
+    /// built with a configuration this refuses ends at once, before writing anything,
+    /// with [`Error::InvalidConfig`](crate::Error::InvalidConfig); adapters check before
+    /// they connect.
+    ///
+    /// Every other value is safe: reply limits too small for real replies end the
+    /// session with a reply error, and `max_auth_rounds` caps AUTH at any value.
+    ///
+    /// # Errors
+    /// The first field found out of range, in declaration order.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let inline = self.bdat_inline_limit;
+        if inline == 0 || usize::try_from(inline).is_err() {
+            return Err(ConfigError::BdatInlineLimit(inline));
+        }
+        if self.body_chunk == 0 {
+            return Err(ConfigError::ZeroBodyChunk);
+        }
+        if let Some((field, value)) = named(&self.timeouts)
+            .into_iter()
+            .find(|(_, d)| d.is_zero() || *d > Timeouts::MAX)
+        {
+            return Err(ConfigError::Timeout { field, value });
+        }
+        if self.window == 0 {
+            return Err(ConfigError::ZeroWindow);
+        }
+        Ok(())
+    }
 }
+
+/// A [`Config`] field that would make a session hang or loop; see [`Config::validate`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// `bdat_inline_limit` (the value) is 0, or more than `usize::MAX`: an inline
+    /// message's content is asked for in chunks of that size, so one declared smaller
+    /// than it is would be asked for in empty chunks without end.
+    BdatInlineLimit(u64),
+    /// `body_chunk` is 0: content would be asked for in empty chunks without end.
+    ZeroBodyChunk,
+    /// A timeout is zero (every reply overdue as soon as it is awaited) or longer than
+    /// [`Timeouts::MAX`] (no real deadline).
+    Timeout {
+        /// The field, as `timeouts.greeting`.
+        field: &'static str,
+        /// Its value.
+        value: Duration,
+    },
+    /// `window` is 0: with PIPELINING no command could ever be written, and nothing
+    /// would be awaited either.
+    ZeroWindow,
+}
+
+impl ConfigError {
+    /// The name of the field at fault, as in [`Config`] (`timeouts.greeting` ...).
+    pub fn field(&self) -> &'static str {
+        match self {
+            ConfigError::BdatInlineLimit(_) => "bdat_inline_limit",
+            ConfigError::ZeroBodyChunk => "body_chunk",
+            ConfigError::Timeout { field, .. } => field,
+            ConfigError::ZeroWindow => "window",
+        }
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invalid Config::{}: ", self.field())?;
+        match self {
+            ConfigError::BdatInlineLimit(v) => {
+                write!(f, "{v} is not between 1 and the largest chunk in memory")
+            }
+            ConfigError::ZeroBodyChunk => f.write_str("0 would ask for empty chunks without end"),
+            ConfigError::Timeout { value, .. } if value.is_zero() => {
+                f.write_str("0 makes every reply overdue at once")
+            }
+            ConfigError::Timeout { value, .. } => write!(
+                f,
+                "{value:?} is over the longest accepted, {:?}",
+                Timeouts::MAX
+            ),
+            ConfigError::ZeroWindow => f.write_str("0 would never let a pipelined command out"),
+        }
+    }
+}
+
+#[cfg(feature = "std")]
+impl std::error::Error for ConfigError {}
 
 /// Strongest first: token mechanisms, then challenge-response, then the cleartext ones.
 fn default_auth_preference() -> Vec<Mechanism> {
@@ -154,4 +265,98 @@ fn default_auth_preference() -> Vec<Mechanism> {
         }
     }
     v
+}
+
+#[cfg(test)]
+mod tests {
+    use alloc::string::ToString;
+
+    use super::*;
+
+    fn config() -> Config {
+        Config::new(EhloName::localhost())
+    }
+
+    #[test]
+    fn the_defaults_are_valid() {
+        assert_eq!(config().validate(), Ok(()));
+    }
+
+    #[test]
+    fn each_field_that_would_hang_is_refused_and_its_smallest_good_value_accepted() {
+        let check = |f: fn(&mut Config, bool), want: ConfigError| {
+            let mut bad = config();
+            f(&mut bad, true);
+            assert_eq!(bad.validate(), Err(want));
+            let mut good = config();
+            f(&mut good, false);
+            assert_eq!(good.validate(), Ok(()), "{want:?}");
+        };
+        check(
+            |c, bad| c.window = usize::from(!bad),
+            ConfigError::ZeroWindow,
+        );
+        check(
+            |c, bad| c.body_chunk = usize::from(!bad),
+            ConfigError::ZeroBodyChunk,
+        );
+        check(
+            |c, bad| c.bdat_inline_limit = u64::from(!bad),
+            ConfigError::BdatInlineLimit(0),
+        );
+        check(
+            |c, bad| c.timeouts.data_end = Duration::from_nanos(u64::from(!bad)),
+            ConfigError::Timeout {
+                field: "timeouts.data_end",
+                value: Duration::ZERO,
+            },
+        );
+        let over = Timeouts::MAX + Duration::from_nanos(1);
+        check(
+            |c, bad| {
+                let d = Timeouts::MAX + Duration::from_nanos(1);
+                c.timeouts.command = if bad { d } else { Timeouts::MAX };
+            },
+            ConfigError::Timeout {
+                field: "timeouts.command",
+                value: over,
+            },
+        );
+    }
+
+    #[test]
+    fn every_timeout_is_checked_and_named() {
+        let set: [fn(&mut Timeouts, Duration); 8] = [
+            |t, d| t.greeting = d,
+            |t, d| t.mail = d,
+            |t, d| t.rcpt = d,
+            |t, d| t.data_init = d,
+            |t, d| t.data_block = d,
+            |t, d| t.data_end = d,
+            |t, d| t.tls_handshake = d,
+            |t, d| t.command = d,
+        ];
+        let names = named(&Timeouts::default()).map(|(n, _)| n);
+        for (set, name) in set.into_iter().zip(names) {
+            let mut c = config();
+            set(&mut c.timeouts, Duration::ZERO);
+            let e = c.validate().unwrap_err();
+            assert_eq!(e.field(), name);
+            assert!(e
+                .to_string()
+                .starts_with(&alloc::format!("invalid Config::{name}: 0")));
+        }
+    }
+
+    #[test]
+    fn the_message_names_the_field_and_why() {
+        assert_eq!(
+            ConfigError::ZeroWindow.to_string(),
+            "invalid Config::window: 0 would never let a pipelined command out"
+        );
+        assert_eq!(
+            ConfigError::BdatInlineLimit(0).to_string(),
+            "invalid Config::bdat_inline_limit: 0 is not between 1 and the largest chunk in memory"
+        );
+    }
 }

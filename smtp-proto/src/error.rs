@@ -4,6 +4,7 @@
 use core::fmt;
 
 use crate::body::BodyError;
+use crate::config::ConfigError;
 use crate::reply::{Reply, ReplyError};
 
 /// Where in the session something happened: the command whose reply was awaited.
@@ -150,6 +151,9 @@ pub enum Error {
     /// after part of it was on the wire. DATA cannot be aborted (RFC 5321 §4.1.1.4): the
     /// only safe move is to close without the end-of-data marker, so nothing is delivered.
     DataAborted(BodyError),
+    /// The client was built with a configuration [`Config::validate`](crate::Config::validate)
+    /// refuses: it ended at once, before writing anything.
+    InvalidConfig(ConfigError),
 }
 
 impl Error {
@@ -170,7 +174,10 @@ impl Error {
         match self {
             Error::ServiceUnavailable(r) | Error::Rejected { reply: r, .. } => r.is_permanent(),
             Error::Auth(AuthError::Rejected(r)) => r.is_permanent(),
-            Error::TlsRequired(_) | Error::CredentialsWithheld | Error::Auth(_) => true,
+            Error::TlsRequired(_)
+            | Error::CredentialsWithheld
+            | Error::Auth(_)
+            | Error::InvalidConfig(_) => true,
             _ => false,
         }
     }
@@ -216,6 +223,7 @@ impl fmt::Display for Error {
             }
             Error::ConnectionClosed { stage: None } => f.write_str("connection closed by the server"),
             Error::DataAborted(e) => write!(f, "message content aborted, connection dropped: {e}"),
+            Error::InvalidConfig(e) => write!(f, "{e}"),
         }
     }
 }
@@ -223,11 +231,13 @@ impl fmt::Display for Error {
 #[cfg(feature = "std")]
 impl std::error::Error for Error {}
 
-/// Why a transaction was refused locally, before any of its commands went out.
+/// Why a transaction was refused locally, before any of its commands went out (or a
+/// command the application asked for: [`Event::CommandRefused`](crate::Event::CommandRefused)).
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum TxnError {
-    /// An address needs SMTPUTF8 (RFC 6531) and the server does not offer it.
+    /// An address (or a VRFY argument) needs SMTPUTF8 (RFC 6531) and the server does not
+    /// offer it.
     NeedsSmtpUtf8,
     /// BODY=8BITMIME needs the 8BITMIME extension (RFC 6152).
     Needs8BitMime,
@@ -285,6 +295,11 @@ pub enum UsageError {
     ChunkTooLarge,
     /// The TLS handshake is not pending.
     NoTlsPending,
+    /// The command was refused locally and not sent; the session goes on (see
+    /// [`Event::CommandRefused`](crate::Event::CommandRefused)).
+    Refused(TxnError),
+    /// The configuration would make a session hang or loop ([`Config::validate`](crate::Config::validate)).
+    InvalidConfig(ConfigError),
 }
 
 impl fmt::Display for UsageError {
@@ -295,6 +310,8 @@ impl fmt::Display for UsageError {
             UsageError::NotExpectingBody => "no body is expected for this transaction now",
             UsageError::ChunkTooLarge => "body chunk larger than requested",
             UsageError::NoTlsPending => "no TLS handshake is pending",
+            UsageError::Refused(e) => return write!(f, "refused before sending: {e}"),
+            UsageError::InvalidConfig(e) => return write!(f, "{e}"),
         })
     }
 }
@@ -323,6 +340,7 @@ mod tests {
             Error::Auth(AuthError::NoCommonMechanism),
             Error::TlsRequired(TlsRequiredError::NotOffered),
             Error::CredentialsWithheld,
+            Error::InvalidConfig(ConfigError::ZeroWindow),
         ];
         for e in &permanent {
             assert!(e.is_permanent() && !e.is_transient(), "{e:?}");

@@ -98,7 +98,7 @@ mod time;
 pub mod transcript;
 
 pub use client::{Client, Sasl, SaslError, SaslFactory};
-pub use config::{Config, Timeouts, TlsMode, TlsPolicy};
+pub use config::{Config, ConfigError, Timeouts, TlsMode, TlsPolicy};
 pub use ehlo::Capabilities;
 pub use envelope::{Envelope, Recipient};
 pub use error::{AuthError, Error, ProtocolError, Stage, TlsRequiredError, TxnError, UsageError};

@@ -161,6 +161,15 @@ pub enum Event {
         /// The reply.
         reply: Reply,
     },
+    /// A command the application asked for was refused locally and not sent (a VRFY
+    /// argument that needs SMTPUTF8, to a server that does not offer it). It comes in
+    /// place of its [`Event::Reply`]; the session goes on.
+    CommandRefused {
+        /// Which command.
+        stage: Stage,
+        /// Why.
+        error: TxnError,
+    },
 }
 
 impl Event {

@@ -69,7 +69,10 @@ fn vrfy() {
     let a = VrfyArg::new("John Smith").unwrap();
     assert_eq!(wire(&Command::Vrfy(&a)), "VRFY John Smith\r\n");
     assert!(!a.needs_smtputf8());
-    assert!(VrfyArg::new("José").unwrap().needs_smtputf8());
+    let utf8 = VrfyArg::new("José").unwrap();
+    assert!(utf8.needs_smtputf8());
+    // RFC 6531 §3.7.4.2: non-ASCII text goes with the parameter.
+    assert_eq!(wire(&Command::Vrfy(&utf8)), "VRFY José SMTPUTF8\r\n");
     assert_eq!(VrfyArg::new(&"v".repeat(500)).unwrap().as_str().len(), 500);
     let e = VrfyArg::new(&"v".repeat(501)).unwrap_err();
     assert_eq!((e.kind(), e.position()), (K::TooLong { limit: 500 }, 500));

@@ -13,6 +13,11 @@
 //! no AUTH goes out on a cleartext connection; every reply is consumed in order (the
 //! session ends with QUIT/221 and `Closed(None)`, the server having answered exactly the
 //! commands it got); no panic; the output buffer stays bounded.
+//!
+//! A second property runs the same scenarios under any configuration (every numeric
+//! field drawn, edge values included): no configuration makes a session hang or loop.
+//! Either it ends, or at every `Wait` it has a deadline (bytes out for the server to
+//! answer, or content being written) unless nothing at all is left to do.
 
 mod common;
 
@@ -20,7 +25,10 @@ use std::time::Duration;
 
 use proptest::prelude::*;
 use smtp_proto::command::{ForwardPath, ReversePath};
-use smtp_proto::{Client, Config, Credentials, Envelope, Instant, Output, TlsMode, TlsPolicy};
+use smtp_proto::reply::ReplyLimits;
+use smtp_proto::{
+    Client, Config, Credentials, Envelope, Error, Instant, Output, Timeouts, TlsMode, TlsPolicy,
+};
 
 /// One transaction's script: the reply codes the server gives.
 #[derive(Clone, Debug)]
@@ -422,9 +430,12 @@ struct Run {
 }
 
 impl Run {
-    /// Polls until Wait or Closed; checks that cleartext output never carries AUTH.
+    /// Polls until Wait or Closed; checks that cleartext output never carries AUTH, and
+    /// that the client never stalls: polling ends, and a `Wait` without a deadline comes
+    /// only when nothing is left to do (nothing queued, nothing owed).
     fn drain(&mut self, s: &Scenario) {
-        loop {
+        for polls in 0.. {
+            assert!(polls < 100_000, "polled {polls} times without a Wait");
             let before = self.out.len();
             let o = self.client.poll_output(&mut self.out);
             if !self.client.is_encrypted() {
@@ -461,7 +472,14 @@ impl Run {
                     self.tls_pending = Some(up);
                     return;
                 }
-                Output::Wait { .. } => return,
+                Output::Wait { deadline } => {
+                    assert!(
+                        deadline.is_some() || self.client.is_idle(),
+                        "a Wait without a deadline while work remains: {:?}",
+                        self.client
+                    );
+                    return;
+                }
                 Output::Closed(_) => {
                     self.closed = true;
                     return;
@@ -472,13 +490,33 @@ impl Run {
     }
 }
 
-fn run(s: &Scenario) -> Vec<String> {
+/// What the run checks beyond progress.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// The reference model's run: the clock stays below every timer, so no timer may
+    /// fire, and the server answering nothing is a stall.
+    Model,
+    /// Any configuration: timers may fire, and when the server has nothing to answer the
+    /// clock jumps to the client's deadline, which must end the session.
+    Progress,
+}
+
+fn model_config(s: &Scenario) -> Config {
     let mut config = Config::new(smtp_proto::command::EhloName::new("client.example").unwrap());
     config.tls = TlsMode::StartTls(s.policy);
     config.body_chunk = s.body_chunk;
     if s.credentials {
         config.credentials = Some(Credentials::password("user", "secret").unwrap());
     }
+    config
+}
+
+fn run(s: &Scenario) -> Vec<String> {
+    drive(s, model_config(s), Mode::Model)
+}
+
+/// Runs the scenario's session with `config` to its end; returns the events.
+fn drive(s: &Scenario, config: Config, mode: Mode) -> Vec<String> {
     let mut r = Run {
         client: Client::new(config, Instant::ZERO),
         now: Instant::ZERO,
@@ -497,9 +535,12 @@ fn run(s: &Scenario) -> Vec<String> {
         if t.declare_size {
             env.size = Some(t.body.len() as u64);
         }
-        r.client.send(r.now, env).unwrap();
+        // Refused only by a client that ended at once (an invalid configuration).
+        let queued = r.client.send(r.now, env).is_ok();
+        assert!(queued || r.client.is_closed());
     }
-    r.client.quit(r.now).unwrap();
+    let quit = r.client.quit(r.now).is_ok();
+    assert!(quit || r.client.is_closed());
     r.drain(s);
 
     let mut server = Server::new(s);
@@ -513,6 +554,9 @@ fn run(s: &Scenario) -> Vec<String> {
         r.now = r.now + Duration::from_secs(u64::from(s.waits[step % s.waits.len()]));
         r.client.handle_timeout(r.now);
         r.drain(s);
+        if mode == Mode::Progress && r.closed {
+            break;
+        }
         assert!(!r.closed, "a timer fired early");
         // Feed the flight in reads cut at random points.
         let mut rest = &flight[..];
@@ -541,12 +585,24 @@ fn run(s: &Scenario) -> Vec<String> {
                 before,
                 "bytes written while the TLS upgrade was pending"
             );
+            if mode == Mode::Progress && r.closed {
+                break;
+            }
             assert!(!r.closed);
             r.client.handle_tls_established(r.now, up);
             r.drain(s);
         }
         let written = std::mem::take(&mut r.out);
         let (replies, _starttls) = server.take(&written);
+        if replies.is_empty() && mode == Mode::Progress {
+            // Nothing for the server to answer: only the deadline can move things on.
+            let deadline = r.client.deadline().expect("a deadline (checked by drain)");
+            r.now = deadline;
+            r.client.handle_timeout(r.now);
+            r.drain(s);
+            assert!(r.closed, "the deadline passed and the session went on");
+            break;
+        }
         assert!(
             !replies.is_empty(),
             "the client stalled: it waits for a reply to {:?}",
@@ -576,5 +632,107 @@ proptest! {
         let got = run(&s);
         let want = expected_events(&s);
         prop_assert_eq!(got, want);
+    }
+}
+
+// ----- progress under any configuration -----
+
+/// Edge values (0, 1, the maximum) and ordinary ones.
+fn size(ordinary: std::ops::Range<usize>) -> impl Strategy<Value = usize> {
+    prop_oneof![1 => Just(0), 2 => Just(1), 2 => Just(usize::MAX), 6 => ordinary]
+}
+
+/// Timeouts `validate` accepts; the short ones fire while the session runs.
+fn valid_timeout() -> impl Strategy<Value = Duration> {
+    prop_oneof![
+        1 => Just(Duration::from_nanos(1)),
+        1 => Just(Duration::from_secs(1)),
+        20 => Just(Duration::from_secs(600)),
+        20 => Just(Timeouts::MAX),
+    ]
+}
+
+fn any_timeout() -> impl Strategy<Value = Duration> {
+    prop_oneof![
+        Just(Duration::ZERO),
+        Just(Timeouts::MAX + Duration::from_nanos(1)),
+        Just(Duration::MAX),
+        valid_timeout(),
+    ]
+}
+
+fn timeouts() -> impl Strategy<Value = Timeouts> {
+    let table = |t: [Duration; 8]| Timeouts {
+        greeting: t[0],
+        mail: t[1],
+        rcpt: t[2],
+        data_init: t[3],
+        data_block: t[4],
+        data_end: t[5],
+        tls_handshake: t[6],
+        command: t[7],
+    };
+    prop_oneof![
+        6 => prop::array::uniform8(valid_timeout()).prop_map(table),
+        1 => prop::array::uniform8(any_timeout()).prop_map(table),
+    ]
+}
+
+/// A scenario's configuration with every numeric field drawn, edge values included.
+fn any_config() -> impl Strategy<Value = (Scenario, Config)> {
+    // Limits below what the server's replies need end the session with a reply error:
+    // drawn rarely, so that most sessions run to their end.
+    let limit = |ordinary: std::ops::Range<usize>| prop_oneof![1 => Just(0), 1 => Just(1), 1 => Just(usize::MAX), 40 => ordinary];
+    let limits = (limit(512..3000), limit(20..300), limit(4096..100_000)).prop_map(
+        |(max_line, max_lines, max_bytes)| ReplyLimits {
+            max_line,
+            max_lines,
+            max_bytes,
+        },
+    );
+    let inline = prop_oneof![1 => Just(0u64), 2 => Just(1), 2 => Just(u64::MAX), 6 => 0u64..64];
+    let rounds = prop_oneof![Just(0u8), Just(1), Just(u8::MAX), any::<u8>()];
+    (
+        scenario(),
+        (size(1..200), size(1..64), inline, rounds),
+        (timeouts(), limits, any::<bool>()),
+    )
+        .prop_map(
+            |(s, (window, body_chunk, inline, rounds), (t, limits, abort))| {
+                let mut c = model_config(&s);
+                c.window = window;
+                c.body_chunk = body_chunk;
+                c.bdat_inline_limit = inline;
+                c.max_auth_rounds = rounds;
+                c.timeouts = t;
+                c.reply_limits = limits;
+                c.abort_on_rejected_recipient = abort;
+                (s, c)
+            },
+        )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 1000, ..ProptestConfig::default() })]
+
+    /// No configuration makes a session hang or loop: driven against the scripted
+    /// server, every session ends, and until then the client always either has bytes
+    /// out for the server to answer or a deadline (checked at every `Wait` and every
+    /// flight by `drive`).
+    #[test]
+    fn every_config_makes_progress_or_ends((s, config) in any_config()) {
+        // A configuration `validate` refuses ends the session at once, unwritten.
+        if let Err(e) = config.validate() {
+            let mut client = Client::new(config.clone(), Instant::ZERO);
+            let mut out = Vec::new();
+            let first = client.poll_output(&mut out);
+            prop_assert!(
+                matches!(&first, Output::Closed(Some(Error::InvalidConfig(got))) if *got == e),
+                "{:?}",
+                first
+            );
+            prop_assert!(out.is_empty());
+        }
+        drive(&s, config, Mode::Progress);
     }
 }

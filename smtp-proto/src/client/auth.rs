@@ -24,6 +24,9 @@ impl fmt::Display for SaslError {
 pub trait Sasl: Send + Sync {
     /// The initial response sent with the AUTH command, or `None` to wait for the
     /// server's first challenge. An empty response is sent as `=` (RFC 4954 §4).
+    /// Called once, when AUTH is written: the mechanism hands the response over and
+    /// keeps no copy. If it does not fit on the AUTH line, the client itself sends it
+    /// in answer to the server's empty challenge; [`Sasl::respond`] never sees that one.
     fn initial_response(&mut self) -> Option<Secret>;
     /// The answer to a decoded `334` challenge.
     fn respond(&mut self, challenge: &[u8]) -> Result<Secret, SaslError>;
@@ -44,24 +47,21 @@ struct Plain {
 
 impl Sasl for Plain {
     fn initial_response(&mut self) -> Option<Secret> {
-        self.response.clone()
+        self.response.take()
     }
-    fn respond(&mut self, challenge: &[u8]) -> Result<Secret, SaslError> {
-        // Only when the initial response did not fit on the AUTH line: the server then
-        // sends an empty challenge, answered once (never send the password twice).
-        match (challenge.is_empty(), self.response.take()) {
-            (true, Some(r)) => Ok(r),
-            _ => Err(SaslError),
-        }
+    /// PLAIN is one message: any challenge after it, empty or not, is cancelled with
+    /// `*` (RFC 4954 §4), never answered with the password again.
+    fn respond(&mut self, _challenge: &[u8]) -> Result<Secret, SaslError> {
+        Err(SaslError)
     }
 }
 
 /// LOGIN (draft-murchison-sasl-login): the user name, then the password, each answering
 /// one challenge. The challenge texts ("Username:", "Password:") vary, so go by order.
+/// Each is handed over once; a third challenge is cancelled with `*`.
 struct Login {
-    user: Secret,
-    password: Secret,
-    step: u8,
+    user: Option<Secret>,
+    password: Option<Secret>,
 }
 
 impl Sasl for Login {
@@ -69,33 +69,33 @@ impl Sasl for Login {
         None
     }
     fn respond(&mut self, _challenge: &[u8]) -> Result<Secret, SaslError> {
-        self.step += 1;
-        match self.step {
-            1 => Ok(self.user.clone()),
-            2 => Ok(self.password.clone()),
-            _ => Err(SaslError),
-        }
+        self.user
+            .take()
+            .or_else(|| self.password.take())
+            .ok_or(SaslError)
     }
 }
 
-/// XOAUTH2 and OAUTHBEARER (RFC 7628): the token goes in the initial response; a
-/// challenge carries a JSON error, answered with the mechanism's empty reply so the
-/// server can send the final failure.
+/// XOAUTH2 and OAUTHBEARER (RFC 7628): the token goes in the initial response. A
+/// challenge after it carries a JSON error (RFC 7628 §3.2.3), answered once with the
+/// mechanism's dummy reply so the server can send the final failure; anything else (an
+/// empty challenge, a second error) is cancelled with `*`.
 struct Bearer {
     response: Option<Secret>,
     error_reply: &'static [u8],
+    error_answered: bool,
 }
 
 impl Sasl for Bearer {
     fn initial_response(&mut self) -> Option<Secret> {
-        self.response.clone()
+        self.response.take()
     }
     fn respond(&mut self, challenge: &[u8]) -> Result<Secret, SaslError> {
-        match self.response.take() {
-            // The response did not fit on the AUTH line and the server asks for it.
-            Some(r) if challenge.is_empty() => Ok(r),
-            _ => Ok(Secret::new(self.error_reply)),
+        if challenge.is_empty() || self.error_answered {
+            return Err(SaslError);
         }
+        self.error_answered = true;
+        Ok(Secret::new(self.error_reply))
     }
 }
 
@@ -131,9 +131,8 @@ fn start(mechanism: &Mechanism, credentials: &Credentials) -> Option<Box<dyn Sas
                 response: Some(join(&[b"\0", user.as_bytes(), b"\0", password.expose()])),
             })),
             "LOGIN" => Some(Box::new(Login {
-                user: Secret::new(user.as_bytes()),
-                password: password.clone(),
-                step: 0,
+                user: Some(Secret::new(user.as_bytes())),
+                password: Some(password.clone()),
             })),
             #[cfg(feature = "cram-md5")]
             "CRAM-MD5" => Some(Box::new(super::cram_md5::CramMd5::new(user, password))),
@@ -149,6 +148,7 @@ fn start(mechanism: &Mechanism, credentials: &Credentials) -> Option<Box<dyn Sas
                     b"\x01\x01",
                 ])),
                 error_reply: b"",
+                error_answered: false,
             })),
             "OAUTHBEARER" => Some(Box::new(Bearer {
                 response: Some(join(&[
@@ -159,6 +159,7 @@ fn start(mechanism: &Mechanism, credentials: &Credentials) -> Option<Box<dyn Sas
                 ])),
                 // RFC 7628 §3.2.3: the client answers an error challenge with %x01.
                 error_reply: b"\x01",
+                error_answered: false,
             })),
             _ => None,
         },

@@ -42,7 +42,7 @@ impl Client {
                 Work::Txn(t) => self.active.push_back(t),
                 Work::Noop => self.write(out, &Command::Noop, Expect::Noop),
                 Work::Rset => self.write(out, &Command::Rset, Expect::Rset { user: true }),
-                Work::Vrfy(arg) => self.write(out, &Command::Vrfy(&arg), Expect::Vrfy),
+                Work::Vrfy(arg) => self.issue_vrfy(&arg, out),
                 Work::Quit => {
                     self.write(out, &Command::Quit, Expect::Quit);
                     self.phase = Phase::Quitting;
@@ -258,5 +258,17 @@ impl Client {
                 }
             },
         }
+    }
+
+    /// RFC 6531 §3.7.4.2: non-ASCII text in VRFY only to a server offering SMTPUTF8;
+    /// otherwise the command is refused here and the session goes on.
+    fn issue_vrfy(&mut self, arg: &crate::command::VrfyArg, out: &mut Vec<u8>) {
+        if arg.needs_smtputf8() && !self.caps.smtputf8() {
+            return self.events.push_back(Event::CommandRefused {
+                stage: crate::error::Stage::Vrfy,
+                error: TxnError::NeedsSmtpUtf8,
+            });
+        }
+        self.write(out, &Command::Vrfy(arg), Expect::Vrfy);
     }
 }

@@ -98,7 +98,12 @@ pub struct Client {
     starttls_sent: bool,
     setup_next: Option<SetupCmd>,
     auth: Option<(Mechanism, Box<dyn Sasl>)>,
-    auth_rounds: u8,
+    /// An initial response too long for the AUTH line: it answers the server's empty
+    /// challenge (RFC 4954 §4), once.
+    auth_deferred: Option<crate::secret::Secret>,
+    /// Challenges received in this exchange. Wider than the `u8` cap, so that the cap
+    /// is passed (and holds) at 255 too: at most 256 are counted before `*`.
+    auth_rounds: u16,
     /// `*` went out: the next reply ends the exchange.
     auth_cancelled: bool,
     authenticated: Option<Mechanism>,
@@ -136,8 +141,13 @@ impl core::fmt::Debug for Client {
 impl Client {
     /// A new session on a connection that was just opened at `now` (already encrypted if
     /// the configuration says implicit TLS). The greeting timer starts now.
+    ///
+    /// With a configuration [`Config::validate`] refuses, the session is over before it
+    /// starts: the first poll returns `Closed(Some(Error::InvalidConfig(..)))` and nothing
+    /// is ever written.
     pub fn new(config: Config, now: Instant) -> Self {
         let reader = ReplyReader::new(config.reply_limits);
+        let invalid = config.validate().err().map(Error::InvalidConfig);
         Client {
             greeting_deadline: now + config.timeouts.greeting,
             encrypted: config.tls == TlsMode::Implicit,
@@ -149,6 +159,7 @@ impl Client {
             starttls_sent: false,
             setup_next: None,
             auth: None,
+            auth_deferred: None,
             auth_rounds: 0,
             auth_cancelled: false,
             authenticated: None,
@@ -162,7 +173,7 @@ impl Client {
             next_txn: 0,
             rset_owed: false,
             quit_asked: false,
-            close: None,
+            close: invalid.map(Some),
         }
     }
 
@@ -385,7 +396,9 @@ impl Client {
         self.queue_work(now, Work::Rset)
     }
 
-    /// Queues a VRFY; its reply comes as [`Event::Reply`].
+    /// Queues a VRFY; its reply comes as [`Event::Reply`]. An argument that needs
+    /// SMTPUTF8, to a server that does not offer it, is not sent: that comes as
+    /// [`Event::CommandRefused`] instead (RFC 6531 §3.7.4.2).
     pub fn vrfy(&mut self, now: Instant, arg: VrfyArg) -> Result<(), UsageError> {
         self.queue_work(now, Work::Vrfy(arg))
     }
@@ -539,6 +552,7 @@ impl Client {
         self.pending.clear();
         self.body_deadline = None;
         self.auth = None;
+        self.auth_deferred = None;
         self.close = Some(err);
     }
 

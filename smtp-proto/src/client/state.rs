@@ -258,7 +258,7 @@ impl Client {
 
     fn on_auth(&mut self, reply: Reply) {
         if self.auth_cancelled {
-            let err = if self.auth_rounds > self.config.max_auth_rounds {
+            let err = if self.auth_rounds > u16::from(self.config.max_auth_rounds) {
                 AuthError::TooManyRounds
             } else {
                 AuthError::Cancelled(reply)
@@ -266,6 +266,9 @@ impl Client {
             return self.fail(Error::Auth(err));
         }
         if reply.is_positive() {
+            // A server may accept without asking for a deferred initial response: it is
+            // not kept for the rest of the session.
+            self.auth_deferred = None;
             let (mechanism, _) = self
                 .auth
                 .take()
@@ -279,16 +282,22 @@ impl Client {
             return self.fail(Error::Auth(AuthError::Rejected(reply)));
         }
         // 334: a challenge (RFC 4954 §4), base64 in the reply text.
-        self.auth_rounds = self.auth_rounds.saturating_add(1);
+        // No overflow: past the cap comes `*`, and the next reply ends the exchange.
+        self.auth_rounds += 1;
         let text = reply.lines().next().unwrap_or(&[]);
         let text = trim_ascii(text);
-        let next = if self.auth_rounds > self.config.max_auth_rounds {
+        let next = if self.auth_rounds > u16::from(self.config.max_auth_rounds) {
             None
         } else {
             base64::engine::general_purpose::STANDARD
                 .decode(text)
                 .ok()
                 .and_then(|challenge| {
+                    // RFC 4954 §4: the empty challenge asks for the initial response
+                    // left off the AUTH line; anything else then is cancelled.
+                    if let Some(initial) = self.auth_deferred.take() {
+                        return challenge.is_empty().then_some(initial);
+                    }
                     let (_, sasl) = self.auth.as_mut()?;
                     sasl.respond(&challenge).ok()
                 })
@@ -320,18 +329,20 @@ impl Client {
                 let mechanism = *mechanism;
                 let initial = sasl.initial_response();
                 // RFC 4954 §4: no initial response if it would make the line too long;
-                // the mechanism then answers the server's empty challenge.
+                // it then answers the server's empty challenge, from `auth_deferred`.
                 let fits = initial.as_ref().is_none_or(|r| {
                     let encoded = r.expose().len().div_ceil(3) * 4;
                     7 + mechanism.as_str().len() + 1 + encoded <= AUTH_LINE_MAX
                 });
+                let (sent, deferred) = if fits {
+                    (initial, None)
+                } else {
+                    (None, initial)
+                };
+                self.auth_deferred = deferred;
                 let cmd = Command::Auth {
                     mechanism: &mechanism,
-                    initial_response: if fits {
-                        initial.as_ref().map(|r| r.expose())
-                    } else {
-                        None
-                    },
+                    initial_response: sent.as_ref().map(|r| r.expose()),
                 };
                 self.write(out, &cmd, Expect::Auth);
             }

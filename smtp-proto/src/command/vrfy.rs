@@ -13,7 +13,9 @@ pub const MAX_VRFY_LEN: usize = 500;
 /// `"VRFY" SP String`).
 ///
 /// Free text: anything without control characters, 1 to 500 octets. Non-ASCII text
-/// [needs SMTPUTF8](Self::needs_smtputf8) (RFC 6531 §3.7.4).
+/// [needs SMTPUTF8](Self::needs_smtputf8) (RFC 6531 §3.7.4.2): the client sends it
+/// with the `SMTPUTF8` parameter, and refuses it to a server that does not offer the
+/// extension ([`Event::CommandRefused`](crate::Event::CommandRefused)).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct VrfyArg(String);
 

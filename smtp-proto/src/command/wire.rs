@@ -67,7 +67,8 @@ pub enum Command<'a> {
     Rset,
     /// `NOOP` (RFC 5321 §4.1.1.9).
     Noop,
-    /// `VRFY argument` (RFC 5321 §4.1.1.6).
+    /// `VRFY argument` (RFC 5321 §4.1.1.6), with ` SMTPUTF8` after an argument that
+    /// [needs it](VrfyArg::needs_smtputf8) (RFC 6531 §3.7.4.2).
     Vrfy(&'a VrfyArg),
     /// `QUIT` (RFC 5321 §4.1.1.10).
     Quit,
@@ -129,6 +130,10 @@ impl Command<'_> {
             Self::Vrfy(arg) => {
                 out.extend_from_slice(b"VRFY ");
                 out.extend_from_slice(arg.as_str().as_bytes());
+                // RFC 6531 §3.7.4.2: non-ASCII text only with the parameter.
+                if arg.needs_smtputf8() {
+                    out.extend_from_slice(b" SMTPUTF8");
+                }
             }
             Self::Quit => out.extend_from_slice(b"QUIT"),
         }

@@ -3,7 +3,7 @@
 //!
 //! A [`Session`] owns the client, the output buffer and the operation under way: connect
 //! (until [`Event::Ready`]), a batch of transactions (until each has its [`Report`]), one
-//! command (until its reply), quit (until the session closes). It keeps the error that
+//! command (until its reply, or its local refusal), quit (until the session closes). It keeps the error that
 //! ended the session (every later operation returns it) and notices an operation that
 //! never finished (its future dropped half-way): later operations return
 //! [`SessionError::cancelled`], since a command may be half-written or a reply unread.
@@ -82,6 +82,7 @@ mod tests;
 use alloc::vec::Vec;
 
 use crate::client::Client;
+use crate::command::VrfyArg;
 use crate::config::{Config, TlsMode};
 use crate::envelope::Envelope;
 use crate::error::{Error, Stage, UsageError};
@@ -196,8 +197,12 @@ impl<E: SessionError> Session<E> {
     /// A session on a connection opened at `now`, its first operation under way:
     /// connect, until the session is set up. Under implicit TLS the first instruction is
     /// the handshake ([`Io::StartTls`]), within the `tls_handshake` timeout.
+    ///
+    /// With a configuration [`Config::validate`] refuses, the first instruction is
+    /// [`Io::Close`] and connecting fails with [`UsageError::InvalidConfig`].
     pub fn new(config: Config, now: Instant) -> Self {
-        let implicit_tls = config.tls == TlsMode::Implicit;
+        let invalid = config.validate().err();
+        let implicit_tls = config.tls == TlsMode::Implicit && invalid.is_none();
         let deadline = now + config.timeouts.tls_handshake;
         Session {
             upgrade: implicit_tls.then_some(TlsUpgrade { deadline }),
@@ -210,7 +215,9 @@ impl<E: SessionError> Session<E> {
             busy: true,
             closed: false,
             ended: None,
-            cause: None,
+            // Reported instead of the client's `Error::InvalidConfig`, as the adapters
+            // report it when they check before connecting.
+            cause: invalid.map(|e| E::from_usage(UsageError::InvalidConfig(e))),
             body_txn: None,
             transcript: Transcript::default(),
             log: None,
@@ -262,6 +269,13 @@ impl<E: SessionError> Session<E> {
         self.command(now, Client::rset, Op::Command(None))
     }
 
+    /// Starts a VRFY. An argument that needs SMTPUTF8, to a server that does not offer
+    /// it, is not sent: [`finish_command`](Self::finish_command) returns
+    /// [`UsageError::Refused`] and the session goes on.
+    pub fn vrfy(&mut self, now: Instant, arg: VrfyArg) -> Result<(), E> {
+        self.command(now, |c, now| c.vrfy(now, arg), Op::Command(None))
+    }
+
     /// Starts QUIT: the operation ends with the session.
     pub fn quit(&mut self, now: Instant) -> Result<(), E> {
         self.command(now, Client::quit, Op::Quit)
@@ -270,7 +284,7 @@ impl<E: SessionError> Session<E> {
     fn command(
         &mut self,
         now: Instant,
-        queue: fn(&mut Client, Instant) -> Result<(), UsageError>,
+        queue: impl FnOnce(&mut Client, Instant) -> Result<(), UsageError>,
         op: Op,
     ) -> Result<(), E> {
         self.begin()?;
@@ -337,10 +351,13 @@ impl<E: SessionError> Session<E> {
         }
     }
 
-    /// The reply to the command.
+    /// The reply to the command, or [`UsageError::Refused`] if it was not sent.
     pub fn finish_command(&mut self) -> Result<Reply, E> {
         match self.finish() {
-            Some(Op::Command(Some(reply))) => Ok(reply),
+            Some(Op::Command(Some(Ok(reply)))) => Ok(reply),
+            Some(Op::Command(Some(Err(refused)))) => {
+                Err(E::from_usage(UsageError::Refused(refused)))
+            }
             _ => Err(self.error()),
         }
     }

@@ -2,6 +2,7 @@
 
 use alloc::vec::Vec;
 
+use crate::error::TxnError;
 use crate::output::{Event, TxnId};
 use crate::reply::Reply;
 use crate::report::Report;
@@ -13,8 +14,8 @@ pub(super) enum Op {
     Connect,
     /// Until every report is complete.
     Batch(Batch),
-    /// Until the reply to one command (NOOP, RSET).
-    Command(Option<Reply>),
+    /// Until the reply to one command (NOOP, RSET, VRFY), or its local refusal.
+    Command(Option<Result<Reply, TxnError>>),
     /// Until the session closes.
     Quit,
 }
@@ -29,7 +30,11 @@ impl Op {
                 batch.is_complete()
             }
             (Op::Command(reply @ None), Event::Reply { reply: r, .. }) => {
-                *reply = Some(r);
+                *reply = Some(Ok(r));
+                true
+            }
+            (Op::Command(reply @ None), Event::CommandRefused { error, .. }) => {
+                *reply = Some(Err(error));
                 true
             }
             _ => false,

@@ -8,7 +8,7 @@ use alloc::vec::Vec;
 use core::time::Duration;
 
 use super::*;
-use crate::command::{EhloName, ForwardPath, ReversePath};
+use crate::command::{EhloName, ForwardPath, ReversePath, VrfyArg};
 use crate::config::{TlsMode, TlsPolicy};
 use crate::output::TxnFailure;
 use crate::report::MessageOutcome;
@@ -304,6 +304,53 @@ fn misuse_is_refused_before_anything_is_queued_and_quit_closes() {
     assert_eq!(s.finish_quit(), Ok(()));
     assert_eq!(w.take_written(), "QUIT\r\n");
     assert!(w.closed);
+}
+
+#[test]
+fn a_utf8_vrfy_is_refused_without_smtputf8_and_the_session_goes_on() {
+    let (mut s, mut w) = connected(b"250 mx.example.org\r\n", &[b"252 2.5.2 maybe\r\n"]);
+    let reads = w.reads;
+    s.vrfy(NOW, VrfyArg::new("José").unwrap()).unwrap();
+    w.run(&mut s, false);
+    assert_eq!(
+        s.finish_command(),
+        Err(TestError::Usage(UsageError::Refused(
+            crate::TxnError::NeedsSmtpUtf8
+        )))
+    );
+    assert_eq!((w.take_written(), w.reads), (String::new(), reads));
+    s.vrfy(NOW, VrfyArg::new("postmaster").unwrap()).unwrap();
+    w.run(&mut s, false);
+    assert_eq!(s.finish_command().unwrap().code().get(), 252);
+    assert_eq!(w.take_written(), "VRFY postmaster\r\n");
+}
+
+#[test]
+fn a_utf8_vrfy_carries_the_smtputf8_parameter_when_offered() {
+    let (mut s, mut w) = connected(
+        b"250-mx.example.org\r\n250 SMTPUTF8\r\n",
+        &[b"250 Jos\xc3\xa9 <jose@example.org>\r\n"],
+    );
+    s.vrfy(NOW, VrfyArg::new("José").unwrap()).unwrap();
+    w.run(&mut s, false);
+    assert_eq!(s.finish_command().unwrap().code().get(), 250);
+    assert_eq!(w.take_written(), "VRFY José SMTPUTF8\r\n");
+}
+
+#[test]
+fn an_invalid_config_fails_the_first_operation_before_anything_is_written() {
+    for tls in [TlsMode::Implicit, TlsMode::StartTls(TlsPolicy::Disabled)] {
+        let mut c = config();
+        c.tls = tls;
+        c.window = 0;
+        let mut s: Session<TestError> = Session::new(c, NOW);
+        assert!(matches!(s.poll_io(), Io::Close { .. }), "{tls:?}");
+        assert!(s.output().is_empty());
+        assert!(matches!(s.poll_io(), Io::Done));
+        let invalid = TestError::Usage(UsageError::InvalidConfig(crate::ConfigError::ZeroWindow));
+        assert_eq!(s.finish_connect(), Err(invalid.duplicate()));
+        assert_eq!(s.noop(NOW), Err(invalid));
+    }
 }
 
 #[test]

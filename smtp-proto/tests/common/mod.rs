@@ -243,6 +243,7 @@ fn error_text(e: &Error) -> String {
         Error::ConnectionClosed { stage: Some(s) } => format!("connection-closed {s}"),
         Error::ConnectionClosed { stage: None } => "connection-closed idle".into(),
         Error::DataAborted(e) => format!("data-aborted {e:?}"),
+        Error::InvalidConfig(e) => format!("invalid-config {}", e.field()),
         other => format!("{other:?}"),
     }
 }
@@ -338,6 +339,7 @@ pub fn describe(client: &Client, o: &Output) -> Option<String> {
                 None => format!("outcome-unknown txn={}", txn(*t)),
             },
             Event::Reply { stage, reply } => format!("reply {stage} {}", reply_text(reply)),
+            Event::CommandRefused { stage, error } => format!("command-refused {stage} {error:?}"),
             other => format!("{other:?}"),
         },
         Output::StartTls(_) => "starttls".into(),
