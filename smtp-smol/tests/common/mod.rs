@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 use std::future::Future;
+use std::time::Duration;
 
 use smtp_smol::{Envelope, Error, ForwardPath, ReversePath};
 use smtp_testkit::scenario::EndError;
@@ -9,6 +10,15 @@ use smtp_testkit::scenario::EndError;
 /// Runs a future on smol's executor (async-io's reactor).
 pub fn block_on<F: Future>(f: F) -> F::Output {
     smol::block_on(f)
+}
+
+/// `f`, or `None` if `d` runs out first (`f` is then dropped).
+pub async fn timeout<F: Future>(d: Duration, f: F) -> Option<F::Output> {
+    let timer = async {
+        async_io::Timer::after(d).await;
+        None
+    };
+    futures_lite::future::or(async { Some(f.await) }, timer).await
 }
 
 /// The adapter's error in the testkit's terms: the core's errors compare with transcripts.

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 use std::future::Future;
+use std::time::Duration;
 
 use smtp_testkit::scenario::EndError;
 use smtp_tokio::{Envelope, Error, ForwardPath, ReversePath};
@@ -13,6 +14,11 @@ pub fn block_on<F: Future>(f: F) -> F::Output {
         .build()
         .expect("runtime")
         .block_on(f)
+}
+
+/// `f`, or `None` if `d` runs out first (`f` is then dropped).
+pub async fn timeout<F: Future>(d: Duration, f: F) -> Option<F::Output> {
+    tokio::time::timeout(d, f).await.ok()
 }
 
 /// The adapter's error in the testkit's terms: the core's errors compare with transcripts.
