@@ -1,14 +1,42 @@
 // Shared by the loopback tests of smtp-tokio and smtp-smol, whose APIs are the same: each
 // includes this file after `use <adapter crate> as adapter;` and `mod common;` (with
-// `block_on`, `timeout`, `end_error` and `envelope`). Included, so no inner attributes or
-// doc comments here.
+// `block_on` and `timeout`). Included, so no inner attributes or doc comments here.
 
 use std::time::Duration;
 
-use adapter::{Builder, Error, ForwardPath, ReversePath, TlsPolicy};
-use common::{block_on, end_error, envelope, timeout};
-use smtp_testkit::scenario::{replay_all, Outcome, Scenario, Target};
+use adapter::{Builder, Envelope, Error, ForwardPath, ReversePath, TlsPolicy};
+use common::{block_on, timeout};
+use smtp_testkit::scenario::{replay_all, EndError, Outcome, Scenario, Target};
 use smtp_testkit::server::{Step, StepServer};
+
+/// A 7-bit envelope from `sender@example.org`.
+fn envelope(to: &str) -> Envelope {
+    Envelope::new(
+        ReversePath::new("sender@example.org").unwrap(),
+        [ForwardPath::new(to).unwrap()],
+    )
+}
+
+/// A greeting and a one-line EHLO reply, then `then`.
+fn greeted(then: Vec<Step>) -> Vec<Step> {
+    let mut steps = vec![
+        Step::Send(b"220 mx.example ESMTP\r\n".to_vec()),
+        Step::ReadLine,
+        Step::Send(b"250 mx.example\r\n".to_vec()),
+    ];
+    steps.extend(then);
+    steps
+}
+
+/// A cleartext session with `server`, set up.
+async fn connect_plain(server: &StepServer) -> adapter::Connection {
+    Builder::new("127.0.0.1")
+        .port(server.addr().port())
+        .starttls(TlsPolicy::Disabled)
+        .connect()
+        .await
+        .expect("connect")
+}
 
 async fn run(s: &Scenario, t: &Target) -> Outcome {
     let mut outcome = Outcome::default();
@@ -19,7 +47,7 @@ async fn run(s: &Scenario, t: &Target) -> Outcome {
     let mut conn = match builder.connect().await {
         Ok(c) => c,
         Err(e) => {
-            outcome.error = Some(end_error(e));
+            outcome.error = Some(EndError::from(e));
             return outcome;
         }
     };
@@ -34,12 +62,12 @@ async fn run(s: &Scenario, t: &Target) -> Outcome {
     match conn.send_many(s.messages()).await {
         Ok(reports) => outcome.reports = reports,
         Err(e) => {
-            outcome.error = Some(end_error(e));
+            outcome.error = Some(EndError::from(e));
             return outcome;
         }
     }
     if let Err(e) = conn.quit().await {
-        outcome.error = Some(end_error(e));
+        outcome.error = Some(EndError::from(e));
     }
     outcome
 }
@@ -53,19 +81,9 @@ fn transcripts_replay_through_the_adapter() {
 /// poisons the connection: the next call fails instead of reading the stale reply.
 #[test]
 fn a_dropped_send_poisons_the_connection() {
-    let server = StepServer::start(vec![
-        Step::Send(b"220 mx.example ESMTP\r\n".to_vec()),
-        Step::ReadLine,
-        Step::Send(b"250 mx.example\r\n".to_vec()),
-        Step::Hold,
-    ]);
+    let server = StepServer::start(greeted(vec![Step::Hold]));
     block_on(async {
-        let mut conn = Builder::new("127.0.0.1")
-            .port(server.addr().port())
-            .starttls(TlsPolicy::Disabled)
-            .connect()
-            .await
-            .expect("connect");
+        let mut conn = connect_plain(&server).await;
         let send = conn.send_bytes(envelope("to@example.net"), b"Hi\r\n");
         let dropped = timeout(Duration::from_millis(300), send).await;
         assert!(
@@ -81,21 +99,13 @@ fn a_dropped_send_poisons_the_connection() {
 /// connection stays usable.
 #[test]
 fn an_envelope_without_recipients_is_refused_locally() {
-    let server = StepServer::start(vec![
-        Step::Send(b"220 mx.example ESMTP\r\n".to_vec()),
-        Step::ReadLine,
-        Step::Send(b"250 mx.example\r\n".to_vec()),
+    let server = StepServer::start(greeted(vec![
         Step::ReadLine,
         Step::Send(b"250 2.0.0 Ok\r\n".to_vec()),
         Step::Hold,
-    ]);
+    ]));
     block_on(async {
-        let mut conn = Builder::new("127.0.0.1")
-            .port(server.addr().port())
-            .starttls(TlsPolicy::Disabled)
-            .connect()
-            .await
-            .expect("connect");
+        let mut conn = connect_plain(&server).await;
         let mut env = envelope("to@example.net");
         env.recipients.clear();
         let refused = conn.send_bytes(env, b"Hi\r\n").await;
