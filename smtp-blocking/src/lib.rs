@@ -209,24 +209,11 @@ impl<S: Socket> Connection<S> {
         self.d.session.finish_quit()
     }
 
-    /// What the server offered in its last EHLO/LHLO reply.
-    pub fn capabilities(&self) -> &Capabilities {
-        self.d.session.client().capabilities()
-    }
-
-    /// Whether the session runs over TLS.
-    pub fn is_encrypted(&self) -> bool {
-        self.d.session.client().is_encrypted()
-    }
+    smtp_io::session_accessors!(d.session);
 
     /// The TLS protocol version (`"TLSv1.3"`, `"TLSv1.2"`) when the session runs over
     /// TLS, implicit or after STARTTLS.
     pub fn tls_version(&self) -> Option<&'static str> {
         self.d.tls_version()
-    }
-
-    /// The SASL mechanism the session authenticated with.
-    pub fn auth_mechanism(&self) -> Option<Mechanism> {
-        self.d.session.client().auth_mechanism().cloned()
     }
 }

@@ -8,6 +8,8 @@
 //! - [`Settings`] and [`builder_setters!`]: what an adapter's `Builder` holds before it
 //!   connects (host, port, the core's [`Config`](smtp_proto::Config), connect timeout,
 //!   rustls configuration) and the chainable setters every `Builder` has.
+//! - [`session_accessors!`]: the methods every adapter's `Connection` has that read
+//!   its session (capabilities, encryption, AUTH mechanism).
 //! - [`new_session`]: the [`Session`](smtp_proto::session::Session) an adapter drives,
 //!   logging the conversation through `trace` (feature `tracing`; target
 //!   `smtp_io::trace` on every runtime).
@@ -25,6 +27,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod accessors;
 mod error;
 mod session;
 mod settings;

@@ -184,25 +184,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Connection<S> {
         self.driver.session.finish_quit()
     }
 
-    /// What the server offered in its last EHLO/LHLO reply.
-    pub fn capabilities(&self) -> &Capabilities {
-        self.driver.session.client().capabilities()
-    }
-
-    /// Whether the session runs over TLS.
-    pub fn is_encrypted(&self) -> bool {
-        self.driver.session.client().is_encrypted()
-    }
+    smtp_io::session_accessors!(driver.session);
 
     /// The TLS protocol version (`"TLSv1.3"`, `"TLSv1.2"`) when the session runs over
     /// TLS, implicit or after STARTTLS.
     pub fn tls_version(&self) -> Option<&'static str> {
         self.driver.tls_version()
-    }
-
-    /// The SASL mechanism the session authenticated with.
-    pub fn auth_mechanism(&self) -> Option<Mechanism> {
-        self.driver.session.client().auth_mechanism().cloned()
     }
 
     /// Runs one batch (see [`Session::finish_send`] for what a failure returns).
