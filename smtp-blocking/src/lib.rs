@@ -65,26 +65,17 @@ pub use driver::Socket;
 pub use smtp_io::Error;
 
 use driver::Driver;
-use smtp_io::Settings;
 use smtp_proto::session::Session;
 use smtp_proto::Instant;
 
-/// Settings for one connection; [`Builder::connect`] opens it.
+/// Settings for a connection; [`Builder::connect`] opens it.
 #[derive(Debug)]
 pub struct Builder {
-    settings: Settings,
+    settings: smtp_io::Settings,
 }
 
 impl Builder {
-    /// A connection to `host` (a DNS name or an IP address; also the name the TLS
-    /// certificate must carry), STARTTLS required, EHLO name `localhost`.
-    pub fn new(host: impl Into<String>) -> Self {
-        Builder {
-            settings: Settings::new(host.into()),
-        }
-    }
-
-    smtp_io::builder_setters!(settings);
+    smtp_io::builder_methods!(settings);
 
     /// Resolves the host, connects (trying each address within the connect timeout), then
     /// sets the session up: greeting, EHLO, TLS, AUTH.

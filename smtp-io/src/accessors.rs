@@ -3,7 +3,7 @@
 /// The methods every adapter's `Connection` has that read its
 /// [`Session`](smtp_proto::session::Session) (`self.$session`, a field path such as
 /// `driver.session`): `capabilities`, `is_encrypted`, `auth_mechanism`. A macro for the
-/// reason [`builder_setters!`](crate::builder_setters) is one: they must be the
+/// reason [`builder_methods!`](crate::builder_methods) is one: they must be the
 /// `Connection`'s own methods.
 #[macro_export]
 macro_rules! session_accessors {

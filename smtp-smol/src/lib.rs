@@ -61,7 +61,6 @@ mod tls;
 
 use async_io::Async;
 use futures_lite::io::{AsyncRead, AsyncWrite};
-use smtp_io::Settings;
 use smtp_proto::session::Session;
 use smtp_proto::Instant;
 use std::net::TcpStream;
@@ -78,20 +77,11 @@ pub use smtp_proto::{
 /// Settings for a connection; [`Builder::connect`] opens it.
 #[derive(Debug)]
 pub struct Builder {
-    settings: Settings,
+    settings: smtp_io::Settings,
 }
 
 impl Builder {
-    /// Connects to `host` (a name to resolve, or an IP address); TLS certificates are
-    /// verified against it. Defaults: port 25 (465 with implicit TLS, 24 with LMTP),
-    /// STARTTLS required, EHLO name `localhost`, RFC 5321 timeouts, 30 s to connect.
-    pub fn new(host: impl Into<String>) -> Self {
-        Builder {
-            settings: Settings::new(host.into()),
-        }
-    }
-
-    smtp_io::builder_setters!(settings);
+    smtp_io::builder_methods!(settings);
 
     /// Connects over TCP, then sets the session up as [`Builder::connect_stream`] does.
     pub async fn connect(self) -> Result<Connection, Error> {
