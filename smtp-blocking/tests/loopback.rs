@@ -5,7 +5,7 @@
 use std::net::TcpStream;
 
 use smtp_blocking::{Builder, Connection, Error, Socket};
-use smtp_testkit::scenario::{replay_all, EndError, Outcome, Scenario, Target};
+use smtp_testkit::scenario::{replay_all, Outcome, Scenario, Target};
 
 /// What the scenario's session did on `connected`: its messages sent (through `send`,
 /// a reader, when `reader` and the transcript has one message; else `send_bytes` or
@@ -15,35 +15,19 @@ fn session<S: Socket>(
     connected: Result<Connection<S>, Error>,
     reader: bool,
 ) -> Outcome {
-    let mut outcome = Outcome::default();
     let mut conn = match connected {
         Ok(c) => c,
-        Err(e) => {
-            outcome.error = Some(EndError::from(e));
-            return outcome;
-        }
+        Err(e) => return Outcome::not_connected(e),
     };
     let sent = match &s.messages[..] {
         [(env, body)] if reader => conn.send(env.clone(), &body[..]).map(|r| vec![r]),
         [(env, body)] => conn.send_bytes(env.clone(), body).map(|r| vec![r]),
         _ => conn.send_many(s.messages()),
     };
-    outcome.encrypted = conn.is_encrypted();
-    assert_eq!(
-        conn.tls_version().is_some(),
-        conn.is_encrypted(),
-        "{}",
-        s.name()
-    );
-    outcome.auth_mechanism = conn.auth_mechanism().map(|m| m.as_str().to_string());
-    match sent {
-        Ok(reports) => outcome.reports = reports,
-        Err(e) => outcome.error = Some(EndError::from(e)),
-    }
-    if let Err(e) = conn.quit() {
-        outcome.error.get_or_insert(EndError::from(e));
-    }
-    outcome
+    let (encrypted, tls) = (conn.is_encrypted(), conn.tls_version());
+    let auth = conn.auth_mechanism();
+    let auth = auth.as_ref().map(|m| m.as_str());
+    Outcome::of_session(s.name(), encrypted, tls, auth, sent, conn.quit())
 }
 
 fn builder(s: &Scenario, host: &str, target: &Target) -> Builder {
