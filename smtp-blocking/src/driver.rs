@@ -82,12 +82,8 @@ impl<S: Socket> Driver<S> {
         config: smtp_proto::Config,
         #[cfg(feature = "rustls")] tls: Option<crate::tls::TlsSetup>,
     ) -> Self {
-        #[allow(unused_mut)]
-        let mut session = Session::new(config, Instant::ZERO);
-        #[cfg(feature = "tracing")]
-        session.set_log(crate::trace::LOG);
         Driver {
-            session,
+            session: smtp_io::new_session(config),
             stream: Stream::Plain(stream),
             origin: StdInstant::now(),
             buf: vec![0; 16 * 1024],
@@ -105,11 +101,7 @@ impl<S: Socket> Driver<S> {
     pub(crate) fn tls_version(&self) -> Option<&'static str> {
         match &self.stream {
             #[cfg(feature = "rustls")]
-            Stream::Tls(s) => Some(match s.conn.protocol_version() {
-                Some(rustls::ProtocolVersion::TLSv1_3) => "TLSv1.3",
-                Some(rustls::ProtocolVersion::TLSv1_2) => "TLSv1.2",
-                _ => "TLS",
-            }),
+            Stream::Tls(s) => Some(smtp_io::tls::version_name(s.conn.protocol_version())),
             _ => None,
         }
     }

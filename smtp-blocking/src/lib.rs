@@ -42,23 +42,17 @@
 //!
 //! # Features
 //! `rustls` (default), `tracing` (commands and replies at debug level, target
-//! `smtp_blocking::trace`; AUTH exchanges redacted, content logged as a length), `interop`
+//! `smtp_io::trace`; AUTH exchanges redacted, content logged as a length), `interop`
 //! (tests only).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 mod driver;
-mod error;
 #[cfg(feature = "rustls")]
 mod tls;
-#[cfg(feature = "tracing")]
-mod trace;
 
 use std::io::{self, Read};
 use std::net::{TcpStream, ToSocketAddrs};
-
-#[cfg(feature = "rustls")]
-use std::sync::Arc;
 
 pub use smtp_proto;
 pub use smtp_proto::command::{EhloName, ForwardPath, Mechanism, ReversePath};
@@ -68,39 +62,20 @@ pub use smtp_proto::{
 };
 
 pub use driver::Socket;
-pub use error::Error;
+pub use smtp_io::Error;
 
 use driver::Driver;
 use smtp_proto::session::Session;
-use smtp_proto::{Instant, Settings};
+use smtp_proto::Instant;
 
-/// Settings for one connection; [`Builder::connect`] opens it.
+/// Settings for a connection; [`Builder::connect`] opens it.
 #[derive(Debug)]
 pub struct Builder {
-    settings: Settings,
-    #[cfg(feature = "rustls")]
-    tls_config: Option<Arc<rustls::ClientConfig>>,
+    settings: smtp_io::Settings,
 }
 
 impl Builder {
-    /// A connection to `host` (a DNS name or an IP address; also the name the TLS
-    /// certificate must carry), STARTTLS required, EHLO name `localhost`.
-    pub fn new(host: impl Into<String>) -> Self {
-        Builder {
-            settings: Settings::new(host.into()),
-            #[cfg(feature = "rustls")]
-            tls_config: None,
-        }
-    }
-
-    smtp_proto::builder_setters!(settings);
-
-    /// The rustls configuration to verify the server with (default: webpki-roots, ring).
-    #[cfg(feature = "rustls")]
-    pub fn tls_config(mut self, config: Arc<rustls::ClientConfig>) -> Self {
-        self.tls_config = Some(config);
-        self
-    }
+    smtp_io::builder_methods!(settings);
 
     /// Resolves the host, connects (trying each address within the connect timeout), then
     /// sets the session up: greeting, EHLO, TLS, AUTH.
@@ -122,9 +97,7 @@ impl Builder {
     /// Sets the session up over a stream the caller opened (e.g. a Unix socket for LMTP).
     pub fn connect_stream<S: Socket>(self, stream: S) -> Result<Connection<S>, Error> {
         #[cfg(feature = "rustls")]
-        let tls = (self.settings.may_use_tls())
-            .then(|| tls::TlsSetup::new(&self.settings.host, self.tls_config))
-            .transpose()?;
+        let tls = self.settings.tls_setup()?;
         let mut d = Driver::new(
             stream,
             self.settings.config,
@@ -227,24 +200,11 @@ impl<S: Socket> Connection<S> {
         self.d.session.finish_quit()
     }
 
-    /// What the server offered in its last EHLO/LHLO reply.
-    pub fn capabilities(&self) -> &Capabilities {
-        self.d.session.client().capabilities()
-    }
-
-    /// Whether the session runs over TLS.
-    pub fn is_encrypted(&self) -> bool {
-        self.d.session.client().is_encrypted()
-    }
+    smtp_io::session_accessors!(d.session);
 
     /// The TLS protocol version (`"TLSv1.3"`, `"TLSv1.2"`) when the session runs over
     /// TLS, implicit or after STARTTLS.
     pub fn tls_version(&self) -> Option<&'static str> {
         self.d.tls_version()
-    }
-
-    /// The SASL mechanism the session authenticated with.
-    pub fn auth_mechanism(&self) -> Option<Mechanism> {
-        self.d.session.client().auth_mechanism().cloned()
     }
 }

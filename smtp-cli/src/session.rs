@@ -121,36 +121,14 @@ fn envelope(plan: &Plan, caps: &Capabilities) -> Envelope {
     env
 }
 
-macro_rules! from_adapter_error {
-    ($krate:ident) => {
-        impl From<$krate::Error> for SessionError {
-            fn from(e: $krate::Error) -> Self {
-                use $krate::Error as E;
-                match e {
-                    E::Io(e) => SessionError::Io(e),
-                    E::Tls(e) => SessionError::Tls(e),
-                    E::Timeout { stage } => SessionError::Timeout(stage),
-                    E::Smtp(e) => SessionError::Smtp(e),
-                    E::Usage(e) => SessionError::Usage(e),
-                    E::Refused(e) => SessionError::Refused(e),
-                    E::InvalidHost(h) => SessionError::InvalidHost(h),
-                    other => SessionError::Other(other.to_string()),
-                }
-            }
-        }
-    };
-}
-
-from_adapter_error!(smtp_tokio);
-from_adapter_error!(smtp_smol);
-
+/// The adapters' one error type (`smtp_io::Error`, re-exported by each adapter).
 impl From<smtp_blocking::Error> for SessionError {
     fn from(e: smtp_blocking::Error) -> Self {
         use smtp_blocking::Error as E;
-        // No timeout variant: the core's `Error::Timeout` comes inside `Smtp`.
         match e {
             E::Io(e) => SessionError::Io(e),
             E::Tls(e) => SessionError::Tls(e),
+            E::Timeout { stage } => SessionError::Timeout(stage),
             E::Smtp(e) => SessionError::Smtp(e),
             E::Usage(e) => SessionError::Usage(e),
             E::Refused(e) => SessionError::Refused(e),

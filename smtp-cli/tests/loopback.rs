@@ -280,6 +280,19 @@ fn temporary_failures_are_75() {
     assert!(out.stderr.contains("timed out"), "{out}");
 }
 
+/// A server that never answers times out: 75 on every runtime (the blocking adapter's
+/// timeout once fell through to 70).
+#[test]
+fn a_timeout_is_75_on_every_runtime() {
+    for runtime in RUNTIMES {
+        let silent = StepServer::silent();
+        let mut cmd = send(runtime, silent.addr(), &["--to", "b@example.net"]);
+        cmd.args(["--timeout", "1"]);
+        let out = run(cmd).expect(75);
+        assert!(out.stderr.contains("timed out"), "{runtime}: {out}");
+    }
+}
+
 /// 65: an address that is not one, a NUL in the message; 74: a message that cannot be
 /// read; 64: a wrong command line. None of them connects.
 #[test]

@@ -121,12 +121,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
         config: Config,
         #[cfg(feature = "rustls")] tls: Option<crate::tls::Tls>,
     ) -> Self {
-        #[allow(unused_mut)]
-        let mut session = Session::new(config, Instant::ZERO);
-        #[cfg(feature = "tracing")]
-        session.set_log(crate::trace::LOG);
         Driver {
-            session,
+            session: smtp_io::new_session(config),
             stream: Stream::Plain(stream),
             origin: Clock::now(),
             #[cfg(feature = "rustls")]
@@ -139,11 +135,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
     pub(crate) fn tls_version(&self) -> Option<&'static str> {
         match &self.stream {
             #[cfg(feature = "rustls")]
-            Stream::Tls(s) => Some(match s.get_ref().1.protocol_version() {
-                Some(rustls::ProtocolVersion::TLSv1_3) => "TLSv1.3",
-                Some(rustls::ProtocolVersion::TLSv1_2) => "TLSv1.2",
-                _ => "TLS",
-            }),
+            Stream::Tls(s) => Some(smtp_io::tls::version_name(s.get_ref().1.protocol_version())),
             _ => None,
         }
     }

@@ -59,24 +59,21 @@
 //!   *ring*, named explicitly: it builds in a fraction of aws-lc-rs's time on a small
 //!   (2-core) machine and needs no cmake or C toolchain beyond `cc`. Trust anchors are
 //!   webpki-roots unless `Builder::tls_config` supplies a configuration.
-//! - `tracing`: commands and replies at debug level; AUTH payloads are redacted and
-//!   control bytes escaped.
+//! - `tracing`: commands and replies at debug level, target `smtp_io::trace`; AUTH
+//!   payloads are redacted and control bytes escaped.
 
 mod driver;
-mod error;
 #[cfg(feature = "rustls")]
 mod tls;
-#[cfg(feature = "tracing")]
-mod trace;
 
 use async_io::Async;
 use futures_lite::io::{AsyncRead, AsyncWrite};
 use smtp_proto::session::Session;
-use smtp_proto::{Instant, Settings};
+use smtp_proto::Instant;
 use std::net::TcpStream;
 
 use driver::Driver;
-pub use error::Error;
+pub use smtp_io::Error;
 pub use smtp_proto;
 pub use smtp_proto::command::{EhloName, ForwardPath, Mechanism, ReversePath};
 pub use smtp_proto::{
@@ -87,31 +84,11 @@ pub use smtp_proto::{
 /// Settings for a connection; [`Builder::connect`] opens it.
 #[derive(Debug)]
 pub struct Builder {
-    settings: Settings,
-    #[cfg(feature = "rustls")]
-    tls_config: Option<std::sync::Arc<rustls::ClientConfig>>,
+    settings: smtp_io::Settings,
 }
 
 impl Builder {
-    /// Connects to `host` (a name to resolve, or an IP address); TLS certificates are
-    /// verified against it. Defaults: port 25 (465 with implicit TLS, 24 with LMTP),
-    /// STARTTLS required, EHLO name `localhost`, RFC 5321 timeouts, 30 s to connect.
-    pub fn new(host: impl Into<String>) -> Self {
-        Builder {
-            settings: Settings::new(host.into()),
-            #[cfg(feature = "rustls")]
-            tls_config: None,
-        }
-    }
-
-    smtp_proto::builder_setters!(settings);
-
-    /// The rustls configuration (trust anchors, client certificate ...).
-    #[cfg(feature = "rustls")]
-    pub fn tls_config(mut self, config: std::sync::Arc<rustls::ClientConfig>) -> Self {
-        self.tls_config = Some(config);
-        self
-    }
+    smtp_io::builder_methods!(settings);
 
     /// Connects over TCP, then sets the session up as [`Builder::connect_stream`] does.
     pub async fn connect(self) -> Result<Connection, Error> {
@@ -128,9 +105,7 @@ impl Builder {
         S: AsyncRead + AsyncWrite + Unpin + Send,
     {
         #[cfg(feature = "rustls")]
-        let tls = (self.settings.may_use_tls())
-            .then(|| tls::Tls::new(&self.settings.host, self.tls_config))
-            .transpose()?;
+        let tls = self.settings.tls_setup()?.map(tls::Tls);
         let mut driver = Driver::new(
             stream,
             self.settings.config,
@@ -207,25 +182,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Connection<S> {
         self.driver.session.finish_quit()
     }
 
-    /// What the server offered in its last EHLO/LHLO reply.
-    pub fn capabilities(&self) -> &Capabilities {
-        self.driver.session.client().capabilities()
-    }
-
-    /// Whether the session runs over TLS.
-    pub fn is_encrypted(&self) -> bool {
-        self.driver.session.client().is_encrypted()
-    }
+    smtp_io::session_accessors!(driver.session);
 
     /// The TLS protocol version (`"TLSv1.3"`, `"TLSv1.2"`) when the session runs over
     /// TLS, implicit or after STARTTLS.
     pub fn tls_version(&self) -> Option<&'static str> {
         self.driver.tls_version()
-    }
-
-    /// The SASL mechanism the session authenticated with.
-    pub fn auth_mechanism(&self) -> Option<Mechanism> {
-        self.driver.session.client().auth_mechanism().cloned()
     }
 
     /// Runs one batch (see [`Session::finish_send`] for what a failure returns).

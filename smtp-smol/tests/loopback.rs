@@ -1,64 +1,23 @@
 //! The core's transcripts replayed through this adapter over real 127.0.0.1 sockets (the
-//! testkit's scripted server checks every byte), a session on a multi-threaded
-//! executor, and cancellation.
+//! testkit's scripted server checks every byte), cancellation, and a session spawned on
+//! a multi-threaded executor. All but the last are shared with the other async adapter.
 // The transcripts include TLS sessions.
 #![cfg(feature = "rustls")]
 
 mod common;
 
-use std::sync::Arc;
-use std::time::Duration;
+use smtp_smol as adapter;
 
-use common::{block_on, end_error, envelope};
-use smtp_smol::{Builder, Error, ForwardPath, ReversePath, TlsPolicy};
-use smtp_testkit::scenario::{named, replay_all, verdict, Outcome, Scenario, Target};
-use smtp_testkit::server::{ScriptedServer, Step, StepServer};
-
-async fn run(s: &Scenario, t: &Target) -> Outcome {
-    let mut outcome = Outcome::default();
-    let mut builder = Builder::new(t.host)
-        .port(t.addr.port())
-        .tls_config(t.tls_config.clone());
-    *builder.config_mut() = s.config();
-    let mut conn = match builder.connect().await {
-        Ok(c) => c,
-        Err(e) => {
-            outcome.error = Some(end_error(e));
-            return outcome;
-        }
-    };
-    outcome.encrypted = conn.is_encrypted();
-    assert_eq!(
-        conn.tls_version().is_some(),
-        conn.is_encrypted(),
-        "{}",
-        s.name()
-    );
-    outcome.auth_mechanism = conn.auth_mechanism().map(|m| m.as_str().to_owned());
-    match conn.send_many(s.messages()).await {
-        Ok(reports) => outcome.reports = reports,
-        Err(e) => {
-            outcome.error = Some(end_error(e));
-            return outcome;
-        }
-    }
-    if let Err(e) = conn.quit().await {
-        outcome.error = Some(end_error(e));
-    }
-    outcome
-}
-
-#[test]
-fn transcripts_replay_through_the_adapter() {
-    replay_all(|s, t| block_on(run(s, t)));
-}
+include!("../../smtp-testkit/async-tests/loopback.rs");
 
 /// The session's futures are `Send` (tests/send_sync.rs checks each type), so a whole
-/// session (STARTTLS, AUTH, a pipelined message, QUIT) runs in a task that an executor
-/// run by two threads may move between them, and delivers.
+/// session (STARTTLS, AUTH, a pipelined message, QUIT) runs as a task on an executor
+/// driven by two threads, which may move it between them, and delivers.
 #[test]
 fn a_session_spawned_on_a_multi_threaded_executor_delivers() {
-    let s = Arc::new(named("starttls-auth-plain.txt"));
+    use smtp_testkit::scenario::{named, verdict};
+    use smtp_testkit::server::ScriptedServer;
+    let s = std::sync::Arc::new(named("starttls-auth-plain.txt"));
     let server = ScriptedServer::start(&s.transcript);
     let target = Target::of(&server);
     let executor = smol::Executor::new();
@@ -77,68 +36,4 @@ fn a_session_spawned_on_a_multi_threaded_executor_delivers() {
     });
     verdict(&s, server, &outcome).unwrap_or_else(|e| panic!("{e}"));
     assert!(outcome.reports[0].all_delivered(), "{outcome:?}");
-}
-
-/// A `send` dropped half-way (here by an outer timeout while the server is silent)
-/// poisons the connection: the next call fails instead of reading the stale reply.
-#[test]
-fn a_dropped_send_poisons_the_connection() {
-    let server = StepServer::start(vec![
-        Step::Send(b"220 mx.example ESMTP\r\n".to_vec()),
-        Step::ReadLine,
-        Step::Send(b"250 mx.example\r\n".to_vec()),
-        Step::Hold,
-    ]);
-    block_on(async {
-        let mut conn = Builder::new("127.0.0.1")
-            .port(server.addr().port())
-            .starttls(TlsPolicy::Disabled)
-            .connect()
-            .await
-            .expect("connect");
-        let send = conn.send_bytes(envelope("to@example.net"), b"Hi\r\n");
-        let timer = async {
-            async_io::Timer::after(Duration::from_millis(300)).await;
-            None
-        };
-        let dropped = futures_lite::future::or(async { Some(send.await) }, timer).await;
-        assert!(
-            dropped.is_none(),
-            "the silent server cannot complete a send"
-        );
-        assert!(matches!(conn.noop().await, Err(Error::Cancelled)));
-        assert!(matches!(conn.quit().await, Err(Error::Cancelled)));
-    });
-}
-
-/// Misuse and unsendable content are refused before anything is queued, and the
-/// connection stays usable.
-#[test]
-fn an_envelope_without_recipients_is_refused_locally() {
-    let server = StepServer::start(vec![
-        Step::Send(b"220 mx.example ESMTP\r\n".to_vec()),
-        Step::ReadLine,
-        Step::Send(b"250 mx.example\r\n".to_vec()),
-        Step::ReadLine,
-        Step::Send(b"250 2.0.0 Ok\r\n".to_vec()),
-        Step::Hold,
-    ]);
-    block_on(async {
-        let mut conn = Builder::new("127.0.0.1")
-            .port(server.addr().port())
-            .starttls(TlsPolicy::Disabled)
-            .connect()
-            .await
-            .expect("connect");
-        let mut env = envelope("to@example.net");
-        env.recipients.clear();
-        let refused = conn.send_bytes(env, b"Hi\r\n").await;
-        assert!(matches!(refused, Err(Error::Usage(_))), "{refused:?}");
-        let from = ReversePath::new("a@example.org").unwrap();
-        let to = ForwardPath::new("b@example.org").unwrap();
-        let refused = conn.send_message(from, [to], b"NUL \0 here\r\n").await;
-        assert!(matches!(refused, Err(Error::Refused(_))), "{refused:?}");
-        let reply = conn.noop().await.expect("NOOP after a refused call");
-        assert_eq!(reply.code().get(), 250);
-    });
 }

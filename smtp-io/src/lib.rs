@@ -1,0 +1,48 @@
+//! What the three I/O adapters of [`smtp_proto`] (`smtp-blocking`, `smtp-tokio`,
+//! `smtp-smol`) share and is not I/O, written once so that they cannot drift apart:
+//!
+//! - [`Error`]: why a connection could not be made or why the session ended, with its
+//!   classification ([`Error::is_transient`], [`Error::is_permanent`]). Each adapter
+//!   re-exports it as its own `Error`, so `smtp_tokio::Error` and `smtp_blocking::Error`
+//!   are one type.
+//! - [`Settings`] and [`builder_methods!`]: what an adapter's `Builder` holds before it
+//!   connects (host, port, the core's [`Config`](smtp_proto::Config), connect timeout,
+//!   rustls configuration), and the constructor and chainable setters every `Builder`
+//!   has.
+//! - [`session_accessors!`]: the methods every adapter's `Connection` has that read
+//!   its session (capabilities, encryption, AUTH mechanism).
+//! - [`new_session`]: the [`Session`](smtp_proto::session::Session) an adapter drives,
+//!   logging the conversation through `trace` (feature `tracing`; target
+//!   `smtp_io::trace` on every runtime).
+//! - `tls` (feature `rustls`): what a TLS handshake needs besides the stream (the server
+//!   name, the default configuration), and the name of the version it negotiated.
+//!
+//! The adapters do the I/O: sockets, clocks, TLS handshakes. This crate has none.
+//!
+//! # Features
+//!
+//! - `rustls`: the `Error::Tls` variant and `tls` (the adapters' `rustls` feature turns
+//!   it on). The crypto provider is ring, named explicitly.
+//! - `tracing`: the conversation at debug level, its content lines at trace level, AUTH
+//!   payloads redacted (the adapters' `tracing` feature turns it on).
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod accessors;
+mod error;
+mod session;
+mod settings;
+#[cfg(feature = "rustls")]
+pub mod tls;
+#[cfg(feature = "tracing")]
+pub mod trace;
+
+/// The rustls of `Error::Tls` and `tls`.
+#[cfg(feature = "rustls")]
+pub use rustls;
+/// The core, re-exported for the paths of [`builder_methods!`].
+pub use smtp_proto;
+
+pub use error::Error;
+pub use session::new_session;
+pub use settings::Settings;

@@ -1,0 +1,267 @@
+//! What an adapter's `Builder` holds before it connects, and its constructor and setters.
+
+#[cfg(feature = "rustls")]
+use std::sync::Arc;
+use std::time::Duration;
+
+use smtp_proto::command::EhloName;
+use smtp_proto::{Config, TlsMode, TlsPolicy};
+
+#[cfg(feature = "rustls")]
+use crate::tls::TlsSetup;
+
+/// Where to connect and how to run the session: everything of an adapter's `Builder`.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// The host: a name to resolve, or an IP address; TLS certificates are verified
+    /// against it.
+    pub host: String,
+    /// The TCP port; `None`: [`Settings::port_or_default`].
+    pub port: Option<u16>,
+    /// The core's configuration.
+    pub config: Config,
+    /// How long name resolution plus the TCP connect may take.
+    pub connect_timeout: Duration,
+    /// The rustls configuration; `None`: [`tls::default_config`](crate::tls::default_config).
+    #[cfg(feature = "rustls")]
+    pub tls_config: Option<Arc<rustls::ClientConfig>>,
+}
+
+impl Settings {
+    /// Defaults: STARTTLS required, EHLO name `localhost`, RFC 5321 timeouts, 30 s to
+    /// connect.
+    pub fn new(host: String) -> Self {
+        Settings {
+            host,
+            port: None,
+            config: Config::new(EhloName::localhost()),
+            connect_timeout: Duration::from_secs(30),
+            #[cfg(feature = "rustls")]
+            tls_config: None,
+        }
+    }
+
+    /// The port given, else 465 with implicit TLS (RFC 8314), 24 with LMTP (RFC 2033),
+    /// 25.
+    pub fn port_or_default(&self) -> u16 {
+        match (self.port, self.config.tls) {
+            (Some(port), _) => port,
+            (None, TlsMode::Implicit) => 465,
+            (None, _) if self.config.lmtp => 24,
+            (None, _) => 25,
+        }
+    }
+
+    /// Whether the session may need TLS (everything but STARTTLS disabled).
+    pub fn may_use_tls(&self) -> bool {
+        self.config.tls != TlsMode::StartTls(TlsPolicy::Disabled)
+    }
+
+    /// What a TLS handshake will need, if the session may use TLS: the host checked as
+    /// a server name ([`Error::InvalidHost`](crate::Error::InvalidHost) before the
+    /// session starts), and the configuration.
+    #[cfg(feature = "rustls")]
+    pub fn tls_setup(&self) -> Result<Option<TlsSetup>, crate::Error> {
+        self.may_use_tls()
+            .then(|| TlsSetup::new(&self.host, self.tls_config.clone()))
+            .transpose()
+    }
+}
+
+/// The constructor and setters every adapter's `Builder` has, written once: expands,
+/// inside `impl Builder`, to `new(host)` and chainable methods on its field `$settings`
+/// (a [`Settings`], the `Builder`'s only field), and `tls_config` with the `rustls`
+/// feature.
+///
+/// A macro because the methods must be the `Builder`'s own: a crate can add inherent
+/// methods only to its own types, and setters from a shared trait would work only
+/// where the caller imports that trait (`Builder::new(host).port(587)` would not
+/// compile with the adapter's `Builder` alone in scope).
+///
+/// ```
+/// use smtp_io::Settings;
+///
+/// /// An adapter's builder.
+/// pub struct Builder {
+///     settings: Settings,
+/// }
+///
+/// impl Builder {
+///     smtp_io::builder_methods!(settings);
+/// }
+///
+/// let b = Builder::new("mx.example").lmtp(true);
+/// assert_eq!(b.settings.port_or_default(), 24);
+/// ```
+#[macro_export]
+macro_rules! builder_methods {
+    ($settings:ident) => {
+        /// Connects to `host` (a name to resolve, or an IP address); TLS certificates
+        /// are verified against it. Defaults: port 25 (465 with implicit TLS, 24 with
+        /// LMTP), STARTTLS required, EHLO name `localhost`, RFC 5321 timeouts, 30 s to
+        /// connect.
+        pub fn new(host: impl Into<String>) -> Self {
+            Self {
+                $settings: $crate::Settings::new(host.into()),
+            }
+        }
+
+        /// The TCP port; default 25, or 465 with implicit TLS, or 24 with LMTP.
+        pub fn port(mut self, port: u16) -> Self {
+            self.$settings.port = Some(port);
+            self
+        }
+
+        /// TLS from the first byte (RFC 8314).
+        pub fn implicit_tls(mut self) -> Self {
+            self.$settings.config.tls = $crate::smtp_proto::TlsMode::Implicit;
+            self
+        }
+
+        /// Cleartext first, then STARTTLS according to `policy` (RFC 3207).
+        pub fn starttls(mut self, policy: $crate::smtp_proto::TlsPolicy) -> Self {
+            self.$settings.config.tls = $crate::smtp_proto::TlsMode::StartTls(policy);
+            self
+        }
+
+        /// Authenticate with these (only over TLS unless
+        /// [`allow_plaintext_auth`](Self::allow_plaintext_auth)).
+        pub fn credentials(mut self, credentials: $crate::smtp_proto::Credentials) -> Self {
+            self.$settings.config.credentials = Some(credentials);
+            self
+        }
+
+        /// The name sent with EHLO or LHLO.
+        pub fn ehlo_name(mut self, name: $crate::smtp_proto::command::EhloName) -> Self {
+            self.$settings.config.ehlo_name = name;
+            self
+        }
+
+        /// Speak LMTP (RFC 2033).
+        pub fn lmtp(mut self, on: bool) -> Self {
+            self.$settings.config.lmtp = on;
+            self
+        }
+
+        /// Use PIPELINING when offered (default on).
+        pub fn pipelining(mut self, on: bool) -> Self {
+            self.$settings.config.pipelining = on;
+            self
+        }
+
+        /// Use CHUNKING (BDAT) when offered (default on).
+        pub fn chunking(mut self, on: bool) -> Self {
+            self.$settings.config.chunking = on;
+            self
+        }
+
+        /// Allow credentials on a cleartext session (default off).
+        pub fn allow_plaintext_auth(mut self, on: bool) -> Self {
+            self.$settings.config.allow_plaintext_auth = on;
+            self
+        }
+
+        /// The reply deadlines.
+        pub fn timeouts(mut self, timeouts: $crate::smtp_proto::Timeouts) -> Self {
+            self.$settings.config.timeouts = timeouts;
+            self
+        }
+
+        /// The bound on connecting (default 30 s).
+        pub fn connect_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+            self.$settings.connect_timeout = timeout;
+            self
+        }
+
+        /// The core's whole configuration, for what has no method here (AUTH
+        /// preference, window, limits ...).
+        pub fn config_mut(&mut self) -> &mut $crate::smtp_proto::Config {
+            &mut self.$settings.config
+        }
+
+        $crate::__tls_config_setter!($settings);
+    };
+}
+
+/// `tls_config`, for [`builder_methods!`], when smtp-io has rustls.
+#[cfg(feature = "rustls")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __tls_config_setter {
+    ($settings:ident) => {
+        /// The rustls configuration (trust anchors, client certificate ...); default:
+        /// the webpki-roots trust anchors on the ring provider.
+        pub fn tls_config(
+            mut self,
+            config: ::std::sync::Arc<$crate::rustls::ClientConfig>,
+        ) -> Self {
+            self.$settings.tls_config = Some(config);
+            self
+        }
+    };
+}
+
+/// Nothing without rustls.
+#[cfg(not(feature = "rustls"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __tls_config_setter {
+    ($settings:ident) => {};
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Builder {
+        settings: Settings,
+    }
+
+    impl Builder {
+        builder_methods!(settings);
+    }
+
+    #[test]
+    fn default_ports_and_setters() {
+        let b = |f: fn(Builder) -> Builder| f(Builder::new("mx.example")).settings;
+        assert_eq!(b(|b| b).port_or_default(), 25);
+        assert_eq!(b(|b| b.implicit_tls()).port_or_default(), 465);
+        assert_eq!(b(|b| b.implicit_tls().lmtp(true)).port_or_default(), 465);
+        assert_eq!(b(|b| b.lmtp(true)).port_or_default(), 24);
+        assert_eq!(b(|b| b.lmtp(true).port(2525)).port_or_default(), 2525);
+        assert!(b(|b| b).may_use_tls());
+        assert!(!b(|b| b.starttls(TlsPolicy::Disabled)).may_use_tls());
+        let s = b(|b| {
+            b.pipelining(false)
+                .chunking(false)
+                .allow_plaintext_auth(true)
+                .connect_timeout(Duration::from_secs(3))
+                .ehlo_name(EhloName::new("c.example").unwrap())
+                .timeouts(smtp_proto::Timeouts::all(Duration::from_secs(9)))
+                .credentials(smtp_proto::Credentials::password("u", "p").unwrap())
+        });
+        let mut with_window = Builder {
+            settings: s.clone(),
+        };
+        with_window.config_mut().window = 7;
+        assert_eq!(with_window.settings.config.window, 7);
+        assert_eq!(s.config.ehlo_name.as_str(), "c.example");
+        assert_eq!(s.config.timeouts.greeting, Duration::from_secs(9));
+        assert!(s.config.credentials.is_some());
+        assert!(!s.config.pipelining && !s.config.chunking && s.config.allow_plaintext_auth);
+        assert_eq!(s.connect_timeout, Duration::from_secs(3));
+    }
+
+    #[cfg(feature = "rustls")]
+    #[test]
+    fn a_tls_setup_with_the_given_configuration_only_when_tls_may_be_used() {
+        let own = Arc::new((*crate::tls::default_config().unwrap()).clone());
+        let b = Builder::new("mx.example").tls_config(own.clone());
+        let setup = b.settings.tls_setup().unwrap().expect("STARTTLS required");
+        assert!(Arc::ptr_eq(&setup.config, &own));
+        let cleartext = b.starttls(TlsPolicy::Disabled).settings;
+        assert!(cleartext.tls_setup().unwrap().is_none());
+        let bad = Settings::new("not a host".into()).tls_setup();
+        assert!(matches!(bad, Err(crate::Error::InvalidHost(_))));
+    }
+}
