@@ -150,8 +150,13 @@ impl Client {
             }
             Step::BeforeBody => {
                 // Waiting for every RCPT reply costs a round trip; do it only when the
-                // outcome decides whether to send at all.
-                let wait = self.config.abort_on_rejected_recipient || !pipelining;
+                // outcome decides whether to send at all, or, under LMTP, how BDAT LAST
+                // is answered: once per accepted recipient, and not at all with none
+                // (RFC 2033 §4.3). Sent with the next message's MAIL and RCPTs, it
+                // still costs one flight per message.
+                let wait = self.config.abort_on_rejected_recipient
+                    || !pipelining
+                    || (self.config.lmtp && t.bdat);
                 if wait && !t.all_rcpt_replies_in() {
                     return Progress::Blocked;
                 }

@@ -97,8 +97,14 @@ impl Txn {
 
     /// Final replies expected after the data: one, or under LMTP one per accepted
     /// recipient (RFC 2033 §4.2); a server with no accepted recipient answers once.
+    ///
+    /// A transaction already failed when its end went out answers once too: under LMTP
+    /// that is a BDAT chunk refused with BDAT LAST pipelined behind it, and RFC 2033
+    /// §4.3 has the server answer that LAST with a single reply. (The other failures
+    /// known that early send no BDAT at all, or only DATA's end marker after a 354 with
+    /// no recipient accepted, which gets one reply.)
     pub fn finals_expected(&self, lmtp: bool) -> usize {
-        if lmtp {
+        if lmtp && self.failure.is_none() {
             self.accepted.len().max(1)
         } else {
             1
