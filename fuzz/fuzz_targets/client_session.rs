@@ -51,7 +51,7 @@ const PASSWORD: &str = "pw-9f3k2-secret";
 const TOKEN: &str = "tok-7q1z8-secret";
 
 /// Replies a server commonly sends, so that most runs get past the greeting and EHLO.
-const CANNED: [&[u8]; 24] = [
+const CANNED: [&[u8]; 27] = [
     b"220 mx.example ESMTP\r\n",
     b"250-mx.example\r\n250-PIPELINING\r\n250-STARTTLS\r\n250-AUTH PLAIN LOGIN XOAUTH2 OAUTHBEARER\r\n250-CHUNKING\r\n250-BINARYMIME\r\n250-8BITMIME\r\n250-SMTPUTF8\r\n250-DSN\r\n250-REQUIRETLS\r\n250 SIZE 1000\r\n",
     b"250-mx.example\r\n250 PIPELINING\r\n",
@@ -76,6 +76,10 @@ const CANNED: [&[u8]; 24] = [
     b"334 eyJzdGF0dXMiOiI0MDEifQ==\r\n",
     b"250-mx.example\r\n250-PIPELINING\r\n250-CHUNKING\r\n250 AUTH LOGIN PLAIN\r\n",
     b"252 2.5.2 Cannot verify\r\n",
+    // 452/552 mean "too many recipients" only with X.5.3 or as a bare 452.
+    b"452 4.2.2 Mailbox full\r\n",
+    b"552 5.5.3 Too many recipients\r\n",
+    b"452 Too many recipients\r\n",
 ];
 
 const FROM: [&str; 4] = [
@@ -301,9 +305,16 @@ impl Harness {
                     self.rcpt_seen.insert((*txn, *rcpt)),
                     "RCPT {rcpt} reported twice"
                 );
-                // After 452/552 the rest are reported with that reply (RFC 5321 §4.5.3.1.10).
-                let code = reply.code().get();
-                self.in_order(reply, code == 452 || code == 552, "RecipientRejected");
+                // Each rejection is the reply to its own RCPT, never an earlier one
+                // repeated: after "too many recipients" the untried ones are
+                // RecipientNotAttempted (RFC 5321 §4.5.3.1.10).
+                self.in_order(reply, false, "RecipientRejected");
+            }
+            Event::RecipientNotAttempted { txn, rcpt } => {
+                assert!(
+                    self.rcpt_seen.insert((*txn, *rcpt)),
+                    "RCPT {rcpt} reported twice"
+                );
             }
             Event::MessageAccepted { txn, rcpt, reply } => {
                 self.outcome(*txn, *rcpt);

@@ -115,17 +115,16 @@ impl Client {
                     self.active[idx].step = Step::BeforeBody;
                     return Progress::Continue;
                 }
-                if let Some(reply) = t.too_many.clone() {
-                    // Without pipelining nothing more was sent after the 452: report the
-                    // rest with it (RFC 5321 §4.5.3.1.10).
+                if t.too_many {
+                    // RFC 5321 §4.5.3.1.10: the server takes no more recipients in this
+                    // transaction. The RCPTs not yet sent (all after it without
+                    // pipelining, those behind a full window with it) are not tried: the
+                    // caller sends them in another transaction.
                     let t = &mut self.active[idx];
                     for rcpt in i..n {
                         t.rcpt_replies += 1;
-                        self.events.push_back(Event::RecipientRejected {
-                            txn: id,
-                            rcpt,
-                            reply: reply.clone(),
-                        });
+                        self.events
+                            .push_back(Event::RecipientNotAttempted { txn: id, rcpt });
                     }
                     if t.accepted.is_empty() {
                         t.fail(TxnFailure::NoRecipients);

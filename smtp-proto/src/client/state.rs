@@ -22,6 +22,7 @@ use crate::ehlo::Capabilities;
 use crate::error::{AuthError, Error, ProtocolError, Stage, TlsRequiredError};
 use crate::output::{Event, TxnFailure, TxnId};
 use crate::reply::Reply;
+use crate::report::too_many_recipients;
 
 /// RFC 4954 §4: AUTH lines may be up to 12288 octets, in both directions.
 const AUTH_LINE_MAX: usize = 12288;
@@ -362,8 +363,9 @@ impl Client {
         self.settle(id);
     }
 
-    /// RFC 5321 §4.5.3.1.10: 452 (and 552 in its place) means too many recipients; every
-    /// later recipient is reported rejected, to be sent in another transaction.
+    /// RFC 5321 §4.5.3.1.10: a "too many recipients" reply (see
+    /// [`too_many_recipients`]) stops the RCPTs not yet sent; each is reported not
+    /// attempted when its turn comes (issue.rs), to be sent in another transaction.
     fn on_rcpt(&mut self, id: TxnId, rcpt: usize, reply: Reply) {
         let abort = self.config.abort_on_rejected_recipient;
         let Some(t) = self.txn_mut(id) else { return };
@@ -388,10 +390,7 @@ impl Client {
                     reply,
                 }
             } else {
-                let code = reply.code().get();
-                if (code == 452 || code == 552) && t.too_many.is_none() {
-                    t.too_many = Some(reply.clone());
-                }
+                t.too_many |= too_many_recipients(&reply);
                 if abort {
                     t.fail(TxnFailure::RecipientRejected);
                 }

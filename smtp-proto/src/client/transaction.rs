@@ -44,12 +44,14 @@ pub(crate) struct Txn {
     pub step: Step,
     pub bdat: bool,
     pub framing: Option<Framing>,
-    /// RCPT replies received so far.
+    /// Recipients settled so far: RCPT replies received, and recipients reported not
+    /// attempted after "too many recipients".
     pub rcpt_replies: usize,
     /// Indices of accepted recipients, in RCPT order (LMTP final replies follow it).
     pub accepted: Vec<usize>,
-    /// A 452/552 "too many recipients" was seen: later recipients are reported rejected.
-    pub too_many: Option<crate::reply::Reply>,
+    /// The server said "too many recipients" (RFC 5321 §4.5.3.1.10): the RCPTs not yet
+    /// sent are reported not attempted instead.
+    pub too_many: bool,
     /// LMTP final replies received so far.
     pub finals: usize,
     /// Replies still owed for this transaction.
@@ -70,7 +72,7 @@ impl Txn {
             framing: None,
             rcpt_replies: 0,
             accepted: Vec::new(),
-            too_many: None,
+            too_many: false,
             finals: 0,
             outstanding: 0,
             failure: None,
