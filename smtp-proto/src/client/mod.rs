@@ -519,12 +519,7 @@ impl Client {
                     });
                 }
             } else {
-                let failure = t.failure.clone().unwrap_or(TxnFailure::SessionClosed);
-                self.events.push_back(Event::TransactionFailed {
-                    txn: t.id,
-                    rcpt: None,
-                    failure,
-                });
+                self.not_delivered(&t);
             }
         }
         while let Some(w) = self.work.pop_front() {
@@ -540,6 +535,17 @@ impl Client {
         self.body_deadline = None;
         self.auth = None;
         self.close = Some(err);
+    }
+
+    /// Reports a transaction the server certainly did not deliver as the session ends:
+    /// its recorded failure, or else [`TxnFailure::SessionClosed`] (transient).
+    fn not_delivered(&mut self, t: &Txn) {
+        let failure = t.failure.clone().unwrap_or(TxnFailure::SessionClosed);
+        self.events.push_back(Event::TransactionFailed {
+            txn: t.id,
+            rcpt: None,
+            failure,
+        });
     }
 
     fn fail(&mut self, err: Error) {

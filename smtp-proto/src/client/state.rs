@@ -82,6 +82,11 @@ impl Client {
     /// message was refused, not lost: under LMTP, for every accepted recipient whose
     /// final reply is still owed (RFC 2033 §4.2). This holds while QUIT is pipelined
     /// behind the content too; the session then ends as asked, without an error.
+    ///
+    /// The 421 answers the oldest command owed a reply, and the server closes: it acted
+    /// on nothing written after that command. So every other open transaction, even one
+    /// whose end of data or BDAT LAST was pipelined behind (RFC 2920, RFC 3030), was not
+    /// delivered: it fails (transient, safe to send again), it is not unknown.
     fn on_421(&mut self, reply: Reply) {
         if let Some(
             Expect::DataEnd(id)
@@ -116,6 +121,9 @@ impl Client {
                     });
                 }
             }
+        }
+        while let Some(t) = self.active.pop_front() {
+            self.not_delivered(&t);
         }
         if self.phase == Phase::Quitting {
             return self.close_with(None);
