@@ -86,7 +86,10 @@ pub struct Report {
     /// or the last acceptance when every accepted recipient got the message.
     pub outcome: Option<MessageOutcome>,
     /// Under LMTP: one entry per envelope recipient, `Some` for each accepted recipient
-    /// once its final reply is in.
+    /// once its outcome is known: its own final reply (or unknown, when the session
+    /// ended while it was owed), or the failure of the whole transaction when that
+    /// failed before the data was over (DATA or a BDAT chunk refused, the session
+    /// ended first).
     pub deliveries: Vec<Option<MessageOutcome>>,
     lmtp: bool,
     finals_owed: Option<usize>,
@@ -163,6 +166,13 @@ impl Report {
                 self.finals_owed = Some(owed.saturating_sub(1));
             }
             _ => {
+                // Under LMTP an outcome for the whole transaction (a failure before the
+                // end of data) is each accepted recipient's outcome too.
+                for (slot, status) in self.deliveries.iter_mut().zip(&self.recipients) {
+                    if slot.is_none() && matches!(status, RecipientStatus::Accepted(_)) {
+                        *slot = Some(outcome.clone());
+                    }
+                }
                 self.outcome = Some(outcome);
                 self.finals_owed = Some(0);
             }
@@ -204,6 +214,32 @@ mod tests {
 
     fn reply(code: u16, text: &str) -> Reply {
         Reply::new(ReplyCode::new(code).unwrap(), &[text.as_bytes()]).unwrap()
+    }
+
+    #[test]
+    fn lmtp_a_transaction_failure_is_the_outcome_of_every_accepted_recipient() {
+        let txn = TxnId(1);
+        let mut report = Report::new(txn, 3, true);
+        for (rcpt, code) in [(0, 250), (1, 550), (2, 250)] {
+            let reply = reply(code, "x");
+            assert!(report.apply(&if code == 250 {
+                Event::RecipientAccepted { txn, rcpt, reply }
+            } else {
+                Event::RecipientRejected { txn, rcpt, reply }
+            }));
+        }
+        let failure = TxnFailure::Rejected {
+            stage: crate::Stage::DataBlock,
+            reply: reply(552, "5.3.4 message too big"),
+        };
+        assert!(report.apply(&Event::TransactionFailed {
+            txn,
+            rcpt: None,
+            failure: failure.clone(),
+        }));
+        assert!(report.is_complete());
+        let failed = Some(MessageOutcome::Failed(failure));
+        assert_eq!(report.deliveries, [failed.clone(), None, failed]);
     }
 
     #[test]
