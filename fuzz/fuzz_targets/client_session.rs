@@ -44,7 +44,8 @@ use smtp_proto::command::{BodyType, EnvId, ForwardPath, Notify, ReversePath, Vrf
 use smtp_proto::reply::{Reply, ReplyLimits, ReplyReader};
 use smtp_proto::{
     AuthError, Client, Config, Credentials, Envelope, Error, Event, Instant, Output, ProtocolError,
-    Recipient, Report, TlsMode, TlsPolicy, TlsRequiredError, TlsUpgrade, TxnFailure, TxnId,
+    Recipient, RecipientStatus, Report, TlsMode, TlsPolicy, TlsRequiredError, TlsUpgrade,
+    TxnFailure, TxnId,
 };
 
 const PASSWORD: &str = "pw-9f3k2-secret";
@@ -392,8 +393,21 @@ impl Harness {
                             "{id:?} got no outcome before Closed"
                         );
                     }
-                    for (_, report) in &self.txns {
-                        let _ = report.is_complete();
+                    // Every report is complete: under LMTP every accepted recipient
+                    // has exactly one outcome (its own, or the transaction's).
+                    for (id, report) in &self.txns {
+                        assert!(report.is_complete(), "{id:?} incomplete: {report:?}");
+                        if self.lmtp {
+                            for (status, delivery) in
+                                report.recipients.iter().zip(&report.deliveries)
+                            {
+                                assert!(
+                                    !matches!(status, RecipientStatus::Accepted(_))
+                                        || delivery.is_some(),
+                                    "{id:?}: an accepted recipient without an outcome: {report:?}"
+                                );
+                            }
+                        }
                     }
                     return;
                 }
