@@ -126,7 +126,9 @@ impl Client {
                         self.events
                             .push_back(Event::RecipientNotAttempted { txn: id, rcpt });
                     }
-                    if t.accepted.is_empty() {
+                    // RCPTs still on the wire may yet be accepted: on_rcpt decides
+                    // with the last reply.
+                    if t.all_rcpt_replies_in() && t.accepted.is_empty() {
                         t.fail(TxnFailure::NoRecipients);
                     }
                     t.step = Step::BeforeBody;

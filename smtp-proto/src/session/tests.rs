@@ -207,6 +207,7 @@ fn lmtp_a_refused_chunk_cut_before_the_last_reply_fails_every_accepted_recipient
         "{written}"
     );
     let report = s.finish_send().unwrap().remove(0);
+    assert_eq!(report.deliveries.len(), 2);
     for delivery in &report.deliveries {
         assert!(
             matches!(
