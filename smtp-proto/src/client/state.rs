@@ -445,7 +445,10 @@ impl Client {
         self.settle(id);
     }
 
-    /// RFC 3030 §2: a failed BDAT fails the transaction; no more chunks go out.
+    /// RFC 3030 §2: a failed BDAT fails the transaction; no more chunks go out, BDAT LAST
+    /// included (`settle`). Under LMTP a BDAT LAST already pipelined behind the refused
+    /// chunk is answered once, not once per accepted recipient (RFC 2033 §4.3): the
+    /// failure recorded here makes `Txn::finals_expected` one.
     fn on_bdat_chunk(&mut self, id: TxnId, reply: Reply) {
         let Some(t) = self.txn_mut(id) else { return };
         t.outstanding -= 1;
