@@ -44,14 +44,15 @@ use smtp_proto::command::{BodyType, EnvId, ForwardPath, Notify, ReversePath, Vrf
 use smtp_proto::reply::{Reply, ReplyLimits, ReplyReader};
 use smtp_proto::{
     AuthError, Client, Config, Credentials, Envelope, Error, Event, Instant, Output, ProtocolError,
-    Recipient, Report, TlsMode, TlsPolicy, TlsRequiredError, TlsUpgrade, TxnFailure, TxnId,
+    Recipient, RecipientStatus, Report, TlsMode, TlsPolicy, TlsRequiredError, TlsUpgrade,
+    TxnFailure, TxnId,
 };
 
 const PASSWORD: &str = "pw-9f3k2-secret";
 const TOKEN: &str = "tok-7q1z8-secret";
 
 /// Replies a server commonly sends, so that most runs get past the greeting and EHLO.
-const CANNED: [&[u8]; 24] = [
+const CANNED: [&[u8]; 27] = [
     b"220 mx.example ESMTP\r\n",
     b"250-mx.example\r\n250-PIPELINING\r\n250-STARTTLS\r\n250-AUTH PLAIN LOGIN XOAUTH2 OAUTHBEARER\r\n250-CHUNKING\r\n250-BINARYMIME\r\n250-8BITMIME\r\n250-SMTPUTF8\r\n250-DSN\r\n250-REQUIRETLS\r\n250 SIZE 1000\r\n",
     b"250-mx.example\r\n250 PIPELINING\r\n",
@@ -76,6 +77,10 @@ const CANNED: [&[u8]; 24] = [
     b"334 eyJzdGF0dXMiOiI0MDEifQ==\r\n",
     b"250-mx.example\r\n250-PIPELINING\r\n250-CHUNKING\r\n250 AUTH LOGIN PLAIN\r\n",
     b"252 2.5.2 Cannot verify\r\n",
+    // 452/552 mean "too many recipients" only with X.5.3 or as a bare 452.
+    b"452 4.2.2 Mailbox full\r\n",
+    b"552 5.5.3 Too many recipients\r\n",
+    b"452 Too many recipients\r\n",
 ];
 
 const FROM: [&str; 4] = [
@@ -301,9 +306,16 @@ impl Harness {
                     self.rcpt_seen.insert((*txn, *rcpt)),
                     "RCPT {rcpt} reported twice"
                 );
-                // After 452/552 the rest are reported with that reply (RFC 5321 §4.5.3.1.10).
-                let code = reply.code().get();
-                self.in_order(reply, code == 452 || code == 552, "RecipientRejected");
+                // Each rejection is the reply to its own RCPT, never an earlier one
+                // repeated: after "too many recipients" the untried ones are
+                // RecipientNotAttempted (RFC 5321 §4.5.3.1.10).
+                self.in_order(reply, false, "RecipientRejected");
+            }
+            Event::RecipientNotAttempted { txn, rcpt } => {
+                assert!(
+                    self.rcpt_seen.insert((*txn, *rcpt)),
+                    "RCPT {rcpt} reported twice"
+                );
             }
             Event::MessageAccepted { txn, rcpt, reply } => {
                 self.outcome(*txn, *rcpt);
@@ -381,8 +393,21 @@ impl Harness {
                             "{id:?} got no outcome before Closed"
                         );
                     }
-                    for (_, report) in &self.txns {
-                        let _ = report.is_complete();
+                    // Every report is complete: under LMTP every accepted recipient
+                    // has exactly one outcome (its own, or the transaction's).
+                    for (id, report) in &self.txns {
+                        assert!(report.is_complete(), "{id:?} incomplete: {report:?}");
+                        if self.lmtp {
+                            for (status, delivery) in
+                                report.recipients.iter().zip(&report.deliveries)
+                            {
+                                assert!(
+                                    !matches!(status, RecipientStatus::Accepted(_))
+                                        || delivery.is_some(),
+                                    "{id:?}: an accepted recipient without an outcome: {report:?}"
+                                );
+                            }
+                        }
                     }
                     return;
                 }

@@ -72,7 +72,8 @@ pub enum TxnFailure {
         /// The reply.
         reply: Reply,
     },
-    /// Every recipient was rejected (their replies came as `RecipientRejected`).
+    /// No recipient was accepted: each was rejected (`RecipientRejected`), or not
+    /// attempted after "too many recipients" (`RecipientNotAttempted`).
     NoRecipients,
     /// A recipient was rejected and the configuration aborts on any rejection.
     RecipientRejected,
@@ -117,9 +118,11 @@ pub enum Event {
         /// The server's reply.
         reply: Reply,
     },
-    /// RCPT `rcpt` of `txn` was rejected; `reply.is_transient()` tells 4xx from 5xx.
-    /// After a 452 (or 552) "too many recipients", every later recipient is reported
-    /// rejected too, transient (RFC 5321 §4.5.3.1.10).
+    /// RCPT `rcpt` of `txn` was rejected with this reply. `reply.is_transient()` tells
+    /// 4xx from 5xx, except that a 552 meaning "too many recipients" is transient too
+    /// (RFC 5321 §4.5.3.1.10; see [`RecipientStatus::is_transient`]).
+    ///
+    /// [`RecipientStatus::is_transient`]: crate::RecipientStatus::is_transient
     RecipientRejected {
         /// The transaction.
         txn: TxnId,
@@ -127,6 +130,18 @@ pub enum Event {
         rcpt: usize,
         /// The server's reply.
         reply: Reply,
+    },
+    /// RCPT `rcpt` of `txn` was never sent: the server answered an earlier RCPT with
+    /// "too many recipients" (452 or 552 with enhanced status X.5.3, or a 452 without
+    /// one; RFC 5321 §4.5.3.1.10, RFC 3463 §3.6) before this one went out. Nothing is
+    /// known against this recipient: send it in another transaction. RCPTs already on
+    /// the wire (pipelined) get their own reply, as `RecipientAccepted` or
+    /// `RecipientRejected`.
+    RecipientNotAttempted {
+        /// The transaction.
+        txn: TxnId,
+        /// Index into the envelope's recipients.
+        rcpt: usize,
     },
     /// The message was accepted. Under LMTP one per accepted recipient (`rcpt` is Some).
     MessageAccepted {
@@ -178,6 +193,7 @@ impl Event {
         match self {
             Event::RecipientAccepted { txn, .. }
             | Event::RecipientRejected { txn, .. }
+            | Event::RecipientNotAttempted { txn, .. }
             | Event::MessageAccepted { txn, .. }
             | Event::TransactionFailed { txn, .. }
             | Event::OutcomeUnknown { txn, .. } => Some(*txn),

@@ -11,7 +11,9 @@ use crate::reply::Reply;
 /// What became of one recipient at RCPT time.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RecipientStatus {
-    /// No reply (the transaction failed before, or the session ended).
+    /// No reply: the transaction failed before, the session ended, or the server said
+    /// "too many recipients" before this RCPT went out ([`Event::RecipientNotAttempted`]).
+    /// Send it in another transaction.
     NotAttempted,
     /// Accepted with this reply.
     Accepted(Reply),
@@ -26,6 +28,31 @@ impl RecipientStatus {
             RecipientStatus::NotAttempted => None,
             RecipientStatus::Accepted(r) | RecipientStatus::Rejected(r) => Some(r),
         }
+    }
+
+    /// Whether this recipient failed for now only, so that sending to it again (in
+    /// another transaction) may succeed: never attempted, rejected with 4xx, or rejected
+    /// with a 552 that means "too many recipients", which RFC 5321 §4.5.3.1.10 has
+    /// clients treat as 452. False when accepted or rejected for good.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            RecipientStatus::NotAttempted => true,
+            RecipientStatus::Accepted(_) => false,
+            RecipientStatus::Rejected(r) => r.is_transient() || too_many_recipients(r),
+        }
+    }
+}
+
+/// Whether a reply to RCPT says "too many recipients" (RFC 5321 §4.5.3.1.10) rather
+/// than something about that recipient: a 452 or 552 with enhanced status X.5.3 ("too
+/// many recipients", RFC 3463 §3.6), or a 452 with no enhanced status at all. Any other
+/// 452/552 (say 4.2.2 or 5.2.2, mailbox full: RFC 3463 §3.3) concerns that recipient
+/// alone, and the RCPTs after it still go out.
+pub(crate) fn too_many_recipients(reply: &Reply) -> bool {
+    match (reply.code().get(), reply.enhanced()) {
+        (452 | 552, Some(e)) => e.subject() == 5 && e.detail() == 3,
+        (452, None) => true,
+        _ => false,
     }
 }
 
@@ -59,7 +86,10 @@ pub struct Report {
     /// or the last acceptance when every accepted recipient got the message.
     pub outcome: Option<MessageOutcome>,
     /// Under LMTP: one entry per envelope recipient, `Some` for each accepted recipient
-    /// once its final reply is in.
+    /// once its outcome is known: its own final reply (or unknown, when the session
+    /// ended while it was owed), or the failure of the whole transaction when that
+    /// failed before the data was over (DATA or a BDAT chunk refused, the session
+    /// ended first).
     pub deliveries: Vec<Option<MessageOutcome>>,
     lmtp: bool,
     finals_owed: Option<usize>,
@@ -93,6 +123,11 @@ impl Report {
             Event::RecipientRejected { txn, rcpt, reply } if *txn == self.txn => {
                 if let Some(slot) = self.recipients.get_mut(*rcpt) {
                     *slot = RecipientStatus::Rejected(reply.clone());
+                }
+            }
+            Event::RecipientNotAttempted { txn, rcpt } if *txn == self.txn => {
+                if let Some(slot) = self.recipients.get_mut(*rcpt) {
+                    *slot = RecipientStatus::NotAttempted;
                 }
             }
             Event::MessageAccepted { txn, rcpt, reply } if *txn == self.txn => {
@@ -131,6 +166,13 @@ impl Report {
                 self.finals_owed = Some(owed.saturating_sub(1));
             }
             _ => {
+                // Under LMTP an outcome for the whole transaction (a failure before the
+                // end of data) is each accepted recipient's outcome too.
+                for (slot, status) in self.deliveries.iter_mut().zip(&self.recipients) {
+                    if slot.is_none() && matches!(status, RecipientStatus::Accepted(_)) {
+                        *slot = Some(outcome.clone());
+                    }
+                }
                 self.outcome = Some(outcome);
                 self.finals_owed = Some(0);
             }
@@ -168,6 +210,91 @@ impl Report {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::reply::ReplyCode;
+
+    fn reply(code: u16, text: &str) -> Reply {
+        Reply::new(ReplyCode::new(code).unwrap(), &[text.as_bytes()]).unwrap()
+    }
+
+    #[test]
+    fn lmtp_a_transaction_failure_is_the_outcome_of_every_accepted_recipient() {
+        let txn = TxnId(1);
+        let mut report = Report::new(txn, 3, true);
+        for (rcpt, code) in [(0, 250), (1, 550), (2, 250)] {
+            let reply = reply(code, "x");
+            assert!(report.apply(&if code == 250 {
+                Event::RecipientAccepted { txn, rcpt, reply }
+            } else {
+                Event::RecipientRejected { txn, rcpt, reply }
+            }));
+        }
+        let failure = TxnFailure::Rejected {
+            stage: crate::Stage::DataBlock,
+            reply: reply(552, "5.3.4 message too big"),
+        };
+        assert!(report.apply(&Event::TransactionFailed {
+            txn,
+            rcpt: None,
+            failure: failure.clone(),
+        }));
+        assert!(report.is_complete());
+        let failed = Some(MessageOutcome::Failed(failure));
+        assert_eq!(report.deliveries, [failed.clone(), None, failed]);
+    }
+
+    #[test]
+    fn too_many_recipients_only_with_x_5_3_or_a_bare_452() {
+        assert!(too_many_recipients(&reply(
+            452,
+            "4.5.3 too many recipients"
+        )));
+        assert!(too_many_recipients(&reply(
+            552,
+            "5.5.3 too many recipients"
+        )));
+        assert!(too_many_recipients(&reply(452, "too many recipients")));
+        assert!(!too_many_recipients(&reply(452, "4.2.2 mailbox full")));
+        assert!(!too_many_recipients(&reply(552, "5.2.2 mailbox full")));
+        assert!(!too_many_recipients(&reply(552, "mailbox full")));
+        assert!(!too_many_recipients(&reply(
+            451,
+            "4.5.3 too many recipients"
+        )));
+        assert!(!too_many_recipients(&reply(
+            550,
+            "5.5.3 too many recipients"
+        )));
+    }
+
+    #[test]
+    fn a_too_many_552_is_a_transient_rejection_and_untried_recipients_are_not_attempted() {
+        let txn = TxnId(3);
+        let mut report = Report::new(txn, 3, false);
+        let events = [
+            Event::RecipientAccepted {
+                txn,
+                rcpt: 0,
+                reply: reply(250, "ok"),
+            },
+            Event::RecipientRejected {
+                txn,
+                rcpt: 1,
+                reply: reply(552, "5.5.3 too many recipients"),
+            },
+            Event::RecipientNotAttempted { txn, rcpt: 2 },
+        ];
+        for e in &events {
+            assert!(report.apply(e));
+        }
+        assert!(matches!(report.recipients[1], RecipientStatus::Rejected(_)));
+        assert!(report.recipients[1].is_transient());
+        assert_eq!(report.recipients[2], RecipientStatus::NotAttempted);
+        assert!(report.recipients[2].is_transient());
+        assert!(!report.recipients[0].is_transient());
+        let full = RecipientStatus::Rejected(reply(552, "5.2.2 mailbox full"));
+        assert!(!full.is_transient());
+        assert!(RecipientStatus::Rejected(reply(452, "4.2.2 mailbox full")).is_transient());
+    }
 
     fn report_after(event: impl FnOnce(TxnId) -> Event) -> Report {
         let mut report = Report::new(TxnId(7), 1, false);

@@ -1,8 +1,10 @@
 //! Model test of the client state machine against a scripted, reactive server.
 //!
-//! Proptest draws the server's behaviour: what the EHLO reply offers (PIPELINING,
-//! CHUNKING, STARTTLS), the TLS policy and whether credentials are configured, and for
-//! every transaction the class of the reply to MAIL, each RCPT, DATA and the end of data;
+//! Proptest draws the server's behaviour: SMTP or LMTP, what the EHLO (LHLO) reply offers
+//! (PIPELINING, CHUNKING, STARTTLS), the TLS policy and whether credentials are
+//! configured, and for every transaction the class of the reply to MAIL, each RCPT
+//! (among them 452/552 "too many recipients" and "mailbox full"), DATA and the end of
+//! data;
 //! then how the server's bytes are cut into reads and how far the clock moves between
 //! flights. The server parses what the client writes (commands, dot-stuffed DATA
 //! content, BDAT chunks) and answers each command from its script, so a client that
@@ -30,11 +32,52 @@ use smtp_proto::{
     Client, Config, Credentials, Envelope, Error, Instant, Output, Timeouts, TlsMode, TlsPolicy,
 };
 
+/// The server's reply to one RCPT.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Rcpt {
+    Ok,
+    Transient,
+    Permanent,
+    /// 452 4.2.2 / 552 5.2.2: about this recipient alone.
+    Full452,
+    Full552,
+    /// 452 4.5.3, 552 5.5.3, or a bare 452: too many recipients (RFC 5321 §4.5.3.1.10).
+    TooMany452,
+    TooMany552,
+    TooManyBare,
+}
+
+impl Rcpt {
+    fn line(self) -> &'static str {
+        match self {
+            Rcpt::Ok => "250 ok",
+            Rcpt::Transient => "450 4.2.1 no",
+            Rcpt::Permanent => "550 5.1.1 no",
+            Rcpt::Full452 => "452 4.2.2 mailbox full",
+            Rcpt::Full552 => "552 5.2.2 mailbox full",
+            Rcpt::TooMany452 => "452 4.5.3 too many recipients",
+            Rcpt::TooMany552 => "552 5.5.3 too many recipients",
+            Rcpt::TooManyBare => "452 too many recipients",
+        }
+    }
+
+    fn code(self) -> &'static str {
+        &self.line()[..3]
+    }
+
+    fn too_many(self) -> bool {
+        matches!(
+            self,
+            Rcpt::TooMany452 | Rcpt::TooMany552 | Rcpt::TooManyBare
+        )
+    }
+}
+
 /// One transaction's script: the reply codes the server gives.
 #[derive(Clone, Debug)]
 struct TxnScript {
     mail: u16,
-    rcpts: Vec<u16>,
+    rcpts: Vec<Rcpt>,
     /// The reply to DATA when some recipient was accepted: 354, or a refusal.
     data: u16,
     /// When no recipient was accepted, answer DATA with 354 anyway (the client then
@@ -47,6 +90,7 @@ struct TxnScript {
 
 #[derive(Clone, Debug)]
 struct Scenario {
+    lmtp: bool,
     pipelining: bool,
     chunking: bool,
     starttls: bool,
@@ -65,8 +109,17 @@ fn txn_script() -> impl Strategy<Value = TxnScript> {
     (
         reply(250),
         prop::collection::vec(
-            prop_oneof![4 => Just(250u16), 1 => Just(450u16), 1 => Just(550u16)],
-            1..4,
+            prop_oneof![
+                8 => Just(Rcpt::Ok),
+                2 => Just(Rcpt::Transient),
+                2 => Just(Rcpt::Permanent),
+                1 => Just(Rcpt::Full452),
+                1 => Just(Rcpt::Full552),
+                1 => Just(Rcpt::TooMany452),
+                1 => Just(Rcpt::TooMany552),
+                1 => Just(Rcpt::TooManyBare),
+            ],
+            1..5,
         ),
         reply(354),
         any::<bool>(),
@@ -95,6 +148,7 @@ fn scenario() -> impl Strategy<Value = Scenario> {
         any::<bool>(),
         any::<bool>(),
         any::<bool>(),
+        any::<bool>(),
         prop_oneof![
             Just(TlsPolicy::Required),
             Just(TlsPolicy::Opportunistic),
@@ -108,6 +162,7 @@ fn scenario() -> impl Strategy<Value = Scenario> {
     )
         .prop_map(
             |(
+                lmtp,
                 pipelining,
                 chunking,
                 starttls,
@@ -119,6 +174,7 @@ fn scenario() -> impl Strategy<Value = Scenario> {
                 waits,
             )| {
                 Scenario {
+                    lmtp,
                     pipelining,
                     chunking,
                     starttls,
@@ -182,11 +238,25 @@ fn expected_events(s: &Scenario) -> Vec<String> {
             ev.push(format!("txn-failed txn={i} rejected MAIL {}", t.mail));
             continue;
         }
+        // RFC 5321 §4.5.3.1.10: after "too many recipients" the RCPTs not yet sent are
+        // not attempted; with PIPELINING (and this window) every RCPT is already out and
+        // gets its own reply.
+        let mut accepted = Vec::new();
+        let mut too_many = false;
         for (j, &r) in t.rcpts.iter().enumerate() {
-            let what = if r == 250 { "accepted" } else { "rejected" };
-            ev.push(format!("rcpt-{what} txn={i} rcpt={j} {r}"));
+            if too_many && !s.pipelining {
+                ev.push(format!("rcpt-not-attempted txn={i} rcpt={j}"));
+                continue;
+            }
+            too_many |= r.too_many();
+            if r == Rcpt::Ok {
+                accepted.push(j);
+                ev.push(format!("rcpt-accepted txn={i} rcpt={j} 250"));
+            } else {
+                ev.push(format!("rcpt-rejected txn={i} rcpt={j} {}", r.code()));
+            }
         }
-        if !t.rcpts.contains(&250) {
+        if accepted.is_empty() {
             ev.push(format!("txn-failed txn={i} no-recipients"));
             continue;
         }
@@ -194,10 +264,21 @@ fn expected_events(s: &Scenario) -> Vec<String> {
             ev.push(format!("txn-failed txn={i} rejected DATA {}", t.data));
             continue;
         }
-        if t.end == 250 {
-            ev.push(format!("message-accepted txn={i} 250"));
+        // RFC 2033 §4.2, §4.3: under LMTP one final reply per accepted recipient.
+        let finals: Vec<String> = if s.lmtp {
+            accepted.iter().map(|j| format!(" rcpt={j}")).collect()
         } else {
-            ev.push(format!("txn-failed txn={i} rejected end of data {}", t.end));
+            vec![String::new()]
+        };
+        for rcpt in finals {
+            if t.end == 250 {
+                ev.push(format!("message-accepted txn={i}{rcpt} 250"));
+            } else {
+                ev.push(format!(
+                    "txn-failed txn={i}{rcpt} rejected end of data {}",
+                    t.end
+                ));
+            }
         }
     }
     ev.push("closed".into());
@@ -257,16 +338,24 @@ impl<'a> Server<'a> {
         );
     }
 
-    /// The reply to the end of the content (DATA marker or BDAT LAST).
-    fn end_reply(&mut self, out: &mut Vec<u8>) {
-        let code = if !self.mail_ok() {
-            503
+    /// The reply to the end of the content (DATA marker or BDAT LAST). Under LMTP one
+    /// per accepted recipient, and none to a BDAT LAST with no recipient accepted
+    /// (RFC 2033 §4.2, §4.3): a client that counts wrong falls out of step.
+    fn end_reply(&mut self, out: &mut Vec<u8>, bdat: bool) {
+        let (code, n) = if !self.mail_ok() {
+            (503, 1)
         } else if self.accepted == 0 {
-            554
+            (554, usize::from(!(self.s.lmtp && bdat)))
+        } else if self.s.lmtp {
+            (self.script().end, self.accepted)
         } else {
-            self.script().end
+            (self.script().end, 1)
         };
-        self.reply(out, code);
+        // `commands` counts the replies owed: one per command, but n here.
+        self.commands = self.commands + n - 1;
+        for _ in 0..n {
+            self.reply(out, code);
+        }
     }
 
     /// Consumes what the client wrote; returns the replies, and whether STARTTLS got 220.
@@ -291,7 +380,8 @@ impl<'a> Server<'a> {
                         self.s.pipelining || in_flight == 1,
                         "{line:?} pipelined to a server without PIPELINING"
                     );
-                    if ["EHLO", "DATA", "NOOP", "QUIT", "STARTTLS", "AUTH"].contains(&verb.as_str())
+                    if ["EHLO", "LHLO", "DATA", "NOOP", "QUIT", "STARTTLS", "AUTH"]
+                        .contains(&verb.as_str())
                     {
                         let rest = &self.inbox;
                         assert!(
@@ -300,8 +390,9 @@ impl<'a> Server<'a> {
                             String::from_utf8_lossy(rest)
                         );
                     }
+                    let hello = if self.s.lmtp { "LHLO" } else { "EHLO" };
                     match verb.as_str() {
-                        "EHLO" => {
+                        v if v == hello => {
                             self.replies += 1;
                             out.extend_from_slice(b"250-mx.example.org\r\n");
                             if self.s.pipelining {
@@ -338,15 +429,16 @@ impl<'a> Server<'a> {
                             self.reply(&mut out, code);
                         }
                         "RCPT" => {
-                            let code = if self.mail_ok() {
-                                let c = self.script().rcpts[self.rcpt];
-                                self.accepted += usize::from(c == 250);
-                                c
+                            let line = if self.mail_ok() {
+                                let r = self.script().rcpts[self.rcpt];
+                                self.accepted += usize::from(r == Rcpt::Ok);
+                                r.line()
                             } else {
-                                503
+                                "503 5.5.1 no"
                             };
                             self.rcpt += 1;
-                            self.reply(&mut out, code);
+                            self.replies += 1;
+                            out.extend_from_slice(format!("{line}\r\n").as_bytes());
                         }
                         "DATA" => {
                             let t = self.script();
@@ -395,7 +487,7 @@ impl<'a> Server<'a> {
                     self.read = Read::Command;
                     // The end-of-data marker is answered like a command.
                     self.commands += 1;
-                    self.end_reply(&mut out);
+                    self.end_reply(&mut out, false);
                 }
                 Read::Bdat { left, last } => {
                     if self.inbox.len() < left {
@@ -404,7 +496,7 @@ impl<'a> Server<'a> {
                     self.inbox.drain(..left);
                     self.read = Read::Command;
                     if last {
-                        self.end_reply(&mut out);
+                        self.end_reply(&mut out, true);
                     } else {
                         let code = if self.mail_ok() { 250 } else { 503 };
                         self.reply(&mut out, code);
@@ -504,6 +596,7 @@ enum Mode {
 fn model_config(s: &Scenario) -> Config {
     let mut config = Config::new(smtp_proto::command::EhloName::new("client.example").unwrap());
     config.tls = TlsMode::StartTls(s.policy);
+    config.lmtp = s.lmtp;
     config.body_chunk = s.body_chunk;
     if s.credentials {
         config.credentials = Some(Credentials::password("user", "secret").unwrap());

@@ -14,7 +14,7 @@
 //!
 //! | `E:` line | what the adapter must report |
 //! |---|---|
-//! | `rcpt-accepted/rejected txn=T rcpt=R CODE` | report T, recipient R |
+//! | `rcpt-accepted/rejected txn=T rcpt=R CODE`, `rcpt-not-attempted txn=T rcpt=R` | report T, recipient R |
 //! | `message-accepted`, `txn-failed`, `outcome-unknown` `txn=T [rcpt=R]` | report T's outcome (under LMTP with `rcpt=`: its delivery to R) |
 //! | `closed` | no error from connect, send or quit |
 //! | `closed error=X` | the error that ended the session, in the same text form |
@@ -327,8 +327,8 @@ pub fn check(s: &Scenario, o: &Outcome) -> Result<(), String> {
         };
         let words: Vec<&str> = want.split(' ').collect();
         let got: Option<String> = match words[0] {
-            "rcpt-accepted" | "rcpt-rejected" | "message-accepted" | "txn-failed"
-            | "outcome-unknown" => {
+            "rcpt-accepted" | "rcpt-rejected" | "rcpt-not-attempted" | "message-accepted"
+            | "txn-failed" | "outcome-unknown" => {
                 let t = field(&words, "txn=").expect("txn=");
                 let rcpt = field(&words, "rcpt=");
                 match o.reports.get(t) {
@@ -383,7 +383,9 @@ fn rcpt_text(r: &Report, rcpt: usize, text: &dyn Fn(Output) -> String) -> String
             rcpt,
             reply: reply.clone(),
         })),
-        Some(RecipientStatus::NotAttempted) => format!("recipient {rcpt} not attempted"),
+        Some(RecipientStatus::NotAttempted) => {
+            text(Output::Event(Event::RecipientNotAttempted { txn, rcpt }))
+        }
         None => format!("no recipient {rcpt}"),
     }
 }

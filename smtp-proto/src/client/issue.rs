@@ -115,19 +115,20 @@ impl Client {
                     self.active[idx].step = Step::BeforeBody;
                     return Progress::Continue;
                 }
-                if let Some(reply) = t.too_many.clone() {
-                    // Without pipelining nothing more was sent after the 452: report the
-                    // rest with it (RFC 5321 §4.5.3.1.10).
+                if t.too_many {
+                    // RFC 5321 §4.5.3.1.10: the server takes no more recipients in this
+                    // transaction. The RCPTs not yet sent (all after it without
+                    // pipelining, those behind a full window with it) are not tried: the
+                    // caller sends them in another transaction.
                     let t = &mut self.active[idx];
                     for rcpt in i..n {
                         t.rcpt_replies += 1;
-                        self.events.push_back(Event::RecipientRejected {
-                            txn: id,
-                            rcpt,
-                            reply: reply.clone(),
-                        });
+                        self.events
+                            .push_back(Event::RecipientNotAttempted { txn: id, rcpt });
                     }
-                    if t.accepted.is_empty() {
+                    // RCPTs still on the wire may yet be accepted: on_rcpt decides
+                    // with the last reply.
+                    if t.all_rcpt_replies_in() && t.accepted.is_empty() {
                         t.fail(TxnFailure::NoRecipients);
                     }
                     t.step = Step::BeforeBody;
@@ -150,8 +151,13 @@ impl Client {
             }
             Step::BeforeBody => {
                 // Waiting for every RCPT reply costs a round trip; do it only when the
-                // outcome decides whether to send at all.
-                let wait = self.config.abort_on_rejected_recipient || !pipelining;
+                // outcome decides whether to send at all, or, under LMTP, how BDAT LAST
+                // is answered: once per accepted recipient, and not at all with none
+                // (RFC 2033 §4.3). Sent with the next message's MAIL and RCPTs, it
+                // still costs one flight per message.
+                let wait = self.config.abort_on_rejected_recipient
+                    || !pipelining
+                    || (self.config.lmtp && t.bdat);
                 if wait && !t.all_rcpt_replies_in() {
                     return Progress::Blocked;
                 }

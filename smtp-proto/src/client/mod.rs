@@ -511,12 +511,18 @@ impl Client {
 
     /// Ends the session with `err` (or orderly with `None`): every transaction still
     /// open gets its outcome first.
+    ///
+    /// Unknown (RFC 5321 §4.5.3.2.6) only where the message may have been delivered:
+    /// its end of data (or BDAT LAST) went out and no failure is known. A transaction
+    /// already failed (MAIL refused, no recipient accepted, a chunk refused) keeps that
+    /// failure, even with its end marker or BDAT LAST on the wire: no server delivers
+    /// it.
     fn close_with(&mut self, err: Option<Error>) {
         if self.is_closed() {
             return;
         }
         while let Some(t) = self.active.pop_front() {
-            if t.ended {
+            if t.ended && t.failure.is_none() {
                 let owed = t.finals_expected(self.config.lmtp).saturating_sub(t.finals);
                 if self.config.lmtp && !t.accepted.is_empty() {
                     for &r in t.accepted.iter().skip(t.finals).take(owed) {
@@ -532,12 +538,7 @@ impl Client {
                     });
                 }
             } else {
-                let failure = t.failure.clone().unwrap_or(TxnFailure::SessionClosed);
-                self.events.push_back(Event::TransactionFailed {
-                    txn: t.id,
-                    rcpt: None,
-                    failure,
-                });
+                self.not_delivered(&t);
             }
         }
         while let Some(w) = self.work.pop_front() {
@@ -554,6 +555,17 @@ impl Client {
         self.auth = None;
         self.auth_deferred = None;
         self.close = Some(err);
+    }
+
+    /// Reports a transaction the server certainly did not deliver as the session ends:
+    /// its recorded failure, or else [`TxnFailure::SessionClosed`] (transient).
+    fn not_delivered(&mut self, t: &Txn) {
+        let failure = t.failure.clone().unwrap_or(TxnFailure::SessionClosed);
+        self.events.push_back(Event::TransactionFailed {
+            txn: t.id,
+            rcpt: None,
+            failure,
+        });
     }
 
     fn fail(&mut self, err: Error) {

@@ -22,6 +22,7 @@ use crate::ehlo::Capabilities;
 use crate::error::{AuthError, Error, ProtocolError, Stage, TlsRequiredError};
 use crate::output::{Event, TxnFailure, TxnId};
 use crate::reply::Reply;
+use crate::report::too_many_recipients;
 
 /// RFC 4954 §4: AUTH lines may be up to 12288 octets, in both directions.
 const AUTH_LINE_MAX: usize = 12288;
@@ -81,6 +82,11 @@ impl Client {
     /// message was refused, not lost: under LMTP, for every accepted recipient whose
     /// final reply is still owed (RFC 2033 §4.2). This holds while QUIT is pipelined
     /// behind the content too; the session then ends as asked, without an error.
+    ///
+    /// The 421 answers the oldest command owed a reply, and the server closes: it acted
+    /// on nothing written after that command. So every other open transaction, even one
+    /// whose end of data or BDAT LAST was pipelined behind (RFC 2920, RFC 3030), was not
+    /// delivered: it fails (transient, safe to send again), it is not unknown.
     fn on_421(&mut self, reply: Reply) {
         if let Some(
             Expect::DataEnd(id)
@@ -115,6 +121,9 @@ impl Client {
                     });
                 }
             }
+        }
+        while let Some(t) = self.active.pop_front() {
+            self.not_delivered(&t);
         }
         if self.phase == Phase::Quitting {
             return self.close_with(None);
@@ -373,8 +382,9 @@ impl Client {
         self.settle(id);
     }
 
-    /// RFC 5321 §4.5.3.1.10: 452 (and 552 in its place) means too many recipients; every
-    /// later recipient is reported rejected, to be sent in another transaction.
+    /// RFC 5321 §4.5.3.1.10: a "too many recipients" reply (see
+    /// [`too_many_recipients`]) stops the RCPTs not yet sent; each is reported not
+    /// attempted when its turn comes (issue.rs), to be sent in another transaction.
     fn on_rcpt(&mut self, id: TxnId, rcpt: usize, reply: Reply) {
         let abort = self.config.abort_on_rejected_recipient;
         let Some(t) = self.txn_mut(id) else { return };
@@ -399,10 +409,7 @@ impl Client {
                     reply,
                 }
             } else {
-                let code = reply.code().get();
-                if (code == 452 || code == 552) && t.too_many.is_none() {
-                    t.too_many = Some(reply.clone());
-                }
+                t.too_many |= too_many_recipients(&reply);
                 if abort {
                     t.fail(TxnFailure::RecipientRejected);
                 }
@@ -449,7 +456,10 @@ impl Client {
         self.settle(id);
     }
 
-    /// RFC 3030 §2: a failed BDAT fails the transaction; no more chunks go out.
+    /// RFC 3030 §2: a failed BDAT fails the transaction; no more chunks go out, BDAT LAST
+    /// included (`settle`). Under LMTP a BDAT LAST already pipelined behind the refused
+    /// chunk is answered once, not once per accepted recipient (RFC 2033 §4.3): the
+    /// failure recorded here makes `Txn::finals_expected` one.
     fn on_bdat_chunk(&mut self, id: TxnId, reply: Reply) {
         let Some(t) = self.txn_mut(id) else { return };
         t.outstanding -= 1;

@@ -44,12 +44,14 @@ pub(crate) struct Txn {
     pub step: Step,
     pub bdat: bool,
     pub framing: Option<Framing>,
-    /// RCPT replies received so far.
+    /// Recipients settled so far: RCPT replies received, and recipients reported not
+    /// attempted after "too many recipients".
     pub rcpt_replies: usize,
     /// Indices of accepted recipients, in RCPT order (LMTP final replies follow it).
     pub accepted: Vec<usize>,
-    /// A 452/552 "too many recipients" was seen: later recipients are reported rejected.
-    pub too_many: Option<crate::reply::Reply>,
+    /// The server said "too many recipients" (RFC 5321 §4.5.3.1.10): the RCPTs not yet
+    /// sent are reported not attempted instead.
+    pub too_many: bool,
     /// LMTP final replies received so far.
     pub finals: usize,
     /// Replies still owed for this transaction.
@@ -70,7 +72,7 @@ impl Txn {
             framing: None,
             rcpt_replies: 0,
             accepted: Vec::new(),
-            too_many: None,
+            too_many: false,
             finals: 0,
             outstanding: 0,
             failure: None,
@@ -97,8 +99,14 @@ impl Txn {
 
     /// Final replies expected after the data: one, or under LMTP one per accepted
     /// recipient (RFC 2033 §4.2); a server with no accepted recipient answers once.
+    ///
+    /// A transaction already failed when its end went out answers once too: under LMTP
+    /// that is a BDAT chunk refused with BDAT LAST pipelined behind it, and RFC 2033
+    /// §4.3 has the server answer that LAST with a single reply. (The other failures
+    /// known that early send no BDAT at all, or only DATA's end marker after a 354 with
+    /// no recipient accepted, which gets one reply.)
     pub fn finals_expected(&self, lmtp: bool) -> usize {
-        if lmtp {
+        if lmtp && self.failure.is_none() {
             self.accepted.len().max(1)
         } else {
             1

@@ -178,6 +178,51 @@ fn a_batch_of_three_folds_interleaved_events_into_its_reports() {
     );
 }
 
+/// RFC 2033 §4.3: a chunk refused with BDAT LAST on the wire; the session is cut before
+/// the LAST's single reply. The refusal is known, so every accepted recipient gets it as
+/// its outcome, and the caller gets the report rather than the error.
+#[test]
+fn lmtp_a_refused_chunk_cut_before_the_last_reply_fails_every_accepted_recipient() {
+    let mut c = config();
+    c.lmtp = true;
+    c.body_chunk = 8;
+    let mut s = Session::new(c, NOW);
+    let mut w = Wire::new(&[
+        b"220 lmtp.example.org\r\n",
+        b"250-lmtp.example.org\r\n250-PIPELINING\r\n250 CHUNKING\r\n",
+    ]);
+    w.run(&mut s, false);
+    s.finish_connect().unwrap();
+    w.server.extend([
+        &b"250 ok\r\n250 ok\r\n250 ok\r\n"[..],
+        b"552 5.3.4 too big\r\n",
+    ]);
+    w.bodies = vec![b"abcdefghijklmnop".to_vec()];
+    s.send(NOW, vec![envelope(&["r0@example.org", "r1@example.org"])])
+        .unwrap();
+    w.run(&mut s, false);
+    let written = w.take_written();
+    assert!(
+        written.ends_with("BDAT 8\r\nabcdefghBDAT 8 LAST\r\nijklmnop"),
+        "{written}"
+    );
+    let report = s.finish_send().unwrap().remove(0);
+    assert_eq!(report.deliveries.len(), 2);
+    for delivery in &report.deliveries {
+        assert!(
+            matches!(
+                delivery,
+                Some(MessageOutcome::Failed(TxnFailure::Rejected {
+                    stage: Stage::DataBlock,
+                    reply,
+                })) if reply.code().get() == 552
+            ),
+            "{:?}",
+            report.deliveries
+        );
+    }
+}
+
 #[test]
 fn a_failed_transaction_ends_the_operation_and_the_session_goes_on() {
     let (mut s, mut w) = connected(

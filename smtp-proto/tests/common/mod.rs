@@ -310,6 +310,9 @@ pub fn describe(client: &Client, o: &Output) -> Option<String> {
                     reply_text(reply)
                 )
             }
+            Event::RecipientNotAttempted { txn: t, rcpt } => {
+                format!("rcpt-not-attempted txn={} rcpt={rcpt}", txn(*t))
+            }
             Event::MessageAccepted {
                 txn: t,
                 rcpt,
