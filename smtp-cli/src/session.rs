@@ -147,10 +147,10 @@ from_adapter_error!(smtp_smol);
 impl From<smtp_blocking::Error> for SessionError {
     fn from(e: smtp_blocking::Error) -> Self {
         use smtp_blocking::Error as E;
-        // No timeout variant: the core's `Error::Timeout` comes inside `Smtp`.
         match e {
             E::Io(e) => SessionError::Io(e),
             E::Tls(e) => SessionError::Tls(e),
+            E::Timeout { stage } => SessionError::Timeout(stage),
             E::Smtp(e) => SessionError::Smtp(e),
             E::Usage(e) => SessionError::Usage(e),
             E::Refused(e) => SessionError::Refused(e),

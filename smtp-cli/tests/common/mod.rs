@@ -11,6 +11,18 @@ use smtp_testkit::server::Step;
 /// The runtimes, so that every test can run on each in turn.
 pub const RUNTIMES: [&str; 3] = ["blocking", "tokio", "smol"];
 
+/// Runs `test` once per runtime (`--runtime` value); every runtime runs even after one
+/// failed, and the test fails naming each runtime it failed on.
+pub fn on_every_runtime(test: impl Fn(&'static str)) {
+    let failed: Vec<&str> = RUNTIMES
+        .into_iter()
+        .filter(|runtime| {
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| test(runtime))).is_err()
+        })
+        .collect();
+    assert!(failed.is_empty(), "failed on --runtime {failed:?}");
+}
+
 /// `smtp-send --runtime R --server ADDR --from a@example.org` plus `args`.
 pub fn send(runtime: &str, addr: SocketAddr, args: &[&str]) -> Command {
     let mut cmd = Command::cargo_bin("smtp-send").expect("the smtp-send binary");
