@@ -138,13 +138,15 @@ fn failure_status(f: &Failure) -> u8 {
     }
 }
 
+/// The status of a message's outcome (under LMTP also of one delivery). `OK` for a
+/// transaction that failed only because its recipients were rejected: their own replies
+/// say how (4xx or 5xx).
 fn outcome_status(outcome: Option<&MessageOutcome>) -> u8 {
     match outcome {
         Some(MessageOutcome::Accepted(_)) => OK,
         Some(MessageOutcome::Failed(failure)) => match failure {
             TxnFailure::Rejected { reply, .. } => reply_status(reply),
             TxnFailure::Refused(e) => txn_error_status(e),
-            // The recipients' own replies say how (4xx or 5xx): see `report_statuses`.
             TxnFailure::NoRecipients | TxnFailure::RecipientRejected => OK,
             _ => TEMPFAIL,
         },
@@ -153,20 +155,28 @@ fn outcome_status(outcome: Option<&MessageOutcome>) -> u8 {
     }
 }
 
+/// The statuses one message contributes. The message's own outcome always counts, on
+/// every protocol: a message refused as a whole (locally before sending, or at MAIL or
+/// DATA) has no other status. Under LMTP, once final replies came per recipient, each
+/// accepted recipient counts its own delivery (the outcome is the first of them).
 fn report_statuses(report: &Report, out: &mut Vec<u8>) {
-    let lmtp = !report.deliveries.is_empty();
+    let message = outcome_status(report.outcome.as_ref());
+    out.push(message);
+    let finals = crate::output::has_finals(report);
     for (i, rcpt) in report.recipients.iter().enumerate() {
         match rcpt {
-            RecipientStatus::Accepted(_) if lmtp => out.push(outcome_status(
+            RecipientStatus::Rejected(r) => out.push(reply_status(r)),
+            RecipientStatus::Accepted(_) if finals => out.push(outcome_status(
                 report.deliveries.get(i).and_then(Option::as_ref),
             )),
+            // The message's outcome is this recipient's.
             RecipientStatus::Accepted(_) => {}
-            RecipientStatus::Rejected(r) => out.push(reply_status(r)),
-            RecipientStatus::NotAttempted => out.push(TEMPFAIL),
+            // Never tried while the message went on (the session ended, or the server
+            // took no more recipients): trying again may reach it. When the message
+            // failed as a whole, that failure is why, and its status stands.
+            RecipientStatus::NotAttempted if message == OK => out.push(TEMPFAIL),
+            RecipientStatus::NotAttempted => {}
         }
-    }
-    if !lmtp || report.outcome.is_none() {
-        out.push(outcome_status(report.outcome.as_ref()));
     }
 }
 
@@ -404,6 +414,53 @@ mod tests {
         );
         let proto = smtp(SmtpError::ResponseInjection);
         assert_eq!(status(proto.as_ref(), &[perm], 1), PROTOCOL);
+    }
+
+    fn refused_locally(e: TxnError) -> Event {
+        Event::TransactionFailed {
+            txn: txn(),
+            rcpt: None,
+            failure: TxnFailure::Refused(e),
+        }
+    }
+
+    #[test]
+    fn a_message_refused_before_sending_is_69_on_smtp_and_lmtp() {
+        for lmtp in [false, true] {
+            let r = report(2, lmtp, &[refused_locally(TxnError::NeedsSmtpUtf8)]);
+            assert_eq!(status(None, &[r], 1), UNAVAILABLE, "lmtp: {lmtp}");
+            let nul = TxnError::Body(BodyError::Nul { offset: 3 });
+            let r = report(1, lmtp, &[refused_locally(nul)]);
+            assert_eq!(status(None, &[r], 1), DATAERR, "lmtp: {lmtp}");
+        }
+    }
+
+    #[test]
+    fn a_message_refused_at_data_is_the_same_status_on_smtp_and_lmtp() {
+        for (code, want) in [(554, UNAVAILABLE), (451, TEMPFAIL)] {
+            for lmtp in [false, true] {
+                let r = report(2, lmtp, &[rcpt_ok(0), rcpt_ok(1), failed(None, code)]);
+                assert_eq!(status(None, &[r], 1), want, "{code}, lmtp: {lmtp}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_recipient_never_tried_is_75_when_the_message_went_on() {
+        let r = report(2, false, &[rcpt_ok(0), accepted(None)]);
+        assert_eq!(status(None, &[r], 1), TEMPFAIL);
+        let lmtp = report(2, true, &[rcpt_ok(0), accepted(Some(0))]);
+        assert_eq!(status(None, &[lmtp], 1), TEMPFAIL);
+    }
+
+    #[test]
+    fn an_lmtp_delivery_whose_reply_never_came_is_75() {
+        let cut = Event::OutcomeUnknown {
+            txn: txn(),
+            rcpt: Some(1),
+        };
+        let r = report(2, true, &[rcpt_ok(0), rcpt_ok(1), accepted(Some(0)), cut]);
+        assert_eq!(status(None, &[r], 1), TEMPFAIL);
     }
 
     #[test]

@@ -29,19 +29,11 @@ S: 221 bye\r\n
 EOF
 ";
     on_every_runtime(|runtime| {
-        let server = ScriptedServer::start(&Transcript::parse("stdin", script));
-        let mut cmd = send(runtime, server.addr(), &["--to", "b@example.net"]);
-        cmd.args([
-            "--starttls",
-            "never",
-            "--ehlo",
-            "client.example",
-            "--data",
-            "-",
-        ])
-        .write_stdin("Subject: stdin\n\nline\n.dot\r\nlast");
-        run(cmd).expect(0);
-        server.finish().unwrap_or_else(|e| panic!("{runtime}: {e}"));
+        against_script(runtime, script, |cmd| {
+            cmd.args(["--to", "b@example.net", "--data", "-"])
+                .write_stdin("Subject: stdin\n\nline\n.dot\r\nlast");
+        })
+        .expect(0);
     });
 }
 
@@ -128,6 +120,69 @@ fn lmtp_deliveries_in_json_and_a_deferred_delivery_is_75() {
         assert_eq!(r[1]["delivery"]["enhanced"], "4.2.2");
         assert_eq!(r[1]["delivery"]["text"], "mailbox full");
         assert_eq!(v["messages"][0]["accepted"], false);
+    });
+}
+
+/// A message refused before anything of it is sent (a UTF-8 address, and the server does
+/// not offer SMTPUTF8: RFC 6531 §3.4) is 69 under LMTP as under SMTP: only another server
+/// could take it. Nothing but the greeting's exchange and QUIT goes out.
+#[test]
+fn a_message_refused_before_sending_is_69_over_smtp_and_lmtp() {
+    for (hello, lmtp) in [("EHLO", &[][..]), ("LHLO", &["--lmtp"][..])] {
+        let script = format!(
+            r"
+S: 220 mx.example ESMTP\r\n
+C: {hello} client.example\r\n
+S: 250-mx.example\r\n250 PIPELINING\r\n
+C: QUIT\r\n
+S: 221 bye\r\n
+EOF
+"
+        );
+        on_every_runtime(|runtime| {
+            let data = temp_file("m.eml", MESSAGE);
+            let out = against_script(runtime, &script, |cmd| {
+                cmd.args(lmtp)
+                    .args(["--to", "jörg@example.net", "--json", "--data"])
+                    .arg(&data);
+            })
+            .expect(69);
+            assert_eq!(out.json()["exit_code"], 69, "{out}");
+            assert!(out.stderr.contains("needs SMTPUTF8"), "{hello}: {out}");
+        });
+    }
+}
+
+/// Under LMTP, a DATA refused with 554 refuses the message for every recipient at once
+/// (no per-recipient replies follow, RFC 2033 §4.2): 69, as over SMTP.
+#[test]
+fn a_message_refused_at_data_under_lmtp_is_69() {
+    let script = r"
+S: 220 lmtp.example LMTP\r\n
+C: LHLO client.example\r\n
+S: 250 lmtp.example\r\n
+C: MAIL FROM:<a@example.org>\r\n
+S: 250 ok\r\n
+C: RCPT TO:<b@example.net>\r\n
+S: 250 ok\r\n
+C: DATA\r\n
+S: 554 5.6.0 no\r\n
+C: QUIT\r\n
+S: 221 bye\r\n
+EOF
+";
+    on_every_runtime(|runtime| {
+        let data = temp_file("m.eml", MESSAGE);
+        let out = against_script(runtime, script, |cmd| {
+            cmd.args(["--lmtp", "--to", "b@example.net", "--json", "--data"])
+                .arg(&data);
+        })
+        .expect(69);
+        assert!(out.stderr.contains("554 5.6.0 no"), "{out}");
+        let v = out.json();
+        let delivery = &v["messages"][0]["recipients"][0]["delivery"];
+        assert_eq!(delivery["delivered"], false, "{out}");
+        assert_eq!(delivery["code"], 554, "{out}");
     });
 }
 
