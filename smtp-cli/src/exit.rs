@@ -8,37 +8,57 @@ use smtp_proto::{
     TxnFailure, UsageError,
 };
 
-/// Every message accepted for every recipient.
-pub const OK: u8 = 0;
-/// EX_USAGE: the command line is wrong.
-pub const USAGE: u8 = 64;
-/// EX_DATAERR: a bad address or unsendable message data.
-pub const DATAERR: u8 = 65;
-/// EX_UNAVAILABLE: a permanent (5xx) rejection of a message or of a recipient.
-pub const UNAVAILABLE: u8 = 69;
-/// EX_SOFTWARE: a bug of ours (misuse of an adapter).
-pub const SOFTWARE: u8 = 70;
-/// EX_IOERR: the message could not be read.
-pub const IOERR: u8 = 74;
-/// EX_TEMPFAIL: 4xx, 421, connection refused, timeout, outcome unknown.
-pub const TEMPFAIL: u8 = 75;
-/// EX_PROTOCOL: malformed reply, response injection, TLS unavailable or rejected.
-pub const PROTOCOL: u8 = 76;
-/// EX_NOPERM: authentication failed or refused.
-pub const NOPERM: u8 = 77;
+/// What `smtp-send` exits with (sysexits.h, as sendmail and msmtp use them).
+///
+/// Declared in order of precedence: when several apply (a run of many messages, or a
+/// message refused for one recipient and deferred for another), the first wins. Local
+/// problems come first (nothing was sent), then 76, 77, 69, 75 as the interface says,
+/// then our own bugs; `Ok` only when nothing else applies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ExitStatus {
+    /// EX_USAGE (64): the command line is wrong.
+    Usage,
+    /// EX_IOERR (74): the message (or the password file) could not be read.
+    IoErr,
+    /// EX_DATAERR (65): a bad address or unsendable message data.
+    DataErr,
+    /// EX_PROTOCOL (76): malformed reply, response injection, TLS unavailable or rejected.
+    Protocol,
+    /// EX_NOPERM (77): authentication failed or refused.
+    NoPerm,
+    /// EX_UNAVAILABLE (69): a permanent rejection of a message or of a recipient, by a
+    /// 5xx reply or by a refusal only another server could lift.
+    Unavailable,
+    /// EX_TEMPFAIL (75): 4xx, 421, connection refused, timeout, outcome unknown.
+    TempFail,
+    /// EX_SOFTWARE (70): a bug of ours (misuse of an adapter).
+    Software,
+    /// 0: every message accepted for every recipient.
+    Ok,
+}
 
-/// The order in which statuses win when several apply: local problems first (nothing
-/// was sent), then 76, 77, 69, 75 as the interface says.
-const PRECEDENCE: [u8; 8] = [
-    USAGE,
-    IOERR,
-    DATAERR,
-    PROTOCOL,
-    NOPERM,
-    UNAVAILABLE,
-    TEMPFAIL,
-    SOFTWARE,
-];
+impl ExitStatus {
+    /// The process exit code.
+    pub const fn code(self) -> u8 {
+        match self {
+            ExitStatus::Ok => 0,
+            ExitStatus::Usage => 64,
+            ExitStatus::DataErr => 65,
+            ExitStatus::Unavailable => 69,
+            ExitStatus::Software => 70,
+            ExitStatus::IoErr => 74,
+            ExitStatus::TempFail => 75,
+            ExitStatus::Protocol => 76,
+            ExitStatus::NoPerm => 77,
+        }
+    }
+}
+
+impl From<ExitStatus> for std::process::ExitCode {
+    fn from(s: ExitStatus) -> Self {
+        std::process::ExitCode::from(s.code())
+    }
+}
 
 /// Why the session could not start or died: the adapters' errors, made one type.
 #[derive(Debug)]
@@ -76,6 +96,29 @@ impl fmt::Display for SessionError {
     }
 }
 
+/// The adapters' errors, one mapping for the three (their variants are the same).
+macro_rules! from_adapter_error {
+    ($($krate:ident),*) => {$(
+        impl From<$krate::Error> for SessionError {
+            fn from(e: $krate::Error) -> Self {
+                use $krate::Error as E;
+                match e {
+                    E::Io(e) => SessionError::Io(e),
+                    E::Tls(e) => SessionError::Tls(e),
+                    E::Timeout { stage } => SessionError::Timeout(stage),
+                    E::Smtp(e) => SessionError::Smtp(e),
+                    E::Usage(e) => SessionError::Usage(e),
+                    E::Refused(e) => SessionError::Refused(e),
+                    E::InvalidHost(h) => SessionError::InvalidHost(h),
+                    other => SessionError::Other(other.to_string()),
+                }
+            }
+        }
+    )*};
+}
+
+from_adapter_error!(smtp_blocking, smtp_tokio, smtp_smol);
+
 /// Whatever stopped the run, from the command line to the session.
 #[derive(Debug)]
 pub enum Failure {
@@ -98,60 +141,60 @@ impl fmt::Display for Failure {
     }
 }
 
-fn reply_status(reply: &Reply) -> u8 {
+fn reply_status(reply: &Reply) -> ExitStatus {
     if reply.is_permanent() {
-        UNAVAILABLE
+        ExitStatus::Unavailable
     } else {
-        TEMPFAIL
+        ExitStatus::TempFail
     }
 }
 
-fn txn_error_status(e: &TxnError) -> u8 {
+fn txn_error_status(e: &TxnError) -> ExitStatus {
     match e {
-        TxnError::Body(_) => DATAERR,
+        TxnError::Body(_) => ExitStatus::DataErr,
         // The server cannot take this message: as permanent as a 5xx (RFC 1870, 6152, 6531).
-        _ => UNAVAILABLE,
+        _ => ExitStatus::Unavailable,
     }
 }
 
-fn failure_status(f: &Failure) -> u8 {
+fn failure_status(f: &Failure) -> ExitStatus {
     use SmtpError as E;
     match f {
-        Failure::Usage(_) => USAGE,
-        Failure::Data(_) => DATAERR,
-        Failure::Input(_) => IOERR,
+        Failure::Usage(_) => ExitStatus::Usage,
+        Failure::Data(_) => ExitStatus::DataErr,
+        Failure::Input(_) => ExitStatus::IoErr,
         Failure::Session(e) => match e {
-            SessionError::Io(_) | SessionError::Timeout(_) => TEMPFAIL,
-            SessionError::Tls(_) => PROTOCOL,
+            SessionError::Io(_) | SessionError::Timeout(_) => ExitStatus::TempFail,
+            SessionError::Tls(_) => ExitStatus::Protocol,
             SessionError::Smtp(e) => match e {
                 E::ServiceUnavailable(r) | E::Rejected { reply: r, .. } => reply_status(r),
-                E::Protocol(_) | E::ResponseInjection | E::TlsRequired(_) => PROTOCOL,
-                E::CredentialsWithheld | E::Auth(_) => NOPERM,
-                E::Timeout { .. } | E::ConnectionClosed { .. } => TEMPFAIL,
-                E::DataAborted(_) => DATAERR,
-                _ => TEMPFAIL,
+                E::Protocol(_) | E::ResponseInjection | E::TlsRequired(_) => ExitStatus::Protocol,
+                E::CredentialsWithheld | E::Auth(_) => ExitStatus::NoPerm,
+                E::Timeout { .. } | E::ConnectionClosed { .. } => ExitStatus::TempFail,
+                E::DataAborted(_) => ExitStatus::DataErr,
+                _ => ExitStatus::TempFail,
             },
             SessionError::Refused(e) => txn_error_status(e),
-            SessionError::InvalidHost(_) => USAGE,
-            SessionError::Usage(_) | SessionError::Other(_) => SOFTWARE,
+            SessionError::InvalidHost(_) => ExitStatus::Usage,
+            SessionError::Usage(_) | SessionError::Other(_) => ExitStatus::Software,
         },
     }
 }
 
-/// The status of a message's outcome (under LMTP also of one delivery). `OK` for a
+/// The status of a message's outcome (under LMTP also of one delivery). `Ok` for a
 /// transaction that failed only because its recipients were rejected: their own replies
 /// say how (4xx or 5xx).
-fn outcome_status(outcome: Option<&MessageOutcome>) -> u8 {
+fn outcome_status(outcome: Option<&MessageOutcome>) -> ExitStatus {
     match outcome {
-        Some(MessageOutcome::Accepted(_)) => OK,
+        Some(MessageOutcome::Accepted(_)) => ExitStatus::Ok,
         Some(MessageOutcome::Failed(failure)) => match failure {
             TxnFailure::Rejected { reply, .. } => reply_status(reply),
             TxnFailure::Refused(e) => txn_error_status(e),
-            TxnFailure::NoRecipients | TxnFailure::RecipientRejected => OK,
-            _ => TEMPFAIL,
+            TxnFailure::NoRecipients | TxnFailure::RecipientRejected => ExitStatus::Ok,
+            _ => ExitStatus::TempFail,
         },
         // Unknown (the connection died after the data) or never known.
-        _ => TEMPFAIL,
+        _ => ExitStatus::TempFail,
     }
 }
 
@@ -159,7 +202,7 @@ fn outcome_status(outcome: Option<&MessageOutcome>) -> u8 {
 /// every protocol: a message refused as a whole (locally before sending, or at MAIL or
 /// DATA) has no other status. Under LMTP, once final replies came per recipient, each
 /// accepted recipient counts its own delivery (the outcome is the first of them).
-fn report_statuses(report: &Report, out: &mut Vec<u8>) {
+fn report_statuses(report: &Report, out: &mut Vec<ExitStatus>) {
     let message = outcome_status(report.outcome.as_ref());
     out.push(message);
     let finals = crate::output::has_finals(report);
@@ -174,7 +217,9 @@ fn report_statuses(report: &Report, out: &mut Vec<u8>) {
             // Never tried while the message went on (the session ended, or the server
             // took no more recipients): trying again may reach it. When the message
             // failed as a whole, that failure is why, and its status stands.
-            RecipientStatus::NotAttempted if message == OK => out.push(TEMPFAIL),
+            RecipientStatus::NotAttempted if message == ExitStatus::Ok => {
+                out.push(ExitStatus::TempFail)
+            }
             RecipientStatus::NotAttempted => {}
         }
     }
@@ -182,7 +227,7 @@ fn report_statuses(report: &Report, out: &mut Vec<u8>) {
 
 /// The exit status of a run: `failure` is what stopped it (if anything), `reports` the
 /// messages that reached an outcome, `expected` how many messages were to be sent.
-pub fn status(failure: Option<&Failure>, reports: &[Report], expected: usize) -> u8 {
+pub fn status(failure: Option<&Failure>, reports: &[Report], expected: usize) -> ExitStatus {
     let mut all = Vec::new();
     if let Some(f) = failure {
         all.push(failure_status(f));
@@ -191,13 +236,9 @@ pub fn status(failure: Option<&Failure>, reports: &[Report], expected: usize) ->
         report_statuses(report, &mut all);
     }
     if reports.len() < expected && failure.is_none() {
-        all.push(TEMPFAIL);
+        all.push(ExitStatus::TempFail);
     }
-    PRECEDENCE
-        .iter()
-        .copied()
-        .find(|s| all.contains(s))
-        .unwrap_or(OK)
+    all.into_iter().min().unwrap_or(ExitStatus::Ok)
 }
 
 #[cfg(test)]
@@ -278,38 +319,38 @@ mod tests {
     #[test]
     fn zero_when_every_message_is_accepted_for_every_recipient() {
         let r = report(2, false, &[rcpt_ok(0), rcpt_ok(1), accepted(None)]);
-        assert_eq!(status(None, &[r.clone(), r], 2), OK);
+        assert_eq!(status(None, &[r.clone(), r], 2), ExitStatus::Ok);
         let lmtp = report(
             2,
             true,
             &[rcpt_ok(0), rcpt_ok(1), accepted(Some(0)), accepted(Some(1))],
         );
-        assert_eq!(status(None, &[lmtp], 1), OK);
+        assert_eq!(status(None, &[lmtp], 1), ExitStatus::Ok);
     }
 
     #[test]
     fn usage_error_is_64() {
         let f = Some(Failure::Usage("bad".into()));
-        assert_eq!(status(f.as_ref(), &[], 1), USAGE);
+        assert_eq!(status(f.as_ref(), &[], 1), ExitStatus::Usage);
         let f = session(SessionError::InvalidHost("a b".into()));
-        assert_eq!(status(f.as_ref(), &[], 1), USAGE);
+        assert_eq!(status(f.as_ref(), &[], 1), ExitStatus::Usage);
     }
 
     #[test]
     fn bad_address_or_data_is_65() {
         let f = Some(Failure::Data("bad address".into()));
-        assert_eq!(status(f.as_ref(), &[], 1), DATAERR);
+        assert_eq!(status(f.as_ref(), &[], 1), ExitStatus::DataErr);
         let nul = TxnError::Body(BodyError::Nul { offset: 3 });
         let f = session(SessionError::Refused(nul));
-        assert_eq!(status(f.as_ref(), &[], 1), DATAERR);
+        assert_eq!(status(f.as_ref(), &[], 1), ExitStatus::DataErr);
     }
 
     #[test]
     fn permanent_rejection_of_message_or_recipient_is_69() {
         let rcpt = report(2, false, &[rcpt_ok(0), rcpt_no(1, 550), accepted(None)]);
-        assert_eq!(status(None, &[rcpt], 1), UNAVAILABLE);
+        assert_eq!(status(None, &[rcpt], 1), ExitStatus::Unavailable);
         let msg = report(1, false, &[rcpt_ok(0), failed(None, 554)]);
-        assert_eq!(status(None, &[msg], 1), UNAVAILABLE);
+        assert_eq!(status(None, &[msg], 1), ExitStatus::Unavailable);
         let lmtp = report(
             2,
             true,
@@ -320,17 +361,17 @@ mod tests {
                 failed(Some(1), 550),
             ],
         );
-        assert_eq!(status(None, &[lmtp], 1), UNAVAILABLE);
+        assert_eq!(status(None, &[lmtp], 1), ExitStatus::Unavailable);
         let greeting = smtp(SmtpError::ServiceUnavailable(reply(554, "go away")));
-        assert_eq!(status(greeting.as_ref(), &[], 1), UNAVAILABLE);
+        assert_eq!(status(greeting.as_ref(), &[], 1), ExitStatus::Unavailable);
     }
 
     #[test]
     fn temporary_failures_are_75() {
         let rcpt = report(1, false, &[rcpt_no(0, 450), failed_no_recipients()]);
-        assert_eq!(status(None, &[rcpt], 1), TEMPFAIL);
+        assert_eq!(status(None, &[rcpt], 1), ExitStatus::TempFail);
         let msg = report(1, false, &[rcpt_ok(0), failed(None, 451)]);
-        assert_eq!(status(None, &[msg], 1), TEMPFAIL);
+        assert_eq!(status(None, &[msg], 1), ExitStatus::TempFail);
         let unknown = report(
             1,
             false,
@@ -342,7 +383,7 @@ mod tests {
                 },
             ],
         );
-        assert_eq!(status(None, &[unknown], 1), TEMPFAIL);
+        assert_eq!(status(None, &[unknown], 1), ExitStatus::TempFail);
         for f in [
             smtp(SmtpError::ServiceUnavailable(reply(421, "bye"))),
             session(SessionError::Io(
@@ -353,7 +394,7 @@ mod tests {
                 stage: Some(Stage::Mail),
             }),
         ] {
-            assert_eq!(status(f.as_ref(), &[], 1), TEMPFAIL, "{f:?}");
+            assert_eq!(status(f.as_ref(), &[], 1), ExitStatus::TempFail, "{f:?}");
         }
     }
 
@@ -376,7 +417,7 @@ mod tests {
                 rustls::CertificateError::UnknownIssuer,
             ))),
         ] {
-            assert_eq!(status(f.as_ref(), &[], 1), PROTOCOL, "{f:?}");
+            assert_eq!(status(f.as_ref(), &[], 1), ExitStatus::Protocol, "{f:?}");
         }
     }
 
@@ -387,33 +428,55 @@ mod tests {
             smtp(SmtpError::Auth(AuthError::NotOffered)),
             smtp(SmtpError::CredentialsWithheld),
         ] {
-            assert_eq!(status(f.as_ref(), &[], 1), NOPERM, "{f:?}");
+            assert_eq!(status(f.as_ref(), &[], 1), ExitStatus::NoPerm, "{f:?}");
         }
     }
 
     #[test]
     fn reading_the_message_failed_is_74() {
         let f = Some(Failure::Input("cannot read".into()));
-        assert_eq!(status(f.as_ref(), &[], 1), IOERR);
+        assert_eq!(status(f.as_ref(), &[], 1), ExitStatus::IoErr);
+    }
+
+    #[test]
+    fn codes_are_sysexits_and_precedence_is_local_76_77_69_75_70() {
+        use ExitStatus as S;
+        let order = [
+            S::Usage,
+            S::IoErr,
+            S::DataErr,
+            S::Protocol,
+            S::NoPerm,
+            S::Unavailable,
+            S::TempFail,
+            S::Software,
+            S::Ok,
+        ];
+        let codes: Vec<u8> = order.iter().map(|s| s.code()).collect();
+        assert_eq!(codes, [64, 74, 65, 76, 77, 69, 75, 70, 0]);
+        assert!(order.windows(2).all(|w| w[0] < w[1]), "declared in order");
     }
 
     #[test]
     fn precedence_is_76_77_69_75() {
         let perm = report(1, false, &[rcpt_no(0, 550), failed_no_recipients()]);
         let temp = report(1, false, &[rcpt_no(0, 450), failed_no_recipients()]);
-        assert_eq!(status(None, &[temp.clone(), perm.clone()], 2), UNAVAILABLE);
+        assert_eq!(
+            status(None, &[temp.clone(), perm.clone()], 2),
+            ExitStatus::Unavailable
+        );
         let closed = smtp(SmtpError::ConnectionClosed { stage: None });
         assert_eq!(
             status(closed.as_ref(), std::slice::from_ref(&perm), 2),
-            UNAVAILABLE
+            ExitStatus::Unavailable
         );
         let auth = smtp(SmtpError::CredentialsWithheld);
         assert_eq!(
             status(auth.as_ref(), std::slice::from_ref(&perm), 1),
-            NOPERM
+            ExitStatus::NoPerm
         );
         let proto = smtp(SmtpError::ResponseInjection);
-        assert_eq!(status(proto.as_ref(), &[perm], 1), PROTOCOL);
+        assert_eq!(status(proto.as_ref(), &[perm], 1), ExitStatus::Protocol);
     }
 
     fn refused_locally(e: TxnError) -> Event {
@@ -428,16 +491,20 @@ mod tests {
     fn a_message_refused_before_sending_is_69_on_smtp_and_lmtp() {
         for lmtp in [false, true] {
             let r = report(2, lmtp, &[refused_locally(TxnError::NeedsSmtpUtf8)]);
-            assert_eq!(status(None, &[r], 1), UNAVAILABLE, "lmtp: {lmtp}");
+            assert_eq!(
+                status(None, &[r], 1),
+                ExitStatus::Unavailable,
+                "lmtp: {lmtp}"
+            );
             let nul = TxnError::Body(BodyError::Nul { offset: 3 });
             let r = report(1, lmtp, &[refused_locally(nul)]);
-            assert_eq!(status(None, &[r], 1), DATAERR, "lmtp: {lmtp}");
+            assert_eq!(status(None, &[r], 1), ExitStatus::DataErr, "lmtp: {lmtp}");
         }
     }
 
     #[test]
     fn a_message_refused_at_data_is_the_same_status_on_smtp_and_lmtp() {
-        for (code, want) in [(554, UNAVAILABLE), (451, TEMPFAIL)] {
+        for (code, want) in [(554, ExitStatus::Unavailable), (451, ExitStatus::TempFail)] {
             for lmtp in [false, true] {
                 let r = report(2, lmtp, &[rcpt_ok(0), rcpt_ok(1), failed(None, code)]);
                 assert_eq!(status(None, &[r], 1), want, "{code}, lmtp: {lmtp}");
@@ -448,9 +515,9 @@ mod tests {
     #[test]
     fn a_recipient_never_tried_is_75_when_the_message_went_on() {
         let r = report(2, false, &[rcpt_ok(0), accepted(None)]);
-        assert_eq!(status(None, &[r], 1), TEMPFAIL);
+        assert_eq!(status(None, &[r], 1), ExitStatus::TempFail);
         let lmtp = report(2, true, &[rcpt_ok(0), accepted(Some(0))]);
-        assert_eq!(status(None, &[lmtp], 1), TEMPFAIL);
+        assert_eq!(status(None, &[lmtp], 1), ExitStatus::TempFail);
     }
 
     #[test]
@@ -460,12 +527,12 @@ mod tests {
             rcpt: Some(1),
         };
         let r = report(2, true, &[rcpt_ok(0), rcpt_ok(1), accepted(Some(0)), cut]);
-        assert_eq!(status(None, &[r], 1), TEMPFAIL);
+        assert_eq!(status(None, &[r], 1), ExitStatus::TempFail);
     }
 
     #[test]
     fn messages_without_a_report_are_temporary_failures() {
         let ok = report(1, false, &[rcpt_ok(0), accepted(None)]);
-        assert_eq!(status(None, &[ok], 2), TEMPFAIL);
+        assert_eq!(status(None, &[ok], 2), ExitStatus::TempFail);
     }
 }

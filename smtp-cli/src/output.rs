@@ -4,6 +4,7 @@ use serde_json::{json, Value};
 use smtp_proto::reply::Escaped;
 use smtp_proto::{MessageOutcome, RecipientStatus, Reply, Report, TxnFailure};
 
+use crate::exit::ExitStatus;
 use crate::session::Outcome;
 
 /// Code, enhanced status and text of a reply; the text without the enhanced status
@@ -135,7 +136,7 @@ pub fn json(
     to: &[String],
     outcome: &Outcome,
     error: Option<String>,
-    exit: u8,
+    exit: ExitStatus,
 ) -> Value {
     let info = outcome.info.clone().unwrap_or_default();
     json!({
@@ -145,7 +146,7 @@ pub fn json(
         "capabilities": info.capabilities,
         "messages": outcome.reports.iter().map(|r| message_json(r, to)).collect::<Vec<_>>(),
         "error": error,
-        "exit_code": exit,
+        "exit_code": exit.code(),
     })
 }
 
