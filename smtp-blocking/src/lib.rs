@@ -48,7 +48,6 @@
 #![warn(missing_docs)]
 
 mod driver;
-mod error;
 #[cfg(feature = "rustls")]
 mod tls;
 #[cfg(feature = "tracing")]
@@ -68,11 +67,12 @@ pub use smtp_proto::{
 };
 
 pub use driver::Socket;
-pub use error::Error;
+pub use smtp_io::Error;
 
 use driver::Driver;
+use smtp_io::Settings;
 use smtp_proto::session::Session;
-use smtp_proto::{Instant, Settings};
+use smtp_proto::Instant;
 
 /// Settings for one connection; [`Builder::connect`] opens it.
 #[derive(Debug)]
@@ -93,7 +93,7 @@ impl Builder {
         }
     }
 
-    smtp_proto::builder_setters!(settings);
+    smtp_io::builder_setters!(settings);
 
     /// The rustls configuration to verify the server with (default: webpki-roots, ring).
     #[cfg(feature = "rustls")]

@@ -3,9 +3,9 @@
 
 use std::fmt;
 
+use smtp_io::Error;
 use smtp_proto::{
-    Error as SmtpError, MessageOutcome, RecipientStatus, Reply, Report, Stage, TxnError,
-    TxnFailure, UsageError,
+    Error as SmtpError, MessageOutcome, RecipientStatus, Reply, Report, TxnError, TxnFailure,
 };
 
 /// What `smtp-send` exits with (sysexits.h, as sendmail and msmtp use them).
@@ -60,65 +60,6 @@ impl From<ExitStatus> for std::process::ExitCode {
     }
 }
 
-/// Why the session could not start or died: the adapters' errors, made one type.
-#[derive(Debug)]
-pub enum SessionError {
-    /// Connecting, reading or writing failed (refused, reset, unresolvable ...).
-    Io(std::io::Error),
-    /// The TLS handshake or a record failed (certificate not trusted ...).
-    Tls(rustls::Error),
-    /// No reply (or handshake) before the deadline.
-    Timeout(Stage),
-    /// The SMTP session failed.
-    Smtp(SmtpError),
-    /// A call the adapter refused (our bug).
-    Usage(UsageError),
-    /// The message cannot be sent as given.
-    Refused(TxnError),
-    /// Not a name TLS can verify.
-    InvalidHost(String),
-    /// Anything else the adapter reported (its text).
-    Other(String),
-}
-
-impl fmt::Display for SessionError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            SessionError::Io(e) => write!(f, "I/O error: {e}"),
-            SessionError::Tls(e) => write!(f, "TLS error: {e}"),
-            SessionError::Timeout(stage) => write!(f, "timed out waiting for {stage}"),
-            SessionError::Smtp(e) => write!(f, "{e}"),
-            SessionError::Usage(e) => write!(f, "internal error: {e}"),
-            SessionError::Refused(e) => write!(f, "message refused: {e}"),
-            SessionError::InvalidHost(h) => write!(f, "{h:?} is not a valid TLS server name"),
-            SessionError::Other(s) => f.write_str(s),
-        }
-    }
-}
-
-/// The adapters' errors, one mapping for the three (their variants are the same).
-macro_rules! from_adapter_error {
-    ($($krate:ident),*) => {$(
-        impl From<$krate::Error> for SessionError {
-            fn from(e: $krate::Error) -> Self {
-                use $krate::Error as E;
-                match e {
-                    E::Io(e) => SessionError::Io(e),
-                    E::Tls(e) => SessionError::Tls(e),
-                    E::Timeout { stage } => SessionError::Timeout(stage),
-                    E::Smtp(e) => SessionError::Smtp(e),
-                    E::Usage(e) => SessionError::Usage(e),
-                    E::Refused(e) => SessionError::Refused(e),
-                    E::InvalidHost(h) => SessionError::InvalidHost(h),
-                    other => SessionError::Other(other.to_string()),
-                }
-            }
-        }
-    )*};
-}
-
-from_adapter_error!(smtp_blocking, smtp_tokio, smtp_smol);
-
 /// Whatever stopped the run, from the command line to the session.
 #[derive(Debug)]
 pub enum Failure {
@@ -128,14 +69,15 @@ pub enum Failure {
     Data(String),
     /// The message (or an attachment, or the password file) could not be read.
     Input(String),
-    /// The session could not start or died.
-    Session(SessionError),
+    /// The session could not start or died: the adapters' one error type.
+    Session(Error),
 }
 
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Failure::Usage(s) | Failure::Data(s) | Failure::Input(s) => f.write_str(s),
+            Failure::Session(Error::Usage(e)) => write!(f, "internal error: {e}"),
             Failure::Session(e) => write!(f, "{e}"),
         }
     }
@@ -158,26 +100,36 @@ fn txn_error_status(e: &TxnError) -> ExitStatus {
 }
 
 fn failure_status(f: &Failure) -> ExitStatus {
-    use SmtpError as E;
     match f {
         Failure::Usage(_) => ExitStatus::Usage,
         Failure::Data(_) => ExitStatus::DataErr,
         Failure::Input(_) => ExitStatus::IoErr,
-        Failure::Session(e) => match e {
-            SessionError::Io(_) | SessionError::Timeout(_) => ExitStatus::TempFail,
-            SessionError::Tls(_) => ExitStatus::Protocol,
-            SessionError::Smtp(e) => match e {
-                E::ServiceUnavailable(r) | E::Rejected { reply: r, .. } => reply_status(r),
-                E::Protocol(_) | E::ResponseInjection | E::TlsRequired(_) => ExitStatus::Protocol,
-                E::CredentialsWithheld | E::Auth(_) => ExitStatus::NoPerm,
-                E::Timeout { .. } | E::ConnectionClosed { .. } => ExitStatus::TempFail,
-                E::DataAborted(_) => ExitStatus::DataErr,
-                _ => ExitStatus::TempFail,
-            },
-            SessionError::Refused(e) => txn_error_status(e),
-            SessionError::InvalidHost(_) => ExitStatus::Usage,
-            SessionError::Usage(_) | SessionError::Other(_) => ExitStatus::Software,
+        Failure::Session(e) => error_status(e),
+    }
+}
+
+/// The status of the adapters' error: one function for the three runtimes, whose
+/// errors are one type, so that no runtime can map a variant differently.
+pub fn error_status(e: &Error) -> ExitStatus {
+    use SmtpError as E;
+    match e {
+        Error::Io(_) | Error::Timeout { .. } => ExitStatus::TempFail,
+        Error::Tls(_) => ExitStatus::Protocol,
+        Error::Smtp(e) => match e {
+            E::ServiceUnavailable(r) | E::Rejected { reply: r, .. } => reply_status(r),
+            E::Protocol(_) | E::ResponseInjection | E::TlsRequired(_) => ExitStatus::Protocol,
+            E::CredentialsWithheld | E::Auth(_) => ExitStatus::NoPerm,
+            E::Timeout { .. } | E::ConnectionClosed { .. } => ExitStatus::TempFail,
+            E::DataAborted(_) => ExitStatus::DataErr,
+            _ => ExitStatus::TempFail,
         },
+        Error::Refused(e) => txn_error_status(e),
+        Error::InvalidHost(_) => ExitStatus::Usage,
+        // Misuse of the adapter, or a build without TLS: our bug.
+        Error::Usage(_) | Error::Cancelled | Error::TlsUnavailable => ExitStatus::Software,
+        // A variant added since: its own classification decides.
+        e if e.is_transient() => ExitStatus::TempFail,
+        _ => ExitStatus::Software,
     }
 }
 
@@ -248,19 +200,20 @@ mod tests {
     use smtp_proto::command::{EhloName, ForwardPath, ReversePath};
     use smtp_proto::reply::ReplyCode;
     use smtp_proto::{
-        AuthError, Client, Config, Envelope, Event, Instant, ProtocolError, TlsRequiredError, TxnId,
+        AuthError, Client, Config, Envelope, Event, Instant, ProtocolError, Stage,
+        TlsRequiredError, TxnId, UsageError,
     };
 
     fn reply(code: u16, text: &str) -> Reply {
         Reply::new(ReplyCode::new(code).unwrap(), &[text.as_bytes()]).unwrap()
     }
 
-    fn session(e: SessionError) -> Option<Failure> {
+    fn session(e: Error) -> Option<Failure> {
         Some(Failure::Session(e))
     }
 
     fn smtp(e: SmtpError) -> Option<Failure> {
-        session(SessionError::Smtp(e))
+        session(Error::Smtp(e))
     }
 
     /// A report of one message to `rcpts` recipients, fed these events.
@@ -332,7 +285,7 @@ mod tests {
     fn usage_error_is_64() {
         let f = Some(Failure::Usage("bad".into()));
         assert_eq!(status(f.as_ref(), &[], 1), ExitStatus::Usage);
-        let f = session(SessionError::InvalidHost("a b".into()));
+        let f = session(Error::InvalidHost("a b".into()));
         assert_eq!(status(f.as_ref(), &[], 1), ExitStatus::Usage);
     }
 
@@ -341,7 +294,7 @@ mod tests {
         let f = Some(Failure::Data("bad address".into()));
         assert_eq!(status(f.as_ref(), &[], 1), ExitStatus::DataErr);
         let nul = TxnError::Body(BodyError::Nul { offset: 3 });
-        let f = session(SessionError::Refused(nul));
+        let f = session(Error::Refused(nul));
         assert_eq!(status(f.as_ref(), &[], 1), ExitStatus::DataErr);
     }
 
@@ -386,10 +339,10 @@ mod tests {
         assert_eq!(status(None, &[unknown], 1), ExitStatus::TempFail);
         for f in [
             smtp(SmtpError::ServiceUnavailable(reply(421, "bye"))),
-            session(SessionError::Io(
-                std::io::ErrorKind::ConnectionRefused.into(),
-            )),
-            session(SessionError::Timeout(Stage::Greeting)),
+            session(Error::Io(std::io::ErrorKind::ConnectionRefused.into())),
+            session(Error::Timeout {
+                stage: Stage::Greeting,
+            }),
             smtp(SmtpError::ConnectionClosed {
                 stage: Some(Stage::Mail),
             }),
@@ -413,7 +366,7 @@ mod tests {
             smtp(SmtpError::Protocol(malformed)),
             smtp(SmtpError::ResponseInjection),
             smtp(SmtpError::TlsRequired(TlsRequiredError::NotOffered)),
-            session(SessionError::Tls(rustls::Error::InvalidCertificate(
+            session(Error::Tls(rustls::Error::InvalidCertificate(
                 rustls::CertificateError::UnknownIssuer,
             ))),
         ] {
@@ -429,6 +382,17 @@ mod tests {
             smtp(SmtpError::CredentialsWithheld),
         ] {
             assert_eq!(status(f.as_ref(), &[], 1), ExitStatus::NoPerm, "{f:?}");
+        }
+    }
+
+    #[test]
+    fn misusing_the_adapter_is_70() {
+        for e in [
+            Error::Usage(UsageError::Closed),
+            Error::Cancelled,
+            Error::TlsUnavailable,
+        ] {
+            assert_eq!(error_status(&e), ExitStatus::Software, "{e:?}");
         }
     }
 

@@ -93,7 +93,6 @@ pub mod reply;
 pub mod report;
 mod secret;
 pub mod session;
-mod settings;
 mod time;
 pub mod transcript;
 
@@ -106,5 +105,4 @@ pub use output::{Event, Output, TlsUpgrade, TxnFailure, TxnId};
 pub use reply::{EnhancedStatus, Reply, ReplyCode};
 pub use report::{MessageOutcome, RecipientStatus, Report};
 pub use secret::{Credentials, CredentialsError, Secret};
-pub use settings::Settings;
 pub use time::Instant;

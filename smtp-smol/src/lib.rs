@@ -56,7 +56,6 @@
 //!   control bytes escaped.
 
 mod driver;
-mod error;
 #[cfg(feature = "rustls")]
 mod tls;
 #[cfg(feature = "tracing")]
@@ -64,12 +63,13 @@ mod trace;
 
 use async_io::Async;
 use futures_lite::io::{AsyncRead, AsyncWrite};
+use smtp_io::Settings;
 use smtp_proto::session::Session;
-use smtp_proto::{Instant, Settings};
+use smtp_proto::Instant;
 use std::net::TcpStream;
 
 use driver::Driver;
-pub use error::Error;
+pub use smtp_io::Error;
 pub use smtp_proto;
 pub use smtp_proto::command::{EhloName, ForwardPath, Mechanism, ReversePath};
 pub use smtp_proto::{
@@ -97,7 +97,7 @@ impl Builder {
         }
     }
 
-    smtp_proto::builder_setters!(settings);
+    smtp_io::builder_setters!(settings);
 
     /// The rustls configuration (trust anchors, client certificate ...).
     #[cfg(feature = "rustls")]

@@ -56,19 +56,19 @@
 //!   control bytes escaped.
 
 mod driver;
-mod error;
 #[cfg(feature = "rustls")]
 mod tls;
 #[cfg(feature = "tracing")]
 mod trace;
 
+use smtp_io::Settings;
 use smtp_proto::session::Session;
-use smtp_proto::{Instant, Settings};
+use smtp_proto::Instant;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 
 use driver::Driver;
-pub use error::Error;
+pub use smtp_io::Error;
 pub use smtp_proto;
 pub use smtp_proto::command::{EhloName, ForwardPath, Mechanism, ReversePath};
 pub use smtp_proto::{
@@ -96,7 +96,7 @@ impl Builder {
         }
     }
 
-    smtp_proto::builder_setters!(settings);
+    smtp_io::builder_setters!(settings);
 
     /// The rustls configuration (trust anchors, client certificate ...).
     #[cfg(feature = "rustls")]

@@ -42,14 +42,14 @@ impl Adapter for Blocking {
     }
 
     fn connect_tcp(plan: &Plan) -> impl Future<Output = Result<Self::Tcp, Error>> {
-        ready(builder(plan).connect().map_err(Into::into))
+        ready(builder(plan).connect())
     }
 
     fn connect_unix(plan: &Plan, path: &Path) -> impl Future<Output = Result<Self::Unix, Error>> {
         let conn = UnixStream::connect(path)
-            .map_err(smtp_blocking::Error::Io)
+            .map_err(Error::Io)
             .and_then(|s| builder(plan).connect_stream(s));
-        ready(conn.map_err(Into::into))
+        ready(conn)
     }
 }
 
@@ -70,10 +70,10 @@ impl<S: Socket> Connection for smtp_blocking::Connection<S> {
         &mut self,
         messages: Vec<(Envelope, &[u8])>,
     ) -> impl Future<Output = Result<Vec<Report>, Error>> {
-        ready(smtp_blocking::Connection::send_many(self, messages).map_err(Into::into))
+        ready(smtp_blocking::Connection::send_many(self, messages))
     }
 
     fn quit(self) -> impl Future<Output = Result<(), Error>> {
-        ready(smtp_blocking::Connection::quit(self).map_err(Into::into))
+        ready(smtp_blocking::Connection::quit(self))
     }
 }

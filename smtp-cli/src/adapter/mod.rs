@@ -20,7 +20,7 @@ use crate::session::Plan;
 pub use self::blocking::Blocking;
 pub use self::smol::Smol;
 pub use self::tokio::Tokio;
-pub use crate::exit::SessionError as Error;
+pub use smtp_io::Error;
 
 /// One runtime's adapter: connecting, and running the session to its end.
 pub trait Adapter {

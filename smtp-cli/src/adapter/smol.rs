@@ -41,14 +41,12 @@ impl Adapter for Smol {
     }
 
     async fn connect_tcp(plan: &Plan) -> Result<Self::Tcp, Error> {
-        Ok(builder(plan).connect().await?)
+        builder(plan).connect().await
     }
 
     async fn connect_unix(plan: &Plan, path: &Path) -> Result<Self::Unix, Error> {
-        let stream = UnixStream::connect(path)
-            .await
-            .map_err(smtp_smol::Error::Io)?;
-        Ok(builder(plan).connect_stream(stream).await?)
+        let stream = UnixStream::connect(path).await.map_err(Error::Io)?;
+        builder(plan).connect_stream(stream).await
     }
 }
 
@@ -66,10 +64,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Connection for smtp_smol::Connect
     }
 
     async fn send_many(&mut self, messages: Vec<(Envelope, &[u8])>) -> Result<Vec<Report>, Error> {
-        Ok(smtp_smol::Connection::send_many(self, messages).await?)
+        smtp_smol::Connection::send_many(self, messages).await
     }
 
     async fn quit(self) -> Result<(), Error> {
-        Ok(smtp_smol::Connection::quit(self).await?)
+        smtp_smol::Connection::quit(self).await
     }
 }

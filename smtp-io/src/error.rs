@@ -1,4 +1,6 @@
-//! The adapter's error: the session could not start, or died.
+//! The adapters' error: the session could not start, or died. One type for the three
+//! runtimes, so that a caller (the CLI's exit statuses, a retrying pool) classifies it
+//! once.
 
 use std::{fmt, io};
 
@@ -32,9 +34,10 @@ pub enum Error {
     InvalidHost(String),
     /// TLS is configured but the crate was built without the `rustls` feature.
     TlsUnavailable,
-    /// An earlier operation on this connection was cancelled (its future dropped) before
-    /// it completed: a command may be half-written or a reply unread, so the connection
-    /// is unusable and nothing more is written to it.
+    /// An earlier operation on this connection did not complete: its future was dropped
+    /// half-way (async adapters), or it panicked and the panic was caught (in a body
+    /// reader, for instance). A command may be half-written or a reply unread, so the
+    /// connection is unusable and nothing more is written to it.
     Cancelled,
 }
 
@@ -59,8 +62,9 @@ impl Error {
         }
     }
 
-    /// An I/O error, or the TLS error inside it.
-    pub(crate) fn from_io(e: io::Error) -> Error {
+    /// An I/O error, or the TLS error inside it: rustls streams report a failed
+    /// handshake or record as an `io::Error` wrapping the `rustls::Error`.
+    pub fn from_io(e: io::Error) -> Error {
         #[cfg(feature = "rustls")]
         if let Some(tls) = e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
             return Error::Tls(tls.clone());
@@ -69,7 +73,8 @@ impl Error {
     }
 }
 
-/// How the session builds and keeps this error.
+/// How [`smtp_proto::session::Session`] builds and keeps this error: the adapters'
+/// sessions are `Session<Error>`.
 impl SessionError for Error {
     /// Timeouts get their own variant.
     fn from_core(e: smtp_proto::Error) -> Error {
@@ -116,7 +121,7 @@ impl fmt::Display for Error {
             Error::Refused(e) => write!(f, "message refused: {e}"),
             Error::InvalidHost(h) => write!(f, "{h:?} is not a valid TLS server name"),
             Error::TlsUnavailable => f.write_str("TLS needed but built without the rustls feature"),
-            Error::Cancelled => f.write_str("an earlier operation was cancelled half-way"),
+            Error::Cancelled => f.write_str("an earlier operation did not complete"),
         }
     }
 }
@@ -131,5 +136,82 @@ impl std::error::Error for Error {
             Error::Usage(e) => Some(e),
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use smtp_proto::reply::ReplyCode;
+    use smtp_proto::Reply;
+
+    fn reply(code: u16) -> Reply {
+        Reply::new(ReplyCode::new(code).unwrap(), &[&b"x"[..]]).unwrap()
+    }
+
+    #[test]
+    fn io_and_timeouts_are_transient_and_smtp_errors_keep_the_cores_class() {
+        let io = Error::Io(io::ErrorKind::ConnectionReset.into());
+        let timeout = Error::from_core(smtp_proto::Error::Timeout {
+            stage: Stage::Greeting,
+        });
+        for e in [&io, &timeout] {
+            assert!(e.is_transient() && !e.is_permanent(), "{e:?}");
+        }
+        for code in [421, 554] {
+            let core = smtp_proto::Error::ServiceUnavailable(reply(code));
+            let e = Error::from_core(core.clone());
+            assert!(matches!(e, Error::Smtp(_)));
+            assert_eq!(e.is_transient(), core.is_transient(), "{code}");
+            assert_eq!(e.is_permanent(), core.is_permanent(), "{code}");
+        }
+        for e in [
+            Error::Usage(UsageError::Closed),
+            Error::InvalidHost("a b".into()),
+            Error::TlsUnavailable,
+            Error::Cancelled,
+        ] {
+            assert!(e.is_permanent() && !e.is_transient(), "{e:?}");
+        }
+    }
+
+    #[test]
+    fn a_core_timeout_becomes_the_timeout_variant_with_its_stage() {
+        let e = Error::from_core(smtp_proto::Error::Timeout { stage: Stage::Mail });
+        assert!(matches!(e, Error::Timeout { stage: Stage::Mail }));
+        assert_eq!(
+            e.to_string(),
+            format!("timed out waiting for {}", Stage::Mail)
+        );
+    }
+
+    #[test]
+    fn a_duplicate_keeps_the_variant_and_the_text() {
+        for e in [
+            Error::Io(io::Error::new(io::ErrorKind::BrokenPipe, "gone")),
+            Error::Timeout { stage: Stage::Rcpt },
+            Error::Cancelled,
+            Error::InvalidHost("a b".into()),
+        ] {
+            let d = e.duplicate();
+            assert_eq!(d.to_string(), e.to_string());
+            assert_eq!(
+                std::mem::discriminant(&d),
+                std::mem::discriminant(&e),
+                "{e:?}"
+            );
+        }
+        let d = Error::Io(io::Error::new(io::ErrorKind::BrokenPipe, "gone")).duplicate();
+        assert!(matches!(d, Error::Io(e) if e.kind() == io::ErrorKind::BrokenPipe));
+    }
+
+    #[cfg(feature = "rustls")]
+    #[test]
+    fn the_tls_error_inside_an_io_error_is_taken_out() {
+        let tls = rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer);
+        let e = Error::from_io(io::Error::new(io::ErrorKind::InvalidData, tls.clone()));
+        assert!(matches!(e, Error::Tls(t) if t == tls));
+        let plain = Error::from_io(io::ErrorKind::UnexpectedEof.into());
+        assert!(matches!(plain, Error::Io(_)));
     }
 }

@@ -1,10 +1,9 @@
 //! What an adapter's `Builder` holds before it connects, and its chainable setters.
 
-use alloc::string::String;
-use core::time::Duration;
+use std::time::Duration;
 
-use crate::command::EhloName;
-use crate::config::{Config, TlsMode, TlsPolicy};
+use smtp_proto::command::EhloName;
+use smtp_proto::{Config, TlsMode, TlsPolicy};
 
 /// Where to connect and how to run the session: everything of an adapter's `Builder`
 /// but its TLS library's configuration.
@@ -52,6 +51,27 @@ impl Settings {
 
 /// The setters every adapter's `Builder` has, written once: expands, inside `impl
 /// Builder`, to chainable methods on its field `$settings` (a [`Settings`]).
+///
+/// A macro because the methods must be the `Builder`'s own: a crate can add inherent
+/// methods only to its own types, and setters from a shared trait would work only
+/// where the caller imports that trait (`Builder::new(host).port(587)` would not
+/// compile with the adapter's `Builder` alone in scope).
+///
+/// ```
+/// use smtp_io::Settings;
+///
+/// /// An adapter's builder.
+/// pub struct Builder {
+///     settings: Settings,
+/// }
+///
+/// impl Builder {
+///     smtp_io::builder_setters!(settings);
+/// }
+///
+/// let b = Builder { settings: Settings::new("mx.example".into()) }.lmtp(true);
+/// assert_eq!(b.settings.port_or_default(), 24);
+/// ```
 #[macro_export]
 macro_rules! builder_setters {
     ($settings:ident) => {
@@ -63,25 +83,25 @@ macro_rules! builder_setters {
 
         /// TLS from the first byte (RFC 8314).
         pub fn implicit_tls(mut self) -> Self {
-            self.$settings.config.tls = $crate::TlsMode::Implicit;
+            self.$settings.config.tls = $crate::smtp_proto::TlsMode::Implicit;
             self
         }
 
         /// Cleartext first, then STARTTLS according to `policy` (RFC 3207).
-        pub fn starttls(mut self, policy: $crate::TlsPolicy) -> Self {
-            self.$settings.config.tls = $crate::TlsMode::StartTls(policy);
+        pub fn starttls(mut self, policy: $crate::smtp_proto::TlsPolicy) -> Self {
+            self.$settings.config.tls = $crate::smtp_proto::TlsMode::StartTls(policy);
             self
         }
 
         /// Authenticate with these (only over TLS unless
         /// [`allow_plaintext_auth`](Self::allow_plaintext_auth)).
-        pub fn credentials(mut self, credentials: $crate::Credentials) -> Self {
+        pub fn credentials(mut self, credentials: $crate::smtp_proto::Credentials) -> Self {
             self.$settings.config.credentials = Some(credentials);
             self
         }
 
         /// The name sent with EHLO or LHLO.
-        pub fn ehlo_name(mut self, name: $crate::command::EhloName) -> Self {
+        pub fn ehlo_name(mut self, name: $crate::smtp_proto::command::EhloName) -> Self {
             self.$settings.config.ehlo_name = name;
             self
         }
@@ -111,20 +131,20 @@ macro_rules! builder_setters {
         }
 
         /// The reply deadlines.
-        pub fn timeouts(mut self, timeouts: $crate::Timeouts) -> Self {
+        pub fn timeouts(mut self, timeouts: $crate::smtp_proto::Timeouts) -> Self {
             self.$settings.config.timeouts = timeouts;
             self
         }
 
         /// The bound on connecting (default 30 s).
-        pub fn connect_timeout(mut self, timeout: ::core::time::Duration) -> Self {
+        pub fn connect_timeout(mut self, timeout: ::std::time::Duration) -> Self {
             self.$settings.connect_timeout = timeout;
             self
         }
 
         /// The core's whole configuration, for what has no method here (AUTH
         /// preference, window, limits ...).
-        pub fn config_mut(&mut self) -> &mut $crate::Config {
+        pub fn config_mut(&mut self) -> &mut $crate::smtp_proto::Config {
             &mut self.$settings.config
         }
     };
@@ -163,8 +183,8 @@ mod tests {
                 .allow_plaintext_auth(true)
                 .connect_timeout(Duration::from_secs(3))
                 .ehlo_name(EhloName::new("c.example").unwrap())
-                .timeouts(crate::Timeouts::all(Duration::from_secs(9)))
-                .credentials(crate::Credentials::password("u", "p").unwrap())
+                .timeouts(smtp_proto::Timeouts::all(Duration::from_secs(9)))
+                .credentials(smtp_proto::Credentials::password("u", "p").unwrap())
         });
         let mut with_window = Builder {
             settings: s.clone(),

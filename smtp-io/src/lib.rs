@@ -1,0 +1,27 @@
+//! What the three I/O adapters of [`smtp_proto`] (`smtp-blocking`, `smtp-tokio`,
+//! `smtp-smol`) share and is not I/O, written once so that they cannot drift apart:
+//!
+//! - [`Error`]: why a connection could not be made or why the session ended, with its
+//!   classification ([`Error::is_transient`], [`Error::is_permanent`]). Each adapter
+//!   re-exports it as its own `Error`, so `smtp_tokio::Error` and `smtp_blocking::Error`
+//!   are one type.
+//! - [`Settings`] and [`builder_setters!`]: what an adapter's `Builder` holds before it
+//!   connects (host, port, the core's [`Config`](smtp_proto::Config), connect timeout)
+//!   and the chainable setters every `Builder` has.
+//!
+//! The adapters do the I/O: sockets, clocks, TLS handshakes. This crate has none.
+//!
+//! # Features
+//!
+//! - `rustls`: the [`Error::Tls`] variant (the adapters' `rustls` feature turns it on).
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod error;
+mod settings;
+
+/// The core, re-exported for the paths of [`builder_setters!`].
+pub use smtp_proto;
+
+pub use error::Error;
+pub use settings::Settings;
