@@ -82,12 +82,8 @@ impl<S: Socket> Driver<S> {
         config: smtp_proto::Config,
         #[cfg(feature = "rustls")] tls: Option<crate::tls::TlsSetup>,
     ) -> Self {
-        #[allow(unused_mut)]
-        let mut session = Session::new(config, Instant::ZERO);
-        #[cfg(feature = "tracing")]
-        session.set_log(crate::trace::LOG);
         Driver {
-            session,
+            session: smtp_io::new_session(config),
             stream: Stream::Plain(stream),
             origin: StdInstant::now(),
             buf: vec![0; 16 * 1024],

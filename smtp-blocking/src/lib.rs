@@ -42,7 +42,7 @@
 //!
 //! # Features
 //! `rustls` (default), `tracing` (commands and replies at debug level, target
-//! `smtp_blocking::trace`; AUTH exchanges redacted, content logged as a length), `interop`
+//! `smtp_io::trace`; AUTH exchanges redacted, content logged as a length), `interop`
 //! (tests only).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -50,8 +50,6 @@
 mod driver;
 #[cfg(feature = "rustls")]
 mod tls;
-#[cfg(feature = "tracing")]
-mod trace;
 
 use std::io::{self, Read};
 use std::net::{TcpStream, ToSocketAddrs};

@@ -8,20 +8,29 @@
 //! - [`Settings`] and [`builder_setters!`]: what an adapter's `Builder` holds before it
 //!   connects (host, port, the core's [`Config`](smtp_proto::Config), connect timeout)
 //!   and the chainable setters every `Builder` has.
+//! - [`new_session`]: the [`Session`](smtp_proto::session::Session) an adapter drives,
+//!   logging the conversation through `trace` (feature `tracing`; target
+//!   `smtp_io::trace` on every runtime).
 //!
 //! The adapters do the I/O: sockets, clocks, TLS handshakes. This crate has none.
 //!
 //! # Features
 //!
-//! - `rustls`: the [`Error::Tls`] variant (the adapters' `rustls` feature turns it on).
+//! - `rustls`: the `Error::Tls` variant (the adapters' `rustls` feature turns it on).
+//! - `tracing`: the conversation at debug level, its content lines at trace level, AUTH
+//!   payloads redacted (the adapters' `tracing` feature turns it on).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 mod error;
+mod session;
 mod settings;
+#[cfg(feature = "tracing")]
+pub mod trace;
 
 /// The core, re-exported for the paths of [`builder_setters!`].
 pub use smtp_proto;
 
 pub use error::Error;
+pub use session::new_session;
 pub use settings::Settings;

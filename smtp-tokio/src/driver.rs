@@ -97,12 +97,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
         config: Config,
         #[cfg(feature = "rustls")] tls: Option<crate::tls::Tls>,
     ) -> Self {
-        #[allow(unused_mut)]
-        let mut session = Session::new(config, Instant::ZERO);
-        #[cfg(feature = "tracing")]
-        session.set_log(crate::trace::LOG);
         Driver {
-            session,
+            session: smtp_io::new_session(config),
             stream: Stream::Plain(stream),
             origin: Clock::now(),
             #[cfg(feature = "rustls")]

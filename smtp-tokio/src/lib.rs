@@ -52,14 +52,12 @@
 //!   *ring*, named explicitly: it builds in a fraction of aws-lc-rs's time on a small
 //!   (2-core) machine and needs no cmake or C toolchain beyond `cc`. Trust anchors are
 //!   webpki-roots unless `Builder::tls_config` supplies a configuration.
-//! - `tracing`: commands and replies at debug level; AUTH payloads are redacted and
-//!   control bytes escaped.
+//! - `tracing`: commands and replies at debug level, target `smtp_io::trace`; AUTH
+//!   payloads are redacted and control bytes escaped.
 
 mod driver;
 #[cfg(feature = "rustls")]
 mod tls;
-#[cfg(feature = "tracing")]
-mod trace;
 
 use smtp_io::Settings;
 use smtp_proto::session::Session;

@@ -2,15 +2,16 @@
 //! yields them: AUTH payloads redacted and control bytes escaped, so that a log line can
 //! neither leak a secret nor forge a line.
 //!
-//! One event per line: `C: ` for what the client wrote, `S: ` for what the server sent.
-//! Message content is a debug summary (line and octet counts); its lines themselves are
-//! trace-level events, so a subscriber shows them only when asked to.
+//! One event per line, target `smtp_io::trace` whichever adapter runs the session: `C: `
+//! for what the client wrote, `S: ` for what the server sent. Message content is a debug
+//! summary (line and octet counts); its lines themselves are trace-level events, so a
+//! subscriber shows them only when asked to.
 
 use smtp_proto::session::Log;
 use smtp_proto::transcript::Line;
 
-/// What the session logs through.
-pub(crate) const LOG: Log = Log {
+/// What a session logs through; [`new_session`](crate::new_session) sets it.
+pub const LOG: Log = Log {
     line,
     content_lines,
 };
