@@ -2,7 +2,8 @@
 //! ([`crate::session`]) is written once: each runtime implements [`Adapter`] (how it
 //! connects and runs a future) and [`Connection`] (what a set-up session does), in
 //! `blocking.rs`, `tokio.rs` and `smol.rs`. Nothing here maps errors or exit statuses:
-//! the adapters' one error type goes through unchanged.
+//! the adapters' one error type ([`smtp_io::Error`]) goes through unchanged, and the
+//! implementations compile only while every adapter's `Error` is that type.
 
 mod blocking;
 mod smol;
