@@ -110,7 +110,7 @@ fn failure_status(f: &Failure) -> ExitStatus {
 
 /// The status of the adapters' error: one function for the three runtimes, whose
 /// errors are one type, so that no runtime can map a variant differently.
-pub fn error_status(e: &Error) -> ExitStatus {
+fn error_status(e: &Error) -> ExitStatus {
     use SmtpError as E;
     match e {
         Error::Io(_) | Error::Timeout { .. } => ExitStatus::TempFail,
@@ -153,7 +153,8 @@ fn outcome_status(outcome: Option<&MessageOutcome>) -> ExitStatus {
 /// The statuses one message contributes. The message's own outcome always counts, on
 /// every protocol: a message refused as a whole (locally before sending, or at MAIL or
 /// DATA) has no other status. Under LMTP, once final replies came per recipient, each
-/// accepted recipient counts its own delivery (the outcome is the first of them).
+/// accepted recipient counts its own delivery (the outcome is the first failure among
+/// them, counted again).
 fn report_statuses(report: &Report, out: &mut Vec<ExitStatus>) {
     let message = outcome_status(report.outcome.as_ref());
     out.push(message);
