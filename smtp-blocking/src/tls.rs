@@ -1,10 +1,8 @@
 //! rustls (ring provider) for implicit TLS and STARTTLS.
 
-use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
-use rustls::pki_types::ServerName;
-use rustls::{ClientConfig, ClientConnection, RootCertStore, StreamOwned};
+use rustls::{ClientConnection, StreamOwned};
 
 use crate::driver::{is_timeout, Socket};
 use crate::Error;
@@ -12,40 +10,7 @@ use crate::Error;
 /// A TLS session over the caller's socket.
 pub(crate) type TlsStream<S> = StreamOwned<ClientConnection, S>;
 
-/// What a handshake needs: the trust configuration and the name to verify.
-pub(crate) struct TlsSetup {
-    config: Arc<ClientConfig>,
-    name: ServerName<'static>,
-}
-
-impl TlsSetup {
-    /// `host` is verified as an IP address if it is one, else as a DNS name.
-    pub(crate) fn new(host: &str, config: Option<Arc<ClientConfig>>) -> Result<Self, Error> {
-        let name = ServerName::try_from(host.to_string())
-            .map_err(|_| Error::InvalidHost(host.to_string()))?;
-        Ok(TlsSetup {
-            config: config.unwrap_or_else(default_config),
-            name,
-        })
-    }
-}
-
-/// webpki-roots on ring, built once per process.
-fn default_config() -> Arc<ClientConfig> {
-    static CONFIG: OnceLock<Arc<ClientConfig>> = OnceLock::new();
-    CONFIG
-        .get_or_init(|| {
-            let roots = RootCertStore::from_iter(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-            let provider = Arc::new(rustls::crypto::ring::default_provider());
-            let config = ClientConfig::builder_with_provider(provider)
-                .with_safe_default_protocol_versions()
-                .expect("ring supports the default protocol versions")
-                .with_root_certificates(roots)
-                .with_no_client_auth();
-            Arc::new(config)
-        })
-        .clone()
-}
+pub(crate) use smtp_io::tls::TlsSetup;
 
 /// Runs the client handshake to completion or until `deadline`.
 pub(crate) fn handshake<S: Socket>(

@@ -12,11 +12,14 @@
 //!   logging the conversation through `trace` (feature `tracing`; target
 //!   `smtp_io::trace` on every runtime).
 //!
+//! - `tls` (feature `rustls`): what a TLS handshake needs besides the stream.
+//!
 //! The adapters do the I/O: sockets, clocks, TLS handshakes. This crate has none.
 //!
 //! # Features
 //!
-//! - `rustls`: the `Error::Tls` variant (the adapters' `rustls` feature turns it on).
+//! - `rustls`: the `Error::Tls` variant and `tls` (the adapters' `rustls` feature turns
+//!   it on). The crypto provider is ring, named explicitly.
 //! - `tracing`: the conversation at debug level, its content lines at trace level, AUTH
 //!   payloads redacted (the adapters' `tracing` feature turns it on).
 #![forbid(unsafe_code)]
@@ -25,6 +28,8 @@
 mod error;
 mod session;
 mod settings;
+#[cfg(feature = "rustls")]
+pub mod tls;
 #[cfg(feature = "tracing")]
 pub mod trace;
 

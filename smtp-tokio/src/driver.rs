@@ -111,11 +111,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
     pub(crate) fn tls_version(&self) -> Option<&'static str> {
         match &self.stream {
             #[cfg(feature = "rustls")]
-            Stream::Tls(s) => Some(match s.get_ref().1.protocol_version() {
-                Some(rustls::ProtocolVersion::TLSv1_3) => "TLSv1.3",
-                Some(rustls::ProtocolVersion::TLSv1_2) => "TLSv1.2",
-                _ => "TLS",
-            }),
+            Stream::Tls(s) => Some(smtp_io::tls::version_name(s.get_ref().1.protocol_version())),
             _ => None,
         }
     }
