@@ -1,6 +1,6 @@
 //! `smtp-send` run as a process against the testkit's loopback servers: the scripted
 //! server (every byte checked) and step servers (replies chosen per test). Each exit
-//! status of the interface comes from a real cause here.
+//! status of the interface comes from a real cause here, on each of the three runtimes.
 
 mod common;
 
