@@ -54,9 +54,6 @@ mod tls;
 use std::io::{self, Read};
 use std::net::{TcpStream, ToSocketAddrs};
 
-#[cfg(feature = "rustls")]
-use std::sync::Arc;
-
 pub use smtp_proto;
 pub use smtp_proto::command::{EhloName, ForwardPath, Mechanism, ReversePath};
 pub use smtp_proto::{
@@ -76,8 +73,6 @@ use smtp_proto::Instant;
 #[derive(Debug)]
 pub struct Builder {
     settings: Settings,
-    #[cfg(feature = "rustls")]
-    tls_config: Option<Arc<rustls::ClientConfig>>,
 }
 
 impl Builder {
@@ -86,19 +81,10 @@ impl Builder {
     pub fn new(host: impl Into<String>) -> Self {
         Builder {
             settings: Settings::new(host.into()),
-            #[cfg(feature = "rustls")]
-            tls_config: None,
         }
     }
 
     smtp_io::builder_setters!(settings);
-
-    /// The rustls configuration to verify the server with (default: webpki-roots, ring).
-    #[cfg(feature = "rustls")]
-    pub fn tls_config(mut self, config: Arc<rustls::ClientConfig>) -> Self {
-        self.tls_config = Some(config);
-        self
-    }
 
     /// Resolves the host, connects (trying each address within the connect timeout), then
     /// sets the session up: greeting, EHLO, TLS, AUTH.
@@ -120,9 +106,7 @@ impl Builder {
     /// Sets the session up over a stream the caller opened (e.g. a Unix socket for LMTP).
     pub fn connect_stream<S: Socket>(self, stream: S) -> Result<Connection<S>, Error> {
         #[cfg(feature = "rustls")]
-        let tls = (self.settings.may_use_tls())
-            .then(|| tls::TlsSetup::new(&self.settings.host, self.tls_config))
-            .transpose()?;
+        let tls = self.settings.tls_setup()?;
         let mut d = Driver::new(
             stream,
             self.settings.config,

@@ -4,18 +4,8 @@
 
 use std::net::TcpStream;
 
-use smtp_blocking::{Builder, Error};
+use smtp_blocking::Builder;
 use smtp_testkit::scenario::{replay_all, EndError, Outcome, Scenario, Target};
-
-fn end(e: Error) -> EndError {
-    match e {
-        Error::Smtp(e) => EndError::Smtp(e),
-        Error::Timeout { stage } => {
-            EndError::Smtp(smtp_blocking::smtp_proto::Error::Timeout { stage })
-        }
-        other => EndError::Other(other.to_string()),
-    }
-}
 
 fn run(s: &Scenario, target: &Target) -> Outcome {
     let mut outcome = Outcome::default();
@@ -26,7 +16,7 @@ fn run(s: &Scenario, target: &Target) -> Outcome {
     let mut conn = match builder.connect() {
         Ok(c) => c,
         Err(e) => {
-            outcome.error = Some(end(e));
+            outcome.error = Some(EndError::from(e));
             return outcome;
         }
     };
@@ -46,10 +36,10 @@ fn run(s: &Scenario, target: &Target) -> Outcome {
     outcome.auth_mechanism = conn.auth_mechanism().map(|m| m.as_str().to_string());
     match sent {
         Ok(reports) => outcome.reports = reports,
-        Err(e) => outcome.error = Some(end(e)),
+        Err(e) => outcome.error = Some(EndError::from(e)),
     }
     if let Err(e) = conn.quit() {
-        outcome.error.get_or_insert(end(e));
+        outcome.error.get_or_insert(EndError::from(e));
     }
     outcome
 }
@@ -71,7 +61,7 @@ fn transcripts_replay_over_a_caller_stream() {
         let mut conn = match builder.connect_stream(tcp) {
             Ok(c) => c,
             Err(e) => {
-                outcome.error = Some(end(e));
+                outcome.error = Some(EndError::from(e));
                 return outcome;
             }
         };
@@ -86,10 +76,10 @@ fn transcripts_replay_over_a_caller_stream() {
         outcome.auth_mechanism = conn.auth_mechanism().map(|m| m.as_str().to_string());
         match sent {
             Ok(reports) => outcome.reports = reports,
-            Err(e) => outcome.error = Some(end(e)),
+            Err(e) => outcome.error = Some(EndError::from(e)),
         }
         if let Err(e) = conn.quit() {
-            outcome.error.get_or_insert(end(e));
+            outcome.error.get_or_insert(EndError::from(e));
         }
         outcome
     });

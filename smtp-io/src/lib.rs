@@ -6,8 +6,8 @@
 //!   re-exports it as its own `Error`, so `smtp_tokio::Error` and `smtp_blocking::Error`
 //!   are one type.
 //! - [`Settings`] and [`builder_setters!`]: what an adapter's `Builder` holds before it
-//!   connects (host, port, the core's [`Config`](smtp_proto::Config), connect timeout)
-//!   and the chainable setters every `Builder` has.
+//!   connects (host, port, the core's [`Config`](smtp_proto::Config), connect timeout,
+//!   rustls configuration) and the chainable setters every `Builder` has.
 //! - [`new_session`]: the [`Session`](smtp_proto::session::Session) an adapter drives,
 //!   logging the conversation through `trace` (feature `tracing`; target
 //!   `smtp_io::trace` on every runtime).
@@ -33,6 +33,9 @@ pub mod tls;
 #[cfg(feature = "tracing")]
 pub mod trace;
 
+/// The rustls of `Error::Tls` and `tls`.
+#[cfg(feature = "rustls")]
+pub use rustls;
 /// The core, re-exported for the paths of [`builder_setters!`].
 pub use smtp_proto;
 

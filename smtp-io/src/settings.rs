@@ -1,12 +1,16 @@
 //! What an adapter's `Builder` holds before it connects, and its chainable setters.
 
+#[cfg(feature = "rustls")]
+use std::sync::Arc;
 use std::time::Duration;
 
 use smtp_proto::command::EhloName;
 use smtp_proto::{Config, TlsMode, TlsPolicy};
 
-/// Where to connect and how to run the session: everything of an adapter's `Builder`
-/// but its TLS library's configuration.
+#[cfg(feature = "rustls")]
+use crate::tls::TlsSetup;
+
+/// Where to connect and how to run the session: everything of an adapter's `Builder`.
 #[derive(Clone, Debug)]
 pub struct Settings {
     /// The host: a name to resolve, or an IP address; TLS certificates are verified
@@ -18,6 +22,9 @@ pub struct Settings {
     pub config: Config,
     /// How long name resolution plus the TCP connect may take.
     pub connect_timeout: Duration,
+    /// The rustls configuration; `None`: [`tls::default_config`](crate::tls::default_config).
+    #[cfg(feature = "rustls")]
+    pub tls_config: Option<Arc<rustls::ClientConfig>>,
 }
 
 impl Settings {
@@ -29,6 +36,8 @@ impl Settings {
             port: None,
             config: Config::new(EhloName::localhost()),
             connect_timeout: Duration::from_secs(30),
+            #[cfg(feature = "rustls")]
+            tls_config: None,
         }
     }
 
@@ -47,10 +56,21 @@ impl Settings {
     pub fn may_use_tls(&self) -> bool {
         self.config.tls != TlsMode::StartTls(TlsPolicy::Disabled)
     }
+
+    /// What a TLS handshake will need, if the session may use TLS: the host checked as
+    /// a server name ([`Error::InvalidHost`](crate::Error::InvalidHost) before anything
+    /// connects), and the configuration.
+    #[cfg(feature = "rustls")]
+    pub fn tls_setup(&self) -> Result<Option<TlsSetup>, crate::Error> {
+        self.may_use_tls()
+            .then(|| TlsSetup::new(&self.host, self.tls_config.clone()))
+            .transpose()
+    }
 }
 
 /// The setters every adapter's `Builder` has, written once: expands, inside `impl
-/// Builder`, to chainable methods on its field `$settings` (a [`Settings`]).
+/// Builder`, to chainable methods on its field `$settings` (a [`Settings`]), and
+/// `tls_config` with the `rustls` feature.
 ///
 /// A macro because the methods must be the `Builder`'s own: a crate can add inherent
 /// methods only to its own types, and setters from a shared trait would work only
@@ -147,7 +167,35 @@ macro_rules! builder_setters {
         pub fn config_mut(&mut self) -> &mut $crate::smtp_proto::Config {
             &mut self.$settings.config
         }
+
+        $crate::__tls_config_setter!($settings);
     };
+}
+
+/// `tls_config`, for [`builder_setters!`], when smtp-io has rustls.
+#[cfg(feature = "rustls")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __tls_config_setter {
+    ($settings:ident) => {
+        /// The rustls configuration (trust anchors, client certificate ...); default:
+        /// the webpki-roots trust anchors on the ring provider.
+        pub fn tls_config(
+            mut self,
+            config: ::std::sync::Arc<$crate::rustls::ClientConfig>,
+        ) -> Self {
+            self.$settings.tls_config = Some(config);
+            self
+        }
+    };
+}
+
+/// Nothing without rustls.
+#[cfg(not(feature = "rustls"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __tls_config_setter {
+    ($settings:ident) => {};
 }
 
 #[cfg(test)]
@@ -196,5 +244,21 @@ mod tests {
         assert!(s.config.credentials.is_some());
         assert!(!s.config.pipelining && !s.config.chunking && s.config.allow_plaintext_auth);
         assert_eq!(s.connect_timeout, Duration::from_secs(3));
+    }
+
+    #[cfg(feature = "rustls")]
+    #[test]
+    fn a_tls_setup_with_the_given_configuration_only_when_tls_may_be_used() {
+        let own = Arc::new((*crate::tls::default_config().unwrap()).clone());
+        let b = Builder {
+            settings: Settings::new("mx.example".into()),
+        }
+        .tls_config(own.clone());
+        let setup = b.settings.tls_setup().unwrap().expect("STARTTLS required");
+        assert!(Arc::ptr_eq(&setup.config, &own));
+        let cleartext = b.starttls(TlsPolicy::Disabled).settings;
+        assert!(cleartext.tls_setup().unwrap().is_none());
+        let bad = Settings::new("not a host".into()).tls_setup();
+        assert!(matches!(bad, Err(crate::Error::InvalidHost(_))));
     }
 }

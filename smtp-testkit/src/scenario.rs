@@ -124,6 +124,19 @@ pub enum EndError {
     Other(String),
 }
 
+/// The adapters' error: their timeout and SMTP variants are the core's error.
+impl From<smtp_io::Error> for EndError {
+    fn from(e: smtp_io::Error) -> Self {
+        match e {
+            smtp_io::Error::Smtp(e) => EndError::Smtp(e),
+            smtp_io::Error::Timeout { stage } => {
+                EndError::Smtp(smtp_proto::Error::Timeout { stage })
+            }
+            other => EndError::Other(other.to_string()),
+        }
+    }
+}
+
 /// What the adapter reports for one scenario.
 #[derive(Debug, Default)]
 pub struct Outcome {

@@ -78,8 +78,6 @@ pub use smtp_proto::{
 #[derive(Debug)]
 pub struct Builder {
     settings: Settings,
-    #[cfg(feature = "rustls")]
-    tls_config: Option<std::sync::Arc<rustls::ClientConfig>>,
 }
 
 impl Builder {
@@ -89,19 +87,10 @@ impl Builder {
     pub fn new(host: impl Into<String>) -> Self {
         Builder {
             settings: Settings::new(host.into()),
-            #[cfg(feature = "rustls")]
-            tls_config: None,
         }
     }
 
     smtp_io::builder_setters!(settings);
-
-    /// The rustls configuration (trust anchors, client certificate ...).
-    #[cfg(feature = "rustls")]
-    pub fn tls_config(mut self, config: std::sync::Arc<rustls::ClientConfig>) -> Self {
-        self.tls_config = Some(config);
-        self
-    }
 
     /// Connects over TCP, then sets the session up as [`Builder::connect_stream`] does.
     pub async fn connect(self) -> Result<Connection, Error> {
@@ -118,9 +107,7 @@ impl Builder {
         S: AsyncRead + AsyncWrite + Unpin + Send,
     {
         #[cfg(feature = "rustls")]
-        let tls = (self.settings.may_use_tls())
-            .then(|| tls::Tls::new(&self.settings.host, self.tls_config))
-            .transpose()?;
+        let tls = self.settings.tls_setup()?.map(tls::Tls);
         let mut driver = Driver::new(
             stream,
             self.settings.config,

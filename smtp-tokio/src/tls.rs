@@ -2,24 +2,16 @@
 //! checked against the name (or IP address) the caller connected to.
 
 use std::io;
-use std::sync::Arc;
 
-use rustls::ClientConfig;
 use smtp_io::tls::TlsSetup;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_rustls::client::TlsStream;
 use tokio_rustls::TlsConnector;
 
-use crate::Error;
-
 /// What a handshake needs: the configuration and the name to verify.
-pub(crate) struct Tls(TlsSetup);
+pub(crate) struct Tls(pub(crate) TlsSetup);
 
 impl Tls {
-    pub(crate) fn new(host: &str, config: Option<Arc<ClientConfig>>) -> Result<Self, Error> {
-        TlsSetup::new(host, config).map(Tls)
-    }
-
     pub(crate) async fn handshake<S: AsyncRead + AsyncWrite + Unpin>(
         &self,
         stream: S,

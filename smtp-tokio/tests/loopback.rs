@@ -1,109 +1,11 @@
 //! The core's transcripts replayed through this adapter over real 127.0.0.1 sockets (the
-//! testkit's scripted server checks every byte), and cancellation.
+//! testkit's scripted server checks every byte), and cancellation. The tests are shared
+//! with the other async adapter.
 // The transcripts include TLS sessions.
 #![cfg(feature = "rustls")]
 
 mod common;
 
-use std::time::Duration;
+use smtp_tokio as adapter;
 
-use common::{block_on, end_error, envelope};
-use smtp_testkit::scenario::{replay_all, Outcome, Scenario, Target};
-use smtp_testkit::server::{Step, StepServer};
-use smtp_tokio::{Builder, Error, ForwardPath, ReversePath, TlsPolicy};
-
-async fn run(s: &Scenario, t: &Target) -> Outcome {
-    let mut outcome = Outcome::default();
-    let mut builder = Builder::new(t.host)
-        .port(t.addr.port())
-        .tls_config(t.tls_config.clone());
-    *builder.config_mut() = s.config();
-    let mut conn = match builder.connect().await {
-        Ok(c) => c,
-        Err(e) => {
-            outcome.error = Some(end_error(e));
-            return outcome;
-        }
-    };
-    outcome.encrypted = conn.is_encrypted();
-    assert_eq!(
-        conn.tls_version().is_some(),
-        conn.is_encrypted(),
-        "{}",
-        s.name()
-    );
-    outcome.auth_mechanism = conn.auth_mechanism().map(|m| m.as_str().to_owned());
-    match conn.send_many(s.messages()).await {
-        Ok(reports) => outcome.reports = reports,
-        Err(e) => {
-            outcome.error = Some(end_error(e));
-            return outcome;
-        }
-    }
-    if let Err(e) = conn.quit().await {
-        outcome.error = Some(end_error(e));
-    }
-    outcome
-}
-
-#[test]
-fn transcripts_replay_through_the_adapter() {
-    replay_all(|s, t| block_on(run(s, t)));
-}
-
-/// A `send` dropped half-way (here by an outer timeout while the server is silent)
-/// poisons the connection: the next call fails instead of reading the stale reply.
-#[test]
-fn a_dropped_send_poisons_the_connection() {
-    let server = StepServer::start(vec![
-        Step::Send(b"220 mx.example ESMTP\r\n".to_vec()),
-        Step::ReadLine,
-        Step::Send(b"250 mx.example\r\n".to_vec()),
-        Step::Hold,
-    ]);
-    block_on(async {
-        let mut conn = Builder::new("127.0.0.1")
-            .port(server.addr().port())
-            .starttls(TlsPolicy::Disabled)
-            .connect()
-            .await
-            .expect("connect");
-        let send = conn.send_bytes(envelope("to@example.net"), b"Hi\r\n");
-        let dropped = tokio::time::timeout(Duration::from_millis(300), send).await;
-        assert!(dropped.is_err(), "the silent server cannot complete a send");
-        assert!(matches!(conn.noop().await, Err(Error::Cancelled)));
-        assert!(matches!(conn.quit().await, Err(Error::Cancelled)));
-    });
-}
-
-/// Misuse and unsendable content are refused before anything is queued, and the
-/// connection stays usable.
-#[test]
-fn an_envelope_without_recipients_is_refused_locally() {
-    let server = StepServer::start(vec![
-        Step::Send(b"220 mx.example ESMTP\r\n".to_vec()),
-        Step::ReadLine,
-        Step::Send(b"250 mx.example\r\n".to_vec()),
-        Step::ReadLine,
-        Step::Send(b"250 2.0.0 Ok\r\n".to_vec()),
-        Step::Hold,
-    ]);
-    block_on(async {
-        let mut conn = Builder::new("127.0.0.1")
-            .port(server.addr().port())
-            .starttls(TlsPolicy::Disabled)
-            .connect()
-            .await
-            .expect("connect");
-        let mut env = envelope("to@example.net");
-        env.recipients.clear();
-        let refused = conn.send_bytes(env, b"Hi\r\n").await;
-        assert!(matches!(refused, Err(Error::Usage(_))), "{refused:?}");
-        let from = ReversePath::new("a@example.org").unwrap();
-        let to = ForwardPath::new("b@example.org").unwrap();
-        let refused = conn.send_message(from, [to], b"NUL \0 here\r\n").await;
-        assert!(matches!(refused, Err(Error::Refused(_))), "{refused:?}");
-        let reply = conn.noop().await.expect("NOOP after a refused call");
-        assert_eq!(reply.code().get(), 250);
-    });
-}
+include!("../../smtp-testkit/async-tests/loopback.rs");
