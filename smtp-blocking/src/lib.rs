@@ -65,26 +65,17 @@ pub use driver::Socket;
 pub use smtp_io::Error;
 
 use driver::Driver;
-use smtp_io::Settings;
 use smtp_proto::session::Session;
 use smtp_proto::Instant;
 
-/// Settings for one connection; [`Builder::connect`] opens it.
+/// Settings for a connection; [`Builder::connect`] opens it.
 #[derive(Debug)]
 pub struct Builder {
-    settings: Settings,
+    settings: smtp_io::Settings,
 }
 
 impl Builder {
-    /// A connection to `host` (a DNS name or an IP address; also the name the TLS
-    /// certificate must carry), STARTTLS required, EHLO name `localhost`.
-    pub fn new(host: impl Into<String>) -> Self {
-        Builder {
-            settings: Settings::new(host.into()),
-        }
-    }
-
-    smtp_io::builder_setters!(settings);
+    smtp_io::builder_methods!(settings);
 
     /// Resolves the host, connects (trying each address within the connect timeout), then
     /// sets the session up: greeting, EHLO, TLS, AUTH.
@@ -209,24 +200,11 @@ impl<S: Socket> Connection<S> {
         self.d.session.finish_quit()
     }
 
-    /// What the server offered in its last EHLO/LHLO reply.
-    pub fn capabilities(&self) -> &Capabilities {
-        self.d.session.client().capabilities()
-    }
-
-    /// Whether the session runs over TLS.
-    pub fn is_encrypted(&self) -> bool {
-        self.d.session.client().is_encrypted()
-    }
+    smtp_io::session_accessors!(d.session);
 
     /// The TLS protocol version (`"TLSv1.3"`, `"TLSv1.2"`) when the session runs over
     /// TLS, implicit or after STARTTLS.
     pub fn tls_version(&self) -> Option<&'static str> {
         self.d.tls_version()
-    }
-
-    /// The SASL mechanism the session authenticated with.
-    pub fn auth_mechanism(&self) -> Option<Mechanism> {
-        self.d.session.client().auth_mechanism().cloned()
     }
 }

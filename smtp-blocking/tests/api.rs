@@ -133,6 +133,32 @@ S: 250 Ok\\r\\n250 Ok\\r\\n354 Go\\r\\n
     server.finish().unwrap();
 }
 
+/// A body reader that panics once DATA is open, the panic caught by the caller: the
+/// message is half-sent, so the connection is poisoned and later calls say so
+/// (`Error::Cancelled`, as the error's docs promise for the blocking adapter too).
+#[test]
+fn a_panic_caught_from_a_body_reader_poisons_the_connection() {
+    struct PanickingReader;
+    impl Read for PanickingReader {
+        fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+            panic!("reader bug");
+        }
+    }
+    let (server, mut conn) = session(
+        "\
+C: MAIL FROM:<a@example.org>\\r\\nRCPT TO:<b@example.net>\\r\\nDATA\\r\\n
+S: 250 Ok\\r\\n250 Ok\\r\\n354 Go\\r\\n
+",
+    );
+    let sent = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        conn.send(env(), PanickingReader)
+    }));
+    assert!(sent.is_err(), "the reader's panic reaches the caller");
+    assert!(matches!(conn.noop(), Err(Error::Cancelled)));
+    assert!(matches!(conn.quit(), Err(Error::Cancelled)));
+    server.finish().unwrap();
+}
+
 #[test]
 fn an_envelope_without_recipients_is_misuse() {
     let (server, mut conn) = session("C: QUIT\\r\\n\nS: 221 Bye\\r\\n\n");

@@ -4,83 +4,53 @@
 
 use std::net::TcpStream;
 
-use smtp_blocking::Builder;
-use smtp_testkit::scenario::{replay_all, EndError, Outcome, Scenario, Target};
+use smtp_blocking::{Builder, Connection, Error, Socket};
+use smtp_testkit::scenario::{replay_all, Outcome, Scenario, Target};
 
-fn run(s: &Scenario, target: &Target) -> Outcome {
-    let mut outcome = Outcome::default();
-    let mut builder = Builder::new(target.host)
-        .port(target.addr.port())
-        .tls_config(target.tls_config.clone());
-    *builder.config_mut() = s.config();
-    let mut conn = match builder.connect() {
+/// What the scenario's session did on `connected`: its messages sent (through `send`,
+/// a reader, when `reader` and the transcript has one message; else `send_bytes` or
+/// `send_many`), then QUIT.
+fn session<S: Socket>(
+    s: &Scenario,
+    connected: Result<Connection<S>, Error>,
+    reader: bool,
+) -> Outcome {
+    let mut conn = match connected {
         Ok(c) => c,
-        Err(e) => {
-            outcome.error = Some(EndError::from(e));
-            return outcome;
-        }
+        Err(e) => return Outcome::not_connected(e),
     };
-    let sent = if s.messages.len() == 1 {
-        let (env, body) = &s.messages[0];
-        conn.send_bytes(env.clone(), body).map(|r| vec![r])
-    } else {
-        conn.send_many(s.messages())
+    let sent = match &s.messages[..] {
+        [(env, body)] if reader => conn.send(env.clone(), &body[..]).map(|r| vec![r]),
+        [(env, body)] => conn.send_bytes(env.clone(), body).map(|r| vec![r]),
+        _ => conn.send_many(s.messages()),
     };
-    outcome.encrypted = conn.is_encrypted();
-    assert_eq!(
-        conn.tls_version().is_some(),
-        conn.is_encrypted(),
-        "{}",
-        s.name()
-    );
-    outcome.auth_mechanism = conn.auth_mechanism().map(|m| m.as_str().to_string());
-    match sent {
-        Ok(reports) => outcome.reports = reports,
-        Err(e) => outcome.error = Some(EndError::from(e)),
-    }
-    if let Err(e) = conn.quit() {
-        outcome.error.get_or_insert(EndError::from(e));
-    }
-    outcome
+    let (encrypted, tls) = (conn.is_encrypted(), conn.tls_version());
+    let auth = conn.auth_mechanism();
+    let auth = auth.as_ref().map(|m| m.as_str());
+    Outcome::of_session(s.name(), encrypted, tls, auth, sent, conn.quit())
+}
+
+fn builder(s: &Scenario, host: &str, target: &Target) -> Builder {
+    let mut builder = Builder::new(host).tls_config(target.tls_config.clone());
+    *builder.config_mut() = s.config();
+    builder
 }
 
 #[test]
 fn transcripts_replay_through_the_blocking_adapter() {
-    replay_all(run);
+    replay_all(|s, target| {
+        let b = builder(s, target.host, target).port(target.addr.port());
+        session(s, b.connect(), false)
+    });
 }
 
 /// The same through `connect_stream` over a socket the caller opened, the certificate
-/// verified as the DNS name `localhost`.
+/// verified as the DNS name `localhost`, and one message at a time through `send` (a
+/// reader) when the transcript has one.
 #[test]
 fn transcripts_replay_over_a_caller_stream() {
     replay_all(|s, target| {
-        let mut outcome = Outcome::default();
         let tcp = TcpStream::connect(target.addr).unwrap();
-        let mut builder = Builder::new("localhost").tls_config(target.tls_config.clone());
-        *builder.config_mut() = s.config();
-        let mut conn = match builder.connect_stream(tcp) {
-            Ok(c) => c,
-            Err(e) => {
-                outcome.error = Some(EndError::from(e));
-                return outcome;
-            }
-        };
-        // One message at a time through `send` (a reader) when the transcript has one.
-        let sent = if s.messages.len() == 1 {
-            let (env, body) = &s.messages[0];
-            conn.send(env.clone(), &body[..]).map(|r| vec![r])
-        } else {
-            conn.send_many(s.messages())
-        };
-        outcome.encrypted = conn.is_encrypted();
-        outcome.auth_mechanism = conn.auth_mechanism().map(|m| m.as_str().to_string());
-        match sent {
-            Ok(reports) => outcome.reports = reports,
-            Err(e) => outcome.error = Some(EndError::from(e)),
-        }
-        if let Err(e) = conn.quit() {
-            outcome.error.get_or_insert(EndError::from(e));
-        }
-        outcome
+        session(s, builder(s, "localhost", target).connect_stream(tcp), true)
     });
 }

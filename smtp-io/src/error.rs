@@ -35,8 +35,8 @@ pub enum Error {
     /// TLS is configured but the crate was built without the `rustls` feature.
     TlsUnavailable,
     /// An earlier operation on this connection did not complete: its future was dropped
-    /// half-way (async adapters), or it panicked and the panic was caught (in a body
-    /// reader, for instance). A command may be half-written or a reply unread, so the
+    /// half-way (async adapters), or it panicked (in a body reader, for instance) and the
+    /// caller caught the panic. A command may be half-written or a reply unread, so the
     /// connection is unusable and nothing more is written to it.
     Cancelled,
 }

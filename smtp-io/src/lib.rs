@@ -5,14 +5,17 @@
 //!   classification ([`Error::is_transient`], [`Error::is_permanent`]). Each adapter
 //!   re-exports it as its own `Error`, so `smtp_tokio::Error` and `smtp_blocking::Error`
 //!   are one type.
-//! - [`Settings`] and [`builder_setters!`]: what an adapter's `Builder` holds before it
+//! - [`Settings`] and [`builder_methods!`]: what an adapter's `Builder` holds before it
 //!   connects (host, port, the core's [`Config`](smtp_proto::Config), connect timeout,
-//!   rustls configuration) and the chainable setters every `Builder` has.
+//!   rustls configuration), and the constructor and chainable setters every `Builder`
+//!   has.
+//! - [`session_accessors!`]: the methods every adapter's `Connection` has that read
+//!   its session (capabilities, encryption, AUTH mechanism).
 //! - [`new_session`]: the [`Session`](smtp_proto::session::Session) an adapter drives,
 //!   logging the conversation through `trace` (feature `tracing`; target
 //!   `smtp_io::trace` on every runtime).
-//!
-//! - `tls` (feature `rustls`): what a TLS handshake needs besides the stream.
+//! - `tls` (feature `rustls`): what a TLS handshake needs besides the stream (the server
+//!   name, the default configuration), and the name of the version it negotiated.
 //!
 //! The adapters do the I/O: sockets, clocks, TLS handshakes. This crate has none.
 //!
@@ -25,6 +28,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod accessors;
 mod error;
 mod session;
 mod settings;
@@ -36,7 +40,7 @@ pub mod trace;
 /// The rustls of `Error::Tls` and `tls`.
 #[cfg(feature = "rustls")]
 pub use rustls;
-/// The core, re-exported for the paths of [`builder_setters!`].
+/// The core, re-exported for the paths of [`builder_methods!`].
 pub use smtp_proto;
 
 pub use error::Error;

@@ -68,9 +68,10 @@ impl Settings {
     }
 }
 
-/// The setters every adapter's `Builder` has, written once: expands, inside `impl
-/// Builder`, to chainable methods on its field `$settings` (a [`Settings`]), and
-/// `tls_config` with the `rustls` feature.
+/// The constructor and setters every adapter's `Builder` has, written once: expands,
+/// inside `impl Builder`, to `new(host)` and chainable methods on its field `$settings`
+/// (a [`Settings`], the `Builder`'s only field), and `tls_config` with the `rustls`
+/// feature.
 ///
 /// A macro because the methods must be the `Builder`'s own: a crate can add inherent
 /// methods only to its own types, and setters from a shared trait would work only
@@ -86,15 +87,25 @@ impl Settings {
 /// }
 ///
 /// impl Builder {
-///     smtp_io::builder_setters!(settings);
+///     smtp_io::builder_methods!(settings);
 /// }
 ///
-/// let b = Builder { settings: Settings::new("mx.example".into()) }.lmtp(true);
+/// let b = Builder::new("mx.example").lmtp(true);
 /// assert_eq!(b.settings.port_or_default(), 24);
 /// ```
 #[macro_export]
-macro_rules! builder_setters {
+macro_rules! builder_methods {
     ($settings:ident) => {
+        /// Connects to `host` (a name to resolve, or an IP address); TLS certificates
+        /// are verified against it. Defaults: port 25 (465 with implicit TLS, 24 with
+        /// LMTP), STARTTLS required, EHLO name `localhost`, RFC 5321 timeouts, 30 s to
+        /// connect.
+        pub fn new(host: impl Into<String>) -> Self {
+            Self {
+                $settings: $crate::Settings::new(host.into()),
+            }
+        }
+
         /// The TCP port; default 25, or 465 with implicit TLS, or 24 with LMTP.
         pub fn port(mut self, port: u16) -> Self {
             self.$settings.port = Some(port);
@@ -172,7 +183,7 @@ macro_rules! builder_setters {
     };
 }
 
-/// `tls_config`, for [`builder_setters!`], when smtp-io has rustls.
+/// `tls_config`, for [`builder_methods!`], when smtp-io has rustls.
 #[cfg(feature = "rustls")]
 #[doc(hidden)]
 #[macro_export]
@@ -207,17 +218,12 @@ mod tests {
     }
 
     impl Builder {
-        builder_setters!(settings);
+        builder_methods!(settings);
     }
 
     #[test]
     fn default_ports_and_setters() {
-        let b = |f: fn(Builder) -> Builder| {
-            f(Builder {
-                settings: Settings::new("mx.example".into()),
-            })
-            .settings
-        };
+        let b = |f: fn(Builder) -> Builder| f(Builder::new("mx.example")).settings;
         assert_eq!(b(|b| b).port_or_default(), 25);
         assert_eq!(b(|b| b.implicit_tls()).port_or_default(), 465);
         assert_eq!(b(|b| b.implicit_tls().lmtp(true)).port_or_default(), 465);
@@ -250,10 +256,7 @@ mod tests {
     #[test]
     fn a_tls_setup_with_the_given_configuration_only_when_tls_may_be_used() {
         let own = Arc::new((*crate::tls::default_config().unwrap()).clone());
-        let b = Builder {
-            settings: Settings::new("mx.example".into()),
-        }
-        .tls_config(own.clone());
+        let b = Builder::new("mx.example").tls_config(own.clone());
         let setup = b.settings.tls_setup().unwrap().expect("STARTTLS required");
         assert!(Arc::ptr_eq(&setup.config, &own));
         let cleartext = b.starttls(TlsPolicy::Disabled).settings;

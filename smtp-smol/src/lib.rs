@@ -61,7 +61,6 @@ mod tls;
 
 use async_io::Async;
 use futures_lite::io::{AsyncRead, AsyncWrite};
-use smtp_io::Settings;
 use smtp_proto::session::Session;
 use smtp_proto::Instant;
 use std::net::TcpStream;
@@ -78,20 +77,11 @@ pub use smtp_proto::{
 /// Settings for a connection; [`Builder::connect`] opens it.
 #[derive(Debug)]
 pub struct Builder {
-    settings: Settings,
+    settings: smtp_io::Settings,
 }
 
 impl Builder {
-    /// Connects to `host` (a name to resolve, or an IP address); TLS certificates are
-    /// verified against it. Defaults: port 25 (465 with implicit TLS, 24 with LMTP),
-    /// STARTTLS required, EHLO name `localhost`, RFC 5321 timeouts, 30 s to connect.
-    pub fn new(host: impl Into<String>) -> Self {
-        Builder {
-            settings: Settings::new(host.into()),
-        }
-    }
-
-    smtp_io::builder_setters!(settings);
+    smtp_io::builder_methods!(settings);
 
     /// Connects over TCP, then sets the session up as [`Builder::connect_stream`] does.
     pub async fn connect(self) -> Result<Connection, Error> {
@@ -185,25 +175,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Connection<S> {
         self.driver.session.finish_quit()
     }
 
-    /// What the server offered in its last EHLO/LHLO reply.
-    pub fn capabilities(&self) -> &Capabilities {
-        self.driver.session.client().capabilities()
-    }
-
-    /// Whether the session runs over TLS.
-    pub fn is_encrypted(&self) -> bool {
-        self.driver.session.client().is_encrypted()
-    }
+    smtp_io::session_accessors!(driver.session);
 
     /// The TLS protocol version (`"TLSv1.3"`, `"TLSv1.2"`) when the session runs over
     /// TLS, implicit or after STARTTLS.
     pub fn tls_version(&self) -> Option<&'static str> {
         self.driver.tls_version()
-    }
-
-    /// The SASL mechanism the session authenticated with.
-    pub fn auth_mechanism(&self) -> Option<Mechanism> {
-        self.driver.session.client().auth_mechanism().cloned()
     }
 
     /// Runs one batch (see [`Session::finish_send`] for what a failure returns).

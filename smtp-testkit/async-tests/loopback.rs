@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use adapter::{Builder, Envelope, Error, ForwardPath, ReversePath, TlsPolicy};
 use common::{block_on, timeout};
-use smtp_testkit::scenario::{replay_all, EndError, Outcome, Scenario, Target};
+use smtp_testkit::scenario::{replay_all, Outcome, Scenario, Target};
 use smtp_testkit::server::{Step, StepServer};
 
 /// A 7-bit envelope from `sender@example.org`.
@@ -39,37 +39,19 @@ async fn connect_plain(server: &StepServer) -> adapter::Connection {
 }
 
 async fn run(s: &Scenario, t: &Target) -> Outcome {
-    let mut outcome = Outcome::default();
     let mut builder = Builder::new(t.host)
         .port(t.addr.port())
         .tls_config(t.tls_config.clone());
     *builder.config_mut() = s.config();
     let mut conn = match builder.connect().await {
         Ok(c) => c,
-        Err(e) => {
-            outcome.error = Some(EndError::from(e));
-            return outcome;
-        }
+        Err(e) => return Outcome::not_connected(e),
     };
-    outcome.encrypted = conn.is_encrypted();
-    assert_eq!(
-        conn.tls_version().is_some(),
-        conn.is_encrypted(),
-        "{}",
-        s.name()
-    );
-    outcome.auth_mechanism = conn.auth_mechanism().map(|m| m.as_str().to_owned());
-    match conn.send_many(s.messages()).await {
-        Ok(reports) => outcome.reports = reports,
-        Err(e) => {
-            outcome.error = Some(EndError::from(e));
-            return outcome;
-        }
-    }
-    if let Err(e) = conn.quit().await {
-        outcome.error = Some(EndError::from(e));
-    }
-    outcome
+    let sent = conn.send_many(s.messages()).await;
+    let (encrypted, tls) = (conn.is_encrypted(), conn.tls_version());
+    let auth = conn.auth_mechanism();
+    let auth = auth.as_ref().map(|m| m.as_str());
+    Outcome::of_session(s.name(), encrypted, tls, auth, sent, conn.quit().await)
 }
 
 #[test]

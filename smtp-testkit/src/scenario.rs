@@ -150,6 +150,43 @@ pub struct Outcome {
     pub error: Option<EndError>,
 }
 
+impl Outcome {
+    /// The session could not be set up.
+    pub fn not_connected(e: impl Into<EndError>) -> Outcome {
+        Outcome {
+            error: Some(e.into()),
+            ..Outcome::default()
+        }
+    }
+
+    /// A session of scenario `name` that was set up: whether it is encrypted (its TLS
+    /// version, asserted, must agree), its SASL mechanism, what its send call returned
+    /// and then its QUIT; the first error is the one kept.
+    pub fn of_session<E: Into<EndError>>(
+        name: &str,
+        encrypted: bool,
+        tls_version: Option<&str>,
+        auth_mechanism: Option<&str>,
+        sent: Result<Vec<Report>, E>,
+        quit: Result<(), E>,
+    ) -> Outcome {
+        assert_eq!(tls_version.is_some(), encrypted, "{name}");
+        let mut outcome = Outcome {
+            encrypted,
+            auth_mechanism: auth_mechanism.map(str::to_owned),
+            ..Outcome::default()
+        };
+        match sent {
+            Ok(reports) => outcome.reports = reports,
+            Err(e) => outcome.error = Some(e.into()),
+        }
+        if let Err(e) = quit {
+            outcome.error.get_or_insert(e.into());
+        }
+        outcome
+    }
+}
+
 fn transcript_dirs() -> [PathBuf; 2] {
     let here = Path::new(env!("CARGO_MANIFEST_DIR"));
     [

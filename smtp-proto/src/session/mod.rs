@@ -102,7 +102,8 @@ pub trait SessionError: Sized {
     fn from_core(error: Error) -> Self;
     /// The call does not fit the session's state.
     fn from_usage(error: UsageError) -> Self;
-    /// An earlier operation did not complete (its future was dropped half-way).
+    /// An earlier operation did not complete (its future was dropped half-way, or it
+    /// panicked and the caller caught the panic).
     fn cancelled() -> Self;
     /// A copy, for every later call on a dead session.
     fn duplicate(&self) -> Self;

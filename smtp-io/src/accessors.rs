@@ -1,0 +1,75 @@
+//! What every adapter's `Connection` reads from its session, written once.
+
+/// The methods every adapter's `Connection` has that read its
+/// [`Session`](smtp_proto::session::Session) (`self.$session`, a field path such as
+/// `driver.session`): `capabilities`, `is_encrypted`, `auth_mechanism`. A macro for the
+/// reason [`builder_methods!`](crate::builder_methods) is one: they must be the
+/// `Connection`'s own methods.
+#[macro_export]
+macro_rules! session_accessors {
+    ($($session:ident).+) => {
+        /// What the server offered in its last EHLO/LHLO reply.
+        pub fn capabilities(&self) -> &$crate::smtp_proto::Capabilities {
+            self.$($session).+.client().capabilities()
+        }
+
+        /// Whether the session runs over TLS.
+        pub fn is_encrypted(&self) -> bool {
+            self.$($session).+.client().is_encrypted()
+        }
+
+        /// The SASL mechanism the session authenticated with.
+        pub fn auth_mechanism(&self) -> Option<$crate::smtp_proto::command::Mechanism> {
+            self.$($session).+.client().auth_mechanism().cloned()
+        }
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    use smtp_proto::command::EhloName;
+    use smtp_proto::session::{Io, Session};
+    use smtp_proto::{Config, Instant, TlsMode, TlsPolicy};
+
+    use crate::Error;
+
+    struct Driver {
+        session: Session<Error>,
+    }
+
+    struct Connection {
+        driver: Driver,
+    }
+
+    impl Connection {
+        session_accessors!(driver.session);
+    }
+
+    #[test]
+    fn the_accessors_read_the_session() {
+        let mut config = Config::new(EhloName::localhost());
+        config.tls = TlsMode::StartTls(TlsPolicy::Disabled);
+        let now = Instant::ZERO;
+        let mut session = Session::<Error>::new(config, now);
+        let mut server = [
+            &b"220 mx.example ESMTP\r\n"[..],
+            b"250-mx.example\r\n250 PIPELINING\r\n",
+        ]
+        .into_iter();
+        loop {
+            match session.poll_io() {
+                Io::Write { .. } => session.handle_written(),
+                Io::Read { .. } => session.handle_input(now, server.next().expect("a reply")),
+                Io::Done => break,
+                other => panic!("{other:?}"),
+            }
+        }
+        session.finish_connect().unwrap();
+        let conn = Connection {
+            driver: Driver { session },
+        };
+        assert!(conn.capabilities().pipelining());
+        assert!(!conn.is_encrypted());
+        assert_eq!(conn.auth_mechanism(), None);
+    }
+}
