@@ -1,4 +1,4 @@
-//! What an adapter's `Builder` holds before it connects, and its chainable setters.
+//! What an adapter's `Builder` holds before it connects, and its constructor and setters.
 
 #[cfg(feature = "rustls")]
 use std::sync::Arc;
@@ -58,8 +58,8 @@ impl Settings {
     }
 
     /// What a TLS handshake will need, if the session may use TLS: the host checked as
-    /// a server name ([`Error::InvalidHost`](crate::Error::InvalidHost) before anything
-    /// connects), and the configuration.
+    /// a server name ([`Error::InvalidHost`](crate::Error::InvalidHost) before the
+    /// session starts), and the configuration.
     #[cfg(feature = "rustls")]
     pub fn tls_setup(&self) -> Result<Option<TlsSetup>, crate::Error> {
         self.may_use_tls()
