@@ -4,6 +4,7 @@ use serde_json::{json, Value};
 use smtp_proto::reply::Escaped;
 use smtp_proto::{MessageOutcome, RecipientStatus, Reply, Report, TxnFailure};
 
+use crate::exit::ExitStatus;
 use crate::session::Outcome;
 
 /// Code, enhanced status and text of a reply; the text without the enhanced status
@@ -66,6 +67,22 @@ fn outcome_fields(o: Option<&MessageOutcome>) -> (Value, Value, Value, Value) {
     }
 }
 
+/// Whether final replies came per recipient (LMTP after the data, RFC 2033 §4.2).
+pub fn has_finals(report: &Report) -> bool {
+    report.deliveries.iter().any(Option::is_some)
+}
+
+/// Under LMTP, what became of the message for accepted recipient `i`: its own final
+/// reply, or the message's outcome when the message failed as a whole (no final reply
+/// came for anyone, e.g. DATA refused).
+fn delivery(report: &Report, i: usize) -> Option<&MessageOutcome> {
+    if has_finals(report) {
+        report.deliveries.get(i).and_then(Option::as_ref)
+    } else {
+        report.outcome.as_ref()
+    }
+}
+
 fn message_json(report: &Report, to: &[String]) -> Value {
     let lmtp = !report.deliveries.is_empty();
     let recipients: Vec<Value> = report
@@ -90,9 +107,7 @@ fn message_json(report: &Report, to: &[String]) -> Value {
             });
             if lmtp {
                 let (delivered, code, enhanced, text) = match status {
-                    RecipientStatus::Accepted(_) => {
-                        outcome_fields(report.deliveries.get(i).and_then(Option::as_ref))
-                    }
+                    RecipientStatus::Accepted(_) => outcome_fields(delivery(report, i)),
                     _ => (json!(false), Value::Null, Value::Null, Value::Null),
                 };
                 v["delivery"] = json!({
@@ -121,7 +136,7 @@ pub fn json(
     to: &[String],
     outcome: &Outcome,
     error: Option<String>,
-    exit: u8,
+    exit: ExitStatus,
 ) -> Value {
     let info = outcome.info.clone().unwrap_or_default();
     json!({
@@ -131,7 +146,7 @@ pub fn json(
         "capabilities": info.capabilities,
         "messages": outcome.reports.iter().map(|r| message_json(r, to)).collect::<Vec<_>>(),
         "error": error,
-        "exit_code": exit,
+        "exit_code": exit.code(),
     })
 }
 
@@ -171,7 +186,9 @@ pub fn problems(outcome: &Outcome, to: &[String]) -> Vec<String> {
                 RecipientStatus::NotAttempted => {}
             }
         }
-        if report.deliveries.is_empty() {
+        // Over SMTP, and under LMTP for a message that failed as a whole (refused
+        // before sending, at MAIL or at DATA): no final reply came per recipient.
+        if !has_finals(report) {
             if let Some(o) = &report.outcome {
                 if !o.is_accepted() {
                     lines.push(format!("{tag}message not accepted: {}", describe(Some(o))));
