@@ -161,6 +161,9 @@ fn report_statuses(report: &Report, out: &mut Vec<ExitStatus>) {
     let finals = crate::output::has_finals(report);
     for (i, rcpt) in report.recipients.iter().enumerate() {
         match rcpt {
+            // A 552 meaning "too many recipients" is transient like a 452
+            // (RFC 5321 §4.5.3.1.10): the recipient may be sent in another transaction.
+            RecipientStatus::Rejected(_) if rcpt.is_transient() => out.push(ExitStatus::TempFail),
             RecipientStatus::Rejected(r) => out.push(reply_status(r)),
             RecipientStatus::Accepted(_) if finals => out.push(outcome_status(
                 report.deliveries.get(i).and_then(Option::as_ref),
@@ -395,6 +398,30 @@ mod tests {
         ] {
             assert_eq!(error_status(&e), ExitStatus::Software, "{e:?}");
         }
+    }
+
+    /// RFC 5321 §4.5.3.1.10: a 552 that says "too many recipients" (5.5.3) is treated
+    /// as a 452, so that recipient is a temporary failure (75); a 552 about the mailbox
+    /// (5.2.2) stays permanent (69).
+    #[test]
+    fn a_552_too_many_recipients_is_75_a_552_mailbox_full_is_69() {
+        let with = |text: &str| Event::RecipientRejected {
+            txn: txn(),
+            rcpt: 1,
+            reply: reply(552, text),
+        };
+        let too_many = report(
+            2,
+            false,
+            &[rcpt_ok(0), with("5.5.3 too many"), accepted(None)],
+        );
+        assert_eq!(status(None, &[too_many], 1), ExitStatus::TempFail);
+        let full = report(
+            2,
+            false,
+            &[rcpt_ok(0), with("5.2.2 mailbox full"), accepted(None)],
+        );
+        assert_eq!(status(None, &[full], 1), ExitStatus::Unavailable);
     }
 
     #[test]

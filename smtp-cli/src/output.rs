@@ -183,6 +183,14 @@ pub fn problems(outcome: &Outcome, to: &[String]) -> Vec<String> {
                         }
                     }
                 }
+                // Left out of a message that went ahead (the server took no more
+                // recipients, RFC 5321 §4.5.3.1.10); when the message failed as a
+                // whole, the line below says why.
+                RecipientStatus::NotAttempted if went_ahead(report) => {
+                    lines.push(format!(
+                        "{tag}<{address}> not attempted: the server took no more recipients"
+                    ));
+                }
                 RecipientStatus::NotAttempted => {}
             }
         }
@@ -197,6 +205,23 @@ pub fn problems(outcome: &Outcome, to: &[String]) -> Vec<String> {
         }
     }
     lines
+}
+
+/// Whether the message was delivered to some recipients (and so did not fail as a
+/// whole).
+fn went_ahead(report: &Report) -> bool {
+    if has_finals(report) {
+        report
+            .deliveries
+            .iter()
+            .flatten()
+            .any(MessageOutcome::is_accepted)
+    } else {
+        report
+            .outcome
+            .as_ref()
+            .is_some_and(MessageOutcome::is_accepted)
+    }
 }
 
 fn describe(o: Option<&MessageOutcome>) -> String {
@@ -214,4 +239,72 @@ fn describe(o: Option<&MessageOutcome>) -> String {
 /// The server as given, escaped for a terminal.
 pub fn escaped(s: &str) -> String {
     Escaped(s.as_bytes()).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use smtp_proto::command::{EhloName, ForwardPath, ReversePath};
+    use smtp_proto::reply::ReplyCode;
+    use smtp_proto::{Client, Config, Envelope, Event, Instant, TxnId};
+
+    use super::*;
+
+    fn reply(code: u16, text: &str) -> Reply {
+        Reply::new(ReplyCode::new(code).unwrap(), &[text.as_bytes()]).unwrap()
+    }
+
+    /// The first transaction of a fresh client: the same id every time.
+    fn txn() -> TxnId {
+        let mut client = Client::new(Config::new(EhloName::localhost()), Instant::ZERO);
+        let to = [ForwardPath::new("b@example.net").unwrap()];
+        let envelope = Envelope::new(ReversePath::new("a@example.org").unwrap(), to);
+        client.send(Instant::ZERO, envelope).unwrap()
+    }
+
+    fn problems_of(events: &[Event]) -> Vec<String> {
+        let mut report = Report::new(txn(), 3, false);
+        for e in events {
+            assert!(report.apply(e));
+        }
+        let outcome = Outcome {
+            info: None,
+            reports: vec![report],
+            error: None,
+            quit_error: None,
+            elapsed: Duration::ZERO,
+        };
+        problems(&outcome, &["a@x".into(), "b@x".into(), "c@x".into()])
+    }
+
+    /// After "452 4.5.3 too many recipients" the message goes to the first recipient;
+    /// the third was never tried, and the user is told so.
+    #[test]
+    fn recipients_never_tried_are_named_when_the_message_went_ahead() {
+        let lines = problems_of(&[
+            Event::RecipientAccepted {
+                txn: txn(),
+                rcpt: 0,
+                reply: reply(250, "ok"),
+            },
+            Event::RecipientRejected {
+                txn: txn(),
+                rcpt: 1,
+                reply: reply(452, "4.5.3 too many"),
+            },
+            Event::RecipientNotAttempted {
+                txn: txn(),
+                rcpt: 2,
+            },
+            Event::MessageAccepted {
+                txn: txn(),
+                rcpt: None,
+                reply: reply(250, "queued"),
+            },
+        ]);
+        assert_eq!(lines.len(), 2, "{lines:?}");
+        assert!(lines[0].starts_with("<b@x> rejected: 452"), "{lines:?}");
+        assert!(lines[1].starts_with("<c@x> not attempted"), "{lines:?}");
+    }
 }
