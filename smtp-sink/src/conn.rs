@@ -93,6 +93,10 @@ async fn run(shared: &Shared, session: &mut Session<'_>, tcp: TcpStream, n: u64)
             Ok(w) => wrote |= w,
             Err(end) => return end,
         }
+        if wrote {
+            // The flight counts, now that the flight is out.
+            session.publish();
+        }
         match next {
             Next::Read => {}
             Next::Close(end) => {
