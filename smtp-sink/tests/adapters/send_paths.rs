@@ -8,17 +8,19 @@ use std::time::Duration;
 
 use adapter::{
     Builder, Credentials, Envelope, ForwardPath, Mechanism, MessageOutcome, RecipientStatus,
-    ReversePath, TlsPolicy,
+    ReversePath, Timeouts, TlsPolicy,
 };
 use common::{dotted_message, only_message, recipients, verbs};
 use smtp_sink::{param, Action, Extension, Match, Rule, Sink, Transfer};
 
 const WAIT: Duration = Duration::from_secs(10);
 
+/// Short reply deadlines: a sink that fails to answer fails the test, not hangs it.
 fn builder(sink: &Sink) -> Builder {
     Builder::new("127.0.0.1")
         .port(sink.port())
         .tls_config(sink.client_config())
+        .timeouts(Timeouts::all(WAIT))
 }
 
 fn with_auth(b: Builder, mechanism: &str) -> Builder {
