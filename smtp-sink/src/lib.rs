@@ -213,3 +213,8 @@ impl Drop for Sink {
         self.stop();
     }
 }
+
+/// The README's examples, compiled and run as doctests.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

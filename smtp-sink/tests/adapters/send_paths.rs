@@ -70,8 +70,14 @@ fn starttls_auth_plain_and_data_unstuffed_with_mail_rcpt_data_in_one_flight() {
     let tls = c.tls.as_ref().expect("TLS recorded");
     assert!(!tls.implicit);
     let auth = c.auth.as_ref().expect("AUTH recorded");
-    assert_eq!((auth.mechanism.as_str(), auth.user.as_str()), ("PLAIN", "alice"));
-    assert!(!c.commands.iter().any(|l| l.contains(&b64("\0alice\0secret"))));
+    assert_eq!(
+        (auth.mechanism.as_str(), auth.user.as_str()),
+        ("PLAIN", "alice")
+    );
+    assert!(!c
+        .commands
+        .iter()
+        .any(|l| l.contains(&b64("\0alice\0secret"))));
     assert_eq!(
         verbs(c),
         ["EHLO", "STARTTLS", "EHLO", "AUTH", "MAIL", "RCPT", "RCPT", "DATA", "QUIT"]
@@ -116,8 +122,15 @@ fn implicit_tls_auth_login_and_bdat_byte_exact() {
     });
     let m = only_message(&sink);
     assert_eq!(m.content, msg);
-    assert!(matches!(m.transfer, Transfer::Bdat { .. }), "{:?}", m.transfer);
-    assert_eq!(param_value(&m.mail_params, "BODY").as_deref(), Some("8BITMIME"));
+    assert!(
+        matches!(m.transfer, Transfer::Bdat { .. }),
+        "{:?}",
+        m.transfer
+    );
+    assert_eq!(
+        param_value(&m.mail_params, "BODY").as_deref(),
+        Some("8BITMIME")
+    );
     assert_eq!(
         param_value(&m.mail_params, "SIZE"),
         Some(msg.len().to_string())
@@ -125,7 +138,10 @@ fn implicit_tls_auth_login_and_bdat_byte_exact() {
     let c = &sink.connections()[0];
     assert!(c.tls.as_ref().is_some_and(|t| t.implicit));
     let auth = c.auth.as_ref().unwrap();
-    assert_eq!((auth.mechanism.as_str(), auth.user.as_str()), ("LOGIN", "alice"));
+    assert_eq!(
+        (auth.mechanism.as_str(), auth.user.as_str()),
+        ("LOGIN", "alice")
+    );
     assert_eq!(m.auth_user.as_deref(), Some("alice"));
 }
 
@@ -164,13 +180,22 @@ fn lmtp_gives_one_reply_per_accepted_recipient() {
         report
     });
     assert!(matches!(&report.recipients[2], RecipientStatus::Rejected(r) if r.code().get() == 550));
-    assert!(matches!(&report.deliveries[0], Some(MessageOutcome::Accepted(_))), "{report:?}");
-    assert!(matches!(&report.deliveries[1], Some(MessageOutcome::Failed(_))), "{report:?}");
+    assert!(
+        matches!(&report.deliveries[0], Some(MessageOutcome::Accepted(_))),
+        "{report:?}"
+    );
+    assert!(
+        matches!(&report.deliveries[1], Some(MessageOutcome::Failed(_))),
+        "{report:?}"
+    );
     assert_eq!(report.deliveries[2], None);
     let m = only_message(&sink);
     assert_eq!(m.content, msg);
     assert_eq!(common::codes(&m.replies), [250, 452]);
-    assert_eq!(common::codes(m.recipients.iter().map(|r| &r.reply)), [250, 250, 550]);
+    assert_eq!(
+        common::codes(m.recipients.iter().map(|r| &r.reply)),
+        [250, 250, 550]
+    );
     assert_eq!(verbs(&sink.connections()[0])[0], "LHLO");
 }
 
@@ -186,7 +211,11 @@ fn smtputf8_addresses_and_header_are_declared_and_kept() {
         aw!(conn.quit()).unwrap();
     });
     let m = only_message(&sink);
-    assert!(param(&m.mail_params, "SMTPUTF8").is_some(), "{:?}", m.mail_params);
+    assert!(
+        param(&m.mail_params, "SMTPUTF8").is_some(),
+        "{:?}",
+        m.mail_params
+    );
     assert_eq!(m.from.as_str(), "jörg@bücher.example");
     assert_eq!(recipients(&m), ["用户@例子.测试"]);
     assert_eq!(m.content, msg);
@@ -195,7 +224,9 @@ fn smtputf8_addresses_and_header_are_declared_and_kept() {
 #[test]
 fn pipelined_messages_on_one_connection_arrive_in_order_and_exact() {
     let sink = Sink::start().unwrap();
-    let bodies: Vec<Vec<u8>> = (0..3).map(|i| dotted_message(&format!("{TAG}-{i}"))).collect();
+    let bodies: Vec<Vec<u8>> = (0..3)
+        .map(|i| dotted_message(&format!("{TAG}-{i}")))
+        .collect();
     block_on(async {
         let b = builder(&sink).starttls(TlsPolicy::Disabled);
         let mut conn = aw!(b.connect()).unwrap();
