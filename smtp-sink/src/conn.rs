@@ -67,8 +67,16 @@ async fn flush(
     Ok(true)
 }
 
+/// The server side of a TLS handshake, within the idle timeout if one is set.
 async fn handshake(shared: &Shared, tcp: TcpStream) -> Result<Stream, End> {
-    match shared.acceptor.accept(tcp).await {
+    let accept = shared.acceptor.accept(tcp);
+    let done = match shared.config.faults.idle_timeout {
+        Some(t) => tokio::time::timeout(t, accept)
+            .await
+            .map_err(|_| End::IdleTimeout)?,
+        None => accept.await,
+    };
+    match done {
         Ok(tls) => Ok(Stream::Tls(Box::new(tls))),
         Err(e) => Err(End::Error(format!("TLS handshake: {e}"))),
     }

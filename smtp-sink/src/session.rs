@@ -127,6 +127,8 @@ impl<'a> Session<'a> {
 
     /// Writes `code text`; without ENHANCEDSTATUSCODES the text loses its leading
     /// `x.y.z ` (RFC 2034 §3: the codes are sent only when the extension is offered).
+    /// Written straight into `out` rather than through [`Reply::encode`]: a `Reply` costs
+    /// an allocation, paid only when recording (discarding mode is for speed).
     fn say(&mut self, code: u16, text: &str) -> Option<Reply> {
         let text = match self.has(Extension::EnhancedStatusCodes) {
             true => text,

@@ -120,15 +120,15 @@ fn reset_after_data_leaves_the_client_not_knowing() {
 
 #[test]
 fn idle_connection_gets_421_and_is_closed_an_active_one_is_not() {
-    let t = Duration::from_millis(300);
+    let t = Duration::from_millis(500);
     let sink = Sink::builder().idle_timeout(t).start().unwrap();
     let mut busy = Raw::connect(&sink);
     busy.hello();
     let start = Instant::now();
     let mut idle = Raw::connect(&sink);
     idle.hello();
-    for _ in 0..6 {
-        std::thread::sleep(t / 3);
+    for _ in 0..10 {
+        std::thread::sleep(t / 5);
         assert_eq!(busy.cmd("NOOP"), 250);
     }
     let (code, text) = idle.reply();
@@ -172,7 +172,7 @@ fn stalled_end_of_data_is_recorded_without_a_reply() {
 
 #[test]
 fn replies_are_delayed_once_per_flight() {
-    let d = Duration::from_millis(150);
+    let d = Duration::from_millis(200);
     let sink = Sink::builder().reply_delay(d).start().unwrap();
     let mut c = Raw::connect(&sink);
     let start = Instant::now();
@@ -281,4 +281,19 @@ fn discarding_mode_counts_and_keeps_nothing() {
         3 * "Subject: t\r\n\r\nbody\r\n".len() as u64
     );
     assert!(sink.messages().is_empty() && sink.connections().is_empty());
+}
+
+#[test]
+fn idle_timeout_also_bounds_a_tls_handshake_that_never_starts() {
+    let t = Duration::from_millis(300);
+    let sink = Sink::builder()
+        .implicit_tls()
+        .idle_timeout(t)
+        .start()
+        .unwrap();
+    let mut c = Raw::connect(&sink);
+    let start = Instant::now();
+    assert_eq!(c.closed(), Closed::Eof);
+    assert!(start.elapsed() >= t);
+    assert_eq!(end_of(&sink, 0), Some(End::IdleTimeout));
 }
