@@ -161,7 +161,8 @@ impl SinkBuilder {
 
     /// The largest message accepted, in octets, offered as `SIZE n` (RFC 1870): a larger
     /// `SIZE=` gets 552 5.3.4 at MAIL, larger content 552 5.3.4 after the end of data.
-    /// 0 (the default) offers `SIZE` without a limit.
+    /// 0 (the default) offers `SIZE` without a number; content over 64 MiB is then still
+    /// refused, as the sink keeps no more than that of a message.
     pub fn max_size(mut self, octets: u64) -> Self {
         self.config.max_size = octets;
         self

@@ -6,7 +6,8 @@
 pub(crate) struct Content {
     pub(crate) bytes: Vec<u8>,
     pub(crate) len: u64,
-    keep: bool,
+    /// Octets are kept while the content is no longer than this.
+    keep_up_to: u64,
 }
 
 impl Content {
@@ -14,13 +15,20 @@ impl Content {
         Content {
             bytes: Vec::new(),
             len: 0,
-            keep,
+            keep_up_to: if keep { u64::MAX } else { 0 },
         }
+    }
+
+    /// Stops keeping octets past `limit` (they are still counted): a client cannot make
+    /// the sink hold more than the largest message it would accept.
+    pub(crate) fn limit(mut self, limit: u64) -> Self {
+        self.keep_up_to = self.keep_up_to.min(limit);
+        self
     }
 
     fn push(&mut self, b: &[u8]) {
         self.len += b.len() as u64;
-        if self.keep {
+        if self.len <= self.keep_up_to {
             self.bytes.extend_from_slice(b);
         }
     }
@@ -140,5 +148,9 @@ mod tests {
         let mut left = 3;
         counted.take_chunk(b"xyz", &mut left);
         assert_eq!((counted.len, counted.bytes.len()), (3, 0));
+        let mut capped = Content::new(true).limit(4);
+        let mut left = 6;
+        assert_eq!(capped.take_chunk(b"abcdef", &mut left), 6);
+        assert_eq!((capped.len, capped.bytes.len()), (6, 0));
     }
 }

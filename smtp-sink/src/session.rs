@@ -412,6 +412,14 @@ impl<'a> Session<'a> {
         None
     }
 
+    /// The largest content accepted (and kept): the SIZE limit, else [`MAX_KEPT`].
+    fn max_kept(&self) -> u64 {
+        match self.shared.config.max_size {
+            0 => MAX_KEPT,
+            n => n,
+        }
+    }
+
     fn starttls_offered(&self) -> bool {
         self.has(Extension::StartTls) && !self.tls && !self.shared.config.implicit_tls
     }
@@ -452,7 +460,7 @@ impl<'a> Session<'a> {
             binary: false,
             rcpts: Vec::new(),
             accepted: 0,
-            content: Content::new(self.shared.config.keeps_content()),
+            content: Content::new(self.shared.config.keeps_content()).limit(self.max_kept()),
             chunks: 0,
         };
         for p in &params {
@@ -714,8 +722,9 @@ impl<'a> Session<'a> {
         }
         let c = &shared.config;
         let size = txn.content.len;
-        let too_big = (c.max_size > 0 && size > c.max_size) || (c.max_size == 0 && size > MAX_KEPT);
+        let too_big = size > self.max_kept();
         if too_big {
+            // Only a prefix was kept: keep none of it rather than something not sent.
             txn.content.bytes = Vec::new();
         }
         let verdict = |rcpts: &mut dyn Iterator<Item = &str>| -> Option<Action> {
