@@ -218,3 +218,16 @@ impl Drop for Sink {
 #[doc = include_str!("../README.md")]
 #[cfg(doctest)]
 pub struct ReadmeDoctests;
+
+#[cfg(test)]
+mod tests {
+    /// A sink is shared by the threads or tasks of a test (e.g. a pool's callers).
+    #[test]
+    fn sink_and_records_are_send_and_sync() {
+        fn shared<T: Send + Sync>() {}
+        shared::<super::Sink>();
+        shared::<super::MessageRecord>();
+        shared::<super::ConnectionRecord>();
+        shared::<super::SinkBuilder>();
+    }
+}
