@@ -26,6 +26,7 @@
 //! ```
 
 pub mod interop;
+pub mod plan;
 pub mod scenario;
 pub mod server;
 pub mod tls;

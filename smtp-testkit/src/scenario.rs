@@ -1,27 +1,29 @@
 //! Running a core transcript through an adapter's high-level API.
 //!
-//! A transcript is *replayable* when it is a plain "connect, send these messages, quit"
-//! session: its application lines are `send:` (with `body:`) then `quit`, and it has no
-//! `T:` or `D:` line (those move a fake clock, which a real socket cannot; the adapters
-//! have their own timeout tests). Every other transcript is skipped by name, with the
-//! reason printed.
+//! [`crate::plan`] turns a transcript into the adapter's operations (connect, batches of
+//! messages, NOOP, RSET, QUIT) and the server's turns; transcripts an adapter's API
+//! cannot express are skipped by name, with the reason printed (see [`plan`](crate::plan::plan)).
 //!
-//! For each replayable transcript, [`replay_all`] starts a [`ScriptedServer`] and calls the
-//! adapter's closure with the [`Scenario`] and a [`Target`]; the closure connects, sends
-//! every message on one connection (pipelined: `send_many`), quits, and returns an
-//! [`Outcome`]. The server checks the bytes; [`check`] checks the outcome against the
+//! For each, [`replay_all`] starts a [`ScriptedServer`] playing the turns and calls the
+//! adapter's closure with the [`Scenario`] and a [`Target`]; the closure connects, runs
+//! [`Scenario::ops`] in order until one fails, and returns an [`Outcome`]. The server
+//! checks the bytes, flight by flight; [`check`] checks the outcome against the
 //! transcript's `E:` lines:
 //!
 //! | `E:` line | what the adapter must report |
 //! |---|---|
-//! | `rcpt-accepted/rejected txn=T rcpt=R CODE` | report T, recipient R |
-//! | `message-accepted`, `txn-failed`, `outcome-unknown` `txn=T [rcpt=R]` | report T's outcome (under LMTP with `rcpt=`: its delivery to R) |
-//! | `closed` | no error from connect, send or quit |
+//! | `rcpt-accepted/rejected txn=T rcpt=R ...` | the report of transaction T, recipient R |
+//! | `message-accepted`, `txn-failed`, `outcome-unknown` `txn=T [rcpt=R]` | T's outcome (under LMTP with `rcpt=`: its delivery to R) |
+//! | `reply NOOP/RSET ...` | the reply `noop`/`rset` returned, in order |
+//! | `closed` | no error from any call |
 //! | `closed error=X` | the error that ended the session, in the same text form |
+//! | no `closed` line | no error either (the test's own `quit` ends the session) |
 //! | `authenticated M`, `tls-established` | `auth_mechanism`, `encrypted` |
 //!
-//! A transaction without a report (the adapter returned `Err` from its send call) must be
-//! one the transcript ends with `txn-failed ... session-closed`: never delivered.
+//! A transaction without a report (its batch returned `Err`) must be one the transcript
+//! ends with `txn-failed ... session-closed`: never delivered, as the adapters promise
+//! for an `Err`. Its recipient lines are held to that promise: the adapter's answer for
+//! each is "not delivered, the session died", and the transcript must agree.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -29,18 +31,22 @@ use std::sync::Arc;
 
 use rustls::ClientConfig;
 use smtp_proto::{
-    Client, Config, Envelope, Event, Instant, MessageOutcome, Output, RecipientStatus, Report,
+    Client, Config, Envelope, Event, Instant, MessageOutcome, Output, RecipientStatus, Reply,
+    Report, Stage,
 };
 
+use crate::plan::{adapter_config, plan, NoPlan, Op, Plan};
 use crate::server::ScriptedServer;
 use crate::tls::TestCert;
-use crate::transcript::{describe, parse_send, unescape, Transcript};
+use crate::transcript::{describe, Transcript};
 
-/// A replayable transcript: its messages, ready to send.
+/// A transcript planned for an adapter.
 pub struct Scenario {
     /// The transcript (name, lines).
     pub transcript: Transcript,
-    /// Each `send:` with its `body:`, in order.
+    /// The adapter's operations and the server's turns.
+    pub plan: Plan,
+    /// Every message of every batch, in order.
     pub messages: Vec<(Envelope, Vec<u8>)>,
 }
 
@@ -51,57 +57,46 @@ impl Scenario {
     }
 
     /// The configuration the transcript asks for (its `config:` lines applied onto a
-    /// default configuration with EHLO name `client.example`). Adapters put it into their
-    /// builder's `config_mut()` whole, so that the EHLO name matches the transcript too.
+    /// default configuration with EHLO name `client.example`; timeouts scaled when it
+    /// has `T:` lines, see [`crate::plan`]). Adapters put it into their builder's
+    /// `config_mut()` whole, so that the EHLO name matches the transcript too.
     pub fn config(&self) -> Config {
-        self.transcript.config()
+        adapter_config(&self.transcript)
     }
 
-    /// The messages as `send_many` takes them.
+    /// The operations to run after connecting, in order, until one fails.
+    pub fn ops(&self) -> &[Op] {
+        &self.plan.ops
+    }
+
+    /// Every message, as `send_many` takes them.
     pub fn messages(&self) -> impl Iterator<Item = (Envelope, &[u8])> + '_ {
-        self.messages.iter().map(|(e, b)| (e.clone(), &b[..]))
+        batch(&self.messages)
     }
 
-    /// Builds the scenario, or says why the transcript cannot be replayed over a socket.
-    pub fn from_transcript(t: Transcript) -> Result<Scenario, String> {
-        let mut messages: Vec<(Envelope, Vec<u8>)> = Vec::new();
-        let mut quit = false;
-        for (n, line) in &t.lines {
-            let word = line.split([':', ' ']).next().unwrap_or("");
-            match word {
-                "T" | "D" => return Err(format!("line {n}: needs a fake clock ({line})")),
-                "adapters" => return Err(format!("line {n}: {line}")),
-                "noop" | "rset" | "vrfy" => {
-                    return Err(format!("line {n}: application request {word}"))
-                }
-                "send" if quit => return Err(format!("line {n}: send after quit")),
-                "send" => {
-                    let spec = line.strip_prefix("send: ").unwrap_or("");
-                    messages.push((parse_send(spec), Vec::new()));
-                }
-                "body" => {
-                    let b = line.strip_prefix("body:").unwrap_or("");
-                    let Some(last) = messages.last_mut() else {
-                        return Err(format!("line {n}: body before send"));
-                    };
-                    last.1.extend(unescape(b.strip_prefix(' ').unwrap_or(b)));
-                }
-                "quit" => quit = true,
-                _ => {}
-            }
-        }
-        let ends = quit
-            || t.lines
-                .iter()
-                .any(|(_, l)| l == "EOF" || l.starts_with("E: closed"));
-        if messages.is_empty() || !ends {
-            return Err("not a session that sends and ends".into());
-        }
+    /// Plans the scenario, or says why the transcript is not replayed over a socket.
+    pub fn from_transcript(t: Transcript) -> Result<Scenario, NoPlan> {
+        let plan = plan(&t)?;
+        let messages = plan
+            .ops
+            .iter()
+            .filter_map(|op| match op {
+                Op::Send(b) => Some(b.iter().cloned()),
+                _ => None,
+            })
+            .flatten()
+            .collect();
         Ok(Scenario {
             transcript: t,
+            plan,
             messages,
         })
     }
+}
+
+/// A batch of [`Op::Send`], as `send_many` takes it.
+pub fn batch(messages: &[(Envelope, Vec<u8>)]) -> impl Iterator<Item = (Envelope, &[u8])> + '_ {
+    messages.iter().map(|(e, b)| (e.clone(), &b[..]))
 }
 
 /// Where the adapter must connect for a scenario.
@@ -138,13 +133,17 @@ pub enum EndError {
 /// What the adapter reports for one scenario.
 #[derive(Debug, Default)]
 pub struct Outcome {
-    /// One report per transaction the send call returned, in order.
+    /// Whether `connect` succeeded.
+    pub connected: bool,
+    /// Every report the send calls returned, in order.
     pub reports: Vec<Report>,
-    /// Whether the connection was encrypted (read before quitting).
+    /// The replies `noop` and `rset` returned, in order.
+    pub replies: Vec<Reply>,
+    /// Whether the connection was encrypted (read after connecting).
     pub encrypted: bool,
     /// The SASL mechanism used, if any.
     pub auth_mechanism: Option<String>,
-    /// The first error from connect, send or quit.
+    /// The first error from connect or an operation (the adapter stops there).
     pub error: Option<EndError>,
 }
 
@@ -178,22 +177,24 @@ pub fn all_transcripts() -> Vec<Transcript> {
         .collect()
 }
 
-/// The replayable transcript named `name` (a file in either directory of
+/// The scenario of the transcript named `name` (a file in either directory of
 /// [`all_transcripts`]), for a test that runs one session its own way.
 pub fn named(name: &str) -> Scenario {
     let t = all_transcripts()
         .into_iter()
         .find(|t| t.name == name)
         .unwrap_or_else(|| panic!("no transcript {name}"));
-    Scenario::from_transcript(t).unwrap_or_else(|why| panic!("{name}: {why}"))
+    Scenario::from_transcript(t).unwrap_or_else(|why| panic!("{name}: {why:?}"))
 }
 
-/// Replays every replayable transcript through `adapter`; panics listing every failure.
-/// Set `TRANSCRIPT=part-of-name` to run only some. Panics too if nothing was replayed,
-/// so a broken filter cannot pass.
-pub fn replay_all(mut adapter: impl FnMut(&Scenario, &Target) -> Outcome) {
+/// Replays every transcript through `adapter`; panics listing every failure, and unless
+/// `TRANSCRIPT=part-of-name` picks some, if fewer than `floor` ran (so that a runner
+/// that drops transcripts cannot pass). Each skipped transcript is printed with its
+/// reason; a transcript the planner cannot follow is a failure, not a skip.
+pub fn replay_all(floor: usize, mut adapter: impl FnMut(&Scenario, &Target) -> Outcome) {
     let only = std::env::var("TRANSCRIPT").ok();
     let mut failures = Vec::new();
+    let mut skipped = Vec::new();
     let mut ran = 0;
     for t in all_transcripts() {
         if only.as_ref().is_some_and(|o| !t.name.contains(o.as_str())) {
@@ -207,17 +208,26 @@ pub fn replay_all(mut adapter: impl FnMut(&Scenario, &Target) -> Outcome) {
                     failures.push(e);
                 }
             }
-            Err(why) => eprintln!("skipped {name}: {why}"),
+            Err(NoPlan::Skip(why)) => skipped.push(format!("{name}: {why}")),
+            Err(NoPlan::Broken(why)) => failures.push(format!("{name}: not planned: {why}")),
         }
     }
-    assert!(ran > 0, "no replayable transcript");
-    eprintln!("replayed {ran} transcripts");
+    eprintln!(
+        "replayed {ran} transcripts; skipped {}:\n  {}",
+        skipped.len(),
+        skipped.join("\n  ")
+    );
     assert!(
         failures.is_empty(),
-        "{} of {ran} transcripts failed:\n\n{}",
+        "{} of {} transcripts failed:\n\n{}",
         failures.len(),
+        ran + failures.len(),
         failures.join("\n\n")
     );
+    match only {
+        Some(o) => assert!(ran > 0, "no transcript matches TRANSCRIPT={o}"),
+        None => assert!(ran >= floor, "only {ran} transcripts replayed (floor {floor})"),
+    }
 }
 
 /// Replays one scenario: the server's verdict on the bytes, then [`check`].
@@ -225,7 +235,7 @@ pub fn replay(
     s: &Scenario,
     adapter: &mut dyn FnMut(&Scenario, &Target) -> Outcome,
 ) -> Result<(), String> {
-    let server = ScriptedServer::start(&s.transcript);
+    let server = ScriptedServer::play(s.name(), &s.plan);
     let target = Target::of(&server);
     let outcome = adapter(s, &target);
     verdict(s, server, &outcome)
@@ -259,9 +269,26 @@ fn field(words: &[&str], key: &str) -> Option<usize> {
         .and_then(|v| v.parse().ok())
 }
 
+/// Whether the transcript says transaction `txn` never reached the server's verdict
+/// (`txn-failed ... session-closed`, and nothing delivered or in doubt).
+fn never_delivered(t: &Transcript, txn: usize) -> bool {
+    let tag = format!("txn={txn}");
+    let outcomes: Vec<&str> = t
+        .lines
+        .iter()
+        .filter_map(|(_, l)| l.strip_prefix("E: "))
+        .filter(|e| e.split(' ').any(|w| w == tag))
+        .filter(|e| !e.starts_with("rcpt-"))
+        .collect();
+    !outcomes.is_empty()
+        && outcomes
+            .iter()
+            .all(|e| e.starts_with("txn-failed") && e.ends_with("session-closed"))
+}
+
 /// Checks an outcome against the scenario's `E:` lines (see the module documentation).
 pub fn check(s: &Scenario, o: &Outcome) -> Result<(), String> {
-    let client = Client::new(s.config(), Instant::ZERO);
+    let client = Client::new(s.transcript.config(), Instant::ZERO);
     let text = |out: Output| describe(&client, &out).unwrap_or_default();
     let mut problems = Vec::new();
     if o.reports.len() > s.messages.len() {
@@ -271,6 +298,13 @@ pub fn check(s: &Scenario, o: &Outcome) -> Result<(), String> {
             s.messages.len()
         ));
     }
+    let stages = s.ops().iter().filter_map(|op| match op {
+        Op::Noop => Some(Stage::Noop),
+        Op::Rset => Some(Stage::Rset),
+        _ => None,
+    });
+    let mut replies = stages.zip(&o.replies);
+    let mut closes = false;
     for (n, line) in &s.transcript.lines {
         let Some(want) = line.strip_prefix("E: ") else {
             continue;
@@ -281,25 +315,43 @@ pub fn check(s: &Scenario, o: &Outcome) -> Result<(), String> {
             | "outcome-unknown" => {
                 let t = field(&words, "txn=").expect("txn=");
                 let rcpt = field(&words, "rcpt=");
-                match o.reports.get(t) {
-                    None if words[0].starts_with("rcpt-") => None,
-                    None if want.ends_with("session-closed") && o.error.is_some() => None,
-                    None => Some(format!("no report for txn {t} (error {:?})", o.error)),
+                match o.reports.iter().find(|r| r.txn.get() == t as u64) {
                     Some(r) if words[0].starts_with("rcpt-") => {
                         Some(rcpt_text(r, rcpt.expect("rcpt="), &text))
                     }
                     Some(r) => Some(outcome_text(r, rcpt, &text)),
+                    // The batch returned `Err`: "none of them was delivered".
+                    None if o.error.is_some() && never_delivered(&s.transcript, t) => {
+                        Some(want.to_string())
+                    }
+                    None => Some(format!(
+                        "no report for txn {t}, which the transcript does not end                          `txn-failed ... session-closed` (error {:?})",
+                        o.error
+                    )),
                 }
             }
-            "closed" => Some(match &o.error {
-                None => "closed".to_string(),
-                Some(EndError::Smtp(e)) => text(Output::Closed(Some(e.clone()))),
-                Some(EndError::Other(e)) => format!("closed by a non-SMTP error: {e}"),
+            "reply" => Some(match replies.next() {
+                Some((stage, reply)) => text(Output::Event(Event::Reply {
+                    stage,
+                    reply: reply.clone(),
+                })),
+                None => "no reply from noop/rset".to_string(),
             }),
+            "closed" => {
+                closes = true;
+                Some(match &o.error {
+                    None => "closed".to_string(),
+                    Some(EndError::Smtp(e)) => text(Output::Closed(Some(e.clone()))),
+                    Some(EndError::Other(e)) => format!("closed by a non-SMTP error: {e}"),
+                })
+            }
             "authenticated" => Some(format!(
                 "authenticated {}",
                 o.auth_mechanism.as_deref().unwrap_or("(none)")
             )),
+            // Without a connection there is nothing to ask: the server's TLS turn,
+            // which completed, is the proof.
+            "tls-established" if !o.connected => None,
             "tls-established" => Some(if o.encrypted {
                 "tls-established".into()
             } else {
@@ -311,6 +363,16 @@ pub fn check(s: &Scenario, o: &Outcome) -> Result<(), String> {
             if got != want {
                 problems.push(format!("line {n}: expected `{want}`, adapter: `{got}`"));
             }
+        }
+    }
+    for (stage, reply) in replies {
+        problems.push(format!("a {stage} reply not in the transcript: {reply:?}"));
+    }
+    if !closes {
+        if let Some(e) = &o.error {
+            problems.push(format!(
+                "the transcript leaves the session open; the adapter failed: {e:?}"
+            ));
         }
     }
     if problems.is_empty() {
