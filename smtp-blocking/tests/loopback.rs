@@ -60,7 +60,9 @@ fn operate<S: Socket>(
                 };
                 sent.map(|r| outcome.reports.push(r))
             }
-            Op::Send(messages) => c.send_many(batch(messages)).map(|r| outcome.reports.extend(r)),
+            Op::Send(messages) => c
+                .send_many(batch(messages))
+                .map(|r| outcome.reports.extend(r)),
             Op::Noop => c.noop().map(|r| outcome.replies.push(r)),
             Op::Rset => c.rset().map(|r| outcome.replies.push(r)),
             Op::Quit { .. } => conn.take().map_or(Ok(()), Connection::quit),

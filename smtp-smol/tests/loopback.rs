@@ -9,48 +9,17 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{block_on, end_error, envelope};
+use common::{block_on, envelope};
 use smtp_smol::{Builder, Error, ForwardPath, ReversePath, TlsPolicy};
-use smtp_testkit::scenario::{named, replay_all, verdict, Outcome, Scenario, Target};
+use smtp_testkit::scenario::{named, replay_all, verdict};
 use smtp_testkit::server::{ScriptedServer, Step, StepServer};
 
-async fn run(s: &Scenario, t: &Target) -> Outcome {
-    let mut outcome = Outcome::default();
-    let mut builder = Builder::new(t.host)
-        .port(t.addr.port())
-        .tls_config(t.tls_config.clone());
-    *builder.config_mut() = s.config();
-    let mut conn = match builder.connect().await {
-        Ok(c) => c,
-        Err(e) => {
-            outcome.error = Some(end_error(e));
-            return outcome;
-        }
-    };
-    outcome.encrypted = conn.is_encrypted();
-    assert_eq!(
-        conn.tls_version().is_some(),
-        conn.is_encrypted(),
-        "{}",
-        s.name()
-    );
-    outcome.auth_mechanism = conn.auth_mechanism().map(|m| m.as_str().to_owned());
-    match conn.send_many(s.messages()).await {
-        Ok(reports) => outcome.reports = reports,
-        Err(e) => {
-            outcome.error = Some(end_error(e));
-            return outcome;
-        }
-    }
-    if let Err(e) = conn.quit().await {
-        outcome.error = Some(end_error(e));
-    }
-    outcome
-}
+use smtp_smol as adapter;
+include!("../../smtp-testkit/async-tests/replay.rs");
 
 #[test]
 fn transcripts_replay_through_the_adapter() {
-    replay_all(|s, t| block_on(run(s, t)));
+    replay_all(FLOOR, |s, t| block_on(run(s, t)));
 }
 
 /// The session's futures are `Send` (tests/send_sync.rs checks each type), so a whole
@@ -59,7 +28,7 @@ fn transcripts_replay_through_the_adapter() {
 #[test]
 fn a_session_spawned_on_a_multi_threaded_executor_delivers() {
     let s = Arc::new(named("starttls-auth-plain.txt"));
-    let server = ScriptedServer::start(&s.transcript);
+    let server = ScriptedServer::play(s.name(), &s.plan);
     let target = Target::of(&server);
     let executor = smol::Executor::new();
     let (stop, stopped) = smol::channel::unbounded::<()>();

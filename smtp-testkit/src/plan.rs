@@ -100,6 +100,15 @@ pub enum NoPlan {
     Broken(String),
 }
 
+impl std::fmt::Display for NoPlan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NoPlan::Skip(why) => write!(f, "skipped: {why}"),
+            NoPlan::Broken(why) => write!(f, "cannot be planned: {why}"),
+        }
+    }
+}
+
 /// What the transcript's server does, in order (`C:` lines count the bytes before each).
 #[derive(Debug)]
 enum Act {
@@ -200,7 +209,9 @@ fn acts(t: &Transcript) -> VecDeque<Act> {
     let mut acts = VecDeque::new();
     for (n, line) in &t.lines {
         if let Some(rest) = line.strip_prefix("C:") {
-            acts.push_back(Act::Client(unescape(rest.strip_prefix(' ').unwrap_or(rest))));
+            acts.push_back(Act::Client(unescape(
+                rest.strip_prefix(' ').unwrap_or(rest),
+            )));
         } else if let Some(rest) = line.strip_prefix("S: ") {
             acts.push_back(Act::Reply {
                 line: *n,
@@ -652,11 +663,7 @@ impl Sim {
             }
             Some(Act::Wait(secs)) => {
                 let later = self.now + Duration::from_secs(secs);
-                let fires = self
-                    .session
-                    .client()
-                    .deadline()
-                    .is_some_and(|d| d <= later);
+                let fires = self.session.client().deadline().is_some_and(|d| d <= later);
                 self.now = later;
                 if fires {
                     self.session.handle_timeout(self.now);

@@ -184,7 +184,7 @@ pub fn named(name: &str) -> Scenario {
         .into_iter()
         .find(|t| t.name == name)
         .unwrap_or_else(|| panic!("no transcript {name}"));
-    Scenario::from_transcript(t).unwrap_or_else(|why| panic!("{name}: {why:?}"))
+    Scenario::from_transcript(t).unwrap_or_else(|why| panic!("{name}: {why}"))
 }
 
 /// Replays every transcript through `adapter`; panics listing every failure, and unless
@@ -226,7 +226,10 @@ pub fn replay_all(floor: usize, mut adapter: impl FnMut(&Scenario, &Target) -> O
     );
     match only {
         Some(o) => assert!(ran > 0, "no transcript matches TRANSCRIPT={o}"),
-        None => assert!(ran >= floor, "only {ran} transcripts replayed (floor {floor})"),
+        None => assert!(
+            ran >= floor,
+            "only {ran} transcripts replayed (floor {floor})"
+        ),
     }
 }
 

@@ -52,7 +52,9 @@ impl ScriptedServer {
         }
         for (_, line) in &t.lines {
             if let Some(rest) = line.strip_prefix("C:") {
-                turns.push(Turn::Expect(unescape(rest.strip_prefix(' ').unwrap_or(rest))));
+                turns.push(Turn::Expect(unescape(
+                    rest.strip_prefix(' ').unwrap_or(rest),
+                )));
             } else if let Some(rest) = line.strip_prefix("S: ") {
                 turns.push(Turn::Say(unescape(rest)));
             } else if line == "TLS" {

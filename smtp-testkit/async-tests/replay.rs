@@ -1,0 +1,56 @@
+// Shared by the loopback tests of smtp-tokio and smtp-smol, whose APIs are the same: each
+// includes this file after `use <adapter crate> as adapter;` and `mod common;` (for
+// `end_error`). Included, so no inner attributes or doc comments here.
+
+use smtp_testkit::plan::Op;
+use smtp_testkit::scenario::{batch, Outcome, Scenario, Target};
+
+/// At least this many transcripts must replay (of 164 when this was written): a runner
+/// that drops transcripts fails rather than passing on fewer.
+const FLOOR: usize = 150;
+
+/// Connects for the scenario, then runs its operations in order until one fails.
+async fn run(s: &Scenario, t: &Target) -> Outcome {
+    let mut outcome = Outcome::default();
+    let mut builder = adapter::Builder::new(t.host)
+        .port(t.addr.port())
+        .tls_config(t.tls_config.clone());
+    *builder.config_mut() = s.config();
+    let conn = match builder.connect().await {
+        Ok(c) => c,
+        Err(e) => {
+            outcome.error = Some(common::end_error(e));
+            return outcome;
+        }
+    };
+    outcome.connected = true;
+    outcome.encrypted = conn.is_encrypted();
+    assert_eq!(
+        conn.tls_version().is_some(),
+        conn.is_encrypted(),
+        "{}",
+        s.name()
+    );
+    outcome.auth_mechanism = conn.auth_mechanism().map(|m| m.as_str().to_owned());
+    let mut conn = Some(conn);
+    for op in s.ops() {
+        let Some(c) = conn.as_mut() else { break };
+        let done = match op {
+            Op::Send(messages) => c
+                .send_many(batch(messages))
+                .await
+                .map(|r| outcome.reports.extend(r)),
+            Op::Noop => c.noop().await.map(|r| outcome.replies.push(r)),
+            Op::Rset => c.rset().await.map(|r| outcome.replies.push(r)),
+            Op::Quit { .. } => match conn.take() {
+                Some(c) => c.quit().await,
+                None => Ok(()),
+            },
+        };
+        if let Err(e) = done {
+            outcome.error = Some(common::end_error(e));
+            break;
+        }
+    }
+    outcome
+}
