@@ -27,7 +27,8 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 use rustls::ClientConfig;
 use smtp_proto::{
@@ -187,50 +188,109 @@ pub fn named(name: &str) -> Scenario {
     Scenario::from_transcript(t).unwrap_or_else(|why| panic!("{name}: {why}"))
 }
 
-/// Replays every transcript through `adapter`; panics listing every failure, and unless
-/// `TRANSCRIPT=part-of-name` picks some, if fewer than `floor` ran (so that a runner
-/// that drops transcripts cannot pass). Each skipped transcript is printed with its
-/// reason; a transcript the planner cannot follow is a failure, not a skip.
-pub fn replay_all(floor: usize, mut adapter: impl FnMut(&Scenario, &Target) -> Outcome) {
-    let only = std::env::var("TRANSCRIPT").ok();
-    let mut failures = Vec::new();
-    let mut skipped = Vec::new();
-    let mut ran = 0;
-    for t in all_transcripts() {
-        if only.as_ref().is_some_and(|o| !t.name.contains(o.as_str())) {
-            continue;
+/// How many transcripts to replay at once: most of the time goes to timers, which sleep.
+const WORKERS: usize = 4;
+
+/// What [`replay_each`] did.
+#[derive(Debug, Default)]
+pub struct Summary {
+    /// Transcripts replayed through the adapter (failed or not).
+    pub ran: usize,
+    /// `name: reason` of each transcript skipped.
+    pub skipped: Vec<String>,
+    /// What went wrong, per transcript: a replay that failed, or a transcript the planner
+    /// could not follow.
+    pub failures: Vec<String>,
+    /// The `TRANSCRIPT` filter, if one picked the transcripts.
+    pub filter: Option<String>,
+}
+
+impl Summary {
+    /// Panics listing every failure; then if a filter picked no transcript, or, without
+    /// a filter, if fewer than `floor` ran (so that a runner that drops transcripts
+    /// cannot pass).
+    pub fn assert(&self, floor: usize) {
+        assert!(
+            self.failures.is_empty(),
+            "{} transcripts failed ({} replayed):\n\n{}",
+            self.failures.len(),
+            self.ran,
+            self.failures.join("\n\n")
+        );
+        match &self.filter {
+            Some(o) => assert!(self.ran > 0, "no transcript matches TRANSCRIPT={o}"),
+            None => assert!(
+                self.ran >= floor,
+                "only {} transcripts replayed (floor {floor}); skipped:\n  {}",
+                self.ran,
+                self.skipped.join("\n  ")
+            ),
         }
-        let name = t.name.clone();
-        match Scenario::from_transcript(t) {
-            Ok(s) => {
-                ran += 1;
-                if let Err(e) = replay(&s, &mut adapter) {
-                    failures.push(e);
+    }
+}
+
+/// Replays every transcript (those whose name contains `TRANSCRIPT`, if set) through
+/// `adapter`, a few at a time, and prints how many ran and each skipped one with its
+/// reason.
+pub fn replay_each(adapter: impl Fn(&Scenario, &Target) -> Outcome + Sync) -> Summary {
+    let filter = std::env::var("TRANSCRIPT").ok();
+    let transcripts: Vec<Transcript> = all_transcripts()
+        .into_iter()
+        .filter(|t| filter.as_ref().is_none_or(|o| t.name.contains(o.as_str())))
+        .collect();
+    let next = AtomicUsize::new(0);
+    let results: Mutex<Vec<(usize, Result<Result<(), String>, NoPlan>)>> = Mutex::default();
+    std::thread::scope(|scope| {
+        for _ in 0..WORKERS {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(t) = transcripts.get(i) else { return };
+                let t = Transcript {
+                    name: t.name.clone(),
+                    lines: t.lines.clone(),
+                };
+                let result =
+                    Scenario::from_transcript(t).map(|s| replay(&s, &mut |s, t| adapter(s, t)));
+                results
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push((i, result));
+            });
+        }
+    });
+    let mut results = results.into_inner().unwrap_or_else(|e| e.into_inner());
+    results.sort_by_key(|(i, _)| *i);
+    let mut summary = Summary {
+        filter,
+        ..Summary::default()
+    };
+    for (i, result) in results {
+        let name = &transcripts[i].name;
+        match result {
+            Ok(replayed) => {
+                summary.ran += 1;
+                if let Err(e) = replayed {
+                    summary.failures.push(e);
                 }
             }
-            Err(NoPlan::Skip(why)) => skipped.push(format!("{name}: {why}")),
-            Err(NoPlan::Broken(why)) => failures.push(format!("{name}: not planned: {why}")),
+            Err(NoPlan::Skip(why)) => summary.skipped.push(format!("{name}: {why}")),
+            Err(NoPlan::Broken(why)) => {
+                summary.failures.push(format!("{name}: not planned: {why}"))
+            }
         }
     }
     eprintln!(
-        "replayed {ran} transcripts; skipped {}:\n  {}",
-        skipped.len(),
-        skipped.join("\n  ")
+        "replayed {} transcripts; skipped {}:\n  {}",
+        summary.ran,
+        summary.skipped.len(),
+        summary.skipped.join("\n  ")
     );
-    assert!(
-        failures.is_empty(),
-        "{} of {} transcripts failed:\n\n{}",
-        failures.len(),
-        ran + failures.len(),
-        failures.join("\n\n")
-    );
-    match only {
-        Some(o) => assert!(ran > 0, "no transcript matches TRANSCRIPT={o}"),
-        None => assert!(
-            ran >= floor,
-            "only {ran} transcripts replayed (floor {floor})"
-        ),
-    }
+    summary
+}
+
+/// [`replay_each`], then [`Summary::assert`] with `floor`.
+pub fn replay_all(floor: usize, adapter: impl Fn(&Scenario, &Target) -> Outcome + Sync) {
+    replay_each(adapter).assert(floor);
 }
 
 /// Replays one scenario: the server's verdict on the bytes, then [`check`].
