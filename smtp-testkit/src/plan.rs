@@ -650,10 +650,11 @@ impl Sim {
         match self.next_act() {
             Some(Act::Reply { line, bytes }) => {
                 let before = &self.want[..self.want_before];
-                if self.wrote.len() > before.len() {
+                if !before.starts_with(&self.wrote) {
                     let mut msg = format!(
-                        "line {line}: the adapter's client has written more than the \
-                         transcript's C: lines before this server line\n--- transcript\n{}\n",
+                        "line {line}: before this server line, the adapter's client has \
+                         written other bytes than the transcript's C: lines\n\
+                         --- transcript\n{}\n",
                         escape(before)
                     );
                     let _ = write!(msg, "--- adapter\n{}", escape(&self.wrote));
