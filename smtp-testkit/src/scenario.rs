@@ -1,8 +1,8 @@
 //! Running a core transcript through an adapter's high-level API.
 //!
 //! [`crate::plan`] turns a transcript into the adapter's operations (connect, batches of
-//! messages, NOOP, RSET, QUIT) and the server's turns; transcripts an adapter's API
-//! cannot express are skipped by name, with the reason printed (see [`plan`](crate::plan::plan)).
+//! messages, NOOP, RSET, QUIT) and the server's turns; a transcript an adapter cannot
+//! replay is skipped, its reason printed (see [`plan`]).
 //!
 //! For each, [`replay_all`] starts a [`ScriptedServer`] playing the turns and calls the
 //! adapter's closure with the [`Scenario`] and a [`Target`]; the closure connects, runs
@@ -191,6 +191,9 @@ pub fn named(name: &str) -> Scenario {
 /// How many transcripts to replay at once: most of the time goes to timers, which sleep.
 const WORKERS: usize = 4;
 
+/// One transcript's fate: planned (then replayed, or not) or not.
+type Replayed = Result<Result<(), String>, NoPlan>;
+
 /// What [`replay_each`] did.
 #[derive(Debug, Default)]
 pub struct Summary {
@@ -239,7 +242,7 @@ pub fn replay_each(adapter: impl Fn(&Scenario, &Target) -> Outcome + Sync) -> Su
         .filter(|t| filter.as_ref().is_none_or(|o| t.name.contains(o.as_str())))
         .collect();
     let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<(usize, Result<Result<(), String>, NoPlan>)>> = Mutex::default();
+    let results: Mutex<Vec<(usize, Replayed)>> = Mutex::default();
     std::thread::scope(|scope| {
         for _ in 0..WORKERS {
             scope.spawn(|| loop {
