@@ -30,23 +30,12 @@ fn operate<S: Socket>(
     connected: Result<Connection<S>, Error>,
     reader: bool,
 ) -> Outcome {
-    let mut outcome = Outcome::default();
     let conn = match connected {
         Ok(c) => c,
-        Err(e) => {
-            outcome.error = Some(end(e));
-            return outcome;
-        }
+        Err(e) => return Outcome::failed(end(e)),
     };
-    outcome.connected = true;
-    outcome.encrypted = conn.is_encrypted();
-    assert_eq!(
-        conn.tls_version().is_some(),
-        conn.is_encrypted(),
-        "{}",
-        s.name()
-    );
-    outcome.auth_mechanism = conn.auth_mechanism().map(|m| m.as_str().to_string());
+    let auth = conn.auth_mechanism().map(|m| m.as_str().to_string());
+    let mut outcome = Outcome::connected(s, conn.is_encrypted(), conn.tls_version(), auth);
     let mut conn = Some(conn);
     for op in s.ops() {
         let Some(c) = conn.as_mut() else { break };

@@ -11,27 +11,16 @@ const FLOOR: usize = 150;
 
 /// Connects for the scenario, then runs its operations in order until one fails.
 async fn run(s: &Scenario, t: &Target) -> Outcome {
-    let mut outcome = Outcome::default();
     let mut builder = adapter::Builder::new(t.host)
         .port(t.addr.port())
         .tls_config(t.tls_config.clone());
     *builder.config_mut() = s.config();
     let conn = match builder.connect().await {
         Ok(c) => c,
-        Err(e) => {
-            outcome.error = Some(common::end_error(e));
-            return outcome;
-        }
+        Err(e) => return Outcome::failed(common::end_error(e)),
     };
-    outcome.connected = true;
-    outcome.encrypted = conn.is_encrypted();
-    assert_eq!(
-        conn.tls_version().is_some(),
-        conn.is_encrypted(),
-        "{}",
-        s.name()
-    );
-    outcome.auth_mechanism = conn.auth_mechanism().map(|m| m.as_str().to_owned());
+    let auth = conn.auth_mechanism().map(|m| m.as_str().to_owned());
+    let mut outcome = Outcome::connected(s, conn.is_encrypted(), conn.tls_version(), auth);
     let mut conn = Some(conn);
     for op in s.ops() {
         let Some(c) = conn.as_mut() else { break };

@@ -148,6 +148,38 @@ pub struct Outcome {
     pub error: Option<EndError>,
 }
 
+impl Outcome {
+    /// The outcome of a session that could not be set up.
+    pub fn failed(error: EndError) -> Outcome {
+        Outcome {
+            error: Some(error),
+            ..Outcome::default()
+        }
+    }
+
+    /// The outcome of a session set up, before its operations: what the connection says
+    /// of itself. Panics unless it has a TLS version exactly when it is encrypted.
+    pub fn connected(
+        s: &Scenario,
+        encrypted: bool,
+        tls_version: Option<&str>,
+        auth_mechanism: Option<String>,
+    ) -> Outcome {
+        assert_eq!(
+            tls_version.is_some(),
+            encrypted,
+            "{}: a TLS version exactly when encrypted",
+            s.name()
+        );
+        Outcome {
+            connected: true,
+            encrypted,
+            auth_mechanism,
+            ..Outcome::default()
+        }
+    }
+}
+
 fn transcript_dirs() -> [PathBuf; 2] {
     let here = Path::new(env!("CARGO_MANIFEST_DIR"));
     [
