@@ -463,6 +463,7 @@ pub fn check(s: &Scenario, o: &Outcome) -> Result<(), String> {
             }
         }
     }
+    problems.extend(unreported(&s.transcript, &o.reports));
     for (stage, reply) in replies {
         problems.push(format!("a {stage} reply not in the transcript: {reply:?}"));
     }
@@ -478,6 +479,54 @@ pub fn check(s: &Scenario, o: &Outcome) -> Result<(), String> {
     } else {
         Err(problems.join("\n"))
     }
+}
+
+/// The other way round: what a report says that the transcript has no `E:` line for. A
+/// recipient the transcript never reports must be `NotAttempted`, a message (under LMTP:
+/// a delivery) without an outcome line must have no outcome.
+fn unreported(t: &Transcript, reports: &[Report]) -> Vec<String> {
+    let events: Vec<Vec<&str>> = t
+        .lines
+        .iter()
+        .filter_map(|(_, l)| l.strip_prefix("E: "))
+        .map(|e| e.split(' ').collect())
+        .collect();
+    let has = |kinds: &[&str], txn: u64, rcpt: Option<usize>| {
+        events.iter().any(|w| {
+            kinds.contains(&w[0])
+                && field(w, "txn=") == usize::try_from(txn).ok()
+                && field(w, "rcpt=") == rcpt
+        })
+    };
+    const OUTCOMES: [&str; 3] = ["message-accepted", "txn-failed", "outcome-unknown"];
+    let mut problems = Vec::new();
+    for r in reports {
+        let txn = r.txn.get();
+        for (i, status) in r.recipients.iter().enumerate() {
+            let reported = has(&["rcpt-accepted", "rcpt-rejected"], txn, Some(i));
+            if !reported && !matches!(status, RecipientStatus::NotAttempted) {
+                problems.push(format!(
+                    "txn {txn} recipient {i}: the adapter reports {status:?}; the transcript \
+                     never answers it (not attempted)"
+                ));
+            }
+        }
+        if r.deliveries.is_empty() && r.outcome.is_some() && !has(&OUTCOMES, txn, None) {
+            problems.push(format!(
+                "txn {txn}: the adapter reports {:?}; the transcript has no outcome",
+                r.outcome
+            ));
+        }
+        for (i, delivery) in r.deliveries.iter().enumerate() {
+            if delivery.is_some() && !has(&OUTCOMES, txn, Some(i)) {
+                problems.push(format!(
+                    "txn {txn} delivery {i}: the adapter reports {delivery:?}; the \
+                     transcript has no outcome for it"
+                ));
+            }
+        }
+    }
+    problems
 }
 
 fn rcpt_text(r: &Report, rcpt: usize, text: &dyn Fn(Output) -> String) -> String {

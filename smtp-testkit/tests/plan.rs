@@ -6,7 +6,10 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
-use smtp_proto::{Error, Reply, ReplyCode, Stage};
+use smtp_proto::{
+    Client, Error, Instant, MessageOutcome, RecipientStatus, Reply, ReplyCode, Report, Stage,
+    TxnFailure,
+};
 use smtp_testkit::plan::{adapter_config, plan, NoPlan, Op, Turn, BYE, SECOND};
 use smtp_testkit::scenario::{check, named, EndError, Outcome, Summary};
 use smtp_testkit::server::ScriptedServer;
@@ -249,4 +252,28 @@ fn a_filter_that_matches_nothing_fails() {
         ..Summary::default()
     }
     .assert(150);
+}
+
+/// Reports are read both ways: a recipient the transcript never answers must be
+/// reported not attempted.
+#[test]
+fn a_recipient_the_transcript_never_answers_must_be_not_attempted() {
+    let s = named("txn-mail-rejected.txt");
+    let mut client = Client::new(s.transcript.config(), Instant::ZERO);
+    let txn = client.send(Instant::ZERO, s.messages[0].0.clone()).unwrap();
+    let mut report = Report::new(txn, 1, false);
+    report.outcome = Some(MessageOutcome::Failed(TxnFailure::Rejected {
+        stage: Stage::Mail,
+        reply: reply(550, "5.7.1 sender refused"),
+    }));
+    let mut outcome = Outcome {
+        connected: true,
+        reports: vec![report],
+        ..Outcome::default()
+    };
+    check(&s, &outcome).unwrap();
+    outcome.reports[0].recipients[0] = RecipientStatus::Accepted(reply(250, "ok"));
+    let err = check(&s, &outcome).unwrap_err();
+    assert!(err.contains("txn 0 recipient 0"), "{err}");
+    assert!(err.contains("never answers it"), "{err}");
 }
