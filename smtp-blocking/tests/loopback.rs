@@ -24,11 +24,13 @@ fn end(e: Error) -> EndError {
 
 /// Runs the scenario's operations on a connection (or records why it failed), until one
 /// fails. A batch of one message goes through `send` with a reader when `reader`, else
-/// `send_bytes`.
+/// `send_bytes`. A session the transcript leaves up is dropped if `drop_at_end`, else
+/// quit.
 fn operate<S: Socket>(
     s: &Scenario,
     connected: Result<Connection<S>, Error>,
     reader: bool,
+    drop_at_end: bool,
 ) -> Outcome {
     let conn = match connected {
         Ok(c) => c,
@@ -54,7 +56,11 @@ fn operate<S: Socket>(
                 .map(|r| outcome.reports.extend(r)),
             Op::Noop => c.noop().map(|r| outcome.replies.push(r)),
             Op::Rset => c.rset().map(|r| outcome.replies.push(r)),
-            Op::Quit { .. } => conn.take().map_or(Ok(()), Connection::quit),
+            Op::End { open: true } if drop_at_end => {
+                drop(conn.take());
+                Ok(())
+            }
+            Op::Quit | Op::End { .. } => conn.take().map_or(Ok(()), Connection::quit),
         };
         if let Err(e) = done {
             outcome.error = Some(end(e));
@@ -74,16 +80,22 @@ fn builder(s: &Scenario, target: &Target, host: &str) -> Builder {
 fn transcripts_replay_through_the_blocking_adapter() {
     replay_all(FLOOR, |s, target| {
         let b = builder(s, target, target.host).port(target.addr.port());
-        operate(s, b.connect(), false)
+        operate(s, b.connect(), false, false)
     });
 }
 
 /// The same through `connect_stream` over a socket the caller opened, the certificate
-/// verified as the DNS name `localhost`, one message at a time through `send` (a reader).
+/// verified as the DNS name `localhost`, one message at a time through `send` (a reader),
+/// and a session the transcript leaves open dropped rather than quit.
 #[test]
 fn transcripts_replay_over_a_caller_stream() {
     replay_all(FLOOR, |s, target| {
         let tcp = TcpStream::connect(target.addr).unwrap();
-        operate(s, builder(s, target, "localhost").connect_stream(tcp), true)
+        operate(
+            s,
+            builder(s, target, "localhost").connect_stream(tcp),
+            true,
+            true,
+        )
     });
 }

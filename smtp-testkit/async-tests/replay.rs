@@ -1,6 +1,7 @@
 // Shared by the loopback tests of smtp-tokio and smtp-smol, whose APIs are the same: each
-// includes this file after `use <adapter crate> as adapter;` and `mod common;` (for
-// `end_error`). Included, so no inner attributes or doc comments here.
+// includes this file after `use <adapter crate> as adapter;`, `mod common;` (for
+// `end_error`) and `const DROP_AT_END: bool` (whether a session the transcript leaves
+// up is dropped rather than quit). Included, so no inner attributes here.
 
 use smtp_testkit::plan::Op;
 use smtp_testkit::scenario::{batch, Outcome, Scenario, Target};
@@ -31,7 +32,11 @@ async fn run(s: &Scenario, t: &Target) -> Outcome {
                 .map(|r| outcome.reports.extend(r)),
             Op::Noop => c.noop().await.map(|r| outcome.replies.push(r)),
             Op::Rset => c.rset().await.map(|r| outcome.replies.push(r)),
-            Op::Quit { .. } => match conn.take() {
+            Op::End { open: true } if DROP_AT_END => {
+                drop(conn.take());
+                Ok(())
+            }
+            Op::Quit | Op::End { .. } => match conn.take() {
                 Some(c) => c.quit().await,
                 None => Ok(()),
             },

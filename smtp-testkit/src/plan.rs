@@ -52,11 +52,15 @@ pub enum Op {
     Noop,
     /// `rset`.
     Rset,
-    /// `quit`. The last operation; `added` when the transcript leaves the session open
-    /// and the test ends it.
-    Quit {
-        /// The test's own QUIT, not the transcript's.
-        added: bool,
+    /// The transcript's `quit`: the last operation.
+    Quit,
+    /// The test's own end of a session the transcript does not quit, the last operation:
+    /// `quit`, which returns the error that ended the session if one did (an error that
+    /// comes after an operation's results is reported by the next call).
+    End {
+        /// The session is still up: dropping the connection will do instead (the server
+        /// takes a QUIT or a close).
+        open: bool,
     },
 }
 
@@ -78,6 +82,9 @@ pub enum Turn {
     Eof,
     /// The client's TLS handshake is never answered: read and discard until it closes.
     Discard,
+    /// The transcript is over: from here the client may close the connection instead of
+    /// going on (quitting).
+    MayClose,
 }
 
 /// A transcript, planned for an adapter.
@@ -148,7 +155,7 @@ fn operations(t: &Transcript) -> Result<Vec<Op>, NoPlan> {
     let mut in_batch = false;
     for (n, line) in &t.lines {
         let word = line.split([':', ' ']).next().unwrap_or("");
-        if matches!(ops.last(), Some(Op::Quit { .. })) && word != "body" && is_request(word) {
+        if matches!(ops.last(), Some(Op::Quit)) && word != "body" && is_request(word) {
             return Err(NoPlan::Skip(format!(
                 "line {n}: {word} after quit (an adapter's quit() ends the connection)"
             )));
@@ -189,14 +196,14 @@ fn operations(t: &Transcript) -> Result<Vec<Op>, NoPlan> {
             }
             "noop" => ops.push(Op::Noop),
             "rset" => ops.push(Op::Rset),
-            "quit" => ops.push(Op::Quit { added: false }),
+            "quit" => ops.push(Op::Quit),
             "config" => continue,
             _ => {}
         }
         in_batch = false;
     }
-    if !matches!(ops.last(), Some(Op::Quit { .. })) {
-        ops.push(Op::Quit { added: true });
+    if !matches!(ops.last(), Some(Op::Quit)) {
+        ops.push(Op::End { open: false });
     }
     Ok(ops)
 }
@@ -279,11 +286,11 @@ pub fn plan(t: &Transcript) -> Result<Plan, NoPlan> {
 }
 
 fn plan_ops(t: &Transcript) -> Result<Plan, NoPlan> {
-    let ops = operations(t)?;
+    let mut ops = operations(t)?;
     let mut whole = HashSet::new();
     loop {
         let mut sim = Sim::new(t, whole.clone());
-        match sim.run(&ops) {
+        match sim.run(&mut ops) {
             Ok(()) => {
                 return Ok(Plan {
                     ops,
@@ -377,7 +384,7 @@ impl Sim {
 
     /// Runs the operations as the adapters' loopback tests do: connect, then each
     /// operation until one fails.
-    fn run(&mut self, ops: &[Op]) -> Result<(), NoPlan> {
+    fn run(&mut self, ops: &mut [Op]) -> Result<(), NoPlan> {
         self.drive(&[])?;
         if self.session.finish_connect().is_ok() {
             for op in ops {
@@ -401,17 +408,25 @@ impl Sim {
                             self.session.finish_command().is_ok()
                         }
                     }
-                    Op::Quit { added } => {
-                        self.in_added = *added;
-                        if *added && !self.session.client().is_closed() {
-                            if let Some(n) = self.closes {
-                                return Err(NoPlan::Skip(format!(
-                                    "line {n}: the session ends while the client is idle \
-                                     after its last operation (an adapter reads only within \
-                                     an operation: it would meet this as the reply to its \
-                                     next command)"
-                                )));
-                            }
+                    Op::Quit => {
+                        self.session.quit(now).is_ok() && {
+                            self.drive(&[])?;
+                            self.session.finish_quit().is_ok()
+                        }
+                    }
+                    Op::End { open } => {
+                        *open = !self.session.client().is_closed();
+                        if let Some(n) = self.closes.filter(|_| *open) {
+                            return Err(NoPlan::Skip(format!(
+                                "line {n}: the session ends while the client is idle after \
+                                 its last operation (an adapter reads only within an \
+                                 operation: it would meet this as the reply to its next \
+                                 command)"
+                            )));
+                        }
+                        self.in_added = true;
+                        if *open {
+                            self.push(Turn::MayClose);
                         }
                         self.session.quit(now).is_ok() && {
                             self.drive(&[])?;

@@ -149,6 +149,10 @@ struct Replay {
     want: Vec<u8>,
     /// How `C:` bytes are awaited before the server writes.
     mode: Settle,
+    /// The transcript is over: the client may close instead of quitting.
+    may_close: bool,
+    /// It did.
+    left: bool,
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -166,6 +170,8 @@ impl Replay {
             conn: Conn::Plain(tcp),
             want: Vec::new(),
             mode,
+            may_close: false,
+            left: false,
         }
     }
 
@@ -178,8 +184,12 @@ impl Replay {
                     self.want.extend(bytes);
                     if self.mode == Settle::Full {
                         self.settle(Settle::Full, &at)?;
+                        if self.left {
+                            return Ok(());
+                        }
                     }
                 }
+                Turn::MayClose => self.may_close = true,
                 Turn::Say(bytes) => {
                     match self.mode {
                         Settle::Lenient => self.settle(Settle::Lenient, &at)?,
@@ -253,7 +263,20 @@ impl Replay {
                 .set_read_timeout(Some(timeout))
                 .map_err(|e| e.to_string())?;
             let room = (self.want.len() - got.len()).min(buf.len());
-            match self.conn.io().read(&mut buf[..room]) {
+            let read = self.conn.io().read(&mut buf[..room]);
+            let closed = match &read {
+                Ok(0) => true,
+                Err(e) => matches!(
+                    e.kind(),
+                    io::ErrorKind::UnexpectedEof | io::ErrorKind::ConnectionReset
+                ),
+                Ok(_) => false,
+            };
+            if closed && self.may_close && got.is_empty() {
+                self.left = true;
+                return Ok(());
+            }
+            match read {
                 Ok(0) => {
                     return Err(format!(
                         "{at}: client closed the connection; still expected\n{}\n--- received\n{}",
@@ -343,6 +366,7 @@ fn turn_name(t: &Turn) -> &'static str {
         Turn::Tls => "TLS",
         Turn::Pause(_) => "pause",
         Turn::Discard => "discard",
+        Turn::MayClose => "may close",
         Turn::Eof => "EOF",
     }
 }

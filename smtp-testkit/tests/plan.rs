@@ -33,10 +33,7 @@ fn reply(code: u16, text: &str) -> Reply {
 #[test]
 fn a_quit_pipelined_behind_rset_waits_for_the_reply_to_rset() {
     let s = named("misc-quit-after-queued-work.txt");
-    assert!(matches!(
-        s.ops(),
-        [Op::Noop, Op::Rset, Op::Quit { added: false }]
-    ));
+    assert!(matches!(s.ops(), [Op::Noop, Op::Rset, Op::Quit]));
     let turns = &s.plan.turns;
     let tail = &turns[turns.len() - 4..];
     assert_eq!(
@@ -51,16 +48,27 @@ fn a_quit_pipelined_behind_rset_waits_for_the_reply_to_rset() {
     );
 }
 
-/// A transcript that leaves the session open ends with the test's own QUIT, answered.
+/// A transcript that leaves the session up ends with the test's own QUIT, answered, or
+/// a close.
 #[test]
-fn a_session_left_open_ends_with_the_tests_own_quit() {
+fn a_session_left_up_ends_with_the_tests_own_quit_or_a_close() {
     let s = named("tls-disabled.txt");
-    assert!(matches!(s.ops().last(), Some(Op::Quit { added: true })));
+    assert!(matches!(s.ops().last(), Some(Op::End { open: true })));
     let turns = &s.plan.turns;
     assert_eq!(
-        turns[turns.len() - 2..],
-        [expect("QUIT\r\n"), Turn::Say(BYE.to_vec())]
+        turns[turns.len() - 3..],
+        [Turn::MayClose, expect("QUIT\r\n"), Turn::Say(BYE.to_vec())]
     );
+}
+
+/// A session that ended under an operation that returned its results (here the
+/// message's outcome is unknown) reports its error at the next call: the test's own end
+/// must be a `quit` (nothing is written), not a drop.
+#[test]
+fn a_session_ended_under_an_operation_is_ended_by_a_call() {
+    let s = named("time-data-end-eof.txt");
+    assert!(matches!(s.ops().last(), Some(Op::End { open: false })));
+    assert!(!s.plan.turns.contains(&Turn::MayClose));
 }
 
 /// Timers run on real time: timeouts scaled, a `T:` that must not fire a pause of half
@@ -276,4 +284,36 @@ fn a_recipient_the_transcript_never_answers_must_be_not_attempted() {
     let err = check(&s, &outcome).unwrap_err();
     assert!(err.contains("txn 0 recipient 0"), "{err}");
     assert!(err.contains("never answers it"), "{err}");
+}
+
+/// Plays the client of `tls-disabled.txt` up to the EHLO reply (all of it when
+/// `finish`), then closes without QUIT.
+fn close_after_ehlo(finish: bool) -> Result<(), String> {
+    let s = named("tls-disabled.txt");
+    let server = ScriptedServer::play(s.name(), &s.plan);
+    let mut c = TcpStream::connect(server.addr()).unwrap();
+    c.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut greeting = [0; 26];
+    c.read_exact(&mut greeting).unwrap();
+    if finish {
+        c.write_all(b"EHLO client.example\r\n").unwrap();
+        let mut reply = [0; 34];
+        c.read_exact(&mut reply).unwrap();
+        assert_eq!(&reply[..], b"250-mx.example.org\r\n250 STARTTLS\r\n");
+    } else {
+        c.write_all(b"EHLO client").unwrap();
+    }
+    drop(c);
+    server.finish()
+}
+
+#[test]
+fn the_server_takes_a_close_for_the_tests_own_quit() {
+    close_after_ehlo(true).unwrap();
+}
+
+#[test]
+fn a_close_before_the_transcript_ends_fails() {
+    let err = close_after_ehlo(false).unwrap_err();
+    assert!(err.contains("client closed the connection"), "{err}");
 }
