@@ -7,14 +7,18 @@
 //! that a transcript pipelines behind RSET reaches the wire only after RSET's reply, and
 //! the server must answer RSET first. [`plan`] finds this out by running the core's own
 //! [`Session`] (what every adapter drives) on the transcript's server lines with a fake
-//! clock, the operations issued as an adapter issues them, and the server lines fed
-//! one line at a time, so that an operation ends exactly where its result is complete.
-//! What it writes becomes the [`Turn`]s of the [`ScriptedServer`](crate::server::ScriptedServer):
-//! each flight the client must send before the next server line.
+//! clock, the operations issued as an adapter issues them. A group of server lines (one
+//! `S:` line) is fed line by line while the client only reads: where an operation ends
+//! part-way, the rest waits for the next operation's flight; where the client acts on
+//! part of the group (writes, asks for content), planning starts again with that group
+//! fed whole, since the server writes it at once. What the session writes becomes the
+//! [`Turn`]s of the [`ScriptedServer`](crate::server::ScriptedServer): each flight the
+//! client must send before the next server line.
 //!
 //! Checked while planning, so that the plan cannot drift from the transcript:
 //! - every byte written is the transcript's: all `C:` bytes, in order, nothing else,
-//!   except a `QUIT` of the test's own after a session the transcript leaves open;
+//!   except a `QUIT` of the test's own ([`Op::End`]) after a session the transcript
+//!   leaves up, answered with [`BYE`] (or the client may close instead);
 //! - before each `S:` line of the transcript is answered, the client has written nothing
 //!   the transcript puts after that line (a server answers only what it has received).
 //!
@@ -24,6 +28,14 @@
 //! must not fire becomes a pause of half its scaled length (at most [`MAX_PAUSE`]), so
 //! that a client timing out early, or twice as late, still fails. `D:` lines are the
 //! core harness's business.
+//!
+//! Skipped, each with its reason ([`NoPlan::Skip`]): what the adapters' API cannot ask
+//! for (VRFY, `body-last-empty`, requests after `quit`), content that fills its last
+//! chunk exactly (an adapter's reader sends an empty last chunk), a session that ends
+//! while the client is idle between operations (an adapter reads only within one), the
+//! server speaking or closing once the client is in the TLS handshake, and a transcript
+//! marked `adapters: skip` that cannot be planned. A transcript the session does not
+//! follow is [`NoPlan::Broken`]: a failure.
 
 use std::collections::{HashSet, VecDeque};
 use std::fmt::Write as _;
@@ -94,8 +106,6 @@ pub struct Plan {
     pub ops: Vec<Op>,
     /// The server's side.
     pub turns: Vec<Turn>,
-    /// Whether timeouts are scaled (the transcript has `T:` lines).
-    pub timed: bool,
 }
 
 /// Why a transcript is not replayed.
@@ -295,7 +305,6 @@ fn plan_ops(t: &Transcript) -> Result<Plan, NoPlan> {
                 return Ok(Plan {
                     ops,
                     turns: sim.turns,
-                    timed: has_timers(t),
                 })
             }
             // Each round settles one more group, so this ends.
@@ -583,7 +592,7 @@ impl Sim {
     fn broken(&self, msg: String) -> NoPlan {
         if let Some(index) = self.exact_fill {
             return NoPlan::Skip(format!(
-                "message {index}'s content fills its last chunk exactly: an adapter's \
+                "message {index} of a batch fills its last chunk exactly: an adapter's \
                  reader learns that it ended only from its next read, so the last chunk \
                  is an empty one the transcript does not have"
             ));
