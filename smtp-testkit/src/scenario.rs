@@ -17,8 +17,10 @@
 //! | `reply NOOP/RSET ...` | the reply `noop`/`rset` returned, in order |
 //! | `closed` | no error from any call |
 //! | `closed error=X` | the error that ended the session, in the same text form |
-//! | no `closed` line | no error either (the test's own `quit` ends the session) |
-//! | `authenticated M`, `tls-established` | `auth_mechanism`, `encrypted` |
+//! | no `closed` line | no error either (the test's own `quit`, or a drop, ends the session) |
+//! | `authenticated M`, `tls-established` | `auth_mechanism`, `encrypted` (when `connect` failed after the handshake, the server's completed TLS turn is the proof) |
+//! | no `rcpt-*` line for a recipient of a report | `NotAttempted` |
+//! | no outcome line for a report (under LMTP: a delivery) | no outcome |
 //!
 //! A transaction without a report (its batch returned `Err`) must be one the transcript
 //! ends with `txn-failed ... session-closed`: never delivered, as the adapters promise
