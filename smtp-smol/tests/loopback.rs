@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use common::{block_on, envelope};
 use smtp_smol::{Builder, Error, ForwardPath, ReversePath, TlsPolicy};
-use smtp_testkit::scenario::{named, replay_all, verdict};
+use smtp_testkit::scenario::{named, replay_all, verdict, FLOOR};
 use smtp_testkit::server::{ScriptedServer, Step, StepServer};
 
 use smtp_smol as adapter;

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::{block_on, envelope};
-use smtp_testkit::scenario::{named, replay_all, verdict};
+use smtp_testkit::scenario::{named, replay_all, verdict, FLOOR};
 use smtp_testkit::server::{ScriptedServer, Step, StepServer};
 use smtp_tokio::{Builder, Error, ForwardPath, ReversePath, TlsPolicy};
 
