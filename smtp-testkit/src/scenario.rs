@@ -403,6 +403,12 @@ pub fn check(s: &Scenario, o: &Outcome) -> Result<(), String> {
             s.messages.len()
         ));
     }
+    // One report per message, in order: transaction ids count up from 0.
+    for (i, r) in o.reports.iter().enumerate() {
+        if r.txn.get() != i as u64 {
+            problems.push(format!("report {i} is for txn {}", r.txn.get()));
+        }
+    }
     let stages = s.ops().iter().filter_map(|op| match op {
         Op::Noop => Some(Stage::Noop),
         Op::Rset => Some(Stage::Rset),
