@@ -1,8 +1,9 @@
 //! Loopback servers on real 127.0.0.1 sockets, each on its own std thread.
 //!
-//! - [`ScriptedServer`] replays a transcript without knowing SMTP: it writes the `S:`
-//!   bytes, reads and compares the `C:` bytes, does a rustls server handshake on `TLS`
-//!   (and before everything under `config: tls=implicit`), closes on `EOF`.
+//! - [`ScriptedServer`] plays a [`Plan`]'s turns (or replays a hand-written transcript)
+//!   without knowing SMTP: it writes the server's bytes, reads and compares the client's,
+//!   does a rustls server handshake on `TLS` (and before everything under
+//!   `config: tls=implicit`), closes on `EOF`.
 //! - [`StepServer`] runs a fixed list of [`Step`]s: the silent and trickling servers of
 //!   the timeout tests.
 
