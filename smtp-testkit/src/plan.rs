@@ -559,9 +559,9 @@ impl Sim {
                 }
                 Some(Act::Eof) => {
                     return Err(NoPlan::Skip(
-                        "the server closes in the TLS handshake: an adapter ends with the \
-                         TLS stream's own I/O error (unexpected end of file), not the \
-                         core's connection-closed"
+                        "the server closes in the TLS handshake: every adapter ends with \
+                         its TLS stream's I/O error (an end of file in the handshake), not \
+                         the core's connection-closed"
                             .into(),
                     ))
                 }
