@@ -5,32 +5,58 @@
 use std::net::TcpStream;
 
 use smtp_blocking::{Builder, Connection, Error, Socket};
-use smtp_testkit::scenario::{replay_all, Outcome, Scenario, Target};
+use smtp_testkit::plan::Op;
+use smtp_testkit::scenario::{batch, replay_all, Outcome, Scenario, Target, FLOOR};
 
-/// What the scenario's session did on `connected`: its messages sent (through `send`,
-/// a reader, when `reader` and the transcript has one message; else `send_bytes` or
-/// `send_many`), then QUIT.
-fn session<S: Socket>(
+/// Runs the scenario's operations on a connection (or records why it failed), until one
+/// fails. A batch of one message goes through `send` with a reader when `reader`, else
+/// `send_bytes`. A session the transcript leaves up is dropped if `drop_at_end`, else
+/// quit.
+fn operate<S: Socket>(
     s: &Scenario,
     connected: Result<Connection<S>, Error>,
     reader: bool,
+    drop_at_end: bool,
 ) -> Outcome {
-    let mut conn = match connected {
+    let conn = match connected {
         Ok(c) => c,
-        Err(e) => return Outcome::not_connected(e),
+        Err(e) => return Outcome::failed(e.into()),
     };
-    let sent = match &s.messages[..] {
-        [(env, body)] if reader => conn.send(env.clone(), &body[..]).map(|r| vec![r]),
-        [(env, body)] => conn.send_bytes(env.clone(), body).map(|r| vec![r]),
-        _ => conn.send_many(s.messages()),
-    };
-    let (encrypted, tls) = (conn.is_encrypted(), conn.tls_version());
-    let auth = conn.auth_mechanism();
-    let auth = auth.as_ref().map(|m| m.as_str());
-    Outcome::of_session(s.name(), encrypted, tls, auth, sent, conn.quit())
+    let auth = conn.auth_mechanism().map(|m| m.as_str().to_string());
+    let mut outcome = Outcome::connected(s, conn.is_encrypted(), conn.tls_version(), auth);
+    let mut conn = Some(conn);
+    for op in s.ops() {
+        let Some(c) = conn.as_mut() else { break };
+        let done = match op {
+            Op::Send(messages) if messages.len() == 1 => {
+                let (env, body) = &messages[0];
+                let sent = if reader {
+                    c.send(env.clone(), &body[..])
+                } else {
+                    c.send_bytes(env.clone(), body)
+                };
+                sent.map(|r| outcome.reports.push(r))
+            }
+            Op::Send(messages) => c
+                .send_many(batch(messages))
+                .map(|r| outcome.reports.extend(r)),
+            Op::Noop => c.noop().map(|r| outcome.replies.push(r)),
+            Op::Rset => c.rset().map(|r| outcome.replies.push(r)),
+            Op::End { open: true } if drop_at_end => {
+                drop(conn.take());
+                Ok(())
+            }
+            Op::Quit | Op::End { .. } => conn.take().map_or(Ok(()), Connection::quit),
+        };
+        if let Err(e) = done {
+            outcome.error = Some(e.into());
+            break;
+        }
+    }
+    outcome
 }
 
-fn builder(s: &Scenario, host: &str, target: &Target) -> Builder {
+fn builder(s: &Scenario, target: &Target, host: &str) -> Builder {
     let mut builder = Builder::new(host).tls_config(target.tls_config.clone());
     *builder.config_mut() = s.config();
     builder
@@ -38,19 +64,24 @@ fn builder(s: &Scenario, host: &str, target: &Target) -> Builder {
 
 #[test]
 fn transcripts_replay_through_the_blocking_adapter() {
-    replay_all(|s, target| {
-        let b = builder(s, target.host, target).port(target.addr.port());
-        session(s, b.connect(), false)
+    replay_all(FLOOR, |s, target| {
+        let b = builder(s, target, target.host).port(target.addr.port());
+        operate(s, b.connect(), false, false)
     });
 }
 
 /// The same through `connect_stream` over a socket the caller opened, the certificate
-/// verified as the DNS name `localhost`, and one message at a time through `send` (a
-/// reader) when the transcript has one.
+/// verified as the DNS name `localhost`, one message at a time through `send` (a reader),
+/// and a session the transcript leaves open dropped rather than quit.
 #[test]
 fn transcripts_replay_over_a_caller_stream() {
-    replay_all(|s, target| {
+    replay_all(FLOOR, |s, target| {
         let tcp = TcpStream::connect(target.addr).unwrap();
-        session(s, builder(s, "localhost", target).connect_stream(tcp), true)
+        operate(
+            s,
+            builder(s, target, "localhost").connect_stream(tcp),
+            true,
+            true,
+        )
     });
 }

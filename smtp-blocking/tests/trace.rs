@@ -59,7 +59,7 @@ fn logged_session(name: &str) -> String {
                 reports,
                 encrypted: conn.is_encrypted(),
                 auth_mechanism: conn.auth_mechanism().map(|m| m.to_string()),
-                error: None,
+                ..Outcome::default()
             };
             conn.quit().unwrap();
             outcome

@@ -1,24 +1,29 @@
 //! The core's transcripts replayed through this adapter over real 127.0.0.1 sockets (the
-//! testkit's scripted server checks every byte), cancellation, and a session spawned on
-//! a multi-threaded executor. All but the last are shared with the other async adapter.
+//! testkit's scripted server checks every byte), a session on a multi-threaded
+//! executor, and cancellation.
 // The transcripts include TLS sessions.
 #![cfg(feature = "rustls")]
 
 mod common;
 
-use smtp_smol as adapter;
+use std::sync::Arc;
 
+use smtp_smol as adapter;
+use smtp_testkit::scenario::{named, verdict};
+use smtp_testkit::server::ScriptedServer;
+
+/// A session the transcript leaves open: the test drops it.
+const DROP_AT_END: bool = true;
+include!("../../smtp-testkit/async-tests/replay.rs");
 include!("../../smtp-testkit/async-tests/loopback.rs");
 
 /// The session's futures are `Send` (tests/send_sync.rs checks each type), so a whole
-/// session (STARTTLS, AUTH, a pipelined message, QUIT) runs as a task on an executor
-/// driven by two threads, which may move it between them, and delivers.
+/// session (STARTTLS, AUTH, a pipelined message, QUIT) runs in a task that an executor
+/// run by two threads may move between them, and delivers.
 #[test]
 fn a_session_spawned_on_a_multi_threaded_executor_delivers() {
-    use smtp_testkit::scenario::{named, verdict};
-    use smtp_testkit::server::ScriptedServer;
-    let s = std::sync::Arc::new(named("starttls-auth-plain.txt"));
-    let server = ScriptedServer::start(&s.transcript);
+    let s = Arc::new(named("starttls-auth-plain.txt"));
+    let server = ScriptedServer::play(s.name(), &s.plan);
     let target = Target::of(&server);
     let executor = smol::Executor::new();
     let (stop, stopped) = smol::channel::unbounded::<()>();

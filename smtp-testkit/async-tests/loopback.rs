@@ -1,12 +1,12 @@
 // Shared by the loopback tests of smtp-tokio and smtp-smol, whose APIs are the same: each
-// includes this file after `use <adapter crate> as adapter;` and `mod common;` (with
-// `block_on` and `timeout`). Included, so no inner attributes or doc comments here.
+// includes this file after `use <adapter crate> as adapter;`, `mod common;` (with
+// `block_on` and `timeout`) and replay.rs (its `run`). Included, so no inner attributes or doc comments here.
 
 use std::time::Duration;
 
 use adapter::{Builder, Envelope, Error, ForwardPath, ReversePath, TlsPolicy};
 use common::{block_on, timeout};
-use smtp_testkit::scenario::{replay_all, Outcome, Scenario, Target};
+use smtp_testkit::scenario::{replay_all, FLOOR};
 use smtp_testkit::server::{Step, StepServer};
 
 /// A 7-bit envelope from `sender@example.org`.
@@ -38,25 +38,9 @@ async fn connect_plain(server: &StepServer) -> adapter::Connection {
         .expect("connect")
 }
 
-async fn run(s: &Scenario, t: &Target) -> Outcome {
-    let mut builder = Builder::new(t.host)
-        .port(t.addr.port())
-        .tls_config(t.tls_config.clone());
-    *builder.config_mut() = s.config();
-    let mut conn = match builder.connect().await {
-        Ok(c) => c,
-        Err(e) => return Outcome::not_connected(e),
-    };
-    let sent = conn.send_many(s.messages()).await;
-    let (encrypted, tls) = (conn.is_encrypted(), conn.tls_version());
-    let auth = conn.auth_mechanism();
-    let auth = auth.as_ref().map(|m| m.as_str());
-    Outcome::of_session(s.name(), encrypted, tls, auth, sent, conn.quit().await)
-}
-
 #[test]
 fn transcripts_replay_through_the_adapter() {
-    replay_all(|s, t| block_on(run(s, t)));
+    replay_all(FLOOR, |s, t| block_on(run(s, t)));
 }
 
 /// A `send` dropped half-way (here by an outer timeout while the server is silent)

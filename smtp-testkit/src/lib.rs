@@ -2,10 +2,13 @@
 //!
 //! - [`transcript`]: the core's transcript parser and runner, compiled from
 //!   `smtp-proto/tests/common/mod.rs` (one parser, not two).
-//! - [`server`]: a protocol-ignorant [`ScriptedServer`](server::ScriptedServer) that replays
-//!   a transcript over a real 127.0.0.1 socket (rustls on `TLS`), and the
-//!   [`StepServer`](server::StepServer)s of the timeout tests (silent, trickling).
-//! - [`scenario`]: runs every replayable transcript through an adapter given as a closure
+//! - [`plan`]: what an adapter does with a transcript (its operations, in order) and the
+//!   server's turns as the adapter meets them, worked out by running the core's session.
+//! - [`server`]: a protocol-ignorant [`ScriptedServer`](server::ScriptedServer) that plays a
+//!   plan (or replays a hand-written transcript) over a real 127.0.0.1 socket (rustls on
+//!   `TLS`), and the [`StepServer`](server::StepServer)s of the timeout tests (silent,
+//!   trickling).
+//! - [`scenario`]: runs every transcript through an adapter given as a closure
 //!   ([`replay_all`](scenario::replay_all)) and checks its results against the `E:` lines.
 //! - [`tls`]: a certificate for `localhost`/`127.0.0.1` made at test time with rcgen, and
 //!   rustls configurations (ring) trusting only it.
@@ -16,16 +19,17 @@
 //!
 //! ```no_run
 //! use smtp_testkit::scenario::{replay_all, Outcome};
-//! replay_all(|scenario, target| {
+//! replay_all(150, |scenario, target| {
 //!     let mut outcome = Outcome::default();
 //!     // build the adapter with `scenario.config()`, connect to `target.addr`
-//!     // (TLS name `target.host`, trust `target.tls_config`), send_many(scenario.messages()),
-//!     // quit, and fill `outcome`.
+//!     // (TLS name `target.host`, trust `target.tls_config`), run `scenario.ops()` in
+//!     // order until one fails, and fill `outcome`.
 //!     outcome
 //! });
 //! ```
 
 pub mod interop;
+pub mod plan;
 pub mod scenario;
 pub mod server;
 pub mod tls;

@@ -1,8 +1,9 @@
 //! Loopback servers on real 127.0.0.1 sockets, each on its own std thread.
 //!
-//! - [`ScriptedServer`] replays a transcript without knowing SMTP: it writes the `S:`
-//!   bytes, reads and compares the `C:` bytes, does a rustls server handshake on `TLS`
-//!   (and before everything under `config: tls=implicit`), closes on `EOF`.
+//! - [`ScriptedServer`] plays a [`Plan`]'s turns (or replays a hand-written transcript)
+//!   without knowing SMTP: it writes the server's bytes, reads and compares the client's,
+//!   does a rustls server handshake on `TLS` (and before everything under
+//!   `config: tls=implicit`), closes on `EOF`.
 //! - [`StepServer`] runs a fixed list of [`Step`]s: the silent and trickling servers of
 //!   the timeout tests.
 
@@ -14,6 +15,7 @@ use std::time::{Duration, Instant};
 use rustls::{ServerConnection, StreamOwned};
 use smtp_proto::TlsMode;
 
+use crate::plan::{Plan, Turn};
 use crate::tls::TestCert;
 use crate::transcript::{escape, unescape, Transcript};
 
@@ -23,13 +25,17 @@ const PATIENCE: Duration = Duration::from_secs(10);
 /// anyway (see [`ScriptedServer`]).
 const IDLE: Duration = Duration::from_millis(300);
 
-/// A one-connection server that replays a transcript.
+/// A one-connection server that replays a transcript, or plays a [`Plan`]'s turns.
 ///
-/// The transcript runner hands the core its application requests up front (QUIT is
-/// queued with the message), so a transcript may show `.\r\nQUIT\r\n` in one flight,
-/// before the reply to the message. An adapter's `send` waits for that reply before
-/// its caller can ask for `quit`. So the server is lenient in one way only: when part
-/// of an expected group of `C:` bytes has arrived (a correct prefix) and the client
+/// [`ScriptedServer::play`] is strict: before each line it writes, the client must have
+/// sent exactly the bytes the plan expects by then, and nothing beyond them (the plan
+/// already moved the commands an adapter can only send later, see [`crate::plan`]).
+///
+/// [`ScriptedServer::start`] replays a hand-written transcript as it stands. The core
+/// may be handed QUIT with a message, so a transcript may show `.\r\nQUIT\r\n` in one
+/// flight, before the reply to the message, while an adapter's `send` waits for that
+/// reply before its caller can ask for `quit`. So it is lenient in one way only: when
+/// part of an expected group of `C:` bytes has arrived (a correct prefix) and the client
 /// then stays idle for 300 ms, it writes the next `S:` line and expects the rest of the
 /// group later. Everything the client writes must still match the transcript's bytes
 /// exactly and in order; nothing may be missing or extra at the end.
@@ -41,14 +47,37 @@ pub struct ScriptedServer {
 impl ScriptedServer {
     /// Listens on 127.0.0.1 (a free port) and replays `t` to the first connection.
     pub fn start(t: &Transcript) -> ScriptedServer {
+        let mut turns = Vec::new();
+        if t.config().tls == TlsMode::Implicit {
+            turns.push(Turn::Tls);
+        }
+        for (_, line) in &t.lines {
+            if let Some(rest) = line.strip_prefix("C:") {
+                turns.push(Turn::Expect(unescape(
+                    rest.strip_prefix(' ').unwrap_or(rest),
+                )));
+            } else if let Some(rest) = line.strip_prefix("S: ") {
+                turns.push(Turn::Say(unescape(rest)));
+            } else if line == "TLS" {
+                turns.push(Turn::Tls);
+            } else if line == "EOF" {
+                turns.push(Turn::Eof);
+            }
+        }
+        Self::spawn(t.name.clone(), turns, Settle::Lenient)
+    }
+
+    /// Listens on 127.0.0.1 (a free port) and plays `plan` to the first connection.
+    pub fn play(name: &str, plan: &Plan) -> ScriptedServer {
+        Self::spawn(name.to_string(), plan.turns.clone(), Settle::Full)
+    }
+
+    fn spawn(name: String, turns: Vec<Turn>, mode: Settle) -> ScriptedServer {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
         let addr = listener.local_addr().expect("local_addr");
-        let implicit = t.config().tls == TlsMode::Implicit;
-        let lines = t.lines.clone();
-        let name = t.name.clone();
         let handle = std::thread::spawn(move || {
             let tcp = accept_within(&listener, PATIENCE)?;
-            Replay::new(name, tcp).run(&lines, implicit)
+            Replay::new(name, tcp, mode).run(&turns)
         });
         ScriptedServer { addr, handle }
     }
@@ -119,53 +148,102 @@ struct Replay {
     conn: Conn,
     /// Expected client bytes not yet received.
     want: Vec<u8>,
+    /// How `C:` bytes are awaited before the server writes.
+    mode: Settle,
+    /// The transcript is over: the client may close instead of quitting.
+    may_close: bool,
+    /// It did.
+    left: bool,
 }
 
 #[derive(Clone, Copy, PartialEq)]
 enum Settle {
-    /// Every expected byte must arrive.
+    /// Every expected byte must arrive, and nothing more before the server writes.
     Full,
     /// A correct prefix followed by an idle pause will do (see [`ScriptedServer`]).
     Lenient,
 }
 
 impl Replay {
-    fn new(name: String, tcp: TcpStream) -> Self {
+    fn new(name: String, tcp: TcpStream, mode: Settle) -> Self {
         Replay {
             name,
             conn: Conn::Plain(tcp),
             want: Vec::new(),
+            mode,
+            may_close: false,
+            left: false,
         }
     }
 
-    fn run(mut self, lines: &[(usize, String)], implicit: bool) -> Result<(), String> {
-        if implicit {
-            self.tls(&format!("{}:implicit TLS", self.name))?;
-        }
-        for (n, line) in lines {
-            let at = format!("{}:{n}", self.name);
-            if let Some(rest) = line.strip_prefix("C:") {
-                self.want
-                    .extend(unescape(rest.strip_prefix(' ').unwrap_or(rest)));
-            } else if let Some(rest) = line.strip_prefix("S: ") {
-                self.settle(Settle::Lenient, &at)?;
-                let io = self.conn.io();
-                io.write_all(&unescape(rest))
-                    .and_then(|()| io.flush())
-                    .map_err(|e| format!("{at}: writing S: bytes: {e}"))?;
-            } else if line == "TLS" {
-                self.settle(Settle::Full, &at)?;
-                self.tls(&at)?;
-            } else if line == "EOF" {
-                self.settle(Settle::Full, &at)?;
-                let _ = self.conn.tcp().shutdown(Shutdown::Both);
-                self.conn = Conn::Gone;
-                return Ok(());
+    fn run(mut self, turns: &[Turn]) -> Result<(), String> {
+        let mut discard = false;
+        for (i, turn) in turns.iter().enumerate() {
+            let at = format!("{} (server turn {i}: {})", self.name, turn_name(turn));
+            match turn {
+                Turn::Expect(bytes) => {
+                    self.want.extend(bytes);
+                    if self.mode == Settle::Full {
+                        self.settle(Settle::Full, &at)?;
+                        if self.left {
+                            return Ok(());
+                        }
+                    }
+                }
+                Turn::MayClose => self.may_close = true,
+                Turn::Say(bytes) => {
+                    match self.mode {
+                        Settle::Lenient => self.settle(Settle::Lenient, &at)?,
+                        Settle::Full => self.nothing_ahead(&at)?,
+                    }
+                    let io = self.conn.io();
+                    io.write_all(bytes)
+                        .and_then(|()| io.flush())
+                        .map_err(|e| format!("{at}: writing S: bytes: {e}"))?;
+                }
+                Turn::SayLate(bytes) => {
+                    let io = self.conn.io();
+                    let _ = io.write_all(bytes).and_then(|()| io.flush());
+                }
+                Turn::Tls => {
+                    self.settle(Settle::Full, &at)?;
+                    self.tls(&at)?;
+                }
+                Turn::Pause(d) => std::thread::sleep(*d),
+                Turn::Discard => discard = true,
+                Turn::Eof => {
+                    self.settle(Settle::Full, &at)?;
+                    let _ = self.conn.tcp().shutdown(Shutdown::Both);
+                    self.conn = Conn::Gone;
+                    return Ok(());
+                }
             }
         }
         let at = format!("{}:end", self.name);
         self.settle(Settle::Full, &at)?;
-        self.expect_close(&at)
+        self.expect_close(&at, discard)
+    }
+
+    /// Before the server writes, the client must not have sent what it may only send
+    /// once it has read that (a server answers only what it has received).
+    fn nothing_ahead(&mut self, at: &str) -> Result<(), String> {
+        self.conn
+            .tcp()
+            .set_read_timeout(Some(Duration::from_millis(1)))
+            .map_err(|e| e.to_string())?;
+        let mut buf = [0u8; 4096];
+        match self.conn.io().read(&mut buf) {
+            Ok(n) if n > 0 => Err(format!(
+                "{at}: the client sent bytes before the server's reply that allows them:\n{}",
+                escape(&buf[..n])
+            )),
+            // Closed: what comes next says whether it may.
+            Ok(_) => Ok(()),
+            Err(e) if is_timeout(&e) => Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::ConnectionReset => Ok(()),
+            Err(e) => Err(format!("{at}: read: {e}")),
+        }
     }
 
     /// Reads expected bytes (never more than expected, so a TLS ClientHello is never
@@ -186,7 +264,20 @@ impl Replay {
                 .set_read_timeout(Some(timeout))
                 .map_err(|e| e.to_string())?;
             let room = (self.want.len() - got.len()).min(buf.len());
-            match self.conn.io().read(&mut buf[..room]) {
+            let read = self.conn.io().read(&mut buf[..room]);
+            let closed = match &read {
+                Ok(0) => true,
+                Err(e) => matches!(
+                    e.kind(),
+                    io::ErrorKind::UnexpectedEof | io::ErrorKind::ConnectionReset
+                ),
+                Ok(_) => false,
+            };
+            if closed && self.may_close && got.is_empty() {
+                self.left = true;
+                return Ok(());
+            }
+            match read {
                 Ok(0) => {
                     return Err(format!(
                         "{at}: client closed the connection; still expected\n{}\n--- received\n{}",
@@ -242,8 +333,9 @@ impl Replay {
         Ok(())
     }
 
-    /// After the transcript, the client must close without writing anything more.
-    fn expect_close(&mut self, at: &str) -> Result<(), String> {
+    /// After the transcript, the client must close without writing anything more
+    /// (`discard`: but for the handshake the server never answered).
+    fn expect_close(&mut self, at: &str, discard: bool) -> Result<(), String> {
         self.conn
             .tcp()
             .set_read_timeout(Some(PATIENCE))
@@ -251,6 +343,7 @@ impl Replay {
         let mut buf = [0u8; 4096];
         match self.conn.io().read(&mut buf) {
             Ok(0) => Ok(()),
+            Ok(_) if discard => self.expect_close(at, discard),
             Ok(n) => Err(format!(
                 "{at}: client bytes not in the transcript:\n{}",
                 escape(&buf[..n])
@@ -263,6 +356,19 @@ impl Replay {
             )),
             Err(e) => Err(format!("{at}: read at the end: {e}")),
         }
+    }
+}
+
+fn turn_name(t: &Turn) -> &'static str {
+    match t {
+        Turn::Expect(_) => "expect",
+        Turn::Say(_) => "say",
+        Turn::SayLate(_) => "say late",
+        Turn::Tls => "TLS",
+        Turn::Pause(_) => "pause",
+        Turn::Discard => "discard",
+        Turn::MayClose => "may close",
+        Turn::Eof => "EOF",
     }
 }
 
