@@ -40,8 +40,8 @@
 //!   (under LMTP: its recipient's final reply) or the refused command at its stage, never
 //!   one from a transaction whose MAIL was refused; replies are handed up in the order
 //!   sent, none twice; "no recipients", "session closed" and "unknown" must fit what the
-//!   server accepted and received; at `Closed` every recipient reply and (SMTP) final
-//!   reply the client read is in its report.
+//!   server accepted and received; at `Closed` every recipient reply and final reply
+//!   the client read is in its report (under LMTP, in that recipient's delivery).
 #![no_main]
 
 use std::collections::{HashMap, HashSet};
@@ -908,6 +908,23 @@ impl Harness {
                         _ => None,
                     };
                     assert_eq!(got, Some(n), "{id:?} recipient {j}: {report:?}");
+                }
+            }
+            // RFC 2033 §4.2: under LMTP each final reply is its recipient's delivery.
+            if self.lmtp {
+                for &n in &rec.finals {
+                    let Some(j) = m.infos[&n].rcpt.filter(|_| read(n)) else {
+                        continue;
+                    };
+                    let got = match report.deliveries.get(j).cloned().flatten() {
+                        Some(MessageOutcome::Accepted(r)) => serial_of(&r),
+                        Some(MessageOutcome::Failed(TxnFailure::Rejected {
+                            stage: Stage::DataEnd,
+                            reply,
+                        })) => serial_of(&reply),
+                        _ => None,
+                    };
+                    assert_eq!(got, Some(n), "{id:?} recipient {j}: final s{n}: {report:?}");
                 }
             }
             if let (false, Some(&n)) = (self.lmtp, rec.finals.first()) {
