@@ -26,7 +26,8 @@
 //! nothing is written while the TLS upgrade is pending; no AUTH goes out on a cleartext
 //! connection; no panic; the output buffer stays bounded; and the reports (built from
 //! the events, per message and, under LMTP, per recipient) say what the server did
-//! ([`judge`]). Without a cut, a small reference model computes from the script alone
+//! ([`judge`]), down to the answers callers act on: `all_delivered` and each failure's
+//! `is_transient`. Without a cut, a small reference model computes from the script alone
 //! the events the client must report, and they must match exactly.
 //!
 //! A second property runs the same scenarios under any configuration (every numeric
@@ -905,6 +906,16 @@ fn positive(line: &str) -> bool {
 /// Whether a failure of the whole transaction is what the server did.
 fn failure_ok(f: &TxnFailure, rec: &TxnRecord, abort: bool) -> Result<(), String> {
     let rcpt_said = |pos: bool| rec.rcpts.iter().flatten().any(|l| positive(l) == pos);
+    // Whether to send again later: a 4yz refusal (RFC 5321 §4.2.1), or a session that
+    // ended before the message got through; never a 5yz or a refused envelope.
+    let transient = match f {
+        TxnFailure::Rejected { reply, .. } => line_of(reply).starts_with('4'),
+        TxnFailure::SessionClosed => true,
+        _ => false,
+    };
+    if f.is_transient() != transient {
+        return Err(format!("{f:?}: is_transient() is {}", f.is_transient()));
+    }
     match f {
         TxnFailure::Rejected { stage, reply } => {
             let line = line_of(reply);
@@ -947,6 +958,18 @@ fn judge_txn(
     let mut bad = Vec::new();
     if !report.is_complete() {
         bad.push("incomplete".to_string());
+    }
+    // The caller's one question, "did it go to everyone?": yes exactly when the server
+    // accepted every recipient and the message for each (the model runs read it all).
+    let everyone = rec.rcpts.iter().all(|r| r.as_deref().is_some_and(positive))
+        && !rec.ends.is_empty()
+        && rec.ends.iter().all(|l| positive(l))
+        && (!lmtp || rec.ends.len() == rec.rcpts.len());
+    if strict && report.all_delivered() != everyone {
+        bad.push(format!(
+            "all_delivered() is {}, the server delivered to everyone: {everyone}",
+            report.all_delivered()
+        ));
     }
     for (j, status) in report.recipients.iter().enumerate() {
         let said = rec.rcpts.get(j).cloned().flatten();
