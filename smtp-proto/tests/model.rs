@@ -1182,7 +1182,35 @@ fn model_config(s: &Scenario) -> Config {
     if s.credentials {
         config.credentials = Some(Credentials::password("user", "secret").unwrap());
     }
+    // A different timeout per stage, each longer than any wait between flights: a
+    // silent server shows which one the client armed (RFC 5321 §4.5.3.2).
+    config.timeouts = MODEL_TIMEOUTS;
     config
+}
+
+const MODEL_TIMEOUTS: Timeouts = Timeouts {
+    greeting: Duration::from_secs(301),
+    mail: Duration::from_secs(302),
+    rcpt: Duration::from_secs(303),
+    data_init: Duration::from_secs(304),
+    data_block: Duration::from_secs(305),
+    data_end: Duration::from_secs(306),
+    tls_handshake: Duration::from_secs(307),
+    command: Duration::from_secs(308),
+};
+
+/// The timeout the client must arm for a reply at `stage` (as errors name it).
+fn timeout_for(stage: &str) -> Option<Duration> {
+    let t = MODEL_TIMEOUTS;
+    Some(match stage {
+        "MAIL" => t.mail,
+        "RCPT" => t.rcpt,
+        "DATA" => t.data_init,
+        "data block" => t.data_block,
+        "end of data" => t.data_end,
+        "EHLO" | "STARTTLS" | "AUTH" | "RSET" | "NOOP" | "QUIT" => t.command,
+        _ => return None,
+    })
 }
 
 /// How a session went.
@@ -1309,6 +1337,15 @@ fn drive(s: &Scenario, config: Config, mode: Mode) -> Ran {
             } else {
                 // Nothing for the server to answer: only the deadline can move things on.
                 let deadline = r.client.deadline().expect("a deadline (checked by drain)");
+                if let (Mode::Model, Some(want)) = (mode, timeout_for(server.cut_stage)) {
+                    // The unanswered command went out just now, in this flight.
+                    assert_eq!(
+                        deadline - r.now,
+                        want,
+                        "the timer armed for a reply to {}",
+                        server.cut_stage
+                    );
+                }
                 r.now = deadline;
                 r.client.handle_timeout(r.now);
             }
