@@ -1,6 +1,7 @@
 //! Model test of the client state machine against a scripted, reactive server.
 //!
-//! Proptest draws the server's behaviour: SMTP or LMTP, what the EHLO (LHLO) reply offers
+//! Proptest draws the server's behaviour: its greeting (220, or 421, 450, 554), SMTP or
+//! LMTP, what the EHLO (LHLO) reply offers
 //! (PIPELINING, CHUNKING, STARTTLS, SIZE), the TLS policy, whether credentials are
 //! configured and whether a rejected recipient aborts the transaction, and for every
 //! transaction the class of the reply to MAIL, each RCPT (among them 452/552 "too many
@@ -168,6 +169,9 @@ struct Scenario {
     policy: TlsPolicy,
     credentials: bool,
     abort_on_reject: bool,
+    /// The greeting's code: 220, or a refusal (RFC 5321 §3.1, §4.3.1: 554, and any 4yz,
+    /// 421 among them, as a transient one).
+    greeting: u16,
     body_chunk: usize,
     txns: Vec<TxnScript>,
     cut: Option<Cut>,
@@ -244,7 +248,11 @@ fn scenario() -> impl Strategy<Value = Scenario> {
             Just(TlsPolicy::Opportunistic),
             Just(TlsPolicy::Disabled)
         ],
-        (any::<bool>(), any::<bool>()),
+        (
+            any::<bool>(),
+            any::<bool>(),
+            prop_oneof![12 => Just(220u16), 1 => Just(421u16), 1 => Just(450u16), 1 => Just(554u16)],
+        ),
         3usize..24,
         prop::collection::vec(txn_script(), 1..4),
         cut(),
@@ -255,7 +263,7 @@ fn scenario() -> impl Strategy<Value = Scenario> {
             |(
                 (lmtp, pipelining, chunking, starttls, size),
                 policy,
-                (credentials, abort_on_reject),
+                (credentials, abort_on_reject, greeting),
                 body_chunk,
                 txns,
                 cut,
@@ -271,6 +279,7 @@ fn scenario() -> impl Strategy<Value = Scenario> {
                     policy,
                     credentials,
                     abort_on_reject,
+                    greeting,
                     body_chunk,
                     txns,
                     cut,
@@ -286,6 +295,17 @@ fn scenario() -> impl Strategy<Value = Scenario> {
 /// The events the client must report when the server does not cut the session, in the
 /// harness's text form.
 fn expected_events(s: &Scenario) -> Vec<String> {
+    if s.greeting != 220 {
+        // The session never opens: nothing was sent (RFC 5321 §3.1).
+        let mut ev: Vec<String> = (0..s.txns.len())
+            .map(|i| format!("txn-failed txn={i} session-closed"))
+            .collect();
+        ev.push(format!(
+            "closed error=service-unavailable {}",
+            plain_shown(s.greeting)
+        ));
+        return ev;
+    }
     let mut ev = vec!["greeting 220 \"mx.example.org\"".to_string()];
     let caps = |tls_done: bool| {
         let mut c = String::from("capabilities domain=mx.example.org");
@@ -1264,7 +1284,11 @@ fn drive(s: &Scenario, config: Config, mode: Mode) -> Ran {
     r.drain(s);
 
     let mut server = Server::new(s);
-    let mut flight = b"220 mx.example.org\r\n".to_vec();
+    let mut flight = if s.greeting == 220 {
+        b"220 mx.example.org\r\n".to_vec()
+    } else {
+        format!("{}\r\n", plain_line(s.greeting)).into_bytes()
+    };
     // For each byte the client wrote, how much of the server's flight it had read.
     let mut read_at: Vec<usize> = Vec::new();
     let mark = |read_at: &mut Vec<usize>, out: &[u8], read: usize| {
@@ -1387,7 +1411,12 @@ fn drive(s: &Scenario, config: Config, mode: Mode) -> Ran {
                 "a command left half written: {:?}",
                 String::from_utf8_lossy(&server.inbox)
             );
-            assert!(server.quit, "the session ended without QUIT");
+            // After a 421 the server is closing: no QUIT (RFC 5321 §3.8).
+            assert_eq!(
+                server.quit,
+                s.greeting != 421,
+                "QUIT, or none after a 421 greeting"
+            );
         }
     }
     judge(&server, &r.reports, lmtp, abort, mode == Mode::Model);
