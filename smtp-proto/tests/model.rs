@@ -1,11 +1,11 @@
 //! Model test of the client state machine against a scripted, reactive server.
 //!
 //! Proptest draws the server's behaviour: its greeting (220, or 421, 450, 554), SMTP or
-//! LMTP, what the EHLO (LHLO) reply offers
-//! (PIPELINING, CHUNKING, STARTTLS, SIZE), the TLS policy, whether credentials are
-//! configured and whether a rejected recipient aborts the transaction, and for every
-//! transaction the class of the reply to MAIL, each RCPT (among them 452/552 "too many
-//! recipients" and "mailbox full"), DATA and the end of data; where, if anywhere, the
+//! LMTP, what the EHLO (LHLO) reply offers (PIPELINING, CHUNKING, STARTTLS, SIZE), the
+//! TLS policy, whether credentials are configured and whether a rejected recipient
+//! aborts the transaction, and for every transaction the class of the reply to MAIL,
+//! each RCPT (among them 452/552 "too many recipients" and "mailbox full"), DATA and the
+//! end of data (under LMTP, per recipient); where, if anywhere, the
 //! server cuts the session short (421 instead of a reply, silence until the client's
 //! timer fires, or closing the connection); then how the server's bytes are cut into
 //! reads and how far the clock moves between flights.
