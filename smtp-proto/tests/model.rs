@@ -2,7 +2,7 @@
 //!
 //! Proptest draws the server's behaviour: its greeting (220, or 421, 450, 554), SMTP or
 //! LMTP, what the EHLO (LHLO) reply offers (PIPELINING, CHUNKING, STARTTLS, SIZE), the
-//! TLS policy, whether credentials are configured and whether a rejected recipient
+//! reply to STARTTLS (220, 454, or a 250 out of step), the TLS policy, whether credentials are configured and whether a rejected recipient
 //! aborts the transaction, and for every transaction the class of the reply to MAIL,
 //! each RCPT (among them 452/552 "too many recipients" and "mailbox full"), DATA and the
 //! end of data (under LMTP, per recipient); where, if anywhere, the
@@ -172,6 +172,9 @@ struct Scenario {
     /// The greeting's code: 220, or a refusal (RFC 5321 §3.1, §4.3.1: 554, and any 4yz,
     /// 421 among them, as a transient one).
     greeting: u16,
+    /// The reply to STARTTLS: 220, 454 (refused, RFC 3207 §4), or a 250 that is no
+    /// answer to it.
+    starttls_reply: u16,
     body_chunk: usize,
     txns: Vec<TxnScript>,
     cut: Option<Cut>,
@@ -252,6 +255,7 @@ fn scenario() -> impl Strategy<Value = Scenario> {
             any::<bool>(),
             any::<bool>(),
             prop_oneof![12 => Just(220u16), 1 => Just(421u16), 1 => Just(450u16), 1 => Just(554u16)],
+            prop_oneof![8 => Just(220u16), 1 => Just(454u16), 1 => Just(250u16)],
         ),
         3usize..24,
         prop::collection::vec(txn_script(), 1..4),
@@ -263,7 +267,7 @@ fn scenario() -> impl Strategy<Value = Scenario> {
             |(
                 (lmtp, pipelining, chunking, starttls, size),
                 policy,
-                (credentials, abort_on_reject, greeting),
+                (credentials, abort_on_reject, greeting, starttls_reply),
                 body_chunk,
                 txns,
                 cut,
@@ -280,6 +284,7 @@ fn scenario() -> impl Strategy<Value = Scenario> {
                     credentials,
                     abort_on_reject,
                     greeting,
+                    starttls_reply,
                     body_chunk,
                     txns,
                     cut,
@@ -326,15 +331,24 @@ fn expected_events(s: &Scenario) -> Vec<String> {
     };
     ev.push(caps(false));
     let upgrade = s.starttls && s.policy != TlsPolicy::Disabled;
-    let session_error = if upgrade {
+    let session_error: Option<String> = if upgrade && s.starttls_reply == 220 {
         ev.push("starttls".into());
         ev.push("tls-established".into());
         ev.push(caps(true));
         None
+    } else if upgrade && s.starttls_reply != 454 {
+        // Only 220 starts TLS (RFC 3207 §4); any other success is out of step.
+        Some(format!(
+            "unexpected-code STARTTLS {}",
+            plain_shown(s.starttls_reply)
+        ))
+    } else if upgrade && s.policy == TlsPolicy::Required {
+        Some(format!("tls-required refused {}", plain_shown(454)))
     } else if s.policy == TlsPolicy::Required {
-        Some("tls-required not-offered")
+        Some("tls-required not-offered".into())
     } else if s.credentials {
-        Some("credentials-withheld")
+        // RFC 3207 §4: without TLS the session may go on, the credentials withheld.
+        Some("credentials-withheld".into())
     } else {
         None
     };
@@ -730,7 +744,8 @@ impl<'a> Server<'a> {
                         }
                         "STARTTLS" => {
                             assert!(self.inbox.is_empty(), "bytes pipelined after STARTTLS");
-                            if self.send(&mut out, "220 ok").as_deref() == Some("220 ok") {
+                            let reply = plain_line(self.s.starttls_reply);
+                            if self.send(&mut out, &reply).as_deref() == Some("220 ok") {
                                 self.tls_done = true;
                                 return (out, true);
                             }
@@ -1411,11 +1426,14 @@ fn drive(s: &Scenario, config: Config, mode: Mode) -> Ran {
                 "a command left half written: {:?}",
                 String::from_utf8_lossy(&server.inbox)
             );
-            // After a 421 the server is closing: no QUIT (RFC 5321 §3.8).
+            // After a 421 the server is closing, and a client out of step stops
+            // talking: no QUIT then (RFC 5321 §3.8).
+            let upgrade = s.starttls && s.policy != TlsPolicy::Disabled;
+            let out_of_step = s.greeting == 220 && upgrade && s.starttls_reply == 250;
             assert_eq!(
                 server.quit,
-                s.greeting != 421,
-                "QUIT, or none after a 421 greeting"
+                s.greeting != 421 && !out_of_step,
+                "QUIT, except after a 421 greeting or a 250 to STARTTLS"
             );
         }
     }
