@@ -219,6 +219,37 @@ def session_seeds():
     return s
 
 
+def model(x=0, y=0):
+    """The modelled server answers the next thing the client wrote (tag 1)."""
+    return bytes([1, x, y])
+
+
+def model_session_seeds():
+    """Sessions against the modelled server, whose replies the checks can trace."""
+    msg = b"Subject: hi\r\n\r\n.dot\r\nbare lf\nend"
+    ok = model(0, 0)
+    s = {}
+    # EHLO shape y: bit 0 PIPELINING, 1 CHUNKING, 2 STARTTLS, 3 AUTH, 4 8BITMIME, 5 SMTPUTF8,
+    # 6 DSN, 7 SIZE. Reply shape x: 0 success, 4 450, 5 550/451, 6 452 4.5.3, 15 421.
+    s["model-plain"] = (cfg(pipelining=False, chunking=False) + send(0x08) + ok + ok + ok + ok
+                        + model(4) + ok + body(msg) + ok + QUIT + ok)
+    s["model-pipelined"] = (cfg(chunking=False) + send(0x0c) + send(0x08) + ok + model(0, 1)
+                            + ok + model(5) + ok + ok + ok + body(msg) + model(2) + ok + ok
+                            + ok + ok + body(msg) + ok + QUIT + ok)
+    s["model-bdat"] = (cfg(small_chunks=True) + send(0x0c) + ok + model(0, 3) + body(msg)
+                       + ok + ok + model(6) + ok + ok + ok + ok + ok + QUIT + ok)
+    s["model-lmtp"] = (cfg(lmtp=True, chunking=False) + send(0x0c) + ok + model(0, 1) + ok
+                       + ok + ok + ok + ok + body(msg) + model(0x08) + ok + ok + QUIT + ok)
+    s["model-421"] = (cfg(chunking=False) + send(0x0c) + ok + model(0, 1) + ok + ok
+                      + model(15) + ok + ok)
+    s["model-abort"] = (cfg(abort=True, chunking=False) + send(0x08) + send(0x04) + ok
+                        + model(0, 1) + ok + ok + model(5) + ok + ok + ok + ok + body(msg)
+                        + ok + QUIT + ok)
+    s["model-timeout"] = (cfg(short_timeouts=True) + send(0x04) + ok + model(0, 3) + ok
+                          + clock(11) + ok)
+    return s
+
+
 def transcript_session_seeds(flights_by_name):
     """A server's recorded flights as raw reads, under a few configurations."""
     seeds = {}
@@ -309,6 +340,8 @@ def main():
             write("capabilities", "ehlo", f)
 
     for name, data in session_seeds().items():
+        write("client_session", name, data)
+    for name, data in model_session_seeds().items():
         write("client_session", name, data)
     for name, data in transcript_session_seeds(sessions).items():
         write("client_session", "transcript-" + name, data)

@@ -8,7 +8,10 @@
 //! Checks: no panic; the domain is the first word of the first line; every line whose
 //! keyword has no typed accessor is kept, in order, with its parameters, and
 //! `has_extension` finds it; AUTH mechanisms are uppercase, free of whitespace, distinct
-//! and at most `MAX_AUTH_MECHANISMS`; a typed keyword sets its flag. And the client's
+//! and at most `MAX_AUTH_MECHANISMS`; a typed flag is set exactly when its keyword is
+//! advertised (both ways); the SIZE maximum is the last SIZE line's number (RFC 1870
+//! §4: one to twenty digits, 0 meaning no fixed maximum), read here independently; every
+//! mechanism listed was named on an AUTH line. And the client's
 //! one-pass read of the raw bytes (`ReplyReader::read_ehlo`) gives what reading a reply,
 //! then its capabilities, gives: the same result and the same bytes left, under the
 //! default limits and small ones.
@@ -86,7 +89,11 @@ fn one_pass_agrees(data: &[u8], limits: ReplyLimits) {
         })
     });
     assert_eq!(one, two, "one-pass and two-pass reads differ");
-    assert_eq!(a.len(), b.len(), "one-pass and two-pass reads took different lengths");
+    assert_eq!(
+        a.len(),
+        b.len(),
+        "one-pass and two-pass reads took different lengths"
+    );
 }
 
 fuzz_target!(|data: &[u8]| {
@@ -108,6 +115,9 @@ fuzz_target!(|data: &[u8]| {
 
     // What the parser must have kept as unknown keywords, in reply order.
     let mut unknown: Vec<(String, String)> = Vec::new();
+    let mut advertised: Vec<&str> = Vec::new();
+    let mut size: Option<Option<u64>> = None;
+    let mut auth_words: Vec<String> = Vec::new();
     for line in lines {
         let mut parts = line.splitn(2, |&b| b == b' ');
         let keyword = parts.next().unwrap_or(&[]);
@@ -120,11 +130,29 @@ fuzz_target!(|data: &[u8]| {
         let typed = TYPED
             .iter()
             .find(|t| t.as_bytes().eq_ignore_ascii_case(keyword));
+        let mut words = |list: &[u8]| {
+            for w in list
+                .split(|b| b.is_ascii_whitespace())
+                .filter(|w| !w.is_empty())
+            {
+                auth_words.push(String::from_utf8_lossy(w).to_ascii_uppercase());
+            }
+        };
         if is_legacy_auth {
             assert!(caps.auth_advertised());
+            advertised.push("AUTH");
+            words(&keyword[5..]);
+            words(params);
         } else if let Some(t) = typed {
             assert!(flag(&caps, t), "{t} advertised but its flag is unset");
             assert!(caps.has_extension(t));
+            advertised.push(t);
+            if *t == "SIZE" {
+                size = Some(size_reference(params));
+            }
+            if *t == "AUTH" {
+                words(params);
+            }
         } else {
             unknown.push((
                 String::from_utf8_lossy(keyword).into_owned(),
@@ -157,7 +185,37 @@ fuzz_target!(|data: &[u8]| {
     if !mechs.is_empty() {
         assert!(caps.auth_advertised());
     }
-    if caps.max_size().is_some() {
-        assert!(caps.size_advertised());
+    // The other way: a flag is set only by its keyword.
+    for t in TYPED {
+        assert_eq!(
+            flag(&caps, t),
+            advertised.contains(&t),
+            "{t}: flag and reply disagree"
+        );
+    }
+    assert_eq!(
+        caps.max_size(),
+        size.flatten(),
+        "SIZE maximum (the last SIZE line's)"
+    );
+    for m in &mechs {
+        assert!(
+            auth_words.iter().any(|w| w == m),
+            "mechanism {m:?} named on no AUTH line: {auth_words:?}"
+        );
     }
 });
+
+/// RFC 1870 §4: `SIZE` then SP and the maximum in digits; 0 (or no number) means no
+/// fixed maximum; the first word only, at most 20 digits, within u64.
+fn size_reference(params: &[u8]) -> Option<u64> {
+    let digits = params.split(|&b| b == b' ').next().unwrap_or(&[]);
+    if digits.is_empty() || digits.len() > 20 || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    std::str::from_utf8(digits)
+        .ok()?
+        .parse::<u64>()
+        .ok()
+        .filter(|&n| n > 0)
+}

@@ -6,7 +6,8 @@
 //!
 //! | tag % 12 | operation | arguments |
 //! |---|---|---|
-//! | 0, 1 | one canned server reply | index |
+//! | 0 | one canned server reply | index |
+//! | 1 | the modelled server answers the next thing the client wrote (a canned reply once anything else was fed) | shape, shape |
 //! | 2 | two canned replies in one read | index, index |
 //! | 3 | raw server bytes | length, bytes |
 //! | 4 | a canned reply cut in two reads | index, cut |
@@ -32,7 +33,15 @@
 //! - each transaction (each recipient, under LMTP) gets at most one outcome, and every
 //!   transaction gets one before `Closed`;
 //! - a passed deadline closes the session, an early timer call does not;
-//! - the password and token never appear in `Debug` output of the client, events or errors.
+//! - the password and token never appear in `Debug` output of the client, events or errors;
+//! - while the modelled server (tag 1) is the only source of server bytes, outcomes are
+//!   judged against what it did: each of its replies carries a serial naming the command
+//!   it answered, so an event's reply must be the very reply to its RCPT, its end of data
+//!   (under LMTP: its recipient's final reply) or the refused command at its stage, never
+//!   one from a transaction whose MAIL was refused; replies are handed up in the order
+//!   sent, none twice; "no recipients", "session closed" and "unknown" must fit what the
+//!   server accepted and received; at `Closed` every recipient reply and final reply
+//!   the client read is in its report (under LMTP, in that recipient's delivery).
 #![no_main]
 
 use std::collections::{HashMap, HashSet};
@@ -43,9 +52,9 @@ use libfuzzer_sys::fuzz_target;
 use smtp_proto::command::{BodyType, EnvId, ForwardPath, Notify, ReversePath, VrfyArg};
 use smtp_proto::reply::{Reply, ReplyLimits, ReplyReader};
 use smtp_proto::{
-    AuthError, Client, Config, Credentials, Envelope, Error, Event, Instant, Output, ProtocolError,
-    Recipient, RecipientStatus, Report, TlsMode, TlsPolicy, TlsRequiredError, TlsUpgrade,
-    TxnFailure, TxnId,
+    AuthError, Client, Config, Credentials, Envelope, Error, Event, Instant, MessageOutcome,
+    Output, ProtocolError, Recipient, RecipientStatus, Report, Stage, TlsMode, TlsPolicy,
+    TlsRequiredError, TlsUpgrade, TxnFailure, TxnId,
 };
 
 const PASSWORD: &str = "pw-9f3k2-secret";
@@ -187,6 +196,482 @@ fn error_reply(e: &Error) -> Option<&Reply> {
     }
 }
 
+// ----- the modelled server (tag 1) -----
+
+/// What a modelled reply answered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Verb {
+    Greeting,
+    Hello,
+    StartTls,
+    Auth,
+    Mail,
+    Rcpt,
+    Data,
+    /// A BDAT chunk before the last.
+    Bdat,
+    /// The end of the content: the DATA marker or BDAT LAST.
+    End,
+    Rset,
+    Noop,
+    Vrfy,
+    Quit,
+    Other,
+}
+
+/// One modelled reply: what it answered, in which transaction (the n-th MAIL the server
+/// saw), for which recipient (RCPT: its index; a final reply under LMTP: the accepted
+/// recipient it is for), and its code.
+#[derive(Clone, Copy, Debug)]
+struct Info {
+    verb: Verb,
+    mail: Option<usize>,
+    rcpt: Option<usize>,
+    code: u16,
+}
+
+/// What the server did in one transaction.
+#[derive(Clone, Debug, Default)]
+struct MailRec {
+    mail_ok: bool,
+    /// Per RCPT index: the serial of its reply and whether that was 2xx.
+    rcpts: Vec<Option<(u32, bool)>>,
+    /// The end of the content was received.
+    ended: bool,
+    /// Serials of the replies to the end of the content.
+    finals: Vec<u32>,
+}
+
+enum Unit {
+    Line(Vec<u8>),
+    /// The end of the content, and whether it came by BDAT.
+    End {
+        bdat: bool,
+    },
+    Chunk,
+}
+
+#[derive(Clone, Copy)]
+enum Reading {
+    Lines,
+    Data,
+    Bdat { left: usize, last: bool },
+}
+
+/// Where the server is in what the client wrote.
+#[derive(Clone, Copy)]
+struct Cursor {
+    pos: usize,
+    reading: Reading,
+    auth_response_next: bool,
+}
+
+impl Cursor {
+    /// The next thing the client wrote after the cursor, if it is all there.
+    fn next_unit(&mut self, out: &[u8]) -> Option<Unit> {
+        let rest = out.get(self.pos..)?;
+        match self.reading {
+            Reading::Lines => {
+                let eol = rest.windows(2).position(|w| w == b"\r\n")?;
+                let line = rest[..eol].to_vec();
+                self.pos += eol + 2;
+                let upper = line.to_ascii_uppercase();
+                if !self.auth_response_next && upper.starts_with(b"BDAT ") {
+                    let mut words = line[5..].split(|&b| b == b' ');
+                    let left = std::str::from_utf8(words.next().unwrap_or(b""))
+                        .ok()
+                        .and_then(|n| n.parse().ok())
+                        .expect("BDAT with a size");
+                    let last = words
+                        .next()
+                        .is_some_and(|w| w.eq_ignore_ascii_case(b"LAST"));
+                    self.reading = Reading::Bdat { left, last };
+                    return self.next_unit(out);
+                }
+                Some(Unit::Line(line))
+            }
+            Reading::Data => {
+                let end = if rest.starts_with(b".\r\n") {
+                    3
+                } else {
+                    rest.windows(5).position(|w| w == b"\r\n.\r\n")? + 5
+                };
+                self.pos += end;
+                self.reading = Reading::Lines;
+                Some(Unit::End { bdat: false })
+            }
+            Reading::Bdat { left, last } => {
+                if rest.len() < left {
+                    return None;
+                }
+                self.pos += left;
+                self.reading = Reading::Lines;
+                Some(if last {
+                    Unit::End { bdat: true }
+                } else {
+                    Unit::Chunk
+                })
+            }
+        }
+    }
+}
+
+/// A server that answers what the client actually wrote, each reply carrying a serial
+/// (`s17`) in its text, so that every reply an event or a report hands up can be traced
+/// to the command it answered. Valid only while it is the only source of server bytes.
+struct Model {
+    valid: bool,
+    lmtp: bool,
+    cur: Cursor,
+    greeted: bool,
+    serial: u32,
+    infos: HashMap<u32, Info>,
+    mails: Vec<MailRec>,
+    /// The RCPTs of the current transaction so far.
+    rcpt: usize,
+    /// The latest serial the client has certainly read (it stayed open after it).
+    read_upto: u32,
+    /// Transactions and MAIL ordinals, as events have tied them.
+    txn_of_mail: HashMap<usize, TxnId>,
+    mail_of_txn: HashMap<TxnId, usize>,
+    /// The latest serial an event handed up as new.
+    handed_up: u32,
+}
+
+/// The serial a modelled reply carries.
+fn serial_of(reply: &Reply) -> Option<u32> {
+    let first = reply.first_line();
+    first.split(|&b| b == b' ').find_map(|w| {
+        std::str::from_utf8(w.strip_prefix(b"s")?)
+            .ok()?
+            .parse()
+            .ok()
+    })
+}
+
+impl Model {
+    fn new(lmtp: bool) -> Self {
+        Model {
+            valid: true,
+            lmtp,
+            cur: Cursor {
+                pos: 0,
+                reading: Reading::Lines,
+                auth_response_next: false,
+            },
+            greeted: false,
+            serial: 0,
+            infos: HashMap::new(),
+            mails: Vec::new(),
+            rcpt: 0,
+            read_upto: 0,
+            txn_of_mail: HashMap::new(),
+            mail_of_txn: HashMap::new(),
+            handed_up: 0,
+        }
+    }
+
+    /// Whether the client wrote the end of the content of the `mail`-th transaction,
+    /// read by the server or still unread behind its cursor.
+    fn content_ended(&self, out: &[u8], mail: usize) -> bool {
+        if self.mails[mail].ended {
+            return true;
+        }
+        let mut cursor = self.cur;
+        let mut current = self.mails.len().checked_sub(1);
+        while let Some(unit) = cursor.next_unit(out) {
+            match unit {
+                Unit::Line(line) if line.to_ascii_uppercase().starts_with(b"MAIL ") => {
+                    current = Some(current.map_or(0, |c| c + 1));
+                }
+                Unit::End { .. } if current == Some(mail) => return true,
+                _ => {}
+            }
+        }
+        false
+    }
+
+    fn reply(&mut self, bytes: &mut Vec<u8>, info: Info, enhanced: &str, text: &str) -> u32 {
+        self.serial += 1;
+        let n = self.serial;
+        self.infos.insert(n, info);
+        let sep = if enhanced.is_empty() { "" } else { " " };
+        bytes.extend_from_slice(format!("{}{sep}{enhanced} s{n} {text}\r\n", info.code).as_bytes());
+        n
+    }
+
+    /// The server's answer to the next unit, shaped by `x` and `y`; empty when the
+    /// client has written nothing to answer.
+    fn answer(&mut self, out: &[u8], x: u8, y: u8) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        let info = |verb, code| Info {
+            verb,
+            mail: None,
+            rcpt: None,
+            code,
+        };
+        if !self.greeted {
+            self.greeted = true;
+            let code = if x % 8 == 7 { 554 } else { 220 };
+            self.reply(
+                &mut bytes,
+                info(Verb::Greeting, code),
+                "",
+                "mx.example ESMTP",
+            );
+            return bytes;
+        }
+        let Some(unit) = self.cur.next_unit(out) else {
+            return bytes;
+        };
+        let mail = self.mails.len().checked_sub(1);
+        // 421 ends the session whatever the command (RFC 5321 §3.8).
+        let shut = x % 16 == 15;
+        let line = match unit {
+            Unit::Line(line) => line,
+            Unit::Chunk => {
+                let code = if shut {
+                    421
+                } else if x % 4 == 3 {
+                    554
+                } else {
+                    250
+                };
+                let i = Info {
+                    mail,
+                    ..info(Verb::Bdat, code)
+                };
+                self.reply(&mut bytes, i, "", "chunk");
+                return bytes;
+            }
+            Unit::End { bdat } => {
+                let Some(m) = mail else {
+                    self.reply(&mut bytes, info(Verb::End, 503), "5.5.1", "no mail");
+                    return bytes;
+                };
+                self.mails[m].ended = true;
+                // RFC 2033 §4.2: under LMTP one reply per accepted recipient, and none to
+                // a BDAT LAST with none accepted (§4.3).
+                let accepted: Vec<usize> = self.mails[m]
+                    .rcpts
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, r)| r.is_some_and(|(_, ok)| ok))
+                    .map(|(j, _)| j)
+                    .collect();
+                let finals: Vec<Option<usize>> = if !self.lmtp || !self.mails[m].mail_ok {
+                    vec![None]
+                } else if accepted.is_empty() {
+                    if bdat {
+                        vec![]
+                    } else {
+                        vec![None]
+                    }
+                } else {
+                    accepted.iter().map(|&j| Some(j)).collect()
+                };
+                for (k, rcpt) in finals.into_iter().enumerate() {
+                    let code = if shut && k == 0 {
+                        421
+                    } else if !self.mails[m].mail_ok {
+                        503
+                    } else if accepted.is_empty() {
+                        554
+                    } else {
+                        match (x >> k) % 4 {
+                            0 | 1 => 250,
+                            2 => 451,
+                            _ => 554,
+                        }
+                    };
+                    let i = Info {
+                        mail,
+                        rcpt,
+                        ..info(Verb::End, code)
+                    };
+                    let n = self.reply(&mut bytes, i, "", "end");
+                    self.mails[m].finals.push(n);
+                    if code == 421 {
+                        break;
+                    }
+                }
+                return bytes;
+            }
+        };
+        if self.cur.auth_response_next {
+            self.cur.auth_response_next = false;
+            return self.auth_reply(x, shut);
+        }
+        let upper = line.to_ascii_uppercase();
+        let verb = upper.split(|&b| b == b' ').next().unwrap_or(b"");
+        let code = |ok: u16| if shut { 421 } else { ok };
+        match verb {
+            b"EHLO" | b"LHLO" => {
+                if shut || x % 8 == 6 {
+                    let c = code(502);
+                    self.reply(&mut bytes, info(Verb::Hello, c), "", "no");
+                    return bytes;
+                }
+                self.serial += 1;
+                let n = self.serial;
+                self.infos.insert(n, info(Verb::Hello, 250));
+                bytes.extend_from_slice(format!("250-mx.example s{n}\r\n").as_bytes());
+                let caps = [
+                    "PIPELINING",
+                    "CHUNKING",
+                    "STARTTLS",
+                    "AUTH PLAIN LOGIN",
+                    "8BITMIME",
+                    "SMTPUTF8",
+                    "DSN",
+                    "SIZE 1000",
+                ];
+                for (b, c) in caps.iter().enumerate() {
+                    if y >> b & 1 == 1 {
+                        bytes.extend_from_slice(format!("250-{c}\r\n").as_bytes());
+                    }
+                }
+                bytes.extend_from_slice(b"250 ENHANCEDSTATUSCODES\r\n");
+            }
+            b"HELO" => {
+                self.reply(&mut bytes, info(Verb::Hello, code(250)), "", "mx.example");
+            }
+            b"STARTTLS" => {
+                let c = code(if x % 4 == 2 { 454 } else { 220 });
+                self.reply(&mut bytes, info(Verb::StartTls, c), "", "tls");
+            }
+            b"AUTH" => return self.auth_reply(x, shut),
+            b"MAIL" => {
+                self.mails.push(MailRec::default());
+                self.rcpt = 0;
+                let c = code(match x % 8 {
+                    5 => 451,
+                    6 => 550,
+                    _ => 250,
+                });
+                let m = self.mails.len() - 1;
+                self.mails[m].mail_ok = c == 250;
+                let i = Info {
+                    mail: Some(m),
+                    ..info(Verb::Mail, c)
+                };
+                self.reply(&mut bytes, i, "", "mail");
+            }
+            b"RCPT" => {
+                let (c, enhanced) = match x % 8 {
+                    _ if shut => (421, "4.3.2"),
+                    4 => (450, "4.2.1"),
+                    5 => (550, "5.1.1"),
+                    6 => (452, "4.5.3"),
+                    7 => (452, "4.2.2"),
+                    _ => (250, "2.1.5"),
+                };
+                let j = self.rcpt;
+                self.rcpt += 1;
+                let i = Info {
+                    mail,
+                    rcpt: Some(j),
+                    ..info(Verb::Rcpt, c)
+                };
+                let n = self.reply(&mut bytes, i, enhanced, "rcpt");
+                if let Some(m) = mail {
+                    let r = &mut self.mails[m].rcpts;
+                    if r.len() <= j {
+                        r.resize(j + 1, None);
+                    }
+                    r[j] = Some((n, c / 100 == 2));
+                }
+            }
+            b"DATA" => {
+                let ready = mail.is_some_and(|m| {
+                    self.mails[m].mail_ok
+                        && self.mails[m]
+                            .rcpts
+                            .iter()
+                            .any(|r| r.is_some_and(|(_, ok)| ok))
+                });
+                let c = code(match x % 4 {
+                    2 => 451,
+                    3 => 554,
+                    _ if ready => 354,
+                    _ => 554,
+                });
+                if c == 354 {
+                    self.cur.reading = Reading::Data;
+                }
+                let i = Info {
+                    mail,
+                    ..info(Verb::Data, c)
+                };
+                self.reply(&mut bytes, i, "", "data");
+            }
+            b"RSET" => {
+                self.reply(&mut bytes, info(Verb::Rset, code(250)), "", "reset");
+            }
+            b"NOOP" => {
+                self.reply(&mut bytes, info(Verb::Noop, code(250)), "", "noop");
+            }
+            b"VRFY" => {
+                let c = code(if x % 2 == 0 { 252 } else { 550 });
+                self.reply(&mut bytes, info(Verb::Vrfy, c), "", "vrfy");
+            }
+            b"QUIT" => {
+                self.reply(&mut bytes, info(Verb::Quit, 221), "", "bye");
+            }
+            _ => {
+                self.reply(&mut bytes, info(Verb::Other, code(500)), "", "what");
+            }
+        }
+        bytes
+    }
+
+    fn auth_reply(&mut self, x: u8, shut: bool) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        let code = if shut {
+            421
+        } else {
+            match x % 4 {
+                0 | 1 => 235,
+                2 => 334,
+                _ => 535,
+            }
+        };
+        self.cur.auth_response_next = code == 334;
+        let info = Info {
+            verb: Verb::Auth,
+            mail: None,
+            rcpt: None,
+            code,
+        };
+        if code == 334 {
+            self.serial += 1;
+            self.infos.insert(self.serial, info);
+            // An empty challenge, and no serial: the client answers it, it never shows it.
+            bytes.extend_from_slice(b"334 \r\n");
+        } else {
+            self.reply(&mut bytes, info, "", "auth");
+        }
+        bytes
+    }
+
+    /// Ties transaction `txn` to the `mail`-th MAIL: always the same one, both ways.
+    fn tie(&mut self, txn: TxnId, mail: usize) {
+        let m = *self.mail_of_txn.entry(txn).or_insert(mail);
+        let t = *self.txn_of_mail.entry(mail).or_insert(txn);
+        assert!(
+            m == mail && t == txn,
+            "{txn:?} reported with the reply to MAIL #{mail}, but it is tied to MAIL #{m} ({t:?})"
+        );
+    }
+
+    /// The modelled reply `reply` is, or `None` when it is not one (no serial).
+    fn info(&self, reply: &Reply) -> Option<Info> {
+        let info = *self.infos.get(&serial_of(reply)?)?;
+        assert_eq!(info.code, reply.code().get(), "serial and code disagree");
+        Some(info)
+    }
+}
+
 struct Harness {
     client: Client,
     lmtp: bool,
@@ -216,6 +701,7 @@ struct Harness {
     outcomes: HashSet<(TxnId, Option<usize>)>,
     outcome_txns: HashMap<TxnId, usize>,
     rcpt_seen: HashSet<(TxnId, usize)>,
+    model: Model,
 }
 
 impl Harness {
@@ -256,6 +742,18 @@ impl Harness {
     /// Checks that `reply` is the next reply (or a later one) the server sent; `stored`
     /// replies were kept from earlier and may come back later.
     fn in_order(&mut self, reply: &Reply, stored: bool, what: &str) {
+        // With the modelled server every reply is known: one handed up as new must be
+        // later than the last one (never one already handed up, never out of order).
+        if self.model.valid && !stored {
+            if let Some(n) = serial_of(reply) {
+                assert!(
+                    n > self.model.handed_up,
+                    "{what}: reply s{n} handed up after s{}",
+                    self.model.handed_up
+                );
+                self.model.handed_up = n;
+            }
+        }
         let from = self.matched.map_or(0, |m| m + 1);
         if let Some(j) = (from..self.replies.len()).find(|&j| &self.replies[j] == reply) {
             self.matched = Some(j);
@@ -283,7 +781,170 @@ impl Harness {
         assert!(self.lmtp || *n == 1, "two outcomes for {txn:?}");
     }
 
+    /// With the modelled server: each event is what the server did, reply for reply.
+    fn judge(&mut self, e: &Event) {
+        if !self.model.valid {
+            return;
+        }
+        let lmtp = self.lmtp;
+        let m = &mut self.model;
+        match e {
+            Event::Greeting(r) => {
+                let i = m.info(r).expect("a greeting the server never sent");
+                assert_eq!(i.verb, Verb::Greeting);
+            }
+            Event::RecipientAccepted { txn, rcpt, reply }
+            | Event::RecipientRejected { txn, rcpt, reply } => {
+                let i = m
+                    .info(reply)
+                    .expect("an RCPT event with a reply never sent");
+                assert_eq!(i.verb, Verb::Rcpt, "{e:?} carries the reply to {i:?}");
+                assert_eq!(i.rcpt, Some(*rcpt), "{e:?}: the reply is for another RCPT");
+                let accepted = matches!(e, Event::RecipientAccepted { .. });
+                assert_eq!(reply.is_positive(), accepted, "{e:?}");
+                let mail = i.mail.expect("an RCPT before any MAIL");
+                assert!(m.mails[mail].mail_ok, "{e:?}: its MAIL was refused");
+                m.tie(*txn, mail);
+            }
+            Event::MessageAccepted { txn, rcpt, reply } => {
+                let i = m.info(reply).expect("accepted with a reply never sent");
+                assert_eq!(i.verb, Verb::End, "{e:?} carries the reply to {i:?}");
+                assert!(reply.is_positive());
+                m.tie(*txn, i.mail.expect("an end of data before any MAIL"));
+                if lmtp {
+                    assert_eq!(i.rcpt, *rcpt, "{e:?}: the final reply of another recipient");
+                }
+            }
+            Event::TransactionFailed { txn, rcpt, failure } => match failure {
+                TxnFailure::Rejected { stage, reply } => {
+                    let i = m.info(reply).expect("a refusal the server never sent");
+                    let verb = match stage {
+                        Stage::Mail => Verb::Mail,
+                        Stage::Rcpt => Verb::Rcpt,
+                        Stage::Data => Verb::Data,
+                        Stage::DataBlock => Verb::Bdat,
+                        Stage::DataEnd => Verb::End,
+                        other => panic!("{e:?}: a transaction refused at {other}"),
+                    };
+                    assert!(!reply.is_positive() && !reply.is_intermediate(), "{e:?}");
+                    // A 421 answers whatever was owed first (RFC 5321 §3.8).
+                    assert!(
+                        i.verb == verb || i.code == 421,
+                        "{e:?} carries the reply to {i:?}"
+                    );
+                    if i.verb == verb {
+                        m.tie(*txn, i.mail.expect("a transaction reply before any MAIL"));
+                        if lmtp && verb == Verb::End && rcpt.is_some() && i.code != 421 {
+                            assert_eq!(i.rcpt, *rcpt, "{e:?}: another recipient's final reply");
+                        }
+                    }
+                }
+                TxnFailure::NoRecipients => {
+                    if let Some(&mail) = m.mail_of_txn.get(txn) {
+                        let any = m.mails[mail]
+                            .rcpts
+                            .iter()
+                            .any(|r| r.is_some_and(|(_, ok)| ok));
+                        assert!(!any, "{e:?}, yet the server accepted a recipient");
+                    }
+                }
+                TxnFailure::SessionClosed => {
+                    if let Some(&mail) = m.mail_of_txn.get(txn) {
+                        let r = &m.mails[mail];
+                        assert!(
+                            !(r.mail_ok && r.ended && r.finals.is_empty()),
+                            "{e:?}: \"never delivered\", yet the server has the whole message"
+                        );
+                    }
+                }
+                _ => {}
+            },
+            Event::OutcomeUnknown { txn, .. } => {
+                if let Some(&mail) = m.mail_of_txn.get(txn) {
+                    assert!(
+                        m.content_ended(&self.out, mail),
+                        "{e:?}: the message never went out whole"
+                    );
+                }
+            }
+            Event::Reply { stage, reply } => {
+                if let Some(i) = m.info(reply) {
+                    let verb = match stage {
+                        Stage::Noop => Verb::Noop,
+                        Stage::Rset => Verb::Rset,
+                        Stage::Vrfy => Verb::Vrfy,
+                        _ => i.verb,
+                    };
+                    assert_eq!(i.verb, verb, "{e:?} carries the reply to {i:?}");
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// At `Closed`, with the modelled server: every reply the client certainly read
+    /// that decides a recipient or (SMTP) the message is in the report.
+    fn judge_reports(&self) {
+        if !self.model.valid {
+            return;
+        }
+        let m = &self.model;
+        for (id, report) in &self.txns {
+            let Some(&mail) = m.mail_of_txn.get(id) else {
+                continue;
+            };
+            let rec = &m.mails[mail];
+            let read = |n: u32| n <= m.read_upto && m.infos[&n].code != 421;
+            if rec.mail_ok {
+                for (j, r) in rec.rcpts.iter().enumerate() {
+                    let Some((n, _)) = *r else { continue };
+                    if !read(n) {
+                        continue;
+                    }
+                    let got = match report.recipients.get(j) {
+                        Some(RecipientStatus::Accepted(r) | RecipientStatus::Rejected(r)) => {
+                            serial_of(r)
+                        }
+                        _ => None,
+                    };
+                    assert_eq!(got, Some(n), "{id:?} recipient {j}: {report:?}");
+                }
+            }
+            // RFC 2033 §4.2: under LMTP each final reply is its recipient's delivery.
+            if self.lmtp {
+                for &n in &rec.finals {
+                    let Some(j) = m.infos[&n].rcpt.filter(|_| read(n)) else {
+                        continue;
+                    };
+                    let got = match report.deliveries.get(j).cloned().flatten() {
+                        Some(MessageOutcome::Accepted(r)) => serial_of(&r),
+                        Some(MessageOutcome::Failed(TxnFailure::Rejected {
+                            stage: Stage::DataEnd,
+                            reply,
+                        })) => serial_of(&reply),
+                        _ => None,
+                    };
+                    assert_eq!(got, Some(n), "{id:?} recipient {j}: final s{n}: {report:?}");
+                }
+            }
+            if let (false, Some(&n)) = (self.lmtp, rec.finals.first()) {
+                if read(n) {
+                    let got = match &report.outcome {
+                        Some(MessageOutcome::Accepted(r)) => serial_of(r),
+                        Some(MessageOutcome::Failed(TxnFailure::Rejected {
+                            stage: Stage::DataEnd,
+                            reply,
+                        })) => serial_of(reply),
+                        _ => None,
+                    };
+                    assert_eq!(got, Some(n), "{id:?}: the final reply s{n}: {report:?}");
+                }
+            }
+        }
+    }
+
     fn event(&mut self, e: Event) {
+        self.judge(&e);
         let shown = format!("{e:?}");
         assert!(
             !shown.contains(PASSWORD) && !shown.contains(TOKEN),
@@ -393,6 +1054,7 @@ impl Harness {
                             "{id:?} got no outcome before Closed"
                         );
                     }
+                    self.judge_reports();
                     // Every report is complete: under LMTP every accepted recipient
                     // has exactly one outcome (its own, or the transaction's).
                     for (id, report) in &self.txns {
@@ -416,7 +1078,12 @@ impl Harness {
         panic!("poll_output never settles");
     }
 
-    fn input(&mut self, bytes: &[u8]) {
+    /// Server bytes; `modelled`: from the modelled server (anything else ends its
+    /// validity: it no longer knows what the client has read).
+    fn input(&mut self, bytes: &[u8], modelled: bool) {
+        if !modelled {
+            self.model.valid = false;
+        }
         let open = !self.client.is_closed();
         let mut injected = false;
         if open && self.shadow_ok {
@@ -452,6 +1119,9 @@ impl Harness {
                 "wrote after a STARTTLS 220 with bytes behind it"
             );
             assert!(self.client.is_closed() && self.tls_pending.is_none());
+        }
+        if modelled && !self.client.is_closed() {
+            self.model.read_upto = self.model.serial;
         }
         if !self.client.is_closed() && self.shadow_ok {
             let limit = 1 + self.owed + if self.lmtp { self.rcpt_lines } else { 0 };
@@ -504,6 +1174,7 @@ fuzz_target!(|data: &[u8]| {
     let a: u8 = u.arbitrary().unwrap_or(0);
     let b: u8 = u.arbitrary().unwrap_or(0);
     let config = config(a, b);
+    let lmtp = config.lmtp;
     let mut h = Harness {
         lmtp: config.lmtp,
         allow_plaintext: config.allow_plaintext_auth,
@@ -529,6 +1200,7 @@ fuzz_target!(|data: &[u8]| {
         outcomes: HashSet::new(),
         outcome_txns: HashMap::new(),
         rcpt_seen: HashSet::new(),
+        model: Model::new(lmtp),
     };
     h.drain();
     let mut ops = 0;
@@ -537,21 +1209,29 @@ fuzz_target!(|data: &[u8]| {
         let tag: u8 = u.arbitrary().unwrap_or(0);
         let x: u8 = u.arbitrary().unwrap_or(0);
         match tag % 12 {
-            0 | 1 => h.input(canned(x)),
+            0 => h.input(canned(x), false),
+            1 if h.model.valid => {
+                let y: u8 = u.arbitrary().unwrap_or(0);
+                let bytes = h.model.answer(&h.out, x, y);
+                if !bytes.is_empty() {
+                    h.input(&bytes, true);
+                }
+            }
+            1 => h.input(canned(x), false),
             2 => {
                 let y: u8 = u.arbitrary().unwrap_or(0);
-                h.input(&[canned(x), canned(y)].concat());
+                h.input(&[canned(x), canned(y)].concat(), false);
             }
             3 => {
                 let bytes = u.bytes(usize::from(x).min(u.len())).unwrap_or(&[]);
-                h.input(bytes);
+                h.input(bytes, false);
             }
             4 => {
                 let reply = canned(x);
                 let cut: u8 = u.arbitrary().unwrap_or(0);
                 let (first, second) = reply.split_at(usize::from(cut) % (reply.len() + 1));
-                h.input(first);
-                h.input(second);
+                h.input(first, false);
+                h.input(second, false);
             }
             5 => {
                 let last: u8 = u.arbitrary().unwrap_or(0);

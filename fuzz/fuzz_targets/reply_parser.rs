@@ -11,6 +11,11 @@
 //! - the reader consumed exactly the reply's octets, ending with LF, and no more than
 //!   `max_bytes` of them; no line over `max_line`; at most `max_lines` lines;
 //! - while reading, the reader never buffers more than `max_line - 1 + max_bytes`;
+//! - the reply says what its octets say, read here independently: every line starts with
+//!   the reply's code, then `-` on every line but the last, SP or nothing on the last;
+//!   each line's text is what follows; the enhanced status code is the one RFC 3463 §2
+//!   and RFC 2034 §4 put at the start of the first line (class equal to the code's
+//!   first digit, then SP or the end), and there is none otherwise;
 //! - `Reply::encode` gives bytes that a fresh reader parses back to an equal reply,
 //!   consuming all of them;
 //! - `Display` writes no control byte but the LF between lines.
@@ -57,6 +62,63 @@ fn chunk_sizes(sel: u8) -> &'static [usize] {
     }
 }
 
+/// RFC 3463 §2: `class "." subject "." detail`, class 2, 4 or 5 (here: the reply
+/// code's first digit), subject and detail 1 to 3 digits; RFC 2034 §4: at the start of
+/// the text, followed by SP or the end of the text.
+fn enhanced_reference(code: &[u8], text: &[u8]) -> Option<(u8, u16, u16)> {
+    let token = text.split(|&b| b == b' ').next()?;
+    let parts: Vec<&[u8]> = token.split(|&b| b == b'.').collect();
+    let [class, subject, detail] = parts[..] else {
+        return None;
+    };
+    let number = |p: &[u8]| -> Option<u16> {
+        if p.is_empty() || p.len() > 3 || !p.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        std::str::from_utf8(p).ok()?.parse().ok()
+    };
+    if class.len() != 1 || !matches!(class[0], b'2' | b'4' | b'5') || class[0] != code[0] {
+        return None;
+    }
+    Some((class[0] - b'0', number(subject)?, number(detail)?))
+}
+
+/// The code, separators and text of each line, read from the octets alone.
+fn check_lines(reply: &Reply, consumed: &[u8]) {
+    let raw: Vec<&[u8]> = consumed.split_inclusive(|&b| b == b'\n').collect();
+    assert_eq!(raw.len(), reply.line_count(), "line count: {consumed:?}");
+    let code = reply.code().get().to_string();
+    let mut first_text: &[u8] = &[];
+    for (i, (line, text)) in raw.iter().zip(reply.lines()).enumerate() {
+        let line = line.strip_suffix(b"\n").expect("a line ends with LF");
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        let last = i + 1 == raw.len();
+        assert_eq!(
+            line.get(..3),
+            Some(code.as_bytes()),
+            "line {i} {line:?} of a reply with code {code}"
+        );
+        match line.get(3) {
+            None => assert!(last, "a bare code on line {i} of {}", raw.len()),
+            Some(b'-') => assert!(!last, "last line {line:?} continued"),
+            Some(b' ') => assert!(last, "line {i} {line:?} ends the reply early"),
+            Some(other) => panic!("separator {other:?} in {line:?}"),
+        }
+        assert_eq!(text, line.get(4..).unwrap_or(&[]), "text of line {i}");
+        if i == 0 {
+            first_text = text;
+        }
+    }
+    let enhanced = reply
+        .enhanced()
+        .map(|e| (e.class(), e.subject(), e.detail()));
+    assert_eq!(
+        enhanced,
+        enhanced_reference(code.as_bytes(), first_text),
+        "enhanced status of {first_text:?}"
+    );
+}
+
 fn check_reply(reply: &Reply, consumed: &[u8], limits: ReplyLimits) {
     assert!(
         consumed.ends_with(b"\n"),
@@ -74,6 +136,7 @@ fn check_reply(reply: &Reply, consumed: &[u8], limits: ReplyLimits) {
     for line in reply.lines() {
         assert!(!line.contains(&b'\r') && !line.contains(&b'\n'));
     }
+    check_lines(reply, consumed);
 
     // Encode, re-parse, compare. The encoded form may be longer than the input (bare LF
     // becomes CRLF), so the second reader has room for it.

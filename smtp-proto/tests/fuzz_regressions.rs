@@ -28,3 +28,62 @@ fn capabilities_line_of_one_space_is_blank() {
     let kept: Vec<(&str, &str)> = caps.extensions().collect();
     assert_eq!(kept, [("X-ONE", "a"), ("X-TWO", "")]);
 }
+
+/// fuzz target `client_session` (its modelled server), a session with PIPELINING and
+/// CHUNKING: the BDAT content held a NUL, so the transaction failed here before MAIL's
+/// reply came; MAIL was then refused, and the reply to the RCPT behind it (a transaction
+/// the server never opened) was reported as the recipient's. Also the transcript
+/// `txn-mail-rejected-after-content-refused.txt`.
+#[test]
+fn client_session_rcpt_after_refused_mail_reports_nothing() {
+    use smtp_proto::command::{EhloName, ForwardPath, ReversePath};
+    use smtp_proto::{
+        Client, Config, Envelope, Event, Instant, Output, RecipientStatus, Report, TlsMode,
+        TlsPolicy,
+    };
+
+    let mut config = Config::new(EhloName::new("client.example").unwrap());
+    config.tls = TlsMode::StartTls(TlsPolicy::Disabled);
+    let mut client = Client::new(config, Instant::ZERO);
+    let env = Envelope::new(
+        ReversePath::new("a@example.com").unwrap(),
+        [ForwardPath::new("b@example.org").unwrap()],
+    );
+    let id = client.send(Instant::ZERO, env).unwrap();
+    let mut report = Report::new(id, 1, false);
+    let mut out = Vec::new();
+    let mut drive = |client: &mut Client, input: &[u8], report: &mut Report| {
+        client.handle_input(Instant::ZERO, input);
+        loop {
+            match client.poll_output(&mut out) {
+                Output::Event(e) => {
+                    assert!(
+                        !matches!(e, Event::RecipientAccepted { .. }),
+                        "reported: {e:?}"
+                    );
+                    report.apply(&e);
+                }
+                Output::SendBody { txn, .. } => {
+                    // Refused here: NUL outside BINARYMIME.
+                    client
+                        .send_body(Instant::ZERO, txn, b"a\0\r\n", true, &mut out)
+                        .unwrap();
+                }
+                _ => return,
+            }
+        }
+    };
+    drive(&mut client, b"220 mx\r\n", &mut report);
+    drive(
+        &mut client,
+        b"250-mx\r\n250-PIPELINING\r\n250 CHUNKING\r\n",
+        &mut report,
+    );
+    drive(
+        &mut client,
+        b"550 5.7.1 no\r\n250 2.1.5 ok anyway\r\n",
+        &mut report,
+    );
+    assert_eq!(report.recipients, [RecipientStatus::NotAttempted]);
+    assert!(report.is_complete());
+}

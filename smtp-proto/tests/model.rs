@@ -1,35 +1,53 @@
 //! Model test of the client state machine against a scripted, reactive server.
 //!
-//! Proptest draws the server's behaviour: SMTP or LMTP, what the EHLO (LHLO) reply offers
-//! (PIPELINING, CHUNKING, STARTTLS), the TLS policy and whether credentials are
-//! configured, and for every transaction the class of the reply to MAIL, each RCPT
-//! (among them 452/552 "too many recipients" and "mailbox full"), DATA and the end of
-//! data;
-//! then how the server's bytes are cut into reads and how far the clock moves between
-//! flights. The server parses what the client writes (commands, dot-stuffed DATA
-//! content, BDAT chunks) and answers each command from its script, so a client that
-//! writes a command too many, too few or out of order falls out of step.
+//! Proptest draws the server's behaviour: its greeting (220, or 421, 450, 554), SMTP or
+//! LMTP, what the EHLO (LHLO) reply offers (PIPELINING, CHUNKING, STARTTLS, SIZE), the
+//! reply to STARTTLS (220, 454, or a 250 out of step), the TLS policy, whether credentials are configured and whether a rejected recipient
+//! aborts the transaction, and for every transaction the class of the reply to MAIL,
+//! each RCPT (among them 452/552 "too many recipients" and "mailbox full"), DATA and the
+//! end of data (under LMTP, per recipient); where, if anywhere, the
+//! server cuts the session short (421 instead of a reply, silence until the client's
+//! timer fires, or closing the connection); then how the server's bytes are cut into
+//! reads and how far the clock moves between flights.
 //!
-//! A small reference model computes the events the client must report from the script
-//! alone. Checked: the events match; nothing is written while the TLS upgrade is pending;
-//! no AUTH goes out on a cleartext connection; every reply is consumed in order (the
-//! session ends with QUIT/221 and `Closed(None)`, the server having answered exactly the
-//! commands it got); no panic; the output buffer stays bounded.
+//! The server is strict, as RFC 5321 lets a server be: it parses what the client writes
+//! (commands, dot-stuffed DATA content, BDAT chunks) and answers each command from its
+//! script, so a client that writes a command too many, too few or out of order falls out
+//! of step. It also checks, and records as a violation that fails the test:
+//! - MAIL and RCPT carry what the client was asked to send (the sender, each recipient
+//!   in order, `SIZE=` exactly when declared and advertised);
+//! - the content received is the message, normalised to CRLF (RFC 5321 §2.3.8);
+//! - RSET before the next MAIL after a failed transaction (RFC 5321 §4.1.4; ours:
+//!   always), and no MAIL while a transaction is open: a MAIL without the RSET owed gets
+//!   503. The one exception is a MAIL pipelined in the same flight as the end of data
+//!   that then failed: the client could not have known.
+//!
+//! Checked on every run: no violation; every command got its reply, nothing is left
+//! half written, and (in the model runs) the client read every reply the server sent;
+//! nothing is written while the TLS upgrade is pending; no AUTH goes out on a cleartext
+//! connection; no panic; the output buffer stays bounded; and the reports (built from
+//! the events, per message and, under LMTP, per recipient) say what the server did
+//! ([`judge`]), down to the answers callers act on: `all_delivered` and each failure's
+//! `is_transient`. Without a cut, a small reference model computes from the script alone
+//! the events the client must report, and they must match exactly.
 //!
 //! A second property runs the same scenarios under any configuration (every numeric
 //! field drawn, edge values included): no configuration makes a session hang or loop.
 //! Either it ends, or at every `Wait` it has a deadline (bytes out for the server to
-//! answer, or content being written) unless nothing at all is left to do.
+//! answer, or content being written) unless nothing at all is left to do. The server's
+//! violations and the one-way half of [`judge`] hold there too.
 
+mod body_support;
 mod common;
 
 use std::time::Duration;
 
 use proptest::prelude::*;
 use smtp_proto::command::{ForwardPath, ReversePath};
-use smtp_proto::reply::ReplyLimits;
+use smtp_proto::reply::{Reply, ReplyLimits};
 use smtp_proto::{
-    Client, Config, Credentials, Envelope, Error, Instant, Output, Timeouts, TlsMode, TlsPolicy,
+    Client, Config, Credentials, Envelope, Error, Instant, MessageOutcome, Output, RecipientStatus,
+    Report, Stage, Timeouts, TlsMode, TlsPolicy, TxnFailure,
 };
 
 /// The server's reply to one RCPT.
@@ -61,8 +79,19 @@ impl Rcpt {
         }
     }
 
-    fn code(self) -> &'static str {
-        &self.line()[..3]
+    /// The reply as the `E:` lines show it (written out here, not derived by the code
+    /// under test): the code, the enhanced status code, the text.
+    fn shown(self) -> &'static str {
+        match self {
+            Rcpt::Ok => "250 \"ok\"",
+            Rcpt::Transient => "450 4.2.1 \"no\"",
+            Rcpt::Permanent => "550 5.1.1 \"no\"",
+            Rcpt::Full452 => "452 4.2.2 \"mailbox full\"",
+            Rcpt::Full552 => "552 5.2.2 \"mailbox full\"",
+            Rcpt::TooMany452 => "452 4.5.3 \"too many recipients\"",
+            Rcpt::TooMany552 => "552 5.5.3 \"too many recipients\"",
+            Rcpt::TooManyBare => "452 \"too many recipients\"",
+        }
     }
 
     fn too_many(self) -> bool {
@@ -71,6 +100,15 @@ impl Rcpt {
             Rcpt::TooMany452 | Rcpt::TooMany552 | Rcpt::TooManyBare
         )
     }
+}
+
+/// The text of the server's other replies: `ok` below 400, `no` from 400.
+fn plain_line(code: u16) -> String {
+    format!("{code} {}", if code < 400 { "ok" } else { "no" })
+}
+
+fn plain_shown(code: u16) -> String {
+    format!("{code} \"{}\"", if code < 400 { "ok" } else { "no" })
 }
 
 /// One transaction's script: the reply codes the server gives.
@@ -86,6 +124,38 @@ struct TxnScript {
     end: u16,
     body: Vec<u8>,
     declare_size: bool,
+    /// Under LMTP, the accepted recipients (by position) whose final reply is 250
+    /// whatever `end` says: finals differ, a failure may come before an acceptance.
+    lmtp_ok: u8,
+}
+
+impl TxnScript {
+    /// The end of data's reply; under LMTP, the `k`-th final reply (RFC 2033 §4.2).
+    fn end_code(&self, k: usize) -> u16 {
+        if self.lmtp_ok >> (k % 8) & 1 == 1 {
+            250
+        } else {
+            self.end
+        }
+    }
+}
+
+/// How the server cuts the session short.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum CutKind {
+    /// 421 instead of the reply (RFC 5321 §3.8), then nothing more.
+    Reply421,
+    /// No reply, ever: the client's timer must end the session.
+    Silent,
+    /// The server closes the connection instead of replying.
+    Eof,
+}
+
+/// The server's `at`-th reply (counting from 1, the greeting not counted) is cut.
+#[derive(Clone, Copy, Debug)]
+struct Cut {
+    at: usize,
+    kind: CutKind,
 }
 
 #[derive(Clone, Debug)]
@@ -94,10 +164,20 @@ struct Scenario {
     pipelining: bool,
     chunking: bool,
     starttls: bool,
+    /// EHLO offers `SIZE 1000000` (RFC 1870).
+    size: bool,
     policy: TlsPolicy,
     credentials: bool,
+    abort_on_reject: bool,
+    /// The greeting's code: 220, or a refusal (RFC 5321 §3.1, §4.3.1: 554, and any 4yz,
+    /// 421 among them, as a transient one).
+    greeting: u16,
+    /// The reply to STARTTLS: 220, 454 (refused, RFC 3207 §4), or a 250 that is no
+    /// answer to it.
+    starttls_reply: u16,
     body_chunk: usize,
     txns: Vec<TxnScript>,
+    cut: Option<Cut>,
     /// Where the server's flights are cut into reads (fractions, reused cyclically).
     cuts: Vec<u16>,
     /// Seconds the clock moves before each flight (always under the shortest timer).
@@ -129,9 +209,10 @@ fn txn_script() -> impl Strategy<Value = TxnScript> {
             0..40,
         ),
         any::<bool>(),
+        any::<u8>(),
     )
         .prop_map(
-            |(mail, rcpts, data, data_354_when_none, end, body, declare_size)| TxnScript {
+            |(mail, rcpts, data, data_354_when_none, end, body, declare_size, lmtp_ok)| TxnScript {
                 mail,
                 rcpts,
                 data,
@@ -139,37 +220,57 @@ fn txn_script() -> impl Strategy<Value = TxnScript> {
                 end,
                 body,
                 declare_size,
+                lmtp_ok,
             },
         )
 }
 
+fn cut() -> impl Strategy<Value = Option<Cut>> {
+    let kind = prop_oneof![
+        Just(CutKind::Reply421),
+        Just(CutKind::Silent),
+        Just(CutKind::Eof)
+    ];
+    prop::option::weighted(
+        0.3,
+        (1usize..30, kind).prop_map(|(at, kind)| Cut { at, kind }),
+    )
+}
+
 fn scenario() -> impl Strategy<Value = Scenario> {
     (
-        any::<bool>(),
-        any::<bool>(),
-        any::<bool>(),
-        any::<bool>(),
+        (
+            any::<bool>(),
+            any::<bool>(),
+            any::<bool>(),
+            any::<bool>(),
+            any::<bool>(),
+        ),
         prop_oneof![
             Just(TlsPolicy::Required),
             Just(TlsPolicy::Opportunistic),
             Just(TlsPolicy::Disabled)
         ],
-        any::<bool>(),
+        (
+            any::<bool>(),
+            any::<bool>(),
+            prop_oneof![12 => Just(220u16), 1 => Just(421u16), 1 => Just(450u16), 1 => Just(554u16)],
+            prop_oneof![8 => Just(220u16), 1 => Just(454u16), 1 => Just(250u16)],
+        ),
         3usize..24,
         prop::collection::vec(txn_script(), 1..4),
+        cut(),
         prop::collection::vec(any::<u16>(), 1..8),
         prop::collection::vec(0u8..100, 1..8),
     )
         .prop_map(
             |(
-                lmtp,
-                pipelining,
-                chunking,
-                starttls,
+                (lmtp, pipelining, chunking, starttls, size),
                 policy,
-                credentials,
+                (credentials, abort_on_reject, greeting, starttls_reply),
                 body_chunk,
                 txns,
+                cut,
                 cuts,
                 waits,
             )| {
@@ -178,10 +279,15 @@ fn scenario() -> impl Strategy<Value = Scenario> {
                     pipelining,
                     chunking,
                     starttls,
+                    size,
                     policy,
                     credentials,
+                    abort_on_reject,
+                    greeting,
+                    starttls_reply,
                     body_chunk,
                     txns,
+                    cut,
                     cuts,
                     waits,
                 }
@@ -191,16 +297,31 @@ fn scenario() -> impl Strategy<Value = Scenario> {
 
 // ----- the reference model -----
 
-/// The events the client must report, in the harness's text form.
+/// The events the client must report when the server does not cut the session, in the
+/// harness's text form.
 fn expected_events(s: &Scenario) -> Vec<String> {
-    let mut ev = vec!["greeting 220".to_string()];
+    if s.greeting != 220 {
+        // The session never opens: nothing was sent (RFC 5321 §3.1).
+        let mut ev: Vec<String> = (0..s.txns.len())
+            .map(|i| format!("txn-failed txn={i} session-closed"))
+            .collect();
+        ev.push(format!(
+            "closed error=service-unavailable {}",
+            plain_shown(s.greeting)
+        ));
+        return ev;
+    }
+    let mut ev = vec!["greeting 220 \"mx.example.org\"".to_string()];
     let caps = |tls_done: bool| {
-        let mut c = String::from("capabilities");
+        let mut c = String::from("capabilities domain=mx.example.org");
         if s.pipelining {
             c.push_str(" PIPELINING");
         }
         if s.starttls && !tls_done {
             c.push_str(" STARTTLS");
+        }
+        if s.size {
+            c.push_str(" SIZE=1000000");
         }
         if s.chunking {
             c.push_str(" CHUNKING");
@@ -210,15 +331,24 @@ fn expected_events(s: &Scenario) -> Vec<String> {
     };
     ev.push(caps(false));
     let upgrade = s.starttls && s.policy != TlsPolicy::Disabled;
-    let session_error = if upgrade {
+    let session_error: Option<String> = if upgrade && s.starttls_reply == 220 {
         ev.push("starttls".into());
         ev.push("tls-established".into());
         ev.push(caps(true));
         None
+    } else if upgrade && s.starttls_reply != 454 {
+        // Only 220 starts TLS (RFC 3207 §4); any other success is out of step.
+        Some(format!(
+            "unexpected-code STARTTLS {}",
+            plain_shown(s.starttls_reply)
+        ))
+    } else if upgrade && s.policy == TlsPolicy::Required {
+        Some(format!("tls-required refused {}", plain_shown(454)))
     } else if s.policy == TlsPolicy::Required {
-        Some("tls-required not-offered")
+        Some("tls-required not-offered".into())
     } else if s.credentials {
-        Some("credentials-withheld")
+        // RFC 3207 §4: without TLS the session may go on, the credentials withheld.
+        Some("credentials-withheld".into())
     } else {
         None
     };
@@ -235,15 +365,23 @@ fn expected_events(s: &Scenario) -> Vec<String> {
     ev.push("ready".into());
     for (i, t) in s.txns.iter().enumerate() {
         if t.mail != 250 {
-            ev.push(format!("txn-failed txn={i} rejected MAIL {}", t.mail));
+            ev.push(format!(
+                "txn-failed txn={i} rejected MAIL {}",
+                plain_shown(t.mail)
+            ));
             continue;
         }
         // RFC 5321 §4.5.3.1.10: after "too many recipients" the RCPTs not yet sent are
         // not attempted; with PIPELINING (and this window) every RCPT is already out and
-        // gets its own reply.
+        // gets its own reply. With abort-on-reject, the first rejection ends the
+        // transaction: without PIPELINING no later RCPT goes out.
         let mut accepted = Vec::new();
         let mut too_many = false;
+        let mut rejected = false;
         for (j, &r) in t.rcpts.iter().enumerate() {
+            if s.abort_on_reject && rejected && !s.pipelining {
+                break;
+            }
             if too_many && !s.pipelining {
                 ev.push(format!("rcpt-not-attempted txn={i} rcpt={j}"));
                 continue;
@@ -251,32 +389,47 @@ fn expected_events(s: &Scenario) -> Vec<String> {
             too_many |= r.too_many();
             if r == Rcpt::Ok {
                 accepted.push(j);
-                ev.push(format!("rcpt-accepted txn={i} rcpt={j} 250"));
+                ev.push(format!("rcpt-accepted txn={i} rcpt={j} {}", r.shown()));
             } else {
-                ev.push(format!("rcpt-rejected txn={i} rcpt={j} {}", r.code()));
+                rejected = true;
+                ev.push(format!("rcpt-rejected txn={i} rcpt={j} {}", r.shown()));
             }
+        }
+        if s.abort_on_reject && rejected {
+            ev.push(format!("txn-failed txn={i} recipient-rejected"));
+            continue;
         }
         if accepted.is_empty() {
             ev.push(format!("txn-failed txn={i} no-recipients"));
             continue;
         }
         if !s.chunking && t.data != 354 {
-            ev.push(format!("txn-failed txn={i} rejected DATA {}", t.data));
+            ev.push(format!(
+                "txn-failed txn={i} rejected DATA {}",
+                plain_shown(t.data)
+            ));
             continue;
         }
         // RFC 2033 §4.2, §4.3: under LMTP one final reply per accepted recipient.
-        let finals: Vec<String> = if s.lmtp {
-            accepted.iter().map(|j| format!(" rcpt={j}")).collect()
+        let finals: Vec<(String, u16)> = if s.lmtp {
+            accepted
+                .iter()
+                .enumerate()
+                .map(|(k, j)| (format!(" rcpt={j}"), t.end_code(k)))
+                .collect()
         } else {
-            vec![String::new()]
+            vec![(String::new(), t.end)]
         };
-        for rcpt in finals {
-            if t.end == 250 {
-                ev.push(format!("message-accepted txn={i}{rcpt} 250"));
+        for (rcpt, code) in finals {
+            if code == 250 {
+                ev.push(format!(
+                    "message-accepted txn={i}{rcpt} {}",
+                    plain_shown(250)
+                ));
             } else {
                 ev.push(format!(
                     "txn-failed txn={i}{rcpt} rejected end of data {}",
-                    t.end
+                    plain_shown(code)
                 ));
             }
         }
@@ -293,6 +446,39 @@ enum Read {
     Bdat { left: usize, last: bool },
 }
 
+/// What the server did in one transaction (one MAIL): every reply as the line it sent.
+#[derive(Clone, Debug, Default)]
+struct TxnRecord {
+    mail: Option<String>,
+    /// Per recipient index, the reply to its RCPT (only while MAIL stood accepted).
+    rcpts: Vec<Option<String>>,
+    data: Option<String>,
+    /// A BDAT chunk before the last, refused.
+    chunk_refused: Option<String>,
+    /// The whole content, once its end (the DATA marker, BDAT LAST) was received.
+    content: Option<Vec<u8>>,
+    bdat: Vec<u8>,
+    /// The end of the content reached the server, whatever it made of it.
+    sent_whole: bool,
+    /// The replies to the end of the content (one, or under LMTP one per recipient).
+    ends: Vec<String>,
+}
+
+/// Where the server stands between transactions (RFC 5321 §4.1.4).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum TxnState {
+    /// No transaction: MAIL is welcome.
+    Clean,
+    /// MAIL accepted, the content not yet answered.
+    Open,
+    /// The last transaction failed before its end: RSET first (ours: always).
+    RsetOwed,
+    /// The end of the content was refused in flight `flight`, the refusal ending at
+    /// `end` in the server's bytes: RSET first, unless the client wrote the MAIL before
+    /// it had read the refusal (pipelined behind the content, RFC 2920 §3.1).
+    EndFailed { flight: usize, end: usize },
+}
+
 struct Server<'a> {
     s: &'a Scenario,
     inbox: Vec<u8>,
@@ -305,6 +491,24 @@ struct Server<'a> {
     commands: usize,
     replies: usize,
     quit: bool,
+    records: Vec<TxnRecord>,
+    state: TxnState,
+    /// Which `take` this is.
+    flight: usize,
+    violations: Vec<String>,
+    /// The cut happened: the server answers nothing more.
+    gone: bool,
+    /// The cut was [`CutKind::Eof`].
+    eof: bool,
+    /// The stage (as errors name it) of what the server is answering; of the cut.
+    stage: &'static str,
+    cut_stage: &'static str,
+
+    data: Vec<u8>,
+    /// See [`Server::take`].
+    at: isize,
+    read_at: Vec<usize>,
+    cmd_read: usize,
 }
 
 impl<'a> Server<'a> {
@@ -320,6 +524,18 @@ impl<'a> Server<'a> {
             commands: 0,
             replies: 0,
             quit: false,
+            records: Vec::new(),
+            state: TxnState::Clean,
+            flight: 0,
+            violations: Vec::new(),
+            gone: false,
+            eof: false,
+            stage: "",
+            cut_stage: "",
+            data: Vec::new(),
+            at: 0,
+            read_at: Vec::new(),
+            cmd_read: 0,
         }
     }
 
@@ -327,42 +543,142 @@ impl<'a> Server<'a> {
         &self.s.txns[self.txn.expect("a transaction command before MAIL")]
     }
 
-    fn mail_ok(&self) -> bool {
-        self.script().mail == 250
+    fn record(&mut self) -> &mut TxnRecord {
+        let i = self.txn.expect("a transaction command before MAIL");
+        &mut self.records[i]
     }
 
-    fn reply(&mut self, out: &mut Vec<u8>, code: u16) {
+    fn mail_ok(&self) -> bool {
+        self.txn
+            .is_some_and(|i| self.records[i].mail.as_deref() == Some("250 ok"))
+    }
+
+    fn violation(&mut self, what: String) {
+        self.violations.push(what);
+    }
+
+    /// Sends one reply line, or the cut in its place; returns the line sent, if any.
+    fn send(&mut self, out: &mut Vec<u8>, line: &str) -> Option<String> {
+        if self.gone {
+            return None;
+        }
         self.replies += 1;
-        out.extend_from_slice(
-            format!("{code} {}\r\n", if code < 400 { "ok" } else { "no" }).as_bytes(),
-        );
+        let line = match self.s.cut {
+            Some(cut) if cut.at == self.replies => {
+                self.gone = true;
+                self.cut_stage = self.stage;
+                match cut.kind {
+                    CutKind::Reply421 => "421 4.3.2 closing",
+                    CutKind::Silent => return None,
+                    CutKind::Eof => {
+                        self.eof = true;
+                        return None;
+                    }
+                }
+            }
+            _ => line,
+        };
+        out.extend_from_slice(format!("{line}\r\n").as_bytes());
+        Some(line.to_string())
     }
 
     /// The reply to the end of the content (DATA marker or BDAT LAST). Under LMTP one
     /// per accepted recipient, and none to a BDAT LAST with no recipient accepted
     /// (RFC 2033 §4.2, §4.3): a client that counts wrong falls out of step.
     fn end_reply(&mut self, out: &mut Vec<u8>, bdat: bool) {
-        let (code, n) = if !self.mail_ok() {
-            (503, 1)
+        let t = self.txn.map(|i| &self.s.txns[i]);
+        let (code, n): (&dyn Fn(usize) -> u16, usize) = if !self.mail_ok() {
+            (&|_| 503, 1)
         } else if self.accepted == 0 {
-            (554, usize::from(!(self.s.lmtp && bdat)))
+            (&|_| 554, usize::from(!(self.s.lmtp && bdat)))
         } else if self.s.lmtp {
-            (self.script().end, self.accepted)
+            (&|k| t.unwrap().end_code(k), self.accepted)
         } else {
-            (self.script().end, 1)
+            (&|_| t.unwrap().end, 1)
         };
         // `commands` counts the replies owed: one per command, but n here.
         self.commands = self.commands + n - 1;
-        for _ in 0..n {
-            self.reply(out, code);
+        let mut ok = true;
+        for k in 0..n {
+            let sent = self.send(out, &plain_line(code(k)));
+            ok &= sent.as_deref() == Some("250 ok");
+            if let (Some(line), true) = (sent, self.txn.is_some()) {
+                self.record().ends.push(line);
+            }
+        }
+        self.state = if ok && n > 0 {
+            TxnState::Clean
+        } else {
+            TxnState::EndFailed {
+                flight: self.flight,
+                end: out.len(),
+            }
+        };
+    }
+
+    /// After a silent cut or an EOF, what the client sends still reaches the server,
+    /// which may act on it without answering: a message whose MAIL was not refused is
+    /// received, as far as the client can tell. After a 421 nothing more is taken.
+    fn ghost_takes(&self) -> bool {
+        self.gone
+            && self.s.cut.is_some_and(|c| c.kind != CutKind::Reply421)
+            && self
+                .txn
+                .is_some_and(|i| matches!(self.records[i].mail.as_deref(), None | Some("250 ok")))
+    }
+
+    /// The content of the transaction came to its end: it must be the message.
+    fn content_received(&mut self, content: Vec<u8>, framing: &str) {
+        if self.txn.is_some() {
+            self.record().sent_whole = true;
+        }
+        if self.gone {
+            if self.ghost_takes() {
+                self.record().content = Some(content);
+            }
+            return;
+        }
+        // Without a recipient accepted, pipelined BDAT chunks carry the message to a
+        // server that refuses it; after a 354 only the end marker may follow.
+        if !self.mail_ok() || (self.accepted == 0 && framing == "BDAT") {
+            return;
+        }
+        let i = self.txn.unwrap();
+        let body = &self.s.txns[i].body;
+        // RFC 5321 §2.3.8: lines end with CRLF; DATA content ends with a line end.
+        let mut want = body_support::normalise(body);
+        if framing == "DATA" && !want.is_empty() && !want.ends_with(b"\r\n") {
+            want.extend_from_slice(b"\r\n");
+        }
+        if self.accepted == 0 {
+            want.clear();
+        }
+        if content != want {
+            self.violation(format!(
+                "txn {i}: {framing} content {:?}, the message is {:?}",
+                String::from_utf8_lossy(&content),
+                String::from_utf8_lossy(&want)
+            ));
+        }
+        if self.accepted > 0 {
+            self.record().content = Some(content);
         }
     }
 
     /// Consumes what the client wrote; returns the replies, and whether STARTTLS got 220.
-    fn take(&mut self, bytes: &[u8]) -> (Vec<u8>, bool) {
+    /// `read[i]`: how many bytes of the server's previous flight the client had read
+    /// when it wrote `bytes[i]`.
+    fn take(&mut self, bytes: &[u8], read: &[usize]) -> (Vec<u8>, bool) {
+        assert_eq!(bytes.len(), read.len());
+        self.flight += 1;
+        // Where the inbox's first byte is in `bytes` (negative: left from before).
+        self.at = -(self.inbox.len() as isize);
+        self.read_at = read.to_vec();
         self.inbox.extend_from_slice(bytes);
         let mut out = Vec::new();
         let mut in_flight = 0;
+        // After the cut the server still reads what the client sends (and answers
+        // nothing): what reached it decides whether a message is lost or maybe delivered.
         loop {
             match self.read {
                 Read::Command => {
@@ -370,7 +686,12 @@ impl<'a> Server<'a> {
                         break;
                     };
                     let line = String::from_utf8(self.inbox[..end].to_vec()).unwrap();
+                    // How much of the server's last flight the client had read when it
+                    // wrote this command.
+                    self.cmd_read = usize::try_from(self.at)
+                        .map_or(0, |at| self.read_at.get(at).copied().unwrap_or(0));
                     self.inbox.drain(..end + 2);
+                    self.at += end as isize + 2;
                     self.commands += 1;
                     in_flight += 1;
                     let verb = line.split(' ').next().unwrap().to_ascii_uppercase();
@@ -391,54 +712,67 @@ impl<'a> Server<'a> {
                         );
                     }
                     let hello = if self.s.lmtp { "LHLO" } else { "EHLO" };
+                    self.stage = match verb.as_str() {
+                        "LHLO" | "EHLO" => "EHLO",
+                        "BDAT" => "data block",
+                        "STARTTLS" => "STARTTLS",
+                        "AUTH" => "AUTH",
+                        "MAIL" => "MAIL",
+                        "RCPT" => "RCPT",
+                        "DATA" => "DATA",
+                        "RSET" => "RSET",
+                        "NOOP" => "NOOP",
+                        _ => "QUIT",
+                    };
                     match verb.as_str() {
                         v if v == hello => {
-                            self.replies += 1;
-                            out.extend_from_slice(b"250-mx.example.org\r\n");
+                            let mut ehlo = String::from("250-mx.example.org");
                             if self.s.pipelining {
-                                out.extend_from_slice(b"250-PIPELINING\r\n");
+                                ehlo.push_str("\r\n250-PIPELINING");
                             }
                             if self.s.starttls && !self.tls_done {
-                                out.extend_from_slice(b"250-STARTTLS\r\n");
+                                ehlo.push_str("\r\n250-STARTTLS");
+                            }
+                            if self.s.size {
+                                ehlo.push_str("\r\n250-SIZE 1000000");
                             }
                             if self.s.chunking {
-                                out.extend_from_slice(b"250-CHUNKING\r\n");
+                                ehlo.push_str("\r\n250-CHUNKING");
                             }
-                            out.extend_from_slice(b"250 AUTH PLAIN\r\n");
+                            ehlo.push_str("\r\n250 AUTH PLAIN");
+                            self.send(&mut out, &ehlo);
                         }
                         "STARTTLS" => {
                             assert!(self.inbox.is_empty(), "bytes pipelined after STARTTLS");
-                            self.reply(&mut out, 220);
-                            self.tls_done = true;
-                            return (out, true);
+                            let reply = plain_line(self.s.starttls_reply);
+                            if self.send(&mut out, &reply).as_deref() == Some("220 ok") {
+                                self.tls_done = true;
+                                return (out, true);
+                            }
                         }
                         "AUTH" => {
                             assert!(self.tls_done, "AUTH on a cleartext connection");
-                            self.reply(&mut out, 235);
+                            self.send(&mut out, "235 ok");
                         }
-                        "MAIL" => {
-                            let next = self.txn.map_or(0, |t| t + 1);
-                            assert!(
-                                next < self.s.txns.len(),
-                                "more MAIL commands than transactions"
-                            );
-                            self.txn = Some(next);
-                            self.rcpt = 0;
-                            self.accepted = 0;
-                            let code = self.script().mail;
-                            self.reply(&mut out, code);
-                        }
+                        "MAIL" => self.mail(&line, &mut out),
                         "RCPT" => {
-                            let line = if self.mail_ok() {
+                            if self.mail_ok() && self.rcpt >= self.script().rcpts.len() {
+                                self.violation(format!("{line:?}: one RCPT too many"));
+                                self.send(&mut out, "503 5.5.1 no");
+                            } else if self.mail_ok() {
+                                let want = format!("RCPT TO:<r{}@example.org>", self.rcpt);
+                                if line != want {
+                                    self.violation(format!("{line:?}, expected {want:?}"));
+                                }
                                 let r = self.script().rcpts[self.rcpt];
-                                self.accepted += usize::from(r == Rcpt::Ok);
-                                r.line()
+                                let sent = self.send(&mut out, r.line());
+                                self.accepted += usize::from(sent.as_deref() == Some("250 ok"));
+                                let j = self.rcpt;
+                                self.record().rcpts[j] = sent;
                             } else {
-                                "503 5.5.1 no"
-                            };
+                                self.send(&mut out, "503 5.5.1 no");
+                            }
                             self.rcpt += 1;
-                            self.replies += 1;
-                            out.extend_from_slice(format!("{line}\r\n").as_bytes());
                         }
                         "DATA" => {
                             let t = self.script();
@@ -453,9 +787,15 @@ impl<'a> Server<'a> {
                             } else {
                                 t.data
                             };
-                            self.reply(&mut out, code);
-                            if code == 354 {
+                            let sent = self.send(&mut out, &plain_line(code));
+                            if sent.as_deref() == Some("354 ok") {
                                 self.read = Read::Data;
+                                self.data.clear();
+                            } else {
+                                self.state = TxnState::RsetOwed;
+                            }
+                            if self.mail_ok() {
+                                self.record().data = sent;
                             }
                         }
                         "BDAT" => {
@@ -464,10 +804,16 @@ impl<'a> Server<'a> {
                             let last = parts.next() == Some("LAST");
                             self.read = Read::Bdat { left, last };
                         }
-                        "RSET" | "NOOP" => self.reply(&mut out, 250),
+                        "RSET" => {
+                            self.state = TxnState::Clean;
+                            self.send(&mut out, "250 ok");
+                        }
+                        "NOOP" => {
+                            self.send(&mut out, "250 ok");
+                        }
                         "QUIT" => {
-                            self.reply(&mut out, 221);
                             self.quit = true;
+                            self.send(&mut out, "221 ok");
                         }
                         other => panic!("unexpected command {other:?}"),
                     }
@@ -483,7 +829,13 @@ impl<'a> Server<'a> {
                             .map(|p| p + 5)
                     };
                     let Some(end) = end else { break };
-                    self.inbox.drain(..end);
+                    let wire: Vec<u8> = self.inbox.drain(..end).collect();
+                    self.at += end as isize;
+                    let (content, used) =
+                        body_support::unstuff(&wire).expect("the marker was found");
+                    assert_eq!(used, wire.len());
+                    self.stage = "end of data";
+                    self.content_received(content, "DATA");
                     self.read = Read::Command;
                     // The end-of-data marker is answered like a command.
                     self.commands += 1;
@@ -493,19 +845,277 @@ impl<'a> Server<'a> {
                     if self.inbox.len() < left {
                         break;
                     }
-                    self.inbox.drain(..left);
+                    let chunk: Vec<u8> = self.inbox.drain(..left).collect();
+                    self.at += left as isize;
                     self.read = Read::Command;
+                    let take = self.mail_ok() || self.ghost_takes();
+                    if take {
+                        self.record().bdat.extend_from_slice(&chunk);
+                    }
                     if last {
+                        self.stage = "end of data";
+                        if self.txn.is_some() {
+                            self.record().sent_whole = true;
+                        }
+                        if take {
+                            let content = std::mem::take(&mut self.record().bdat);
+                            self.content_received(content, "BDAT");
+                        }
                         self.end_reply(&mut out, true);
                     } else {
                         let code = if self.mail_ok() { 250 } else { 503 };
-                        self.reply(&mut out, code);
+                        let sent = self.send(&mut out, &plain_line(code));
+                        if sent.as_deref() != Some("250 ok") {
+                            self.state = TxnState::RsetOwed;
+                            if self.mail_ok() {
+                                self.record().chunk_refused = sent;
+                            }
+                        }
                     }
                 }
             }
         }
         (out, false)
     }
+
+    /// MAIL: the sender and `SIZE=` as asked; no transaction open and no RSET owed.
+    fn mail(&mut self, line: &str, out: &mut Vec<u8>) {
+        let next = self.txn.map_or(0, |t| t + 1);
+        assert!(
+            next < self.s.txns.len(),
+            "more MAIL commands than transactions"
+        );
+        let t = &self.s.txns[next];
+        let mut want = String::from("MAIL FROM:<a@example.com>");
+        // RFC 1870 §6: SIZE= only to a server that advertised SIZE.
+        if t.declare_size && self.s.size {
+            want.push_str(&format!(" SIZE={}", t.body.len()));
+        }
+        if line != want {
+            self.violation(format!("txn {next}: {line:?}, expected {want:?}"));
+        }
+        let welcome = match self.state {
+            TxnState::Clean => true,
+            // Written before the refusal existed, or before the client had read it.
+            TxnState::EndFailed { flight, end } => {
+                flight == self.flight || (flight + 1 == self.flight && self.cmd_read < end)
+            }
+            TxnState::Open | TxnState::RsetOwed => false,
+        };
+        if !welcome && !self.gone {
+            self.violation(format!(
+                "txn {next}: MAIL without the RSET owed ({:?}; RFC 5321 §4.1.4)",
+                self.state
+            ));
+            self.send(out, "503 5.5.1 RSET first");
+            return;
+        }
+        self.txn = Some(next);
+        self.rcpt = 0;
+        self.accepted = 0;
+        self.records.push(TxnRecord {
+            rcpts: vec![None; t.rcpts.len()],
+            ..TxnRecord::default()
+        });
+        let sent = self.send(out, &plain_line(t.mail));
+        self.state = if sent.as_deref() == Some("250 ok") {
+            TxnState::Open
+        } else {
+            TxnState::RsetOwed
+        };
+        self.record().mail = sent;
+    }
+}
+
+// ----- judging the reports -----
+
+/// A one-line reply as the server wrote it.
+fn line_of(r: &Reply) -> String {
+    format!("{} {}", r.code(), String::from_utf8_lossy(r.first_line()))
+}
+
+fn positive(line: &str) -> bool {
+    line.starts_with('2')
+}
+
+/// Whether a failure of the whole transaction is what the server did.
+fn failure_ok(f: &TxnFailure, rec: &TxnRecord, abort: bool) -> Result<(), String> {
+    let rcpt_said = |pos: bool| rec.rcpts.iter().flatten().any(|l| positive(l) == pos);
+    // Whether to send again later: a 4yz refusal (RFC 5321 §4.2.1), or a session that
+    // ended before the message got through; never a 5yz or a refused envelope.
+    let transient = match f {
+        TxnFailure::Rejected { reply, .. } => line_of(reply).starts_with('4'),
+        TxnFailure::SessionClosed => true,
+        _ => false,
+    };
+    if f.is_transient() != transient {
+        return Err(format!("{f:?}: is_transient() is {}", f.is_transient()));
+    }
+    match f {
+        TxnFailure::Rejected { stage, reply } => {
+            let line = line_of(reply);
+            let said = match stage {
+                Stage::Mail => rec.mail.as_ref(),
+                Stage::Data => rec.data.as_ref(),
+                Stage::DataBlock => rec.chunk_refused.as_ref(),
+                Stage::DataEnd => rec.ends.first(),
+                _ => None,
+            };
+            if positive(&line) || said != Some(&line) {
+                return Err(format!("{stage} said {said:?}"));
+            }
+        }
+        TxnFailure::NoRecipients if rcpt_said(true) => {
+            return Err("no recipients, yet one was accepted".into())
+        }
+        TxnFailure::RecipientRejected if !abort || !rcpt_said(false) => {
+            return Err("recipient-rejected without abort-on-reject and a rejection".into())
+        }
+        // "Never delivered": the server must not have the whole message.
+        TxnFailure::SessionClosed | TxnFailure::RecipientRejected if rec.content.is_some() => {
+            return Err("the server received the whole message".into())
+        }
+        TxnFailure::NoRecipients | TxnFailure::RecipientRejected | TxnFailure::SessionClosed => {}
+        other => return Err(format!("unexpected failure {other:?}")),
+    }
+    Ok(())
+}
+
+/// One transaction's report against the server's record of it. `strict`: the client
+/// read every reply the server sent, so each reply to an RCPT must be reported too.
+fn judge_txn(
+    report: &Report,
+    rec: &TxnRecord,
+    lmtp: bool,
+    abort: bool,
+    strict: bool,
+) -> Vec<String> {
+    let mut bad = Vec::new();
+    if !report.is_complete() {
+        bad.push("incomplete".to_string());
+    }
+    // The caller's one question, "did it go to everyone?": yes exactly when the server
+    // accepted every recipient and the message for each (the model runs read it all).
+    let everyone = rec.rcpts.iter().all(|r| r.as_deref().is_some_and(positive))
+        && !rec.ends.is_empty()
+        && rec.ends.iter().all(|l| positive(l))
+        && (!lmtp || rec.ends.len() == rec.rcpts.len());
+    if strict && report.all_delivered() != everyone {
+        bad.push(format!(
+            "all_delivered() is {}, the server delivered to everyone: {everyone}",
+            report.all_delivered()
+        ));
+    }
+    for (j, status) in report.recipients.iter().enumerate() {
+        let said = rec.rcpts.get(j).cloned().flatten();
+        match status {
+            RecipientStatus::Accepted(r) | RecipientStatus::Rejected(r) => {
+                let line = line_of(r);
+                let accepted = matches!(status, RecipientStatus::Accepted(_));
+                if said.as_deref() != Some(line.as_str()) || positive(&line) != accepted {
+                    bad.push(format!(
+                        "recipient {j}: {status:?}, the server said {said:?}"
+                    ));
+                }
+            }
+            RecipientStatus::NotAttempted => {
+                if strict && said.as_ref().is_some_and(|l| !l.starts_with("421")) {
+                    bad.push(format!(
+                        "recipient {j}: not attempted, the server said {said:?}"
+                    ));
+                }
+            }
+        }
+    }
+    let accepted: Vec<usize> = (0..report.recipients.len())
+        .filter(|&j| matches!(report.recipients[j], RecipientStatus::Accepted(_)))
+        .collect();
+    let one = |outcome: &MessageOutcome, end: Option<&String>, k: usize| -> Result<(), String> {
+        match outcome {
+            MessageOutcome::Accepted(r) => {
+                let line = line_of(r);
+                if !positive(&line) || end != Some(&line) || rec.content.is_none() {
+                    return Err(format!("accepted with {line:?}, the server said {end:?}"));
+                }
+            }
+            MessageOutcome::Failed(TxnFailure::Rejected {
+                stage: Stage::DataEnd,
+                reply,
+            }) if lmtp => {
+                let line = line_of(reply);
+                // RFC 5321 §3.8: a 421 among the final replies refuses the message for
+                // every recipient whose reply was still owed (state.rs, `on_421`).
+                let shut = rec.ends.last().filter(|l| l.starts_with("421"));
+                let refused = end == Some(&line) || (k >= rec.ends.len() && shut == Some(&line));
+                if positive(&line) || !refused {
+                    return Err(format!("refused with {line:?}, the server said {end:?}"));
+                }
+            }
+            MessageOutcome::Failed(f) => failure_ok(f, rec, abort)?,
+            // RFC 5321 §4.5.3.2.6: the whole message went out, its reply never came (or,
+            // timers firing, came too late).
+            // Timers firing, the client may not have read even a refusal of MAIL.
+            MessageOutcome::Unknown => {
+                let maybe = if strict {
+                    rec.content.is_some() && rec.ends.len() <= k
+                } else {
+                    rec.sent_whole
+                };
+                if !maybe {
+                    return Err(format!("unknown, the server said {end:?}"));
+                }
+            }
+        }
+        Ok(())
+    };
+    if lmtp && !accepted.is_empty() {
+        // RFC 2033 §4.2: the k-th final reply is the k-th accepted recipient's.
+        let mut first_failure = None;
+        let mut last = None;
+        for (k, &j) in accepted.iter().enumerate() {
+            match &report.deliveries[j] {
+                None => bad.push(format!("recipient {j}: accepted, without an outcome")),
+                Some(d) => {
+                    if let Err(e) = one(d, rec.ends.get(k), k) {
+                        bad.push(format!("recipient {j}: {e}"));
+                    }
+                    if !d.is_accepted() && first_failure.is_none() {
+                        first_failure = Some(d.clone());
+                    }
+                    last = Some(d.clone());
+                }
+            }
+        }
+        // The message's outcome: the first failure, else the last acceptance.
+        let want = first_failure.or(last);
+        if report.outcome != want {
+            bad.push(format!("outcome {:?}, expected {want:?}", report.outcome));
+        }
+    } else if let Some(outcome) = &report.outcome {
+        if let Err(e) = one(outcome, rec.ends.first(), 0) {
+            bad.push(e);
+        }
+    }
+    bad
+}
+
+/// Every report against what the server did (see [`judge_txn`]).
+fn judge(server: &Server, reports: &[Report], lmtp: bool, abort: bool, strict: bool) {
+    let none = TxnRecord::default();
+    let mut bad = Vec::new();
+    for (i, report) in reports.iter().enumerate() {
+        let rec = server.records.get(i).unwrap_or(&none);
+        for e in judge_txn(report, rec, lmtp, abort, strict) {
+            bad.push(format!(
+                "txn {i}: {e}\n  report: {report:?}\n  server: {rec:?}"
+            ));
+        }
+    }
+    assert!(
+        bad.is_empty(),
+        "reports differ from what the server did:\n{}",
+        bad.join("\n")
+    );
 }
 
 // ----- running it -----
@@ -515,6 +1125,7 @@ struct Run {
     now: Instant,
     out: Vec<u8>,
     events: Vec<String>,
+    reports: Vec<Report>,
     offsets: Vec<usize>,
     tls_pending: Option<smtp_proto::TlsUpgrade>,
     closed: bool,
@@ -576,7 +1187,11 @@ impl Run {
                     self.closed = true;
                     return;
                 }
-                Output::Event(_) => {}
+                Output::Event(e) => {
+                    for r in &mut self.reports {
+                        r.apply(&e);
+                    }
+                }
             }
         }
     }
@@ -586,7 +1201,7 @@ impl Run {
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Mode {
     /// The reference model's run: the clock stays below every timer, so no timer may
-    /// fire, and the server answering nothing is a stall.
+    /// fire but after the server's cut, and the server answering nothing is a stall.
     Model,
     /// Any configuration: timers may fire, and when the server has nothing to answer the
     /// clock jumps to the client's deadline, which must end the session.
@@ -598,23 +1213,68 @@ fn model_config(s: &Scenario) -> Config {
     config.tls = TlsMode::StartTls(s.policy);
     config.lmtp = s.lmtp;
     config.body_chunk = s.body_chunk;
+    config.abort_on_rejected_recipient = s.abort_on_reject;
     if s.credentials {
         config.credentials = Some(Credentials::password("user", "secret").unwrap());
     }
+    // A different timeout per stage, each longer than any wait between flights: a
+    // silent server shows which one the client armed (RFC 5321 §4.5.3.2).
+    config.timeouts = MODEL_TIMEOUTS;
     config
 }
 
-fn run(s: &Scenario) -> Vec<String> {
+const MODEL_TIMEOUTS: Timeouts = Timeouts {
+    greeting: Duration::from_secs(301),
+    mail: Duration::from_secs(302),
+    rcpt: Duration::from_secs(303),
+    data_init: Duration::from_secs(304),
+    data_block: Duration::from_secs(305),
+    data_end: Duration::from_secs(306),
+    tls_handshake: Duration::from_secs(307),
+    command: Duration::from_secs(308),
+};
+
+/// The timeout the client must arm for a reply at `stage` (as errors name it).
+fn timeout_for(stage: &str) -> Option<Duration> {
+    let t = MODEL_TIMEOUTS;
+    Some(match stage {
+        "MAIL" => t.mail,
+        "RCPT" => t.rcpt,
+        "DATA" => t.data_init,
+        "data block" => t.data_block,
+        "end of data" => t.data_end,
+        "EHLO" | "STARTTLS" | "AUTH" | "RSET" | "NOOP" | "QUIT" => t.command,
+        _ => return None,
+    })
+}
+
+/// How a session went.
+struct Ran {
+    events: Vec<String>,
+    /// The server cut the session (see [`Cut`]).
+    cut: bool,
+    /// The stage of the command the cut fell on.
+    cut_stage: &'static str,
+    /// ... and QUIT reached it: the client had asked to end the session, and a 421 or
+    /// EOF then ends it without an error (RFC 5321 §3.8).
+    quit_sent: bool,
+}
+
+fn run(s: &Scenario) -> Ran {
     drive(s, model_config(s), Mode::Model)
 }
 
-/// Runs the scenario's session with `config` to its end; returns the events.
-fn drive(s: &Scenario, config: Config, mode: Mode) -> Vec<String> {
+/// Runs the scenario's session with `config` to its end and checks it (see the module
+/// documentation).
+fn drive(s: &Scenario, config: Config, mode: Mode) -> Ran {
+    let lmtp = config.lmtp;
+    let abort = config.abort_on_rejected_recipient;
     let mut r = Run {
         client: Client::new(config, Instant::ZERO),
         now: Instant::ZERO,
         out: Vec::new(),
         events: Vec::new(),
+        reports: Vec::new(),
         offsets: vec![0; s.txns.len()],
         tls_pending: None,
         closed: false,
@@ -629,15 +1289,26 @@ fn drive(s: &Scenario, config: Config, mode: Mode) -> Vec<String> {
             env.size = Some(t.body.len() as u64);
         }
         // Refused only by a client that ended at once (an invalid configuration).
-        let queued = r.client.send(r.now, env).is_ok();
-        assert!(queued || r.client.is_closed());
+        match r.client.send(r.now, env) {
+            Ok(id) => r.reports.push(Report::new(id, t.rcpts.len(), lmtp)),
+            Err(_) => assert!(r.client.is_closed()),
+        }
     }
     let quit = r.client.quit(r.now).is_ok();
     assert!(quit || r.client.is_closed());
     r.drain(s);
 
     let mut server = Server::new(s);
-    let mut flight = b"220 mx.example.org\r\n".to_vec();
+    let mut flight = if s.greeting == 220 {
+        b"220 mx.example.org\r\n".to_vec()
+    } else {
+        format!("{}\r\n", plain_line(s.greeting)).into_bytes()
+    };
+    // For each byte the client wrote, how much of the server's flight it had read.
+    let mut read_at: Vec<usize> = Vec::new();
+    let mark = |read_at: &mut Vec<usize>, out: &[u8], read: usize| {
+        read_at.resize(out.len(), read);
+    };
     let mut step = 0usize;
     while !r.closed {
         step += 1;
@@ -651,6 +1322,7 @@ fn drive(s: &Scenario, config: Config, mode: Mode) -> Vec<String> {
             break;
         }
         assert!(!r.closed, "a timer fired early");
+        mark(&mut read_at, &r.out, 0);
         // Feed the flight in reads cut at random points.
         let mut rest = &flight[..];
         let mut k = step;
@@ -661,6 +1333,16 @@ fn drive(s: &Scenario, config: Config, mode: Mode) -> Vec<String> {
             r.client.handle_input(r.now, a);
             r.drain(s);
             rest = b;
+            mark(&mut read_at, &r.out, flight.len() - rest.len());
+        }
+        if mode == Mode::Model {
+            // Replies count: the client ends only at the end of a flight, having read
+            // every reply the server sent.
+            assert!(
+                rest.is_empty(),
+                "closed with replies unread: {:?}",
+                String::from_utf8_lossy(rest)
+            );
         }
         if r.closed {
             break;
@@ -686,14 +1368,28 @@ fn drive(s: &Scenario, config: Config, mode: Mode) -> Vec<String> {
             r.drain(s);
         }
         let written = std::mem::take(&mut r.out);
-        let (replies, _starttls) = server.take(&written);
-        if replies.is_empty() && mode == Mode::Progress {
-            // Nothing for the server to answer: only the deadline can move things on.
-            let deadline = r.client.deadline().expect("a deadline (checked by drain)");
-            r.now = deadline;
-            r.client.handle_timeout(r.now);
+        mark(&mut read_at, &written, flight.len());
+        let (replies, _starttls) = server.take(&written, &std::mem::take(&mut read_at));
+        if replies.is_empty() && (server.gone || mode == Mode::Progress) {
+            if server.eof {
+                r.client.handle_eof(r.now);
+            } else {
+                // Nothing for the server to answer: only the deadline can move things on.
+                let deadline = r.client.deadline().expect("a deadline (checked by drain)");
+                if let (Mode::Model, Some(want)) = (mode, timeout_for(server.cut_stage)) {
+                    // The unanswered command went out just now, in this flight.
+                    assert_eq!(
+                        deadline - r.now,
+                        want,
+                        "the timer armed for a reply to {}",
+                        server.cut_stage
+                    );
+                }
+                r.now = deadline;
+                r.client.handle_timeout(r.now);
+            }
             r.drain(s);
-            assert!(r.closed, "the deadline passed and the session went on");
+            assert!(r.closed, "the server went away and the session went on");
             break;
         }
         assert!(
@@ -704,6 +1400,10 @@ fn drive(s: &Scenario, config: Config, mode: Mode) -> Vec<String> {
         flight = replies;
     }
     assert!(r.closed, "session did not end");
+    // What went out with Closed (QUIT, at most) reaches the server too.
+    let last = std::mem::take(&mut r.out);
+    mark(&mut read_at, &last, flight.len());
+    server.take(&last, &read_at);
     // The output buffer holds at most one flight: commands, one body chunk framed (at
     // most twice its size plus a header) and the window.
     assert!(
@@ -711,10 +1411,39 @@ fn drive(s: &Scenario, config: Config, mode: Mode) -> Vec<String> {
         "output buffer grew to {}",
         r.max_out
     );
-    if server.quit {
+    assert!(
+        server.violations.is_empty(),
+        "the server saw violations: {:#?}",
+        server.violations
+    );
+    if !server.gone {
+        // Every command was answered (on every run, not only those that end with QUIT).
         assert_eq!(server.commands, server.replies, "a command went unanswered");
+        // Without timers firing, the session ends with QUIT and nothing half written.
+        if mode == Mode::Model {
+            assert!(
+                server.inbox.is_empty() && matches!(server.read, Read::Command),
+                "a command left half written: {:?}",
+                String::from_utf8_lossy(&server.inbox)
+            );
+            // After a 421 the server is closing, and a client out of step stops
+            // talking: no QUIT then (RFC 5321 §3.8).
+            let upgrade = s.starttls && s.policy != TlsPolicy::Disabled;
+            let out_of_step = s.greeting == 220 && upgrade && s.starttls_reply == 250;
+            assert_eq!(
+                server.quit,
+                s.greeting != 421 && !out_of_step,
+                "QUIT, except after a 421 greeting or a 250 to STARTTLS"
+            );
+        }
     }
-    r.events
+    judge(&server, &r.reports, lmtp, abort, mode == Mode::Model);
+    Ran {
+        events: r.events,
+        cut: server.gone,
+        quit_sent: server.quit,
+        cut_stage: server.cut_stage,
+    }
 }
 
 proptest! {
@@ -722,9 +1451,20 @@ proptest! {
 
     #[test]
     fn client_matches_the_model(s in scenario()) {
-        let got = run(&s);
-        let want = expected_events(&s);
-        prop_assert_eq!(got, want);
+        let ran = run(&s);
+        if !ran.cut {
+            prop_assert_eq!(ran.events, expected_events(&s));
+        } else if !ran.quit_sent {
+            // The session ends with what the server did; the reports were judged.
+            let last = ran.events.last().cloned().unwrap_or_default();
+            // The error names the stage of the command the server did not answer.
+            let want = match s.cut.unwrap().kind {
+                CutKind::Reply421 => "closed error=service-unavailable 421 4.3.2 \"closing\"".into(),
+                CutKind::Silent => format!("closed error=timeout {}", ran.cut_stage),
+                CutKind::Eof => format!("closed error=connection-closed {}", ran.cut_stage),
+            };
+            prop_assert_eq!(last, want);
+        }
     }
 }
 

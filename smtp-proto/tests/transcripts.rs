@@ -27,6 +27,7 @@ fn every_transcript_in_every_feed_mode() {
     let names = transcript_paths();
     let only = std::env::var("TRANSCRIPT").ok();
     let mut failures = Vec::new();
+    let mut ran = 0;
     // The failures are collected and reported together below; the default hook would
     // print every one of them four times, with backtraces, as it happens.
     let hook = std::panic::take_hook();
@@ -36,6 +37,7 @@ fn every_transcript_in_every_feed_mode() {
         if only.as_ref().is_some_and(|o| !name.contains(o.as_str())) {
             continue;
         }
+        ran += 1;
         let text = std::fs::read_to_string(path).unwrap();
         let t = Transcript::parse(&name, &text);
         let mut logs = Vec::new();
@@ -70,6 +72,8 @@ fn every_transcript_in_every_feed_mode() {
         }
     }
     std::panic::set_hook(hook);
+    // A filter that matches nothing must not pass as "all transcripts passed".
+    assert!(ran > 0, "TRANSCRIPT={only:?} matches no transcript");
     assert!(
         failures.is_empty(),
         "{} failures:\n\n{}",

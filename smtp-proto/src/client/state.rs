@@ -374,6 +374,7 @@ impl Client {
             return self.unexpected(Stage::Mail, reply);
         }
         if !reply.is_positive() {
+            t.mail_refused = true;
             t.fail(TxnFailure::Rejected {
                 stage: Stage::Mail,
                 reply,
@@ -393,13 +394,7 @@ impl Client {
         if reply.is_intermediate() {
             return self.unexpected(Stage::Rcpt, reply);
         }
-        let mail_failed = matches!(
-            t.failure,
-            Some(TxnFailure::Rejected {
-                stage: Stage::Mail,
-                ..
-            })
-        );
+        let mail_failed = t.mail_refused;
         if !mail_failed {
             let event = if reply.is_positive() {
                 t.accepted.push(rcpt);

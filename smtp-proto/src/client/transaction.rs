@@ -60,6 +60,9 @@ pub(crate) struct Txn {
     pub failure: Option<TxnFailure>,
     /// The end of data (or `BDAT LAST`) is on the wire: a lost reply means "unknown".
     pub ended: bool,
+    /// MAIL was refused: the replies to its RCPTs belong to no transaction (RFC 5321
+    /// §3.3), whatever failure was recorded first.
+    pub mail_refused: bool,
 }
 
 impl Txn {
@@ -77,6 +80,7 @@ impl Txn {
             outstanding: 0,
             failure: None,
             ended: false,
+            mail_refused: false,
         }
     }
 

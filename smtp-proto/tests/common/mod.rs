@@ -10,9 +10,9 @@
 //! | `adapters: skip REASON` | not replayable through an adapter's API (the testkit skips it) |
 //! | `S: bytes` | the server sends these bytes (escapes `\r`, `\n`, `\t`, `\\`, `\xHH`) |
 //! | `C: bytes` | the client must have written exactly these bytes (consecutive `C:` lines join) |
-//! | `E: text` | the next output, in the stable text form of [`describe`] |
-//! | `T: +300s` | the clock moves on, then the timer is checked |
-//! | `D: 300s` / `D: none` | the current deadline, relative to the clock |
+//! | `E: text` | the next output, in the stable text form of [`describe`] (replies with their text and enhanced status code, capabilities with the domain and SIZE maximum) |
+//! | `T: +300s` | the clock moves on, then the timer is checked; a `D:` line must come first |
+//! | `D: 300s` / `D: none` | the current deadline, relative to the clock: [`Client::deadline`] and the last `Wait`'s |
 //! | `TLS` | the driver finished the TLS handshake |
 //! | `EOF` | the server closes the connection |
 //! | `send: from=<a@b> to=<c@d> ...` | the application queues a transaction (see [`parse_send`]) |
@@ -24,6 +24,10 @@
 //! been matched by `C:` lines: a server answers only what it has received, so a
 //! transcript also pins down what goes out in each flight.
 //!
+//! Likewise, before every input (`S:`, `TLS`, `EOF`, `T:`, an application request) every
+//! output of the previous input must have been matched by `E:` lines: each `E:` line
+//! says which input caused its output.
+//!
 //! Every `S:` line is fed whole, byte by byte, or split at random points, depending on
 //! the mode; the outputs must be identical in every mode.
 
@@ -34,6 +38,7 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 use smtp_proto::command::{BodyType, EnvId, ForwardPath, Notify, Orcpt, Ret, ReversePath, VrfyArg};
+use smtp_proto::reply::{EnhancedStatus, Escaped};
 use smtp_proto::{
     AuthError, Client, Config, Credentials, Envelope, Error, Event, Instant, Output, ProtocolError,
     Recipient, TlsMode, TlsPolicy, TlsRequiredError, TxnFailure, TxnId,
@@ -200,8 +205,23 @@ pub fn parse_send(spec: &str) -> Envelope {
     env
 }
 
+/// A reply as `E:` lines show it: the code, the enhanced status code when the client
+/// found one (RFC 2034 §4), then each line's text quoted and escaped, the status code
+/// taken off the first: `550 5.1.1 "no such user"`, `250 "mx.example.org" "PIPELINING"`.
+/// A status code the client did not take as one stays in the text: `550 "4.2.2 full"`.
 fn reply_text(r: &smtp_proto::Reply) -> String {
-    r.code().to_string()
+    let mut s = r.code().to_string();
+    if let Some(status) = r.enhanced() {
+        write!(s, " {status}").unwrap();
+    }
+    for (i, line) in r.lines().enumerate() {
+        let text = match r.enhanced() {
+            Some(_) if i == 0 => EnhancedStatus::parse_prefix(line).map_or(line, |(_, t)| t),
+            _ => line,
+        };
+        write!(s, " \"{}\"", Escaped(text)).unwrap();
+    }
+    s
 }
 
 fn failure_text(f: &TxnFailure) -> String {
@@ -261,6 +281,7 @@ pub fn describe(client: &Client, o: &Output) -> Option<String> {
             Event::Capabilities => {
                 let c = client.capabilities();
                 let mut s = String::from("capabilities");
+                write!(s, " domain={}", Escaped(c.domain().as_bytes())).unwrap();
                 let flags = [
                     ("PIPELINING", c.pipelining()),
                     ("STARTTLS", c.starttls()),
@@ -277,6 +298,9 @@ pub fn describe(client: &Client, o: &Output) -> Option<String> {
                     if on {
                         s.push(' ');
                         s.push_str(name);
+                        if let (Some(max), "SIZE") = (c.max_size(), name) {
+                            write!(s, "={max}").unwrap();
+                        }
                     }
                 }
                 let mechs: Vec<&str> = c.auth_mechanisms().collect();
@@ -401,6 +425,11 @@ pub struct Runner {
     pub log: Vec<String>,
     pub closed: bool,
     pub wrote_after_close: bool,
+    /// The deadline of the `Wait` that ended the last [`Runner::drain`] (`None` when it
+    /// ended otherwise): what an adapter would arm its timer with.
+    pub waited: Option<Option<Instant>>,
+    /// A `D:` line was checked since the last input.
+    deadline_checked: bool,
 }
 
 impl Runner {
@@ -423,6 +452,8 @@ impl Runner {
             log: Vec::new(),
             closed: false,
             wrote_after_close: false,
+            waited: None,
+            deadline_checked: false,
         }
     }
 
@@ -438,6 +469,7 @@ impl Runner {
 
     /// Polls until `Wait` or `Closed`, answering `SendBody` from the transcript's bodies.
     pub fn drain(&mut self) {
+        self.waited = None;
         loop {
             let before = self.out.len();
             let o = self.client.poll_output(&mut self.out);
@@ -473,7 +505,16 @@ impl Runner {
                     self.tls = Some(up);
                     return;
                 }
-                Output::Wait { .. } => return,
+                Output::Wait { deadline } => {
+                    // The deadline handed to the driver is the one the client keeps.
+                    assert_eq!(
+                        deadline,
+                        self.client.deadline(),
+                        "Wait's deadline and Client::deadline differ"
+                    );
+                    self.waited = Some(deadline);
+                    return;
+                }
                 Output::Closed(_) => {
                     self.closed = true;
                     return;
@@ -514,6 +555,19 @@ impl Runner {
         );
     }
 
+    /// Before an input (`S:`, `TLS`, `EOF`, `T:` or an application request): every output
+    /// of the previous input must have been matched by `E:` lines already. So an `E:`
+    /// line matches only outputs that came after the input before it and before the
+    /// next one: an event emitted before its cause fails.
+    fn begin_input(&mut self, at: &str) {
+        assert!(
+            self.produced.is_empty(),
+            "{at}: outputs not matched by E: lines before this input: {:?}",
+            self.produced
+        );
+        self.deadline_checked = false;
+    }
+
     /// Runs every line; panics with the transcript name and line number on a mismatch.
     pub fn run(&mut self, t: &Transcript) {
         let mut i = 0;
@@ -523,6 +577,7 @@ impl Runner {
             let at = format!("{}:{n}", t.name);
             if line.starts_with("config:") || line.starts_with("adapters:") {
             } else if let Some(rest) = line.strip_prefix("S: ") {
+                self.begin_input(&at);
                 self.assert_flushed(&at);
                 let bytes = unescape(rest);
                 self.feed_server(&bytes);
@@ -551,6 +606,13 @@ impl Runner {
                     self.produced
                 );
             } else if let Some(rest) = line.strip_prefix("T: +") {
+                // A timer transcript states the deadline it moves the clock against.
+                assert!(
+                    self.deadline_checked,
+                    "{at}: a T: line needs a D: line after the input before it (now {:?})",
+                    self.client.deadline().map(|d| d - self.now)
+                );
+                self.begin_input(&at);
                 let secs: u64 = rest.trim_end_matches('s').parse().expect("T: +Ns");
                 self.now = self.now + Duration::from_secs(secs);
                 self.client.handle_timeout(self.now);
@@ -565,7 +627,13 @@ impl Runner {
                     ))
                 };
                 assert_eq!(got, want, "{at}: deadline");
+                if let Some(waited) = self.waited {
+                    let waited = waited.map(|d| d - self.now);
+                    assert_eq!(waited, want, "{at}: the deadline of the last Wait");
+                }
+                self.deadline_checked = true;
             } else if line == "TLS" {
+                self.begin_input(&at);
                 self.assert_flushed(&at);
                 let up = self
                     .tls
@@ -574,10 +642,12 @@ impl Runner {
                 self.client.handle_tls_established(self.now, up);
                 self.drain();
             } else if line == "EOF" {
+                self.begin_input(&at);
                 self.assert_flushed(&at);
                 self.client.handle_eof(self.now);
                 self.drain();
             } else if let Some(rest) = line.strip_prefix("send: ") {
+                self.begin_input(&at);
                 let env = parse_send(rest);
                 let id = self
                     .client
@@ -600,17 +670,21 @@ impl Runner {
                 }
                 self.drain();
             } else if line == "noop" {
+                self.begin_input(&at);
                 self.client.noop(self.now).expect("noop");
                 self.drain();
             } else if line == "rset" {
+                self.begin_input(&at);
                 self.client.rset(self.now).expect("rset");
                 self.drain();
             } else if let Some(rest) = line.strip_prefix("vrfy: ") {
+                self.begin_input(&at);
                 self.client
                     .vrfy(self.now, VrfyArg::new(rest).unwrap())
                     .expect("vrfy");
                 self.drain();
             } else if line == "quit" {
+                self.begin_input(&at);
                 self.client.quit(self.now).expect("quit");
                 self.drain();
             } else {
