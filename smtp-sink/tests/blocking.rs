@@ -1,0 +1,21 @@
+//! smtp-blocking's send paths against the sink (shared with the async adapters:
+//! adapters/send_paths.rs).
+
+mod common;
+
+use smtp_blocking as adapter;
+
+const TAG: &str = "blocking";
+
+/// The blocking adapter needs no executor: the test bodies only look async.
+fn block_on<T>(f: impl std::future::Future<Output = T>) -> T {
+    smol::block_on(f)
+}
+
+macro_rules! aw {
+    ($e:expr) => {
+        $e
+    };
+}
+
+include!("adapters/send_paths.rs");
