@@ -175,7 +175,9 @@ impl<S: Socket> Connection<S> {
     /// for their outcome, so that new messages join the next flight (RFC 2920). Its
     /// argument says whether it may block: `true` when the server owes nothing (then it
     /// waits for a message or says [`Next::End`]), `false` while replies are owed (then
-    /// it answers at once, [`Next::Empty`] if it has nothing). Each report goes to
+    /// it answers at once, [`Next::Empty`] if it has nothing; a message that comes while
+    /// the driver waits for replies is taken when they come, with every other one ready
+    /// then, in one flight). Each report goes to
     /// `on_report` with its tag as it completes, in the order the messages came. Returns
     /// once the source ends and every report is in.
     ///

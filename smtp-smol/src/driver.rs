@@ -1,8 +1,9 @@
 //! The I/O of the [`Session`] loop (its contract: [`smtp_proto::session`]): the only code
 //! that touches the socket and the clock.
 
-use std::future::Future;
+use std::future::{poll_fn, Future};
 use std::io;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use smtp_proto::session::{Io, Session};
@@ -195,19 +196,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
     }
 
     /// Runs the open stream ([`Session::stream`]) until the source ends and every report
-    /// is in, or the session dies. `next` yields messages while the stream has room and
-    /// must be cancel-safe (like a channel's `recv`): it is dropped when bytes come
-    /// first. Each message's report goes to `on_report` with its tag; a message the
+    /// is in, or the session dies. `next` is polled for messages while the stream has
+    /// room. Each message's report goes to `on_report` with its tag; a message the
     /// session refuses (no recipients, the session is dead) gets the error instead.
-    pub(crate) async fn stream<T, R, F, Fut>(
+    pub(crate) async fn stream<T, R: AsyncRead + Unpin>(
         &mut self,
-        next: &mut F,
+        next: &mut impl FnMut(&mut Context<'_>) -> Poll<Option<(Envelope, R, T)>>,
         on_report: &mut impl FnMut(T, Result<Report, Error>),
-    ) where
-        R: AsyncRead + Unpin,
-        F: FnMut() -> Fut,
-        Fut: Future<Output = Option<(Envelope, R, T)>>,
-    {
+    ) {
         let mut open = Open::default();
         let mut source = true;
         loop {
@@ -219,7 +215,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
                 Io::Read { deadline } if source && self.session.stream_room() > 0 => {
                     let mut buf = [0u8; 4096];
                     let read = timed(self.clock(deadline), self.stream.read(&mut buf));
-                    let mut message = match first(read, next()).await {
+                    let mut message = match first(read, poll_fn(&mut *next)).await {
                         First::A(result) => {
                             self.on_read(result, &buf);
                             continue;
@@ -238,7 +234,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
                         if self.session.stream_room() == 0 {
                             break;
                         }
-                        match now_or_never(next()).await {
+                        match now_or_never(poll_fn(&mut *next)).await {
                             Some(m) => message = m,
                             None => break,
                         }

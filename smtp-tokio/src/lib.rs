@@ -66,7 +66,7 @@ mod driver;
 #[cfg(feature = "rustls")]
 mod tls;
 
-use std::future::Future;
+use std::task::{Context, Poll};
 
 use smtp_proto::session::Session;
 use smtp_proto::Instant;
@@ -165,30 +165,26 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Connection<S> {
         self.send_all(envelopes, bodies).await
     }
 
-    /// Sends messages as they come, keeping the pipeline full: `next` yields each message
-    /// (envelope, content, a tag of the caller's) while at most `max_open` are waiting
-    /// for their outcome, and is asked again while earlier messages are in flight, so
-    /// new messages join the next flight (RFC 2920). Each report goes to `on_report` with
-    /// its tag as it completes, in the order the messages came. `next` must be
-    /// cancel-safe (a channel's `recv` is): it is dropped when the server's bytes come
-    /// first. Returns once `next` yields `None` and every report is in.
+    /// Sends messages as they come, keeping the pipeline full: `next` is polled for
+    /// each message (envelope, content, a tag of the caller's) while at most `max_open`
+    /// are waiting for their outcome, and again while earlier messages are in flight, so
+    /// new messages join the next flight (RFC 2920); every message ready at once goes
+    /// in one flight. A poll function cannot lose a message to cancellation: a channel's
+    /// `poll_recv` (Tokio) or `poll_next` (async-channel, via futures-lite) fits. Each
+    /// report goes to `on_report` with its tag as it completes, in the order the
+    /// messages came. Returns once `next` gives `Ready(None)` and every report is in.
     ///
     /// If the session dies, every message taken gets its report first (see
     /// [`MessageOutcome::Unknown`]; a message cut short says
     /// [`TxnFailure::SessionClosed`](smtp_proto::TxnFailure::SessionClosed)), then this
-    /// returns the error; messages `next` has not yielded stay with the caller. A message
+    /// returns the error; messages `next` has not given stay with the caller. A message
     /// the session refuses (no recipients) gets its error through `on_report`.
-    pub async fn stream<T, R, F, Fut>(
+    pub async fn stream<T, R: AsyncRead + Unpin>(
         &mut self,
         max_open: usize,
-        mut next: F,
+        mut next: impl FnMut(&mut Context<'_>) -> Poll<Option<(Envelope, R, T)>>,
         mut on_report: impl FnMut(T, Result<Report, Error>),
-    ) -> Result<(), Error>
-    where
-        R: AsyncRead + Unpin,
-        F: FnMut() -> Fut,
-        Fut: Future<Output = Option<(Envelope, R, T)>>,
-    {
+    ) -> Result<(), Error> {
         let now = self.driver.now();
         self.driver.session.stream(now, max_open)?;
         self.driver.stream(&mut next, &mut on_report).await;
