@@ -79,7 +79,12 @@ impl Builder {
 
     /// Resolves the host, connects (trying each address within the connect timeout), then
     /// sets the session up: greeting, EHLO, TLS, AUTH.
+    ///
+    /// A configuration under which the session could not make progress is refused
+    /// first, before anything is resolved: [`Error::Usage`] with
+    /// [`UsageError::InvalidConfig`].
     pub fn connect(self) -> Result<Connection, Error> {
+        self.settings.check()?;
         let (host, port) = (self.settings.host.as_str(), self.settings.port_or_default());
         let mut last = io::Error::new(io::ErrorKind::NotFound, "the host has no address");
         for addr in (host, port).to_socket_addrs().map_err(Error::Io)? {

@@ -312,3 +312,28 @@ fn a_certificate_for_another_name_fails_the_handshake() {
     }
     let _ = server.finish();
 }
+
+/// A window of 0 would leave a pipelining session with nothing to write and nothing to
+/// wait for (smtp_proto::Config::validate). `connect` refuses it before it connects:
+/// the error is the configuration's, not the refused TCP connection's.
+#[test]
+fn a_config_that_would_hang_is_refused_before_connecting() {
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let mut builder = smtp_blocking::Builder::new("127.0.0.1")
+        .port(port)
+        .starttls(smtp_blocking::TlsPolicy::Disabled);
+    builder.config_mut().window = 0;
+    let refused = builder.connect();
+    assert!(
+        matches!(
+            refused,
+            Err(smtp_blocking::Error::Usage(
+                smtp_blocking::UsageError::InvalidConfig(_)
+            ))
+        ),
+        "{refused:?}"
+    );
+}

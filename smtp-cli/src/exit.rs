@@ -3,76 +3,60 @@
 
 use std::fmt;
 
+use smtp_io::Error;
 use smtp_proto::{
-    Error as SmtpError, MessageOutcome, RecipientStatus, Reply, Report, Stage, TxnError,
-    TxnFailure, UsageError,
+    Error as SmtpError, MessageOutcome, RecipientStatus, Reply, Report, TxnError, TxnFailure,
 };
 
-/// Every message accepted for every recipient.
-pub const OK: u8 = 0;
-/// EX_USAGE: the command line is wrong.
-pub const USAGE: u8 = 64;
-/// EX_DATAERR: a bad address or unsendable message data.
-pub const DATAERR: u8 = 65;
-/// EX_UNAVAILABLE: a permanent (5xx) rejection of a message or of a recipient.
-pub const UNAVAILABLE: u8 = 69;
-/// EX_SOFTWARE: a bug of ours (misuse of an adapter).
-pub const SOFTWARE: u8 = 70;
-/// EX_IOERR: the message could not be read.
-pub const IOERR: u8 = 74;
-/// EX_TEMPFAIL: 4xx, 421, connection refused, timeout, outcome unknown.
-pub const TEMPFAIL: u8 = 75;
-/// EX_PROTOCOL: malformed reply, response injection, TLS unavailable or rejected.
-pub const PROTOCOL: u8 = 76;
-/// EX_NOPERM: authentication failed or refused.
-pub const NOPERM: u8 = 77;
-
-/// The order in which statuses win when several apply: local problems first (nothing
-/// was sent), then 76, 77, 69, 75 as the interface says.
-const PRECEDENCE: [u8; 8] = [
-    USAGE,
-    IOERR,
-    DATAERR,
-    PROTOCOL,
-    NOPERM,
-    UNAVAILABLE,
-    TEMPFAIL,
-    SOFTWARE,
-];
-
-/// Why the session could not start or died: the adapters' errors, made one type.
-#[derive(Debug)]
-pub enum SessionError {
-    /// Connecting, reading or writing failed (refused, reset, unresolvable ...).
-    Io(std::io::Error),
-    /// The TLS handshake or a record failed (certificate not trusted ...).
-    Tls(rustls::Error),
-    /// No reply (or handshake) before the deadline.
-    Timeout(Stage),
-    /// The SMTP session failed.
-    Smtp(SmtpError),
-    /// A call the adapter refused (our bug).
-    Usage(UsageError),
-    /// The message cannot be sent as given.
-    Refused(TxnError),
-    /// Not a name TLS can verify.
-    InvalidHost(String),
-    /// Anything else the adapter reported (its text).
-    Other(String),
+/// What `smtp-send` exits with (sysexits.h, as sendmail and msmtp use them).
+///
+/// Declared in order of precedence: when several apply (a run of many messages, or a
+/// message refused for one recipient and deferred for another), the first wins. Local
+/// problems come first (nothing was sent), then 76, 77, 69, 75 as the interface says,
+/// then our own bugs; `Ok` only when nothing else applies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ExitStatus {
+    /// EX_USAGE (64): the command line is wrong.
+    Usage,
+    /// EX_IOERR (74): the message (or the password file) could not be read.
+    IoErr,
+    /// EX_DATAERR (65): a bad address or unsendable message data.
+    DataErr,
+    /// EX_PROTOCOL (76): malformed reply, response injection, TLS unavailable or rejected.
+    Protocol,
+    /// EX_NOPERM (77): authentication failed or refused.
+    NoPerm,
+    /// EX_UNAVAILABLE (69): a permanent rejection of a message or of a recipient, by a
+    /// 5xx reply or by a refusal only another server could lift.
+    Unavailable,
+    /// EX_TEMPFAIL (75): 4xx, 421, connection refused, timeout, outcome unknown.
+    TempFail,
+    /// EX_SOFTWARE (70): a bug of ours (misuse of an adapter).
+    Software,
+    /// 0: every message accepted for every recipient.
+    Ok,
 }
 
-impl fmt::Display for SessionError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl ExitStatus {
+    /// The process exit code.
+    pub const fn code(self) -> u8 {
         match self {
-            SessionError::Io(e) => write!(f, "I/O error: {e}"),
-            SessionError::Tls(e) => write!(f, "TLS error: {e}"),
-            SessionError::Timeout(stage) => write!(f, "timed out waiting for {stage}"),
-            SessionError::Smtp(e) => write!(f, "{e}"),
-            SessionError::Usage(e) => write!(f, "internal error: {e}"),
-            SessionError::Refused(e) => write!(f, "message refused: {e}"),
-            SessionError::InvalidHost(h) => write!(f, "{h:?} is not a valid TLS server name"),
-            SessionError::Other(s) => f.write_str(s),
+            ExitStatus::Ok => 0,
+            ExitStatus::Usage => 64,
+            ExitStatus::DataErr => 65,
+            ExitStatus::Unavailable => 69,
+            ExitStatus::Software => 70,
+            ExitStatus::IoErr => 74,
+            ExitStatus::TempFail => 75,
+            ExitStatus::Protocol => 76,
+            ExitStatus::NoPerm => 77,
         }
+    }
+}
+
+impl From<ExitStatus> for std::process::ExitCode {
+    fn from(s: ExitStatus) -> Self {
+        std::process::ExitCode::from(s.code())
     }
 }
 
@@ -85,94 +69,121 @@ pub enum Failure {
     Data(String),
     /// The message (or an attachment, or the password file) could not be read.
     Input(String),
-    /// The session could not start or died.
-    Session(SessionError),
+    /// The session could not start or died: the adapters' one error type.
+    Session(Error),
 }
 
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Failure::Usage(s) | Failure::Data(s) | Failure::Input(s) => f.write_str(s),
+            Failure::Session(Error::Usage(e)) => write!(f, "internal error: {e}"),
             Failure::Session(e) => write!(f, "{e}"),
         }
     }
 }
 
-fn reply_status(reply: &Reply) -> u8 {
+fn reply_status(reply: &Reply) -> ExitStatus {
     if reply.is_permanent() {
-        UNAVAILABLE
+        ExitStatus::Unavailable
     } else {
-        TEMPFAIL
+        ExitStatus::TempFail
     }
 }
 
-fn txn_error_status(e: &TxnError) -> u8 {
+fn txn_error_status(e: &TxnError) -> ExitStatus {
     match e {
-        TxnError::Body(_) => DATAERR,
+        TxnError::Body(_) => ExitStatus::DataErr,
         // The server cannot take this message: as permanent as a 5xx (RFC 1870, 6152, 6531).
-        _ => UNAVAILABLE,
+        _ => ExitStatus::Unavailable,
     }
 }
 
-fn failure_status(f: &Failure) -> u8 {
-    use SmtpError as E;
+fn failure_status(f: &Failure) -> ExitStatus {
     match f {
-        Failure::Usage(_) => USAGE,
-        Failure::Data(_) => DATAERR,
-        Failure::Input(_) => IOERR,
-        Failure::Session(e) => match e {
-            SessionError::Io(_) | SessionError::Timeout(_) => TEMPFAIL,
-            SessionError::Tls(_) => PROTOCOL,
-            SessionError::Smtp(e) => match e {
-                E::ServiceUnavailable(r) | E::Rejected { reply: r, .. } => reply_status(r),
-                E::Protocol(_) | E::ResponseInjection | E::TlsRequired(_) => PROTOCOL,
-                E::CredentialsWithheld | E::Auth(_) => NOPERM,
-                E::Timeout { .. } | E::ConnectionClosed { .. } => TEMPFAIL,
-                E::DataAborted(_) => DATAERR,
-                _ => TEMPFAIL,
-            },
-            SessionError::Refused(e) => txn_error_status(e),
-            SessionError::InvalidHost(_) => USAGE,
-            SessionError::Usage(_) | SessionError::Other(_) => SOFTWARE,
-        },
+        Failure::Usage(_) => ExitStatus::Usage,
+        Failure::Data(_) => ExitStatus::DataErr,
+        Failure::Input(_) => ExitStatus::IoErr,
+        Failure::Session(e) => error_status(e),
     }
 }
 
-fn outcome_status(outcome: Option<&MessageOutcome>) -> u8 {
+/// The status of the adapters' error: one function for the three runtimes, whose
+/// errors are one type, so that no runtime can map a variant differently.
+fn error_status(e: &Error) -> ExitStatus {
+    use SmtpError as E;
+    match e {
+        Error::Io(_) | Error::Timeout { .. } => ExitStatus::TempFail,
+        Error::Tls(_) => ExitStatus::Protocol,
+        Error::Smtp(e) => match e {
+            E::ServiceUnavailable(r) | E::Rejected { reply: r, .. } => reply_status(r),
+            E::Protocol(_) | E::ResponseInjection | E::TlsRequired(_) => ExitStatus::Protocol,
+            E::CredentialsWithheld | E::Auth(_) => ExitStatus::NoPerm,
+            E::Timeout { .. } | E::ConnectionClosed { .. } => ExitStatus::TempFail,
+            E::DataAborted(_) => ExitStatus::DataErr,
+            _ => ExitStatus::TempFail,
+        },
+        Error::Refused(e) => txn_error_status(e),
+        Error::InvalidHost(_) => ExitStatus::Usage,
+        // Misuse of the adapter, or a build without TLS: our bug.
+        Error::Usage(_) | Error::Cancelled | Error::TlsUnavailable => ExitStatus::Software,
+        // A variant added since: its own classification decides.
+        e if e.is_transient() => ExitStatus::TempFail,
+        _ => ExitStatus::Software,
+    }
+}
+
+/// The status of a message's outcome (under LMTP also of one delivery). `Ok` for a
+/// transaction that failed only because its recipients were rejected: their own replies
+/// say how (4xx or 5xx).
+fn outcome_status(outcome: Option<&MessageOutcome>) -> ExitStatus {
     match outcome {
-        Some(MessageOutcome::Accepted(_)) => OK,
+        Some(MessageOutcome::Accepted(_)) => ExitStatus::Ok,
         Some(MessageOutcome::Failed(failure)) => match failure {
             TxnFailure::Rejected { reply, .. } => reply_status(reply),
             TxnFailure::Refused(e) => txn_error_status(e),
-            // The recipients' own replies say how (4xx or 5xx): see `report_statuses`.
-            TxnFailure::NoRecipients | TxnFailure::RecipientRejected => OK,
-            _ => TEMPFAIL,
+            TxnFailure::NoRecipients | TxnFailure::RecipientRejected => ExitStatus::Ok,
+            _ => ExitStatus::TempFail,
         },
         // Unknown (the connection died after the data) or never known.
-        _ => TEMPFAIL,
+        _ => ExitStatus::TempFail,
     }
 }
 
-fn report_statuses(report: &Report, out: &mut Vec<u8>) {
-    let lmtp = !report.deliveries.is_empty();
+/// The statuses one message contributes. The message's own outcome always counts, on
+/// every protocol: a message refused as a whole (locally before sending, or at MAIL or
+/// DATA) has no other status. Under LMTP, once final replies came per recipient, each
+/// accepted recipient counts its own delivery (the outcome is the first failure among
+/// them, counted again).
+fn report_statuses(report: &Report, out: &mut Vec<ExitStatus>) {
+    let message = outcome_status(report.outcome.as_ref());
+    out.push(message);
+    let finals = crate::output::has_finals(report);
     for (i, rcpt) in report.recipients.iter().enumerate() {
         match rcpt {
-            RecipientStatus::Accepted(_) if lmtp => out.push(outcome_status(
+            // A 552 meaning "too many recipients" is transient like a 452
+            // (RFC 5321 §4.5.3.1.10): the recipient may be sent in another transaction.
+            RecipientStatus::Rejected(_) if rcpt.is_transient() => out.push(ExitStatus::TempFail),
+            RecipientStatus::Rejected(r) => out.push(reply_status(r)),
+            RecipientStatus::Accepted(_) if finals => out.push(outcome_status(
                 report.deliveries.get(i).and_then(Option::as_ref),
             )),
+            // The message's outcome is this recipient's.
             RecipientStatus::Accepted(_) => {}
-            RecipientStatus::Rejected(r) => out.push(reply_status(r)),
-            RecipientStatus::NotAttempted => out.push(TEMPFAIL),
+            // Never tried while the message went on (the session ended, or the server
+            // took no more recipients): trying again may reach it. When the message
+            // failed as a whole, that failure is why, and its status stands.
+            RecipientStatus::NotAttempted if message == ExitStatus::Ok => {
+                out.push(ExitStatus::TempFail)
+            }
+            RecipientStatus::NotAttempted => {}
         }
-    }
-    if !lmtp || report.outcome.is_none() {
-        out.push(outcome_status(report.outcome.as_ref()));
     }
 }
 
 /// The exit status of a run: `failure` is what stopped it (if anything), `reports` the
 /// messages that reached an outcome, `expected` how many messages were to be sent.
-pub fn status(failure: Option<&Failure>, reports: &[Report], expected: usize) -> u8 {
+pub fn status(failure: Option<&Failure>, reports: &[Report], expected: usize) -> ExitStatus {
     let mut all = Vec::new();
     if let Some(f) = failure {
         all.push(failure_status(f));
@@ -181,13 +192,9 @@ pub fn status(failure: Option<&Failure>, reports: &[Report], expected: usize) ->
         report_statuses(report, &mut all);
     }
     if reports.len() < expected && failure.is_none() {
-        all.push(TEMPFAIL);
+        all.push(ExitStatus::TempFail);
     }
-    PRECEDENCE
-        .iter()
-        .copied()
-        .find(|s| all.contains(s))
-        .unwrap_or(OK)
+    all.into_iter().min().unwrap_or(ExitStatus::Ok)
 }
 
 #[cfg(test)]
@@ -197,19 +204,20 @@ mod tests {
     use smtp_proto::command::{EhloName, ForwardPath, ReversePath};
     use smtp_proto::reply::ReplyCode;
     use smtp_proto::{
-        AuthError, Client, Config, Envelope, Event, Instant, ProtocolError, TlsRequiredError, TxnId,
+        AuthError, Client, Config, Envelope, Event, Instant, ProtocolError, Stage,
+        TlsRequiredError, TxnId, UsageError,
     };
 
     fn reply(code: u16, text: &str) -> Reply {
         Reply::new(ReplyCode::new(code).unwrap(), &[text.as_bytes()]).unwrap()
     }
 
-    fn session(e: SessionError) -> Option<Failure> {
+    fn session(e: Error) -> Option<Failure> {
         Some(Failure::Session(e))
     }
 
     fn smtp(e: SmtpError) -> Option<Failure> {
-        session(SessionError::Smtp(e))
+        session(Error::Smtp(e))
     }
 
     /// A report of one message to `rcpts` recipients, fed these events.
@@ -268,38 +276,38 @@ mod tests {
     #[test]
     fn zero_when_every_message_is_accepted_for_every_recipient() {
         let r = report(2, false, &[rcpt_ok(0), rcpt_ok(1), accepted(None)]);
-        assert_eq!(status(None, &[r.clone(), r], 2), OK);
+        assert_eq!(status(None, &[r.clone(), r], 2), ExitStatus::Ok);
         let lmtp = report(
             2,
             true,
             &[rcpt_ok(0), rcpt_ok(1), accepted(Some(0)), accepted(Some(1))],
         );
-        assert_eq!(status(None, &[lmtp], 1), OK);
+        assert_eq!(status(None, &[lmtp], 1), ExitStatus::Ok);
     }
 
     #[test]
     fn usage_error_is_64() {
         let f = Some(Failure::Usage("bad".into()));
-        assert_eq!(status(f.as_ref(), &[], 1), USAGE);
-        let f = session(SessionError::InvalidHost("a b".into()));
-        assert_eq!(status(f.as_ref(), &[], 1), USAGE);
+        assert_eq!(status(f.as_ref(), &[], 1), ExitStatus::Usage);
+        let f = session(Error::InvalidHost("a b".into()));
+        assert_eq!(status(f.as_ref(), &[], 1), ExitStatus::Usage);
     }
 
     #[test]
     fn bad_address_or_data_is_65() {
         let f = Some(Failure::Data("bad address".into()));
-        assert_eq!(status(f.as_ref(), &[], 1), DATAERR);
+        assert_eq!(status(f.as_ref(), &[], 1), ExitStatus::DataErr);
         let nul = TxnError::Body(BodyError::Nul { offset: 3 });
-        let f = session(SessionError::Refused(nul));
-        assert_eq!(status(f.as_ref(), &[], 1), DATAERR);
+        let f = session(Error::Refused(nul));
+        assert_eq!(status(f.as_ref(), &[], 1), ExitStatus::DataErr);
     }
 
     #[test]
     fn permanent_rejection_of_message_or_recipient_is_69() {
         let rcpt = report(2, false, &[rcpt_ok(0), rcpt_no(1, 550), accepted(None)]);
-        assert_eq!(status(None, &[rcpt], 1), UNAVAILABLE);
+        assert_eq!(status(None, &[rcpt], 1), ExitStatus::Unavailable);
         let msg = report(1, false, &[rcpt_ok(0), failed(None, 554)]);
-        assert_eq!(status(None, &[msg], 1), UNAVAILABLE);
+        assert_eq!(status(None, &[msg], 1), ExitStatus::Unavailable);
         let lmtp = report(
             2,
             true,
@@ -310,17 +318,17 @@ mod tests {
                 failed(Some(1), 550),
             ],
         );
-        assert_eq!(status(None, &[lmtp], 1), UNAVAILABLE);
+        assert_eq!(status(None, &[lmtp], 1), ExitStatus::Unavailable);
         let greeting = smtp(SmtpError::ServiceUnavailable(reply(554, "go away")));
-        assert_eq!(status(greeting.as_ref(), &[], 1), UNAVAILABLE);
+        assert_eq!(status(greeting.as_ref(), &[], 1), ExitStatus::Unavailable);
     }
 
     #[test]
     fn temporary_failures_are_75() {
         let rcpt = report(1, false, &[rcpt_no(0, 450), failed_no_recipients()]);
-        assert_eq!(status(None, &[rcpt], 1), TEMPFAIL);
+        assert_eq!(status(None, &[rcpt], 1), ExitStatus::TempFail);
         let msg = report(1, false, &[rcpt_ok(0), failed(None, 451)]);
-        assert_eq!(status(None, &[msg], 1), TEMPFAIL);
+        assert_eq!(status(None, &[msg], 1), ExitStatus::TempFail);
         let unknown = report(
             1,
             false,
@@ -332,18 +340,18 @@ mod tests {
                 },
             ],
         );
-        assert_eq!(status(None, &[unknown], 1), TEMPFAIL);
+        assert_eq!(status(None, &[unknown], 1), ExitStatus::TempFail);
         for f in [
             smtp(SmtpError::ServiceUnavailable(reply(421, "bye"))),
-            session(SessionError::Io(
-                std::io::ErrorKind::ConnectionRefused.into(),
-            )),
-            session(SessionError::Timeout(Stage::Greeting)),
+            session(Error::Io(std::io::ErrorKind::ConnectionRefused.into())),
+            session(Error::Timeout {
+                stage: Stage::Greeting,
+            }),
             smtp(SmtpError::ConnectionClosed {
                 stage: Some(Stage::Mail),
             }),
         ] {
-            assert_eq!(status(f.as_ref(), &[], 1), TEMPFAIL, "{f:?}");
+            assert_eq!(status(f.as_ref(), &[], 1), ExitStatus::TempFail, "{f:?}");
         }
     }
 
@@ -362,11 +370,11 @@ mod tests {
             smtp(SmtpError::Protocol(malformed)),
             smtp(SmtpError::ResponseInjection),
             smtp(SmtpError::TlsRequired(TlsRequiredError::NotOffered)),
-            session(SessionError::Tls(rustls::Error::InvalidCertificate(
+            session(Error::Tls(rustls::Error::InvalidCertificate(
                 rustls::CertificateError::UnknownIssuer,
             ))),
         ] {
-            assert_eq!(status(f.as_ref(), &[], 1), PROTOCOL, "{f:?}");
+            assert_eq!(status(f.as_ref(), &[], 1), ExitStatus::Protocol, "{f:?}");
         }
     }
 
@@ -377,38 +385,146 @@ mod tests {
             smtp(SmtpError::Auth(AuthError::NotOffered)),
             smtp(SmtpError::CredentialsWithheld),
         ] {
-            assert_eq!(status(f.as_ref(), &[], 1), NOPERM, "{f:?}");
+            assert_eq!(status(f.as_ref(), &[], 1), ExitStatus::NoPerm, "{f:?}");
         }
+    }
+
+    #[test]
+    fn misusing_the_adapter_is_70() {
+        for e in [
+            Error::Usage(UsageError::Closed),
+            Error::Cancelled,
+            Error::TlsUnavailable,
+        ] {
+            assert_eq!(error_status(&e), ExitStatus::Software, "{e:?}");
+        }
+    }
+
+    /// RFC 5321 §4.5.3.1.10: a 552 that says "too many recipients" (5.5.3) is treated
+    /// as a 452, so that recipient is a temporary failure (75); a 552 about the mailbox
+    /// (5.2.2) stays permanent (69).
+    #[test]
+    fn a_552_too_many_recipients_is_75_a_552_mailbox_full_is_69() {
+        let with = |text: &str| Event::RecipientRejected {
+            txn: txn(),
+            rcpt: 1,
+            reply: reply(552, text),
+        };
+        let too_many = report(
+            2,
+            false,
+            &[rcpt_ok(0), with("5.5.3 too many"), accepted(None)],
+        );
+        assert_eq!(status(None, &[too_many], 1), ExitStatus::TempFail);
+        let full = report(
+            2,
+            false,
+            &[rcpt_ok(0), with("5.2.2 mailbox full"), accepted(None)],
+        );
+        assert_eq!(status(None, &[full], 1), ExitStatus::Unavailable);
     }
 
     #[test]
     fn reading_the_message_failed_is_74() {
         let f = Some(Failure::Input("cannot read".into()));
-        assert_eq!(status(f.as_ref(), &[], 1), IOERR);
+        assert_eq!(status(f.as_ref(), &[], 1), ExitStatus::IoErr);
+    }
+
+    #[test]
+    fn codes_are_sysexits_and_precedence_is_local_76_77_69_75_70() {
+        use ExitStatus as S;
+        let order = [
+            S::Usage,
+            S::IoErr,
+            S::DataErr,
+            S::Protocol,
+            S::NoPerm,
+            S::Unavailable,
+            S::TempFail,
+            S::Software,
+            S::Ok,
+        ];
+        let codes: Vec<u8> = order.iter().map(|s| s.code()).collect();
+        assert_eq!(codes, [64, 74, 65, 76, 77, 69, 75, 70, 0]);
+        assert!(order.windows(2).all(|w| w[0] < w[1]), "declared in order");
     }
 
     #[test]
     fn precedence_is_76_77_69_75() {
         let perm = report(1, false, &[rcpt_no(0, 550), failed_no_recipients()]);
         let temp = report(1, false, &[rcpt_no(0, 450), failed_no_recipients()]);
-        assert_eq!(status(None, &[temp.clone(), perm.clone()], 2), UNAVAILABLE);
+        assert_eq!(
+            status(None, &[temp.clone(), perm.clone()], 2),
+            ExitStatus::Unavailable
+        );
         let closed = smtp(SmtpError::ConnectionClosed { stage: None });
         assert_eq!(
             status(closed.as_ref(), std::slice::from_ref(&perm), 2),
-            UNAVAILABLE
+            ExitStatus::Unavailable
         );
         let auth = smtp(SmtpError::CredentialsWithheld);
         assert_eq!(
             status(auth.as_ref(), std::slice::from_ref(&perm), 1),
-            NOPERM
+            ExitStatus::NoPerm
         );
         let proto = smtp(SmtpError::ResponseInjection);
-        assert_eq!(status(proto.as_ref(), &[perm], 1), PROTOCOL);
+        assert_eq!(status(proto.as_ref(), &[perm], 1), ExitStatus::Protocol);
+    }
+
+    fn refused_locally(e: TxnError) -> Event {
+        Event::TransactionFailed {
+            txn: txn(),
+            rcpt: None,
+            failure: TxnFailure::Refused(e),
+        }
+    }
+
+    #[test]
+    fn a_message_refused_before_sending_is_69_on_smtp_and_lmtp() {
+        for lmtp in [false, true] {
+            let r = report(2, lmtp, &[refused_locally(TxnError::NeedsSmtpUtf8)]);
+            assert_eq!(
+                status(None, &[r], 1),
+                ExitStatus::Unavailable,
+                "lmtp: {lmtp}"
+            );
+            let nul = TxnError::Body(BodyError::Nul { offset: 3 });
+            let r = report(1, lmtp, &[refused_locally(nul)]);
+            assert_eq!(status(None, &[r], 1), ExitStatus::DataErr, "lmtp: {lmtp}");
+        }
+    }
+
+    #[test]
+    fn a_message_refused_at_data_is_the_same_status_on_smtp_and_lmtp() {
+        for (code, want) in [(554, ExitStatus::Unavailable), (451, ExitStatus::TempFail)] {
+            for lmtp in [false, true] {
+                let r = report(2, lmtp, &[rcpt_ok(0), rcpt_ok(1), failed(None, code)]);
+                assert_eq!(status(None, &[r], 1), want, "{code}, lmtp: {lmtp}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_recipient_never_tried_is_75_when_the_message_went_on() {
+        let r = report(2, false, &[rcpt_ok(0), accepted(None)]);
+        assert_eq!(status(None, &[r], 1), ExitStatus::TempFail);
+        let lmtp = report(2, true, &[rcpt_ok(0), accepted(Some(0))]);
+        assert_eq!(status(None, &[lmtp], 1), ExitStatus::TempFail);
+    }
+
+    #[test]
+    fn an_lmtp_delivery_whose_reply_never_came_is_75() {
+        let cut = Event::OutcomeUnknown {
+            txn: txn(),
+            rcpt: Some(1),
+        };
+        let r = report(2, true, &[rcpt_ok(0), rcpt_ok(1), accepted(Some(0)), cut]);
+        assert_eq!(status(None, &[r], 1), ExitStatus::TempFail);
     }
 
     #[test]
     fn messages_without_a_report_are_temporary_failures() {
         let ok = report(1, false, &[rcpt_ok(0), accepted(None)]);
-        assert_eq!(status(None, &[ok], 2), TEMPFAIL);
+        assert_eq!(status(None, &[ok], 2), ExitStatus::TempFail);
     }
 }

@@ -4,6 +4,7 @@
 //! The tool is protocol-free: it maps options onto an adapter's `Builder`, and the
 //! adapter's `Report`s and error onto output and a sysexits status (see [`exit`]).
 
+mod adapter;
 mod args;
 mod exit;
 mod message;
@@ -20,10 +21,10 @@ use std::time::Duration;
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use smtp_proto::command::{EhloName, ForwardPath, Mechanism, ReversePath};
-use smtp_proto::{Credentials, TlsPolicy};
+use smtp_proto::{Config, Credentials, Timeouts, TlsMode, TlsPolicy};
 
 use args::{Args, Runtime, StartTls};
-use exit::Failure;
+use exit::{ExitStatus, Failure};
 use session::{Outcome, Plan, Progress, Server};
 
 fn main() -> ExitCode {
@@ -31,7 +32,11 @@ fn main() -> ExitCode {
         Ok(a) => a,
         Err(e) => {
             let _ = e.print();
-            return ExitCode::from(if e.use_stderr() { exit::USAGE } else { 0 });
+            return ExitCode::from(if e.use_stderr() {
+                ExitStatus::Usage
+            } else {
+                ExitStatus::Ok
+            });
         }
     };
     ExitCode::from(run(args))
@@ -41,7 +46,7 @@ fn say(line: &str) {
     let _ = writeln!(std::io::stderr().lock(), "smtp-send: {line}");
 }
 
-fn run(args: Args) -> u8 {
+fn run(args: Args) -> ExitStatus {
     if args.transcript {
         transcript::install(args.transcript_body);
     }
@@ -51,9 +56,9 @@ fn run(args: Args) -> u8 {
     };
     let bar = Bar::new(&args);
     let outcome = match args.runtime {
-        Runtime::Tokio => session::run_tokio(&plan, &bar),
-        Runtime::Smol => session::run_smol(&plan, &bar),
-        Runtime::Blocking => session::run_blocking(&plan, &bar),
+        Runtime::Blocking => session::run::<adapter::Blocking>(&plan, &bar),
+        Runtime::Tokio => session::run::<adapter::Tokio>(&plan, &bar),
+        Runtime::Smol => session::run::<adapter::Smol>(&plan, &bar),
     };
     bar.done();
     if plan.repeat > 1 {
@@ -73,7 +78,7 @@ fn run(args: Args) -> u8 {
 }
 
 /// Prints the result and returns the exit status.
-fn finish(args: &Args, outcome: &Outcome, failure: Option<Failure>) -> u8 {
+fn finish(args: &Args, outcome: &Outcome, failure: Option<Failure>) -> ExitStatus {
     let status = exit::status(failure.as_ref(), &outcome.reports, args.repeat as usize);
     let error = failure.as_ref().map(|f| f.to_string());
     if let Some(e) = &error {
@@ -212,26 +217,30 @@ fn plan(args: &Args) -> Result<Plan, Failure> {
         )));
     }
     let credentials = credentials(args)?;
-    let starttls = match args.starttls {
-        Some(StartTls::Required) => TlsPolicy::Required,
-        Some(StartTls::Opportunistic) => TlsPolicy::Opportunistic,
-        Some(StartTls::Never) => TlsPolicy::Disabled,
-        None if credentials.is_some() => TlsPolicy::Required,
-        None => TlsPolicy::Opportunistic,
+    let mut config = Config::new(ehlo.unwrap_or_else(EhloName::localhost));
+    config.tls = match args.starttls {
+        _ if args.tls => TlsMode::Implicit,
+        Some(StartTls::Required) => TlsMode::StartTls(TlsPolicy::Required),
+        Some(StartTls::Opportunistic) => TlsMode::StartTls(TlsPolicy::Opportunistic),
+        Some(StartTls::Never) => TlsMode::StartTls(TlsPolicy::Disabled),
+        None if credentials.is_some() => TlsMode::StartTls(TlsPolicy::Required),
+        None => TlsMode::StartTls(TlsPolicy::Opportunistic),
     };
+    config.credentials = credentials;
+    if let Some(m) = auth_mech {
+        config.auth_preference = vec![m];
+    }
+    config.allow_plaintext_auth = args.allow_plaintext_auth;
+    config.lmtp = args.lmtp;
+    config.pipelining = !args.no_pipelining;
+    config.chunking = !args.no_chunking;
+    if let Some(t) = timeout {
+        config.timeouts = Timeouts::all(t);
+    }
     Ok(Plan {
         server,
-        implicit_tls: args.tls,
-        starttls,
+        config,
         tls_config,
-        credentials,
-        auth_mech,
-        allow_plaintext_auth: args.allow_plaintext_auth,
-        ehlo,
-        lmtp: args.lmtp,
-        pipelining: !args.no_pipelining,
-        chunking: !args.no_chunking,
-        timeout,
         connect_timeout,
         from,
         to,
@@ -268,15 +277,7 @@ impl Bar {
 }
 
 impl Progress for Bar {
-    fn batch(&self) -> usize {
-        if self.0.is_some() {
-            10
-        } else {
-            1000
-        }
-    }
-
-    fn sent(&self, n: usize) {
+    fn reports(&self, n: usize) {
         if let Some(b) = &self.0 {
             b.inc(n as u64);
         }

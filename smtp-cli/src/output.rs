@@ -4,6 +4,7 @@ use serde_json::{json, Value};
 use smtp_proto::reply::Escaped;
 use smtp_proto::{MessageOutcome, RecipientStatus, Reply, Report, TxnFailure};
 
+use crate::exit::ExitStatus;
 use crate::session::Outcome;
 
 /// Code, enhanced status and text of a reply; the text without the enhanced status
@@ -66,6 +67,22 @@ fn outcome_fields(o: Option<&MessageOutcome>) -> (Value, Value, Value, Value) {
     }
 }
 
+/// Whether final replies came per recipient (LMTP after the data, RFC 2033 §4.2).
+pub fn has_finals(report: &Report) -> bool {
+    report.deliveries.iter().any(Option::is_some)
+}
+
+/// Under LMTP, what became of the message for accepted recipient `i`: its own final
+/// reply, or the message's outcome when the message failed as a whole (no final reply
+/// came for anyone, e.g. DATA refused).
+fn delivery(report: &Report, i: usize) -> Option<&MessageOutcome> {
+    if has_finals(report) {
+        report.deliveries.get(i).and_then(Option::as_ref)
+    } else {
+        report.outcome.as_ref()
+    }
+}
+
 fn message_json(report: &Report, to: &[String]) -> Value {
     let lmtp = !report.deliveries.is_empty();
     let recipients: Vec<Value> = report
@@ -90,9 +107,7 @@ fn message_json(report: &Report, to: &[String]) -> Value {
             });
             if lmtp {
                 let (delivered, code, enhanced, text) = match status {
-                    RecipientStatus::Accepted(_) => {
-                        outcome_fields(report.deliveries.get(i).and_then(Option::as_ref))
-                    }
+                    RecipientStatus::Accepted(_) => outcome_fields(delivery(report, i)),
                     _ => (json!(false), Value::Null, Value::Null, Value::Null),
                 };
                 v["delivery"] = json!({
@@ -121,7 +136,7 @@ pub fn json(
     to: &[String],
     outcome: &Outcome,
     error: Option<String>,
-    exit: u8,
+    exit: ExitStatus,
 ) -> Value {
     let info = outcome.info.clone().unwrap_or_default();
     json!({
@@ -131,7 +146,7 @@ pub fn json(
         "capabilities": info.capabilities,
         "messages": outcome.reports.iter().map(|r| message_json(r, to)).collect::<Vec<_>>(),
         "error": error,
-        "exit_code": exit,
+        "exit_code": exit.code(),
     })
 }
 
@@ -168,10 +183,20 @@ pub fn problems(outcome: &Outcome, to: &[String]) -> Vec<String> {
                         }
                     }
                 }
+                // Left out of a message that went ahead (the server took no more
+                // recipients, RFC 5321 §4.5.3.1.10); when the message failed as a
+                // whole, the line below says why.
+                RecipientStatus::NotAttempted if went_ahead(report) => {
+                    lines.push(format!(
+                        "{tag}<{address}> not attempted: the server took no more recipients"
+                    ));
+                }
                 RecipientStatus::NotAttempted => {}
             }
         }
-        if report.deliveries.is_empty() {
+        // Over SMTP, and under LMTP for a message that failed as a whole (refused
+        // before sending, at MAIL or at DATA): no final reply came per recipient.
+        if !has_finals(report) {
             if let Some(o) = &report.outcome {
                 if !o.is_accepted() {
                     lines.push(format!("{tag}message not accepted: {}", describe(Some(o))));
@@ -180,6 +205,23 @@ pub fn problems(outcome: &Outcome, to: &[String]) -> Vec<String> {
         }
     }
     lines
+}
+
+/// Whether the message was delivered to some recipients (and so did not fail as a
+/// whole).
+fn went_ahead(report: &Report) -> bool {
+    if has_finals(report) {
+        report
+            .deliveries
+            .iter()
+            .flatten()
+            .any(MessageOutcome::is_accepted)
+    } else {
+        report
+            .outcome
+            .as_ref()
+            .is_some_and(MessageOutcome::is_accepted)
+    }
 }
 
 fn describe(o: Option<&MessageOutcome>) -> String {
@@ -197,4 +239,72 @@ fn describe(o: Option<&MessageOutcome>) -> String {
 /// The server as given, escaped for a terminal.
 pub fn escaped(s: &str) -> String {
     Escaped(s.as_bytes()).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use smtp_proto::command::{EhloName, ForwardPath, ReversePath};
+    use smtp_proto::reply::ReplyCode;
+    use smtp_proto::{Client, Config, Envelope, Event, Instant, TxnId};
+
+    use super::*;
+
+    fn reply(code: u16, text: &str) -> Reply {
+        Reply::new(ReplyCode::new(code).unwrap(), &[text.as_bytes()]).unwrap()
+    }
+
+    /// The first transaction of a fresh client: the same id every time.
+    fn txn() -> TxnId {
+        let mut client = Client::new(Config::new(EhloName::localhost()), Instant::ZERO);
+        let to = [ForwardPath::new("b@example.net").unwrap()];
+        let envelope = Envelope::new(ReversePath::new("a@example.org").unwrap(), to);
+        client.send(Instant::ZERO, envelope).unwrap()
+    }
+
+    fn problems_of(events: &[Event]) -> Vec<String> {
+        let mut report = Report::new(txn(), 3, false);
+        for e in events {
+            assert!(report.apply(e));
+        }
+        let outcome = Outcome {
+            info: None,
+            reports: vec![report],
+            error: None,
+            quit_error: None,
+            elapsed: Duration::ZERO,
+        };
+        problems(&outcome, &["a@x".into(), "b@x".into(), "c@x".into()])
+    }
+
+    /// After "452 4.5.3 too many recipients" the message goes to the first recipient;
+    /// the third was never tried, and the user is told so.
+    #[test]
+    fn recipients_never_tried_are_named_when_the_message_went_ahead() {
+        let lines = problems_of(&[
+            Event::RecipientAccepted {
+                txn: txn(),
+                rcpt: 0,
+                reply: reply(250, "ok"),
+            },
+            Event::RecipientRejected {
+                txn: txn(),
+                rcpt: 1,
+                reply: reply(452, "4.5.3 too many"),
+            },
+            Event::RecipientNotAttempted {
+                txn: txn(),
+                rcpt: 2,
+            },
+            Event::MessageAccepted {
+                txn: txn(),
+                rcpt: None,
+                reply: reply(250, "queued"),
+            },
+        ]);
+        assert_eq!(lines.len(), 2, "{lines:?}");
+        assert!(lines[0].starts_with("<b@x> rejected: 452"), "{lines:?}");
+        assert!(lines[1].starts_with("<c@x> not attempted"), "{lines:?}");
+    }
 }

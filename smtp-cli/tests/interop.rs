@@ -1,6 +1,7 @@
 //! `smtp-send` against the real servers of `scripts/test-servers` (Postfix, aiosmtpd,
 //! LMTP): STARTTLS + AUTH, implicit TLS, LMTP, exit statuses from real refusals, what the
-//! servers stored, and `--repeat 100`. Panics (never skips) when the servers are down.
+//! servers stored, and `--repeat 100`, each on every runtime. Panics (never skips) when
+//! the servers are down.
 #![cfg(feature = "interop")]
 
 mod common;
@@ -32,12 +33,12 @@ fn with_login(cmd: &mut assert_cmd::Command, servers: &TestServers, password: &s
     .env(PASSWORD_VAR, password);
 }
 
-/// STARTTLS + AUTH on Postfix with every runtime: accepted (0), delivered, and the JSON
-/// names the TLS version and mechanism; the password is nowhere in the output.
+/// STARTTLS + AUTH on Postfix: accepted (0), delivered, and the JSON names the TLS
+/// version and mechanism; the password is nowhere in the output.
 #[test]
-fn postfix_starttls_auth_on_every_runtime() {
+fn postfix_starttls_auth() {
     let servers = TestServers::get();
-    for runtime in RUNTIMES {
+    on_every_runtime(|runtime| {
         let rcpt = format!("{}@example.com", unique(&format!("cli-{runtime}")));
         let mut cmd = to(&servers, runtime, Listener::Postfix, &["--to", &rcpt]);
         with_login(&mut cmd, &servers, servers.password());
@@ -68,24 +69,26 @@ fn postfix_starttls_auth_on_every_runtime() {
         let stored = String::from_utf8_lossy(&stored);
         assert!(stored.contains("Subject: interop"), "{stored}");
         assert!(stored.contains("Message-ID: <"), "{stored}");
-    }
+    });
 }
 
 /// Implicit TLS (Postfix wrappermode): `--tls`, and the JSON shows the version.
 #[test]
 fn postfix_implicit_tls() {
     let servers = TestServers::get();
-    let rcpt = format!("{}@example.com", unique("cli-tls"));
-    let mut cmd = to(
-        &servers,
-        "smol",
-        Listener::PostfixTls,
-        &["--to", &rcpt, "--tls"],
-    );
-    with_login(&mut cmd, &servers, servers.password());
-    let out = run(cmd.arg("--json")).expect(0);
-    assert!(out.json()["tls"].is_string(), "{out}");
-    servers.postfix_message(&rcpt);
+    on_every_runtime(|runtime| {
+        let rcpt = format!("{}@example.com", unique(&format!("cli-tls-{runtime}")));
+        let mut cmd = to(
+            &servers,
+            runtime,
+            Listener::PostfixTls,
+            &["--to", &rcpt, "--tls", "--json"],
+        );
+        with_login(&mut cmd, &servers, servers.password());
+        let out = run(cmd).expect(0);
+        assert!(out.json()["tls"].is_string(), "{out}");
+        servers.postfix_message(&rcpt);
+    });
 }
 
 /// `--data FILE` reaches aiosmtpd byte for byte (line ends normalised by the server's
@@ -93,34 +96,38 @@ fn postfix_implicit_tls() {
 #[test]
 fn aiosmtpd_stores_the_file_as_sent() {
     let servers = TestServers::get();
-    let rcpt = format!("{}@example.com", unique("cli-data"));
     let message = b"Subject: file\r\n\r\n.leading dot\r\nend\r\n";
     let data = temp_file("m.eml", message);
-    let mut cmd = to(&servers, "blocking", Listener::Aiosmtpd, &["--to", &rcpt]);
-    cmd.arg("--data").arg(&data);
-    with_login(&mut cmd, &servers, servers.password());
-    run(cmd).expect(0);
-    assert_aiosmtpd_stored(&servers.aiosmtpd_message(&rcpt), message);
+    on_every_runtime(|runtime| {
+        let rcpt = format!("{}@example.com", unique(&format!("cli-data-{runtime}")));
+        let mut cmd = to(&servers, runtime, Listener::Aiosmtpd, &["--to", &rcpt]);
+        cmd.arg("--data").arg(&data);
+        with_login(&mut cmd, &servers, servers.password());
+        run(cmd).expect(0);
+        assert_aiosmtpd_stored(&servers.aiosmtpd_message(&rcpt), message);
+    });
 }
 
 /// A recipient Postfix refuses with 550 5.1.1: 69, while the other gets the message.
 #[test]
 fn postfix_refused_recipient_is_69() {
     let servers = TestServers::get();
-    let good = format!("{}@example.com", unique("cli-good"));
-    let bad = format!("{}@example.com", unique("reject-cli"));
-    let mut cmd = to(
-        &servers,
-        "tokio",
-        Listener::Postfix,
-        &["--to", &good, "--to", &bad],
-    );
-    with_login(&mut cmd, &servers, servers.password());
-    let out = run(cmd.arg("--json")).expect(69);
-    let r = &out.json()["messages"][0]["recipients"];
-    assert_eq!(r[1]["code"], 550, "{out}");
-    assert_eq!(r[1]["enhanced"], "5.1.1", "{out}");
-    servers.postfix_message(&good);
+    on_every_runtime(|runtime| {
+        let good = format!("{}@example.com", unique(&format!("cli-good-{runtime}")));
+        let bad = format!("{}@example.com", unique(&format!("reject-cli-{runtime}")));
+        let mut cmd = to(
+            &servers,
+            runtime,
+            Listener::Postfix,
+            &["--to", &good, "--to", &bad, "--json"],
+        );
+        with_login(&mut cmd, &servers, servers.password());
+        let out = run(cmd).expect(69);
+        let r = &out.json()["messages"][0]["recipients"];
+        assert_eq!(r[1]["code"], 550, "{out}");
+        assert_eq!(r[1]["enhanced"], "5.1.1", "{out}");
+        servers.postfix_message(&good);
+    });
 }
 
 /// LMTP: the refused recipient is refused after the data, in its own reply: 69, and the
@@ -128,43 +135,46 @@ fn postfix_refused_recipient_is_69() {
 #[test]
 fn lmtp_per_recipient_delivery() {
     let servers = TestServers::get();
-    let good = format!("{}@example.com", unique("cli-lmtp"));
-    let bad = format!("{}@example.com", unique("reject-lmtp"));
-    let cmd = to(
-        &servers,
-        "blocking",
-        Listener::Lmtp,
-        &[
-            "--lmtp",
-            "--json",
-            "--starttls",
-            "never",
-            "--to",
-            &good,
-            "--to",
-            &bad,
-        ],
-    );
-    let out = run(cmd).expect(69);
-    let r = &out.json()["messages"][0]["recipients"];
-    assert_eq!(r[0]["delivery"]["delivered"], true, "{out}");
-    assert_eq!(r[1]["delivery"]["delivered"], false, "{out}");
-    assert_eq!(r[1]["delivery"]["code"], 550, "{out}");
+    on_every_runtime(|runtime| {
+        let good = format!("{}@example.com", unique(&format!("cli-lmtp-{runtime}")));
+        let bad = format!("{}@example.com", unique(&format!("reject-lmtp-{runtime}")));
+        let cmd = to(
+            &servers,
+            runtime,
+            Listener::Lmtp,
+            &[
+                "--lmtp",
+                "--json",
+                "--starttls",
+                "never",
+                "--to",
+                &good,
+                "--to",
+                &bad,
+            ],
+        );
+        let out = run(cmd).expect(69);
+        let r = &out.json()["messages"][0]["recipients"];
+        assert_eq!(r[0]["delivery"]["delivered"], true, "{out}");
+        assert_eq!(r[1]["delivery"]["delivered"], false, "{out}");
+        assert_eq!(r[1]["delivery"]["code"], 550, "{out}");
+    });
 }
 
 /// Postfix's certificate without `--ca-file` (not in the Mozilla roots): 76.
 #[test]
 fn untrusted_certificate_is_76() {
     let servers = TestServers::get();
-    let rcpt = format!("{}@example.com", unique("cli-untrusted"));
-    let cmd = send(
-        "blocking",
-        servers.addr(Listener::Postfix),
-        &["--to", &rcpt],
-    );
-    let out = run(cmd).expect(76);
-    assert!(out.stderr.contains("certificate"), "{out}");
-    assert!(!servers.postfix_has(&rcpt));
+    on_every_runtime(|runtime| {
+        let rcpt = format!(
+            "{}@example.com",
+            unique(&format!("cli-untrusted-{runtime}"))
+        );
+        let cmd = send(runtime, servers.addr(Listener::Postfix), &["--to", &rcpt]);
+        let out = run(cmd).expect(76);
+        assert!(out.stderr.contains("certificate"), "{out}");
+        assert!(!servers.postfix_has(&rcpt));
+    });
 }
 
 /// A wrong password (535), and credentials on a cleartext session: 77; the password is
@@ -172,30 +182,40 @@ fn untrusted_certificate_is_76() {
 #[test]
 fn authentication_failures_are_77() {
     let servers = TestServers::get();
-    let rcpt = format!("{}@example.com", unique("cli-badpw"));
-    // Postfix: the harness's aiosmtpd listeners never answer a failed AUTH.
-    let mut cmd = to(&servers, "tokio", Listener::Postfix, &["--to", &rcpt]);
-    with_login(&mut cmd, &servers, "wrong-Pa55word");
-    let out = run(cmd.args(["--json", "--transcript"])).expect(77);
-    let all = format!("{}{}", out.stdout, out.stderr);
-    assert!(!all.contains("wrong-Pa55word"), "password shown:\n{out}");
+    on_every_runtime(|runtime| {
+        let rcpt = format!("{}@example.com", unique(&format!("cli-badpw-{runtime}")));
+        // Postfix: the harness's aiosmtpd listeners never answer a failed AUTH.
+        let mut cmd = to(&servers, runtime, Listener::Postfix, &["--to", &rcpt]);
+        cmd.args(["--json", "--transcript"]);
+        with_login(&mut cmd, &servers, "wrong-Pa55word");
+        let out = run(cmd).expect(77);
+        let all = format!("{}{}", out.stdout, out.stderr);
+        assert!(!all.contains("wrong-Pa55word"), "password shown:\n{out}");
 
-    let mut cmd = to(&servers, "smol", Listener::Postfix, &["--to", &rcpt]);
-    cmd.args(["--starttls", "never"]);
-    with_login(&mut cmd, &servers, servers.password());
-    run(cmd).expect(77);
+        let mut cmd = to(&servers, runtime, Listener::Postfix, &["--to", &rcpt]);
+        cmd.args(["--starttls", "never"]);
+        with_login(&mut cmd, &servers, servers.password());
+        run(cmd).expect(77);
+    });
 }
 
 /// `--repeat 100` on one Postfix connection: every message accepted and delivered.
 #[test]
 fn postfix_repeat_100() {
     let servers = TestServers::get();
-    let rcpt = format!("{}@example.com", unique("cli-repeat"));
-    let mut cmd = to(&servers, "blocking", Listener::Postfix, &["--to", &rcpt]);
-    with_login(&mut cmd, &servers, servers.password());
-    let out = run(cmd.args(["--repeat", "100", "--json"])).expect(0);
-    let messages = out.json()["messages"].as_array().unwrap().clone();
-    assert_eq!(messages.len(), 100);
-    assert!(messages.iter().all(|m| m["accepted"] == true), "{out}");
-    assert!(out.stderr.contains("100 messages in"), "{out}");
+    on_every_runtime(|runtime| {
+        let rcpt = format!("{}@example.com", unique(&format!("cli-repeat-{runtime}")));
+        let mut cmd = to(
+            &servers,
+            runtime,
+            Listener::Postfix,
+            &["--to", &rcpt, "--repeat", "100", "--json"],
+        );
+        with_login(&mut cmd, &servers, servers.password());
+        let out = run(cmd).expect(0);
+        let messages = out.json()["messages"].as_array().unwrap().clone();
+        assert_eq!(messages.len(), 100);
+        assert!(messages.iter().all(|m| m["accepted"] == true), "{out}");
+        assert!(out.stderr.contains("100 messages in"), "{out}");
+    });
 }

@@ -1,6 +1,6 @@
 //! `smtp-send` run as a process against the testkit's loopback servers: the scripted
 //! server (every byte checked) and step servers (replies chosen per test). Each exit
-//! status of the interface comes from a real cause here.
+//! status of the interface comes from a real cause here, on each of the three runtimes.
 
 mod common;
 
@@ -28,27 +28,19 @@ C: QUIT\r\n
 S: 221 bye\r\n
 EOF
 ";
-    for runtime in RUNTIMES {
-        let server = ScriptedServer::start(&Transcript::parse("stdin", script));
-        let mut cmd = send(runtime, server.addr(), &["--to", "b@example.net"]);
-        cmd.args([
-            "--starttls",
-            "never",
-            "--ehlo",
-            "client.example",
-            "--data",
-            "-",
-        ])
-        .write_stdin("Subject: stdin\n\nline\n.dot\r\nlast");
-        run(cmd).expect(0);
-        server.finish().unwrap_or_else(|e| panic!("{runtime}: {e}"));
-    }
+    on_every_runtime(|runtime| {
+        against_script(runtime, script, |cmd| {
+            cmd.args(["--to", "b@example.net", "--data", "-"])
+                .write_stdin("Subject: stdin\n\nline\n.dot\r\nlast");
+        })
+        .expect(0);
+    });
 }
 
 /// 0 and the JSON shape: one recipient accepted, one refused with 550 (which makes 69).
 #[test]
 fn json_shape_and_a_refused_recipient_is_69() {
-    for runtime in RUNTIMES {
+    on_every_runtime(|runtime| {
         let mut steps = session_start(&["PIPELINING", "CHUNKING", "ENHANCEDSTATUSCODES"]);
         steps.extend(bdat_transaction(
             2,
@@ -95,44 +87,109 @@ fn json_shape_and_a_refused_recipient_is_69() {
         assert_eq!(r[1]["text"], "no such user");
         assert!(r[1].get("delivery").is_none(), "no LMTP fields over SMTP");
         assert!(out.stderr.contains("rejected@example.net"), "{out}");
-    }
+    });
 }
 
 /// LMTP: a delivery per recipient; one is deferred with 452, so the run is 75.
 #[test]
 fn lmtp_deliveries_in_json_and_a_deferred_delivery_is_75() {
-    let mut steps = session_start(&["PIPELINING", "ENHANCEDSTATUSCODES"]);
-    steps.extend(read(4)); // MAIL, RCPT, RCPT, DATA
-    steps.push(line("250 ok\r\n250 ok\r\n250 ok\r\n354 go\r\n"));
-    steps.extend(read(4)); // three lines and the dot
-    steps.push(line("250 2.0.0 delivered\r\n452 4.2.2 mailbox full\r\n"));
-    steps.extend(quit());
-    let server = StepServer::start(steps);
-    let data = temp_file("m.eml", MESSAGE);
-    let mut cmd = send(
-        "smol",
-        server.addr(),
-        &["--lmtp", "--json", "--starttls", "never"],
-    );
-    cmd.args(["--to", "b@example.net", "--to", "c@example.net", "--data"])
-        .arg(&data);
-    let out = run(cmd).expect(75);
-    let v = out.json();
-    let r = &v["messages"][0]["recipients"];
-    assert_eq!(r[0]["delivery"]["delivered"], true);
-    assert_eq!(r[0]["delivery"]["code"], 250);
-    assert_eq!(r[1]["accepted"], true, "accepted at RCPT");
-    assert_eq!(r[1]["delivery"]["delivered"], false);
-    assert_eq!(r[1]["delivery"]["code"], 452);
-    assert_eq!(r[1]["delivery"]["enhanced"], "4.2.2");
-    assert_eq!(r[1]["delivery"]["text"], "mailbox full");
-    assert_eq!(v["messages"][0]["accepted"], false);
+    on_every_runtime(|runtime| {
+        let mut steps = session_start(&["PIPELINING", "ENHANCEDSTATUSCODES"]);
+        steps.extend(read(4)); // MAIL, RCPT, RCPT, DATA
+        steps.push(line("250 ok\r\n250 ok\r\n250 ok\r\n354 go\r\n"));
+        steps.extend(read(4)); // three lines and the dot
+        steps.push(line("250 2.0.0 delivered\r\n452 4.2.2 mailbox full\r\n"));
+        steps.extend(quit());
+        let server = StepServer::start(steps);
+        let data = temp_file("m.eml", MESSAGE);
+        let mut cmd = send(
+            runtime,
+            server.addr(),
+            &["--lmtp", "--json", "--starttls", "never"],
+        );
+        cmd.args(["--to", "b@example.net", "--to", "c@example.net", "--data"])
+            .arg(&data);
+        let out = run(cmd).expect(75);
+        let v = out.json();
+        let r = &v["messages"][0]["recipients"];
+        assert_eq!(r[0]["delivery"]["delivered"], true);
+        assert_eq!(r[0]["delivery"]["code"], 250);
+        assert_eq!(r[1]["accepted"], true, "accepted at RCPT");
+        assert_eq!(r[1]["delivery"]["delivered"], false);
+        assert_eq!(r[1]["delivery"]["code"], 452);
+        assert_eq!(r[1]["delivery"]["enhanced"], "4.2.2");
+        assert_eq!(r[1]["delivery"]["text"], "mailbox full");
+        assert_eq!(v["messages"][0]["accepted"], false);
+    });
+}
+
+/// A message refused before anything of it is sent (a UTF-8 address, and the server does
+/// not offer SMTPUTF8: RFC 6531 §3.4) is 69 under LMTP as under SMTP: only another server
+/// could take it. Nothing but the greeting's exchange and QUIT goes out.
+#[test]
+fn a_message_refused_before_sending_is_69_over_smtp_and_lmtp() {
+    for (hello, lmtp) in [("EHLO", &[][..]), ("LHLO", &["--lmtp"][..])] {
+        let script = format!(
+            r"
+S: 220 mx.example ESMTP\r\n
+C: {hello} client.example\r\n
+S: 250-mx.example\r\n250 PIPELINING\r\n
+C: QUIT\r\n
+S: 221 bye\r\n
+EOF
+"
+        );
+        on_every_runtime(|runtime| {
+            let data = temp_file("m.eml", MESSAGE);
+            let out = against_script(runtime, &script, |cmd| {
+                cmd.args(lmtp)
+                    .args(["--to", "jörg@example.net", "--json", "--data"])
+                    .arg(&data);
+            })
+            .expect(69);
+            assert_eq!(out.json()["exit_code"], 69, "{out}");
+            assert!(out.stderr.contains("needs SMTPUTF8"), "{hello}: {out}");
+        });
+    }
+}
+
+/// Under LMTP, a DATA refused with 554 refuses the message for every recipient at once
+/// (no per-recipient replies follow, RFC 2033 §4.2): 69, as over SMTP.
+#[test]
+fn a_message_refused_at_data_under_lmtp_is_69() {
+    let script = r"
+S: 220 lmtp.example LMTP\r\n
+C: LHLO client.example\r\n
+S: 250 lmtp.example\r\n
+C: MAIL FROM:<a@example.org>\r\n
+S: 250 ok\r\n
+C: RCPT TO:<b@example.net>\r\n
+S: 250 ok\r\n
+C: DATA\r\n
+S: 554 5.6.0 no\r\n
+C: QUIT\r\n
+S: 221 bye\r\n
+EOF
+";
+    on_every_runtime(|runtime| {
+        let data = temp_file("m.eml", MESSAGE);
+        let out = against_script(runtime, script, |cmd| {
+            cmd.args(["--lmtp", "--to", "b@example.net", "--json", "--data"])
+                .arg(&data);
+        })
+        .expect(69);
+        assert!(out.stderr.contains("554 5.6.0 no"), "{out}");
+        let v = out.json();
+        let delivery = &v["messages"][0]["recipients"][0]["delivery"];
+        assert_eq!(delivery["delivered"], false, "{out}");
+        assert_eq!(delivery["code"], 554, "{out}");
+    });
 }
 
 /// `--repeat 100`: a hundred messages on the one connection the server accepts.
 #[test]
 fn repeat_sends_a_hundred_messages_on_one_connection() {
-    for runtime in RUNTIMES {
+    on_every_runtime(|runtime| {
         let mut steps = session_start(&["PIPELINING", "CHUNKING"]);
         steps.extend(bdat_transaction(1, "250 ok\r\n250 ok\r\n250 queued\r\n"));
         for _ in 1..100 {
@@ -156,14 +213,14 @@ fn repeat_sends_a_hundred_messages_on_one_connection() {
         assert!(messages.iter().all(|m| m["accepted"] == true));
         assert!(out.stderr.contains("100 messages in"), "{out}");
         assert!(out.stderr.contains("messages per second"), "{out}");
-    }
+    });
 }
 
 /// The password, and its base64 forms, appear nowhere: not in the transcript, the JSON
 /// or the error after the server refuses it (which is 77).
 #[test]
 fn refused_credentials_are_77_and_the_password_never_shows() {
-    for runtime in RUNTIMES {
+    on_every_runtime(|runtime| {
         let mut steps = session_start(&["AUTH PLAIN LOGIN"]);
         steps.extend([Step::ReadLine, line("535 5.7.8 bad credentials\r\n")]);
         steps.extend(quit());
@@ -186,22 +243,24 @@ fn refused_credentials_are_77_and_the_password_never_shows() {
             out.json()["error"].as_str().unwrap().contains("535"),
             "{out}"
         );
-    }
+    });
 }
 
 /// Credentials with no TLS to protect them are withheld: 77.
 #[test]
 fn credentials_on_a_cleartext_session_are_77() {
-    let mut steps = session_start(&["AUTH PLAIN"]);
-    steps.extend(quit());
-    let server = StepServer::start(steps);
-    let mut cmd = send("tokio", server.addr(), &["--to", "b@example.net"]);
-    cmd.args(["--starttls", "opportunistic", "--auth-user", "alice"])
-        .args(["--auth-password-env", "SMTP_SEND_TEST_PW"])
-        .env("SMTP_SEND_TEST_PW", "s3cret-pw");
-    let out = run(cmd).expect(77);
-    assert!(out.stderr.contains("credentials withheld"), "{out}");
-    assert!(!out.stderr.contains("s3cret-pw"), "{out}");
+    on_every_runtime(|runtime| {
+        let mut steps = session_start(&["AUTH PLAIN"]);
+        steps.extend(quit());
+        let server = StepServer::start(steps);
+        let mut cmd = send(runtime, server.addr(), &["--to", "b@example.net"]);
+        cmd.args(["--starttls", "opportunistic", "--auth-user", "alice"])
+            .args(["--auth-password-env", "SMTP_SEND_TEST_PW"])
+            .env("SMTP_SEND_TEST_PW", "s3cret-pw");
+        let out = run(cmd).expect(77);
+        assert!(out.stderr.contains("credentials withheld"), "{out}");
+        assert!(!out.stderr.contains("s3cret-pw"), "{out}");
+    });
 }
 
 /// 76: a malformed reply, bytes after the 220 to STARTTLS, TLS required and not offered.
@@ -234,13 +293,14 @@ fn protocol_errors_and_security_aborts_are_76() {
             "does not offer STARTTLS",
         ),
     ];
-    for (i, (steps, args, says)) in cases.into_iter().enumerate() {
-        let server = StepServer::start(steps);
-        let runtime = RUNTIMES[i % RUNTIMES.len()];
-        let mut cmd = send(runtime, server.addr(), &["--to", "b@example.net"]);
-        cmd.args(args);
-        let out = run(cmd).expect(76);
-        assert!(out.stderr.contains(says), "{says}: {out}");
+    for (steps, args, says) in cases {
+        on_every_runtime(|runtime| {
+            let server = StepServer::start(steps.clone());
+            let mut cmd = send(runtime, server.addr(), &["--to", "b@example.net"]);
+            cmd.args(args);
+            let out = run(cmd).expect(76);
+            assert!(out.stderr.contains(says), "{says}: {out}");
+        });
     }
 }
 
@@ -249,48 +309,47 @@ fn protocol_errors_and_security_aborts_are_76() {
 #[test]
 fn an_untrusted_certificate_is_76() {
     let script = "config: tls=implicit\nS: 220 mx.example ESMTP\\r\\n\n";
-    let server = ScriptedServer::start(&Transcript::parse("untrusted", script));
-    let out = run(send(
-        "tokio",
-        server.addr(),
-        &["--to", "b@example.net", "--tls"],
-    ))
-    .expect(76);
-    assert!(out.stderr.contains("certificate"), "{out}");
+    on_every_runtime(|runtime| {
+        let server = ScriptedServer::start(&Transcript::parse("untrusted", script));
+        let out = run(send(
+            runtime,
+            server.addr(),
+            &["--to", "b@example.net", "--tls"],
+        ))
+        .expect(76);
+        assert!(out.stderr.contains("certificate"), "{out}");
+    });
 }
 
-/// 75: a 421 greeting, a refused connection, a server that never answers.
+/// 75: a 421 greeting, a refused connection.
 #[test]
 fn temporary_failures_are_75() {
-    let busy = StepServer::start(vec![line("421 4.3.2 try later\r\n"), Step::Hold]);
-    let out = run(send("smol", busy.addr(), &["--to", "b@example.net"])).expect(75);
-    assert!(out.stderr.contains("421"), "{out}");
+    on_every_runtime(|runtime| {
+        let busy = StepServer::start(vec![line("421 4.3.2 try later\r\n"), Step::Hold]);
+        let out = run(send(runtime, busy.addr(), &["--to", "b@example.net"])).expect(75);
+        assert!(out.stderr.contains("421"), "{out}");
 
-    let closed = {
-        let l = TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap()
-    };
-    let out = run(send("tokio", closed, &["--to", "b@example.net"])).expect(75);
-    assert!(out.stderr.to_lowercase().contains("refused"), "{out}");
-
-    let silent = StepServer::silent();
-    let mut cmd = send("tokio", silent.addr(), &["--to", "b@example.net"]);
-    cmd.args(["--timeout", "1"]);
-    let out = run(cmd).expect(75);
-    assert!(out.stderr.contains("timed out"), "{out}");
+        let closed = {
+            let l = TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap()
+        };
+        let out = run(send(runtime, closed, &["--to", "b@example.net"])).expect(75);
+        assert!(out.stderr.to_lowercase().contains("refused"), "{out}");
+    });
 }
 
-/// A server that never answers times out: 75 on every runtime (the blocking adapter's
-/// timeout once fell through to 70).
+/// 75 when the server never answers and the reply deadline passes, on every runtime
+/// (the blocking runtime, the default, once exited 70 here).
 #[test]
-fn a_timeout_is_75_on_every_runtime() {
-    for runtime in RUNTIMES {
+fn a_server_that_never_answers_is_75() {
+    on_every_runtime(|runtime| {
         let silent = StepServer::silent();
         let mut cmd = send(runtime, silent.addr(), &["--to", "b@example.net"]);
-        cmd.args(["--timeout", "1"]);
+        cmd.args(["--timeout", "1", "--json"]);
         let out = run(cmd).expect(75);
-        assert!(out.stderr.contains("timed out"), "{runtime}: {out}");
-    }
+        assert!(out.stderr.contains("timed out"), "{out}");
+        assert_eq!(out.json()["exit_code"], 75, "{out}");
+    });
 }
 
 /// 65: an address that is not one, a NUL in the message; 74: a message that cannot be
@@ -298,26 +357,28 @@ fn a_timeout_is_75_on_every_runtime() {
 #[test]
 fn local_errors_are_64_65_74() {
     let nowhere = "127.0.0.1:9".parse().unwrap();
-    let out = run(send("tokio", nowhere, &["--to", "not an address"])).expect(65);
-    assert!(out.stderr.contains("--to"), "{out}");
-    let nul = temp_file("nul.eml", b"Subject: x\r\n\r\nNUL \0 here\r\n");
-    let mut cmd = send("tokio", nowhere, &["--to", "b@example.net", "--data"]);
-    cmd.arg(&nul);
-    run(cmd).expect(65);
-    let mut cmd = send("tokio", nowhere, &["--to", "b@example.net", "--data"]);
-    cmd.arg(nul.with_file_name("missing.eml"));
-    let out = run(cmd).expect(74);
-    assert!(out.stderr.contains("missing.eml"), "{out}");
-    run(send("tokio", nowhere, &[])).expect(64); // no --to
-    run(send(
-        "tokio",
-        nowhere,
-        &["--to", "b@example.net", "--frobnicate"],
-    ))
-    .expect(64);
-    let mut cmd = send("tokio", nowhere, &["--to", "b@example.net"]);
-    cmd.args(["--header", "no colon here"]);
-    run(cmd).expect(64);
+    on_every_runtime(|runtime| {
+        let out = run(send(runtime, nowhere, &["--to", "not an address"])).expect(65);
+        assert!(out.stderr.contains("--to"), "{out}");
+        let nul = temp_file("nul.eml", b"Subject: x\r\n\r\nNUL \0 here\r\n");
+        let mut cmd = send(runtime, nowhere, &["--to", "b@example.net", "--data"]);
+        cmd.arg(&nul);
+        run(cmd).expect(65);
+        let mut cmd = send(runtime, nowhere, &["--to", "b@example.net", "--data"]);
+        cmd.arg(nul.with_file_name("missing.eml"));
+        let out = run(cmd).expect(74);
+        assert!(out.stderr.contains("missing.eml"), "{out}");
+        run(send(runtime, nowhere, &[])).expect(64); // no --to
+        run(send(
+            runtime,
+            nowhere,
+            &["--to", "b@example.net", "--frobnicate"],
+        ))
+        .expect(64);
+        let mut cmd = send(runtime, nowhere, &["--to", "b@example.net"]);
+        cmd.args(["--header", "no colon here"]);
+        run(cmd).expect(64);
+    });
 }
 
 /// A built message: mail-builder's Date and Message-ID, the given headers, the text and
@@ -325,35 +386,37 @@ fn local_errors_are_64_65_74() {
 /// never answers the data, so the outcome is unknown: 75.
 #[test]
 fn built_message_content_and_an_unanswered_message_is_75() {
-    let mut steps = session_start(&["PIPELINING", "CHUNKING"]);
-    steps.push(Step::Hold);
-    let server = StepServer::start(steps);
-    let attachment = temp_file("notes.txt", b"attached text\n");
-    let mut cmd = send("smol", server.addr(), &["--to", "b@example.net"]);
-    cmd.args([
-        "--starttls",
-        "never",
-        "--timeout",
-        "1",
-        "--transcript",
-        "--transcript-body",
-    ])
-    .args(["--subject", "Build test", "--body", "Hello body"])
-    .args(["--header", "X-Test: yes", "--attach"])
-    .arg(&attachment);
-    let out = run(cmd).expect(75);
-    for want in [
-        "C: Subject: Build test",
-        "C: X-Test: yes",
-        "C: Date: ",
-        "C: Message-ID: <",
-        "C: From: <a@example.org>",
-        "C: To: <b@example.net>",
-        "notes.txt",
-        "Hello body",
-        "C: BDAT ",
-        "timed out",
-    ] {
-        assert!(out.stderr.contains(want), "{want:?} missing:\n{out}");
-    }
+    on_every_runtime(|runtime| {
+        let mut steps = session_start(&["PIPELINING", "CHUNKING"]);
+        steps.push(Step::Hold);
+        let server = StepServer::start(steps);
+        let attachment = temp_file("notes.txt", b"attached text\n");
+        let mut cmd = send(runtime, server.addr(), &["--to", "b@example.net"]);
+        cmd.args([
+            "--starttls",
+            "never",
+            "--timeout",
+            "1",
+            "--transcript",
+            "--transcript-body",
+        ])
+        .args(["--subject", "Build test", "--body", "Hello body"])
+        .args(["--header", "X-Test: yes", "--attach"])
+        .arg(&attachment);
+        let out = run(cmd).expect(75);
+        for want in [
+            "C: Subject: Build test",
+            "C: X-Test: yes",
+            "C: Date: ",
+            "C: Message-ID: <",
+            "C: From: <a@example.org>",
+            "C: To: <b@example.net>",
+            "notes.txt",
+            "Hello body",
+            "C: BDAT ",
+            "timed out",
+        ] {
+            assert!(out.stderr.contains(want), "{want:?} missing:\n{out}");
+        }
+    });
 }

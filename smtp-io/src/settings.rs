@@ -57,6 +57,16 @@ impl Settings {
         self.config.tls != TlsMode::StartTls(TlsPolicy::Disabled)
     }
 
+    /// Refuses, before anything is resolved or connected, a configuration under which
+    /// a session could not make progress ([`Config::validate`]): the same
+    /// [`UsageError::InvalidConfig`](smtp_proto::UsageError::InvalidConfig) the session
+    /// would end with, without a connection opened for nothing.
+    pub fn check(&self) -> Result<(), crate::Error> {
+        self.config
+            .validate()
+            .map_err(|e| crate::Error::Usage(smtp_proto::UsageError::InvalidConfig(e)))
+    }
+
     /// What a TLS handshake will need, if the session may use TLS: the host checked as
     /// a server name ([`Error::InvalidHost`](crate::Error::InvalidHost) before the
     /// session starts), and the configuration.

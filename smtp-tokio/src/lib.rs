@@ -92,7 +92,12 @@ impl Builder {
     smtp_io::builder_methods!(settings);
 
     /// Connects over TCP, then sets the session up as [`Builder::connect_stream`] does.
+    ///
+    /// A configuration under which the session could not make progress is refused
+    /// first, before anything is resolved: [`Error::Usage`] with
+    /// [`UsageError::InvalidConfig`].
     pub async fn connect(self) -> Result<Connection, Error> {
+        self.settings.check()?;
         let (host, port) = (&self.settings.host, self.settings.port_or_default());
         let stream = driver::connect(host, port, self.settings.connect_timeout).await?;
         self.connect_stream(stream).await

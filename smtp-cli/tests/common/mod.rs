@@ -6,10 +6,23 @@ use std::process::Output;
 
 use assert_cmd::Command;
 use serde_json::Value;
-use smtp_testkit::server::Step;
+use smtp_testkit::server::{ScriptedServer, Step};
+use smtp_testkit::transcript::Transcript;
 
 /// The runtimes, so that every test can run on each in turn.
 pub const RUNTIMES: [&str; 3] = ["blocking", "tokio", "smol"];
+
+/// Runs `test` once per runtime (`--runtime` value); every runtime runs even after one
+/// failed, and the test fails naming each runtime it failed on.
+pub fn on_every_runtime(test: impl Fn(&'static str)) {
+    let failed: Vec<&str> = RUNTIMES
+        .into_iter()
+        .filter(|runtime| {
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| test(runtime))).is_err()
+        })
+        .collect();
+    assert!(failed.is_empty(), "failed on --runtime {failed:?}");
+}
 
 /// `smtp-send --runtime R --server ADDR --from a@example.org` plus `args`.
 pub fn send(runtime: &str, addr: SocketAddr, args: &[&str]) -> Command {
@@ -61,6 +74,21 @@ impl std::fmt::Display for Run {
 
 pub fn run(mut cmd: impl std::borrow::BorrowMut<Command>) -> Run {
     Run::of(cmd.borrow_mut().output().expect("run smtp-send"))
+}
+
+/// Runs `smtp-send --runtime R --starttls never --ehlo client.example` (plus what
+/// `args` adds) against a server replaying `script` (`S:`/`C:` lines), which must run to
+/// its end: every byte the client writes is checked.
+pub fn against_script(runtime: &str, script: &str, args: impl FnOnce(&mut Command)) -> Run {
+    let server = ScriptedServer::start(&Transcript::parse("smtp-send", script));
+    let mut cmd = send(runtime, server.addr(), &["--starttls", "never"]);
+    cmd.args(["--ehlo", "client.example"]);
+    args(&mut cmd);
+    let out = run(cmd);
+    if let Err(e) = server.finish() {
+        panic!("the script did not run to its end: {e}\n{out}");
+    }
+    out
 }
 
 pub fn line(s: &str) -> Step {

@@ -1,0 +1,62 @@
+//! The three adapters behind one small interface, so that the session
+//! ([`crate::session`]) is written once: each runtime implements [`Adapter`] (how it
+//! connects and runs a future) and [`Connection`] (what a set-up session does), in
+//! `blocking.rs`, `tokio.rs` and `smol.rs`. Nothing here maps errors or exit statuses:
+//! the adapters' one error type ([`smtp_io::Error`]) goes through unchanged, and the
+//! implementations compile only while every adapter's `Error` is that type.
+
+mod blocking;
+mod smol;
+mod tokio;
+
+use std::future::Future;
+use std::io;
+use std::path::Path;
+
+use smtp_proto::command::Mechanism;
+use smtp_proto::{Capabilities, Envelope, Report};
+
+use crate::session::Plan;
+
+pub use self::blocking::Blocking;
+pub use self::smol::Smol;
+pub use self::tokio::Tokio;
+pub use smtp_io::Error;
+
+/// One runtime's adapter: connecting, and running the session to its end.
+pub trait Adapter {
+    /// A session over TCP.
+    type Tcp: Connection;
+    /// A session over a Unix socket (LMTP to a local delivery agent).
+    type Unix: Connection;
+
+    /// Runs `session` to completion on this runtime (`Err` if the runtime cannot start).
+    fn block_on<T>(session: impl Future<Output = T>) -> io::Result<T>;
+
+    /// Connects to the plan's host and sets the session up (greeting, EHLO, TLS, AUTH).
+    fn connect_tcp(plan: &Plan) -> impl Future<Output = Result<Self::Tcp, Error>>;
+
+    /// The same over the Unix socket at `path`.
+    fn connect_unix(plan: &Plan, path: &Path) -> impl Future<Output = Result<Self::Unix, Error>>;
+}
+
+/// A session once set up, as every adapter's `Connection` offers it.
+pub trait Connection {
+    /// What the server offered in its last EHLO/LHLO reply.
+    fn capabilities(&self) -> &Capabilities;
+
+    /// The TLS version, when the session is encrypted.
+    fn tls_version(&self) -> Option<&'static str>;
+
+    /// The SASL mechanism the session authenticated with.
+    fn auth_mechanism(&self) -> Option<Mechanism>;
+
+    /// Sends the messages, pipelined where the server allows: one report per message.
+    fn send_many(
+        &mut self,
+        messages: Vec<(Envelope, &[u8])>,
+    ) -> impl Future<Output = Result<Vec<Report>, Error>>;
+
+    /// QUIT, then close.
+    fn quit(self) -> impl Future<Output = Result<(), Error>>;
+}

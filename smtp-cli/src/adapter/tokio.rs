@@ -1,0 +1,75 @@
+//! smtp-tokio, on a current-thread Tokio runtime.
+
+use std::future::Future;
+use std::io;
+use std::path::Path;
+
+use smtp_proto::command::Mechanism;
+use smtp_proto::{Capabilities, Envelope, Report};
+use smtp_tokio::Builder;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::{TcpStream, UnixStream};
+
+use super::{Adapter, Connection, Error};
+use crate::session::Plan;
+
+/// The Tokio adapter.
+pub struct Tokio;
+
+fn builder(plan: &Plan) -> Builder {
+    let mut b = Builder::new(plan.host());
+    if let Some(port) = plan.port() {
+        b = b.port(port);
+    }
+    if let Some(t) = plan.connect_timeout {
+        b = b.connect_timeout(t);
+    }
+    if let Some(c) = &plan.tls_config {
+        b = b.tls_config(c.clone());
+    }
+    *b.config_mut() = plan.config.clone();
+    b
+}
+
+impl Adapter for Tokio {
+    type Tcp = smtp_tokio::Connection<TcpStream>;
+    type Unix = smtp_tokio::Connection<UnixStream>;
+
+    fn block_on<T>(session: impl Future<Output = T>) -> io::Result<T> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        Ok(rt.block_on(session))
+    }
+
+    async fn connect_tcp(plan: &Plan) -> Result<Self::Tcp, Error> {
+        builder(plan).connect().await
+    }
+
+    async fn connect_unix(plan: &Plan, path: &Path) -> Result<Self::Unix, Error> {
+        let stream = UnixStream::connect(path).await.map_err(Error::Io)?;
+        builder(plan).connect_stream(stream).await
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin + Send> Connection for smtp_tokio::Connection<S> {
+    fn capabilities(&self) -> &Capabilities {
+        smtp_tokio::Connection::capabilities(self)
+    }
+
+    fn tls_version(&self) -> Option<&'static str> {
+        smtp_tokio::Connection::tls_version(self)
+    }
+
+    fn auth_mechanism(&self) -> Option<Mechanism> {
+        smtp_tokio::Connection::auth_mechanism(self)
+    }
+
+    async fn send_many(&mut self, messages: Vec<(Envelope, &[u8])>) -> Result<Vec<Report>, Error> {
+        smtp_tokio::Connection::send_many(self, messages).await
+    }
+
+    async fn quit(self) -> Result<(), Error> {
+        smtp_tokio::Connection::quit(self).await
+    }
+}
