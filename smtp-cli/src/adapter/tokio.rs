@@ -3,6 +3,7 @@
 use std::future::Future;
 use std::io;
 use std::path::Path;
+use std::task::{Context, Poll};
 
 use smtp_proto::command::Mechanism;
 use smtp_proto::{Capabilities, Envelope, Report};
@@ -65,8 +66,22 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Connection for smtp_tokio::Connec
         smtp_tokio::Connection::auth_mechanism(self)
     }
 
-    async fn send_many(&mut self, messages: Vec<(Envelope, &[u8])>) -> Result<Vec<Report>, Error> {
-        smtp_tokio::Connection::send_many(self, messages).await
+    async fn send_repeated(
+        &mut self,
+        envelope: &Envelope,
+        message: &[u8],
+        n: usize,
+        open: usize,
+        on_report: &mut dyn FnMut(Result<Report, Error>),
+    ) -> Result<(), Error> {
+        let mut left = n;
+        let next = |_: &mut Context<'_>| {
+            Poll::Ready(left.checked_sub(1).map(|l| {
+                left = l;
+                (envelope.clone(), message, ())
+            }))
+        };
+        smtp_tokio::Connection::stream(self, open, next, |(), r| on_report(r)).await
     }
 
     async fn quit(self) -> Result<(), Error> {
