@@ -68,8 +68,9 @@ use driver::Driver;
 use smtp_proto::session::Session;
 use smtp_proto::Instant;
 
-/// Settings for a connection; [`Builder::connect`] opens it.
-#[derive(Debug)]
+/// Settings for a connection; [`Builder::connect`] opens it. `Clone`, so that a pool
+/// opens each of its connections from one.
+#[derive(Clone, Debug)]
 pub struct Builder {
     settings: smtp_io::Settings,
 }
@@ -187,7 +188,7 @@ impl<S: Socket> Connection<S> {
     /// once the source ends and every report is in.
     ///
     /// If the session dies, every message taken gets its report first (see
-    /// [`MessageOutcome::Unknown`](smtp_proto::MessageOutcome::Unknown); a message cut
+    /// [`MessageOutcome::Unknown`]; a message cut
     /// short says [`TxnFailure::SessionClosed`](smtp_proto::TxnFailure::SessionClosed)),
     /// then this returns the error; messages not yet yielded stay with the caller. A
     /// message the session refuses (no recipients) gets its error through `on_report`.

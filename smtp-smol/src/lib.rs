@@ -83,8 +83,9 @@ pub use smtp_proto::{
     Stage, Timeouts, TlsPolicy, UsageError,
 };
 
-/// Settings for a connection; [`Builder::connect`] opens it.
-#[derive(Debug)]
+/// Settings for a connection; [`Builder::connect`] opens it. `Clone`, so that a pool
+/// opens each of its connections from one.
+#[derive(Clone, Debug)]
 pub struct Builder {
     settings: smtp_io::Settings,
 }

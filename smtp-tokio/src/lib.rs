@@ -63,6 +63,7 @@
 //!   payloads are redacted and control bytes escaped.
 
 mod driver;
+mod pool;
 #[cfg(feature = "rustls")]
 mod tls;
 
@@ -74,16 +75,19 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 
 use driver::Driver;
+pub use pool::{Pool, PoolReport};
 pub use smtp_io::Error;
 pub use smtp_proto;
 pub use smtp_proto::command::{EhloName, ForwardPath, Mechanism, ReversePath};
+pub use smtp_proto::pool::{PoolConfig, Status};
 pub use smtp_proto::{
     Capabilities, Credentials, Envelope, MessageOutcome, Recipient, RecipientStatus, Reply, Report,
     Stage, Timeouts, TlsPolicy, UsageError,
 };
 
-/// Settings for a connection; [`Builder::connect`] opens it.
-#[derive(Debug)]
+/// Settings for a connection; [`Builder::connect`] opens it. `Clone`, so that a pool
+/// opens each of its connections from one.
+#[derive(Clone, Debug)]
 pub struct Builder {
     settings: smtp_io::Settings,
 }
