@@ -63,6 +63,7 @@
 //!   payloads are redacted and control bytes escaped.
 
 mod driver;
+mod pool;
 #[cfg(feature = "rustls")]
 mod tls;
 
@@ -75,9 +76,11 @@ use smtp_proto::Instant;
 use std::net::TcpStream;
 
 use driver::Driver;
+pub use pool::{Pool, PoolReport};
 pub use smtp_io::Error;
 pub use smtp_proto;
 pub use smtp_proto::command::{EhloName, ForwardPath, Mechanism, ReversePath};
+pub use smtp_proto::pool::{PoolConfig, Status};
 pub use smtp_proto::{
     Capabilities, Credentials, Envelope, MessageOutcome, Recipient, RecipientStatus, Reply, Report,
     Stage, Timeouts, TlsPolicy, UsageError,
