@@ -125,7 +125,10 @@ impl Shared {
     /// Performs every action the core hands out.
     fn pump(self: &Arc<Self>, st: &mut State) {
         let now = self.now();
+        // Whether a message left the queue, or anything ended: waiting callers retry.
+        let mut changed = false;
         while let Some(action) = st.core.poll_action(now) {
+            changed |= !matches!(action, Action::Open(_) | Action::Check(_));
             match action {
                 Action::Open(id) => {
                     let (tx, rx) = channel::unbounded();
@@ -178,7 +181,9 @@ impl Shared {
                 }
             }
         }
-        self.changed.notify(usize::MAX);
+        if changed {
+            self.changed.notify(usize::MAX);
+        }
         let deadline = st.core.poll_timeout();
         if deadline.is_some_and(|d| st.timer_at.is_none_or(|at| d < at)) {
             st.timer_at = deadline;

@@ -279,3 +279,39 @@ fn pool_and_its_futures_are_send_and_sync(pool: Pool, e: Envelope) {
     send(&pool.send_many([(e, b"x".to_vec())]));
     send(&pool.close());
 }
+
+/// More messages than the queue holds, from one task on a current-thread runtime:
+/// the caller waits for room (backpressure) and everything goes through. (A caller
+/// woken by its own submission spun here, starving the connections.)
+#[test]
+fn a_caller_past_the_queue_bound_waits_and_everything_goes_through() {
+    let sink = Sink::builder().discard().start().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let results = rt.block_on(async {
+        let pool = pool(
+            &sink,
+            PoolConfig {
+                max_connections: 2,
+                max_queued: 10,
+                max_wait: Duration::from_secs(5),
+                ..PoolConfig::default()
+            },
+        );
+        let start = std::time::Instant::now();
+        let results = pool.send_many((0..3000).map(message)).await;
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "{:?}",
+            start.elapsed()
+        );
+        pool.close().await;
+        results
+    });
+    assert!(results
+        .iter()
+        .all(|r| r.as_ref().is_ok_and(|p| p.report.all_delivered())));
+    assert_eq!(sink.counts().accepted, 3000);
+}

@@ -223,10 +223,15 @@ struct Conn {
     retiring: bool,
 }
 
+/// A message in the queue. First come the messages waiting to be sent again (pushed
+/// to the front), then the others in submission order, so by deadline: the scans below
+/// stop at the first of those, and cost what the retries do, not the queue's length.
 #[derive(Debug)]
 struct Waiting {
     msg: MessageId,
     not_before: Instant,
+    deadline: Instant,
+    retry: bool,
 }
 
 #[derive(Debug)]
@@ -336,6 +341,8 @@ impl Pool {
         self.queue.push_back(Waiting {
             msg,
             not_before: now,
+            deadline,
+            retry: false,
         });
         Ok(msg)
     }
@@ -433,9 +440,12 @@ impl Pool {
                 m.attempts,
                 random,
             );
+            let deadline = m.deadline;
             self.queue.push_front(Waiting {
                 msg,
                 not_before: now + wait,
+                deadline,
+                retry: true,
             });
             return;
         }
@@ -477,10 +487,15 @@ impl Pool {
     /// wait limit or backoff, an open's backoff, a connection's idle limit (each after
     /// the last `now` handed to `poll_action`).
     pub fn poll_timeout(&self) -> Option<Instant> {
-        let waits = self.queue.iter().flat_map(|w| {
-            let deadline = self.msgs.get(&w.msg).map(|m| m.deadline);
-            [Some(w.not_before), deadline]
-        });
+        let mut waits = Vec::new();
+        for w in &self.queue {
+            waits.push(Some(w.deadline));
+            if !w.retry {
+                break;
+            }
+            waits.push(Some(w.not_before));
+        }
+        let waits = waits.into_iter();
         let idle = self
             .conns
             .iter()
@@ -516,16 +531,17 @@ impl Pool {
     /// Messages that waited too long end: never sent ([`End::TimedOut`]), or sent and
     /// waiting to be sent again (their last report says why).
     fn expire(&mut self, now: Instant) {
-        let msgs = &self.msgs;
-        let expired: Vec<MessageId> = self
-            .queue
-            .iter()
-            .filter(|w| msgs.get(&w.msg).is_none_or(|m| m.deadline <= now))
-            .map(|w| w.msg)
-            .collect();
-        for msg in expired {
-            self.queue.retain(|w| w.msg != msg);
-            self.give_up(msg, End::TimedOut);
+        let mut i = 0;
+        while let Some(w) = self.queue.get(i) {
+            if w.deadline <= now {
+                let msg = w.msg;
+                self.queue.remove(i);
+                self.give_up(msg, End::TimedOut);
+            } else if w.retry {
+                i += 1;
+            } else {
+                break;
+            }
         }
     }
 
