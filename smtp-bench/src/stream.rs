@@ -1,11 +1,12 @@
 //! `smtp-bench stream`: one connection's rate with latency against its own rate without,
-//! in the same run: `smtp-send --repeat N` (which streams on one connection) through the
-//! latency proxy to smtp-sink in discarding mode, at 0 ms and at the given round trip.
+//! in the same run: `smtp-send --repeat N` (which streams on one connection, or goes
+//! through a pool with `--concurrency`) through the latency proxy to smtp-sink in
+//! discarding mode, at 0 ms and at the given round trip.
 //!
 //! ```text
 //! cargo build --release -p smtp-cli -p smtp-bench
 //! target/release/smtp-bench stream [--messages 5000] [--rtt-ms 50] [--runtime tokio]
-//!     [--upstream PORT]
+//!     [--upstream PORT] [--concurrency N]
 //! ```
 
 use std::path::PathBuf;
@@ -25,6 +26,7 @@ struct Cell {
 pub(crate) fn main(args: &[String]) -> Result<(), String> {
     let (mut messages, mut rtt_ms, mut runtime) = (5000usize, 50u64, "tokio".to_string());
     let mut upstream = None;
+    let mut concurrency = 1usize;
     let mut i = 0;
     while i < args.len() {
         let v = args.get(i + 1).ok_or("a value is missing")?;
@@ -32,6 +34,7 @@ pub(crate) fn main(args: &[String]) -> Result<(), String> {
             "--messages" => messages = v.parse().map_err(|_| "bad --messages")?,
             "--rtt-ms" => rtt_ms = v.parse().map_err(|_| "bad --rtt-ms")?,
             "--runtime" => runtime = v.clone(),
+            "--concurrency" => concurrency = v.parse().map_err(|_| "bad --concurrency")?,
             "--upstream" => upstream = Some(v.parse::<u16>().map_err(|_| "bad --upstream")?),
             other => return Err(format!("unknown option {other}")),
         }
@@ -65,7 +68,7 @@ pub(crate) fn main(args: &[String]) -> Result<(), String> {
         let proxy = rt
             .block_on(Proxy::start(port, Duration::from_millis(rtt) / 2))
             .map_err(|e| e.to_string())?;
-        let (rate, flights) = run(&send, proxy.port, &runtime, messages, &proxy)?;
+        let (rate, flights) = run(&send, proxy.port, &runtime, messages, concurrency, &proxy)?;
         cells.push(Cell {
             rtt_ms: rtt,
             rate,
@@ -76,7 +79,7 @@ pub(crate) fn main(args: &[String]) -> Result<(), String> {
         Some(p) => format!("the server on port {p}"),
         None => "smtp-sink (discarding)".into(),
     };
-    println!("smtp-send --repeat {messages} --runtime {runtime}, one connection, {server} behind the latency proxy:");
+    println!("smtp-send --repeat {messages} --runtime {runtime} --concurrency {concurrency}, {server} behind the latency proxy:");
     for c in &cells {
         println!(
             "  {:>3} ms RTT: {:>8.0} msg/s, {:.3} client flights per message",
@@ -100,6 +103,7 @@ fn run(
     port: u16,
     runtime: &str,
     messages: usize,
+    concurrency: usize,
     proxy: &Proxy,
 ) -> Result<(f64, usize), String> {
     let from = wall_ns();
@@ -122,6 +126,8 @@ fn run(
             runtime,
             "--repeat",
             &messages.to_string(),
+            "--concurrency",
+            &concurrency.to_string(),
         ])
         .stdin(Stdio::null())
         .stdout(Stdio::null())

@@ -37,6 +37,8 @@ pub struct Plan {
     pub to: Vec<ForwardPath>,
     pub message: Vec<u8>,
     pub repeat: usize,
+    /// Connections of the pool `--repeat` goes through (1: the one connection).
+    pub concurrency: usize,
 }
 
 impl Plan {
@@ -140,9 +142,11 @@ pub fn run<A: Adapter>(plan: &Plan, progress: &dyn Progress) -> Outcome {
     let session = async {
         let start = Instant::now();
         match &plan.server {
-            Server::Tcp { .. } => drive(A::connect_tcp(plan).await, plan, progress, start).await,
+            Server::Tcp { .. } => {
+                drive::<A, _>(A::connect_tcp(plan).await, plan, progress, start).await
+            }
             Server::Unix(path) => {
-                drive(A::connect_unix(plan, path).await, plan, progress, start).await
+                drive::<A, _>(A::connect_unix(plan, path).await, plan, progress, start).await
             }
         }
     };
@@ -153,7 +157,7 @@ pub fn run<A: Adapter>(plan: &Plan, progress: &dyn Progress) -> Outcome {
 }
 
 /// The session once `connected`: every message, in batches, then QUIT.
-async fn drive<C: Connection>(
+async fn drive<A: Adapter, C: Connection>(
     connected: Result<C, Error>,
     plan: &Plan,
     progress: &dyn Progress,
@@ -185,9 +189,12 @@ async fn drive<C: Connection>(
             refused.get_or_insert(e);
         }
     };
-    let streamed = conn
-        .send_repeated(&env, &plan.message, plan.repeat, OPEN, &mut on_report)
-        .await;
+    let streamed = if plan.concurrency > 1 {
+        A::send_pooled(plan, &env, plan.repeat, &mut on_report).await
+    } else {
+        conn.send_repeated(&env, &plan.message, plan.repeat, OPEN, &mut on_report)
+            .await
+    };
     if let Err(e) = streamed {
         // As `send_many` did: when the session died, only the messages that reached an
         // outcome the server gave are reported; the rest were not delivered.

@@ -45,6 +45,16 @@ impl Adapter for Blocking {
         ready(builder(plan).connect())
     }
 
+    /// Refused before this is reached (`--concurrency` with the blocking runtime).
+    fn send_pooled(
+        _: &Plan,
+        _: &Envelope,
+        _: usize,
+        _: &mut dyn FnMut(Result<Report, Error>),
+    ) -> impl Future<Output = Result<(), Error>> {
+        ready(Err(Error::Usage(smtp_proto::UsageError::Closed)))
+    }
+
     fn connect_unix(plan: &Plan, path: &Path) -> impl Future<Output = Result<Self::Unix, Error>> {
         let conn = UnixStream::connect(path)
             .map_err(Error::Io)

@@ -38,6 +38,15 @@ pub trait Adapter {
 
     /// The same over the Unix socket at `path`.
     fn connect_unix(plan: &Plan, path: &Path) -> impl Future<Output = Result<Self::Unix, Error>>;
+
+    /// Sends `envelope` with the plan's message `n` times through a pool of
+    /// `plan.concurrency` connections (`--concurrency`), each report to `on_report`.
+    fn send_pooled(
+        plan: &Plan,
+        envelope: &Envelope,
+        n: usize,
+        on_report: &mut dyn FnMut(Result<Report, Error>),
+    ) -> impl Future<Output = Result<(), Error>>;
 }
 
 /// A session once set up, as every adapter's `Connection` offers it.

@@ -3,11 +3,12 @@
 use std::future::Future;
 use std::io;
 use std::path::Path;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use smtp_proto::command::Mechanism;
 use smtp_proto::{Capabilities, Envelope, Report};
-use smtp_tokio::Builder;
+use smtp_tokio::{Builder, PoolConfig};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpStream, UnixStream};
 
@@ -45,6 +46,27 @@ impl Adapter for Tokio {
 
     async fn connect_tcp(plan: &Plan) -> Result<Self::Tcp, Error> {
         builder(plan).connect().await
+    }
+
+    async fn send_pooled(
+        plan: &Plan,
+        envelope: &Envelope,
+        n: usize,
+        on_report: &mut dyn FnMut(Result<Report, Error>),
+    ) -> Result<(), Error> {
+        let config = PoolConfig {
+            max_connections: plan.concurrency,
+            max_in_flight: crate::session::OPEN,
+            ..PoolConfig::default()
+        };
+        let pool = smtp_tokio::Pool::new(builder(plan), config);
+        let body: Arc<[u8]> = plan.message.as_slice().into();
+        let messages = (0..n).map(|_| (envelope.clone(), body.clone()));
+        for r in pool.send_many(messages).await {
+            on_report(r.map(|p| p.report));
+        }
+        pool.close().await;
+        Ok(())
     }
 
     async fn connect_unix(plan: &Plan, path: &Path) -> Result<Self::Unix, Error> {
