@@ -76,7 +76,11 @@ fn a_stream_of_200_ready_messages_delivers_each_once_in_shared_flights() {
     block_on(async {
         let mut conn = builder(&sink).connect().await.unwrap();
         let next = |_: &mut std::task::Context<'_>| {
-            Poll::Ready(queue.pop_front().map(|((e, b), i)| (e, b.leak() as &[u8], i)))
+            Poll::Ready(
+                queue
+                    .pop_front()
+                    .map(|((e, b), i)| (e, b.leak() as &[u8], i)),
+            )
         };
         let result = conn
             .stream(64, next, |tag, report| reports.push((tag, report)))
