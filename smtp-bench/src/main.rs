@@ -15,6 +15,7 @@
 mod clients;
 mod proxy;
 mod report;
+mod stream;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -64,6 +65,8 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = if args.first().map(String::as_str) == Some("client") {
         client_main(&args[1..])
+    } else if args.first().map(String::as_str) == Some("stream") {
+        stream::main(&args[1..])
     } else {
         bench_main(&args)
     };

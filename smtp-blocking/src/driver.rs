@@ -6,10 +6,11 @@ use std::io::{self, ErrorKind, Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant as StdInstant};
 
+use smtp_io::stream::Open;
 use smtp_proto::session::{Io, Session};
-use smtp_proto::{Instant, TlsUpgrade};
+use smtp_proto::{Envelope, Instant, Report, TlsUpgrade};
 
-use crate::Error;
+use crate::{Error, Next};
 
 /// A blocking byte stream whose reads and writes can time out.
 ///
@@ -114,7 +115,53 @@ impl<S: Socket> Driver<S> {
                 Io::Write { deadline } => self.write(deadline),
                 Io::Read { deadline } => self.read(deadline),
                 Io::StartTls(upgrade) => self.start_tls(upgrade),
-                Io::ReadBody { index, max_chunk } => self.read_body(&mut bodies[index], max_chunk),
+                Io::ReadBody { index, max_chunk } => {
+                    self.read_body(&mut bodies[index], max_chunk);
+                }
+                Io::Close { deadline } => self.close(deadline),
+                Io::Done => return,
+            }
+        }
+    }
+
+    /// Runs the open stream ([`Session::stream`]) until the source ends and every report
+    /// is in, or the session dies; see [`Connection::stream`](crate::Connection::stream).
+    pub(crate) fn stream<T, R: Read>(
+        &mut self,
+        next: &mut impl FnMut(bool) -> Next<(Envelope, R, T)>,
+        on_report: &mut impl FnMut(T, Result<Report, Error>),
+    ) {
+        let mut open = Open::default();
+        let mut source = true;
+        loop {
+            let io = self.session.poll_io();
+            while let Some((_, report)) = self.session.poll_report() {
+                open.report(report, on_report);
+            }
+            match io {
+                Io::Read { deadline } if source && self.session.stream_room() > 0 => {
+                    // Wait for the source only when the server owes nothing of ours.
+                    match next(self.session.stream_pending() == 0) {
+                        Next::Message(message) => {
+                            let now = self.now();
+                            open.send(&mut self.session, now, message, on_report);
+                        }
+                        Next::Empty => self.read(deadline),
+                        Next::End => {
+                            source = false;
+                            self.session.stream_end();
+                        }
+                    }
+                }
+                Io::Write { deadline } => self.write(deadline),
+                Io::Read { deadline } => self.read(deadline),
+                Io::StartTls(upgrade) => self.start_tls(upgrade),
+                Io::ReadBody { index, max_chunk } => {
+                    if let Some(body) = open.body(index) {
+                        let last = self.read_body(body, max_chunk);
+                        open.read(index, last);
+                    }
+                }
                 Io::Close { deadline } => self.close(deadline),
                 Io::Done => return,
             }
@@ -183,8 +230,9 @@ impl<S: Socket> Driver<S> {
     }
 
     /// Reads up to `max_chunk` octets of content, filling the chunk so that BDAT chunks
-    /// are not needlessly small, and hands them to the core.
-    fn read_body<R: Read>(&mut self, reader: &mut R, max_chunk: usize) {
+    /// are not needlessly small, and hands them to the core; returns whether the content
+    /// ended (or failed).
+    fn read_body<R: Read>(&mut self, reader: &mut R, max_chunk: usize) -> bool {
         self.body.resize(max_chunk, 0);
         let (mut filled, mut last) = (0, false);
         while filled < max_chunk && !last {
@@ -193,11 +241,15 @@ impl<S: Socket> Driver<S> {
                 Ok(n) => filled += n,
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
                 // DATA cannot be aborted: drop the connection without the end marker.
-                Err(e) => return self.fail(Error::Io(e)),
+                Err(e) => {
+                    self.fail(Error::Io(e));
+                    return true;
+                }
             }
         }
         let now = self.now();
         self.session.handle_body(now, &self.body[..filled], last);
+        last
     }
 
     /// Runs the TLS handshake (implicit TLS, or after STARTTLS) before its deadline.

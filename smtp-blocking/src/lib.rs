@@ -68,8 +68,9 @@ use driver::Driver;
 use smtp_proto::session::Session;
 use smtp_proto::Instant;
 
-/// Settings for a connection; [`Builder::connect`] opens it.
-#[derive(Debug)]
+/// Settings for a connection; [`Builder::connect`] opens it. `Clone`, so that a pool
+/// opens each of its connections from one.
+#[derive(Clone, Debug)]
 pub struct Builder {
     settings: smtp_io::Settings,
 }
@@ -128,6 +129,17 @@ impl<S: Socket> std::fmt::Debug for Connection<S> {
     }
 }
 
+/// What [`Connection::stream`]'s source has next.
+#[derive(Debug)]
+pub enum Next<M> {
+    /// A message.
+    Message(M),
+    /// Nothing yet (only when asked not to block).
+    Empty,
+    /// No more messages.
+    End,
+}
+
 impl<S: Socket> Connection<S> {
     /// Sends one message whose content is read from `body` (line ends are normalised to
     /// CRLF; DATA dot-stuffing or BDAT framing is done for you).
@@ -162,6 +174,34 @@ impl<S: Socket> Connection<S> {
     ) -> Result<Vec<Report>, Error> {
         let (envelopes, mut bodies): (Vec<Envelope>, Vec<&[u8]>) = messages.into_iter().unzip();
         self.transact(envelopes, &mut bodies)
+    }
+
+    /// Sends messages as they come, keeping the pipeline full: `next` yields each message
+    /// (envelope, content, a tag of the caller's) while at most `max_open` are waiting
+    /// for their outcome, so that new messages join the next flight (RFC 2920). Its
+    /// argument says whether it may block: `true` when the server owes nothing (then it
+    /// waits for a message or says [`Next::End`]), `false` while replies are owed (then
+    /// it answers at once, [`Next::Empty`] if it has nothing; a message that comes while
+    /// the driver waits for replies is taken when they come, with every other one ready
+    /// then, in one flight). Each report goes to
+    /// `on_report` with its tag as it completes, in the order the messages came. Returns
+    /// once the source ends and every report is in.
+    ///
+    /// If the session dies, every message taken gets its report first (see
+    /// [`MessageOutcome::Unknown`]; a message cut
+    /// short says [`TxnFailure::SessionClosed`](smtp_proto::TxnFailure::SessionClosed)),
+    /// then this returns the error; messages not yet yielded stay with the caller. A
+    /// message the session refuses (no recipients) gets its error through `on_report`.
+    pub fn stream<T, R: Read>(
+        &mut self,
+        max_open: usize,
+        mut next: impl FnMut(bool) -> Next<(Envelope, R, T)>,
+        mut on_report: impl FnMut(T, Result<Report, Error>),
+    ) -> Result<(), Error> {
+        let now = self.d.now();
+        self.d.session.stream(now, max_open)?;
+        self.d.stream(&mut next, &mut on_report);
+        self.d.session.finish_stream()
     }
 
     /// Queues the envelopes, runs until every report is complete (see

@@ -37,6 +37,8 @@ pub struct Plan {
     pub to: Vec<ForwardPath>,
     pub message: Vec<u8>,
     pub repeat: usize,
+    /// Connections of the pool `--repeat` goes through (1: the one connection).
+    pub concurrency: usize,
 }
 
 impl Plan {
@@ -131,19 +133,20 @@ fn envelope(plan: &Plan, caps: &Capabilities) -> Envelope {
     env
 }
 
-/// Messages per `send_many` call. Each call returns once all of its reports are in, so
-/// the pipeline drains between calls: a hundred keeps that to one round trip in a
-/// hundred messages. The same with or without the progress bar.
-pub const BATCH: usize = 100;
+/// Most messages of `--repeat` waiting for their outcome at once: the stream keeps the
+/// pipeline full up to this (and the core's window), never draining it between batches.
+pub const OPEN: usize = 10_000;
 
 /// Runs the plan on adapter `A`: connect, every message in batches, QUIT.
 pub fn run<A: Adapter>(plan: &Plan, progress: &dyn Progress) -> Outcome {
     let session = async {
         let start = Instant::now();
         match &plan.server {
-            Server::Tcp { .. } => drive(A::connect_tcp(plan).await, plan, progress, start).await,
+            Server::Tcp { .. } => {
+                drive::<A, _>(A::connect_tcp(plan).await, plan, progress, start).await
+            }
             Server::Unix(path) => {
-                drive(A::connect_unix(plan, path).await, plan, progress, start).await
+                drive::<A, _>(A::connect_unix(plan, path).await, plan, progress, start).await
             }
         }
     };
@@ -154,7 +157,7 @@ pub fn run<A: Adapter>(plan: &Plan, progress: &dyn Progress) -> Outcome {
 }
 
 /// The session once `connected`: every message, in batches, then QUIT.
-async fn drive<C: Connection>(
+async fn drive<A: Adapter, C: Connection>(
     connected: Result<C, Error>,
     plan: &Plan,
     progress: &dyn Progress,
@@ -175,22 +178,31 @@ async fn drive<C: Connection>(
         capabilities: keywords(conn.capabilities()),
     });
     let env = envelope(plan, conn.capabilities());
-    let mut left = plan.repeat;
-    while left > 0 {
-        let n = left.min(BATCH);
-        let batch = (0..n).map(|_| (env.clone(), &plan.message[..])).collect();
-        match conn.send_many(batch).await {
-            Ok(reports) => {
-                progress.reports(reports.len());
-                out.reports.extend(reports);
-            }
-            Err(e) => {
-                out.error = Some(e);
-                break;
-            }
+    let mut reports = Vec::with_capacity(plan.repeat);
+    let mut refused = None;
+    let mut on_report = |r: Result<Report, Error>| match r {
+        Ok(report) => {
+            progress.reports(1);
+            reports.push(report);
         }
-        left -= n;
+        Err(e) => {
+            refused.get_or_insert(e);
+        }
+    };
+    let streamed = if plan.concurrency > 1 {
+        A::send_pooled(plan, &env, plan.repeat, &mut on_report).await
+    } else {
+        conn.send_repeated(&env, &plan.message, plan.repeat, OPEN, &mut on_report)
+            .await
+    };
+    if let Err(e) = streamed {
+        // As `send_many` did: when the session died, only the messages that reached an
+        // outcome the server gave are reported; the rest were not delivered.
+        reports.retain(Report::reached_server);
+        out.error = Some(e);
     }
+    out.reports = reports;
+    out.error = out.error.or(refused);
     out.elapsed = start.elapsed();
     if out.error.is_none() {
         if let Err(e) = conn.quit().await {

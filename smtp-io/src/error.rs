@@ -39,13 +39,18 @@ pub enum Error {
     /// caller caught the panic. A command may be half-written or a reply unread, so the
     /// connection is unusable and nothing more is written to it.
     Cancelled,
+    /// The message waited in a pool's queue longer than the pool allows; it was never
+    /// sent.
+    PoolTimeout,
+    /// The pool is closing: it takes no more messages.
+    PoolClosed,
 }
 
 impl Error {
     /// Whether trying again later may succeed: I/O failures, timeouts, 4xx replies.
     pub fn is_transient(&self) -> bool {
         match self {
-            Error::Io(_) | Error::Timeout { .. } => true,
+            Error::Io(_) | Error::Timeout { .. } | Error::PoolTimeout => true,
             Error::Smtp(e) => e.is_transient(),
             _ => false,
         }
@@ -57,7 +62,7 @@ impl Error {
     pub fn is_permanent(&self) -> bool {
         match self {
             Error::Smtp(e) => e.is_permanent(),
-            Error::Io(_) | Error::Timeout { .. } => false,
+            Error::Io(_) | Error::Timeout { .. } | Error::PoolTimeout => false,
             _ => true,
         }
     }
@@ -105,6 +110,8 @@ impl SessionError for Error {
             Error::InvalidHost(h) => Error::InvalidHost(h.clone()),
             Error::TlsUnavailable => Error::TlsUnavailable,
             Error::Cancelled => Error::Cancelled,
+            Error::PoolTimeout => Error::PoolTimeout,
+            Error::PoolClosed => Error::PoolClosed,
         }
     }
 }
@@ -122,6 +129,8 @@ impl fmt::Display for Error {
             Error::InvalidHost(h) => write!(f, "{h:?} is not a valid TLS server name"),
             Error::TlsUnavailable => f.write_str("TLS needed but built without the rustls feature"),
             Error::Cancelled => f.write_str("an earlier operation did not complete"),
+            Error::PoolTimeout => f.write_str("waited too long for a pooled connection; not sent"),
+            Error::PoolClosed => f.write_str("the pool is closed"),
         }
     }
 }

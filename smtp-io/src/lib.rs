@@ -14,6 +14,8 @@
 //! - [`new_session`]: the [`Session`](smtp_proto::session::Session) an adapter drives,
 //!   logging the conversation through `trace` (feature `tracing`; target
 //!   `smtp_io::trace` on every runtime).
+//! - [`stream::Open`]: what an adapter keeps for the messages of an open stream of
+//!   messages (their content until read, the caller's tag until the report).
 //! - `tls` (feature `rustls`): what a TLS handshake needs besides the stream (the server
 //!   name, the default configuration), and the name of the version it negotiated.
 //!
@@ -32,6 +34,7 @@ mod accessors;
 mod error;
 mod session;
 mod settings;
+pub mod stream;
 #[cfg(feature = "rustls")]
 pub mod tls;
 #[cfg(feature = "tracing")]

@@ -300,6 +300,10 @@ pub enum UsageError {
     Refused(TxnError),
     /// The configuration would make a session hang or loop ([`Config::validate`](crate::Config::validate)).
     InvalidConfig(ConfigError),
+    /// No stream of messages is open (or it was ended): see [`Session::stream`](crate::session::Session::stream).
+    NoStream,
+    /// The stream holds as many messages as it may: wait for a report.
+    StreamFull,
 }
 
 impl fmt::Display for UsageError {
@@ -310,6 +314,8 @@ impl fmt::Display for UsageError {
             UsageError::NotExpectingBody => "no body is expected for this transaction now",
             UsageError::ChunkTooLarge => "body chunk larger than requested",
             UsageError::NoTlsPending => "no TLS handshake is pending",
+            UsageError::NoStream => "no stream of messages is open",
+            UsageError::StreamFull => "the stream holds as many messages as it may",
             UsageError::Refused(e) => return write!(f, "refused before sending: {e}"),
             UsageError::InvalidConfig(e) => return write!(f, "{e}"),
         })

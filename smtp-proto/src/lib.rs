@@ -89,6 +89,7 @@ mod error;
 pub(crate) mod escape;
 pub mod line;
 mod output;
+pub mod pool;
 pub mod reply;
 pub mod report;
 mod secret;

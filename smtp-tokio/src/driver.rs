@@ -1,17 +1,19 @@
 //! The I/O of the [`Session`] loop (its contract: [`smtp_proto::session`]): the only code
 //! that touches the socket and the clock.
 
-use std::future::Future;
+use std::future::{poll_fn, Future};
 use std::io;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use smtp_proto::session::{Io, Session};
-use smtp_proto::{Config, Instant, TlsUpgrade};
+use smtp_proto::{Config, Envelope, Instant, Report, TlsUpgrade};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::Instant as Clock;
 
 use crate::Error;
+use smtp_io::stream::{now_or_never, Open};
 
 /// Where the bytes go: cleartext, TLS, or nothing after a failed or interrupted upgrade.
 pub(crate) enum Stream<S> {
@@ -59,6 +61,21 @@ async fn timed<F: Future>(deadline: Option<Clock>, fut: F) -> Option<F::Output> 
         biased;
         v = fut => Some(v),
         () = sleep(deadline) => None,
+    }
+}
+
+/// Which of two futures finished first.
+pub(crate) enum First<A, B> {
+    A(A),
+    B(B),
+}
+
+/// Runs `a` and `b` until one finishes; the other is dropped. Biased towards `a`.
+async fn first<A: Future, B: Future>(a: A, b: B) -> First<A::Output, B::Output> {
+    tokio::select! {
+        biased;
+        v = a => First::A(v),
+        v = b => First::B(v),
     }
 }
 
@@ -136,7 +153,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
                 Io::Read { deadline } => self.read(deadline).await,
                 Io::StartTls(upgrade) => self.start_tls(upgrade).await,
                 Io::ReadBody { index, max_chunk } => {
-                    self.read_body(&mut bodies[index], max_chunk).await
+                    self.read_body(&mut bodies[index], max_chunk).await;
                 }
                 Io::Close { deadline } => self.close(deadline).await,
                 Io::Done => return,
@@ -160,11 +177,76 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
         }
     }
 
+    /// Runs the open stream ([`Session::stream`]) until the source ends and every report
+    /// is in, or the session dies. `next` is polled for messages while the stream has
+    /// room. Each message's report goes to `on_report` with its tag; a message the
+    /// session refuses (no recipients, the session is dead) gets the error instead.
+    pub(crate) async fn stream<T, R: AsyncRead + Unpin>(
+        &mut self,
+        next: &mut impl FnMut(&mut Context<'_>) -> Poll<Option<(Envelope, R, T)>>,
+        on_report: &mut impl FnMut(T, Result<Report, Error>),
+    ) {
+        let mut open = Open::default();
+        let mut source = true;
+        loop {
+            let io = self.session.poll_io();
+            while let Some((_, report)) = self.session.poll_report() {
+                open.report(report, on_report);
+            }
+            match io {
+                Io::Read { deadline } if source && self.session.stream_room() > 0 => {
+                    let mut buf = [0u8; 4096];
+                    let read = timed(self.clock(deadline), self.stream.read(&mut buf));
+                    let mut message = match first(read, poll_fn(&mut *next)).await {
+                        First::A(result) => {
+                            self.on_read(result, &buf);
+                            continue;
+                        }
+                        First::B(message) => message,
+                    };
+                    // Every message already queued joins this flight, up to the room.
+                    loop {
+                        let Some(taken) = message.take() else {
+                            source = false;
+                            self.session.stream_end();
+                            break;
+                        };
+                        let now = self.now();
+                        open.send(&mut self.session, now, taken, on_report);
+                        if self.session.stream_room() == 0 {
+                            break;
+                        }
+                        match now_or_never(poll_fn(&mut *next)).await {
+                            Some(m) => message = m,
+                            None => break,
+                        }
+                    }
+                }
+                Io::Write { deadline } => self.write(deadline).await,
+                Io::Read { deadline } => self.read(deadline).await,
+                Io::StartTls(upgrade) => self.start_tls(upgrade).await,
+                Io::ReadBody { index, max_chunk } => {
+                    if let Some(body) = open.body(index) {
+                        let last = self.read_body(body, max_chunk).await;
+                        open.read(index, last);
+                    }
+                }
+                Io::Close { deadline } => self.close(deadline).await,
+                Io::Done => return,
+            }
+        }
+    }
+
     /// Waits for exactly one thing: bytes, end of stream, or the deadline. Every byte
     /// read goes straight into the core: nothing is buffered here across STARTTLS.
     async fn read(&mut self, deadline: Option<Instant>) {
         let mut buf = [0u8; 4096];
         let result = timed(self.clock(deadline), self.stream.read(&mut buf)).await;
+        self.on_read(result, &buf);
+    }
+
+    /// Hands the core what a read brought.
+    fn on_read(&mut self, result: Option<io::Result<usize>>, buf: &[u8]) {
         let now = self.now();
         match result {
             Some(Ok(0)) => self.session.handle_eof(now),
@@ -198,8 +280,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
     }
 
     /// Reads up to `max_chunk` octets of content (filling the chunk, so that BDAT chunks
-    /// are not as small as the reader's reads) and hands them to the core.
-    async fn read_body<R: AsyncRead + Unpin>(&mut self, reader: &mut R, max_chunk: usize) {
+    /// are not as small as the reader's reads) and hands them to the core; returns
+    /// whether the content ended (or failed).
+    async fn read_body<R: AsyncRead + Unpin>(&mut self, reader: &mut R, max_chunk: usize) -> bool {
         self.body.resize(max_chunk, 0);
         let (mut filled, mut last) = (0, false);
         while filled < max_chunk && !last {
@@ -208,11 +291,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
                 Ok(n) => filled += n,
                 // A body that cannot be read cannot be finished: DATA has no abort
                 // (RFC 5321 §4.1.1.4), so the session ends and this error explains why.
-                Err(e) => return self.fail(Error::from_io(e)),
+                Err(e) => {
+                    self.fail(Error::from_io(e));
+                    return true;
+                }
             }
         }
         let now = self.now();
         self.session.handle_body(now, &self.body[..filled], last);
+        last
     }
 
     /// The connection is gone for a reason of ours: the session ends with `cause`.

@@ -63,8 +63,11 @@
 //!   payloads are redacted and control bytes escaped.
 
 mod driver;
+mod pool;
 #[cfg(feature = "rustls")]
 mod tls;
+
+use std::task::{Context, Poll};
 
 use smtp_proto::session::Session;
 use smtp_proto::Instant;
@@ -72,16 +75,19 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 
 use driver::Driver;
+pub use pool::{Pool, PoolReport};
 pub use smtp_io::Error;
 pub use smtp_proto;
 pub use smtp_proto::command::{EhloName, ForwardPath, Mechanism, ReversePath};
+pub use smtp_proto::pool::{PoolConfig, Status};
 pub use smtp_proto::{
     Capabilities, Credentials, Envelope, MessageOutcome, Recipient, RecipientStatus, Reply, Report,
     Stage, Timeouts, TlsPolicy, UsageError,
 };
 
-/// Settings for a connection; [`Builder::connect`] opens it.
-#[derive(Debug)]
+/// Settings for a connection; [`Builder::connect`] opens it. `Clone`, so that a pool
+/// opens each of its connections from one.
+#[derive(Clone, Debug)]
 pub struct Builder {
     settings: smtp_io::Settings,
 }
@@ -166,6 +172,32 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Connection<S> {
     ) -> Result<Vec<Report>, Error> {
         let (envelopes, bodies) = messages.into_iter().unzip();
         self.send_all(envelopes, bodies).await
+    }
+
+    /// Sends messages as they come, keeping the pipeline full: `next` is polled for
+    /// each message (envelope, content, a tag of the caller's) while at most `max_open`
+    /// are waiting for their outcome, and again while earlier messages are in flight, so
+    /// new messages join the next flight (RFC 2920); every message ready at once goes
+    /// in one flight. A poll function cannot lose a message to cancellation: a channel's
+    /// `poll_recv` (Tokio) or `poll_next` (async-channel, via futures-lite) fits. Each
+    /// report goes to `on_report` with its tag as it completes, in the order the
+    /// messages came. Returns once `next` gives `Ready(None)` and every report is in.
+    ///
+    /// If the session dies, every message taken gets its report first (see
+    /// [`MessageOutcome::Unknown`]; a message cut short says
+    /// [`TxnFailure::SessionClosed`](smtp_proto::TxnFailure::SessionClosed)), then this
+    /// returns the error; messages `next` has not given stay with the caller. A message
+    /// the session refuses (no recipients) gets its error through `on_report`.
+    pub async fn stream<T, R: AsyncRead + Unpin>(
+        &mut self,
+        max_open: usize,
+        mut next: impl FnMut(&mut Context<'_>) -> Poll<Option<(Envelope, R, T)>>,
+        mut on_report: impl FnMut(T, Result<Report, Error>),
+    ) -> Result<(), Error> {
+        let now = self.driver.now();
+        self.driver.session.stream(now, max_open)?;
+        self.driver.stream(&mut next, &mut on_report).await;
+        self.driver.session.finish_stream()
     }
 
     /// NOOP: the server's reply.

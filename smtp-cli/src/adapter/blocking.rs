@@ -7,7 +7,7 @@ use std::net::TcpStream;
 use std::os::unix::net::UnixStream;
 use std::path::Path;
 
-use smtp_blocking::{Builder, Socket};
+use smtp_blocking::{Builder, Next, Socket};
 use smtp_proto::command::Mechanism;
 use smtp_proto::{Capabilities, Envelope, Report};
 
@@ -45,6 +45,16 @@ impl Adapter for Blocking {
         ready(builder(plan).connect())
     }
 
+    /// Refused before this is reached (`--concurrency` with the blocking runtime).
+    fn send_pooled(
+        _: &Plan,
+        _: &Envelope,
+        _: usize,
+        _: &mut dyn FnMut(Result<Report, Error>),
+    ) -> impl Future<Output = Result<(), Error>> {
+        ready(Err(Error::Usage(smtp_proto::UsageError::Closed)))
+    }
+
     fn connect_unix(plan: &Plan, path: &Path) -> impl Future<Output = Result<Self::Unix, Error>> {
         let conn = UnixStream::connect(path)
             .map_err(Error::Io)
@@ -66,11 +76,28 @@ impl<S: Socket> Connection for smtp_blocking::Connection<S> {
         smtp_blocking::Connection::auth_mechanism(self)
     }
 
-    fn send_many(
+    fn send_repeated(
         &mut self,
-        messages: Vec<(Envelope, &[u8])>,
-    ) -> impl Future<Output = Result<Vec<Report>, Error>> {
-        ready(smtp_blocking::Connection::send_many(self, messages))
+        envelope: &Envelope,
+        message: &[u8],
+        n: usize,
+        open: usize,
+        on_report: &mut dyn FnMut(Result<Report, Error>),
+    ) -> impl Future<Output = Result<(), Error>> {
+        let mut left = n;
+        let next = |_block: bool| match left.checked_sub(1) {
+            Some(l) => {
+                left = l;
+                Next::Message((envelope.clone(), message, ()))
+            }
+            None => Next::End,
+        };
+        ready(smtp_blocking::Connection::stream(
+            self,
+            open,
+            next,
+            |(), r| on_report(r),
+        ))
     }
 
     fn quit(self) -> impl Future<Output = Result<(), Error>> {

@@ -38,6 +38,15 @@ pub trait Adapter {
 
     /// The same over the Unix socket at `path`.
     fn connect_unix(plan: &Plan, path: &Path) -> impl Future<Output = Result<Self::Unix, Error>>;
+
+    /// Sends `envelope` with the plan's message `n` times through a pool of
+    /// `plan.concurrency` connections (`--concurrency`), each report to `on_report`.
+    fn send_pooled(
+        plan: &Plan,
+        envelope: &Envelope,
+        n: usize,
+        on_report: &mut dyn FnMut(Result<Report, Error>),
+    ) -> impl Future<Output = Result<(), Error>>;
 }
 
 /// A session once set up, as every adapter's `Connection` offers it.
@@ -51,11 +60,18 @@ pub trait Connection {
     /// The SASL mechanism the session authenticated with.
     fn auth_mechanism(&self) -> Option<Mechanism>;
 
-    /// Sends the messages, pipelined where the server allows: one report per message.
-    fn send_many(
+    /// Sends `message` `n` times as one stream (`Connection::stream`): each message
+    /// joins the pipeline while earlier ones are in flight, at most `open` unanswered;
+    /// each report (or the error refusing that message) goes to `on_report` as it
+    /// completes. `Err`: the session died (every message taken was reported first).
+    fn send_repeated(
         &mut self,
-        messages: Vec<(Envelope, &[u8])>,
-    ) -> impl Future<Output = Result<Vec<Report>, Error>>;
+        envelope: &Envelope,
+        message: &[u8],
+        n: usize,
+        open: usize,
+        on_report: &mut dyn FnMut(Result<Report, Error>),
+    ) -> impl Future<Output = Result<(), Error>>;
 
     /// QUIT, then close.
     fn quit(self) -> impl Future<Output = Result<(), Error>>;

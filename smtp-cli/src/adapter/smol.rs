@@ -3,13 +3,15 @@
 use std::future::Future;
 use std::io;
 use std::path::Path;
+use std::sync::Arc;
+use std::task::{Context, Poll};
 
 use smol::io::{AsyncRead, AsyncWrite};
 use smol::net::unix::UnixStream;
 use smol::Async;
 use smtp_proto::command::Mechanism;
 use smtp_proto::{Capabilities, Envelope, Report};
-use smtp_smol::Builder;
+use smtp_smol::{Builder, PoolConfig};
 
 use super::{Adapter, Connection, Error};
 use crate::session::Plan;
@@ -44,6 +46,27 @@ impl Adapter for Smol {
         builder(plan).connect().await
     }
 
+    async fn send_pooled(
+        plan: &Plan,
+        envelope: &Envelope,
+        n: usize,
+        on_report: &mut dyn FnMut(Result<Report, Error>),
+    ) -> Result<(), Error> {
+        let config = PoolConfig {
+            max_connections: plan.concurrency,
+            max_in_flight: crate::session::OPEN,
+            ..PoolConfig::default()
+        };
+        let pool = smtp_smol::Pool::new(builder(plan), config);
+        let body: Arc<[u8]> = plan.message.as_slice().into();
+        let messages = (0..n).map(|_| (envelope.clone(), body.clone()));
+        for r in pool.send_many(messages).await {
+            on_report(r.map(|p| p.report));
+        }
+        pool.close().await;
+        Ok(())
+    }
+
     async fn connect_unix(plan: &Plan, path: &Path) -> Result<Self::Unix, Error> {
         let stream = UnixStream::connect(path).await.map_err(Error::Io)?;
         builder(plan).connect_stream(stream).await
@@ -63,8 +86,22 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Connection for smtp_smol::Connect
         smtp_smol::Connection::auth_mechanism(self)
     }
 
-    async fn send_many(&mut self, messages: Vec<(Envelope, &[u8])>) -> Result<Vec<Report>, Error> {
-        smtp_smol::Connection::send_many(self, messages).await
+    async fn send_repeated(
+        &mut self,
+        envelope: &Envelope,
+        message: &[u8],
+        n: usize,
+        open: usize,
+        on_report: &mut dyn FnMut(Result<Report, Error>),
+    ) -> Result<(), Error> {
+        let mut left = n;
+        let next = |_: &mut Context<'_>| {
+            Poll::Ready(left.checked_sub(1).map(|l| {
+                left = l;
+                (envelope.clone(), message, ())
+            }))
+        };
+        smtp_smol::Connection::stream(self, open, next, |(), r| on_report(r)).await
     }
 
     async fn quit(self) -> Result<(), Error> {

@@ -77,6 +77,8 @@
 
 mod op;
 #[cfg(test)]
+mod stream_tests;
+#[cfg(test)]
 mod tests;
 
 use alloc::vec::Vec;
@@ -91,7 +93,7 @@ use crate::reply::Reply;
 use crate::report::Report;
 use crate::time::Instant;
 use crate::transcript::{Line, Transcript};
-use op::{Batch, Op};
+use op::{Batch, Op, Stream};
 
 /// Content is written out once this much is framed, rather than at the next wait: memory
 /// stays bounded and each block has its deadline (RFC 5321 §4.5.3.2.5).
@@ -127,7 +129,8 @@ pub enum Io {
     /// Run the TLS handshake (the output buffer is written), before its deadline.
     StartTls(TlsUpgrade),
     /// Read up to `max_chunk` octets of the content of message `index` (its position in
-    /// the batch given to [`Session::send`]), filling the chunk unless the content ends.
+    /// the batch given to [`Session::send`], or in the stream: [`Session::stream_send`]),
+    /// filling the chunk unless the content ends.
     ReadBody {
         /// The message.
         index: usize,
@@ -258,6 +261,94 @@ impl<E: SessionError> Session<E> {
         }
         self.start(now, Op::Batch(Batch::new(reports)));
         Ok(())
+    }
+
+    /// Opens a stream of messages: unlike [`send`](Self::send), messages join with
+    /// [`stream_send`](Self::stream_send) while earlier ones are in flight, and each
+    /// report comes back with [`poll_report`](Self::poll_report) as it completes, so a
+    /// connection's pipeline stays full with whatever its callers have queued. The core's
+    /// window ([`Config::window`]) bounds what is unanswered on the wire; `max_open`
+    /// (at least 1) bounds the messages taken and not yet reported.
+    ///
+    /// The operation runs until [`stream_end`](Self::stream_end) and every report is
+    /// complete (or the session dies: every open message then gets its report, see
+    /// [`finish_send`](Self::finish_send) for what each means). While nothing is owed
+    /// the loop says [`Io::Read`] without a deadline: an adapter waits for the server
+    /// (a close is noticed) and for the next message at once.
+    pub fn stream(&mut self, now: Instant, max_open: usize) -> Result<(), E> {
+        self.begin()?;
+        self.start(now, Op::Stream(Stream::new(max_open)));
+        Ok(())
+    }
+
+    /// How many more messages the open stream takes now (0 without one, or once ended
+    /// or closed).
+    pub fn stream_room(&self) -> usize {
+        match &self.op {
+            Some(Op::Stream(s)) if !s.ended && !self.closed && self.ended.is_none() => s.room(),
+            _ => 0,
+        }
+    }
+
+    /// How many messages of the open stream are still waiting for their outcome.
+    pub fn stream_pending(&self) -> usize {
+        match &self.op {
+            Some(Op::Stream(s)) => s.pending(),
+            _ => 0,
+        }
+    }
+
+    /// Queues a message on the open stream; returns its position in the stream (from 0):
+    /// the `index` of its [`Io::ReadBody`] and of its report. Refused (and nothing
+    /// queued) without room ([`UsageError::StreamFull`]), without an open stream
+    /// ([`UsageError::NoStream`]), without recipients, or with the error that ended
+    /// the session.
+    pub fn stream_send(&mut self, now: Instant, envelope: Envelope) -> Result<usize, E> {
+        if let Some(e) = &self.ended {
+            return Err(e.duplicate());
+        }
+        let lmtp = self.client.config().lmtp;
+        let Some(Op::Stream(stream)) = self.op.as_mut().filter(|_| !self.closed) else {
+            return Err(E::from_usage(UsageError::NoStream));
+        };
+        if stream.ended {
+            return Err(E::from_usage(UsageError::NoStream));
+        }
+        if stream.room() == 0 {
+            return Err(E::from_usage(UsageError::StreamFull));
+        }
+        let n = envelope.recipients.len();
+        let txn = self.client.send(now, envelope).map_err(E::from_usage)?;
+        self.now = now;
+        Ok(stream.push(Report::new(txn, n, lmtp)))
+    }
+
+    /// The oldest message's report once it is complete, with its position in the
+    /// stream. Reports come in the order the messages were queued (the order in which
+    /// the server answers them).
+    pub fn poll_report(&mut self) -> Option<(usize, Report)> {
+        match &mut self.op {
+            Some(Op::Stream(s)) => s.pop(),
+            _ => None,
+        }
+    }
+
+    /// No more messages: the stream's operation is done once every report is complete.
+    pub fn stream_end(&mut self) {
+        if let Some(Op::Stream(s)) = &mut self.op {
+            s.ended = true;
+            self.done |= s.is_done();
+        }
+    }
+
+    /// Ends the stream's operation: `Ok` while the session lives, else the error that
+    /// ended it. Take every report with [`poll_report`](Self::poll_report) first: one
+    /// left is dropped.
+    pub fn finish_stream(&mut self) -> Result<(), E> {
+        match self.finish() {
+            Some(Op::Stream(_)) if self.ended.is_none() && !self.closed => Ok(()),
+            _ => Err(self.error()),
+        }
     }
 
     /// Starts a NOOP.
@@ -408,6 +499,11 @@ impl<E: SessionError> Session<E> {
                     Some(Op::Batch(b)) if b.index(txn).is_some() => {
                         self.body_txn = Some(txn);
                         let index = b.index(txn).unwrap_or_default();
+                        return Io::ReadBody { index, max_chunk };
+                    }
+                    Some(Op::Stream(s)) if s.index(txn).is_some() => {
+                        self.body_txn = Some(txn);
+                        let index = s.index(txn).unwrap_or_default();
                         return Io::ReadBody { index, max_chunk };
                     }
                     _ => self.handle_failure(self.now, E::from_usage(UsageError::NotExpectingBody)),

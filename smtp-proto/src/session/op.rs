@@ -1,5 +1,6 @@
 //! What an operation waits for, and what it folds the session's events into.
 
+use alloc::collections::VecDeque;
 use alloc::vec::Vec;
 
 use crate::error::TxnError;
@@ -14,6 +15,8 @@ pub(super) enum Op {
     Connect,
     /// Until every report is complete.
     Batch(Batch),
+    /// Until the caller ends the stream and every report is complete.
+    Stream(Stream),
     /// Until the reply to one command (NOOP, RSET, VRFY), or its local refusal.
     Command(Option<Result<Reply, TxnError>>),
     /// Until the session closes.
@@ -28,6 +31,10 @@ impl Op {
             (Op::Batch(batch), e) => {
                 batch.apply(&e);
                 batch.is_complete()
+            }
+            (Op::Stream(stream), e) => {
+                stream.apply(&e);
+                stream.is_done()
             }
             (Op::Command(reply @ None), Event::Reply { reply: r, .. }) => {
                 *reply = Some(Ok(r));
@@ -97,5 +104,90 @@ impl Batch {
     /// session died, so as not to send that message twice.
     pub(super) fn reached_server(&self) -> bool {
         self.reports.iter().any(Report::reached_server)
+    }
+}
+
+/// The reports of an open stream of transactions: messages join while earlier ones
+/// are in flight, and each report leaves once complete, in the order sent. The stream's
+/// transactions are queued one after the other (nothing else queues one while it is
+/// open), so an event finds its report by subtraction, as in a [`Batch`].
+#[derive(Debug)]
+pub(super) struct Stream {
+    /// The id of the stream's first transaction, once there is one.
+    first: Option<u64>,
+    /// The position in the stream of `open`'s first report.
+    base: usize,
+    /// Reports not yet handed back, oldest first.
+    open: VecDeque<Report>,
+    /// Most reports open at once: what the stream holds for the caller is bounded.
+    pub(super) max_open: usize,
+    /// The caller sends no more.
+    pub(super) ended: bool,
+    /// How many open reports are complete.
+    complete: usize,
+}
+
+impl Stream {
+    pub(super) fn new(max_open: usize) -> Self {
+        Stream {
+            first: None,
+            base: 0,
+            open: VecDeque::new(),
+            max_open: max_open.max(1),
+            ended: false,
+            complete: 0,
+        }
+    }
+
+    /// Takes the report of a transaction just queued; returns its position.
+    pub(super) fn push(&mut self, report: Report) -> usize {
+        let index = self.base + self.open.len();
+        let first = *self.first.get_or_insert(report.txn.get() - index as u64);
+        debug_assert_eq!(report.txn.get(), first + index as u64);
+        self.open.push_back(report);
+        index
+    }
+
+    /// How many more messages the stream takes now.
+    pub(super) fn room(&self) -> usize {
+        self.max_open.saturating_sub(self.open.len())
+    }
+
+    /// The position of `txn` in the stream, if its report is open.
+    pub(super) fn index(&self, txn: TxnId) -> Option<usize> {
+        let i = usize::try_from(txn.get().checked_sub(self.first?)?).ok()?;
+        (i >= self.base && i - self.base < self.open.len()).then_some(i)
+    }
+
+    fn apply(&mut self, event: &Event) {
+        let Some(i) = event.txn().and_then(|t| self.index(t)) else {
+            return;
+        };
+        let report = &mut self.open[i - self.base];
+        let was_complete = report.is_complete();
+        if report.apply(event) && !was_complete && report.is_complete() {
+            self.complete += 1;
+        }
+    }
+
+    /// The oldest report, once complete, with its position.
+    pub(super) fn pop(&mut self) -> Option<(usize, Report)> {
+        if !self.open.front()?.is_complete() {
+            return None;
+        }
+        let report = self.open.pop_front()?;
+        self.complete -= 1;
+        self.base += 1;
+        Some((self.base - 1, report))
+    }
+
+    /// How many open reports are not complete.
+    pub(super) fn pending(&self) -> usize {
+        self.open.len() - self.complete
+    }
+
+    /// Whether the caller ended the stream and every report is complete.
+    pub(super) fn is_done(&self) -> bool {
+        self.ended && self.complete == self.open.len()
     }
 }

@@ -14,7 +14,7 @@ use crate::output::TxnFailure;
 use crate::report::MessageOutcome;
 
 #[derive(Debug, PartialEq)]
-enum TestError {
+pub(super) enum TestError {
     Core(Error),
     Usage(UsageError),
     Cancelled,

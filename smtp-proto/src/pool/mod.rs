@@ -1,0 +1,655 @@
+//! A pool's decisions, sans-IO: many callers' messages over few connections.
+//!
+//! A [`Pool`] decides which connection takes the next message, when to open, check,
+//! retire or replace a connection, and what may be sent again and when. It does no I/O
+//! and reads no clock: time comes in with every call, random bits for backoff jitter
+//! too. An adapter's pool runs each connection as an open stream
+//! ([`Session::stream`](crate::session::Session::stream)), performs the [`Action`]s
+//! that [`Pool::poll_action`] hands out, and reports back with the `handle_*` calls;
+//! it wakes at [`Pool::poll_timeout`].
+//!
+//! # Which connection, and when to open another
+//!
+//! - A waiting message goes to the ready connection with the fewest messages in flight
+//!   that has room (fewer than [`PoolConfig::max_in_flight`]); ties go to the oldest
+//!   connection, so that younger ones can fall idle and retire. A busy connection
+//!   takes it at once: it joins that connection's next flight behind the messages
+//!   already there (RFC 2920), with no round trip of its own.
+//! - Another connection opens when, after that, a message still waits (every
+//!   connection is full) or every ready connection is busy, provided none is opening
+//!   already and the pool is below [`PoolConfig::max_connections`]. So one caller at a
+//!   time uses one connection; concurrent callers fill the pipelines of the open
+//!   connections while more open, up to the maximum; a pool of one connection is pure
+//!   pipelining.
+//! - A connection idle for [`PoolConfig::check_after`] is checked (NOOP) before it
+//!   takes a message; one idle for [`PoolConfig::max_idle`] is closed (QUIT); one past
+//!   [`PoolConfig::max_age`] or [`PoolConfig::max_messages`] takes nothing more and is
+//!   closed once its messages are answered. A connection that dies is forgotten once
+//!   the adapter says so ([`Pool::handle_closed`]); the next message opens another.
+//!
+//! # What is sent again
+//!
+//! Only a message that certainly never reached the server ([`may_resend`]): its
+//! session ended before the end of its data, or a 421 answered it. It waits
+//! [`backoff`] (doubling, with jitter) and goes to the front of the queue, at most
+//! [`PoolConfig::max_attempts`] attempts in all. Never a message whose outcome is
+//! unknown, accepted (even in part) or rejected. A connection that cannot be opened
+//! is retried with the same backoff; after `max_attempts` failures in a row with no
+//! connection open (or a permanent failure), the waiting messages end with
+//! [`End::OpenFailed`].
+//!
+//! # Callers
+//!
+//! At most [`PoolConfig::max_queued`] messages wait ([`SubmitError::Full`]: the adapter
+//! makes the caller wait, so nothing grows without bound); one that waited
+//! [`PoolConfig::max_wait`] without being sent ends with [`End::TimedOut`]. A caller
+//! that gives up withdraws its message with [`Pool::cancel`]: a message still waiting
+//! is gone at once; one already handed to a connection completes there, and no
+//! [`Action::Done`] comes for it. Every other submitted message ends with exactly one
+//! [`Action::Done`].
+
+mod retry;
+#[cfg(test)]
+mod tests;
+
+use alloc::collections::{BTreeMap, VecDeque};
+use alloc::vec::Vec;
+use core::time::Duration;
+
+use crate::time::Instant;
+
+pub use retry::{backoff, may_resend};
+
+/// A pool's limits and timings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PoolConfig {
+    /// Most connections open (or opening) at once. At least 1.
+    pub max_connections: usize,
+    /// Most messages handed to one connection and not yet reported: the
+    /// `max_open` of its stream. At least 1.
+    pub max_in_flight: usize,
+    /// A connection idle this long is closed.
+    pub max_idle: Duration,
+    /// A connection this old takes no more messages and is closed once idle.
+    pub max_age: Duration,
+    /// A connection that took this many messages takes no more and is closed once idle.
+    pub max_messages: u64,
+    /// A connection idle this long is checked (NOOP) before it takes a message.
+    pub check_after: Duration,
+    /// Most messages waiting for a connection.
+    pub max_queued: usize,
+    /// How long a message may wait for a connection.
+    pub max_wait: Duration,
+    /// Most attempts per message (and opens in a row that fail before waiting messages
+    /// fail). At least 1.
+    pub max_attempts: u32,
+    /// The first backoff after a failure ([`backoff`]).
+    pub backoff_base: Duration,
+    /// The longest backoff.
+    pub backoff_max: Duration,
+}
+
+impl Default for PoolConfig {
+    fn default() -> Self {
+        PoolConfig {
+            max_connections: 4,
+            max_in_flight: 100,
+            max_idle: Duration::from_secs(60),
+            max_age: Duration::from_secs(3600),
+            max_messages: 10_000,
+            check_after: Duration::from_secs(30),
+            max_queued: 10_000,
+            max_wait: Duration::from_secs(60),
+            max_attempts: 3,
+            backoff_base: Duration::from_millis(100),
+            backoff_max: Duration::from_secs(10),
+        }
+    }
+}
+
+/// A message in the pool, from [`Pool::submit`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct MessageId(u64);
+
+impl MessageId {
+    /// The number (in submission order).
+    pub fn get(self) -> u64 {
+        self.0
+    }
+}
+
+/// A connection of the pool, from [`Action::Open`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ConnId(u64);
+
+impl ConnId {
+    /// The number (in opening order).
+    pub fn get(self) -> u64 {
+        self.0
+    }
+}
+
+/// What the adapter does next.
+#[must_use = "an Action is an instruction: the adapter must perform it and report back"]
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// Open a connection and set its session up, then
+    /// [`handle_opened`](Pool::handle_opened) or
+    /// [`handle_open_failed`](Pool::handle_open_failed).
+    Open(ConnId),
+    /// Hand the message to the connection's stream; its report comes back with
+    /// [`handle_report`](Pool::handle_report).
+    Send {
+        /// The connection.
+        conn: ConnId,
+        /// The message.
+        msg: MessageId,
+    },
+    /// Send NOOP on the idle connection, then [`handle_checked`](Pool::handle_checked).
+    Check(ConnId),
+    /// QUIT and close the connection (it has nothing in flight); nothing to report.
+    Close(ConnId),
+    /// The message is over: tell its caller.
+    Done {
+        /// The message.
+        msg: MessageId,
+        /// How it ended.
+        end: End,
+        /// How many times it was handed to a connection.
+        attempts: u32,
+    },
+}
+
+/// How a message ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum End {
+    /// Its last report is its outcome (the adapter kept it from
+    /// [`handle_report`](Pool::handle_report)).
+    Report,
+    /// It waited for a connection that could not be opened (the adapter kept the error
+    /// from [`handle_open_failed`](Pool::handle_open_failed)); it was never sent. (A
+    /// message that was sent and waits to be sent again ends [`End::Report`] instead.)
+    OpenFailed,
+    /// It waited [`PoolConfig::max_wait`] and was never sent (likewise).
+    TimedOut,
+    /// Its connection was closed without its report (the adapter's contract is to hand
+    /// in every report first): its outcome is unknown, and it is not sent again.
+    Lost,
+}
+
+/// Why [`Pool::submit`] refused a message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SubmitError {
+    /// [`PoolConfig::max_queued`] messages wait: try again after an [`Action::Done`].
+    Full,
+    /// The pool is closing.
+    Closed,
+}
+
+/// What [`Pool::status`] says.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Status {
+    /// Connections open and set up.
+    pub open: usize,
+    /// Of those, with nothing in flight.
+    pub idle: usize,
+    /// Of those, with messages in flight.
+    pub busy: usize,
+    /// Connections being opened.
+    pub opening: usize,
+    /// Messages waiting for a connection.
+    pub queued: usize,
+    /// Messages handed to connections and not yet reported.
+    pub in_flight: usize,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum State {
+    Opening,
+    Ready,
+    Checking,
+    Closing,
+}
+
+#[derive(Debug)]
+struct Conn {
+    id: ConnId,
+    state: State,
+    opened: Instant,
+    last_active: Instant,
+    in_flight: Vec<MessageId>,
+    taken: u64,
+    /// Past its age or message limit: takes nothing more.
+    retiring: bool,
+}
+
+/// A message in the queue. First come the messages waiting to be sent again (pushed
+/// to the front), then the others in submission order, so by deadline: the scans below
+/// stop at the first of those, and cost what the retries do, not the queue's length.
+#[derive(Debug)]
+struct Waiting {
+    msg: MessageId,
+    not_before: Instant,
+    deadline: Instant,
+    retry: bool,
+}
+
+#[derive(Debug)]
+struct Msg {
+    attempts: u32,
+    deadline: Instant,
+    cancelled: bool,
+}
+
+/// The pool's decisions; see the [module documentation](self).
+#[derive(Debug)]
+pub struct Pool {
+    config: PoolConfig,
+    conns: Vec<Conn>,
+    queue: VecDeque<Waiting>,
+    msgs: BTreeMap<MessageId, Msg>,
+    actions: VecDeque<Action>,
+    next_msg: u64,
+    next_conn: u64,
+    /// Opens that failed in a row, and when the next may start.
+    open_failures: u32,
+    open_not_before: Instant,
+    open_permanent: bool,
+    closing: bool,
+    /// The last time handed in: [`Pool::poll_timeout`] names only later instants.
+    now: Instant,
+}
+
+impl Pool {
+    /// An empty pool: connections open on demand.
+    pub fn new(mut config: PoolConfig) -> Self {
+        config.max_connections = config.max_connections.max(1);
+        config.max_in_flight = config.max_in_flight.max(1);
+        config.max_attempts = config.max_attempts.max(1);
+        Pool {
+            config,
+            conns: Vec::new(),
+            queue: VecDeque::new(),
+            msgs: BTreeMap::new(),
+            actions: VecDeque::new(),
+            next_msg: 0,
+            next_conn: 0,
+            open_failures: 0,
+            open_not_before: Instant::ZERO,
+            open_permanent: false,
+            closing: false,
+            now: Instant::ZERO,
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &PoolConfig {
+        &self.config
+    }
+
+    /// Connections and messages, by state.
+    pub fn status(&self) -> Status {
+        let mut s = Status {
+            queued: self.queue.len(),
+            ..Status::default()
+        };
+        for c in &self.conns {
+            s.in_flight += c.in_flight.len();
+            match c.state {
+                State::Opening => s.opening += 1,
+                State::Ready | State::Checking => {
+                    s.open += 1;
+                    if c.in_flight.is_empty() {
+                        s.idle += 1;
+                    } else {
+                        s.busy += 1;
+                    }
+                }
+                State::Closing => {}
+            }
+        }
+        s
+    }
+
+    /// Whether the pool was closed and everything is over: every message ended and
+    /// every connection closed.
+    pub fn is_closed(&self) -> bool {
+        self.closing && self.msgs.is_empty() && self.conns.is_empty() && self.actions.is_empty()
+    }
+
+    // ----- callers -----
+
+    /// A message to send: it waits for a connection.
+    pub fn submit(&mut self, now: Instant) -> Result<MessageId, SubmitError> {
+        if self.closing {
+            return Err(SubmitError::Closed);
+        }
+        if self.queue.len() >= self.config.max_queued {
+            return Err(SubmitError::Full);
+        }
+        let msg = MessageId(self.next_msg);
+        self.next_msg += 1;
+        let deadline = now + self.config.max_wait;
+        self.msgs.insert(
+            msg,
+            Msg {
+                attempts: 0,
+                deadline,
+                cancelled: false,
+            },
+        );
+        self.queue.push_back(Waiting {
+            msg,
+            not_before: now,
+            deadline,
+            retry: false,
+        });
+        Ok(msg)
+    }
+
+    /// The caller gave up: `true` if the message was still waiting and is gone (no
+    /// [`Action::Done`] comes); `false` if a connection has it (it completes there and
+    /// no `Done` comes either) or it is unknown.
+    pub fn cancel(&mut self, msg: MessageId) -> bool {
+        if let Some(i) = self.queue.iter().position(|w| w.msg == msg) {
+            self.queue.remove(i);
+            self.msgs.remove(&msg);
+            return true;
+        }
+        if let Some(m) = self.msgs.get_mut(&msg) {
+            m.cancelled = true;
+        }
+        false
+    }
+
+    /// No more messages: the waiting ones are still sent, then every connection closes.
+    pub fn close(&mut self) {
+        self.closing = true;
+    }
+
+    // ----- what happened -----
+
+    /// The connection is set up.
+    pub fn handle_opened(&mut self, now: Instant, conn: ConnId) {
+        if let Some(c) = self.conn_mut(conn) {
+            c.state = State::Ready;
+            c.opened = now;
+            c.last_active = now;
+        }
+        self.open_failures = 0;
+        self.open_permanent = false;
+    }
+
+    /// The connection could not be opened (refused, a 421 greeting, TLS or AUTH
+    /// failed); `permanent` if trying again cannot help. `random` draws the backoff.
+    pub fn handle_open_failed(&mut self, now: Instant, conn: ConnId, permanent: bool, random: u64) {
+        self.conns.retain(|c| c.id != conn);
+        self.open_failures = self.open_failures.saturating_add(1);
+        self.open_permanent |= permanent;
+        let wait = backoff(
+            self.config.backoff_base,
+            self.config.backoff_max,
+            self.open_failures,
+            random,
+        );
+        self.open_not_before = now + wait;
+    }
+
+    /// The NOOP of [`Action::Check`] was answered 250 (`alive`), or not (the session
+    /// then ended: 421, 221, a reset): a dead connection is forgotten.
+    pub fn handle_checked(&mut self, now: Instant, conn: ConnId, alive: bool) {
+        if !alive {
+            return self.handle_closed(now, conn);
+        }
+        if let Some(c) = self.conn_mut(conn) {
+            if c.state == State::Checking {
+                c.state = State::Ready;
+            }
+            c.last_active = now;
+        }
+    }
+
+    /// The message's report came from the connection; `resend` is [`may_resend`] of
+    /// it (or `true` if the connection refused it before writing anything, its session
+    /// being over). `random` draws the backoff of a resend.
+    pub fn handle_report(
+        &mut self,
+        now: Instant,
+        conn: ConnId,
+        msg: MessageId,
+        resend: bool,
+        random: u64,
+    ) {
+        if let Some(c) = self.conn_mut(conn) {
+            c.in_flight.retain(|&m| m != msg);
+            c.last_active = now;
+            // Only a dying session (cut, 421) gives such a report: it takes nothing more.
+            c.retiring |= resend;
+        }
+        let Some(m) = self.msgs.get(&msg) else {
+            return;
+        };
+        if m.cancelled {
+            self.msgs.remove(&msg);
+            return;
+        }
+        if resend && m.attempts < self.config.max_attempts {
+            let wait = backoff(
+                self.config.backoff_base,
+                self.config.backoff_max,
+                m.attempts,
+                random,
+            );
+            let deadline = m.deadline;
+            self.queue.push_front(Waiting {
+                msg,
+                not_before: now + wait,
+                deadline,
+                retry: true,
+            });
+            return;
+        }
+        self.done(msg, End::Report);
+    }
+
+    /// The connection is gone (the server closed it, it failed, or it was closed as
+    /// asked). Every report of its messages was handed in first; one that was not
+    /// ends [`End::Lost`].
+    pub fn handle_closed(&mut self, _now: Instant, conn: ConnId) {
+        let Some(i) = self.conns.iter().position(|c| c.id == conn) else {
+            return;
+        };
+        let c = self.conns.remove(i);
+        for msg in c.in_flight {
+            match self.msgs.get(&msg) {
+                Some(m) if m.cancelled => {
+                    self.msgs.remove(&msg);
+                }
+                Some(_) => self.done(msg, End::Lost),
+                None => {}
+            }
+        }
+    }
+
+    // ----- decisions -----
+
+    /// The next thing to do at `now`, or `None` until something happens or
+    /// [`poll_timeout`](Self::poll_timeout) passes.
+    pub fn poll_action(&mut self, now: Instant) -> Option<Action> {
+        self.now = self.now.max(now);
+        if self.actions.is_empty() {
+            self.decide(now);
+        }
+        self.actions.pop_front()
+    }
+
+    /// When to call [`poll_action`](Self::poll_action) again at the latest: a message's
+    /// wait limit or backoff, an open's backoff, a connection's idle limit (each after
+    /// the last `now` handed to `poll_action`).
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let mut waits = Vec::new();
+        for w in &self.queue {
+            waits.push(Some(w.deadline));
+            if !w.retry {
+                break;
+            }
+            waits.push(Some(w.not_before));
+        }
+        let waits = waits.into_iter();
+        let idle = self
+            .conns
+            .iter()
+            .filter(|c| c.state == State::Ready && c.in_flight.is_empty())
+            .map(|c| Some(c.last_active + self.config.max_idle));
+        let open = (!self.queue.is_empty()).then_some(self.open_not_before);
+        let now = self.now;
+        waits
+            .chain(idle)
+            .chain([open])
+            .flatten()
+            .filter(|&t| t > now)
+            .min()
+    }
+
+    fn decide(&mut self, now: Instant) {
+        self.expire(now);
+        self.retire(now);
+        self.dispatch(now);
+        self.open(now);
+        if self.closing && self.queue.is_empty() {
+            for c in &mut self.conns {
+                if c.state == State::Ready && c.in_flight.is_empty() {
+                    c.state = State::Closing;
+                    self.actions.push_back(Action::Close(c.id));
+                }
+            }
+            // A connection being closed is over for the pool.
+            self.conns.retain(|c| c.state != State::Closing);
+        }
+    }
+
+    /// Messages that waited too long end: never sent ([`End::TimedOut`]), or sent and
+    /// waiting to be sent again (their last report says why).
+    fn expire(&mut self, now: Instant) {
+        let mut i = 0;
+        while let Some(w) = self.queue.get(i) {
+            if w.deadline <= now {
+                let msg = w.msg;
+                self.queue.remove(i);
+                self.give_up(msg, End::TimedOut);
+            } else if w.retry {
+                i += 1;
+            } else {
+                break;
+            }
+        }
+    }
+
+    fn retire(&mut self, now: Instant) {
+        let config = &self.config;
+        for c in &mut self.conns {
+            if c.state != State::Ready {
+                continue;
+            }
+            c.retiring |= now.saturating_duration_since(c.opened) >= config.max_age
+                || c.taken >= config.max_messages;
+            let idle = now.saturating_duration_since(c.last_active) >= config.max_idle;
+            if c.in_flight.is_empty() && (c.retiring || idle) {
+                c.state = State::Closing;
+                self.actions.push_back(Action::Close(c.id));
+            }
+        }
+        self.conns.retain(|c| c.state != State::Closing);
+    }
+
+    fn dispatch(&mut self, now: Instant) {
+        while let Some(i) = self.queue.iter().position(|w| w.not_before <= now) {
+            let config = &self.config;
+            let target = self
+                .conns
+                .iter_mut()
+                .filter(|c| {
+                    c.state == State::Ready
+                        && !c.retiring
+                        && c.in_flight.len() < config.max_in_flight
+                })
+                .min_by_key(|c| (c.in_flight.len(), c.id));
+            let Some(c) = target else {
+                return;
+            };
+            let stale = now.saturating_duration_since(c.last_active) >= config.check_after;
+            if c.in_flight.is_empty() && stale {
+                c.state = State::Checking;
+                self.actions.push_back(Action::Check(c.id));
+                continue;
+            }
+            let Some(w) = self.queue.remove(i) else {
+                return;
+            };
+            c.in_flight.push(w.msg);
+            c.taken += 1;
+            let conn = c.id;
+            if let Some(m) = self.msgs.get_mut(&w.msg) {
+                m.attempts += 1;
+            }
+            self.actions.push_back(Action::Send { conn, msg: w.msg });
+        }
+    }
+
+    fn open(&mut self, now: Instant) {
+        let live = self.conns.len();
+        let opening = self.conns.iter().any(|c| c.state == State::Opening);
+        let ready = self.conns.iter().filter(|c| c.state == State::Ready);
+        let all_busy = ready.clone().count() > 0 && ready.clone().all(|c| !c.in_flight.is_empty());
+        let waiting = self.queue.iter().any(|w| w.not_before <= now);
+        if self.open_permanent || self.open_failures >= self.config.max_attempts {
+            if live == 0 {
+                // Nothing can take the waiting messages: they end, never sent.
+                while let Some(w) = self.queue.pop_front() {
+                    self.give_up(w.msg, End::OpenFailed);
+                }
+                self.open_failures = 0;
+                self.open_permanent = false;
+            }
+            return;
+        }
+        if opening || live >= self.config.max_connections || now < self.open_not_before {
+            return;
+        }
+        if waiting || (all_busy && !self.closing) {
+            let id = ConnId(self.next_conn);
+            self.next_conn += 1;
+            self.conns.push(Conn {
+                id,
+                state: State::Opening,
+                opened: now,
+                last_active: now,
+                in_flight: Vec::new(),
+                taken: 0,
+                retiring: false,
+            });
+            self.actions.push_back(Action::Open(id));
+        }
+    }
+
+    /// A waiting message ends without another attempt: `never_sent` if it had none,
+    /// else its last report says why ([`End::Report`]).
+    fn give_up(&mut self, msg: MessageId, never_sent: End) {
+        let tried = self.msgs.get(&msg).is_some_and(|m| m.attempts > 0);
+        self.done(msg, if tried { End::Report } else { never_sent });
+    }
+
+    fn done(&mut self, msg: MessageId, end: End) {
+        if let Some(m) = self.msgs.remove(&msg) {
+            self.actions.push_back(Action::Done {
+                msg,
+                end,
+                attempts: m.attempts,
+            });
+        }
+    }
+
+    fn conn_mut(&mut self, id: ConnId) -> Option<&mut Conn> {
+        self.conns.iter_mut().find(|c| c.id == id)
+    }
+}

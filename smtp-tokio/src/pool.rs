@@ -1,0 +1,509 @@
+//! A pool of connections shared by many tasks: [`Pool`]. Every decision (which
+//! connection takes a message, when to open, check, retire or replace one, what is
+//! sent again) is [`smtp_proto::pool`]'s; this file spawns tasks, moves messages and
+//! keeps time.
+
+use std::collections::HashMap;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::task::{Context, Poll};
+
+use smtp_proto::pool::{self, Action, ConnId, End, MessageId, PoolConfig, Status, SubmitError};
+use smtp_proto::{Capabilities, Envelope, Instant, Report, UsageError};
+use tokio::io::{AsyncRead, ReadBuf};
+use tokio::sync::{mpsc, oneshot, Notify};
+use tokio::time::Instant as Clock;
+
+use crate::{Builder, Error, ForwardPath, ReversePath};
+
+/// A message's report from a [`Pool`]: what the server said, and how many times the
+/// message was handed to a connection (more than 1 only when an earlier attempt
+/// certainly never reached the server, see [`smtp_proto::pool::may_resend`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PoolReport {
+    /// The server's answers, as [`Connection::send`](crate::Connection::send) gives them.
+    pub report: Report,
+    /// Attempts, from 1.
+    pub attempts: u32,
+}
+
+/// Connections shared by any number of tasks: each message goes to a connection with
+/// room in its pipeline, joining the next flight behind other callers' messages
+/// (RFC 2920); connections open on demand up to the maximum, are checked after idling,
+/// retire and are replaced; a message that certainly never reached the server is sent
+/// again on another connection. See [`smtp_proto::pool`] for every rule.
+///
+/// `Clone` (clones share the pool), `Send` and `Sync`; every future is `Send`.
+/// [`Pool::new`] must run inside a Tokio runtime (it spawns the pool's timer task;
+/// connections are tasks too). Dropping every clone without [`Pool::close`] does not
+/// hang: callers still waiting keep the pool running until their messages end; then
+/// the timer task ends and each connection finishes the messages it has and QUITs.
+#[derive(Clone)]
+pub struct Pool {
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for Pool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pool")
+            .field("status", &self.status())
+            .finish_non_exhaustive()
+    }
+}
+
+struct Shared {
+    state: Mutex<State>,
+    builder: Builder,
+    max_in_flight: usize,
+    origin: Clock,
+    /// Wakes the timer task: a deadline may have moved, or the pool is gone.
+    timer: Arc<Notify>,
+    /// Wakes callers waiting for room in the queue, and `close`.
+    changed: Notify,
+}
+
+/// What a connection task is told.
+enum Cmd {
+    Send((Envelope, Body, MessageId)),
+    Check,
+    Close,
+}
+
+struct Pending {
+    envelope: Envelope,
+    body: Arc<[u8]>,
+    reply: oneshot::Sender<Result<PoolReport, Error>>,
+    /// The last attempt's report (or the error refusing it).
+    last: Option<Result<Report, Error>>,
+}
+
+struct State {
+    core: pool::Pool,
+    msgs: HashMap<MessageId, Pending>,
+    conns: HashMap<ConnId, mpsc::UnboundedSender<Cmd>>,
+    last_open_error: Option<Error>,
+    /// What the last connection set up offered: `send_message` declares by it.
+    caps: Capabilities,
+    random: u64,
+    /// The deadline the timer task sleeps until (`None`: none), so that it is woken
+    /// only for an earlier one.
+    timer_at: Option<Instant>,
+}
+
+impl State {
+    /// Random bits for backoff jitter (splitmix64).
+    fn random(&mut self) -> u64 {
+        self.random = self.random.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.random;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+}
+
+impl Shared {
+    fn now(&self) -> Instant {
+        Instant::from_duration(self.origin.elapsed())
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Runs `f` on the state, then does what the core decides.
+    fn with<R>(self: &Arc<Self>, f: impl FnOnce(&mut State, Instant) -> R) -> R {
+        let mut st = self.lock();
+        let r = f(&mut st, self.now());
+        self.pump(&mut st);
+        r
+    }
+
+    /// Performs every action the core hands out.
+    fn pump(self: &Arc<Self>, st: &mut State) {
+        let now = self.now();
+        // Whether a message left the queue, or anything ended: waiting callers retry.
+        let mut changed = false;
+        while let Some(action) = st.core.poll_action(now) {
+            changed |= !matches!(action, Action::Open(_) | Action::Check(_));
+            match action {
+                Action::Open(id) => {
+                    let (tx, rx) = mpsc::unbounded_channel();
+                    st.conns.insert(id, tx);
+                    let task = connection(Arc::downgrade(self), id, self.builder.clone(), rx);
+                    tokio::spawn(task);
+                }
+                Action::Send { conn, msg } => {
+                    let Some(p) = st.msgs.get(&msg) else {
+                        continue;
+                    };
+                    let item = (p.envelope.clone(), Body::new(p.body.clone()), msg);
+                    let sent = st
+                        .conns
+                        .get(&conn)
+                        .is_some_and(|tx| tx.send(Cmd::Send(item)).is_ok());
+                    if !sent {
+                        // The task is gone: nothing was written.
+                        let random = st.random();
+                        st.core.handle_report(now, conn, msg, true, random);
+                    }
+                }
+                Action::Check(conn) => {
+                    if let Some(tx) = st.conns.get(&conn) {
+                        let _ = tx.send(Cmd::Check);
+                    }
+                }
+                Action::Close(conn) => {
+                    if let Some(tx) = st.conns.remove(&conn) {
+                        let _ = tx.send(Cmd::Close);
+                    }
+                }
+                Action::Done { msg, end, attempts } => {
+                    let Some(p) = st.msgs.remove(&msg) else {
+                        continue;
+                    };
+                    let result = match (end, p.last) {
+                        (End::Report, Some(Ok(report))) => Ok(PoolReport { report, attempts }),
+                        (End::Report, Some(Err(e))) => Err(e),
+                        (End::OpenFailed, _) => Err(match &st.last_open_error {
+                            Some(e) => smtp_proto::session::SessionError::duplicate(e),
+                            None => Error::PoolClosed,
+                        }),
+                        (End::TimedOut, _) => Err(Error::PoolTimeout),
+                        // Not reached: a connection task reports every message it took
+                        // before the pool forgets it.
+                        (End::Report | End::Lost, _) => Err(Error::Cancelled),
+                    };
+                    let _ = p.reply.send(result);
+                }
+            }
+        }
+        if changed {
+            self.changed.notify_waiters();
+        }
+        let deadline = st.core.poll_timeout();
+        if deadline.is_some_and(|d| st.timer_at.is_none_or(|at| d < at)) {
+            st.timer_at = deadline;
+            self.timer.notify_one();
+        }
+    }
+}
+
+impl Pool {
+    /// A pool opening its connections from `builder`. Must be called inside a Tokio
+    /// runtime. Every connection shares the builder's rustls configuration (one
+    /// `Arc<rustls::ClientConfig>`, the default one unless
+    /// [`Builder::tls_config`] gave another), so TLS sessions resume.
+    pub fn new(builder: Builder, config: PoolConfig) -> Pool {
+        let seed = {
+            use std::hash::{BuildHasher, RandomState};
+            RandomState::new().hash_one(std::time::SystemTime::now())
+        };
+        let shared = Arc::new(Shared {
+            max_in_flight: config.max_in_flight.max(1),
+            state: Mutex::new(State {
+                core: pool::Pool::new(config),
+                msgs: HashMap::new(),
+                conns: HashMap::new(),
+                last_open_error: None,
+                caps: Capabilities::default(),
+                random: seed,
+                timer_at: None,
+            }),
+            builder,
+            origin: Clock::now(),
+            timer: Arc::new(Notify::new()),
+            changed: Notify::new(),
+        });
+        tokio::spawn(timer(Arc::downgrade(&shared), shared.timer.clone()));
+        Pool { shared }
+    }
+
+    /// Sends one message held in memory; its report once it has an outcome. Waits while
+    /// the queue is full. Dropping the future before the message was handed to a
+    /// connection withdraws it; after, it completes and its report is discarded.
+    pub async fn send(
+        &self,
+        envelope: Envelope,
+        body: impl Into<Arc<[u8]>>,
+    ) -> Result<PoolReport, Error> {
+        let rx = self.submit(envelope, body.into()).await?;
+        rx.wait().await
+    }
+
+    /// Sends a whole RFC 5322 message, declared as
+    /// [`Connection::send_message`](crate::Connection::send_message) does, by what the
+    /// last connection set up offered (nothing before the first: then no SMTPUTF8).
+    pub async fn send_message(
+        &self,
+        from: ReversePath,
+        to: impl IntoIterator<Item = ForwardPath>,
+        message: &[u8],
+    ) -> Result<PoolReport, Error> {
+        let caps = self.shared.lock().caps.clone();
+        let envelope = Envelope::for_message(from, to, message, &caps).map_err(Error::Refused)?;
+        self.send(envelope, message).await
+    }
+
+    /// Sends several messages; their reports in order. They go out concurrently, each
+    /// as [`send`](Self::send) sends it.
+    pub async fn send_many<B: Into<Arc<[u8]>>>(
+        &self,
+        messages: impl IntoIterator<Item = (Envelope, B)>,
+    ) -> Vec<Result<PoolReport, Error>> {
+        let mut waiting = Vec::new();
+        for (envelope, body) in messages {
+            waiting.push(self.submit(envelope, body.into()).await);
+        }
+        let mut out = Vec::with_capacity(waiting.len());
+        for w in waiting {
+            out.push(match w {
+                Ok(rx) => rx.wait().await,
+                Err(e) => Err(e),
+            });
+        }
+        out
+    }
+
+    /// Takes no more messages, finishes those taken, then QUITs every connection.
+    pub async fn close(&self) {
+        loop {
+            let changed = self.shared.changed.notified();
+            tokio::pin!(changed);
+            changed.as_mut().enable();
+            let closed = self.shared.with(|st, _| {
+                st.core.close();
+                st.core.is_closed()
+            });
+            if closed {
+                return;
+            }
+            changed.await;
+        }
+    }
+
+    /// Connections open, idle and busy, and messages queued and in flight.
+    pub fn status(&self) -> Status {
+        self.shared.lock().core.status()
+    }
+
+    /// Queues the message, waiting while the queue is full.
+    async fn submit(&self, envelope: Envelope, body: Arc<[u8]>) -> Result<Waiting, Error> {
+        if envelope.recipients.is_empty() {
+            return Err(Error::Usage(UsageError::NoRecipients));
+        }
+        let (tx, rx) = oneshot::channel();
+        let mut item = Some((envelope, body, tx));
+        loop {
+            let changed = self.shared.changed.notified();
+            tokio::pin!(changed);
+            changed.as_mut().enable();
+            let submitted = self.shared.with(|st, now| {
+                let msg = st.core.submit(now)?;
+                if let Some((envelope, body, reply)) = item.take() {
+                    let last = None;
+                    let pending = Pending {
+                        envelope,
+                        body,
+                        reply,
+                        last,
+                    };
+                    st.msgs.insert(msg, pending);
+                }
+                Ok(msg)
+            });
+            match submitted {
+                Ok(msg) => {
+                    let shared = self.shared.clone();
+                    return Ok(Waiting { shared, msg, rx });
+                }
+                Err(SubmitError::Closed) => return Err(Error::PoolClosed),
+                Err(SubmitError::Full) => changed.await,
+            }
+        }
+    }
+}
+
+/// A queued message's report to come; dropping it withdraws the message.
+struct Waiting {
+    shared: Arc<Shared>,
+    msg: MessageId,
+    rx: oneshot::Receiver<Result<PoolReport, Error>>,
+}
+
+impl Waiting {
+    async fn wait(mut self) -> Result<PoolReport, Error> {
+        (&mut self.rx).await.unwrap_or(Err(Error::PoolClosed))
+    }
+}
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        let msg = self.msg;
+        self.shared.with(|st, _| {
+            if st.msgs.contains_key(&msg) && st.core.cancel(msg) {
+                st.msgs.remove(&msg);
+            }
+        });
+    }
+}
+
+/// Wakes the core at its deadlines (idle limits, backoffs, wait limits) until the pool
+/// is dropped.
+async fn timer(shared: Weak<Shared>, wake: Arc<Notify>) {
+    loop {
+        let notified = wake.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        let Some(s) = shared.upgrade() else {
+            return;
+        };
+        let deadline = {
+            let mut st = s.lock();
+            st.timer_at = st.core.poll_timeout();
+            st.timer_at
+        };
+        let at = deadline.and_then(|d| s.origin.checked_add(d.as_duration()));
+        drop(s);
+        match at {
+            Some(at) => {
+                tokio::select! {
+                    () = tokio::time::sleep_until(at) => {}
+                    () = &mut notified => {}
+                }
+            }
+            None => notified.await,
+        }
+        match shared.upgrade() {
+            Some(s) => s.with(|_, _| ()),
+            None => return,
+        }
+    }
+}
+
+impl Drop for Shared {
+    /// The timer task ends; each connection task, its channel closed, finishes the
+    /// messages it has and QUITs.
+    fn drop(&mut self) {
+        self.timer.notify_one();
+    }
+}
+
+/// One connection: open it, stream what the pool hands it, answer checks, close.
+async fn connection(
+    shared: Weak<Shared>,
+    id: ConnId,
+    builder: Builder,
+    mut rx: mpsc::UnboundedReceiver<Cmd>,
+) {
+    let opened = builder.connect().await;
+    let Some(s) = shared.upgrade() else {
+        return;
+    };
+    let max_in_flight = s.max_in_flight;
+    let mut conn = match opened {
+        Ok(conn) => {
+            s.with(|st, now| {
+                st.caps = conn.capabilities().clone();
+                st.core.handle_opened(now, id);
+            });
+            conn
+        }
+        Err(e) => {
+            return s.with(|st, now| {
+                let permanent = e.is_permanent();
+                st.last_open_error = Some(e);
+                let random = st.random();
+                st.core.handle_open_failed(now, id, permanent, random);
+            });
+        }
+    };
+    drop(s);
+    loop {
+        let mut cmd = None;
+        let next = |cx: &mut Context<'_>| match rx.poll_recv(cx) {
+            Poll::Ready(Some(Cmd::Send(item))) => Poll::Ready(Some(item)),
+            Poll::Ready(Some(other)) => {
+                cmd = Some(other);
+                Poll::Ready(None)
+            }
+            Poll::Ready(None) => Poll::Ready(None),
+            Poll::Pending => Poll::Pending,
+        };
+        let on_report = |msg: MessageId, result: Result<Report, Error>| {
+            let Some(s) = shared.upgrade() else {
+                return;
+            };
+            s.with(|st, now| {
+                // A refusal before writing (the session is over) never reached it.
+                let resend = result.as_ref().map_or(true, pool::may_resend);
+                if let Some(p) = st.msgs.get_mut(&msg) {
+                    p.last = Some(result);
+                }
+                let random = st.random();
+                st.core.handle_report(now, id, msg, resend, random);
+            });
+        };
+        let streamed = conn.stream(max_in_flight, next, on_report).await;
+        let Some(s) = shared.upgrade() else {
+            let _ = conn.quit().await;
+            return;
+        };
+        match (streamed, cmd) {
+            (Err(e), _) => {
+                // The session died: what was handed over and not taken was not written.
+                return s.with(|st, now| {
+                    while let Ok(Cmd::Send((_, _, msg))) = rx.try_recv() {
+                        if let Some(p) = st.msgs.get_mut(&msg) {
+                            p.last = Some(Err(smtp_proto::session::SessionError::duplicate(&e)));
+                        }
+                        let random = st.random();
+                        st.core.handle_report(now, id, msg, true, random);
+                    }
+                    st.core.handle_closed(now, id);
+                });
+            }
+            (Ok(()), Some(Cmd::Check)) => {
+                drop(s);
+                let alive = conn.noop().await.is_ok_and(|r| r.code().get() == 250);
+                let Some(s) = shared.upgrade() else {
+                    return;
+                };
+                s.with(|st, now| st.core.handle_checked(now, id, alive));
+                if !alive {
+                    return;
+                }
+            }
+            (Ok(()), _) => {
+                drop(s);
+                let _ = conn.quit().await;
+                return;
+            }
+        }
+    }
+}
+
+/// A message's content, shared by its attempts.
+struct Body {
+    data: Arc<[u8]>,
+    pos: usize,
+}
+
+impl Body {
+    fn new(data: Arc<[u8]>) -> Self {
+        Body { data, pos: 0 }
+    }
+}
+
+impl AsyncRead for Body {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let rest = &self.data[self.pos..];
+        let n = rest.len().min(buf.remaining());
+        buf.put_slice(&rest[..n]);
+        self.pos += n;
+        Poll::Ready(Ok(()))
+    }
+}
