@@ -207,6 +207,33 @@ impl TestServers {
         }
     }
 
+    /// Waits (up to 30 s) for Postfix to deliver `n` messages to `rcpt` (the same
+    /// recipient on every message, as `--repeat` sends) and returns the stored files.
+    ///
+    /// # Panics
+    /// If fewer arrive within 30 s, or more than `n` are there.
+    pub fn postfix_copies(&self, rcpt: &str, n: usize) -> Vec<Vec<u8>> {
+        let maildir = Path::new(self.var("SMTP_TEST_POSTFIX_MAILDIR"));
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let files = postfix_index(maildir).remove(rcpt).unwrap_or_default();
+            assert!(files.len() <= n, "Postfix files for {rcpt}: {files:?}");
+            if files.len() == n {
+                return files
+                    .iter()
+                    .map(|f| std::fs::read(f).expect("read Maildir file"))
+                    .collect();
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "Postfix delivered {} of {n} messages for {rcpt} to {} within 30 s",
+                files.len(),
+                maildir.display()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
     /// Whether Postfix delivered anything for `rcpt` (checked once, no waiting).
     pub fn postfix_has(&self, rcpt: &str) -> bool {
         let maildir = Path::new(self.var("SMTP_TEST_POSTFIX_MAILDIR"));
