@@ -65,9 +65,9 @@ fn a_greeting_trickled_a_byte_a_second_times_out() {
 fn a_mail_reply_trickled_a_byte_a_second_times_out_at_mail() {
     let server = StepServer::start(vec![
         line("220 mx.example ESMTP\r\n"),
-        Step::ReadLine,
+        Step::expect("EHLO localhost\r\n"),
         line("250 mx.example\r\n"),
-        Step::ReadLine,
+        Step::expect("MAIL FROM:<a@example.org>\r\n"),
         Step::Trickle(b"250 2.1.0 Ok, slowly\r\n".to_vec(), Duration::from_secs(1)),
         Step::Hold,
     ]);
@@ -99,9 +99,9 @@ fn an_implicit_tls_handshake_that_never_completes_times_out() {
 fn a_starttls_handshake_that_never_completes_times_out() {
     let server = StepServer::start(vec![
         line("220 mx.example ESMTP\r\n"),
-        Step::ReadLine,
+        Step::expect("EHLO localhost\r\n"),
         line("250-mx.example\r\n250 STARTTLS\r\n"),
-        Step::ReadLine,
+        Step::expect("STARTTLS\r\n"),
         line("220 Go ahead\r\n"),
         Step::Hold,
     ]);
@@ -116,13 +116,13 @@ fn a_starttls_handshake_that_never_completes_times_out() {
 fn a_server_that_stops_reading_times_out_the_content_write() {
     let server = StepServer::start(vec![
         line("220 mx.example ESMTP\r\n"),
-        Step::ReadLine,
+        Step::expect("EHLO localhost\r\n"),
         line("250 mx.example\r\n"),
-        Step::ReadLine,
+        Step::expect("MAIL FROM:<a@example.org>\r\n"),
         line("250 2.1.0 Ok\r\n"),
-        Step::ReadLine,
+        Step::expect("RCPT TO:<b@example.net>\r\n"),
         line("250 2.1.5 Ok\r\n"),
-        Step::ReadLine,
+        Step::expect("DATA\r\n"),
         line("354 Go ahead\r\n"),
         Step::Stall(Duration::from_secs(20)),
     ]);

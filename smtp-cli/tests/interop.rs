@@ -7,7 +7,9 @@
 mod common;
 
 use common::*;
-use smtp_testkit::interop::{assert_aiosmtpd_stored, unique, Listener, TestServers};
+use smtp_testkit::interop::{
+    assert_aiosmtpd_stored, assert_postfix_stored, unique, Listener, TestServers,
+};
 
 const PASSWORD_VAR: &str = "SMTP_SEND_TEST_PW";
 
@@ -23,6 +25,15 @@ fn to(
     cmd
 }
 
+/// A message for `--data` whose Message-ID no other run has used, and its file: what
+/// the server stored is compared with these bytes.
+fn message_file(tag: &str) -> (std::path::PathBuf, Vec<u8>) {
+    let id = unique(tag);
+    let message =
+        format!("Message-ID: <{id}@example.org>\r\nSubject: {tag}\r\n\r\nHello\r\n.dot\r\n");
+    (temp_file("m.eml", message.as_bytes()), message.into_bytes())
+}
+
 fn with_login(cmd: &mut assert_cmd::Command, servers: &TestServers, password: &str) {
     cmd.args([
         "--auth-user",
@@ -33,23 +44,17 @@ fn with_login(cmd: &mut assert_cmd::Command, servers: &TestServers, password: &s
     .env(PASSWORD_VAR, password);
 }
 
-/// STARTTLS + AUTH on Postfix: accepted (0), delivered, and the JSON names the TLS
-/// version and mechanism; the password is nowhere in the output.
+/// STARTTLS + AUTH on Postfix: accepted (0), stored byte for byte, and the JSON names the
+/// TLS version and mechanism; the password is nowhere in the output.
 #[test]
 fn postfix_starttls_auth() {
     let servers = TestServers::get();
     on_every_runtime(|runtime| {
         let rcpt = format!("{}@example.com", unique(&format!("cli-{runtime}")));
+        let (data, message) = message_file(&format!("cli-starttls-{runtime}"));
         let mut cmd = to(&servers, runtime, Listener::Postfix, &["--to", &rcpt]);
         with_login(&mut cmd, &servers, servers.password());
-        cmd.args([
-            "--json",
-            "--transcript",
-            "--subject",
-            "interop",
-            "--body",
-            "Hello",
-        ]);
+        cmd.args(["--json", "--transcript", "--data"]).arg(&data);
         let out = run(cmd).expect(0);
         let v = out.json();
         assert!(v["tls"].as_str().unwrap().starts_with("TLSv1."), "{out}");
@@ -65,29 +70,29 @@ fn postfix_starttls_auth() {
         assert_eq!(v["messages"][0]["accepted"], true, "{out}");
         let all = format!("{}{}", out.stdout, out.stderr);
         assert!(!all.contains(servers.password()), "password shown:\n{out}");
-        let stored = servers.postfix_message(&rcpt);
-        let stored = String::from_utf8_lossy(&stored);
-        assert!(stored.contains("Subject: interop"), "{stored}");
-        assert!(stored.contains("Message-ID: <"), "{stored}");
+        assert_postfix_stored(&servers.postfix_message(&rcpt), &message);
     });
 }
 
-/// Implicit TLS (Postfix wrappermode): `--tls`, and the JSON shows the version.
+/// Implicit TLS (Postfix wrappermode): `--tls`, the JSON shows the version, and Postfix
+/// stored the message byte for byte.
 #[test]
 fn postfix_implicit_tls() {
     let servers = TestServers::get();
     on_every_runtime(|runtime| {
         let rcpt = format!("{}@example.com", unique(&format!("cli-tls-{runtime}")));
+        let (data, message) = message_file(&format!("cli-tls-{runtime}"));
         let mut cmd = to(
             &servers,
             runtime,
             Listener::PostfixTls,
             &["--to", &rcpt, "--tls", "--json"],
         );
+        cmd.arg("--data").arg(&data);
         with_login(&mut cmd, &servers, servers.password());
         let out = run(cmd).expect(0);
         assert!(out.json()["tls"].is_string(), "{out}");
-        servers.postfix_message(&rcpt);
+        assert_postfix_stored(&servers.postfix_message(&rcpt), &message);
     });
 }
 
@@ -108,25 +113,31 @@ fn aiosmtpd_stores_the_file_as_sent() {
     });
 }
 
-/// A recipient Postfix refuses with 550 5.1.1: 69, while the other gets the message.
+/// A recipient Postfix refuses with 550 5.1.1: 69, while the other gets the message byte
+/// for byte and the refused one gets nothing.
 #[test]
 fn postfix_refused_recipient_is_69() {
     let servers = TestServers::get();
     on_every_runtime(|runtime| {
         let good = format!("{}@example.com", unique(&format!("cli-good-{runtime}")));
         let bad = format!("{}@example.com", unique(&format!("reject-cli-{runtime}")));
+        let (data, message) = message_file(&format!("cli-refused-{runtime}"));
         let mut cmd = to(
             &servers,
             runtime,
             Listener::Postfix,
             &["--to", &good, "--to", &bad, "--json"],
         );
+        cmd.arg("--data").arg(&data);
         with_login(&mut cmd, &servers, servers.password());
         let out = run(cmd).expect(69);
         let r = &out.json()["messages"][0]["recipients"];
         assert_eq!(r[1]["code"], 550, "{out}");
         assert_eq!(r[1]["enhanced"], "5.1.1", "{out}");
-        servers.postfix_message(&good);
+        assert_postfix_stored(&servers.postfix_message(&good), &message);
+        // Postfix queued one file for both recipients: once the accepted one's copy is
+        // delivered, a copy for the refused one would be there too.
+        assert!(!servers.postfix_has(&bad), "{bad} got a copy");
     });
 }
 
@@ -199,23 +210,29 @@ fn authentication_failures_are_77() {
     });
 }
 
-/// `--repeat 100` on one Postfix connection: every message accepted and delivered.
+/// `--repeat 100` on one Postfix connection: every message accepted, and Postfix stored
+/// 100 copies, each byte for byte.
 #[test]
 fn postfix_repeat_100() {
     let servers = TestServers::get();
     on_every_runtime(|runtime| {
         let rcpt = format!("{}@example.com", unique(&format!("cli-repeat-{runtime}")));
+        let (data, message) = message_file(&format!("cli-repeat-{runtime}"));
         let mut cmd = to(
             &servers,
             runtime,
             Listener::Postfix,
             &["--to", &rcpt, "--repeat", "100", "--json"],
         );
+        cmd.arg("--data").arg(&data);
         with_login(&mut cmd, &servers, servers.password());
         let out = run(cmd).expect(0);
         let messages = out.json()["messages"].as_array().unwrap().clone();
         assert_eq!(messages.len(), 100);
         assert!(messages.iter().all(|m| m["accepted"] == true), "{out}");
         assert!(out.stderr.contains("100 messages in"), "{out}");
+        for stored in servers.postfix_copies(&rcpt, 100) {
+            assert_postfix_stored(&stored, &message);
+        }
     });
 }

@@ -43,7 +43,7 @@ fn json_shape_and_a_refused_recipient_is_69() {
     on_every_runtime(|runtime| {
         let mut steps = session_start(&["PIPELINING", "CHUNKING", "ENHANCEDSTATUSCODES"]);
         steps.extend(bdat_transaction(
-            2,
+            &["b@example.net", "rejected@example.net"],
             "250 2.1.0 ok\r\n250 2.1.5 ok\r\n550 5.1.1 no such user\r\n250 2.0.0 queued as X\r\n",
         ));
         steps.extend(quit());
@@ -60,8 +60,10 @@ fn json_shape_and_a_refused_recipient_is_69() {
         .arg("--data")
         .arg(&data);
         let out = run(cmd).expect(69);
+        let addr = server.addr();
+        server.finish().expect("the server saw the transaction");
         let v = out.json();
-        assert_eq!(v["server"], server.addr().to_string());
+        assert_eq!(v["server"], addr.to_string());
         assert!(v["tls"].is_null() && v["auth"].is_null(), "{v}");
         let caps: Vec<&str> = v["capabilities"]
             .as_array()
@@ -94,10 +96,16 @@ fn json_shape_and_a_refused_recipient_is_69() {
 #[test]
 fn lmtp_deliveries_in_json_and_a_deferred_delivery_is_75() {
     on_every_runtime(|runtime| {
-        let mut steps = session_start(&["PIPELINING", "ENHANCEDSTATUSCODES"]);
-        steps.extend(read(4)); // MAIL, RCPT, RCPT, DATA
+        let mut steps = hello_start("LHLO ", &["PIPELINING", "ENHANCEDSTATUSCODES"]);
+        steps.extend(expect(&[
+            "MAIL FROM:<a@example.org>\r\n",
+            "RCPT TO:<b@example.net>\r\n",
+            "RCPT TO:<c@example.net>\r\n",
+            "DATA\r\n",
+        ]));
         steps.push(line("250 ok\r\n250 ok\r\n250 ok\r\n354 go\r\n"));
-        steps.extend(read(4)); // three lines and the dot
+        steps.extend(message_lines());
+        steps.extend(expect(&[".\r\n"]));
         steps.push(line("250 2.0.0 delivered\r\n452 4.2.2 mailbox full\r\n"));
         steps.extend(quit());
         let server = StepServer::start(steps);
@@ -110,6 +118,7 @@ fn lmtp_deliveries_in_json_and_a_deferred_delivery_is_75() {
         cmd.args(["--to", "b@example.net", "--to", "c@example.net", "--data"])
             .arg(&data);
         let out = run(cmd).expect(75);
+        server.finish().expect("the server saw the transaction");
         let v = out.json();
         let r = &v["messages"][0]["recipients"];
         assert_eq!(r[0]["delivery"]["delivered"], true);
@@ -191,13 +200,16 @@ EOF
 fn repeat_sends_a_hundred_messages_on_one_connection() {
     on_every_runtime(|runtime| {
         let mut steps = session_start(&["PIPELINING", "CHUNKING"]);
-        steps.extend(bdat_transaction(1, "250 ok\r\n250 ok\r\n250 queued\r\n"));
+        steps.extend(bdat_transaction(
+            &["b@example.net"],
+            "250 ok\r\n250 ok\r\n250 queued\r\n",
+        ));
         for _ in 1..100 {
             // The core pipelines an RSET ahead of each later MAIL: the previous BDAT
             // LAST is unanswered when it goes out.
-            steps.push(Step::ReadLine);
+            steps.push(Step::expect("RSET\r\n"));
             steps.extend(bdat_transaction(
-                1,
+                &["b@example.net"],
                 "250 reset\r\n250 ok\r\n250 ok\r\n250 queued\r\n",
             ));
         }
@@ -208,6 +220,7 @@ fn repeat_sends_a_hundred_messages_on_one_connection() {
         cmd.args(["--repeat", "100", "--json", "--starttls", "never", "--data"])
             .arg(&data);
         let out = run(cmd).expect(0);
+        server.finish().expect("the server saw 100 transactions");
         let messages = out.json()["messages"].as_array().unwrap().clone();
         assert_eq!(messages.len(), 100);
         assert!(messages.iter().all(|m| m["accepted"] == true));
@@ -222,7 +235,10 @@ fn repeat_sends_a_hundred_messages_on_one_connection() {
 fn refused_credentials_are_77_and_the_password_never_shows() {
     on_every_runtime(|runtime| {
         let mut steps = session_start(&["AUTH PLAIN LOGIN"]);
-        steps.extend([Step::ReadLine, line("535 5.7.8 bad credentials\r\n")]);
+        steps.extend([
+            Step::expect("AUTH PLAIN AGFsaWNlAHMzY3JldC1wdw==\r\n"),
+            line("535 5.7.8 bad credentials\r\n"),
+        ]);
         steps.extend(quit());
         let server = StepServer::start(steps);
         let mut cmd = send(runtime, server.addr(), &["--to", "b@example.net"]);
@@ -232,6 +248,7 @@ fn refused_credentials_are_77_and_the_password_never_shows() {
             .args(["--transcript", "--json"])
             .env("SMTP_SEND_TEST_PW", "s3cret-pw");
         let out = run(cmd).expect(77);
+        server.finish().expect("the server saw AUTH, then QUIT");
         let all = format!("{}{}", out.stdout, out.stderr);
         // s3cret-pw, and PLAIN's \0alice\0s3cret-pw, in base64.
         for secret in ["s3cret-pw", "czNjcmV0LXB3", "AGFsaWNlAHMzY3JldC1wdw=="] {
@@ -258,6 +275,7 @@ fn credentials_on_a_cleartext_session_are_77() {
             .args(["--auth-password-env", "SMTP_SEND_TEST_PW"])
             .env("SMTP_SEND_TEST_PW", "s3cret-pw");
         let out = run(cmd).expect(77);
+        server.finish().expect("the server saw no AUTH, only QUIT");
         assert!(out.stderr.contains("credentials withheld"), "{out}");
         assert!(!out.stderr.contains("s3cret-pw"), "{out}");
     });
@@ -269,7 +287,7 @@ fn protocol_errors_and_security_aborts_are_76() {
     let injection = {
         let mut s = session_start(&["STARTTLS"]);
         s.extend([
-            Step::ReadLine,
+            Step::expect("STARTTLS\r\n"),
             line("220 go\r\n250 injected\r\n"),
             Step::Hold,
         ]);
@@ -299,6 +317,7 @@ fn protocol_errors_and_security_aborts_are_76() {
             let mut cmd = send(runtime, server.addr(), &["--to", "b@example.net"]);
             cmd.args(args);
             let out = run(cmd).expect(76);
+            server.finish().expect("the server's steps");
             assert!(out.stderr.contains(says), "{says}: {out}");
         });
     }

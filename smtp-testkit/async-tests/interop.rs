@@ -12,7 +12,7 @@ use adapter::{
 };
 use common::{block_on, connect_tcp};
 use smtp_testkit::interop::{
-    assert_aiosmtpd_stored, assert_postfix_stored, unique, Listener, TestServers,
+    assert_aiosmtpd_stored, assert_postfix_stored, unique, ClientTap, Listener, TestServers,
 };
 
 const FROM: &str = "sender@example.org";
@@ -172,7 +172,8 @@ fn three_recipients_one_rejected() {
     assert!(!s.postfix_has(&r));
 }
 
-/// Postfix offers CHUNKING: a body of several BDAT chunks (over 64 KiB), dot lines kept.
+/// Postfix offers CHUNKING: the body goes out in several BDAT chunks (over 64 KiB, seen
+/// on the wire through a tap, no DATA), dot lines kept.
 #[test]
 fn postfix_bdat() {
     let s = TestServers::get();
@@ -182,8 +183,12 @@ fn postfix_bdat() {
         .collect();
     let msg = message(&rcpt, "BDAT", &lines);
     assert!(msg.len() > 2 * 64 * 1024);
+    let tap = ClientTap::start(s.addr(Listener::Postfix));
     block_on(async {
+        // Cleartext, so that the tap sees the commands.
         let mut conn = builder(&s, Listener::Postfix)
+            .port(tap.addr().port())
+            .starttls(TlsPolicy::Disabled)
             .connect()
             .await
             .expect("connect");
@@ -192,6 +197,14 @@ fn postfix_bdat() {
         assert_delivered(&report);
         conn.quit().await.expect("quit");
     });
+    let sent = tap.sent();
+    let commands = sent.windows(5).filter(|w| w.starts_with(b"BDAT ")).count();
+    assert!(
+        commands >= 2,
+        "{commands} BDAT commands for {} octets",
+        msg.len()
+    );
+    assert!(!sent.windows(6).any(|w| w == b"DATA\r\n"), "DATA was used");
     assert_postfix_stored(&s.postfix_message(&rcpt), &msg);
 }
 

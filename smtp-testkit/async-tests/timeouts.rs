@@ -57,7 +57,7 @@ fn a_trickling_server_times_out_on_the_whole_reply() {
 fn a_server_that_stops_answering_times_out_at_that_command() {
     let server = StepServer::start(vec![
         Step::Send(b"220 mx.example ESMTP\r\n".to_vec()),
-        Step::ReadLine,
+        Step::expect("EHLO localhost\r\n"),
         Step::Hold,
     ]);
     let (e, took) = connect_error(&server, 1);

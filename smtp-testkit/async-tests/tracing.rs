@@ -54,11 +54,15 @@ fn session(mechanism: &str, auth: Vec<Step>) -> Vec<String> {
     let mut steps = vec![
         // An escape sequence in the greeting must not reach a terminal raw.
         line("220 mx.example \x1b[2J ESMTP\r\n"),
-        Step::ReadLine,
+        Step::expect("EHLO localhost\r\n"),
         line("250-mx.example\r\n250 AUTH PLAIN LOGIN\r\n"),
     ];
     steps.extend(auth);
-    steps.extend([Step::ReadLine, line("250 2.0.0 Ok\r\n"), Step::Hold]);
+    steps.extend([
+        Step::expect("NOOP\r\n"),
+        line("250 2.0.0 Ok\r\n"),
+        Step::Hold,
+    ]);
     let server = StepServer::start(steps);
     let capture = Capture::default();
     tracing::subscriber::with_default(capture.clone(), || {
@@ -73,14 +77,22 @@ fn session(mechanism: &str, auth: Vec<Step>) -> Vec<String> {
             conn.noop().await.expect("noop");
         })
     });
+    server
+        .finish()
+        .expect("the server saw what the session sends");
     let lines = capture.0.lock().unwrap().clone();
     lines
 }
 
 fn assert_no_secret(log: &[String]) {
     let all = log.join("\n");
-    // alice, s3cret-pw, and PLAIN's \0alice\0s3cret-pw, in base64.
-    for secret in ["YWxpY2U=", "czNjcmV0LXB3", "AGFsaWNlAHMzY3JldC1wdw=="] {
+    // The raw password, then alice, s3cret-pw, and PLAIN's \0alice\0s3cret-pw in base64.
+    for secret in [
+        "s3cret-pw",
+        "YWxpY2U=",
+        "czNjcmV0LXB3",
+        "AGFsaWNlAHMzY3JldC1wdw==",
+    ] {
         assert!(!all.contains(secret), "{secret} logged:\n{all}");
     }
     assert!(!all.contains('\x1b'), "raw escape logged:\n{all}");
@@ -93,7 +105,13 @@ fn assert_no_secret(log: &[String]) {
 
 #[test]
 fn auth_plain_initial_response_is_redacted() {
-    let log = session("PLAIN", vec![Step::ReadLine, line("235 2.7.0 Ok\r\n")]);
+    let log = session(
+        "PLAIN",
+        vec![
+            Step::expect("AUTH PLAIN AGFsaWNlAHMzY3JldC1wdw==\r\n"),
+            line("235 2.7.0 Ok\r\n"),
+        ],
+    );
     assert_no_secret(&log);
     assert!(
         log.iter().any(|l| l == "C: AUTH PLAIN <redacted>"),
@@ -110,11 +128,11 @@ fn auth_login_answers_are_redacted() {
     let log = session(
         "LOGIN",
         vec![
-            Step::ReadLine,
+            Step::expect("AUTH LOGIN\r\n"),
             line("334 VXNlcm5hbWU6\r\n"),
-            Step::ReadLine,
+            Step::expect("YWxpY2U=\r\n"),
             line("334 UGFzc3dvcmQ6\r\n"),
-            Step::ReadLine,
+            Step::expect("czNjcmV0LXB3\r\n"),
             line("235 2.7.0 Ok\r\n"),
         ],
     );

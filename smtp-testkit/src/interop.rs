@@ -6,10 +6,11 @@
 //! interop tests never skip.
 
 use std::collections::HashMap;
-use std::net::{SocketAddr, TcpStream};
+use std::io::{Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rustls::pki_types::pem::PemObject;
@@ -207,6 +208,33 @@ impl TestServers {
         }
     }
 
+    /// Waits (up to 30 s) for Postfix to deliver `n` messages to `rcpt` (the same
+    /// recipient on every message, as `--repeat` sends) and returns the stored files.
+    ///
+    /// # Panics
+    /// If fewer arrive within 30 s, or more than `n` are there.
+    pub fn postfix_copies(&self, rcpt: &str, n: usize) -> Vec<Vec<u8>> {
+        let maildir = Path::new(self.var("SMTP_TEST_POSTFIX_MAILDIR"));
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let files = postfix_index(maildir).remove(rcpt).unwrap_or_default();
+            assert!(files.len() <= n, "Postfix files for {rcpt}: {files:?}");
+            if files.len() == n {
+                return files
+                    .iter()
+                    .map(|f| std::fs::read(f).expect("read Maildir file"))
+                    .collect();
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "Postfix delivered {} of {n} messages for {rcpt} to {} within 30 s",
+                files.len(),
+                maildir.display()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
     /// Whether Postfix delivered anything for `rcpt` (checked once, no waiting).
     pub fn postfix_has(&self, rcpt: &str) -> bool {
         let maildir = Path::new(self.var("SMTP_TEST_POSTFIX_MAILDIR"));
@@ -254,6 +282,72 @@ impl TestServers {
         let mut v = self.aiosmtpd_messages(rcpt);
         assert_eq!(v.len(), 1, "aiosmtpd messages for {rcpt}");
         v.pop().unwrap()
+    }
+}
+
+/// A one-connection TCP relay to a server that keeps a copy of every byte the client
+/// wrote: how an interop test sees which commands went out (BDAT rather than DATA, say)
+/// whatever the adapter's stream type. Cleartext only: after STARTTLS the copy is
+/// ciphertext.
+pub struct ClientTap {
+    addr: SocketAddr,
+    sent: Arc<Mutex<Vec<u8>>>,
+}
+
+impl ClientTap {
+    /// Listens on 127.0.0.1 and relays the first connection to `server`. The threads are
+    /// detached: they end when either side closes.
+    ///
+    /// # Panics
+    /// If it cannot listen.
+    pub fn start(server: SocketAddr) -> ClientTap {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+        let addr = listener.local_addr().expect("local_addr");
+        let sent = Arc::new(Mutex::new(Vec::new()));
+        let record = sent.clone();
+        std::thread::spawn(move || {
+            let Ok((client, _)) = listener.accept() else {
+                return;
+            };
+            let Ok(upstream) = TcpStream::connect(server) else {
+                return;
+            };
+            let (Ok(mut client_r), Ok(mut upstream_w)) = (client.try_clone(), upstream.try_clone())
+            else {
+                return;
+            };
+            let (mut upstream_r, mut client_w) = (upstream, client);
+            std::thread::spawn(move || {
+                let _ = std::io::copy(&mut upstream_r, &mut client_w);
+                let _ = client_w.shutdown(Shutdown::Write);
+            });
+            let mut buf = [0u8; 16 * 1024];
+            loop {
+                match client_r.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => {
+                        // Kept before it is passed on: once the server has answered a
+                        // command, the command is in the copy.
+                        record.lock().unwrap().extend_from_slice(&buf[..n]);
+                        if upstream_w.write_all(&buf[..n]).is_err() {
+                            break;
+                        }
+                    }
+                }
+            }
+            let _ = upstream_w.shutdown(Shutdown::Write);
+        });
+        ClientTap { addr, sent }
+    }
+
+    /// Where the client connects instead of the server.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Every byte the client has written so far.
+    pub fn sent(&self) -> Vec<u8> {
+        self.sent.lock().unwrap().clone()
     }
 }
 

@@ -4,8 +4,9 @@
 //!   without knowing SMTP: it writes the server's bytes, reads and compares the client's,
 //!   does a rustls server handshake on `TLS` (and before everything under
 //!   `config: tls=implicit`), closes on `EOF`.
-//! - [`StepServer`] runs a fixed list of [`Step`]s: the silent and trickling servers of
-//!   the timeout tests.
+//! - [`StepServer`] runs a fixed list of [`Step`]s, checking each line the client sends
+//!   against the expected one: the silent and trickling servers of the timeout tests, and
+//!   short conversations whose replies a test picks.
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
@@ -384,8 +385,8 @@ fn is_timeout(e: &io::Error) -> bool {
 pub enum Step {
     /// Write these bytes at once.
     Send(Vec<u8>),
-    /// Read up to and including the next LF (the client's command).
-    ReadLine,
+    /// Read the client's next line (up to and including LF) and check it.
+    Expect(Expected),
     /// Write these bytes one at a time, pausing this long before each.
     Trickle(Vec<u8>, Duration),
     /// Keep the connection open, reading and discarding, until the client closes it.
@@ -395,10 +396,40 @@ pub enum Step {
     Stall(Duration),
 }
 
-/// A one-connection server running fixed [`Step`]s, for the timeout tests. The thread is
-/// detached: it ends when the client goes away (or after a minute).
+/// What the client's next line must be, for [`Step::Expect`].
+#[derive(Clone, Debug)]
+pub enum Expected {
+    /// Exactly these bytes, CRLF included.
+    Line(Vec<u8>),
+    /// A line starting with these bytes (a command whose argument the test does not
+    /// fix, such as EHLO's host name or an AUTH payload), ending with CRLF.
+    Prefix(Vec<u8>),
+}
+
+impl Step {
+    /// The client's next line is exactly `line` (CRLF included).
+    pub fn expect(line: &str) -> Step {
+        Step::Expect(Expected::Line(line.as_bytes().to_vec()))
+    }
+
+    /// The client's next line starts with `prefix` and ends with CRLF.
+    pub fn expect_prefix(prefix: &str) -> Step {
+        Step::Expect(Expected::Prefix(prefix.as_bytes().to_vec()))
+    }
+}
+
+/// A one-connection server running fixed [`Step`]s: the timeout tests' silent and
+/// trickling servers, and short conversations whose replies a test chooses.
+///
+/// It checks what the client sends ([`Step::Expect`]) and keeps its own errors: a line
+/// other than the expected one, the client closing before an expected line, no client
+/// within a minute, an I/O error. [`StepServer::finish`] returns them; dropping a server
+/// whose steps already failed panics, so that no test passes over a server that went
+/// wrong. The client going away while the server writes or holds is not an error: the
+/// timeout tests end that way.
 pub struct StepServer {
     addr: SocketAddr,
+    handle: Option<JoinHandle<Result<(), String>>>,
 }
 
 impl StepServer {
@@ -406,13 +437,14 @@ impl StepServer {
     pub fn start(steps: Vec<Step>) -> StepServer {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
         let addr = listener.local_addr().expect("local_addr");
-        std::thread::spawn(move || {
-            let Ok(mut s) = accept_within(&listener, Duration::from_secs(60)) else {
-                return;
-            };
-            let _ = run_steps(&mut s, &steps);
+        let handle = std::thread::spawn(move || {
+            let mut s = accept_within(&listener, Duration::from_secs(60))?;
+            run_steps(&mut s, &steps)
         });
-        StepServer { addr }
+        StepServer {
+            addr,
+            handle: Some(handle),
+        }
     }
 
     /// A server that accepts and never says anything.
@@ -432,43 +464,129 @@ impl StepServer {
     pub fn addr(&self) -> SocketAddr {
         self.addr
     }
+
+    /// Waits for the steps to end (a [`Step::Hold`] ends when the client closes);
+    /// `Err` says what went wrong first.
+    pub fn finish(mut self) -> Result<(), String> {
+        let handle = self.handle.take().expect("joined once");
+        match handle.join() {
+            Ok(r) => r,
+            Err(_) => Err("the step server panicked".into()),
+        }
+    }
 }
 
-fn run_steps(s: &mut TcpStream, steps: &[Step]) -> io::Result<()> {
+impl Drop for StepServer {
+    /// Panics if the steps have already failed (without waiting for steps still running:
+    /// a hold or a stall may outlast the test).
+    fn drop(&mut self) {
+        let Some(handle) = self.handle.take() else {
+            return;
+        };
+        if !handle.is_finished() || std::thread::panicking() {
+            return;
+        }
+        match handle.join() {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => panic!("step server: {e}"),
+            Err(_) => panic!("the step server panicked"),
+        }
+    }
+}
+
+/// Whether an I/O error means the client went away (a reset or a closed pipe), which
+/// ends a conversation without failing it.
+fn client_left(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::BrokenPipe
+            | io::ErrorKind::ConnectionReset
+            | io::ErrorKind::ConnectionAborted
+    )
+}
+
+/// Reads one line (up to and including LF) and checks it.
+fn expect_line(s: &mut TcpStream, want: &Expected, give_up: Instant) -> Result<(), String> {
+    s.set_read_timeout(Some(Duration::from_millis(500)))
+        .map_err(|e| e.to_string())?;
+    let mut got = Vec::new();
+    let mut byte = [0u8; 1];
+    while got.last() != Some(&b'\n') {
+        match s.read(&mut byte) {
+            Ok(0) => {
+                return Err(format!(
+                    "the client closed the connection before sending {} (sent {:?})",
+                    describe(want),
+                    escape(&got)
+                ))
+            }
+            Ok(_) => got.push(byte[0]),
+            Err(e) if is_timeout(&e) && Instant::now() < give_up => {}
+            Err(e) => return Err(format!("reading {}: {e}", describe(want))),
+        }
+    }
+    let ok = match want {
+        Expected::Line(line) => got == *line,
+        Expected::Prefix(prefix) => got.starts_with(prefix) && got.ends_with(b"\r\n"),
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "the client sent {:?}, expected {}",
+            escape(&got),
+            describe(want)
+        ))
+    }
+}
+
+fn describe(want: &Expected) -> String {
+    match want {
+        Expected::Line(line) => format!("{:?}", escape(line)),
+        Expected::Prefix(prefix) => format!("a line starting {:?}", escape(prefix)),
+    }
+}
+
+fn run_steps(s: &mut TcpStream, steps: &[Step]) -> Result<(), String> {
     let give_up = Instant::now() + Duration::from_secs(60);
     for step in steps {
-        match step {
-            Step::Send(b) => s.write_all(b)?,
-            Step::ReadLine => {
-                let mut byte = [0u8; 1];
-                loop {
-                    if s.read(&mut byte)? == 0 {
-                        return Ok(());
-                    }
-                    if byte[0] == b'\n' {
-                        break;
-                    }
-                }
+        let written = match step {
+            Step::Send(b) => s.write_all(b),
+            Step::Expect(want) => {
+                expect_line(s, want, give_up)?;
+                Ok(())
             }
-            Step::Trickle(b, pause) => {
-                for &c in b {
-                    std::thread::sleep(*pause);
-                    s.write_all(&[c])?;
-                }
+            Step::Trickle(b, pause) => b.iter().try_for_each(|&c| {
+                std::thread::sleep(*pause);
+                s.write_all(&[c])
+            }),
+            Step::Stall(d) => {
+                std::thread::sleep(*d);
+                Ok(())
             }
-            Step::Stall(d) => std::thread::sleep(*d),
-            Step::Hold => {
-                s.set_read_timeout(Some(Duration::from_millis(500)))?;
-                let mut buf = [0u8; 4096];
-                while Instant::now() < give_up {
-                    match s.read(&mut buf) {
-                        Ok(0) => return Ok(()),
-                        Ok(_) => {}
-                        Err(e) if is_timeout(&e) => {}
-                        Err(e) => return Err(e),
-                    }
-                }
-            }
+            Step::Hold => return hold(s, give_up),
+        };
+        match written {
+            Ok(()) => {}
+            Err(e) if client_left(&e) => return Ok(()),
+            Err(e) => return Err(format!("writing: {e}")),
+        }
+    }
+    Ok(())
+}
+
+/// Reads and discards until the client closes (or a minute has passed).
+fn hold(s: &mut TcpStream, give_up: Instant) -> Result<(), String> {
+    s.set_read_timeout(Some(Duration::from_millis(500)))
+        .map_err(|e| e.to_string())?;
+    let mut buf = [0u8; 4096];
+    while Instant::now() < give_up {
+        match s.read(&mut buf) {
+            Ok(0) => return Ok(()),
+            Ok(_) => {}
+            Err(e) if is_timeout(&e) => {}
+            Err(e) if client_left(&e) => return Ok(()),
+            Err(e) => return Err(format!("holding: {e}")),
         }
     }
     Ok(())

@@ -4,7 +4,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use smtp_testkit::server::{ScriptedServer, StepServer};
+use smtp_testkit::server::{ScriptedServer, Step, StepServer};
 use smtp_testkit::transcript::{unescape, Transcript};
 
 const SCRIPT: &str = "\
@@ -104,4 +104,66 @@ fn the_trickling_server_sends_a_byte_a_second() {
         "{:?}",
         start.elapsed()
     );
+}
+
+/// A step server that greets, expects `EHLO x` and answers, then holds.
+fn ehlo_server() -> StepServer {
+    StepServer::start(vec![
+        Step::Send(b"220 hi\r\n".to_vec()),
+        Step::expect("EHLO x\r\n"),
+        Step::Send(b"250 ok\r\n".to_vec()),
+        Step::expect_prefix("QUIT"),
+        Step::Hold,
+    ])
+}
+
+/// Connects to `server`, reads the greeting, sends `lines` (reading a reply after the
+/// first), then closes; returns what the server says of the conversation.
+fn talk(server: StepServer, lines: &[&[u8]]) -> Result<(), String> {
+    let mut s = TcpStream::connect(server.addr()).unwrap();
+    let mut greeting = [0u8; 8];
+    s.read_exact(&mut greeting).unwrap();
+    for (i, l) in lines.iter().enumerate() {
+        s.write_all(l).unwrap();
+        if i == 0 {
+            // Fails (the server closed) when the server refused the line.
+            let mut reply = [0u8; 8];
+            let _ = s.read_exact(&mut reply);
+        }
+    }
+    drop(s);
+    server.finish()
+}
+
+#[test]
+fn the_step_server_accepts_the_expected_lines() {
+    talk(ehlo_server(), &[b"EHLO x\r\n", b"QUIT\r\n"]).unwrap();
+}
+
+#[test]
+fn the_step_server_reports_a_line_other_than_the_expected_one() {
+    let e = talk(ehlo_server(), &[b"EHLO x\r\n", b"NOOP\r\n"]).unwrap_err();
+    assert!(e.contains("NOOP") && e.contains("QUIT"), "{e}");
+    // A bare LF is not the CRLF line expected.
+    let e = talk(ehlo_server(), &[b"EHLO x\n"]);
+    assert!(e.is_err(), "bare LF accepted");
+}
+
+#[test]
+fn the_step_server_reports_a_client_that_leaves_before_an_expected_line() {
+    let e = talk(ehlo_server(), &[b"EHLO x\r\n"]).unwrap_err();
+    assert!(e.contains("closed") && e.contains("QUIT"), "{e}");
+}
+
+#[test]
+#[should_panic(expected = "step server: the client sent")]
+fn a_failed_step_server_panics_when_dropped() {
+    let server = ehlo_server();
+    let mut s = TcpStream::connect(server.addr()).unwrap();
+    s.write_all(b"HELO x\r\n").unwrap();
+    // The server fails on the line and closes: the read ends.
+    let mut rest = Vec::new();
+    let _ = s.read_to_end(&mut rest);
+    std::thread::sleep(Duration::from_millis(100));
+    drop(server);
 }

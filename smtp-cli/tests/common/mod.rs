@@ -95,12 +95,19 @@ pub fn line(s: &str) -> Step {
     Step::Send(s.as_bytes().to_vec())
 }
 
-pub fn read(n: usize) -> Vec<Step> {
-    vec![Step::ReadLine; n]
+/// The client's next lines, exactly (each with its CRLF).
+pub fn expect(lines: &[&str]) -> Vec<Step> {
+    lines.iter().map(|l| Step::expect(l)).collect()
 }
 
-/// Greeting, EHLO and its reply offering `caps` (e.g. `["PIPELINING", "CHUNKING"]`).
+/// Greeting, EHLO (whatever host name) and its reply offering `caps` (e.g.
+/// `["PIPELINING", "CHUNKING"]`).
 pub fn session_start(caps: &[&str]) -> Vec<Step> {
+    hello_start("EHLO ", caps)
+}
+
+/// [`session_start`] with another greeting command (`"LHLO "`).
+pub fn hello_start(hello: &str, caps: &[&str]) -> Vec<Step> {
     let mut ehlo = String::new();
     if caps.is_empty() {
         ehlo.push_str("250 mx.example\r\n");
@@ -113,7 +120,7 @@ pub fn session_start(caps: &[&str]) -> Vec<Step> {
     }
     vec![
         line("220 mx.example ESMTP\r\n"),
-        Step::ReadLine,
+        Step::expect_prefix(hello),
         Step::Send(ehlo.into_bytes()),
     ]
 }
@@ -136,15 +143,26 @@ pub fn temp_file(name: &str, bytes: &[u8]) -> std::path::PathBuf {
 /// A three-line message.
 pub const MESSAGE: &[u8] = b"Subject: t\r\n\r\nhi\r\n";
 
-/// Reads one transaction pipelined with inline `BDAT ... LAST` ([`MESSAGE`] to `rcpts`
-/// recipients: MAIL, RCPT each, BDAT and the message's three lines), then sends `replies`.
-pub fn bdat_transaction(rcpts: usize, replies: &str) -> Vec<Step> {
-    let mut steps = read(1 + rcpts + 1 + 3);
+/// Expects one transaction pipelined with inline `BDAT ... LAST` ([`MESSAGE`] from
+/// a@example.org to `rcpts`: MAIL, RCPT each, BDAT and the message's three lines), then
+/// sends `replies`.
+pub fn bdat_transaction(rcpts: &[&str], replies: &str) -> Vec<Step> {
+    let mut steps = vec![Step::expect("MAIL FROM:<a@example.org>\r\n")];
+    for r in rcpts {
+        steps.push(Step::expect(&format!("RCPT TO:<{r}>\r\n")));
+    }
+    steps.push(Step::expect(&format!("BDAT {} LAST\r\n", MESSAGE.len())));
+    steps.extend(message_lines());
     steps.push(line(replies));
     steps
 }
 
+/// [`MESSAGE`]'s lines, as the client sends them.
+pub fn message_lines() -> Vec<Step> {
+    expect(&["Subject: t\r\n", "\r\n", "hi\r\n"])
+}
+
 /// QUIT, its reply, then the connection is held until the client closes it.
 pub fn quit() -> Vec<Step> {
-    vec![Step::ReadLine, line("221 bye\r\n"), Step::Hold]
+    vec![Step::expect("QUIT\r\n"), line("221 bye\r\n"), Step::Hold]
 }
