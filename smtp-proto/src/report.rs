@@ -415,6 +415,22 @@ mod tests {
         assert!(!refused.all_delivered());
     }
 
+    /// Only LMTP has per-recipient final replies: a plain SMTP report takes a message
+    /// outcome as the whole transaction's, even one that names a recipient.
+    #[test]
+    fn without_lmtp_one_message_outcome_completes_the_report() {
+        let txn = TxnId(6);
+        let events = [
+            rcpt_accepted(txn, 0),
+            rcpt_accepted(txn, 1),
+            delivered(txn, 0, "queued"),
+        ];
+        let report = report_of(txn, 2, false, &events);
+        assert!(report.is_complete());
+        assert!(report.all_delivered());
+        assert!(report.deliveries.is_empty());
+    }
+
     #[test]
     fn events_of_another_transaction_are_not_taken() {
         let mut report = Report::new(TxnId(1), 1, true);
