@@ -444,10 +444,7 @@ mod tests {
             seen.push(text);
         }
         let config = ConfigError::ZeroWindow;
-        assert_eq!(
-            Error::InvalidConfig(config).to_string(),
-            config.to_string()
-        );
+        assert_eq!(Error::InvalidConfig(config).to_string(), config.to_string());
     }
 
     #[test]
