@@ -69,7 +69,7 @@ fn accessors_follow_a_starttls_auth_session_to_its_end() {
         }
     }
     let plain = Mechanism::new("PLAIN").unwrap();
-    assert_eq!(events, [Event::Authenticated(plain.clone()), Event::Ready]);
+    assert_eq!(events, [Event::Authenticated(plain), Event::Ready]);
     assert_eq!(client.auth_mechanism(), Some(&plain));
     assert!(client.is_idle() && !client.is_closed());
 
