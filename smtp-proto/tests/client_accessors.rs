@@ -1,5 +1,5 @@
 //! What the client says about its session between events: `is_encrypted`,
-//! `capabilities`, `auth_mechanism`, `is_idle`, `is_closed` and `config`, at each step
+//! `capabilities`, `auth_mechanism`, `is_idle`, `is_closed`, `config` and `Debug`, at each step
 //! of a STARTTLS + AUTH PLAIN session and its QUIT. Adapters and the CLI read these
 //! (whether to trust the session, what to log), so the core pins them itself.
 
@@ -23,7 +23,7 @@ fn accessors_follow_a_starttls_auth_session_to_its_end() {
     let now = Instant::ZERO;
     let mut config = Config::new(EhloName::new("client.example").unwrap());
     config.tls = TlsMode::StartTls(TlsPolicy::Required);
-    config.credentials = Some(Credentials::password("user", String::from("pw")).unwrap());
+    config.credentials = Some(Credentials::password("user", String::from("s3cret-pw")).unwrap());
     let mut client = Client::new(config, now);
     assert_eq!(client.config().ehlo_name.as_str(), "client.example");
     assert!(!client.is_encrypted() && !client.is_idle() && !client.is_closed());
@@ -72,6 +72,12 @@ fn accessors_follow_a_starttls_auth_session_to_its_end() {
     assert_eq!(events, [Event::Authenticated(plain), Event::Ready]);
     assert_eq!(client.auth_mechanism(), Some(&plain));
     assert!(client.is_idle() && !client.is_closed());
+    // Debug tells the session's state for logs, and never the credentials.
+    let debug = format!("{client:?}");
+    for part in ["Client", "Ready", "encrypted: true", "PLAIN"] {
+        assert!(debug.contains(part), "{debug} lacks {part}");
+    }
+    assert!(!debug.contains("s3cret"), "{debug}");
 
     client.quit(now).unwrap();
     assert!(!client.is_idle(), "idle with QUIT queued");
