@@ -200,3 +200,22 @@ pub(crate) fn choose(
     }
     Err(AuthError::NoCommonMechanism)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::string::ToString;
+
+    /// RFC 7628 §3.1 with RFC 5801 §4: `,` and `=` in the user name are escaped, so
+    /// that the gs2 header still parses; other octets pass as they are.
+    #[test]
+    fn gs2_header_escapes_comma_and_equals_only() {
+        assert_eq!(gs2_user("a,b=c@d"), b"n,a=a=2Cb=3Dc@d,");
+        assert_eq!(gs2_user("user@example.com"), b"n,a=user@example.com,");
+    }
+
+    #[test]
+    fn sasl_error_says_the_challenge_could_not_be_answered() {
+        assert!(SaslError.to_string().contains("challenge"));
+    }
+}
