@@ -1,5 +1,6 @@
 //! An idle session is small: after the greeting and an 11-line EHLO reply, the client
-//! holds at most 1 KiB of heap (lettre holds about 8 KiB, most of it a `BufReader`).
+//! holds at most 1 KiB of heap (lettre holds about 8 KiB, most of it a `BufReader`), and
+//! still does once back to idle after a large pipelined transaction.
 
 use smtp_proto::command::EhloName;
 use smtp_proto::{Client, Config, Instant, Output, TlsMode};
@@ -38,6 +39,58 @@ fn idle_session_heap_is_at_most_one_kib() {
     assert!(
         info.bytes_current <= 1024,
         "idle session holds {} bytes of heap",
+        info.bytes_current
+    );
+}
+
+/// A session back to idle after a pipelined transaction of 40 recipients is as small as
+/// one that just started (at most 1 KiB of heap): the queues of owed replies and of
+/// events give back what the flight needed, since an idle session may sit in a pool for
+/// hours.
+#[test]
+fn idle_again_after_a_large_transaction_is_as_small_as_new() {
+    use smtp_proto::command::{ForwardPath, ReversePath};
+    use smtp_proto::{Envelope, Recipient};
+
+    /// Polls to the next Wait, giving the content when asked.
+    fn drive(client: &mut Client, out: &mut Vec<u8>) {
+        loop {
+            match client.poll_output(out) {
+                Output::SendBody { txn, .. } => {
+                    let now = Instant::ZERO;
+                    client.send_body(now, txn, b"Hi\r\n", true, out).unwrap();
+                }
+                Output::Wait { .. } => return,
+                Output::Closed(e) => panic!("closed: {e:?}"),
+                _ => {}
+            }
+        }
+    }
+
+    const RCPTS: usize = 40;
+    let now = Instant::ZERO;
+    let mut kept = None;
+    // Everything is made and dropped inside: what is left is the client's.
+    let info = allocation_counter::measure(|| {
+        let from = ReversePath::new("a@example.com").unwrap();
+        let to: Vec<Recipient> = (0..RCPTS)
+            .map(|i| Recipient::new(ForwardPath::new(&format!("r{i}@example.org")).unwrap()))
+            .collect();
+        let env = Envelope::new(from, to);
+        // MAIL, each RCPT and BDAT LAST (the server offers CHUNKING), in one flight.
+        let replies = b"250 ok\r\n".repeat(RCPTS + 2);
+        let mut client = idle_client();
+        let mut out = Vec::new();
+        client.send(now, env).unwrap();
+        drive(&mut client, &mut out);
+        client.handle_input(now, &replies);
+        drive(&mut client, &mut out);
+        kept = Some(client);
+    });
+    assert!(kept.unwrap().is_idle(), "the transaction is over");
+    assert!(
+        info.bytes_current <= 1024,
+        "the idle session holds {} bytes of heap after the transaction",
         info.bytes_current
     );
 }
