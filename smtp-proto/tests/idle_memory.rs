@@ -94,3 +94,27 @@ fn idle_again_after_a_large_transaction_is_as_small_as_new() {
         info.bytes_current
     );
 }
+
+/// The client reads a positive EHLO reply straight into its capabilities, in one pass
+/// (`ReplyReader::read_ehlo`): it never builds the generic `Reply` first, whose lines
+/// the 11-line Postfix reply would make the client allocate and then throw away.
+#[test]
+fn the_ehlo_reply_is_read_in_one_pass() {
+    let mut config = Config::new(EhloName::new("client.harness.test").unwrap());
+    config.tls = TlsMode::Implicit;
+    let now = Instant::ZERO;
+    let mut c = Client::new(config, now);
+    let mut out = Vec::new();
+    c.handle_input(now, b"220 postfix.harness.test ESMTP Postfix (harness)\r\n");
+    while !matches!(c.poll_output(&mut out), Output::Wait { .. }) {}
+    let info = allocation_counter::measure(|| c.handle_input(now, POSTFIX_EHLO));
+    assert!(c.capabilities().chunking(), "the EHLO reply was read");
+    // Two for this reply read in one pass (tests/ehlo_alloc.rs counts what they are for);
+    // building the generic Reply first makes a third.
+    assert!(
+        info.count_total <= 2,
+        "reading the EHLO reply made {} allocations ({} bytes)",
+        info.count_total,
+        info.bytes_total
+    );
+}
