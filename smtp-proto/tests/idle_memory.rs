@@ -9,7 +9,8 @@ const POSTFIX_EHLO: &[u8] = b"250-postfix.harness.test\r\n250-PIPELINING\r\n250-
 250-VRFY\r\n250-ETRN\r\n250-AUTH PLAIN LOGIN CRAM-MD5 DIGEST-MD5\r\n250-ENHANCEDSTATUSCODES\r\n\
 250-8BITMIME\r\n250-DSN\r\n250-SMTPUTF8\r\n250 CHUNKING\r\n";
 
-fn idle_client() -> Client {
+/// A client that got the greeting and sent EHLO.
+fn greeted_client() -> Client {
     let mut config = Config::new(EhloName::new("client.harness.test").unwrap());
     config.tls = TlsMode::Implicit;
     let now = Instant::ZERO;
@@ -17,6 +18,13 @@ fn idle_client() -> Client {
     let mut out = Vec::new();
     c.handle_input(now, b"220 postfix.harness.test ESMTP Postfix (harness)\r\n");
     while !matches!(c.poll_output(&mut out), Output::Wait { .. }) {}
+    c
+}
+
+fn idle_client() -> Client {
+    let now = Instant::ZERO;
+    let mut c = greeted_client();
+    let mut out = Vec::new();
     c.handle_input(now, POSTFIX_EHLO);
     while !matches!(c.poll_output(&mut out), Output::Wait { .. }) {}
     assert!(c.is_idle(), "the session is set up and idle");
@@ -100,13 +108,8 @@ fn idle_again_after_a_large_transaction_is_as_small_as_new() {
 /// the 11-line Postfix reply would make the client allocate and then throw away.
 #[test]
 fn the_ehlo_reply_is_read_in_one_pass() {
-    let mut config = Config::new(EhloName::new("client.harness.test").unwrap());
-    config.tls = TlsMode::Implicit;
     let now = Instant::ZERO;
-    let mut c = Client::new(config, now);
-    let mut out = Vec::new();
-    c.handle_input(now, b"220 postfix.harness.test ESMTP Postfix (harness)\r\n");
-    while !matches!(c.poll_output(&mut out), Output::Wait { .. }) {}
+    let mut c = greeted_client();
     let info = allocation_counter::measure(|| c.handle_input(now, POSTFIX_EHLO));
     assert!(c.capabilities().chunking(), "the EHLO reply was read");
     // Two for this reply read in one pass (tests/ehlo_alloc.rs counts what they are for);

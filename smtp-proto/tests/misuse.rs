@@ -42,11 +42,13 @@ fn ready() -> Client {
 }
 
 #[test]
-fn send_after_quit_is_refused_while_the_session_ends() {
+fn requests_after_quit_are_refused_while_the_session_ends() {
     let mut c = ready();
     c.quit(Instant::ZERO).unwrap();
     assert!(!c.is_closed(), "QUIT is not even written yet");
     assert_eq!(c.send(Instant::ZERO, envelope()), Err(UsageError::Closed));
+    assert_eq!(c.noop(Instant::ZERO), Err(UsageError::Closed));
+    assert_eq!(c.rset(Instant::ZERO), Err(UsageError::Closed));
 }
 
 #[test]
