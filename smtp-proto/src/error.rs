@@ -329,6 +329,7 @@ impl std::error::Error for UsageError {}
 mod tests {
     use super::*;
     use crate::reply::ReplyCode;
+    use alloc::string::ToString;
 
     fn reply(code: u16) -> Reply {
         Reply::new(ReplyCode::new(code).unwrap(), &[b"x"]).unwrap()
@@ -363,5 +364,137 @@ mod tests {
         let neither = Error::Protocol(ProtocolError::UnexpectedReply(reply(250)));
         assert!(!neither.is_transient() && !neither.is_permanent());
         assert!(!Error::ResponseInjection.is_permanent());
+    }
+
+    /// Every session error says what happened in words of its own and carries the
+    /// server's reply, the stage or the cause that the caller needs to act on it.
+    #[test]
+    fn every_error_message_names_its_cause() {
+        let r = |code| Reply::new(ReplyCode::new(code).unwrap(), &[b"why"]).unwrap();
+        let nul = BodyError::Nul { offset: 17 };
+        let cases: [(Error, &[&str]); 19] = [
+            (
+                Error::ServiceUnavailable(r(421)),
+                &["unavailable", "421 why"],
+            ),
+            (
+                Error::Rejected {
+                    stage: Stage::Ehlo,
+                    reply: r(550),
+                },
+                &["EHLO", "550 why"],
+            ),
+            (
+                Error::Protocol(ProtocolError::Reply(ReplyError::LineTooLong { limit: 512 })),
+                &["malformed", "512"],
+            ),
+            (
+                Error::Protocol(ProtocolError::UnexpectedReply(r(250))),
+                &["no command", "250 why"],
+            ),
+            (
+                Error::Protocol(ProtocolError::UnexpectedCode {
+                    stage: Stage::Mail,
+                    reply: r(354),
+                }),
+                &["unexpected", "MAIL", "354 why"],
+            ),
+            (Error::ResponseInjection, &["injection"]),
+            (
+                Error::TlsRequired(TlsRequiredError::NotOffered),
+                &["TLS", "not offer"],
+            ),
+            (
+                Error::TlsRequired(TlsRequiredError::Refused(r(454))),
+                &["STARTTLS", "454 why"],
+            ),
+            (
+                Error::TlsRequired(TlsRequiredError::EhloRefused(r(502))),
+                &["EHLO", "502 why"],
+            ),
+            (Error::CredentialsWithheld, &["withheld"]),
+            (
+                Error::Auth(AuthError::Rejected(r(535))),
+                &["failed", "535 why"],
+            ),
+            (Error::Auth(AuthError::NotOffered), &["AUTH"]),
+            (Error::Auth(AuthError::NoCommonMechanism), &["mechanism"]),
+            (Error::Auth(AuthError::TooManyRounds), &["too many"]),
+            (
+                Error::Auth(AuthError::Cancelled(r(501))),
+                &["cancelled", "501 why"],
+            ),
+            (
+                Error::Timeout { stage: Stage::Rcpt },
+                &["timed out", "RCPT"],
+            ),
+            (
+                Error::ConnectionClosed {
+                    stage: Some(Stage::DataEnd),
+                },
+                &["closed", "end of data"],
+            ),
+            (Error::ConnectionClosed { stage: None }, &["closed"]),
+            (
+                Error::DataAborted(nul.clone()),
+                &["aborted", &nul.to_string()],
+            ),
+        ];
+        let mut seen = alloc::vec::Vec::new();
+        for (e, parts) in &cases {
+            let text = e.to_string();
+            for part in *parts {
+                assert!(text.contains(part), "{e:?}: {text:?} lacks {part:?}");
+            }
+            assert!(!seen.contains(&text), "{text:?} twice");
+            seen.push(text);
+        }
+        let config = ConfigError::ZeroWindow;
+        assert_eq!(Error::InvalidConfig(config).to_string(), config.to_string());
+    }
+
+    #[test]
+    fn every_local_refusal_names_what_is_missing() {
+        let nul = BodyError::Nul { offset: 17 };
+        let cases: [(TxnError, &[&str]); 7] = [
+            (TxnError::NeedsSmtpUtf8, &["SMTPUTF8"]),
+            (TxnError::Needs8BitMime, &["8BITMIME"]),
+            (TxnError::NeedsBinaryMime, &["BINARYMIME", "CHUNKING"]),
+            (TxnError::NeedsDsn, &["DSN"]),
+            (TxnError::NeedsRequireTls, &["REQUIRETLS"]),
+            (
+                TxnError::TooLarge {
+                    size: 2000,
+                    max: 1000,
+                },
+                &["2000", "1000"],
+            ),
+            (TxnError::Body(nul.clone()), &[&nul.to_string()]),
+        ];
+        for (e, parts) in &cases {
+            let text = e.to_string();
+            for part in *parts {
+                assert!(text.contains(part), "{e:?}: {text:?} lacks {part:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn every_usage_error_says_what_was_misused() {
+        let cases = [
+            (UsageError::Closed, "closed"),
+            (UsageError::NoRecipients, "no recipients"),
+            (UsageError::NotExpectingBody, "no body"),
+            (UsageError::ChunkTooLarge, "larger"),
+            (UsageError::NoTlsPending, "TLS"),
+            (UsageError::Refused(TxnError::NeedsDsn), "DSN"),
+        ];
+        for (e, part) in &cases {
+            let text = e.to_string();
+            assert!(text.contains(part), "{e:?}: {text:?} lacks {part:?}");
+        }
+        let config = ConfigError::ZeroWindow;
+        let usage = UsageError::InvalidConfig(config);
+        assert_eq!(usage.to_string(), config.to_string());
     }
 }

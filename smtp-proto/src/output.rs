@@ -201,3 +201,87 @@ impl Event {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reply::ReplyCode;
+
+    fn rejected(code: u16) -> TxnFailure {
+        TxnFailure::Rejected {
+            stage: Stage::Rcpt,
+            reply: Reply::new(ReplyCode::new(code).unwrap(), &[b"x"]).unwrap(),
+        }
+    }
+
+    /// What callers decide to resend on: a 4xx refusal and a session that ended before
+    /// the end of data may succeed later; a 5xx refusal, no recipient, an aborting
+    /// rejection and a local refusal will not.
+    #[test]
+    fn only_4xx_refusals_and_a_closed_session_are_transient() {
+        assert!(rejected(451).is_transient());
+        assert!(TxnFailure::SessionClosed.is_transient());
+        assert!(!rejected(550).is_transient());
+        assert!(!rejected(554).is_transient());
+        assert!(!TxnFailure::NoRecipients.is_transient());
+        assert!(!TxnFailure::RecipientRejected.is_transient());
+        assert!(!TxnFailure::Refused(TxnError::NeedsSmtpUtf8).is_transient());
+    }
+
+    #[test]
+    fn txn_id_get_is_the_number_behind_it() {
+        assert_eq!(TxnId(0).get(), 0);
+        assert_eq!(TxnId(42).get(), 42);
+    }
+
+    #[test]
+    fn tls_upgrade_deadline_is_the_one_it_was_made_with() {
+        let deadline = Instant::ZERO + core::time::Duration::from_secs(60);
+        assert_eq!(TlsUpgrade { deadline }.deadline(), deadline);
+    }
+
+    #[test]
+    fn only_transaction_events_name_a_transaction() {
+        let txn = TxnId(5);
+        let reply = Reply::new(ReplyCode::new(250).unwrap(), &[b"ok"]).unwrap();
+        let about_txn = [
+            Event::RecipientAccepted {
+                txn,
+                rcpt: 0,
+                reply: reply.clone(),
+            },
+            Event::RecipientRejected {
+                txn,
+                rcpt: 0,
+                reply: reply.clone(),
+            },
+            Event::RecipientNotAttempted { txn, rcpt: 0 },
+            Event::MessageAccepted {
+                txn,
+                rcpt: None,
+                reply: reply.clone(),
+            },
+            Event::TransactionFailed {
+                txn,
+                rcpt: None,
+                failure: TxnFailure::SessionClosed,
+            },
+            Event::OutcomeUnknown { txn, rcpt: None },
+        ];
+        for e in &about_txn {
+            assert_eq!(e.txn(), Some(txn), "{e:?}");
+        }
+        let session = [
+            Event::Greeting(reply.clone()),
+            Event::Capabilities,
+            Event::Ready,
+            Event::Reply {
+                stage: Stage::Noop,
+                reply,
+            },
+        ];
+        for e in &session {
+            assert_eq!(e.txn(), None, "{e:?}");
+        }
+    }
+}

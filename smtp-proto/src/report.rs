@@ -264,28 +264,23 @@ mod tests {
             550,
             "5.5.3 too many recipients"
         )));
+        // Both parts of X.5.3 must match: subject 5 with another detail, or detail 3
+        // with another subject, is about something else (RFC 3463 §3.6, §3.3).
+        assert!(!too_many_recipients(&reply(452, "4.5.1 bad syntax")));
+        assert!(!too_many_recipients(&reply(552, "5.5.2 bad syntax")));
+        assert!(!too_many_recipients(&reply(452, "4.2.3 too long")));
+        assert!(!too_many_recipients(&reply(552, "5.3.3 no such feature")));
     }
 
     #[test]
     fn a_too_many_552_is_a_transient_rejection_and_untried_recipients_are_not_attempted() {
         let txn = TxnId(3);
-        let mut report = Report::new(txn, 3, false);
         let events = [
-            Event::RecipientAccepted {
-                txn,
-                rcpt: 0,
-                reply: reply(250, "ok"),
-            },
-            Event::RecipientRejected {
-                txn,
-                rcpt: 1,
-                reply: reply(552, "5.5.3 too many recipients"),
-            },
+            rcpt_accepted(txn, 0),
+            rcpt_rejected(txn, 1, 552, "5.5.3 too many recipients"),
             Event::RecipientNotAttempted { txn, rcpt: 2 },
         ];
-        for e in &events {
-            assert!(report.apply(e));
-        }
+        let report = report_of(txn, 3, false, &events);
         assert!(matches!(report.recipients[1], RecipientStatus::Rejected(_)));
         assert!(report.recipients[1].is_transient());
         assert_eq!(report.recipients[2], RecipientStatus::NotAttempted);
@@ -294,6 +289,187 @@ mod tests {
         let full = RecipientStatus::Rejected(reply(552, "5.2.2 mailbox full"));
         assert!(!full.is_transient());
         assert!(RecipientStatus::Rejected(reply(452, "4.2.2 mailbox full")).is_transient());
+    }
+
+    /// A report for `txn` with `n` recipients after `events`, each of them taken.
+    fn report_of(txn: TxnId, n: usize, lmtp: bool, events: &[Event]) -> Report {
+        let mut report = Report::new(txn, n, lmtp);
+        for e in events {
+            assert!(report.apply(e), "{e:?}");
+        }
+        report
+    }
+
+    fn rcpt_accepted(txn: TxnId, rcpt: usize) -> Event {
+        let reply = reply(250, "ok");
+        Event::RecipientAccepted { txn, rcpt, reply }
+    }
+
+    fn rcpt_rejected(txn: TxnId, rcpt: usize, code: u16, text: &str) -> Event {
+        let reply = reply(code, text);
+        Event::RecipientRejected { txn, rcpt, reply }
+    }
+
+    /// An LMTP report for `txn` whose recipients were all accepted.
+    fn lmtp_accepted(txn: TxnId, n: usize) -> Report {
+        let events: Vec<_> = (0..n).map(|rcpt| rcpt_accepted(txn, rcpt)).collect();
+        report_of(txn, n, true, &events)
+    }
+
+    fn delivered(txn: TxnId, rcpt: usize, text: &str) -> Event {
+        Event::MessageAccepted {
+            txn,
+            rcpt: Some(rcpt),
+            reply: reply(250, text),
+        }
+    }
+
+    fn refused(txn: TxnId, rcpt: usize) -> (Event, TxnFailure) {
+        let failure = TxnFailure::Rejected {
+            stage: crate::Stage::DataEnd,
+            reply: reply(452, "4.2.2 mailbox full"),
+        };
+        let event = Event::TransactionFailed {
+            txn,
+            rcpt: Some(rcpt),
+            failure: failure.clone(),
+        };
+        (event, failure)
+    }
+
+    #[test]
+    fn lmtp_outcome_keeps_the_first_failure_over_later_deliveries() {
+        let txn = TxnId(2);
+        let mut report = lmtp_accepted(txn, 3);
+        assert!(report.apply(&delivered(txn, 0, "r0 ok")));
+        let (event, failure) = refused(txn, 1);
+        assert!(report.apply(&event));
+        assert!(!report.is_complete());
+        assert!(report.apply(&delivered(txn, 2, "r2 ok")));
+        assert!(report.is_complete());
+        assert_eq!(report.outcome, Some(MessageOutcome::Failed(failure)));
+        assert!(!report.all_delivered());
+    }
+
+    #[test]
+    fn lmtp_outcome_keeps_an_unknown_delivery_over_later_ones() {
+        let txn = TxnId(2);
+        let mut report = lmtp_accepted(txn, 2);
+        assert!(report.apply(&Event::OutcomeUnknown { txn, rcpt: Some(0) }));
+        assert!(report.apply(&delivered(txn, 1, "r1 ok")));
+        assert_eq!(report.outcome, Some(MessageOutcome::Unknown));
+    }
+
+    #[test]
+    fn lmtp_outcome_is_the_last_acceptance_when_every_delivery_succeeded() {
+        let txn = TxnId(2);
+        let mut report = lmtp_accepted(txn, 2);
+        assert!(report.apply(&delivered(txn, 0, "r0 ok")));
+        assert!(!report.is_complete());
+        assert!(!report.all_delivered());
+        assert!(report.apply(&delivered(txn, 1, "r1 ok")));
+        assert!(report.is_complete());
+        assert_eq!(
+            report.outcome,
+            Some(MessageOutcome::Accepted(reply(250, "r1 ok")))
+        );
+        assert!(report.all_delivered());
+    }
+
+    #[test]
+    fn all_delivered_needs_every_recipient_accepted_not_only_the_message() {
+        let txn = TxnId(4);
+        let events = [
+            rcpt_accepted(txn, 0),
+            rcpt_rejected(txn, 1, 550, "5.1.1 no such user"),
+            Event::MessageAccepted {
+                txn,
+                rcpt: None,
+                reply: reply(250, "queued"),
+            },
+        ];
+        let mut report = report_of(txn, 2, false, &events);
+        assert!(report.is_complete());
+        assert!(report.outcome.as_ref().unwrap().is_accepted());
+        assert!(!report.all_delivered());
+        report.recipients[1] = RecipientStatus::Accepted(reply(250, "ok"));
+        assert!(report.all_delivered());
+    }
+
+    #[test]
+    fn all_delivered_needs_the_outcome_and_an_accepted_one() {
+        let txn = TxnId(4);
+        let owed = report_of(txn, 1, false, &[rcpt_accepted(txn, 0)]);
+        assert!(!owed.all_delivered());
+        let failure = TxnFailure::Rejected {
+            stage: crate::Stage::DataEnd,
+            reply: reply(554, "5.6.0 no"),
+        };
+        let failed = Event::TransactionFailed {
+            txn,
+            rcpt: None,
+            failure,
+        };
+        let refused = report_of(txn, 1, false, &[rcpt_accepted(txn, 0), failed]);
+        assert!(refused.is_complete());
+        assert!(!refused.all_delivered());
+    }
+
+    /// Only LMTP has per-recipient final replies: a plain SMTP report takes a message
+    /// outcome as the whole transaction's, even one that names a recipient.
+    #[test]
+    fn without_lmtp_one_message_outcome_completes_the_report() {
+        let txn = TxnId(6);
+        let events = [
+            rcpt_accepted(txn, 0),
+            rcpt_accepted(txn, 1),
+            delivered(txn, 0, "queued"),
+        ];
+        let report = report_of(txn, 2, false, &events);
+        assert!(report.is_complete());
+        assert!(report.all_delivered());
+        assert!(report.deliveries.is_empty());
+    }
+
+    #[test]
+    fn events_of_another_transaction_are_not_taken() {
+        let mut report = Report::new(TxnId(1), 1, true);
+        let other = TxnId(2);
+        let events = [
+            rcpt_accepted(other, 0),
+            rcpt_rejected(other, 0, 550, "no"),
+            Event::RecipientNotAttempted {
+                txn: other,
+                rcpt: 0,
+            },
+            delivered(other, 0, "ok"),
+            refused(other, 0).0,
+            Event::OutcomeUnknown {
+                txn: other,
+                rcpt: None,
+            },
+            Event::Ready,
+        ];
+        for e in &events {
+            assert!(!report.apply(e), "{e:?}");
+        }
+        assert_eq!(report, Report::new(TxnId(1), 1, true));
+    }
+
+    #[test]
+    fn recipient_status_reply_is_the_reply_it_holds() {
+        let ok = reply(250, "ok");
+        let no = reply(550, "no");
+        assert_eq!(RecipientStatus::NotAttempted.reply(), None);
+        assert_eq!(RecipientStatus::Accepted(ok.clone()).reply(), Some(&ok));
+        assert_eq!(RecipientStatus::Rejected(no.clone()).reply(), Some(&no));
+    }
+
+    #[test]
+    fn message_outcome_is_accepted_only_when_accepted() {
+        assert!(MessageOutcome::Accepted(reply(250, "ok")).is_accepted());
+        assert!(!MessageOutcome::Unknown.is_accepted());
+        assert!(!MessageOutcome::Failed(TxnFailure::SessionClosed).is_accepted());
     }
 
     fn report_after(event: impl FnOnce(TxnId) -> Event) -> Report {

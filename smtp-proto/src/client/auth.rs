@@ -200,3 +200,36 @@ pub(crate) fn choose(
     }
     Err(AuthError::NoCommonMechanism)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::string::ToString;
+
+    /// RFC 7628 §3.1 with RFC 5801 §4: `,` and `=` in the user name are escaped, so
+    /// that the gs2 header still parses; other octets pass as they are.
+    #[test]
+    fn gs2_header_escapes_comma_and_equals_only() {
+        assert_eq!(gs2_user("a,b=c@d"), b"n,a=a=2Cb=3Dc@d,");
+        assert_eq!(gs2_user("user@example.com"), b"n,a=user@example.com,");
+    }
+
+    /// RFC 2195 §2's example, through the mechanism password credentials start.
+    #[cfg(feature = "cram-md5")]
+    #[test]
+    fn password_credentials_start_cram_md5() {
+        let mechanism = Mechanism::new("CRAM-MD5").unwrap();
+        let credentials = Credentials::password("tim", "tanstaaftanstaaf").unwrap();
+        let mut sasl = start(&mechanism, &credentials).expect("CRAM-MD5 with a password");
+        assert!(sasl.initial_response().is_none());
+        let response = sasl
+            .respond(b"<1896.697170952@postoffice.reston.mci.net>")
+            .unwrap();
+        assert_eq!(response.expose(), b"tim b913a602c7eda7a495b4e6e7334d3890");
+    }
+
+    #[test]
+    fn sasl_error_says_the_challenge_could_not_be_answered() {
+        assert!(SaslError.to_string().contains("challenge"));
+    }
+}

@@ -159,6 +159,45 @@ mod tests {
         );
     }
 
+    /// RFC 2202 §3 test case 6 (a key longer than the 64-octet block is hashed first),
+    /// and a key of exactly one block, which is used as it is (RFC 2104 §3); the second
+    /// value is from Python's hmac module.
+    #[test]
+    fn hmac_md5_keys_at_and_over_the_block_size() {
+        let msg = b"Test Using Larger Than Block-Size Key - Hash Key First";
+        assert_eq!(
+            hex(&hmac_md5(&[0xaa; 80], msg)),
+            "6b1ab7fe4bd7bf8f0b62e6ce61b9d0cd"
+        );
+        assert_eq!(
+            hex(&hmac_md5(&[0xaa; 64], msg)),
+            "cfa7cadd3e5538d2567116f061e0c424"
+        );
+    }
+
+    /// Messages around the padding boundary: 55 octets take one block, 56 and 64 two
+    /// (RFC 1321 §3.1, §3.2); values from Python's hashlib.
+    #[test]
+    fn md5_padding_boundaries() {
+        assert_eq!(
+            hex(&md5(&[&[b'a'; 55]])),
+            "ef1772b6dff9a122358552954ad0df65"
+        );
+        assert_eq!(
+            hex(&md5(&[&[b'a'; 56]])),
+            "3b0c8ac703f828b04c6c197006d17218"
+        );
+        assert_eq!(
+            hex(&md5(&[&[b'a'; 64]])),
+            "014842d480b571495a4a0363793f7367"
+        );
+        assert_eq!(
+            md5(&[b"ab", b"c"]),
+            md5(&[b"abc"]),
+            "parts are concatenated"
+        );
+    }
+
     /// RFC 2195 §2's example exchange.
     #[test]
     fn rfc2195_example() {

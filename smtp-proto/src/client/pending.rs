@@ -167,3 +167,69 @@ impl Pending {
         self.terminators = 0;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every timer a different length, so that a reply waited for under the wrong one
+    /// shows.
+    fn distinct() -> Timeouts {
+        let s = Duration::from_secs;
+        Timeouts {
+            greeting: s(1),
+            mail: s(2),
+            rcpt: s(3),
+            data_init: s(4),
+            data_block: s(5),
+            data_end: s(6),
+            tls_handshake: s(7),
+            command: s(8),
+        }
+    }
+
+    /// RFC 5321 §4.5.3.2: each reply is waited for under its own command's timer.
+    #[test]
+    fn each_reply_is_waited_for_under_its_own_timer() {
+        let t = distinct();
+        let txn = TxnId(0);
+        let cases = [
+            (Expect::Mail(txn), t.mail),
+            (Expect::Rcpt(txn, 0), t.rcpt),
+            (Expect::Data(txn), t.data_init),
+            (Expect::Bdat { txn, last: false }, t.data_block),
+            (Expect::DataEnd(txn), t.data_end),
+            (Expect::Bdat { txn, last: true }, t.data_end),
+            (Expect::Ehlo, t.command),
+            (Expect::Helo, t.command),
+            (Expect::StartTls, t.command),
+            (Expect::Auth, t.command),
+            (Expect::Rset { user: false }, t.command),
+            (Expect::Noop, t.command),
+            (Expect::Vrfy, t.command),
+            (Expect::Quit, t.command),
+        ];
+        for (expect, want) in cases {
+            assert_eq!(expect.timeout(&t), want, "{expect:?}");
+        }
+    }
+
+    /// The deadline is the head's timer from when its reply started being awaited: a
+    /// pipelined RCPT's timer starts when MAIL's reply is read, not when it was sent.
+    #[test]
+    fn the_deadline_runs_from_when_the_head_became_the_head() {
+        let t = distinct();
+        let at = |s| Instant::ZERO + Duration::from_secs(s);
+        let mut p = Pending::default();
+        assert_eq!(p.deadline(&t), None);
+        p.push(at(10), Expect::Mail(TxnId(0)), 27);
+        p.push(at(10), Expect::Rcpt(TxnId(0), 0), 25);
+        assert_eq!(p.deadline(&t), Some(at(10) + t.mail));
+        assert_eq!(p.pop(at(11)), Some(Expect::Mail(TxnId(0))));
+        assert_eq!(p.deadline(&t), Some(at(11) + t.rcpt));
+        assert_eq!(p.unanswered(), 25);
+        assert_eq!(p.pop(at(12)), Some(Expect::Rcpt(TxnId(0), 0)));
+        assert_eq!(p.deadline(&t), None);
+        assert_eq!(p.unanswered(), 0);
+    }
+}

@@ -156,4 +156,10 @@ mod tests {
         assert_eq!(ReplyCode::AUTH_OK.class(), 2);
         assert_eq!(ReplyCode::CLOSING.to_string(), "221");
     }
+
+    #[test]
+    fn into_u16_is_the_code() {
+        assert_eq!(u16::from(ReplyCode::CLOSING), 221);
+        assert_eq!(u16::from(ReplyCode::new(554).unwrap()), 554);
+    }
 }

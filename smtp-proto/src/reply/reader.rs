@@ -236,6 +236,25 @@ mod tests {
     use super::*;
     use alloc::vec;
 
+    /// With exactly `max_line` octets of reply budget left, a line too long is too long
+    /// as a line: the budget is not what it passed.
+    #[test]
+    fn a_long_line_with_a_line_of_budget_left_is_line_too_long() {
+        let mut r = ReplyReader::new(limits(10, 10, 17));
+        let mut first: &[u8] = b"250-a\r\n";
+        assert_eq!(r.read(&mut first), Ok(None));
+        let mut long: &[u8] = b"250-aaaaaaaaaaaaaaaa\r\n";
+        assert_eq!(
+            r.read(&mut long),
+            Err(ReplyError::LineTooLong { limit: 10 })
+        );
+        let mut r = ReplyReader::new(limits(10, 10, 16));
+        let mut first: &[u8] = b"250-a\r\n";
+        assert_eq!(r.read(&mut first), Ok(None));
+        let mut long: &[u8] = b"250-aaaaaaaaaaaaaaaa\r\n";
+        assert_eq!(r.read(&mut long), Err(ReplyError::TooLarge { limit: 16 }));
+    }
+
     fn limits(max_line: usize, max_lines: usize, max_bytes: usize) -> ReplyLimits {
         ReplyLimits {
             max_line,
