@@ -47,5 +47,8 @@ fn a_stream_of_200_ready_messages_delivers_each_once_in_shared_flights() {
     want.sort();
     assert_eq!(ids, want, "each message stored once");
     let flights = sink.connections()[0].client_flights;
-    assert!(flights <= 40, "{flights} client flights for 200 messages");
+    // Shared flights: one message per flight would be over 200. How many share a
+    // flight depends on how the sink's replies are split into reads, which a loaded
+    // machine changes (64 seen there), so the bound is loose: fewer than 1 per 2.
+    assert!(flights < 100, "{flights} client flights for 200 messages");
 }
