@@ -927,7 +927,16 @@ impl Harness {
                     assert_eq!(got, Some(n), "{id:?} recipient {j}: final s{n}: {report:?}");
                 }
             }
-            if let (false, Some(&n)) = (self.lmtp, rec.finals.first()) {
+            // An earlier failure (MAIL refused, every RCPT refused, a refused chunk) is
+            // the outcome even when a reply to content pipelined behind it was read: the
+            // first failure stands (`judge` holds each such failure to the server's
+            // replies when its event comes).
+            let earlier = matches!(
+                &report.outcome,
+                Some(MessageOutcome::Failed(f))
+                    if !matches!(f, TxnFailure::Rejected { stage: Stage::DataEnd, .. })
+            );
+            if let (false, false, Some(&n)) = (self.lmtp, earlier, rec.finals.first()) {
                 if read(n) {
                     let got = match &report.outcome {
                         Some(MessageOutcome::Accepted(r)) => serial_of(r),
