@@ -52,7 +52,7 @@ fn builder(s: &TestServers, l: Listener) -> Builder {
         .port(s.port(l))
 }
 
-fn connect(s: &TestServers, l: Listener, b: Builder) -> Connection {
+fn connect(s: &TestServers, l: Listener, b: Builder) -> Connection<TcpStream> {
     let tcp = TcpStream::connect(s.addr(l)).expect("connect");
     tcp.set_nodelay(true).unwrap();
     b.connect_stream(tcp).expect("session set-up")

@@ -58,6 +58,19 @@ impl Plan {
             Server::Unix(_) => None,
         }
     }
+
+    /// What every adapter's `Builder::from_settings` takes: host, port, connect
+    /// timeout, rustls configuration and the core's configuration.
+    pub fn settings(&self) -> smtp_io::Settings {
+        let mut settings = smtp_io::Settings::new(self.host());
+        settings.port = self.port();
+        if let Some(timeout) = self.connect_timeout {
+            settings.connect_timeout = timeout;
+        }
+        settings.tls_config = self.tls_config.clone();
+        settings.config = self.config.clone();
+        settings
+    }
 }
 
 /// What the session said about itself once set up.

@@ -62,22 +62,24 @@
 //! - `tracing`: commands and replies at debug level, target `smtp_io::trace`; AUTH
 //!   payloads are redacted and control bytes escaped.
 
+mod connector;
 mod driver;
 mod pool;
 #[cfg(feature = "rustls")]
 mod tls;
 
-use async_io::Async;
 use futures_lite::io::{AsyncRead, AsyncWrite};
+use std::future::Future;
+use std::io;
 use std::task::{Context, Poll};
 
 use smtp_proto::session::Session;
 use smtp_proto::Instant;
-use std::net::TcpStream;
 
+pub use connector::{BoxSocket, Socket};
 use driver::Driver;
 pub use pool::{Pool, PoolReport};
-pub use smtp_io::Error;
+pub use smtp_io::{CredentialsError, CredentialsProvider, Error, Target};
 pub use smtp_proto;
 pub use smtp_proto::command::{EhloName, ForwardPath, Mechanism, ReversePath};
 pub use smtp_proto::pool::{PoolConfig, Status};
@@ -87,31 +89,62 @@ pub use smtp_proto::{
 };
 
 /// Settings for a connection; [`Builder::connect`] opens it. `Clone`, so that a pool
-/// opens each of its connections from one.
+/// opens each of its connections from one: the clones share one rustls configuration
+/// (TLS sessions resume, [`Connection::tls_resumed`]), the credentials provider and the
+/// connector. Its `Debug` shows no secret.
 #[derive(Clone, Debug)]
 pub struct Builder {
     settings: smtp_io::Settings,
+    connector: Option<connector::Connector>,
 }
 
 impl Builder {
-    smtp_io::builder_methods!(settings);
+    smtp_io::builder_methods!(settings, connector);
 
-    /// Connects over TCP, then sets the session up as [`Builder::connect_stream`] does.
+    /// Opens each connection's stream with `connector` instead of TCP: a Unix socket,
+    /// a stream through a proxy, a test's in-memory pipe. [`Builder::connect`] and
+    /// every connection of a [`Pool`] built from this builder call it, with the
+    /// builder's host, port and connect timeout ([`Target`]); the future it returns is
+    /// bounded by that timeout. TLS, greeting, EHLO, STARTTLS and AUTH then run over
+    /// the stream as over TCP (the certificate is still verified against the host).
+    pub fn connector<F, Fut, S>(mut self, connector: F) -> Self
+    where
+        F: Fn(&Target) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = io::Result<S>> + Send + 'static,
+        S: Socket + 'static,
+    {
+        self.connector = Some(connector::connector(connector));
+        self
+    }
+
+    /// Asks the credentials provider if there is one, connects over TCP (or through
+    /// the [`connector`](Builder::connector)), then sets the session up as
+    /// [`Builder::connect_stream`] does.
     ///
     /// A configuration under which the session could not make progress is refused
     /// first, before anything is resolved: [`Error::Usage`] with
     /// [`UsageError::InvalidConfig`].
     pub async fn connect(self) -> Result<Connection, Error> {
         self.settings.check()?;
-        let (host, port) = (&self.settings.host, self.settings.port_or_default());
-        let stream = driver::connect(host, port, self.settings.connect_timeout).await?;
-        self.connect_stream(stream).await
+        let config = self.settings.session_config().await?;
+        let target = self.settings.target();
+        let stream = connector::open(self.connector.as_ref(), &target).await?;
+        self.start(stream, config).await
     }
 
     /// Runs the session over a connected stream (a Unix socket for LMTP, a proxy ...):
-    /// TLS if configured, greeting, EHLO, STARTTLS, AUTH. Returns once transactions
-    /// can go out.
+    /// TLS if configured, greeting, EHLO, STARTTLS, AUTH (with the credentials
+    /// provider's credentials if there is one). Returns once transactions can go out.
     pub async fn connect_stream<S>(self, stream: S) -> Result<Connection<S>, Error>
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send,
+    {
+        let config = self.settings.session_config().await?;
+        self.start(stream, config).await
+    }
+
+    /// Runs the session with `config` over `stream`.
+    async fn start<S>(self, stream: S, config: smtp_proto::Config) -> Result<Connection<S>, Error>
     where
         S: AsyncRead + AsyncWrite + Unpin + Send,
     {
@@ -119,7 +152,7 @@ impl Builder {
         let tls = self.settings.tls_setup()?.map(tls::Tls);
         let mut driver = Driver::new(
             stream,
-            self.settings.config,
+            config,
             #[cfg(feature = "rustls")]
             tls,
         );
@@ -130,7 +163,7 @@ impl Builder {
 }
 
 /// An SMTP or LMTP session, set up and ready for transactions.
-pub struct Connection<S = Async<TcpStream>> {
+pub struct Connection<S = BoxSocket> {
     driver: Driver<S>,
 }
 
@@ -221,11 +254,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Connection<S> {
 
     smtp_io::session_accessors!(driver.session);
 
-    /// The TLS protocol version (`"TLSv1.3"`, `"TLSv1.2"`) when the session runs over
-    /// TLS, implicit or after STARTTLS.
-    pub fn tls_version(&self) -> Option<&'static str> {
-        self.driver.tls_version()
-    }
+    smtp_io::tls_accessors!(driver);
 
     /// Runs one batch (see [`Session::finish_send`] for what a failure returns).
     async fn send_all<R: AsyncRead + Unpin>(

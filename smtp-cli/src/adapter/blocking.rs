@@ -3,7 +3,6 @@
 
 use std::future::{ready, Future};
 use std::io;
-use std::net::TcpStream;
 use std::os::unix::net::UnixStream;
 use std::path::Path;
 
@@ -17,23 +16,8 @@ use crate::session::Plan;
 /// The blocking adapter.
 pub struct Blocking;
 
-fn builder(plan: &Plan) -> Builder {
-    let mut b = Builder::new(plan.host());
-    if let Some(port) = plan.port() {
-        b = b.port(port);
-    }
-    if let Some(t) = plan.connect_timeout {
-        b = b.connect_timeout(t);
-    }
-    if let Some(c) = &plan.tls_config {
-        b = b.tls_config(c.clone());
-    }
-    *b.config_mut() = plan.config.clone();
-    b
-}
-
 impl Adapter for Blocking {
-    type Tcp = smtp_blocking::Connection<TcpStream>;
+    type Tcp = smtp_blocking::Connection;
     type Unix = smtp_blocking::Connection<UnixStream>;
 
     fn block_on<T>(session: impl Future<Output = T>) -> io::Result<T> {
@@ -42,7 +26,7 @@ impl Adapter for Blocking {
     }
 
     fn connect_tcp(plan: &Plan) -> impl Future<Output = Result<Self::Tcp, Error>> {
-        ready(builder(plan).connect())
+        ready(Builder::from_settings(plan.settings()).connect())
     }
 
     /// Refused before this is reached (`--concurrency` with the blocking runtime).
@@ -58,7 +42,7 @@ impl Adapter for Blocking {
     fn connect_unix(plan: &Plan, path: &Path) -> impl Future<Output = Result<Self::Unix, Error>> {
         let conn = UnixStream::connect(path)
             .map_err(Error::Io)
-            .and_then(|s| builder(plan).connect_stream(s));
+            .and_then(|s| Builder::from_settings(plan.settings()).connect_stream(s));
         ready(conn)
     }
 }

@@ -8,7 +8,6 @@ use std::task::{Context, Poll};
 
 use smol::io::{AsyncRead, AsyncWrite};
 use smol::net::unix::UnixStream;
-use smol::Async;
 use smtp_proto::command::Mechanism;
 use smtp_proto::{Capabilities, Envelope, Report};
 use smtp_smol::{Builder, PoolConfig};
@@ -19,23 +18,8 @@ use crate::session::Plan;
 /// The smol adapter.
 pub struct Smol;
 
-fn builder(plan: &Plan) -> Builder {
-    let mut b = Builder::new(plan.host());
-    if let Some(port) = plan.port() {
-        b = b.port(port);
-    }
-    if let Some(t) = plan.connect_timeout {
-        b = b.connect_timeout(t);
-    }
-    if let Some(c) = &plan.tls_config {
-        b = b.tls_config(c.clone());
-    }
-    *b.config_mut() = plan.config.clone();
-    b
-}
-
 impl Adapter for Smol {
-    type Tcp = smtp_smol::Connection<Async<std::net::TcpStream>>;
+    type Tcp = smtp_smol::Connection;
     type Unix = smtp_smol::Connection<UnixStream>;
 
     fn block_on<T>(session: impl Future<Output = T>) -> io::Result<T> {
@@ -43,7 +27,7 @@ impl Adapter for Smol {
     }
 
     async fn connect_tcp(plan: &Plan) -> Result<Self::Tcp, Error> {
-        builder(plan).connect().await
+        Builder::from_settings(plan.settings()).connect().await
     }
 
     async fn send_pooled(
@@ -57,7 +41,7 @@ impl Adapter for Smol {
             max_in_flight: crate::session::OPEN,
             ..PoolConfig::default()
         };
-        let pool = smtp_smol::Pool::new(builder(plan), config);
+        let pool = smtp_smol::Pool::new(Builder::from_settings(plan.settings()), config);
         let body: Arc<[u8]> = plan.message.as_slice().into();
         let messages = (0..n).map(|_| (envelope.clone(), body.clone()));
         for r in pool.send_many(messages).await {
@@ -69,7 +53,9 @@ impl Adapter for Smol {
 
     async fn connect_unix(plan: &Plan, path: &Path) -> Result<Self::Unix, Error> {
         let stream = UnixStream::connect(path).await.map_err(Error::Io)?;
-        builder(plan).connect_stream(stream).await
+        Builder::from_settings(plan.settings())
+            .connect_stream(stream)
+            .await
     }
 }
 

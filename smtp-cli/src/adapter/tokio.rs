@@ -10,7 +10,7 @@ use smtp_proto::command::Mechanism;
 use smtp_proto::{Capabilities, Envelope, Report};
 use smtp_tokio::{Builder, PoolConfig};
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::net::{TcpStream, UnixStream};
+use tokio::net::UnixStream;
 
 use super::{Adapter, Connection, Error};
 use crate::session::Plan;
@@ -18,23 +18,8 @@ use crate::session::Plan;
 /// The Tokio adapter.
 pub struct Tokio;
 
-fn builder(plan: &Plan) -> Builder {
-    let mut b = Builder::new(plan.host());
-    if let Some(port) = plan.port() {
-        b = b.port(port);
-    }
-    if let Some(t) = plan.connect_timeout {
-        b = b.connect_timeout(t);
-    }
-    if let Some(c) = &plan.tls_config {
-        b = b.tls_config(c.clone());
-    }
-    *b.config_mut() = plan.config.clone();
-    b
-}
-
 impl Adapter for Tokio {
-    type Tcp = smtp_tokio::Connection<TcpStream>;
+    type Tcp = smtp_tokio::Connection;
     type Unix = smtp_tokio::Connection<UnixStream>;
 
     fn block_on<T>(session: impl Future<Output = T>) -> io::Result<T> {
@@ -45,7 +30,7 @@ impl Adapter for Tokio {
     }
 
     async fn connect_tcp(plan: &Plan) -> Result<Self::Tcp, Error> {
-        builder(plan).connect().await
+        Builder::from_settings(plan.settings()).connect().await
     }
 
     async fn send_pooled(
@@ -59,7 +44,7 @@ impl Adapter for Tokio {
             max_in_flight: crate::session::OPEN,
             ..PoolConfig::default()
         };
-        let pool = smtp_tokio::Pool::new(builder(plan), config);
+        let pool = smtp_tokio::Pool::new(Builder::from_settings(plan.settings()), config);
         let body: Arc<[u8]> = plan.message.as_slice().into();
         let messages = (0..n).map(|_| (envelope.clone(), body.clone()));
         for r in pool.send_many(messages).await {
@@ -71,7 +56,9 @@ impl Adapter for Tokio {
 
     async fn connect_unix(plan: &Plan, path: &Path) -> Result<Self::Unix, Error> {
         let stream = UnixStream::connect(path).await.map_err(Error::Io)?;
-        builder(plan).connect_stream(stream).await
+        Builder::from_settings(plan.settings())
+            .connect_stream(stream)
+            .await
     }
 }
 
