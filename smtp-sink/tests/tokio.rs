@@ -46,3 +46,18 @@ async fn starts_sends_and_stops_inside_an_async_test() {
     assert_eq!(sink.messages()[0].content, b"Subject: async\r\n\r\nhi\r\n");
     drop(sink);
 }
+
+include!("adapters/reconnect.rs");
+
+/// Connects through the Unix socket at `path`, counting the calls; checks the target.
+fn unix_connector(
+    b: adapter::Builder,
+    path: std::path::PathBuf,
+    calls: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+) -> adapter::Builder {
+    b.connector(move |target: &adapter::Target| {
+        calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        assert_eq!(target.host, "127.0.0.1");
+        tokio::net::UnixStream::connect(path.clone())
+    })
+}
