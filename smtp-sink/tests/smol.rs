@@ -19,6 +19,7 @@ macro_rules! aw {
 include!("adapters/send_paths.rs");
 
 include!("adapters/reconnect.rs");
+include!("adapters/pool_reconnect.rs");
 
 /// Connects through the Unix socket at `path`, counting the calls; checks the target.
 fn unix_connector(

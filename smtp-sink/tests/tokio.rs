@@ -48,6 +48,7 @@ async fn starts_sends_and_stops_inside_an_async_test() {
 }
 
 include!("adapters/reconnect.rs");
+include!("adapters/pool_reconnect.rs");
 
 /// Connects through the Unix socket at `path`, counting the calls; checks the target.
 fn unix_connector(
