@@ -4,7 +4,6 @@
 use std::future::{ready, Future};
 use std::io;
 use std::os::unix::net::UnixStream;
-use std::path::Path;
 
 use smtp_blocking::{Builder, Next, Socket};
 use smtp_proto::command::Mechanism;
@@ -16,17 +15,29 @@ use crate::session::Plan;
 /// The blocking adapter.
 pub struct Blocking;
 
+/// The plan's builder: its settings, and a connector opening its Unix socket if it has
+/// one (for the session and every connection of a pool).
+fn builder(plan: &Plan) -> Builder {
+    let b = Builder::from_settings(plan.settings());
+    match plan.unix_path() {
+        Some(path) => {
+            let path = path.to_owned();
+            b.connector(move |_: &smtp_blocking::Target| UnixStream::connect(&path))
+        }
+        None => b,
+    }
+}
+
 impl Adapter for Blocking {
-    type Tcp = smtp_blocking::Connection;
-    type Unix = smtp_blocking::Connection<UnixStream>;
+    type Conn = smtp_blocking::Connection;
 
     fn block_on<T>(session: impl Future<Output = T>) -> io::Result<T> {
         // A plain parker: nothing in the session ever waits on it.
         Ok(smol::future::block_on(session))
     }
 
-    fn connect_tcp(plan: &Plan) -> impl Future<Output = Result<Self::Tcp, Error>> {
-        ready(Builder::from_settings(plan.settings()).connect())
+    fn connect(plan: &Plan) -> impl Future<Output = Result<Self::Conn, Error>> {
+        ready(builder(plan).connect())
     }
 
     /// Refused before this is reached (`--concurrency` with the blocking runtime).
@@ -37,13 +48,6 @@ impl Adapter for Blocking {
         _: &mut dyn FnMut(Result<Report, Error>),
     ) -> impl Future<Output = Result<(), Error>> {
         ready(Err(Error::Usage(smtp_proto::UsageError::Closed)))
-    }
-
-    fn connect_unix(plan: &Plan, path: &Path) -> impl Future<Output = Result<Self::Unix, Error>> {
-        let conn = UnixStream::connect(path)
-            .map_err(Error::Io)
-            .and_then(|s| Builder::from_settings(plan.settings()).connect_stream(s));
-        ready(conn)
     }
 }
 

@@ -2,7 +2,6 @@
 
 use std::future::Future;
 use std::io;
-use std::path::Path;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
@@ -18,16 +17,28 @@ use crate::session::Plan;
 /// The smol adapter.
 pub struct Smol;
 
+/// The plan's builder: its settings, and a connector opening its Unix socket if it has
+/// one (for the session and every connection of a pool).
+fn builder(plan: &Plan) -> Builder {
+    let b = Builder::from_settings(plan.settings());
+    match plan.unix_path() {
+        Some(path) => {
+            let path = path.to_owned();
+            b.connector(move |_: &smtp_smol::Target| UnixStream::connect(path.clone()))
+        }
+        None => b,
+    }
+}
+
 impl Adapter for Smol {
-    type Tcp = smtp_smol::Connection;
-    type Unix = smtp_smol::Connection<UnixStream>;
+    type Conn = smtp_smol::Connection;
 
     fn block_on<T>(session: impl Future<Output = T>) -> io::Result<T> {
         Ok(smol::block_on(session))
     }
 
-    async fn connect_tcp(plan: &Plan) -> Result<Self::Tcp, Error> {
-        Builder::from_settings(plan.settings()).connect().await
+    async fn connect(plan: &Plan) -> Result<Self::Conn, Error> {
+        builder(plan).connect().await
     }
 
     async fn send_pooled(
@@ -41,7 +52,7 @@ impl Adapter for Smol {
             max_in_flight: crate::session::OPEN,
             ..PoolConfig::default()
         };
-        let pool = smtp_smol::Pool::new(Builder::from_settings(plan.settings()), config);
+        let pool = smtp_smol::Pool::new(builder(plan), config);
         let body: Arc<[u8]> = plan.message.as_slice().into();
         let messages = (0..n).map(|_| (envelope.clone(), body.clone()));
         for r in pool.send_many(messages).await {
@@ -49,13 +60,6 @@ impl Adapter for Smol {
         }
         pool.close().await;
         Ok(())
-    }
-
-    async fn connect_unix(plan: &Plan, path: &Path) -> Result<Self::Unix, Error> {
-        let stream = UnixStream::connect(path).await.map_err(Error::Io)?;
-        Builder::from_settings(plan.settings())
-            .connect_stream(stream)
-            .await
     }
 }
 

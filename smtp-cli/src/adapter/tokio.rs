@@ -2,7 +2,6 @@
 
 use std::future::Future;
 use std::io;
-use std::path::Path;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
@@ -18,9 +17,21 @@ use crate::session::Plan;
 /// The Tokio adapter.
 pub struct Tokio;
 
+/// The plan's builder: its settings, and a connector opening its Unix socket if it has
+/// one (for the session and every connection of a pool).
+fn builder(plan: &Plan) -> Builder {
+    let b = Builder::from_settings(plan.settings());
+    match plan.unix_path() {
+        Some(path) => {
+            let path = path.to_owned();
+            b.connector(move |_: &smtp_tokio::Target| UnixStream::connect(path.clone()))
+        }
+        None => b,
+    }
+}
+
 impl Adapter for Tokio {
-    type Tcp = smtp_tokio::Connection;
-    type Unix = smtp_tokio::Connection<UnixStream>;
+    type Conn = smtp_tokio::Connection;
 
     fn block_on<T>(session: impl Future<Output = T>) -> io::Result<T> {
         let rt = tokio::runtime::Builder::new_current_thread()
@@ -29,8 +40,8 @@ impl Adapter for Tokio {
         Ok(rt.block_on(session))
     }
 
-    async fn connect_tcp(plan: &Plan) -> Result<Self::Tcp, Error> {
-        Builder::from_settings(plan.settings()).connect().await
+    async fn connect(plan: &Plan) -> Result<Self::Conn, Error> {
+        builder(plan).connect().await
     }
 
     async fn send_pooled(
@@ -44,7 +55,7 @@ impl Adapter for Tokio {
             max_in_flight: crate::session::OPEN,
             ..PoolConfig::default()
         };
-        let pool = smtp_tokio::Pool::new(Builder::from_settings(plan.settings()), config);
+        let pool = smtp_tokio::Pool::new(builder(plan), config);
         let body: Arc<[u8]> = plan.message.as_slice().into();
         let messages = (0..n).map(|_| (envelope.clone(), body.clone()));
         for r in pool.send_many(messages).await {
@@ -52,13 +63,6 @@ impl Adapter for Tokio {
         }
         pool.close().await;
         Ok(())
-    }
-
-    async fn connect_unix(plan: &Plan, path: &Path) -> Result<Self::Unix, Error> {
-        let stream = UnixStream::connect(path).await.map_err(Error::Io)?;
-        Builder::from_settings(plan.settings())
-            .connect_stream(stream)
-            .await
     }
 }
 

@@ -132,41 +132,5 @@ impl Raw {
     }
 }
 
-/// A Unix socket (in a fresh directory under the system's temporary one) whose every
-/// connection is forwarded to the sink's TCP port on 127.0.0.1, byte for byte both ways:
-/// what a connector test opens instead of TCP. The threads end with their connections;
-/// the listener's lives as long as the test process.
 #[cfg(unix)]
-pub fn unix_forwarder(port: u16) -> std::path::PathBuf {
-    use std::os::unix::net::UnixListener;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "smtp-sink-fwd-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::SeqCst)
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("smtp.sock");
-    let _ = std::fs::remove_file(&path);
-    let listener = UnixListener::bind(&path).unwrap();
-    std::thread::spawn(move || {
-        for unix in listener.incoming() {
-            let Ok(unix) = unix else { return };
-            let Ok(tcp) = TcpStream::connect(("127.0.0.1", port)) else {
-                return;
-            };
-            let (mut unix_in, mut tcp_in) = (unix.try_clone().unwrap(), tcp.try_clone().unwrap());
-            let (mut unix_out, mut tcp_out) = (unix, tcp);
-            std::thread::spawn(move || {
-                let _ = std::io::copy(&mut unix_in, &mut tcp_out);
-                let _ = tcp_out.shutdown(std::net::Shutdown::Write);
-            });
-            std::thread::spawn(move || {
-                let _ = std::io::copy(&mut tcp_in, &mut unix_out);
-                let _ = unix_out.shutdown(std::net::Shutdown::Write);
-            });
-        }
-    });
-    path
-}
+pub use smtp_testkit::forward::unix_forwarder;
