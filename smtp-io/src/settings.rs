@@ -1,6 +1,5 @@
 //! What an adapter's `Builder` holds before it connects, and its constructor and setters.
 
-#[cfg(feature = "rustls")]
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -278,8 +277,6 @@ macro_rules! __tls_config_setter {
 #[cfg(test)]
 mod tests {
     use super::*;
-    #[cfg(not(feature = "rustls"))]
-    use std::sync::Arc;
 
     struct Builder {
         settings: Settings,

@@ -52,7 +52,7 @@ fn a_pools_replacement_connections_resume_tls_and_ask_the_provider_again() {
 #[test]
 fn a_pool_opens_every_connection_through_the_connector() {
     let sink = Sink::start().unwrap();
-    let path = common::unix_forwarder(sink.addr());
+    let path = smtp_testkit::forward::unix_forwarder(sink.addr());
     let calls = Arc::new(AtomicUsize::new(0));
     // Port 1: nothing listens there; only the connector reaches the sink.
     let b = unix_connector(builder(&sink).port(1), path, calls.clone());

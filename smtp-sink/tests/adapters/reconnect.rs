@@ -136,7 +136,7 @@ fn a_builders_debug_shows_neither_a_password_nor_a_provider_token() {
 #[test]
 fn a_connector_opens_every_stream_and_tls_and_auth_run_over_it() {
     let sink = token_sink(2);
-    let path = common::unix_forwarder(sink.addr());
+    let path = smtp_testkit::forward::unix_forwarder(sink.addr());
     let calls = Arc::new(AtomicUsize::new(0));
     let provided = Arc::new(AtomicUsize::new(0));
     // Port 1: nothing listens there; only the connector reaches the sink.

@@ -131,6 +131,3 @@ impl Raw {
         silent
     }
 }
-
-#[cfg(unix)]
-pub use smtp_testkit::forward::unix_forwarder;
