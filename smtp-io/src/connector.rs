@@ -60,3 +60,56 @@ impl<O> fmt::Debug for Connector<O> {
         f.write_str("Connector")
     }
 }
+
+/// What the two async adapters' connector code shares, written once: expands (in the
+/// adapter's connector module, `$read`/`$write` its runtime's I/O traits) to the public
+/// `Socket` trait and `BoxSocket`, the crate's `Opening` and `Connector` types, and the
+/// `connector` setter of `$builder` (whose field `connector` holds an
+/// `Option<Connector>`). A macro for the reason [`builder_methods!`](crate::builder_methods)
+/// is one, and because the traits differ by runtime.
+#[macro_export]
+macro_rules! async_connector {
+    ($builder:ty, $read:path, $write:path) => {
+        /// A stream a [`Connection`](crate::Connection) can run over, as a connector gives
+        /// it: a byte stream of the runtime's that can move to and be shared with other
+        /// threads (TCP, Unix sockets, an in-memory pipe, a TLS stream to a proxy ...).
+        pub trait Socket: $read + $write + Unpin + Send + Sync {}
+
+        impl<T: $read + $write + Unpin + Send + Sync> Socket for T {}
+
+        /// The stream of a [`Connection`](crate::Connection) that
+        /// [`Builder::connect`](crate::Builder::connect) opened: TCP's, or the connector's.
+        pub type BoxSocket = Box<dyn Socket>;
+
+        /// What one call of a connector gives.
+        pub(crate) type Opening = ::std::pin::Pin<
+            Box<dyn ::std::future::Future<Output = ::std::io::Result<BoxSocket>> + Send>,
+        >;
+
+        /// A `Builder`'s connector.
+        pub(crate) type Connector = $crate::Connector<Opening>;
+
+        impl $builder {
+            /// Opens each connection's stream with `connector` instead of TCP: a Unix
+            /// socket, a stream through a proxy, a test's in-memory pipe.
+            /// [`Builder::connect`](crate::Builder::connect) and every connection of a
+            /// [`Pool`](crate::Pool) built from this builder call it, with the builder's
+            /// host, port and connect timeout ([`Target`](crate::Target)); the future it
+            /// returns is bounded by that timeout. TLS, greeting, EHLO, STARTTLS and AUTH
+            /// then run over the stream as over TCP (the certificate is still verified
+            /// against the host).
+            pub fn connector<F, Fut, S>(mut self, connector: F) -> Self
+            where
+                F: Fn(&$crate::Target) -> Fut + Send + Sync + 'static,
+                Fut: ::std::future::Future<Output = ::std::io::Result<S>> + Send + 'static,
+                S: Socket + 'static,
+            {
+                self.connector = Some(Connector::new(move |target| {
+                    let opening = connector(target);
+                    Box::pin(async move { Ok(Box::new(opening.await?) as BoxSocket) }) as Opening
+                }));
+                self
+            }
+        }
+    };
+}

@@ -20,17 +20,11 @@ macro_rules! aw {
 
 include!("adapters/send_paths.rs");
 
-include!("adapters/reconnect.rs");
-
-/// Connects through the Unix socket at `path`, counting the calls; checks the target.
-fn unix_connector(
-    b: adapter::Builder,
-    path: std::path::PathBuf,
-    calls: std::sync::Arc<std::sync::atomic::AtomicUsize>,
-) -> adapter::Builder {
-    b.connector(move |target: &adapter::Target| {
-        calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        assert_eq!(target.host, "127.0.0.1");
-        std::os::unix::net::UnixStream::connect(&path)
-    })
+/// Opens the Unix socket at `$path` (a `PathBuf`) the runtime's way.
+macro_rules! connect_unix {
+    ($path:ident) => {
+        std::os::unix::net::UnixStream::connect(&$path)
+    };
 }
+
+include!("adapters/reconnect.rs");

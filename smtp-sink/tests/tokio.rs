@@ -47,18 +47,12 @@ async fn starts_sends_and_stops_inside_an_async_test() {
     drop(sink);
 }
 
+/// Opens the Unix socket at `$path` (a `PathBuf`) the runtime's way.
+macro_rules! connect_unix {
+    ($path:ident) => {
+        tokio::net::UnixStream::connect($path.clone())
+    };
+}
+
 include!("adapters/reconnect.rs");
 include!("adapters/pool_reconnect.rs");
-
-/// Connects through the Unix socket at `path`, counting the calls; checks the target.
-fn unix_connector(
-    b: adapter::Builder,
-    path: std::path::PathBuf,
-    calls: std::sync::Arc<std::sync::atomic::AtomicUsize>,
-) -> adapter::Builder {
-    b.connector(move |target: &adapter::Target| {
-        calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        assert_eq!(target.host, "127.0.0.1");
-        tokio::net::UnixStream::connect(path.clone())
-    })
-}

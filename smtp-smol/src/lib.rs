@@ -69,8 +69,6 @@ mod pool;
 mod tls;
 
 use futures_lite::io::{AsyncRead, AsyncWrite};
-use std::future::Future;
-use std::io;
 use std::task::{Context, Poll};
 
 use smtp_proto::session::Session;
@@ -100,22 +98,6 @@ pub struct Builder {
 
 impl Builder {
     smtp_io::builder_methods!(settings, connector);
-
-    /// Opens each connection's stream with `connector` instead of TCP: a Unix socket,
-    /// a stream through a proxy, a test's in-memory pipe. [`Builder::connect`] and
-    /// every connection of a [`Pool`] built from this builder call it, with the
-    /// builder's host, port and connect timeout ([`Target`]); the future it returns is
-    /// bounded by that timeout. TLS, greeting, EHLO, STARTTLS and AUTH then run over
-    /// the stream as over TCP (the certificate is still verified against the host).
-    pub fn connector<F, Fut, S>(mut self, connector: F) -> Self
-    where
-        F: Fn(&Target) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = io::Result<S>> + Send + 'static,
-        S: Socket + 'static,
-    {
-        self.connector = Some(connector::connector(connector));
-        self
-    }
 
     /// Asks the credentials provider if there is one, connects over TCP (or through
     /// the [`connector`](Builder::connector)), then sets the session up as

@@ -2,44 +2,13 @@
 //! caller's connector ([`Builder::connector`](crate::Builder::connector)), within the
 //! connect timeout either way.
 
-use std::future::Future;
 use std::io;
-use std::pin::Pin;
 
 use smtp_io::Target;
-use tokio::io::{AsyncRead, AsyncWrite};
 
 use crate::Error;
 
-/// A stream a [`Connection`](crate::Connection) can run over, as a connector gives it:
-/// any Tokio byte stream that can move to and be shared with other threads (TCP, Unix
-/// sockets, `tokio::io::DuplexStream`, a TLS stream to a proxy ...).
-pub trait Socket: AsyncRead + AsyncWrite + Unpin + Send + Sync {}
-
-impl<T: AsyncRead + AsyncWrite + Unpin + Send + Sync> Socket for T {}
-
-/// The stream of a [`Connection`](crate::Connection) that
-/// [`Builder::connect`](crate::Builder::connect) opened: TCP's, or the connector's.
-pub type BoxSocket = Box<dyn Socket>;
-
-/// What one call of a connector gives.
-pub(crate) type Opening = Pin<Box<dyn Future<Output = io::Result<BoxSocket>> + Send>>;
-
-/// A `Builder`'s connector.
-pub(crate) type Connector = smtp_io::Connector<Opening>;
-
-/// `f` as a `Builder` keeps it.
-pub(crate) fn connector<F, Fut, S>(f: F) -> Connector
-where
-    F: Fn(&Target) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = io::Result<S>> + Send + 'static,
-    S: Socket + 'static,
-{
-    Connector::new(move |target| {
-        let opening = f(target);
-        Box::pin(async move { Ok(Box::new(opening.await?) as BoxSocket) }) as Opening
-    })
-}
+smtp_io::async_connector!(crate::Builder, tokio::io::AsyncRead, tokio::io::AsyncWrite);
 
 /// Opens the stream to `target`: through `connector` if there is one, else over TCP.
 pub(crate) async fn open(

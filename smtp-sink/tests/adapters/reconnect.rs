@@ -2,7 +2,7 @@
 // rustls configuration (TLS sessions resume), credentials asked of a provider per
 // connect, streams opened by the caller's connector. Included by blocking.rs, tokio.rs
 // and smol.rs after send_paths.rs (its `builder`, `from`, `to`, `WAIT`) and their
-// `unix_connector`. Included, so no inner attributes or doc comments here.
+// `connect_unix!`. Included, so no inner attributes or doc comments here.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -53,6 +53,15 @@ fn assert_resumes_from_the_second_connection(sink: Sink, tls: fn(Builder) -> Bui
         .map(|c| c.tls.as_ref().expect("TLS").resumed)
         .collect();
     assert_eq!(seen, [false, true, true, false], "as the sink saw them");
+}
+
+/// Connects through the Unix socket at `path`, counting the calls; checks the target.
+fn unix_connector(b: Builder, path: std::path::PathBuf, calls: Arc<AtomicUsize>) -> Builder {
+    b.connector(move |target: &adapter::Target| {
+        calls.fetch_add(1, Ordering::SeqCst);
+        assert_eq!(target.host, "127.0.0.1");
+        connect_unix!(path)
+    })
 }
 
 #[test]
