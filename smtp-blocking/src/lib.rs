@@ -40,6 +40,15 @@
 //! The crypto provider is ring, named explicitly: it builds in a fraction of aws-lc-rs's
 //! time on a small (2-core) machine and needs no cmake or C toolchain beyond cc.
 //!
+//! # Reconnecting
+//!
+//! Every connection opened from one [`Builder`] and its clones shares
+//! one rustls configuration and so its session cache: later handshakes resume when the
+//! server allows ([`Connection::tls_resumed`]). [`Builder::credentials_provider`] is asked
+//! for the credentials of each connection (a refreshed OAuth 2.0 token), and
+//! [`Builder::connector`] opens each connection's stream the caller's way (a Unix socket,
+//! a proxy); TLS and the session run on top.
+//!
 //! # Features
 //! `rustls` (default), `tracing` (commands and replies at debug level, target
 //! `smtp_io::trace`; AUTH exchanges redacted, content logged as a length), `interop`

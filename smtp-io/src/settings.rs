@@ -185,7 +185,7 @@ macro_rules! builder_methods {
 
         /// Authenticate with what `provider` gives, asked once per connect (each
         /// connection of a pool too), so that a token can be refreshed; a provider's
-        /// error fails that connect with [`Error::Credentials`]($crate::Error::Credentials)
+        /// error fails that connect with `Error::Credentials`
         /// before anything is opened. Replaces [`credentials`](Self::credentials).
         pub fn credentials_provider(
             mut self,

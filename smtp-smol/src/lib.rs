@@ -53,6 +53,15 @@
 //! [`TxnFailure::SessionClosed`](smtp_proto::TxnFailure::SessionClosed). After the
 //! session died, every call returns the error that ended it (`quit` too).
 //!
+//! # Reconnecting
+//!
+//! Every connection opened from one [`Builder`] and its clones (and each connection of a [`Pool`]) shares
+//! one rustls configuration and so its session cache: later handshakes resume when the
+//! server allows ([`Connection::tls_resumed`]). [`Builder::credentials_provider`] is asked
+//! for the credentials of each connection (a refreshed OAuth 2.0 token), and
+//! [`Builder::connector`] opens each connection's stream the caller's way (a Unix socket,
+//! a proxy); TLS and the session run on top.
+//!
 //! # Features
 //!
 //! - `rustls` (default): implicit TLS and STARTTLS with rustls. The crypto provider is
