@@ -72,7 +72,7 @@ pub use smtp_proto::{
 
 pub use connector::BoxSocket;
 pub use driver::Socket;
-pub use smtp_io::{CredentialsError, CredentialsProvider, Error, Target};
+pub use smtp_io::{CredentialsError, CredentialsFuture, CredentialsProvider, Error, Target};
 
 use driver::Driver;
 use smtp_proto::session::Session;

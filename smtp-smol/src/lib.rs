@@ -86,7 +86,7 @@ use smtp_proto::Instant;
 pub use connector::{BoxSocket, Socket};
 use driver::Driver;
 pub use pool::{Pool, PoolReport};
-pub use smtp_io::{CredentialsError, CredentialsProvider, Error, Target};
+pub use smtp_io::{CredentialsError, CredentialsFuture, CredentialsProvider, Error, Target};
 pub use smtp_proto;
 pub use smtp_proto::command::{EhloName, ForwardPath, Mechanism, ReversePath};
 pub use smtp_proto::pool::{PoolConfig, Status};

@@ -119,6 +119,48 @@ fn each_connection_authenticates_with_a_token_the_provider_gave_for_it() {
     );
 }
 
+/// A provider whose future is pending once before it gives its token, as one that
+/// fetches the token would be.
+struct Fetching(Arc<AtomicUsize>);
+
+impl adapter::CredentialsProvider for Fetching {
+    fn credentials(&self) -> adapter::CredentialsFuture<'_> {
+        let n = self.0.fetch_add(1, Ordering::SeqCst) + 1;
+        let mut pending_once = true;
+        let fetched = std::future::poll_fn(move |cx| {
+            if std::mem::take(&mut pending_once) {
+                cx.waker().wake_by_ref();
+                return std::task::Poll::Pending;
+            }
+            std::task::Poll::Ready(())
+        });
+        Box::pin(async move {
+            fetched.await;
+            Credentials::oauth2("alice", format!("token-{n}")).map_err(CredentialsError::permanent)
+        })
+    }
+}
+
+#[test]
+fn a_provider_that_must_wait_is_awaited_on_every_runtime() {
+    let sink = token_sink(2);
+    let calls = Arc::new(AtomicUsize::new(0));
+    let b = builder(&sink).credentials_provider(Fetching(calls.clone()));
+    block_on(async {
+        for _ in 0..2 {
+            let conn = aw!(b.clone().connect()).unwrap();
+            aw!(conn.quit()).unwrap();
+        }
+    });
+    assert!(sink.wait_for_idle(WAIT));
+    let used: Vec<usize> = sink
+        .connections()
+        .iter()
+        .map(|c| c.auth.as_ref().expect("AUTH").credentials)
+        .collect();
+    assert_eq!(used, [0, 1]);
+}
+
 #[test]
 fn a_provider_error_fails_the_connect_before_anything_is_opened() {
     let sink = Sink::builder().user("alice", "secret").start().unwrap();
