@@ -1,8 +1,9 @@
 // A pool reconnects as cheaply as a `Builder` does, because it connects through one:
 // its connections share the rustls configuration (TLS sessions resume), ask the
 // credentials provider each time and open their streams with the connector. Included
-// by tokio.rs and smol.rs after reconnect.rs (the async pools have one API). Included,
-// so no inner attributes or doc comments here.
+// by tokio.rs and smol.rs after reconnect.rs (the pools have one API; calls go through
+// `aw!`, so a blocking pool with that API can include it too). Included, so no inner
+// attributes or doc comments here.
 
 use adapter::{Pool, PoolConfig};
 
@@ -16,14 +17,17 @@ fn a_connection_per_message() -> PoolConfig {
     }
 }
 
-/// Sends `n` messages through `pool`, one after the other.
-async fn send_in_turn(pool: &Pool, n: usize) {
-    for i in 0..n {
-        let msg = send_one(&format!("pooled {i}"));
-        let sent = pool.send_message(from(), [to("a@x.test")], &msg).await;
-        let report = sent.unwrap_or_else(|e| panic!("message {i}: {e}")).report;
-        assert!(report.all_delivered(), "{report:?}");
-    }
+/// Sends `$n` messages through `$pool`, one after the other. A macro, so that `aw!`
+/// works the same for an async pool and a blocking one.
+macro_rules! send_in_turn {
+    ($pool:expr, $n:expr) => {
+        for i in 0..$n {
+            let msg = send_one(&format!("pooled {i}"));
+            let sent = aw!($pool.send_message(from(), [to("a@x.test")], &msg));
+            let report = sent.unwrap_or_else(|e| panic!("message {i}: {e}")).report;
+            assert!(report.all_delivered(), "{report:?}");
+        }
+    };
 }
 
 #[test]
@@ -33,8 +37,8 @@ fn a_pools_replacement_connections_resume_tls_and_ask_the_provider_again() {
     let b = builder(&sink).credentials_provider(counting_tokens(calls.clone()));
     block_on(async {
         let pool = Pool::new(b, a_connection_per_message());
-        send_in_turn(&pool, 3).await;
-        pool.close().await;
+        send_in_turn!(pool, 3);
+        aw!(pool.close());
     });
     assert_eq!(calls.load(Ordering::SeqCst), 3, "once per connection");
     assert!(sink.wait_for_idle(WAIT));
@@ -58,8 +62,8 @@ fn a_pool_opens_every_connection_through_the_connector() {
     let b = unix_connector(builder(&sink).port(1), path, calls.clone());
     block_on(async {
         let pool = Pool::new(b, a_connection_per_message());
-        send_in_turn(&pool, 3).await;
-        pool.close().await;
+        send_in_turn!(pool, 3);
+        aw!(pool.close());
     });
     assert_eq!(calls.load(Ordering::SeqCst), 3);
     assert!(sink.wait_for_idle(WAIT));
@@ -79,8 +83,8 @@ fn a_provider_error_is_a_pool_open_failure_and_the_message_gets_it() {
     let sent = block_on(async {
         let pool = Pool::new(b, a_connection_per_message());
         let msg = send_one("refused");
-        let sent = pool.send_message(from(), [to("a@x.test")], &msg).await;
-        pool.close().await;
+        let sent = aw!(pool.send_message(from(), [to("a@x.test")], &msg));
+        aw!(pool.close());
         sent
     });
     let e = sent.unwrap_err();
@@ -102,8 +106,8 @@ fn a_transient_provider_error_is_retried_by_the_pool() {
     });
     block_on(async {
         let pool = Pool::new(b, a_connection_per_message());
-        send_in_turn(&pool, 1).await;
-        pool.close().await;
+        send_in_turn!(pool, 1);
+        aw!(pool.close());
     });
     assert_eq!(calls.load(Ordering::SeqCst), 2);
     assert!(sink.wait_for_idle(WAIT));
