@@ -13,6 +13,7 @@
 //! (getrusage) and peak memory (VmHWM) are its own.
 
 mod clients;
+mod pool;
 mod proxy;
 mod report;
 mod stream;
@@ -67,6 +68,8 @@ fn main() {
         client_main(&args[1..])
     } else if args.first().map(String::as_str) == Some("stream") {
         stream::main(&args[1..])
+    } else if args.first().map(String::as_str) == Some("pool") {
+        pool::main(&args[1..])
     } else {
         bench_main(&args)
     };
