@@ -6,7 +6,9 @@
 //! cargo build --release -p smtp-bench
 //! target/release/smtp-bench pool [--rounds 3] [--seconds 3] [--warmup 1] [--callers 100]
 //!     [--connections 1,4,16] [--rtts 0,50] [--raw-connections 4]
-//!     [--clients ceiling,stream,ours-tokio,ours-smol,lettre] [--svg docs/bench/pools.svg]
+//!     [--clients ceiling,stream,ours-tokio,ours-smol,lettre] [--proxy-at-0]
+//!     [--tokio-runtime multi|current]
+//!     [--svg docs/bench/pools.svg]
 //! ```
 //!
 //! One smtp-sink in discarding mode, in this process (its own thread). Every cell runs
@@ -100,6 +102,11 @@ struct Options {
     rtts: Vec<u64>,
     raw_connections: usize,
     smol: bool,
+    /// The Tokio clients' runtime: a multi-thread one with one worker (`multi`, what
+    /// `#[tokio::main]` gives, but one worker) or a current-thread one (`current`).
+    current_thread: bool,
+    /// Through the proxy at 0 ms too (it then counts flights, and costs CPU).
+    proxy_at_0: bool,
     /// Which kinds run (`ceiling`, `stream`, `ours-tokio`, `ours-smol`, `lettre`).
     kinds: Vec<String>,
     svg: Option<std::path::PathBuf>,
@@ -115,6 +122,9 @@ struct Sample {
     connections: u64,
     /// Client flights per message in the timed window (behind the proxy only).
     flights: Option<f64>,
+    client_us: f64,
+    sink_us: f64,
+    sink_busy: f64,
 }
 
 /// What a cell's callers share with the harness timing them.
@@ -161,6 +171,8 @@ fn parse(args: &[String]) -> Result<Options, String> {
         rtts: vec![0, 50],
         raw_connections: 4,
         smol: true,
+        proxy_at_0: false,
+        current_thread: false,
         kinds: ["ceiling", "stream", "ours-tokio", "ours-smol", "lettre"]
             .map(String::from)
             .to_vec(),
@@ -170,6 +182,11 @@ fn parse(args: &[String]) -> Result<Options, String> {
     let mut i = 0;
     while i < args.len() {
         let flag = args[i].as_str();
+        if flag == "--proxy-at-0" {
+            o.proxy_at_0 = true;
+            i += 1;
+            continue;
+        }
         let v = args.get(i + 1).ok_or(format!("{flag} needs a value"))?;
         match flag {
             "--rounds" => o.rounds = crate::num(v)?,
@@ -180,6 +197,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
             "--connections" => o.connections = list(v)?.into_iter().map(|n| n as usize).collect(),
             "--rtts" => o.rtts = list(v)?,
             "--svg" => o.svg = Some(v.into()),
+            "--tokio-runtime" => o.current_thread = v == "current",
             "--clients" => o.kinds = v.split(',').map(String::from).collect(),
             other => return Err(format!("unknown option {other}")),
         }
@@ -198,6 +216,7 @@ pub(crate) fn main(args: &[String]) -> Result<(), String> {
     // The proxy's own runtime, apart from the clients'.
     let proxy_rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
+        .thread_name(PROXY_THREAD)
         .enable_all()
         .build()
         .map_err(|e| e.to_string())?;
@@ -212,7 +231,7 @@ pub(crate) fn main(args: &[String]) -> Result<(), String> {
     for round in 0..o.rounds {
         for &rtt_ms in &o.rtts {
             let proxy = match rtt_ms {
-                0 => None,
+                0 if !o.proxy_at_0 => None,
                 ms => Some(
                     proxy_rt
                         .block_on(Proxy::start(sink.port(), Duration::from_millis(ms) / 2))
@@ -223,26 +242,30 @@ pub(crate) fn main(args: &[String]) -> Result<(), String> {
             for &client in &clients {
                 loads.push(loadavg());
                 let before = sink.counts();
-                let (rate, window) = cell(client, port, &o)?;
+                let m = cell(client, port, &o)?;
                 let after = sink.counts();
                 let connections = after.connections - before.connections;
                 // The clients' count is checked against what reached the sink.
-                if after.accepted - before.accepted < window.3 {
+                if after.accepted - before.accepted < m.total {
                     return Err(format!(
                         "{}: {} messages counted, the sink accepted {}",
                         client.label(),
-                        window.3,
+                        m.total,
                         after.accepted - before.accepted
                     ));
                 }
                 let flights = proxy.as_ref().map(|p| {
-                    p.stats.flights_between(window.0, window.1) as f64 / window.2.max(1) as f64
+                    p.stats.flights_between(m.from_ns, m.to_ns) as f64 / m.messages.max(1) as f64
                 });
                 eprintln!(
-                    "round {}/{} rtt {rtt_ms:>3} ms {:<28} {rate:>9.0} msg/s {connections:>4} conns opened{} (load {})",
+                    "round {}/{} rtt {rtt_ms:>3} ms {:<28} {:>9.0} msg/s {connections:>4} conns opened, client {:.1} µs/msg, sink {:.1} µs/msg ({:.0}% busy){} (load {})",
                     round + 1,
                     o.rounds,
                     client.label(),
+                    m.rate,
+                    m.client_us,
+                    m.sink_us,
+                    100.0 * m.sink_busy,
                     flights.map_or(String::new(), |f| format!(", {f:.3} flights/msg")),
                     loads.last().map_or("", String::as_str),
                 );
@@ -250,9 +273,12 @@ pub(crate) fn main(args: &[String]) -> Result<(), String> {
                     round,
                     rtt_ms,
                     client,
-                    rate,
+                    rate: m.rate,
                     connections,
                     flights,
+                    client_us: m.client_us,
+                    sink_us: m.sink_us,
+                    sink_busy: m.sink_busy,
                 });
             }
         }
@@ -288,11 +314,66 @@ fn load_range(loads: &[String]) -> String {
     format!("{lo:.2} to {hi:.2} (median {:.2})", median(&ones))
 }
 
-/// The timed window: wall ns from and to, messages accepted in it, and in the whole cell.
-type Window = (u128, u128, u64, u64);
+/// What a cell measured in its timed window.
+#[derive(Clone, Copy, Debug, Default)]
+struct Measured {
+    /// Accepted messages per second.
+    rate: f64,
+    /// Wall ns at its start and end, to count the proxy's flights.
+    from_ns: u128,
+    to_ns: u128,
+    messages: u64,
+    /// Messages accepted over the whole cell, warm-up included.
+    total: u64,
+    /// CPU time of the client's threads and of the sink's thread, per message.
+    client_us: f64,
+    sink_us: f64,
+    /// The sink thread's CPU time over the window's wall time.
+    sink_busy: f64,
+}
 
-/// Runs one cell: its rate (accepted msg/s in the timed window) and the window.
-fn cell(client: Client, port: u16, o: &Options) -> Result<(f64, Window), String> {
+/// The name of the proxy's threads: neither client nor sink.
+const PROXY_THREAD: &str = "bench-proxy";
+
+/// CPU time (µs) of every thread of this process, by thread id, with its name.
+fn thread_cpu() -> Vec<(u64, String, u64)> {
+    // /proc counts in USER_HZ ticks, 100 per second on Linux.
+    let tick_us = 10_000;
+    let Ok(dir) = std::fs::read_dir("/proc/self/task") else {
+        return Vec::new();
+    };
+    dir.filter_map(|e| {
+        let e = e.ok()?;
+        let tid = e.file_name().to_str()?.parse().ok()?;
+        let stat = std::fs::read_to_string(e.path().join("stat")).ok()?;
+        let (head, rest) = stat.rsplit_once(") ")?;
+        let name = head.split_once(" (")?.1.to_string();
+        // After the name: state, then fields 4.. of stat(5); utime and stime are 14, 15.
+        let f: Vec<&str> = rest.split_whitespace().collect();
+        let ticks = f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?;
+        Some((tid, name, ticks * tick_us))
+    })
+    .collect()
+}
+
+/// CPU µs spent since `before` by the sink's thread and by the client's (every thread
+/// but the sink's, the proxy's and the main one, which only keeps time).
+fn cpu_since(before: &[(u64, String, u64)]) -> (u64, u64) {
+    let (mut sink, mut client) = (0, 0);
+    for (tid, name, us) in thread_cpu() {
+        let was = before.iter().find(|b| b.0 == tid).map_or(0, |b| b.2);
+        let spent = us.saturating_sub(was);
+        if name.starts_with("smtp-sink") {
+            sink += spent;
+        } else if name != "smtp-bench" && !name.starts_with(PROXY_THREAD) {
+            client += spent;
+        }
+    }
+    (sink, client)
+}
+
+/// Runs one cell.
+fn cell(client: Client, port: u16, o: &Options) -> Result<Measured, String> {
     let p = Arc::new(Progress::default());
     let timed = |p: &Progress| {
         std::thread::sleep(Duration::from_secs_f64(o.warmup));
@@ -301,15 +382,28 @@ fn cell(client: Client, port: u16, o: &Options) -> Result<(f64, Window), String>
             Instant::now(),
             wall_ns(),
         );
+        let cpu0 = thread_cpu();
         std::thread::sleep(Duration::from_secs_f64(o.seconds));
         let (n1, t1, w1) = (
             p.accepted.load(Ordering::Relaxed),
             Instant::now(),
             wall_ns(),
         );
+        let (sink, client) = cpu_since(&cpu0);
         p.stop.store(true, Ordering::Relaxed);
-        let n = n1 - n0;
-        (n as f64 / (t1 - t0).as_secs_f64(), (w0, w1, n, 0))
+        let messages = n1 - n0;
+        let seconds = (t1 - t0).as_secs_f64();
+        let per = |us: u64| us as f64 / messages.max(1) as f64;
+        Measured {
+            rate: messages as f64 / seconds,
+            from_ns: w0,
+            to_ns: w1,
+            messages,
+            total: 0,
+            client_us: per(client),
+            sink_us: per(sink),
+            sink_busy: sink as f64 / 1e6 / seconds,
+        }
     };
     let measured = match client {
         Client::Smol(n) => {
@@ -319,32 +413,46 @@ fn cell(client: Client, port: u16, o: &Options) -> Result<(f64, Window), String>
             m
         }
         _ => {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(1)
-                .enable_all()
-                .build()
-                .map_err(|e| e.to_string())?;
+            let rt = match o.current_thread {
+                true => tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build(),
+                false => tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(1)
+                    .thread_name("bench-client")
+                    .enable_all()
+                    .build(),
+            }
+            .map_err(|e| e.to_string())?;
             let q = p.clone();
-            let task = match client {
-                Client::Ours(n) => rt.spawn(ours_tokio(port, n, o.callers, q)),
-                Client::Lettre(n) => rt.spawn(lettre(port, n, o.callers, q)),
-                Client::Stream => rt.spawn(stream(port, q)),
-                _ => rt.spawn(ceiling(port, o.raw_connections, q)),
+            let work: std::pin::Pin<Box<dyn Future<Output = ()> + Send>> = match client {
+                Client::Ours(n) => Box::pin(ours_tokio(port, n, o.callers, q)),
+                Client::Lettre(n) => Box::pin(lettre(port, n, o.callers, q)),
+                Client::Stream => Box::pin(stream(port, q)),
+                _ => Box::pin(ceiling(port, o.raw_connections, q)),
             };
+            // The runtime is driven from its own thread (a current-thread runtime runs
+            // its tasks there), while this one keeps time.
+            let runner = std::thread::Builder::new()
+                .name("bench-client".into())
+                .spawn(move || {
+                    rt.block_on(work);
+                    // lettre's pool may leave connection tasks behind.
+                    rt.shutdown_timeout(Duration::from_secs(1));
+                })
+                .map_err(|e| e.to_string())?;
             let m = timed(&p);
-            rt.block_on(task).map_err(|e| e.to_string())?;
-            // lettre's pool may leave connection tasks behind.
-            rt.shutdown_timeout(Duration::from_secs(1));
+            runner.join().map_err(|_| "the client thread panicked")?;
             m
         }
     };
     let error = p.error.lock().unwrap_or_else(|e| e.into_inner()).take();
     match error {
         Some(e) => Err(format!("{}: {e}", client.label())),
-        None => {
-            let (rate, (from, to, n, _)) = measured;
-            Ok((rate, (from, to, n, p.accepted.load(Ordering::Relaxed))))
-        }
+        None => Ok(Measured {
+            total: p.accepted.load(Ordering::Relaxed),
+            ..measured
+        }),
     }
 }
 
@@ -665,32 +773,36 @@ fn markdown(o: &Options, clients: &[Client], samples: &[Sample], meta: &str) -> 
     let _ = writeln!(s, "{meta}.\n");
     let _ = writeln!(
         s,
-        "| client | RTT | msg/s, median [min–max] | connections opened per cell | client flights/msg |"
+        "| client | RTT | msg/s, median [min–max] | connections opened per cell | client flights/msg | client CPU µs/msg | sink CPU µs/msg (busy) |"
     );
-    let _ = writeln!(s, "|---|---:|---:|---:|---:|");
+    let _ = writeln!(s, "|---|---:|---:|---:|---:|---:|---:|");
     for &rtt in &o.rtts {
         for &c in clients {
             let cell: Vec<&Sample> = samples
                 .iter()
                 .filter(|x| x.client == c && x.rtt_ms == rtt)
                 .collect();
+            let of =
+                |f: &dyn Fn(&Sample) -> f64| median(&cell.iter().map(|x| f(x)).collect::<Vec<_>>());
             let r: Vec<f64> = cell.iter().map(|x| x.rate).collect();
-            let conns: Vec<f64> = cell.iter().map(|x| x.connections as f64).collect();
             let flights: Vec<f64> = cell.iter().filter_map(|x| x.flights).collect();
             let lo = r.iter().copied().fold(f64::INFINITY, f64::min);
             let hi = r.iter().copied().fold(0.0, f64::max);
             let _ = writeln!(
                 s,
-                "| {} | {rtt} ms | {} [{}–{}] | {:.0} | {} |",
+                "| {} | {rtt} ms | {} [{}–{}] | {:.0} | {} | {:.1} | {:.1} ({:.0}%) |",
                 c.label(),
                 fmt_rate(median(&r)),
                 fmt_rate(lo),
                 fmt_rate(hi),
-                median(&conns),
+                of(&|x| x.connections as f64),
                 match flights.is_empty() {
                     true => "–".into(),
                     false => format!("{:.3}", median(&flights)),
-                }
+                },
+                of(&|x| x.client_us),
+                of(&|x| x.sink_us),
+                100.0 * of(&|x| x.sink_busy),
             );
         }
     }
