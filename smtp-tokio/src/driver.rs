@@ -205,6 +205,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
                         First::B(message) => message,
                     };
                     // Every message already queued joins this flight, up to the room.
+                    // While earlier messages are unanswered the server has work, so
+                    // before writing, the stream yields once: tasks woken by the same
+                    // replies queue their messages first. Without it Tokio's
+                    // multi-thread scheduler, which runs a task woken by another right
+                    // after it, made each message of many callers its own write.
+                    let busy = !open.is_empty();
+                    let mut yielded = false;
                     loop {
                         let Some(taken) = message.take() else {
                             source = false;
@@ -216,7 +223,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
                         if self.session.stream_room() == 0 {
                             break;
                         }
-                        match now_or_never(poll_fn(&mut *next)).await {
+                        let mut more = now_or_never(poll_fn(&mut *next)).await;
+                        if more.is_none() && busy && !yielded {
+                            yielded = true;
+                            tokio::task::yield_now().await;
+                            more = now_or_never(poll_fn(&mut *next)).await;
+                        }
+                        match more {
                             Some(m) => message = m,
                             None => break,
                         }
