@@ -206,12 +206,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
                     };
                     // Every message already queued joins this flight, up to the room.
                     // While earlier messages are unanswered the server has work, so
-                    // before writing, the stream yields once: tasks woken by the same
-                    // replies queue their messages first. Without it Tokio's
-                    // multi-thread scheduler, which runs a task woken by another right
-                    // after it, made each message of many callers its own write.
+                    // before writing, the stream yields for as long as that brings
+                    // more: tasks woken by the same replies queue their messages first.
+                    // Tokio's multi-thread scheduler runs a task woken by another right
+                    // after it, so without this each message of many callers was its
+                    // own write, and after one yield, one write per two messages.
                     let busy = !open.is_empty();
-                    let mut yielded = false;
                     loop {
                         let Some(taken) = message.take() else {
                             source = false;
@@ -224,8 +224,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
                             break;
                         }
                         let mut more = now_or_never(poll_fn(&mut *next)).await;
-                        if more.is_none() && busy && !yielded {
-                            yielded = true;
+                        if more.is_none() && busy {
                             tokio::task::yield_now().await;
                             more = now_or_never(poll_fn(&mut *next)).await;
                         }

@@ -105,12 +105,12 @@ fn messages_queued_by_tasks_woken_by_the_same_replies_share_a_flight() {
         stream.await.unwrap();
     });
     assert_eq!(sink.messages().len(), tasks * each);
-    // One write per message (and EHLO, QUIT) before; about one per two messages
-    // after, as the sink's replies come back split over reads.
+    // Seen: 503 writes (one per message, EHLO, QUIT) writing as soon as the source
+    // was empty; 265 yielding once; 32 yielding while that brings more.
     let writes = flushes.load(std::sync::atomic::Ordering::Relaxed);
     let messages = tasks * each;
     assert!(
-        writes < messages * 4 / 5,
+        writes <= messages / 5,
         "{writes} writes for {messages} messages"
     );
 }
