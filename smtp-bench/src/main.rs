@@ -11,6 +11,10 @@
 //!
 //! Each client runs in a child process (`smtp-bench client ...`), so its CPU time
 //! (getrusage) and peak memory (VmHWM) are its own.
+//!
+//! Two more measurements, printed rather than written: `smtp-bench stream` (one
+//! connection with and without latency, `stream.rs`) and `smtp-bench pool` (100 callers
+//! through our pools and lettre's against smtp-sink's ceiling, `pool.rs`).
 
 mod clients;
 mod pool;
