@@ -1,7 +1,8 @@
 //! `smtp-bench`: messages per second, client flights per message, CPU and peak memory of
 //! this workspace's adapters against lettre 0.11, over a latency-injecting proxy in
 //! front of the project's Postfix test server, in one run. Writes
-//! `docs/bench/results.md` and `docs/bench/throughput.svg`.
+//! `docs/bench/results.md` (keeping the sections after its plot: other measurements')
+//! and `docs/bench/throughput.svg`.
 //!
 //! ```text
 //! bash scripts/test-servers start
@@ -379,7 +380,10 @@ fn bench_main(args: &[String]) -> Result<(), String> {
     let servers: Vec<Server> = all_servers;
     std::fs::create_dir_all(&opts.out).map_err(|e| e.to_string())?;
     let md = report::markdown(&meta, &servers, &chosen, &opts.delays, &opts.clients, &runs);
-    std::fs::write(opts.out.join("results.md"), md).map_err(|e| e.to_string())?;
+    let path = opts.out.join("results.md");
+    let old = std::fs::read_to_string(&path).unwrap_or_default();
+    let md = report::with_kept_sections(md, &old);
+    std::fs::write(path, md).map_err(|e| e.to_string())?;
     let svg = report::svg(&servers, &chosen, &opts.delays, &opts.clients, &runs);
     std::fs::write(opts.out.join("throughput.svg"), svg).map_err(|e| e.to_string())?;
     eprintln!("wrote {}/results.md and throughput.svg", opts.out.display());

@@ -178,8 +178,21 @@ pub(crate) fn markdown(
         md.push('\n');
     }
     md.push_str(&targets(servers, chosen, delays, clients, runs));
-    md.push_str("\n![messages/s against RTT](throughput.svg)\n");
+    md.push('\n');
+    md.push_str(PLOT);
     md
+}
+
+/// The last line of what [`markdown`] writes: sections after it in results.md (other
+/// measurements, such as `smtp-bench pool`'s) are not this run's and are kept.
+const PLOT: &str = "![messages/s against RTT](throughput.svg)\n";
+
+/// A new run's report followed by whatever the old results.md had after its plot.
+pub(crate) fn with_kept_sections(new: String, old: &str) -> String {
+    match old.split_once(PLOT) {
+        Some((_, kept)) => new + kept,
+        None => new,
+    }
 }
 
 const OURS: [&str; 3] = ["ours-blocking", "ours-tokio", "ours-smol"];
@@ -496,4 +509,20 @@ pub(crate) fn svg(
     }
     s.push_str("</svg>\n");
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sections_after_the_plot_survive_a_new_run() {
+        let old = format!("# old\n\n| old table |\n\n{PLOT}\n## Pools vs lettre\n\nkept\n");
+        let new = format!("# new\n\n{PLOT}");
+        assert_eq!(
+            with_kept_sections(new.clone(), &old),
+            format!("{new}\n## Pools vs lettre\n\nkept\n")
+        );
+        assert_eq!(with_kept_sections(new.clone(), "no plot here"), new);
+    }
 }
