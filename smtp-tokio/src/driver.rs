@@ -206,6 +206,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
                         First::B(message) => message,
                     };
                     // Every message already queued joins this flight, up to the room.
+                    // While earlier messages are unanswered the server has work, so
+                    // before writing, the stream yields for as long as that brings
+                    // more: tasks woken by the same replies queue their messages first.
+                    // Tokio's multi-thread scheduler runs a task woken by another right
+                    // after it, so without this each message of many callers was its
+                    // own write, and after one yield, one write per two messages.
+                    let busy = !open.is_empty();
                     loop {
                         let Some(taken) = message.take() else {
                             source = false;
@@ -217,7 +224,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
                         if self.session.stream_room() == 0 {
                             break;
                         }
-                        match now_or_never(poll_fn(&mut *next)).await {
+                        let mut more = now_or_never(poll_fn(&mut *next)).await;
+                        if more.is_none() && busy {
+                            tokio::task::yield_now().await;
+                            more = now_or_never(poll_fn(&mut *next)).await;
+                        }
+                        match more {
                             Some(m) => message = m,
                             None => break,
                         }
