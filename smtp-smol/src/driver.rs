@@ -224,6 +224,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
                         First::B(message) => message,
                     };
                     // Every message already queued joins this flight, up to the room.
+                    // While earlier messages are unanswered the server has work, so
+                    // before writing, the stream yields for as long as that brings
+                    // more: tasks woken by the same replies queue their messages first.
+                    // An executor may run a task woken by another right after it (Tokio's
+                    // multi-thread scheduler does): without this each message of many
+                    // callers was its own write there, and after one yield, one write
+                    // per two messages.
+                    let busy = !open.is_empty();
                     loop {
                         let Some(taken) = message.take() else {
                             source = false;
@@ -235,7 +243,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
                         if self.session.stream_room() == 0 {
                             break;
                         }
-                        match now_or_never(poll_fn(&mut *next)).await {
+                        let mut more = now_or_never(poll_fn(&mut *next)).await;
+                        if more.is_none() && busy {
+                            future::yield_now().await;
+                            more = now_or_never(poll_fn(&mut *next)).await;
+                        }
+                        match more {
                             Some(m) => message = m,
                             None => break,
                         }

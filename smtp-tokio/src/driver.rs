@@ -209,9 +209,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
                     // While earlier messages are unanswered the server has work, so
                     // before writing, the stream yields for as long as that brings
                     // more: tasks woken by the same replies queue their messages first.
-                    // Tokio's multi-thread scheduler runs a task woken by another right
-                    // after it, so without this each message of many callers was its
-                    // own write, and after one yield, one write per two messages.
+                    // An executor may run a task woken by another right after it (Tokio's
+                    // multi-thread scheduler does): without this each message of many
+                    // callers was its own write there, and after one yield, one write
+                    // per two messages.
                     let busy = !open.is_empty();
                     loop {
                         let Some(taken) = message.take() else {
