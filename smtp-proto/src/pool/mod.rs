@@ -102,8 +102,8 @@ pub struct PoolConfig {
     pub max_queued: usize,
     /// How long a message may wait for a connection.
     pub max_wait: Duration,
-    /// Most attempts per message (and opens in a row that fail before waiting messages
-    /// fail). At least 1.
+    /// Most attempts per message, sending it again whole or to some recipients alike
+    /// (and opens in a row that fail before waiting messages fail). At least 1.
     pub max_attempts: u32,
     /// The first backoff after a failure ([`backoff`]).
     pub backoff_base: Duration,
