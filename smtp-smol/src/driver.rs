@@ -200,14 +200,18 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
     /// is in, or the session dies. `next` is polled for messages while the stream has
     /// room. Each message's report goes to `on_report` with its tag; a message the
     /// session refuses (no recipients, the session is dead) gets the error instead.
+    /// `withdraw` runs before each step, while nothing is being written: it may
+    /// withdraw messages not yet written ([`Open::withdraw`]).
     pub(crate) async fn stream<T, R: AsyncRead + Unpin>(
         &mut self,
         next: &mut impl FnMut(&mut Context<'_>) -> Poll<Option<(Envelope, R, T)>>,
         on_report: &mut impl FnMut(T, Result<Report, Error>),
+        withdraw: &mut impl FnMut(&mut Open<R, T>, &mut Session<Error>),
     ) {
         let mut open = Open::default();
         let mut source = true;
         loop {
+            withdraw(&mut open, &mut self.session);
             let io = self.session.poll_io();
             while let Some((_, report)) = self.session.poll_report() {
                 open.report(report, on_report);

@@ -8,6 +8,7 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::task::{Context, Poll};
 
+use smtp_io::stream::Cancels;
 use smtp_proto::pool::{self, Action, ConnId, End, MessageId, PoolConfig, Status, SubmitError};
 use smtp_proto::{Capabilities, Envelope, Instant, Report, UsageError};
 use std::time::Instant as Clock;
@@ -22,7 +23,10 @@ use crate::{Builder, Error, ForwardPath, ReversePath};
 
 /// A message's report from a [`Pool`]: what the server said, and how many times the
 /// message was handed to a connection (more than 1 only when an earlier attempt
-/// certainly never reached the server, see [`smtp_proto::pool::may_resend`]).
+/// certainly never reached the server, see [`smtp_proto::pool::may_resend`], or with
+/// [`PoolConfig::retry_transient_recipients`] when recipients refused for now were
+/// tried again: the report then merges the attempts, see
+/// [`smtp_proto::pool::Pool::take_report`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PoolReport {
     /// The server's answers, as [`Connection::send`](crate::Connection::send) gives them.
@@ -66,6 +70,13 @@ struct Shared {
     changed: Event,
 }
 
+/// A connection task, as the pool reaches it.
+struct Line {
+    tx: Sender<Cmd>,
+    /// Its messages whose callers gave up.
+    cancels: Arc<Cancels<MessageId>>,
+}
+
 /// What a connection task is told.
 enum Cmd {
     Send((Envelope, Body, MessageId)),
@@ -84,7 +95,7 @@ struct Pending {
 struct State {
     core: pool::Pool,
     msgs: HashMap<MessageId, Pending>,
-    conns: HashMap<ConnId, Sender<Cmd>>,
+    conns: HashMap<ConnId, Line>,
     last_open_error: Option<Error>,
     /// What the last connection set up offered: `send_message` declares by it.
     caps: Capabilities,
@@ -132,19 +143,29 @@ impl Shared {
             match action {
                 Action::Open(id) => {
                     let (tx, rx) = channel::unbounded();
-                    st.conns.insert(id, tx);
-                    let task = connection(Arc::downgrade(self), id, self.builder.clone(), rx);
+                    let cancels = Arc::new(Cancels::default());
+                    st.conns.insert(
+                        id,
+                        Line {
+                            tx,
+                            cancels: cancels.clone(),
+                        },
+                    );
+                    let task =
+                        connection(Arc::downgrade(self), id, self.builder.clone(), rx, cancels);
                     smol::spawn(task).detach();
                 }
                 Action::Send { conn, msg } => {
                     let Some(p) = st.msgs.get(&msg) else {
                         continue;
                     };
-                    let item = (p.envelope.clone(), Body::new(p.body.clone()), msg);
+                    // All its recipients, or those still to try.
+                    let envelope = st.core.attempt_envelope(msg, &p.envelope);
+                    let item = (envelope, Body::new(p.body.clone()), msg);
                     let sent = st
                         .conns
                         .get(&conn)
-                        .is_some_and(|tx| tx.try_send(Cmd::Send(item)).is_ok());
+                        .is_some_and(|l| l.tx.try_send(Cmd::Send(item)).is_ok());
                     if !sent {
                         // The task is gone: nothing was written.
                         let random = st.random();
@@ -152,20 +173,24 @@ impl Shared {
                     }
                 }
                 Action::Check(conn) => {
-                    if let Some(tx) = st.conns.get(&conn) {
-                        let _ = tx.try_send(Cmd::Check);
+                    if let Some(l) = st.conns.get(&conn) {
+                        let _ = l.tx.try_send(Cmd::Check);
                     }
                 }
                 Action::Close(conn) => {
-                    if let Some(tx) = st.conns.remove(&conn) {
-                        let _ = tx.try_send(Cmd::Close);
+                    if let Some(l) = st.conns.remove(&conn) {
+                        let _ = l.tx.try_send(Cmd::Close);
                     }
                 }
                 Action::Done { msg, end, attempts } => {
+                    // Its attempts' reports merged, if it was sent to some recipients
+                    // again.
+                    let merged = st.core.take_report(msg);
                     let Some(p) = st.msgs.remove(&msg) else {
                         continue;
                     };
-                    let result = match (end, p.last) {
+                    let last = merged.map(Ok).or(p.last);
+                    let result = match (end, last) {
                         (End::Report, Some(Ok(report))) => Ok(PoolReport { report, attempts }),
                         (End::Report, Some(Err(e))) => Err(e),
                         (End::OpenFailed, _) => Err(match &st.last_open_error {
@@ -222,8 +247,9 @@ impl Pool {
     }
 
     /// Sends one message held in memory; its report once it has an outcome. Waits while
-    /// the queue is full. Dropping the future before the message was handed to a
-    /// connection withdraws it; after, it completes and its report is discarded.
+    /// the queue is full. Dropping the future before any of the message was written
+    /// withdraws it (nothing of it reaches the server, and no other message nor the
+    /// connection is affected); after, it completes and its report is discarded.
     pub async fn send(
         &self,
         envelope: Envelope,
@@ -336,11 +362,18 @@ impl Waiting {
 }
 
 impl Drop for Waiting {
+    /// A message still queued is gone at once. One handed to a connection is withdrawn
+    /// there if none of it was written yet (the connection's task sees to it and tells
+    /// the core); else it completes and its report is discarded.
     fn drop(&mut self) {
         let msg = self.msg;
         self.shared.with(|st, _| {
-            if st.msgs.contains_key(&msg) && st.core.cancel(msg) {
-                st.msgs.remove(&msg);
+            if st.msgs.remove(&msg).is_none() || st.core.cancel(msg) {
+                return;
+            }
+            let line = st.core.handed_to(msg).and_then(|c| st.conns.get(&c));
+            if let Some(line) = line {
+                line.cancels.ask(msg);
             }
         });
     }
@@ -386,7 +419,13 @@ impl Drop for Shared {
 }
 
 /// One connection: open it, stream what the pool hands it, answer checks, close.
-async fn connection(shared: Weak<Shared>, id: ConnId, builder: Builder, rx: Receiver<Cmd>) {
+async fn connection(
+    shared: Weak<Shared>,
+    id: ConnId,
+    builder: Builder,
+    rx: Receiver<Cmd>,
+    cancels: Arc<Cancels<MessageId>>,
+) {
     // The receiver is not `Unpin`; polled in place.
     let mut rx = Box::pin(rx);
     let opened = builder.connect().await;
@@ -414,30 +453,62 @@ async fn connection(shared: Weak<Shared>, id: ConnId, builder: Builder, rx: Rece
     drop(s);
     loop {
         let mut cmd = None;
-        let next = |cx: &mut Context<'_>| match rx.as_mut().poll_next(cx) {
-            Poll::Ready(Some(Cmd::Send(item))) => Poll::Ready(Some(item)),
-            Poll::Ready(Some(other)) => {
-                cmd = Some(other);
-                Poll::Ready(None)
+        // Messages withdrawn (their callers gave up before any of them was written)
+        // leave the connection's count.
+        let withdrawn = |msgs: &[MessageId]| {
+            if let (false, Some(s)) = (msgs.is_empty(), shared.upgrade()) {
+                s.with(|st, now| {
+                    for &msg in msgs {
+                        st.core.handle_withdrawn(now, id, msg);
+                    }
+                });
             }
-            Poll::Ready(None) => Poll::Ready(None),
-            Poll::Pending => Poll::Pending,
+        };
+        let next = |cx: &mut Context<'_>| loop {
+            return match rx.as_mut().poll_next(cx) {
+                Poll::Ready(Some(Cmd::Send(item))) if cancels.take(&item.2) => {
+                    withdrawn(&[item.2]);
+                    continue;
+                }
+                Poll::Ready(Some(Cmd::Send(item))) => Poll::Ready(Some(item)),
+                Poll::Ready(Some(other)) => {
+                    cmd = Some(other);
+                    Poll::Ready(None)
+                }
+                Poll::Ready(None) => Poll::Ready(None),
+                Poll::Pending => Poll::Pending,
+            };
+        };
+        let withdraw = |open: &mut _, session: &mut _| {
+            withdrawn(&cancels.withdraw(open, session));
         };
         let on_report = |msg: MessageId, result: Result<Report, Error>| {
             let Some(s) = shared.upgrade() else {
                 return;
             };
             s.with(|st, now| {
-                // A refusal before writing (the session is over) never reached it.
-                let resend = result.as_ref().map_or(true, pool::may_resend);
-                if let Some(p) = st.msgs.get_mut(&msg) {
-                    p.last = Some(result);
-                }
+                // Under the pool's lock, as a cancel asks: nothing left to withdraw.
+                cancels.forget(&msg);
                 let random = st.random();
-                st.core.handle_report(now, id, msg, resend, random);
+                let last = match result {
+                    Ok(report) => st
+                        .core
+                        .handle_report_of(now, id, msg, report, random)
+                        .map(Ok),
+                    Err(e) => {
+                        // A refusal before writing (the session is over) never reached it.
+                        st.core.handle_report(now, id, msg, true, random);
+                        Some(Err(e))
+                    }
+                };
+                if let (Some(p), Some(last)) = (st.msgs.get_mut(&msg), last) {
+                    p.last = Some(last);
+                }
             });
         };
-        let streamed = conn.stream(max_in_flight, next, on_report).await;
+        let streamed = conn
+            .stream_withdrawing(max_in_flight, next, on_report, withdraw)
+            .await;
         let Some(s) = shared.upgrade() else {
             let _ = conn.quit().await;
             return;
