@@ -95,6 +95,14 @@ fn split_keyword(text: &[u8]) -> (&[u8], &[u8]) {
     }
 }
 
+/// What follows `AUTH=` (any case) at the start of `keyword`.
+fn legacy_auth(keyword: &[u8]) -> Option<&[u8]> {
+    keyword
+        .get(..5)
+        .filter(|prefix| prefix.eq_ignore_ascii_case(b"AUTH="))
+        .and(keyword.get(5..))
+}
+
 fn lossy(text: &[u8]) -> String {
     String::from_utf8_lossy(text).into_owned()
 }
@@ -125,10 +133,10 @@ impl Capabilities {
                 SIZE => self.max_size = parse_size(params),
                 _ => {}
             }
-        } else if keyword.len() >= 5 && keyword[..5].eq_ignore_ascii_case(b"AUTH=") {
+        } else if let Some(first) = legacy_auth(keyword) {
             // Legacy form sent by old Outlook-compatible servers: `AUTH=LOGIN PLAIN`.
             self.flags |= AUTH;
-            self.add_mechanisms(&keyword[5..]);
+            self.add_mechanisms(first);
             self.add_mechanisms(params);
         } else if !line.is_empty() && line != b" " {
             // A line no keyword can be read from (empty, or one SP) is skipped.
