@@ -387,6 +387,13 @@ mod tests {
             None
         );
         assert_eq!(caps(&[b"d", b"SIZE 1", b"SIZE 2"]).max_size(), Some(2));
+        // Twenty digits at most, leading zeros included (RFC 1870 §4 bounds the number).
+        let twenty = b"SIZE 00000000000000000001";
+        assert_eq!(caps(&[b"d", twenty]).max_size(), Some(1));
+        assert_eq!(
+            caps(&[b"d", b"SIZE 000000000000000000001"]).max_size(),
+            None
+        );
     }
 
     #[test]
