@@ -10,7 +10,9 @@ use std::task::Poll;
 use std::time::Duration;
 
 use adapter::smtp_proto::{MessageOutcome, RecipientStatus};
-use adapter::{Builder, Envelope, ForwardPath, Pool, PoolConfig, PoolReport, ReversePath, TlsPolicy};
+use adapter::{
+    Builder, Envelope, ForwardPath, Pool, PoolConfig, PoolReport, ReversePath, TlsPolicy,
+};
 use smtp_sink::{Action, Match, Sink, SinkBuilder};
 
 use common::{block_on, timeout};
@@ -113,7 +115,10 @@ fn callers_that_give_up_before_their_message_is_written_withdraw_it_and_others_a
     let commands = commands(&sink);
     for i in (1..10).step_by(2) {
         let mine = commands.iter().find(|c| c.contains(&format!("app{i}@")));
-        assert_eq!(mine, None, "message {i} was withdrawn, yet reached the server");
+        assert_eq!(
+            mine, None,
+            "message {i} was withdrawn, yet reached the server"
+        );
     }
     let ids: Vec<_> = sink
         .messages()
@@ -125,7 +130,11 @@ fn callers_that_give_up_before_their_message_is_written_withdraw_it_and_others_a
         .map(|i| format!("<{i}@retry.test>"))
         .collect();
     assert_eq!(ids, expected, "each delivered once, in order");
-    assert_eq!(sink.connections().len(), 1, "one connection served them all");
+    assert_eq!(
+        sink.connections().len(),
+        1,
+        "one connection served them all"
+    );
 }
 
 /// A sink that refuses `later@example.net` for now (450) its first `n` times, and
@@ -136,7 +145,10 @@ fn refusing(n: u64) -> Sink {
         addr.eq_ignore_ascii_case("later@example.net") && seen.fetch_add(1, Ordering::SeqCst) < n
     };
     SinkBuilder::new()
-        .recipient(Match::Address("never@example.net".into()), Action::permanent())
+        .recipient(
+            Match::Address("never@example.net".into()),
+            Action::permanent(),
+        )
         .recipient(Match::Custom(Arc::new(later)), Action::transient())
         .start()
         .unwrap()
@@ -194,9 +206,7 @@ fn a_recipient_refused_for_now_is_retried_alone_and_nobody_gets_two_copies() {
     let report = &r.report;
     assert!(matches!(report.recipients[0], RecipientStatus::Accepted(_)));
     assert!(matches!(report.recipients[1], RecipientStatus::Accepted(_)));
-    assert!(
-        matches!(&report.recipients[2], RecipientStatus::Rejected(x) if x.code().get() == 550)
-    );
+    assert!(matches!(&report.recipients[2], RecipientStatus::Rejected(x) if x.code().get() == 550));
     assert!(matches!(report.outcome, Some(MessageOutcome::Accepted(_))));
     let (copies, asked) = copies(&sink);
     assert_eq!(copies, [1, 1, 0]);
@@ -221,6 +231,9 @@ fn transient_recipients_are_retried_only_when_asked_and_within_max_attempts() {
     assert!(
         matches!(&r.report.recipients[1], RecipientStatus::Rejected(x) if x.code().get() == 450)
     );
-    assert!(matches!(r.report.recipients[0], RecipientStatus::Accepted(_)));
+    assert!(matches!(
+        r.report.recipients[0],
+        RecipientStatus::Accepted(_)
+    ));
     assert_eq!(copies(&sink), ([1, 0, 0], [1, 3, 1]));
 }
