@@ -198,3 +198,15 @@ fn a_bare_lf_counts_as_one_octet_of_the_reply_budget() {
         Err(ReplyError::TooLarge { limit: 14 })
     );
 }
+
+/// An EHLO reply read in one pass with an invalid UTF-8 octet in it: the capabilities
+/// decode its text as lossy UTF-8 (U+FFFD), not as text already known to be valid.
+#[test]
+fn capabilities_of_a_reply_with_invalid_utf8_are_decoded_lossily() {
+    let mut input: &[u8] = b"250-mx.\xffexample\r\n250 SIZE 100\r\n";
+    let reply = ReplyReader::default().read(&mut input).unwrap().unwrap();
+    assert!(input.is_empty());
+    let caps = Capabilities::from_reply(&reply);
+    assert_eq!(caps.domain(), "mx.\u{fffd}example");
+    assert_eq!(caps.max_size(), Some(100));
+}
