@@ -614,6 +614,20 @@ mod tests {
         assert_eq!(out, b"x\r\n.\r\n");
     }
 
+    /// What a caller shows when a body is refused says why, and for a NUL where.
+    #[test]
+    fn every_body_error_message_names_its_cause() {
+        use alloc::string::ToString;
+        assert_eq!(
+            BodyError::Nul { offset: 9 }.to_string(),
+            "message content holds a NUL octet at offset 9"
+        );
+        assert_eq!(
+            BodyError::Finished.to_string(),
+            "message content given after the end of the body"
+        );
+    }
+
     #[test]
     fn nul_offset_across_chunks() {
         let mut e = DataEncoder::new();
