@@ -725,6 +725,18 @@ mod tests {
         assert_eq!(out, b"xBDAT 10 LAST\r\n\r\n\r\n\r\n\r\n\r\n");
     }
 
+    /// The header buffer holds the longest header there is: a count of 20 digits and
+    /// LAST (a chunk of 10^19 octets cannot be made in a test, so `header` is asked
+    /// directly).
+    #[test]
+    fn longest_bdat_header_fits() {
+        let mut buf = [0u8; HEADER_MAX];
+        let len = header(u64::MAX, true, &mut buf);
+        assert_eq!(&buf[..len], b"BDAT 18446744073709551615 LAST\r\n");
+        let len = header(u64::MAX, false, &mut buf);
+        assert_eq!(&buf[..len], b"BDAT 18446744073709551615\r\n");
+    }
+
     #[test]
     fn bdat_zero_last() {
         assert_eq!(bdat(false, &[]), b"BDAT 0 LAST\r\n");
