@@ -592,6 +592,20 @@ mod tests {
         assert_eq!(out, b"x\r\n.\r\n");
     }
 
+    /// What a caller shows when a body is refused says why, and for a NUL where.
+    #[test]
+    fn every_body_error_message_names_its_cause() {
+        use alloc::string::ToString;
+        assert_eq!(
+            BodyError::Nul { offset: 9 }.to_string(),
+            "message content holds a NUL octet at offset 9"
+        );
+        assert_eq!(
+            BodyError::Finished.to_string(),
+            "message content given after the end of the body"
+        );
+    }
+
     #[test]
     fn nul_offset_across_chunks() {
         let mut e = DataEncoder::new();
@@ -687,6 +701,18 @@ mod tests {
         let mut out = vec![b'x'];
         e.encode(b"\n\n\n\n\n", true, &mut out).unwrap();
         assert_eq!(out, b"xBDAT 10 LAST\r\n\r\n\r\n\r\n\r\n\r\n");
+    }
+
+    /// The header buffer holds the longest header there is: a count of 20 digits and
+    /// LAST (a chunk of 10^19 octets cannot be made in a test, so `header` is asked
+    /// directly).
+    #[test]
+    fn longest_bdat_header_fits() {
+        let mut buf = [0u8; HEADER_MAX];
+        let len = header(u64::MAX, true, &mut buf);
+        assert_eq!(&buf[..len], b"BDAT 18446744073709551615 LAST\r\n");
+        let len = header(u64::MAX, false, &mut buf);
+        assert_eq!(&buf[..len], b"BDAT 18446744073709551615\r\n");
     }
 
     #[test]

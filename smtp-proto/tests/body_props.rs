@@ -187,3 +187,32 @@ fn bare_line_end_at_every_offset() {
         }
     }
 }
+
+/// Long runs of bare CR, of bare LF, and of CRs then LFs, inside CRLF text: whole
+/// blocks of line ends that all need a change (the fast path over clean blocks must
+/// not take them for clean), at every offset of the encoder's blocks.
+#[test]
+fn long_runs_of_bare_line_ends_in_crlf_text() {
+    let line = b"0123456789abcdefghijklmnopqrstuvwxyz\r\n";
+    for run in [
+        vec![b'\n'; 300],
+        vec![b'\r'; 300],
+        [vec![b'\r'; 150], b"x".to_vec(), vec![b'\n'; 150]].concat(),
+    ] {
+        for lead in 0..40 {
+            let mut input = line.repeat(2);
+            input.extend(std::iter::repeat_n(b'a', lead));
+            input.extend_from_slice(&run);
+            input.extend_from_slice(&line.repeat(2));
+            for cuts in [&[][..], &[200][..], &[77 + lead][..]] {
+                let wire = data_chunked(&input, cuts).unwrap();
+                check_data_wire(&input, &wire);
+                check_bdat_wire(
+                    &input,
+                    false,
+                    &bdat_chunked(&input, false, cuts, false).unwrap(),
+                );
+            }
+        }
+    }
+}

@@ -1,6 +1,7 @@
 //! The reply reader under every chunking, and never past the end of a reply.
 
-use smtp_proto::reply::{ReplyCode, ReplyReader};
+use smtp_proto::reply::{ReplyCode, ReplyError, ReplyLimits, ReplyReader};
+use smtp_proto::Capabilities;
 
 /// A session's worth of server replies, with every line form the grammar allows.
 const STREAM: &[u8] = b"220 mx.example ESMTP\r\n\
@@ -140,4 +141,72 @@ fn empty_input() {
     let mut input: &[u8] = b"";
     assert_eq!(reader.read(&mut input).unwrap(), None);
     assert!(!reader.has_partial());
+}
+
+/// The capabilities read from an EHLO reply do not depend on how its bytes arrived:
+/// a single-line reply cut anywhere (read by the framer, not in one pass) gives the
+/// domain and extensions the whole one gives, with CRLF and with bare LF.
+#[test]
+fn capabilities_do_not_depend_on_how_the_ehlo_reply_was_cut() {
+    for wire in [
+        &b"250 mx.example\r\n"[..],
+        b"250 mx.example\n",
+        b"250-mx.example\r\n250-PIPELINING\r\n250 SIZE 100\r\n",
+        b"250-mx.example\n250-PIPELINING\n250 SIZE 100\n",
+    ] {
+        let whole = ReplyReader::default()
+            .read(&mut &wire[..])
+            .unwrap()
+            .unwrap();
+        let expected = Capabilities::from_reply(&whole);
+        assert_eq!(expected.domain(), "mx.example");
+        for i in 1..wire.len() {
+            let mut reader = ReplyReader::default();
+            let (a, b) = wire.split_at(i);
+            assert_eq!(reader.read(&mut &a[..]).unwrap(), None);
+            let reply = reader.read(&mut &b[..]).unwrap().expect("reply completes");
+            assert_eq!(reply, whole, "split at {i}");
+            assert_eq!(Capabilities::from_reply(&reply), expected, "split at {i}");
+        }
+    }
+}
+
+/// A line ended by a bare LF takes one octet of the reply's byte budget, as it came,
+/// not two: a reply of exactly `max_bytes` octets with LF line ends fits.
+#[test]
+fn a_bare_lf_counts_as_one_octet_of_the_reply_budget() {
+    let limits = ReplyLimits {
+        max_line: 100,
+        max_lines: 100,
+        max_bytes: 14,
+    };
+    let mut reader = ReplyReader::new(limits);
+    let mut first: &[u8] = b"250-ab\n";
+    assert_eq!(reader.read(&mut first).unwrap(), None);
+    assert_eq!(reader.buffered(), 7, "the first line as it came");
+    let mut last: &[u8] = b"250 cd\n";
+    let reply = reader
+        .read(&mut last)
+        .unwrap()
+        .expect("14 octets fit in 14");
+    assert_eq!(reply.lines().collect::<Vec<_>>(), [&b"ab"[..], b"cd"]);
+    // One octet more does not.
+    let mut reader = ReplyReader::new(limits);
+    assert_eq!(reader.read(&mut &b"250-ab\n"[..]).unwrap(), None);
+    assert_eq!(
+        reader.read(&mut &b"250 cde\n"[..]),
+        Err(ReplyError::TooLarge { limit: 14 })
+    );
+}
+
+/// An EHLO reply read in one pass with an invalid UTF-8 octet in it: the capabilities
+/// decode its text as lossy UTF-8 (U+FFFD), not as text already known to be valid.
+#[test]
+fn capabilities_of_a_reply_with_invalid_utf8_are_decoded_lossily() {
+    let mut input: &[u8] = b"250-mx.\xffexample\r\n250 SIZE 100\r\n";
+    let reply = ReplyReader::default().read(&mut input).unwrap().unwrap();
+    assert!(input.is_empty());
+    let caps = Capabilities::from_reply(&reply);
+    assert_eq!(caps.domain(), "mx.\u{fffd}example");
+    assert_eq!(caps.max_size(), Some(100));
 }

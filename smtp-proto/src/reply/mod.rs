@@ -313,6 +313,23 @@ mod tests {
         assert_eq!(out, b"250-\r\n250\r\n");
     }
 
+    /// Equality is the code and the text of every line: a reply that differs in any of
+    /// them alone is another reply.
+    #[test]
+    fn replies_differing_in_code_or_any_line_are_not_equal() {
+        let base = reply(250, &[b"a", b"b"]);
+        assert_eq!(base, reply(250, &[b"a", b"b"]));
+        assert_ne!(base, reply(251, &[b"a", b"b"]), "code");
+        assert_ne!(base, reply(250, &[b"a", b"c"]), "last line");
+        assert_ne!(base, reply(250, &[b"a"]), "one line fewer");
+        assert_ne!(base, reply(250, &[b"a", b"b", b""]), "one empty line more");
+        assert_ne!(
+            reply(550, &[b"5.1.1 no such user"]),
+            reply(550, &[b"4.2.2 no such user"]),
+            "enhanced status"
+        );
+    }
+
     #[test]
     fn new_rejects_line_breaks_and_no_lines() {
         let code = ReplyCode::OK;

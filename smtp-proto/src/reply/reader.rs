@@ -445,6 +445,21 @@ mod tests {
         }
     }
 
+    /// A reply that reaches every limit exactly, and passes none, is still read in one
+    /// pass: the limits are inclusive on the fast path as on the general one.
+    #[test]
+    fn fast_path_takes_replies_at_exactly_the_limits() {
+        for (input, limits) in [
+            (&b"250 abc\r\n"[..], limits(9, 1, 9)),
+            (b"250-a\r\n250 b\n", limits(7, 2, 13)),
+        ] {
+            let (reply, used) = whole_reply(input, &limits).expect("fast path");
+            assert_eq!(used, input.len());
+            let mut general = ReplyReader::new(limits);
+            assert_eq!(general.read_general(&mut &input[..]), Ok(Some(reply)));
+        }
+    }
+
     #[test]
     fn reset_after_error() {
         let mut r = ReplyReader::default();
