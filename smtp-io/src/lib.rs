@@ -16,6 +16,9 @@
 //!   `smtp_io::trace` on every runtime).
 //! - [`stream::Open`]: what an adapter keeps for the messages of an open stream of
 //!   messages (their content until read, the caller's tag until the report).
+//! - [`pool`]: what the adapters' pools keep for each message beside the core's
+//!   [`smtp_proto::pool::Pool`] (content, caller, last report) and the
+//!   [`PoolReport`](pool::PoolReport) a caller gets.
 //! - `tls` (feature `rustls`): what a TLS handshake needs besides the stream (the server
 //!   name, the default configuration), and the name of the version it negotiated.
 //!
@@ -32,6 +35,7 @@
 
 mod accessors;
 mod error;
+pub mod pool;
 mod session;
 mod settings;
 pub mod stream;

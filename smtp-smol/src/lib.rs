@@ -76,7 +76,8 @@ use smtp_proto::Instant;
 use std::net::TcpStream;
 
 use driver::Driver;
-pub use pool::{Pool, PoolReport};
+pub use pool::Pool;
+pub use smtp_io::pool::PoolReport;
 pub use smtp_io::Error;
 pub use smtp_proto;
 pub use smtp_proto::command::{EhloName, ForwardPath, Mechanism, ReversePath};

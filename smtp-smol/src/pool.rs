@@ -8,8 +8,9 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::task::{Context, Poll};
 
-use smtp_proto::pool::{self, Action, ConnId, End, MessageId, PoolConfig, Status, SubmitError};
-use smtp_proto::{Capabilities, Envelope, Instant, Report, UsageError};
+use smtp_io::pool::{Messages, PoolReport};
+use smtp_proto::pool::{self, Action, ConnId, MessageId, PoolConfig, Status, SubmitError};
+use smtp_proto::{Envelope, Instant, Report, UsageError};
 use std::time::Instant as Clock;
 
 use async_io::Timer;
@@ -19,17 +20,6 @@ use futures_lite::{future, Stream};
 use smol::channel::{self, Receiver, Sender};
 
 use crate::{Builder, Error, ForwardPath, ReversePath};
-
-/// A message's report from a [`Pool`]: what the server said, and how many times the
-/// message was handed to a connection (more than 1 only when an earlier attempt
-/// certainly never reached the server, see [`smtp_proto::pool::may_resend`]).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PoolReport {
-    /// The server's answers, as [`Connection::send`](crate::Connection::send) gives them.
-    pub report: Report,
-    /// Attempts, from 1.
-    pub attempts: u32,
-}
 
 /// Connections shared by any number of tasks: each message goes to a connection with
 /// room in its pipeline, joining the next flight behind other callers' messages
@@ -73,36 +63,13 @@ enum Cmd {
     Close,
 }
 
-struct Pending {
-    envelope: Envelope,
-    body: Arc<[u8]>,
-    reply: Sender<Result<PoolReport, Error>>,
-    /// The last attempt's report (or the error refusing it).
-    last: Option<Result<Report, Error>>,
-}
-
 struct State {
     core: pool::Pool,
-    msgs: HashMap<MessageId, Pending>,
+    msgs: Messages<Sender<Result<PoolReport, Error>>>,
     conns: HashMap<ConnId, Sender<Cmd>>,
-    last_open_error: Option<Error>,
-    /// What the last connection set up offered: `send_message` declares by it.
-    caps: Capabilities,
-    random: u64,
     /// The deadline the timer task sleeps until (`None`: none), so that it is woken
     /// only for an earlier one.
     timer_at: Option<Instant>,
-}
-
-impl State {
-    /// Random bits for backoff jitter (splitmix64).
-    fn random(&mut self) -> u64 {
-        self.random = self.random.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.random;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
 }
 
 impl Shared {
@@ -137,18 +104,17 @@ impl Shared {
                     smol::spawn(task).detach();
                 }
                 Action::Send { conn, msg } => {
-                    let Some(p) = st.msgs.get(&msg) else {
+                    let Some((envelope, body)) = st.msgs.message(msg) else {
                         continue;
                     };
-                    let item = (p.envelope.clone(), Body::new(p.body.clone()), msg);
+                    let item = (envelope, Body::new(body), msg);
                     let sent = st
                         .conns
                         .get(&conn)
                         .is_some_and(|tx| tx.try_send(Cmd::Send(item)).is_ok());
                     if !sent {
                         // The task is gone: nothing was written.
-                        let random = st.random();
-                        st.core.handle_report(now, conn, msg, true, random);
+                        st.msgs.unsent(&mut st.core, now, conn, msg, None);
                     }
                 }
                 Action::Check(conn) => {
@@ -162,22 +128,9 @@ impl Shared {
                     }
                 }
                 Action::Done { msg, end, attempts } => {
-                    let Some(p) = st.msgs.remove(&msg) else {
-                        continue;
-                    };
-                    let result = match (end, p.last) {
-                        (End::Report, Some(Ok(report))) => Ok(PoolReport { report, attempts }),
-                        (End::Report, Some(Err(e))) => Err(e),
-                        (End::OpenFailed, _) => Err(match &st.last_open_error {
-                            Some(e) => smtp_proto::session::SessionError::duplicate(e),
-                            None => Error::PoolClosed,
-                        }),
-                        (End::TimedOut, _) => Err(Error::PoolTimeout),
-                        // Not reached: a connection task reports every message it took
-                        // before the pool forgets it.
-                        (End::Report | End::Lost, _) => Err(Error::Cancelled),
-                    };
-                    let _ = p.reply.try_send(result);
+                    if let Some((reply, result)) = st.msgs.done(msg, end, attempts) {
+                        let _ = reply.try_send(result);
+                    }
                 }
             }
         }
@@ -197,19 +150,12 @@ impl Pool {
     /// `Arc<rustls::ClientConfig>`, the default one unless
     /// [`Builder::tls_config`] gave another), so TLS sessions resume.
     pub fn new(builder: Builder, config: PoolConfig) -> Pool {
-        let seed = {
-            use std::hash::{BuildHasher, RandomState};
-            RandomState::new().hash_one(std::time::SystemTime::now())
-        };
         let shared = Arc::new(Shared {
             max_in_flight: config.max_in_flight.max(1),
             state: Mutex::new(State {
                 core: pool::Pool::new(config),
-                msgs: HashMap::new(),
+                msgs: Messages::default(),
                 conns: HashMap::new(),
-                last_open_error: None,
-                caps: Capabilities::default(),
-                random: seed,
                 timer_at: None,
             }),
             builder,
@@ -242,7 +188,7 @@ impl Pool {
         to: impl IntoIterator<Item = ForwardPath>,
         message: &[u8],
     ) -> Result<PoolReport, Error> {
-        let caps = self.shared.lock().caps.clone();
+        let caps = self.shared.lock().msgs.capabilities().clone();
         let envelope = Envelope::for_message(from, to, message, &caps).map_err(Error::Refused)?;
         self.send(envelope, message).await
     }
@@ -299,14 +245,7 @@ impl Pool {
             let submitted = self.shared.with(|st, now| {
                 let msg = st.core.submit(now)?;
                 if let Some((envelope, body, reply)) = item.take() {
-                    let last = None;
-                    let pending = Pending {
-                        envelope,
-                        body,
-                        reply,
-                        last,
-                    };
-                    st.msgs.insert(msg, pending);
+                    st.msgs.insert(msg, envelope, body, reply);
                 }
                 Ok(msg)
             });
@@ -338,11 +277,7 @@ impl Waiting {
 impl Drop for Waiting {
     fn drop(&mut self) {
         let msg = self.msg;
-        self.shared.with(|st, _| {
-            if st.msgs.contains_key(&msg) && st.core.cancel(msg) {
-                st.msgs.remove(&msg);
-            }
-        });
+        self.shared.with(|st, _| st.msgs.cancel(&mut st.core, msg));
     }
 }
 
@@ -397,18 +332,12 @@ async fn connection(shared: Weak<Shared>, id: ConnId, builder: Builder, rx: Rece
     let mut conn = match opened {
         Ok(conn) => {
             s.with(|st, now| {
-                st.caps = conn.capabilities().clone();
-                st.core.handle_opened(now, id);
+                st.msgs.opened(&mut st.core, now, id, conn.capabilities());
             });
             conn
         }
         Err(e) => {
-            return s.with(|st, now| {
-                let permanent = e.is_permanent();
-                st.last_open_error = Some(e);
-                let random = st.random();
-                st.core.handle_open_failed(now, id, permanent, random);
-            });
+            return s.with(|st, now| st.msgs.open_failed(&mut st.core, now, id, e));
         }
     };
     drop(s);
@@ -427,15 +356,7 @@ async fn connection(shared: Weak<Shared>, id: ConnId, builder: Builder, rx: Rece
             let Some(s) = shared.upgrade() else {
                 return;
             };
-            s.with(|st, now| {
-                // A refusal before writing (the session is over) never reached it.
-                let resend = result.as_ref().map_or(true, pool::may_resend);
-                if let Some(p) = st.msgs.get_mut(&msg) {
-                    p.last = Some(result);
-                }
-                let random = st.random();
-                st.core.handle_report(now, id, msg, resend, random);
-            });
+            s.with(|st, now| st.msgs.report(&mut st.core, now, id, msg, result));
         };
         let streamed = conn.stream(max_in_flight, next, on_report).await;
         let Some(s) = shared.upgrade() else {
@@ -447,11 +368,7 @@ async fn connection(shared: Weak<Shared>, id: ConnId, builder: Builder, rx: Rece
                 // The session died: what was handed over and not taken was not written.
                 return s.with(|st, now| {
                     while let Ok(Cmd::Send((_, _, msg))) = rx.try_recv() {
-                        if let Some(p) = st.msgs.get_mut(&msg) {
-                            p.last = Some(Err(smtp_proto::session::SessionError::duplicate(&e)));
-                        }
-                        let random = st.random();
-                        st.core.handle_report(now, id, msg, true, random);
+                        st.msgs.unsent(&mut st.core, now, id, msg, Some(&e));
                     }
                     st.core.handle_closed(now, id);
                 });

@@ -75,7 +75,8 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 
 use driver::Driver;
-pub use pool::{Pool, PoolReport};
+pub use pool::Pool;
+pub use smtp_io::pool::PoolReport;
 pub use smtp_io::Error;
 pub use smtp_proto;
 pub use smtp_proto::command::{EhloName, ForwardPath, Mechanism, ReversePath};

@@ -1,0 +1,182 @@
+//! What the adapters' pools (`smtp_blocking::Pool`, `smtp_tokio::Pool`,
+//! `smtp_smol::Pool`) keep beside the core's [`smtp_proto::pool::Pool`]: each
+//! message's envelope, content and caller until it ends, its last report, and how the
+//! core's [`End`] becomes the caller's result. The decisions are the core's; spawning,
+//! channels and clocks are the adapters'.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use smtp_proto::pool::{self, ConnId, End, MessageId};
+use smtp_proto::session::SessionError;
+use smtp_proto::{Capabilities, Envelope, Instant, Report};
+
+use crate::Error;
+
+/// A message's report from a pool: what the server said, and how many times the
+/// message was handed to a connection (more than 1 only when an earlier attempt
+/// certainly never reached the server, see [`smtp_proto::pool::may_resend`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PoolReport {
+    /// The server's answers, as a `Connection`'s `send` gives them.
+    pub report: Report,
+    /// Attempts, from 1.
+    pub attempts: u32,
+}
+
+/// A message in the pool: what to send, and whom to tell.
+struct Pending<R> {
+    envelope: Envelope,
+    body: Arc<[u8]>,
+    /// Where the caller waits for the result (a channel's sending half).
+    reply: R,
+    /// The last attempt's report (or the error refusing it).
+    last: Option<Result<Report, Error>>,
+}
+
+/// The messages of a pool, by the core's [`MessageId`], with what the adapter learnt
+/// from its connections (the last open error, the capabilities of the last one set
+/// up) and the random bits for the core's backoff jitter. `R` is where a caller waits.
+pub struct Messages<R> {
+    pending: HashMap<MessageId, Pending<R>>,
+    last_open_error: Option<Error>,
+    caps: Capabilities,
+    random: u64,
+}
+
+impl<R> Default for Messages<R> {
+    fn default() -> Self {
+        let seed = {
+            use std::hash::{BuildHasher, RandomState};
+            RandomState::new().hash_one(std::time::SystemTime::now())
+        };
+        Messages {
+            pending: HashMap::new(),
+            last_open_error: None,
+            caps: Capabilities::default(),
+            random: seed,
+        }
+    }
+}
+
+impl<R> Messages<R> {
+    /// Random bits for backoff jitter (splitmix64).
+    pub fn random(&mut self) -> u64 {
+        self.random = self.random.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.random;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// What the last connection set up offered (nothing before the first): a pool's
+    /// `send_message` declares by it.
+    pub fn capabilities(&self) -> &Capabilities {
+        &self.caps
+    }
+
+    /// Keeps a message the core accepted as `msg`.
+    pub fn insert(&mut self, msg: MessageId, envelope: Envelope, body: Arc<[u8]>, reply: R) {
+        let last = None;
+        let pending = Pending {
+            envelope,
+            body,
+            reply,
+            last,
+        };
+        self.pending.insert(msg, pending);
+    }
+
+    /// The caller of `msg` gave up: withdrawn from the core if it still waited there.
+    pub fn cancel(&mut self, core: &mut pool::Pool, msg: MessageId) {
+        if self.pending.contains_key(&msg) && core.cancel(msg) {
+            self.pending.remove(&msg);
+        }
+    }
+
+    /// What to hand a connection for `msg` (its content shared by every attempt).
+    pub fn message(&self, msg: MessageId) -> Option<(Envelope, Arc<[u8]>)> {
+        let p = self.pending.get(&msg)?;
+        Some((p.envelope.clone(), p.body.clone()))
+    }
+
+    /// The connection `conn` is set up, offering `caps`.
+    pub fn opened(
+        &mut self,
+        core: &mut pool::Pool,
+        now: Instant,
+        conn: ConnId,
+        caps: &Capabilities,
+    ) {
+        self.caps = caps.clone();
+        core.handle_opened(now, conn);
+    }
+
+    /// The connection `conn` could not be set up: `error` is what a message that waited
+    /// for it in vain ends with.
+    pub fn open_failed(&mut self, core: &mut pool::Pool, now: Instant, conn: ConnId, error: Error) {
+        let permanent = error.is_permanent();
+        self.last_open_error = Some(error);
+        let random = self.random();
+        core.handle_open_failed(now, conn, permanent, random);
+    }
+
+    /// `msg`'s report (or the session's refusal) came from `conn`; a refusal before
+    /// anything was written (the session is over) never reached the server.
+    pub fn report(
+        &mut self,
+        core: &mut pool::Pool,
+        now: Instant,
+        conn: ConnId,
+        msg: MessageId,
+        result: Result<Report, Error>,
+    ) {
+        let resend = result.as_ref().map_or(true, pool::may_resend);
+        if let Some(p) = self.pending.get_mut(&msg) {
+            p.last = Some(result);
+        }
+        let random = self.random();
+        core.handle_report(now, conn, msg, resend, random);
+    }
+
+    /// `msg` was handed to `conn` but never written: its session ended first with
+    /// `error`, or its connection is gone (`None`: the previous result stands).
+    pub fn unsent(
+        &mut self,
+        core: &mut pool::Pool,
+        now: Instant,
+        conn: ConnId,
+        msg: MessageId,
+        error: Option<&Error>,
+    ) {
+        if let (Some(p), Some(e)) = (self.pending.get_mut(&msg), error) {
+            p.last = Some(Err(e.duplicate()));
+        }
+        let random = self.random();
+        core.handle_report(now, conn, msg, true, random);
+    }
+
+    /// `msg` is over ([`Action::Done`](smtp_proto::pool::Action::Done)): its caller,
+    /// and the result to hand it.
+    pub fn done(
+        &mut self,
+        msg: MessageId,
+        end: End,
+        attempts: u32,
+    ) -> Option<(R, Result<PoolReport, Error>)> {
+        let p = self.pending.remove(&msg)?;
+        let result = match (end, p.last) {
+            (End::Report, Some(Ok(report))) => Ok(PoolReport { report, attempts }),
+            (End::Report, Some(Err(e))) => Err(e),
+            (End::OpenFailed, _) => Err(match &self.last_open_error {
+                Some(e) => e.duplicate(),
+                None => Error::PoolClosed,
+            }),
+            (End::TimedOut, _) => Err(Error::PoolTimeout),
+            // Not reached: a connection reports every message it took before the pool
+            // forgets it.
+            (End::Report | End::Lost, _) => Err(Error::Cancelled),
+        };
+        Some((p.reply, result))
+    }
+}
