@@ -40,6 +40,12 @@
 //! The crypto provider is ring, named explicitly: it builds in a fraction of aws-lc-rs's
 //! time on a small (2-core) machine and needs no cmake or C toolchain beyond cc.
 //!
+//! # Pools
+//! [`Pool`] shares a few connections among many threads: each caller's message joins a
+//! connection's next flight (RFC 2920), connections open, retire and are replaced as
+//! [`smtp_proto::pool`] decides, and a message that certainly never reached the server
+//! is sent again.
+//!
 //! # Features
 //! `rustls` (default), `tracing` (commands and replies at debug level, target
 //! `smtp_io::trace`; AUTH exchanges redacted, content logged as a length), `interop`
@@ -48,6 +54,7 @@
 #![warn(missing_docs)]
 
 mod driver;
+mod pool;
 #[cfg(feature = "rustls")]
 mod tls;
 
@@ -62,7 +69,10 @@ pub use smtp_proto::{
 };
 
 pub use driver::Socket;
+pub use pool::Pool;
+pub use smtp_io::pool::PoolReport;
 pub use smtp_io::Error;
+pub use smtp_proto::pool::{PoolConfig, Status};
 
 use driver::Driver;
 use smtp_proto::session::Session;
@@ -134,7 +144,10 @@ impl<S: Socket> std::fmt::Debug for Connection<S> {
 pub enum Next<M> {
     /// A message.
     Message(M),
-    /// Nothing yet (only when asked not to block).
+    /// Nothing yet. Where it may block, a source that waits only a while (e.g. on a
+    /// channel with a timeout) says so: the driver then glances at the socket (a read
+    /// of at most a millisecond), so that a close or a 421 of an idle server is
+    /// noticed, and asks again.
     Empty,
     /// No more messages.
     End,
@@ -180,7 +193,8 @@ impl<S: Socket> Connection<S> {
     /// (envelope, content, a tag of the caller's) while at most `max_open` are waiting
     /// for their outcome, so that new messages join the next flight (RFC 2920). Its
     /// argument says whether it may block: `true` when the server owes nothing (then it
-    /// waits for a message or says [`Next::End`]), `false` while replies are owed (then
+    /// waits for a message or says [`Next::End`], or [`Next::Empty`] after waiting a
+    /// while), `false` while replies are owed (then
     /// it answers at once, [`Next::Empty`] if it has nothing; a message that comes while
     /// the driver waits for replies is taken when they come, with every other one ready
     /// then, in one flight). Each report goes to

@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use smtp_proto::pool::{self, ConnId, End, MessageId};
+use smtp_proto::pool::{self, Action, ConnId, End, MessageId};
 use smtp_proto::session::SessionError;
 use smtp_proto::{Capabilities, Envelope, Instant, Report};
 
@@ -22,6 +22,28 @@ pub struct PoolReport {
     pub report: Report,
     /// Attempts, from 1.
     pub attempts: u32,
+}
+
+/// What the core asks of an adapter's connections, from [`Messages::pump`].
+#[derive(Debug)]
+pub enum Order {
+    /// Open a connection and set it up (spawn its task or thread).
+    Open(ConnId),
+    /// Hand the message to the connection's stream.
+    Send {
+        /// The connection.
+        conn: ConnId,
+        /// The message.
+        msg: MessageId,
+        /// Its envelope.
+        envelope: Envelope,
+        /// Its content, shared by every attempt.
+        body: Arc<[u8]>,
+    },
+    /// NOOP on the idle connection ([`Action::Check`]).
+    Check(ConnId),
+    /// QUIT and close the connection ([`Action::Close`]); the pool forgets it.
+    Close(ConnId),
 }
 
 /// A message in the pool: what to send, and whom to tell.
@@ -87,6 +109,58 @@ impl<R> Messages<R> {
         self.pending.insert(msg, pending);
     }
 
+    /// Performs every action the core hands out at `now`: a message that is over goes
+    /// to its caller through `reply`; every other action is an [`Order`] for the
+    /// adapter, whose `Err` says it could not be carried out: a message not handed over
+    /// (its connection is gone) was not written, a connection not opened failed with
+    /// that error. Returns whether a message left the queue or anything ended, so that
+    /// callers waiting for room look again.
+    pub fn pump(
+        &mut self,
+        core: &mut pool::Pool,
+        now: Instant,
+        mut order: impl FnMut(Order) -> Result<(), Error>,
+        mut reply: impl FnMut(R, Result<PoolReport, Error>),
+    ) -> bool {
+        let mut changed = false;
+        while let Some(action) = core.poll_action(now) {
+            changed |= !matches!(action, Action::Open(_) | Action::Check(_));
+            match action {
+                Action::Open(conn) => {
+                    if let Err(e) = order(Order::Open(conn)) {
+                        self.open_failed(core, now, conn, e);
+                    }
+                }
+                Action::Send { conn, msg } => {
+                    let Some((envelope, body)) = self.message(msg) else {
+                        continue;
+                    };
+                    let send = Order::Send {
+                        conn,
+                        msg,
+                        envelope,
+                        body,
+                    };
+                    if order(send).is_err() {
+                        self.unsent(core, now, conn, msg, None);
+                    }
+                }
+                Action::Check(conn) => {
+                    let _ = order(Order::Check(conn));
+                }
+                Action::Close(conn) => {
+                    let _ = order(Order::Close(conn));
+                }
+                Action::Done { msg, end, attempts } => {
+                    if let Some((to, result)) = self.done(msg, end, attempts) {
+                        reply(to, result);
+                    }
+                }
+            }
+        }
+        changed
+    }
+
     /// The caller of `msg` gave up: withdrawn from the core if it still waited there.
     pub fn cancel(&mut self, core: &mut pool::Pool, msg: MessageId) {
         if self.pending.contains_key(&msg) && core.cancel(msg) {
@@ -95,7 +169,7 @@ impl<R> Messages<R> {
     }
 
     /// What to hand a connection for `msg` (its content shared by every attempt).
-    pub fn message(&self, msg: MessageId) -> Option<(Envelope, Arc<[u8]>)> {
+    fn message(&self, msg: MessageId) -> Option<(Envelope, Arc<[u8]>)> {
         let p = self.pending.get(&msg)?;
         Some((p.envelope.clone(), p.body.clone()))
     }
@@ -156,9 +230,9 @@ impl<R> Messages<R> {
         core.handle_report(now, conn, msg, true, random);
     }
 
-    /// `msg` is over ([`Action::Done`](smtp_proto::pool::Action::Done)): its caller,
+    /// `msg` is over ([`Action::Done`]): its caller,
     /// and the result to hand it.
-    pub fn done(
+    fn done(
         &mut self,
         msg: MessageId,
         end: End,

@@ -8,8 +8,8 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::task::{Context, Poll};
 
-use smtp_io::pool::{Messages, PoolReport};
-use smtp_proto::pool::{self, Action, ConnId, MessageId, PoolConfig, Status, SubmitError};
+use smtp_io::pool::{Messages, Order, PoolReport};
+use smtp_proto::pool::{self, ConnId, MessageId, PoolConfig, Status, SubmitError};
 use smtp_proto::{Envelope, Instant, Report, UsageError};
 use std::time::Instant as Clock;
 
@@ -63,6 +63,15 @@ enum Cmd {
     Close,
 }
 
+/// Tells a connection's task or thread; `Err` if it is gone (a message it was handed
+/// was then never written).
+fn tell(tx: Option<&Sender<Cmd>>, cmd: Cmd) -> Result<(), Error> {
+    match tx.map(|tx| tx.try_send(cmd).is_ok()) {
+        Some(true) => Ok(()),
+        _ => Err(Error::PoolClosed),
+    }
+}
+
 struct State {
     core: pool::Pool,
     msgs: Messages<Sender<Result<PoolReport, Error>>>,
@@ -92,48 +101,32 @@ impl Shared {
     /// Performs every action the core hands out.
     fn pump(self: &Arc<Self>, st: &mut State) {
         let now = self.now();
-        // Whether a message left the queue, or anything ended: waiting callers retry.
-        let mut changed = false;
-        while let Some(action) = st.core.poll_action(now) {
-            changed |= !matches!(action, Action::Open(_) | Action::Check(_));
-            match action {
-                Action::Open(id) => {
-                    let (tx, rx) = channel::unbounded();
-                    st.conns.insert(id, tx);
-                    let task = connection(Arc::downgrade(self), id, self.builder.clone(), rx);
-                    smol::spawn(task).detach();
-                }
-                Action::Send { conn, msg } => {
-                    let Some((envelope, body)) = st.msgs.message(msg) else {
-                        continue;
-                    };
-                    let item = (envelope, Body::new(body), msg);
-                    let sent = st
-                        .conns
-                        .get(&conn)
-                        .is_some_and(|tx| tx.try_send(Cmd::Send(item)).is_ok());
-                    if !sent {
-                        // The task is gone: nothing was written.
-                        st.msgs.unsent(&mut st.core, now, conn, msg, None);
-                    }
-                }
-                Action::Check(conn) => {
-                    if let Some(tx) = st.conns.get(&conn) {
-                        let _ = tx.try_send(Cmd::Check);
-                    }
-                }
-                Action::Close(conn) => {
-                    if let Some(tx) = st.conns.remove(&conn) {
-                        let _ = tx.try_send(Cmd::Close);
-                    }
-                }
-                Action::Done { msg, end, attempts } => {
-                    if let Some((reply, result)) = st.msgs.done(msg, end, attempts) {
-                        let _ = reply.try_send(result);
-                    }
-                }
+        let State {
+            core, msgs, conns, ..
+        } = st;
+        let order = |order| match order {
+            Order::Open(id) => {
+                let (tx, rx) = channel::unbounded();
+                conns.insert(id, tx);
+                let task = connection(Arc::downgrade(self), id, self.builder.clone(), rx);
+                smol::spawn(task).detach();
+                Ok(())
             }
-        }
+            Order::Send {
+                conn,
+                msg,
+                envelope,
+                body,
+            } => {
+                let item = (envelope, Body::new(body), msg);
+                tell(conns.get(&conn), Cmd::Send(item))
+            }
+            Order::Check(conn) => tell(conns.get(&conn), Cmd::Check),
+            Order::Close(conn) => tell(conns.remove(&conn).as_ref(), Cmd::Close),
+        };
+        let changed = msgs.pump(core, now, order, |reply, result| {
+            let _ = reply.try_send(result);
+        });
         if changed {
             self.changed.notify(usize::MAX);
         }
