@@ -439,3 +439,46 @@ fn built_message_content_and_an_unanswered_message_is_75() {
         }
     });
 }
+
+/// `--repeat 60 --concurrency 3`: the messages go through a pool of at most 3
+/// connections beside the session's own, every one accepted and stored once, on every
+/// runtime (the blocking one included: its pool is threads).
+#[test]
+fn repeat_through_a_pool_of_three_on_every_runtime() {
+    on_every_runtime(|runtime| {
+        let sink = smtp_sink::Sink::start().unwrap();
+        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], sink.port()));
+        let data = temp_file("pool.eml", MESSAGE);
+        let mut cmd = send(
+            runtime,
+            addr,
+            &[
+                "--to",
+                "b@example.net",
+                "--repeat",
+                "60",
+                "--concurrency",
+                "3",
+            ],
+        );
+        cmd.args(["--starttls", "never", "--json"])
+            .arg("--data")
+            .arg(&data);
+        let out = run(cmd).expect(0);
+        let messages = out.json()["messages"].as_array().unwrap().clone();
+        assert_eq!(messages.len(), 60, "{out}");
+        assert!(messages.iter().all(|m| m["accepted"] == true), "{out}");
+        assert_eq!(sink.messages().len(), 60, "each stored once");
+        let conns = sink.connections();
+        // The session's own connection (the first) sets up and QUITs; the pool's carry
+        // every message.
+        assert!(conns[0].messages.is_empty(), "{:?}", conns[0]);
+        let pool = &conns[1..];
+        assert!(
+            (1..=3).contains(&pool.len()),
+            "{} pool connections",
+            pool.len()
+        );
+        assert_eq!(pool.iter().map(|c| c.messages.len()).sum::<usize>(), 60);
+    });
+}
