@@ -58,6 +58,18 @@ fn sixty_four_threads_through_a_pool_of_four_are_each_stored_once() {
     );
     pool.close();
     assert_eq!(pool.status().open, 0);
+    // `close` returned once each connection had its 221 (the sink records the end
+    // as it closes, a moment later).
+    let start = Instant::now();
+    while sink.connections().iter().any(|c| c.end.is_none()) {
+        assert!(
+            start.elapsed() < Duration::from_millis(200),
+            "a connection is left open"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let conns = sink.connections();
+    assert!(conns.iter().all(|c| c.end == Some(End::Quit)), "{conns:?}");
 }
 
 /// A 20 ms round trip (the sink waits before each flight of replies): threads released
@@ -244,6 +256,28 @@ fn a_caller_past_the_queue_bound_waits_and_everything_goes_through() {
         .iter()
         .all(|r| r.as_ref().is_ok_and(|p| p.report.all_delivered())));
     assert_eq!(sink.counts().accepted, 3000);
+}
+
+/// `close` returns once every connection has QUIT: with each flight of replies 100 ms
+/// late, it waits for the 221.
+#[test]
+fn close_returns_once_every_connection_has_quit() {
+    let sink = Sink::builder()
+        .reply_delay(Duration::from_millis(100))
+        .start()
+        .unwrap();
+    let pool = pool(&sink, PoolConfig::default());
+    let (envelope, body) = message(0);
+    assert!(pool.send(envelope, body).unwrap().report.all_delivered());
+    let start = Instant::now();
+    pool.close();
+    assert!(
+        start.elapsed() >= Duration::from_millis(100),
+        "{:?}",
+        start.elapsed()
+    );
+    let conns = sink.connections();
+    assert!(conns.iter().all(|c| c.end == Some(End::Quit)), "{conns:?}");
 }
 
 /// Dropping the pool without `close` returns at once; its connections still finish
