@@ -27,7 +27,10 @@ const IDLE_WAKE: Duration = Duration::from_millis(50);
 ///
 /// `Clone` (clones share the pool), `Send` and `Sync`. Each connection runs on a
 /// thread of its own, and one more thread wakes the pool at its deadlines (idle
-/// limits, backoffs, wait limits). Calls block: [`send`](Self::send) until the
+/// limits, backoffs, wait limits). An idle connection's thread waits for a message
+/// 50 ms at a time and glances at its socket in between, so that a server that
+/// closes an idle connection (or says 421) is noticed before a message is handed to
+/// it. Calls block: [`send`](Self::send) until the
 /// message's report, and while the queue is full (backpressure). Dropping every clone
 /// without [`Pool::close`] does not hang: nobody can be waiting in a call then; the
 /// timer thread ends, and each connection thread finishes the messages it has and
