@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::io::Cursor;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, TryRecvError};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant as Clock};
 
 use smtp_io::pool::{Messages, Order, PoolReport};
@@ -90,6 +91,8 @@ struct State {
     /// The deadline the timer thread sleeps until (`None`: none), so that it is woken
     /// only for an earlier one.
     timer_at: Option<Instant>,
+    /// The connection threads, for `close` to wait for their QUIT.
+    threads: Vec<JoinHandle<()>>,
     /// Every clone of the pool is gone: the timer thread ends.
     gone: bool,
 }
@@ -117,7 +120,11 @@ impl Shared {
     fn pump(self: &Arc<Self>, st: &mut State) {
         let now = self.inner.now();
         let State {
-            core, msgs, conns, ..
+            core,
+            msgs,
+            conns,
+            threads,
+            ..
         } = st;
         let order = |order| match order {
             Order::Open(id) => {
@@ -128,7 +135,9 @@ impl Shared {
                 let spawned = std::thread::Builder::new()
                     .name(format!("smtp-pool-{}", id.get()))
                     .spawn(move || connection(shared, id, builder, max_in_flight, rx));
-                spawned.map(drop).map_err(|e| {
+                // The threads of connections that are over are let go.
+                threads.retain(|t| !t.is_finished());
+                spawned.map(|t| threads.push(t)).map_err(|e| {
                     conns.remove(&id);
                     Error::Io(e)
                 })
@@ -173,6 +182,7 @@ impl Pool {
                 msgs: Messages::default(),
                 conns: HashMap::new(),
                 timer_at: None,
+                threads: Vec::new(),
                 gone: false,
             }),
             origin: Clock::now(),
@@ -232,7 +242,8 @@ impl Pool {
             .collect()
     }
 
-    /// Takes no more messages, finishes those taken, then QUITs every connection.
+    /// Takes no more messages, finishes those taken, then QUITs every connection;
+    /// returns once every connection's thread has ended.
     pub fn close(&self) {
         let inner = &self.shared.inner;
         let mut st = inner.lock();
@@ -240,9 +251,15 @@ impl Pool {
             st.core.close();
             self.shared.pump(&mut st);
             if st.core.is_closed() {
-                return;
+                break;
             }
             st = inner.changed.wait(st).unwrap_or_else(|e| e.into_inner());
+        }
+        let threads = std::mem::take(&mut st.threads);
+        drop(st);
+        for t in threads {
+            // A thread that panicked has nothing more to say.
+            let _ = t.join();
         }
     }
 
