@@ -72,7 +72,7 @@ fn sixty_four_threads_through_a_pool_of_four_are_each_stored_once() {
     assert!(conns.iter().all(|c| c.end == Some(End::Quit)), "{conns:?}");
 }
 
-/// A 20 ms round trip (the sink waits before each flight of replies): threads released
+/// A 50 ms round trip (the sink waits before each flight of replies): threads released
 /// together still reach the pool over a few milliseconds on a loaded machine, longer
 /// than a loopback round trip, so without it late callers would each find the
 /// connection idle, and the count would measure the scheduler. What joins a busy
@@ -80,7 +80,7 @@ fn sixty_four_threads_through_a_pool_of_four_are_each_stored_once() {
 #[test]
 fn a_hundred_callers_on_one_connection_share_a_handful_of_flights() {
     let sink = Sink::builder()
-        .reply_delay(Duration::from_millis(20))
+        .reply_delay(Duration::from_millis(50))
         .start()
         .unwrap();
     let pool = pool(
@@ -100,7 +100,7 @@ fn a_hundred_callers_on_one_connection_share_a_handful_of_flights() {
     assert!(flights <= 5, "{flights} client flights for 100 callers");
 }
 
-fn under_fault(faults: SinkBuilder, n: usize) -> (Sink, usize) {
+fn under_fault(faults: SinkBuilder, n: usize) -> (Sink, usize, usize) {
     let (sink, pool) = fault_pool(faults);
     // The callers run on a thread of their own, so that a stuck pool fails the test.
     let (done, ran) = std::sync::mpsc::channel();
@@ -132,7 +132,8 @@ fn under_fault(faults: SinkBuilder, n: usize) -> (Sink, usize) {
             .any(|r| r.as_ref().is_ok_and(|p| p.report.all_delivered())),
         "{last:?}"
     );
-    (sink, unknown)
+    let retried = delivered_after_a_retry(&results);
+    (sink, unknown, retried)
 }
 
 #[test]
@@ -146,14 +147,13 @@ fn connections_closed_after_three_messages_are_replaced_and_nothing_is_lost() {
 fn a_421_to_every_third_mail_is_retried_on_another_connection() {
     // (A message before the 421 may end unknown: the sink closes with our pipelined
     // commands unread, and the reset can lose its 250.)
-    let (sink, _) = under_fault(Sink::builder().mail_421_every(3), 200);
-    let accepted = sink.messages().iter().filter(|m| m.accepted()).count();
-    assert!(accepted >= 50, "{accepted} accepted");
+    let (_, _, retried) = under_fault(Sink::builder().mail_421_every(3), 200);
+    assert!(retried >= 1, "no message got through on another connection");
 }
 
 #[test]
 fn a_421_greeting_on_every_other_connection_is_retried() {
-    let (sink, unknown) = under_fault(Sink::builder().greeting_421_every(2), 200);
+    let (sink, unknown, _) = under_fault(Sink::builder().greeting_421_every(2), 200);
     assert_eq!(unknown, 0);
     let refused = sink
         .connections()
@@ -165,7 +165,7 @@ fn a_421_greeting_on_every_other_connection_is_retried() {
 
 #[test]
 fn a_reset_after_the_end_of_data_is_unknown_and_never_resent() {
-    let (sink, unknown) = under_fault(Sink::builder().reset_after_data_every(25), 200);
+    let (sink, unknown, _) = under_fault(Sink::builder().reset_after_data_every(25), 200);
     assert!(unknown >= 1, "the resets cut some message after its data");
     let (_, any) = stored(&sink);
     assert!(any.values().all(|&n| n == 1));

@@ -68,7 +68,7 @@ fn a_hundred_callers_on_one_connection_share_a_handful_of_flights() {
     });
 }
 
-async fn under_fault(faults: SinkBuilder, n: usize) -> (Sink, usize) {
+async fn under_fault(faults: SinkBuilder, n: usize) -> (Sink, usize, usize) {
     let (sink, pool) = fault_pool(faults);
     let results = common::timeout(Duration::from_secs(60), send_all(&pool, n))
         .await
@@ -89,7 +89,8 @@ async fn under_fault(faults: SinkBuilder, n: usize) -> (Sink, usize) {
     }
     assert!(last.iter().any(|p| p.report.all_delivered()), "{last:?}");
     pool.close().await;
-    (sink, unknown)
+    let retried = delivered_after_a_retry(&results);
+    (sink, unknown, retried)
 }
 
 #[test]
@@ -106,16 +107,15 @@ fn a_421_to_every_third_mail_is_retried_on_another_connection() {
     run(async {
         // (A message before the 421 may end unknown: the sink closes with our pipelined
         // commands unread, and the reset can lose its 250.)
-        let (sink, _) = under_fault(Sink::builder().mail_421_every(3), 200).await;
-        let accepted = sink.messages().iter().filter(|m| m.accepted()).count();
-        assert!(accepted >= 50, "{accepted} accepted");
+        let (_, _, retried) = under_fault(Sink::builder().mail_421_every(3), 200).await;
+        assert!(retried >= 1, "no message got through on another connection");
     });
 }
 
 #[test]
 fn a_421_greeting_on_every_other_connection_is_retried() {
     run(async {
-        let (sink, unknown) = under_fault(Sink::builder().greeting_421_every(2), 200).await;
+        let (sink, unknown, _) = under_fault(Sink::builder().greeting_421_every(2), 200).await;
         assert_eq!(unknown, 0);
         let refused = sink
             .connections()
@@ -129,7 +129,7 @@ fn a_421_greeting_on_every_other_connection_is_retried() {
 #[test]
 fn a_reset_after_the_end_of_data_is_unknown_and_never_resent() {
     run(async {
-        let (sink, unknown) = under_fault(Sink::builder().reset_after_data_every(25), 200).await;
+        let (sink, unknown, _) = under_fault(Sink::builder().reset_after_data_every(25), 200).await;
         assert!(unknown >= 1, "the resets cut some message after its data");
         let (_, any) = stored(&sink);
         assert!(any.values().all(|&n| n == 1));

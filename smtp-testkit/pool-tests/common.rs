@@ -105,3 +105,15 @@ fn check(sink: &Sink, results: &[Result<PoolReport, adapter::Error>]) -> usize {
     }
     unknown
 }
+
+/// How many messages were delivered after more than one attempt: sent again on
+/// another connection after their first one died before their end of data (or a 421).
+fn delivered_after_a_retry(results: &[Result<PoolReport, adapter::Error>]) -> usize {
+    results
+        .iter()
+        .filter(|r| {
+            r.as_ref()
+                .is_ok_and(|p| p.attempts > 1 && p.report.all_delivered())
+        })
+        .count()
+}
