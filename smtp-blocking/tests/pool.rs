@@ -72,7 +72,7 @@ fn sixty_four_threads_through_a_pool_of_four_are_each_stored_once() {
     assert!(conns.iter().all(|c| c.end == Some(End::Quit)), "{conns:?}");
 }
 
-/// A 50 ms round trip (the sink waits before each flight of replies): threads released
+/// A 100 ms round trip (the sink waits before each flight of replies): threads released
 /// together still reach the pool over a few milliseconds on a loaded machine, longer
 /// than a loopback round trip, so without it late callers would each find the
 /// connection idle, and the count would measure the scheduler. What joins a busy
@@ -80,7 +80,7 @@ fn sixty_four_threads_through_a_pool_of_four_are_each_stored_once() {
 #[test]
 fn a_hundred_callers_on_one_connection_share_a_handful_of_flights() {
     let sink = Sink::builder()
-        .reply_delay(Duration::from_millis(50))
+        .reply_delay(Duration::from_millis(100))
         .start()
         .unwrap();
     let pool = pool(

@@ -113,8 +113,8 @@ impl<R> Messages<R> {
     /// to its caller through `reply`; every other action is an [`Order`] for the
     /// adapter, whose `Err` says it could not be carried out: a message not handed over
     /// (its connection is gone) was not written, a connection not opened failed with
-    /// that error. Returns whether a message left the queue or anything ended, so that
-    /// callers waiting for room look again.
+    /// that error. Returns whether a message left the queue or anything ended, or the
+    /// pool is closed, so that callers waiting for room (or for `close`) look again.
     pub fn pump(
         &mut self,
         core: &mut pool::Pool,
@@ -158,7 +158,8 @@ impl<R> Messages<R> {
                 }
             }
         }
-        changed
+        // A closing pool whose last connection failed to open ends with no action.
+        changed || core.is_closed()
     }
 
     /// The caller of `msg` gave up: withdrawn from the core if it still waited there.
@@ -252,5 +253,76 @@ impl<R> Messages<R> {
             (End::Report | End::Lost, _) => Err(Error::Cancelled),
         };
         Some((p.reply, result))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use smtp_proto::command::{ForwardPath, ReversePath};
+    use smtp_proto::pool::{ConnId, Pool, PoolConfig};
+    use smtp_proto::{Envelope, Instant};
+
+    use super::{Messages, Order};
+    use crate::Error;
+
+    /// The orders of one pump (what, to which connection), and whether it said to look
+    /// again.
+    fn pump(msgs: &mut Messages<()>, core: &mut Pool) -> (Vec<(&'static str, ConnId)>, bool) {
+        let mut orders = Vec::new();
+        let changed = msgs.pump(
+            core,
+            Instant::ZERO,
+            |o| {
+                orders.push(match o {
+                    Order::Open(c) => ("open", c),
+                    Order::Send { conn, .. } => ("send", conn),
+                    Order::Check(c) => ("check", c),
+                    Order::Close(c) => ("close", c),
+                });
+                Ok(())
+            },
+            |(), _| {},
+        );
+        (orders, changed)
+    }
+
+    /// `close` waits until a pump says to look again: one comes when the pool's last
+    /// connection, opening when the pool closed, fails to open, though that pump has
+    /// nothing to do. (Without it, a closing pool whose extra connection got a 421
+    /// greeting left `close` waiting for ever.)
+    #[test]
+    fn a_pool_closed_by_a_failed_open_says_to_look_again() {
+        let mut core = Pool::new(PoolConfig::default());
+        let mut msgs = Messages::default();
+        let now = Instant::ZERO;
+        let envelope = Envelope::new(
+            ReversePath::new("a@example.org").unwrap(),
+            [ForwardPath::new("b@example.net").unwrap()],
+        );
+        let m = core.submit(now).unwrap();
+        msgs.insert(m, envelope, b"x".as_slice().into(), ());
+        let (orders, _) = pump(&mut msgs, &mut core);
+        let [("open", first)] = orders[..] else {
+            panic!("{orders:?}");
+        };
+        msgs.opened(&mut core, now, first, &Default::default());
+        // The message goes to the first connection; it being busy, a second opens.
+        let (orders, _) = pump(&mut msgs, &mut core);
+        let [("send", c), ("open", second)] = orders[..] else {
+            panic!("{orders:?}");
+        };
+        assert_eq!(c, first);
+        // Its caller gives up; its connection refuses it unwritten: it is gone.
+        msgs.cancel(&mut core, m);
+        msgs.unsent(&mut core, now, first, m, Some(&Error::PoolClosed));
+        core.close();
+        let (orders, _) = pump(&mut msgs, &mut core);
+        assert_eq!(orders, [("close", first)]);
+        assert!(!core.is_closed(), "the second connection is still opening");
+        msgs.open_failed(&mut core, now, second, Error::PoolClosed);
+        let (orders, look_again) = pump(&mut msgs, &mut core);
+        assert!(orders.is_empty(), "{orders:?}");
+        assert!(core.is_closed());
+        assert!(look_again, "close would wait for ever");
     }
 }
