@@ -1,7 +1,8 @@
 //! What the adapters' pools (`smtp_blocking::Pool`, `smtp_tokio::Pool`,
 //! `smtp_smol::Pool`) keep beside the core's [`smtp_proto::pool::Pool`]: each
-//! message's envelope, content and caller until it ends, its last report, and how the
-//! core's [`End`] becomes the caller's result. The decisions are the core's; spawning,
+//! message's envelope, content and caller until it ends, its last report, how the
+//! core's [`Action`]s become [`Order`]s for the adapter's connections, and how its
+//! [`End`] becomes the caller's result. The decisions are the core's; spawning,
 //! channels and clocks are the adapters'.
 
 use std::collections::HashMap;
