@@ -102,11 +102,12 @@ impl<S: Socket> Driver<S> {
         Instant::from_duration(self.origin.elapsed())
     }
 
-    /// The TLS protocol version of the session, if it runs over TLS.
-    pub(crate) fn tls_version(&self) -> Option<&'static str> {
+    /// The TLS version of the session and whether its handshake resumed, if it runs
+    /// over TLS.
+    pub(crate) fn tls_info(&self) -> Option<(&'static str, bool)> {
         match &self.stream {
             #[cfg(feature = "rustls")]
-            Stream::Tls(s) => Some(smtp_io::tls::version_name(s.conn.protocol_version())),
+            Stream::Tls(s) => Some(smtp_io::tls::describe(&s.conn)),
             _ => None,
         }
     }

@@ -40,6 +40,15 @@
 //! The crypto provider is ring, named explicitly: it builds in a fraction of aws-lc-rs's
 //! time on a small (2-core) machine and needs no cmake or C toolchain beyond cc.
 //!
+//! # Reconnecting
+//!
+//! Every connection opened from one [`Builder`] and its clones shares
+//! one rustls configuration and so its session cache: later handshakes resume when the
+//! server allows ([`Connection::tls_resumed`]). [`Builder::credentials_provider`] is asked
+//! for the credentials of each connection (a refreshed OAuth 2.0 token), and
+//! [`Builder::connector`] opens each connection's stream the caller's way (a Unix socket,
+//! a proxy); TLS and the session run on top.
+//!
 //! # Pools
 //! [`Pool`] shares a few connections among many threads: each caller's message joins a
 //! connection's next flight (RFC 2920), connections open, retire and are replaced as
@@ -53,13 +62,13 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod connector;
 mod driver;
 mod pool;
 #[cfg(feature = "rustls")]
 mod tls;
 
 use std::io::{self, Read};
-use std::net::{TcpStream, ToSocketAddrs};
 
 pub use smtp_proto;
 pub use smtp_proto::command::{EhloName, ForwardPath, Mechanism, ReversePath};
@@ -68,10 +77,11 @@ pub use smtp_proto::{
     Stage, Timeouts, TlsMode, TlsPolicy, UsageError,
 };
 
+pub use connector::BoxSocket;
 pub use driver::Socket;
 pub use pool::Pool;
 pub use smtp_io::pool::PoolReport;
-pub use smtp_io::Error;
+pub use smtp_io::{CredentialsError, CredentialsFuture, CredentialsProvider, Error, Target};
 pub use smtp_proto::pool::{PoolConfig, Status};
 
 use driver::Driver;
@@ -79,16 +89,36 @@ use smtp_proto::session::Session;
 use smtp_proto::Instant;
 
 /// Settings for a connection; [`Builder::connect`] opens it. `Clone`, so that a pool
-/// opens each of its connections from one.
+/// opens each of its connections from one: the clones share one rustls configuration
+/// (TLS sessions resume, [`Connection::tls_resumed`]), the credentials provider and the
+/// connector. Its `Debug` shows no secret.
 #[derive(Clone, Debug)]
 pub struct Builder {
     settings: smtp_io::Settings,
+    connector: Option<connector::Connector>,
 }
 
 impl Builder {
-    smtp_io::builder_methods!(settings);
+    smtp_io::builder_methods!(settings, connector);
 
-    /// Resolves the host, connects (trying each address within the connect timeout), then
+    /// Opens each connection's stream with `connector` instead of TCP: a Unix socket,
+    /// a stream through a proxy, a test's in-memory pipe. [`Builder::connect`] (and so
+    /// every connection a pool opens from this builder) calls it with the builder's
+    /// host, port and connect timeout ([`Target`]), which it should bound itself by.
+    /// TLS, greeting, EHLO, STARTTLS and AUTH then run over the stream as over TCP (the
+    /// certificate is still verified against the host).
+    pub fn connector<F, S>(mut self, connector: F) -> Self
+    where
+        F: Fn(&Target) -> io::Result<S> + Send + Sync + 'static,
+        S: Socket + Send + Sync + 'static,
+    {
+        self.connector = Some(connector::connector(connector));
+        self
+    }
+
+    /// Asks the credentials provider if there is one (waiting for its future on this
+    /// thread), resolves the host and connects, trying each address within the connect
+    /// timeout (or opens the stream with the [`connector`](Builder::connector)), then
     /// sets the session up: greeting, EHLO, TLS, AUTH.
     ///
     /// A configuration under which the session could not make progress is refused
@@ -96,27 +126,29 @@ impl Builder {
     /// [`UsageError::InvalidConfig`].
     pub fn connect(self) -> Result<Connection, Error> {
         self.settings.check()?;
-        let (host, port) = (self.settings.host.as_str(), self.settings.port_or_default());
-        let mut last = io::Error::new(io::ErrorKind::NotFound, "the host has no address");
-        for addr in (host, port).to_socket_addrs().map_err(Error::Io)? {
-            match TcpStream::connect_timeout(&addr, self.settings.connect_timeout) {
-                Ok(tcp) => {
-                    tcp.set_nodelay(true).map_err(Error::Io)?;
-                    return self.connect_stream(tcp);
-                }
-                Err(e) => last = e,
-            }
-        }
-        Err(Error::Io(last))
+        let config = smtp_io::block_on(self.settings.session_config())?;
+        let stream = connector::open(self.connector.as_ref(), &self.settings.target())?;
+        self.start(stream, config)
     }
 
-    /// Sets the session up over a stream the caller opened (e.g. a Unix socket for LMTP).
+    /// Sets the session up over a stream the caller opened (e.g. a Unix socket for
+    /// LMTP), with the credentials provider's credentials if there is one.
     pub fn connect_stream<S: Socket>(self, stream: S) -> Result<Connection<S>, Error> {
+        let config = smtp_io::block_on(self.settings.session_config())?;
+        self.start(stream, config)
+    }
+
+    /// Runs the session with `config` over `stream`.
+    fn start<S: Socket>(
+        self,
+        stream: S,
+        config: smtp_proto::Config,
+    ) -> Result<Connection<S>, Error> {
         #[cfg(feature = "rustls")]
         let tls = self.settings.tls_setup()?;
         let mut d = Driver::new(
             stream,
-            self.settings.config,
+            config,
             #[cfg(feature = "rustls")]
             tls,
         );
@@ -127,7 +159,7 @@ impl Builder {
 }
 
 /// An SMTP/LMTP session, set up and ready for transactions.
-pub struct Connection<S: Socket = TcpStream> {
+pub struct Connection<S: Socket = BoxSocket> {
     d: Driver<S>,
 }
 
@@ -261,9 +293,5 @@ impl<S: Socket> Connection<S> {
 
     smtp_io::session_accessors!(d.session);
 
-    /// The TLS protocol version (`"TLSv1.3"`, `"TLSv1.2"`) when the session runs over
-    /// TLS, implicit or after STARTTLS.
-    pub fn tls_version(&self) -> Option<&'static str> {
-        self.d.tls_version()
-    }
+    smtp_io::tls_accessors!(d);
 }

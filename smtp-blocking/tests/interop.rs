@@ -52,7 +52,7 @@ fn builder(s: &TestServers, l: Listener) -> Builder {
         .port(s.port(l))
 }
 
-fn connect(s: &TestServers, l: Listener, b: Builder) -> Connection {
+fn connect(s: &TestServers, l: Listener, b: Builder) -> Connection<TcpStream> {
     let tcp = TcpStream::connect(s.addr(l)).expect("connect");
     tcp.set_nodelay(true).unwrap();
     b.connect_stream(tcp).expect("session set-up")
@@ -429,4 +429,33 @@ fn lmtp_reports_each_recipient() {
         "{env}"
     );
     assert_aiosmtpd_stored(&stored, &msg);
+}
+
+/// Two connections from one builder (so one rustls configuration and session cache) to
+/// Postfix, which keeps TLS sessions (session tickets, tlsmgr): the first handshake is
+/// full, the second resumes. The builder verifies the certificate's name (`localhost`)
+/// and its connector reaches the listener's address (as `connect` above does by hand).
+fn postfix_resumes(l: Listener, tls: fn(Builder) -> Builder) {
+    let s = servers();
+    let addr = s.addr(l);
+    let b = tls(builder(&s, l)).connector(move |_: &smtp_blocking::Target| {
+        let tcp = TcpStream::connect(addr)?;
+        tcp.set_nodelay(true)?;
+        Ok(tcp)
+    });
+    for (i, resumed) in [false, true].into_iter().enumerate() {
+        let conn = b.clone().connect().expect("connect");
+        assert_eq!(conn.tls_resumed(), Some(resumed), "connection {i}");
+        conn.quit().expect("quit");
+    }
+}
+
+#[test]
+fn postfix_starttls_sessions_of_one_builder_resume() {
+    postfix_resumes(Listener::Postfix, |b| b.starttls(TlsPolicy::Required));
+}
+
+#[test]
+fn postfix_implicit_tls_sessions_of_one_builder_resume() {
+    postfix_resumes(Listener::PostfixTls, Builder::implicit_tls);
 }

@@ -58,6 +58,29 @@ impl Plan {
             Server::Unix(_) => None,
         }
     }
+
+    /// The Unix socket to connect to, if the server is one: every adapter's `Builder`
+    /// then opens it with a connector, for the session and a pool's connections alike.
+    pub fn unix_path(&self) -> Option<&std::path::Path> {
+        match &self.server {
+            Server::Unix(path) => Some(path),
+            Server::Tcp { .. } => None,
+        }
+    }
+
+    /// What every adapter's `Builder::from_settings` takes: host, port, connect
+    /// timeout, rustls configuration and the core's configuration. A Unix socket is
+    /// the adapter's connector ([`Plan::unix_path`]).
+    pub fn settings(&self) -> smtp_io::Settings {
+        let mut settings = smtp_io::Settings::new(self.host());
+        settings.port = self.port();
+        if let Some(timeout) = self.connect_timeout {
+            settings.connect_timeout = timeout;
+        }
+        settings.tls_config = self.tls_config.clone();
+        settings.config = self.config.clone();
+        settings
+    }
 }
 
 /// What the session said about itself once set up.
@@ -141,14 +164,7 @@ pub const OPEN: usize = 10_000;
 pub fn run<A: Adapter>(plan: &Plan, progress: &dyn Progress) -> Outcome {
     let session = async {
         let start = Instant::now();
-        match &plan.server {
-            Server::Tcp { .. } => {
-                drive::<A, _>(A::connect_tcp(plan).await, plan, progress, start).await
-            }
-            Server::Unix(path) => {
-                drive::<A, _>(A::connect_unix(plan, path).await, plan, progress, start).await
-            }
-        }
+        drive::<A, _>(A::connect(plan).await, plan, progress, start).await
     };
     A::block_on(session).unwrap_or_else(|e| Outcome {
         error: Some(Error::Io(e)),

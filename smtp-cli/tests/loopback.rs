@@ -482,3 +482,28 @@ fn repeat_through_a_pool_of_three_on_every_runtime() {
         assert_eq!(pool.iter().map(|c| c.messages.len()).sum::<usize>(), 60);
     });
 }
+
+/// `--server unix:PATH`: the session, and with `--concurrency` every connection of the
+/// pool, reach the Unix socket (the adapter's connector opens it), and every message is
+/// stored once.
+#[test]
+fn a_unix_socket_server_serves_the_session_and_every_pooled_connection() {
+    on_every_runtime(|runtime| {
+        let sink = smtp_sink::Sink::start().unwrap();
+        let path = smtp_testkit::forward::unix_forwarder(sink.addr());
+        let data = temp_file("m.eml", MESSAGE);
+        let mut cmd = assert_cmd::Command::cargo_bin("smtp-send").unwrap();
+        cmd.args(["--runtime", runtime, "--server"])
+            .arg(format!("unix:{}", path.display()))
+            .args(["--from", "a@example.org", "--to", "b@example.net"])
+            .args(["--repeat", "4", "--concurrency", "2"])
+            .args(["--starttls", "never", "--data"])
+            .arg(&data)
+            .timeout(std::time::Duration::from_secs(60));
+        Run::of(cmd.output().unwrap()).expect(0);
+        assert!(sink.wait_for_idle(std::time::Duration::from_secs(10)));
+        let stored = sink.messages();
+        assert_eq!(stored.len(), 4, "{runtime}");
+        assert!(stored.iter().all(|m| m.content == MESSAGE), "{runtime}");
+    });
+}

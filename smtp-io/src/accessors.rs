@@ -25,6 +25,29 @@ macro_rules! session_accessors {
     };
 }
 
+/// The methods every adapter's `Connection` has that describe its TLS session, from
+/// `self.$driver.tls_info()` (`Option<(version name, resumed)>`, see
+/// [`tls::describe`](crate::tls::describe)): `tls_version` and `tls_resumed`.
+#[macro_export]
+macro_rules! tls_accessors {
+    ($($driver:ident).+) => {
+        /// The TLS protocol version (`"TLSv1.3"`, `"TLSv1.2"`) when the session runs
+        /// over TLS, implicit or after STARTTLS.
+        pub fn tls_version(&self) -> Option<&'static str> {
+            self.$($driver).+.tls_info().map(|(version, _)| version)
+        }
+
+        /// Whether the TLS handshake resumed a session of an earlier connection (an
+        /// abbreviated handshake: no certificate sent or verified again), when the
+        /// session runs over TLS. Connections opened from one `Builder` (and its clones,
+        /// a pool's) share one rustls configuration and so its session cache: from the
+        /// second on, they resume when the server allows.
+        pub fn tls_resumed(&self) -> Option<bool> {
+            self.$($driver).+.tls_info().map(|(_, resumed)| resumed)
+        }
+    };
+}
+
 #[cfg(test)]
 mod tests {
     use smtp_proto::command::EhloName;

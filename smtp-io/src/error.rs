@@ -44,6 +44,8 @@ pub enum Error {
     PoolTimeout,
     /// The pool is closing: it takes no more messages.
     PoolClosed,
+    /// The `Builder`'s credentials provider gave none; nothing was opened.
+    Credentials(crate::CredentialsError),
 }
 
 impl Error {
@@ -52,6 +54,7 @@ impl Error {
         match self {
             Error::Io(_) | Error::Timeout { .. } | Error::PoolTimeout => true,
             Error::Smtp(e) => e.is_transient(),
+            Error::Credentials(e) => e.is_transient(),
             _ => false,
         }
     }
@@ -63,6 +66,7 @@ impl Error {
         match self {
             Error::Smtp(e) => e.is_permanent(),
             Error::Io(_) | Error::Timeout { .. } | Error::PoolTimeout => false,
+            Error::Credentials(e) => !e.is_transient(),
             _ => true,
         }
     }
@@ -112,6 +116,7 @@ impl SessionError for Error {
             Error::Cancelled => Error::Cancelled,
             Error::PoolTimeout => Error::PoolTimeout,
             Error::PoolClosed => Error::PoolClosed,
+            Error::Credentials(e) => Error::Credentials(e.clone()),
         }
     }
 }
@@ -131,6 +136,7 @@ impl fmt::Display for Error {
             Error::Cancelled => f.write_str("an earlier operation did not complete"),
             Error::PoolTimeout => f.write_str("waited too long for a pooled connection; not sent"),
             Error::PoolClosed => f.write_str("the pool is closed"),
+            Error::Credentials(e) => write!(f, "{e}"),
         }
     }
 }
@@ -143,6 +149,7 @@ impl std::error::Error for Error {
             Error::Tls(e) => Some(e),
             Error::Smtp(e) => Some(e),
             Error::Usage(e) => Some(e),
+            Error::Credentials(e) => Some(e),
             _ => None,
         }
     }
@@ -174,7 +181,12 @@ mod tests {
             assert_eq!(e.is_transient(), core.is_transient(), "{code}");
             assert_eq!(e.is_permanent(), core.is_permanent(), "{code}");
         }
+        let down = Error::Credentials(crate::CredentialsError::transient("unreachable"));
+        assert!(down.is_transient() && !down.is_permanent());
+        let revoked = Error::Credentials(crate::CredentialsError::permanent("revoked"));
+        assert_eq!(revoked.duplicate().to_string(), "no credentials: revoked");
         for e in [
+            revoked,
             Error::Usage(UsageError::Closed),
             Error::InvalidHost("a b".into()),
             Error::TlsUnavailable,

@@ -9,6 +9,10 @@
 //!   connects (host, port, the core's [`Config`](smtp_proto::Config), connect timeout,
 //!   rustls configuration), and the constructor and chainable setters every `Builder`
 //!   has.
+//! - [`CredentialsProvider`]: where a `Builder` gets each connection's credentials
+//!   (a refreshed OAuth 2.0 token per connection).
+//! - [`Connector`] and [`Target`]: a caller's way to open each connection's stream
+//!   (Unix socket, proxy), kept by the `Builder` for `connect` and pools alike.
 //! - [`session_accessors!`]: the methods every adapter's `Connection` has that read
 //!   its session (capabilities, encryption, AUTH mechanism).
 //! - [`new_session`]: the [`Session`](smtp_proto::session::Session) an adapter drives,
@@ -22,7 +26,8 @@
 //!   ([`Messages::pump`](pool::Messages::pump)), and the
 //!   [`PoolReport`](pool::PoolReport) a caller gets.
 //! - `tls` (feature `rustls`): what a TLS handshake needs besides the stream (the server
-//!   name, the default configuration), and the name of the version it negotiated.
+//!   name, the default configuration, built once per process), and the name of the
+//!   version it negotiated and whether the handshake resumed a session.
 //!
 //! The adapters do the I/O: sockets, clocks, TLS handshakes. This crate has none.
 //!
@@ -36,6 +41,9 @@
 #![warn(missing_docs)]
 
 mod accessors;
+mod block_on;
+mod connector;
+mod credentials;
 mod error;
 pub mod pool;
 mod session;
@@ -52,6 +60,9 @@ pub use rustls;
 /// The core, re-exported for the paths of [`builder_methods!`].
 pub use smtp_proto;
 
+pub use block_on::block_on;
+pub use connector::{Connector, Target};
+pub use credentials::{CredentialsError, CredentialsFuture, CredentialsProvider};
 pub use error::Error;
 pub use session::new_session;
 pub use settings::Settings;

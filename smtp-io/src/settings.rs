@@ -1,6 +1,5 @@
 //! What an adapter's `Builder` holds before it connects, and its constructor and setters.
 
-#[cfg(feature = "rustls")]
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -9,6 +8,7 @@ use smtp_proto::{Config, TlsMode, TlsPolicy};
 
 #[cfg(feature = "rustls")]
 use crate::tls::TlsSetup;
+use crate::{CredentialsProvider, Target};
 
 /// Where to connect and how to run the session: everything of an adapter's `Builder`.
 #[derive(Clone, Debug)]
@@ -25,6 +25,9 @@ pub struct Settings {
     /// The rustls configuration; `None`: [`tls::default_config`](crate::tls::default_config).
     #[cfg(feature = "rustls")]
     pub tls_config: Option<Arc<rustls::ClientConfig>>,
+    /// Where each connect gets its credentials; `None`: `config.credentials`, the same
+    /// every time.
+    pub credentials_provider: Option<Arc<dyn CredentialsProvider>>,
 }
 
 impl Settings {
@@ -38,7 +41,36 @@ impl Settings {
             connect_timeout: Duration::from_secs(30),
             #[cfg(feature = "rustls")]
             tls_config: None,
+            credentials_provider: None,
         }
+    }
+
+    /// What a connector is asked to reach: host, port (its default when none was
+    /// given), connect timeout.
+    pub fn target(&self) -> Target {
+        Target::new(
+            self.host.clone(),
+            self.port_or_default(),
+            self.connect_timeout,
+        )
+    }
+
+    /// The configuration of the session about to start: `config`, with the
+    /// credentials of the [`credentials_provider`](Self::credentials_provider) if there
+    /// is one (called once per connect: a refreshed token for every connection).
+    ///
+    /// # Errors
+    /// The provider's, as [`Error::Credentials`](crate::Error::Credentials).
+    pub async fn session_config(&self) -> Result<Config, crate::Error> {
+        let mut config = self.config.clone();
+        if let Some(provider) = &self.credentials_provider {
+            let credentials = provider
+                .credentials()
+                .await
+                .map_err(crate::Error::Credentials)?;
+            config.credentials = Some(credentials);
+        }
+        Ok(config)
     }
 
     /// The port given, else 465 with implicit TLS (RFC 8314), 24 with LMTP (RFC 2033),
@@ -79,9 +111,10 @@ impl Settings {
 }
 
 /// The constructor and setters every adapter's `Builder` has, written once: expands,
-/// inside `impl Builder`, to `new(host)` and chainable methods on its field `$settings`
-/// (a [`Settings`], the `Builder`'s only field), and `tls_config` with the `rustls`
-/// feature.
+/// inside `impl Builder`, to `new(host)`, `from_settings` and chainable methods on its
+/// field `$settings` (a [`Settings`]), and `tls_config` with the `rustls` feature. The
+/// `Builder`'s other fields, named after it (an adapter's connector), start as their
+/// `Default`.
 ///
 /// A macro because the methods must be the `Builder`'s own: a crate can add inherent
 /// methods only to its own types, and setters from a shared trait would work only
@@ -105,14 +138,21 @@ impl Settings {
 /// ```
 #[macro_export]
 macro_rules! builder_methods {
-    ($settings:ident) => {
+    ($settings:ident $(, $other:ident)*) => {
         /// Connects to `host` (a name to resolve, or an IP address); TLS certificates
         /// are verified against it. Defaults: port 25 (465 with implicit TLS, 24 with
         /// LMTP), STARTTLS required, EHLO name `localhost`, RFC 5321 timeouts, 30 s to
         /// connect.
         pub fn new(host: impl Into<String>) -> Self {
+            Self::from_settings($crate::Settings::new(host.into()))
+        }
+
+        /// A builder with these settings, as the setters below would leave them (one
+        /// place for a program that keeps its own settings, such as smtp-send's).
+        pub fn from_settings(settings: $crate::Settings) -> Self {
             Self {
-                $settings: $crate::Settings::new(host.into()),
+                $settings: settings,
+                $($other: ::std::default::Default::default(),)*
             }
         }
 
@@ -134,10 +174,25 @@ macro_rules! builder_methods {
             self
         }
 
-        /// Authenticate with these (only over TLS unless
-        /// [`allow_plaintext_auth`](Self::allow_plaintext_auth)).
+        /// Authenticate with these, on every connection (only over TLS unless
+        /// [`allow_plaintext_auth`](Self::allow_plaintext_auth)). Replaces a
+        /// [`credentials_provider`](Self::credentials_provider).
         pub fn credentials(mut self, credentials: $crate::smtp_proto::Credentials) -> Self {
             self.$settings.config.credentials = Some(credentials);
+            self.$settings.credentials_provider = None;
+            self
+        }
+
+        /// Authenticate with what `provider` gives, asked once per connect (each
+        /// connection of a pool too), so that a token can be refreshed; a provider's
+        /// error fails that connect with `Error::Credentials`
+        /// before anything is opened. Replaces [`credentials`](Self::credentials).
+        pub fn credentials_provider(
+            mut self,
+            provider: impl $crate::CredentialsProvider + 'static,
+        ) -> Self {
+            self.$settings.config.credentials = None;
+            self.$settings.credentials_provider = Some(::std::sync::Arc::new(provider));
             self
         }
 
@@ -260,6 +315,60 @@ mod tests {
         assert!(s.config.credentials.is_some());
         assert!(!s.config.pipelining && !s.config.chunking && s.config.allow_plaintext_auth);
         assert_eq!(s.connect_timeout, Duration::from_secs(3));
+    }
+
+    #[test]
+    fn the_provider_is_asked_per_session_and_the_last_of_credentials_and_provider_wins() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let calls = Arc::new(AtomicUsize::new(0));
+        let counter = calls.clone();
+        let provider = move || {
+            let n = counter.fetch_add(1, Ordering::SeqCst) + 1;
+            smtp_proto::Credentials::oauth2("alice", format!("token-{n}"))
+                .map_err(crate::CredentialsError::permanent)
+        };
+        let fixed = smtp_proto::Credentials::password("u", "static-secret").unwrap();
+        let b = Builder::new("mx.example")
+            .credentials(fixed.clone())
+            .credentials_provider(provider);
+        assert!(b.settings.config.credentials.is_none());
+        let token = |c: Config| match c.credentials {
+            Some(smtp_proto::Credentials::OAuth2 { token, .. }) => token.expose().to_vec(),
+            other => panic!("{other:?}"),
+        };
+        let first = crate::block_on(b.settings.session_config()).unwrap();
+        let second = crate::block_on(b.settings.session_config()).unwrap();
+        assert_eq!(token(first), b"token-1");
+        assert_eq!(token(second), b"token-2");
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+        let debug = format!("{:?}", b.settings);
+        assert!(debug.contains("CredentialsProvider"), "{debug}");
+        let b = b.credentials(fixed);
+        assert!(b.settings.credentials_provider.is_none());
+        let config = crate::block_on(b.settings.session_config()).unwrap();
+        assert!(matches!(
+            config.credentials,
+            Some(smtp_proto::Credentials::Password { .. })
+        ));
+        assert!(!format!("{:?}", b.settings).contains("static-secret"));
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+    }
+
+    #[test]
+    fn a_provider_error_is_the_connects_error() {
+        let b = Builder::new("mx.example")
+            .credentials_provider(|| Err(crate::CredentialsError::transient("token service down")));
+        let e = crate::block_on(b.settings.session_config()).unwrap_err();
+        assert!(matches!(e, crate::Error::Credentials(_)), "{e:?}");
+        assert!(e.is_transient());
+    }
+
+    #[test]
+    fn the_target_is_host_default_port_and_timeout() {
+        let b = Builder::new("mx.example").implicit_tls();
+        let t = b.settings.target();
+        assert_eq!((t.host.as_str(), t.port), ("mx.example", 465));
+        assert_eq!(t.connect_timeout, Duration::from_secs(30));
     }
 
     #[cfg(feature = "rustls")]

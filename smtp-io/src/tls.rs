@@ -6,7 +6,7 @@
 use std::sync::{Arc, OnceLock};
 
 use rustls::pki_types::ServerName;
-use rustls::{ClientConfig, ProtocolVersion, RootCertStore};
+use rustls::{ClientConfig, CommonState, HandshakeKind, ProtocolVersion, RootCertStore};
 
 use crate::Error;
 
@@ -59,6 +59,14 @@ pub fn version_name(version: Option<ProtocolVersion>) -> &'static str {
         Some(ProtocolVersion::TLSv1_2) => "TLSv1.2",
         _ => "TLS",
     }
+}
+
+/// How the adapters' `Connection::tls_version` and `Connection::tls_resumed` describe
+/// a TLS session: its version's name, and whether its handshake resumed an earlier
+/// session (RFC 8446 §2.2, RFC 5246 §7.3) rather than running a full one.
+pub fn describe(state: &CommonState) -> (&'static str, bool) {
+    let resumed = state.handshake_kind() == Some(HandshakeKind::Resumed);
+    (version_name(state.protocol_version()), resumed)
 }
 
 #[cfg(test)]

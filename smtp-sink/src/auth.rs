@@ -1,4 +1,6 @@
-//! AUTH PLAIN (RFC 4616) and LOGIN against the sink's users (RFC 4954 exchanges).
+//! AUTH PLAIN (RFC 4616), LOGIN and XOAUTH2 (Google's OAuth 2.0 bearer-token
+//! mechanism) against the sink's users (RFC 4954 exchanges). For XOAUTH2 a user's
+//! password is its token.
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
@@ -7,6 +9,7 @@ use base64::Engine;
 #[derive(Debug)]
 pub(crate) enum Pending {
     Plain,
+    XOAuth2,
     LoginUser,
     LoginPassword(String),
 }
@@ -16,8 +19,9 @@ pub(crate) enum Pending {
 pub(crate) enum Step {
     /// `334 <prompt>` and wait.
     Challenge(&'static str),
-    /// 235: authenticated as this user with this mechanism.
-    Success(&'static str, String),
+    /// 235: authenticated as this user with this mechanism, with the credentials at
+    /// this position of the sink's users.
+    Success(&'static str, String, usize),
     /// A failure reply: code and text.
     Fail(u16, &'static str),
 }
@@ -36,9 +40,9 @@ fn decode(s: &str) -> Option<Vec<u8>> {
 }
 
 fn check(users: &[(String, String)], mechanism: &'static str, user: &str, pass: &str) -> Step {
-    match users.iter().any(|(u, p)| u == user && p == pass) {
-        true => Step::Success(mechanism, user.to_string()),
-        false => INVALID,
+    match users.iter().position(|(u, p)| u == user && p == pass) {
+        Some(i) => Step::Success(mechanism, user.to_string(), i),
+        None => INVALID,
     }
 }
 
@@ -59,6 +63,28 @@ fn plain(users: &[(String, String)], response: &str) -> Step {
     }
 }
 
+/// XOAUTH2's `user=USER ^A auth=Bearer TOKEN ^A ^A`. A refused token gets 535 at once
+/// (Google's servers first send a 334 with a JSON error; a client copes with both).
+fn xoauth2(users: &[(String, String)], response: &str) -> Step {
+    let Some(raw) = decode(response) else {
+        return BAD_BASE64;
+    };
+    let Ok(text) = std::str::from_utf8(&raw) else {
+        return INVALID;
+    };
+    let mut parts = text.split('\x01');
+    let (Some(user), Some(auth), Some(""), Some(""), None) = (
+        parts.next().and_then(|p| p.strip_prefix("user=")),
+        parts.next().and_then(|p| p.strip_prefix("auth=Bearer ")),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    ) else {
+        return INVALID;
+    };
+    check(users, "XOAUTH2", user, auth)
+}
+
 /// AUTH `mechanism` [`initial`]: the first step, and what then waits.
 pub(crate) fn start(
     users: &[(String, String)],
@@ -69,6 +95,12 @@ pub(crate) fn start(
         return match initial {
             Some(r) => (plain(users, r), None),
             None => (Step::Challenge(""), Some(Pending::Plain)),
+        };
+    }
+    if mechanism.eq_ignore_ascii_case("XOAUTH2") {
+        return match initial {
+            Some(r) => (xoauth2(users, r), None),
+            None => (Step::Challenge(""), Some(Pending::XOAuth2)),
         };
     }
     if mechanism.eq_ignore_ascii_case("LOGIN") {
@@ -105,6 +137,7 @@ pub(crate) fn respond(
     }
     match pending {
         Pending::Plain => (plain(users, line), None),
+        Pending::XOAuth2 => (xoauth2(users, line), None),
         Pending::LoginUser => login_user(line),
         Pending::LoginPassword(user) => match decode(line).map(String::from_utf8) {
             Some(Ok(pass)) => (check(users, "LOGIN", &user, &pass), None),
@@ -126,7 +159,7 @@ mod tests {
         let ok = STANDARD.encode(b"\0alice\0secret");
         assert_eq!(
             start(&users(), "plain", Some(&ok)).0,
-            Step::Success("PLAIN", "alice".into())
+            Step::Success("PLAIN", "alice".into(), 0)
         );
         let (step, pending) = start(&users(), "PLAIN", None);
         assert_eq!(step, Step::Challenge(""));
@@ -144,11 +177,37 @@ mod tests {
         let (step, p) = respond(&users(), p.unwrap(), &STANDARD.encode("secret"));
         assert_eq!(
             (step, p.is_none()),
-            (Step::Success("LOGIN", "alice".into()), true)
+            (Step::Success("LOGIN", "alice".into(), 0), true)
         );
         let (_, p) = start(&users(), "LOGIN", None);
         assert_eq!(respond(&users(), p.unwrap(), "*").0.code(), 501);
         assert_eq!(start(&users(), "CRAM-MD5", None).0.code(), 504);
+    }
+
+    #[test]
+    fn xoauth2_checks_the_token_and_names_the_credentials_used() {
+        let users = vec![
+            ("alice".to_string(), "token-1".to_string()),
+            ("alice".to_string(), "token-2".to_string()),
+        ];
+        let response =
+            |token: &str| STANDARD.encode(format!("user=alice\x01auth=Bearer {token}\x01\x01"));
+        assert_eq!(
+            start(&users, "XOAUTH2", Some(&response("token-2"))).0,
+            Step::Success("XOAUTH2", "alice".into(), 1)
+        );
+        assert_eq!(
+            start(&users, "XOAUTH2", Some(&response("token-3"))).0,
+            INVALID
+        );
+        let (step, p) = start(&users, "xoauth2", None);
+        assert_eq!(step, Step::Challenge(""));
+        assert_eq!(
+            respond(&users, p.unwrap(), &response("token-1")).0,
+            Step::Success("XOAUTH2", "alice".into(), 0)
+        );
+        let truncated = STANDARD.encode("user=alice\x01auth=Bearer token-1");
+        assert_eq!(start(&users, "XOAUTH2", Some(&truncated)).0, INVALID);
     }
 
     impl Step {

@@ -40,7 +40,7 @@ pub enum Extension {
     EnhancedStatusCodes,
     /// STARTTLS (RFC 3207); never offered on an implicit-TLS sink or once TLS is up.
     StartTls,
-    /// AUTH PLAIN and LOGIN (RFC 4954), offered when users are given.
+    /// AUTH PLAIN, LOGIN and XOAUTH2 (RFC 4954), offered when users are given.
     Auth,
 }
 
@@ -175,8 +175,10 @@ impl SinkBuilder {
         self
     }
 
-    /// A user AUTH PLAIN and LOGIN accept (the AUTH extension is offered once a user is
-    /// given).
+    /// A user AUTH PLAIN and LOGIN accept, and XOAUTH2 with `password` as the bearer
+    /// token (the AUTH extension is offered once a user is given). The same name may
+    /// come several times with different secrets: each is accepted, and
+    /// [`AuthInfo::credentials`](crate::AuthInfo::credentials) says which was used.
     pub fn user(mut self, name: impl Into<String>, password: impl Into<String>) -> Self {
         self.config.users.push((name.into(), password.into()));
         self

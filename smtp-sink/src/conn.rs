@@ -91,7 +91,7 @@ async fn run(shared: &Shared, session: &mut Session<'_>, tcp: TcpStream, n: u64)
         false => Stream::Plain(tcp),
     };
     if shared.config.implicit_tls {
-        session.tls_started(true, stream.tls_version());
+        session.tls_started(true, stream.tls_version(), stream.tls_resumed());
     }
     let mut next = session.greeting(n);
     let mut input: Vec<u8> = Vec::with_capacity(16 * 1024);
@@ -127,7 +127,7 @@ async fn run(shared: &Shared, session: &mut Session<'_>, tcp: TcpStream, n: u64)
                     Ok(s) => s,
                     Err(end) => return end,
                 };
-                session.tls_started(false, stream.tls_version());
+                session.tls_started(false, stream.tls_version(), stream.tls_resumed());
                 next = Next::Read;
                 continue;
             }

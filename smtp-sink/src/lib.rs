@@ -4,7 +4,7 @@
 //! runtime on a background thread, so it serves blocking and async tests alike. It speaks
 //! ESMTP (or LMTP) with PIPELINING, CHUNKING/BINARYMIME, 8BITMIME, SMTPUTF8, SIZE, DSN,
 //! ENHANCEDSTATUSCODES, STARTTLS (or implicit TLS) with a certificate made when it
-//! starts ([`Sink::client_config`], [`Sink::trust_anchor`]), and AUTH PLAIN and LOGIN
+//! starts ([`Sink::client_config`], [`Sink::trust_anchor`]), and AUTH PLAIN, LOGIN and XOAUTH2
 //! against the users it is given; it records every connection and message
 //! ([`Sink::messages`], [`Sink::connections`]), answers as its [`Rule`]s say and
 //! misbehaves on cue ([`SinkBuilder`]'s fault methods).

@@ -121,15 +121,23 @@ pub struct TlsInfo {
     pub implicit: bool,
     /// The protocol version, e.g. `"TLSv1_3"`.
     pub version: String,
+    /// Whether the handshake resumed a session of an earlier connection (the sink's
+    /// rustls server keeps sessions in memory and issues TLS 1.3 tickets, rustls'
+    /// defaults), rather than a full handshake.
+    pub resumed: bool,
 }
 
 /// A successful AUTH.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AuthInfo {
-    /// `PLAIN` or `LOGIN`.
+    /// `PLAIN`, `LOGIN` or `XOAUTH2`.
     pub mechanism: String,
     /// The authentication identity.
     pub user: String,
+    /// Which credentials matched: their position among the
+    /// [`SinkBuilder::user`](crate::SinkBuilder::user) calls (the secret itself is not
+    /// recorded), so that a test can tell which of several tokens a client used.
+    pub credentials: usize,
 }
 
 /// Why a connection ended.

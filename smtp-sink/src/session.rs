@@ -214,7 +214,7 @@ impl<'a> Session<'a> {
     }
 
     /// TLS is up: the client starts over (RFC 3207 §4.2).
-    pub(crate) fn tls_started(&mut self, implicit: bool, version: Option<String>) {
+    pub(crate) fn tls_started(&mut self, implicit: bool, version: Option<String>, resumed: bool) {
         self.tls = true;
         self.hello = None;
         self.auth_user = None;
@@ -223,6 +223,7 @@ impl<'a> Session<'a> {
             let tls = TlsInfo {
                 implicit,
                 version: version.unwrap_or_default(),
+                resumed,
             };
             self.shared.store.update(self.id, |c| c.tls = Some(tls));
         }
@@ -405,7 +406,7 @@ impl<'a> Session<'a> {
             lines.push("STARTTLS".into());
         }
         if self.auth_offered() {
-            lines.push("AUTH PLAIN LOGIN".into());
+            lines.push("AUTH PLAIN LOGIN XOAUTH2".into());
         }
         let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
         self.say_lines(250, &lines);
@@ -685,12 +686,13 @@ impl<'a> Session<'a> {
             Step::Challenge(prompt) => {
                 self.say(334, prompt);
             }
-            Step::Success(mechanism, user) => {
+            Step::Success(mechanism, user, credentials) => {
                 self.say(235, "2.7.0 Authentication successful");
                 if self.log.is_some() {
                     let info = AuthInfo {
                         mechanism: mechanism.into(),
                         user: user.clone(),
+                        credentials,
                     };
                     self.shared.store.update(self.id, |c| c.auth = Some(info));
                 }

@@ -28,6 +28,16 @@ impl Stream {
             Stream::Tls(s) => s.get_ref().1.protocol_version().map(|v| format!("{v:?}")),
         }
     }
+
+    /// Whether the TLS handshake resumed an earlier session.
+    pub(crate) fn tls_resumed(&self) -> bool {
+        match self {
+            Stream::Plain(_) => false,
+            Stream::Tls(s) => {
+                s.get_ref().1.handshake_kind() == Some(rustls::HandshakeKind::Resumed)
+            }
+        }
+    }
 }
 
 impl AsyncRead for Stream {

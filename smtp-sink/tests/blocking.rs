@@ -19,3 +19,12 @@ macro_rules! aw {
 }
 
 include!("adapters/send_paths.rs");
+
+/// Opens the Unix socket at `$path` (a `PathBuf`) the runtime's way.
+macro_rules! connect_unix {
+    ($path:ident) => {
+        std::os::unix::net::UnixStream::connect(&$path)
+    };
+}
+
+include!("adapters/reconnect.rs");

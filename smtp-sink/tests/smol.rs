@@ -17,3 +17,13 @@ macro_rules! aw {
 }
 
 include!("adapters/send_paths.rs");
+
+/// Opens the Unix socket at `$path` (a `PathBuf`) the runtime's way.
+macro_rules! connect_unix {
+    ($path:ident) => {
+        smol::net::unix::UnixStream::connect($path.clone())
+    };
+}
+
+include!("adapters/reconnect.rs");
+include!("adapters/pool_reconnect.rs");

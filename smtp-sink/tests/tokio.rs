@@ -46,3 +46,13 @@ async fn starts_sends_and_stops_inside_an_async_test() {
     assert_eq!(sink.messages()[0].content, b"Subject: async\r\n\r\nhi\r\n");
     drop(sink);
 }
+
+/// Opens the Unix socket at `$path` (a `PathBuf`) the runtime's way.
+macro_rules! connect_unix {
+    ($path:ident) => {
+        tokio::net::UnixStream::connect($path.clone())
+    };
+}
+
+include!("adapters/reconnect.rs");
+include!("adapters/pool_reconnect.rs");

@@ -59,7 +59,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Stream<S> {
 
 /// Runs `fut` until `deadline` (`None` if the deadline came first). Biased towards `fut`:
 /// bytes that arrived while the caller was idle win over a deadline that passed meanwhile.
-async fn timed<F: Future>(deadline: Option<Clock>, fut: F) -> Option<F::Output> {
+pub(crate) async fn timed<F: Future>(deadline: Option<Clock>, fut: F) -> Option<F::Output> {
     future::or(async { Some(fut.await) }, async {
         sleep(deadline).await;
         None
@@ -144,11 +144,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
         }
     }
 
-    /// The TLS protocol version of the session, if it runs over TLS.
-    pub(crate) fn tls_version(&self) -> Option<&'static str> {
+    /// The TLS version of the session and whether its handshake resumed, if it runs
+    /// over TLS.
+    pub(crate) fn tls_info(&self) -> Option<(&'static str, bool)> {
         match &self.stream {
             #[cfg(feature = "rustls")]
-            Stream::Tls(s) => Some(smtp_io::tls::version_name(s.get_ref().1.protocol_version())),
+            Stream::Tls(s) => Some(smtp_io::tls::describe(s.get_ref().1)),
             _ => None,
         }
     }

@@ -53,6 +53,15 @@
 //! [`TxnFailure::SessionClosed`](smtp_proto::TxnFailure::SessionClosed). After the
 //! session died, every call returns the error that ended it (`quit` too).
 //!
+//! # Reconnecting
+//!
+//! Every connection opened from one [`Builder`] and its clones (and each connection of a [`Pool`]) shares
+//! one rustls configuration and so its session cache: later handshakes resume when the
+//! server allows ([`Connection::tls_resumed`]). [`Builder::credentials_provider`] is asked
+//! for the credentials of each connection (a refreshed OAuth 2.0 token), and
+//! [`Builder::connector`] opens each connection's stream the caller's way (a Unix socket,
+//! a proxy); TLS and the session run on top.
+//!
 //! # Features
 //!
 //! - `rustls` (default): implicit TLS and STARTTLS with rustls. The crypto provider is
@@ -62,23 +71,23 @@
 //! - `tracing`: commands and replies at debug level, target `smtp_io::trace`; AUTH
 //!   payloads are redacted and control bytes escaped.
 
+mod connector;
 mod driver;
 mod pool;
 #[cfg(feature = "rustls")]
 mod tls;
 
-use async_io::Async;
 use futures_lite::io::{AsyncRead, AsyncWrite};
 use std::task::{Context, Poll};
 
 use smtp_proto::session::Session;
 use smtp_proto::Instant;
-use std::net::TcpStream;
 
+pub use connector::{BoxSocket, Socket};
 use driver::Driver;
 pub use pool::Pool;
 pub use smtp_io::pool::PoolReport;
-pub use smtp_io::Error;
+pub use smtp_io::{CredentialsError, CredentialsFuture, CredentialsProvider, Error, Target};
 pub use smtp_proto;
 pub use smtp_proto::command::{EhloName, ForwardPath, Mechanism, ReversePath};
 pub use smtp_proto::pool::{PoolConfig, Status};
@@ -88,31 +97,46 @@ pub use smtp_proto::{
 };
 
 /// Settings for a connection; [`Builder::connect`] opens it. `Clone`, so that a pool
-/// opens each of its connections from one.
+/// opens each of its connections from one: the clones share one rustls configuration
+/// (TLS sessions resume, [`Connection::tls_resumed`]), the credentials provider and the
+/// connector. Its `Debug` shows no secret.
 #[derive(Clone, Debug)]
 pub struct Builder {
     settings: smtp_io::Settings,
+    connector: Option<connector::Connector>,
 }
 
 impl Builder {
-    smtp_io::builder_methods!(settings);
+    smtp_io::builder_methods!(settings, connector);
 
-    /// Connects over TCP, then sets the session up as [`Builder::connect_stream`] does.
+    /// Asks the credentials provider if there is one, connects over TCP (or through
+    /// the [`connector`](Builder::connector)), then sets the session up as
+    /// [`Builder::connect_stream`] does.
     ///
     /// A configuration under which the session could not make progress is refused
     /// first, before anything is resolved: [`Error::Usage`] with
     /// [`UsageError::InvalidConfig`].
     pub async fn connect(self) -> Result<Connection, Error> {
         self.settings.check()?;
-        let (host, port) = (&self.settings.host, self.settings.port_or_default());
-        let stream = driver::connect(host, port, self.settings.connect_timeout).await?;
-        self.connect_stream(stream).await
+        let config = self.settings.session_config().await?;
+        let target = self.settings.target();
+        let stream = connector::open(self.connector.as_ref(), &target).await?;
+        self.start(stream, config).await
     }
 
     /// Runs the session over a connected stream (a Unix socket for LMTP, a proxy ...):
-    /// TLS if configured, greeting, EHLO, STARTTLS, AUTH. Returns once transactions
-    /// can go out.
+    /// TLS if configured, greeting, EHLO, STARTTLS, AUTH (with the credentials
+    /// provider's credentials if there is one). Returns once transactions can go out.
     pub async fn connect_stream<S>(self, stream: S) -> Result<Connection<S>, Error>
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send,
+    {
+        let config = self.settings.session_config().await?;
+        self.start(stream, config).await
+    }
+
+    /// Runs the session with `config` over `stream`.
+    async fn start<S>(self, stream: S, config: smtp_proto::Config) -> Result<Connection<S>, Error>
     where
         S: AsyncRead + AsyncWrite + Unpin + Send,
     {
@@ -120,7 +144,7 @@ impl Builder {
         let tls = self.settings.tls_setup()?.map(tls::Tls);
         let mut driver = Driver::new(
             stream,
-            self.settings.config,
+            config,
             #[cfg(feature = "rustls")]
             tls,
         );
@@ -131,7 +155,7 @@ impl Builder {
 }
 
 /// An SMTP or LMTP session, set up and ready for transactions.
-pub struct Connection<S = Async<TcpStream>> {
+pub struct Connection<S = BoxSocket> {
     driver: Driver<S>,
 }
 
@@ -222,11 +246,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Connection<S> {
 
     smtp_io::session_accessors!(driver.session);
 
-    /// The TLS protocol version (`"TLSv1.3"`, `"TLSv1.2"`) when the session runs over
-    /// TLS, implicit or after STARTTLS.
-    pub fn tls_version(&self) -> Option<&'static str> {
-        self.driver.tls_version()
-    }
+    smtp_io::tls_accessors!(driver);
 
     /// Runs one batch (see [`Session::finish_send`] for what a failure returns).
     async fn send_all<R: AsyncRead + Unpin>(

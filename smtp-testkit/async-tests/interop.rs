@@ -386,3 +386,28 @@ fn lmtp_per_recipient_replies() {
     );
     assert!(!delivered.contains(&r), "{}", stored.envelope);
 }
+
+/// Two connections from one builder (so one rustls configuration and session cache) to
+/// Postfix, which keeps TLS sessions (session tickets, tlsmgr): the first handshake is
+/// full, the second resumes.
+fn postfix_resumes(l: Listener, tls: fn(Builder) -> Builder) {
+    let s = TestServers::get();
+    let b = tls(builder(&s, l));
+    block_on(async {
+        for (i, resumed) in [false, true].into_iter().enumerate() {
+            let conn = b.clone().connect().await.expect("connect");
+            assert_eq!(conn.tls_resumed(), Some(resumed), "connection {i}");
+            conn.quit().await.expect("quit");
+        }
+    });
+}
+
+#[test]
+fn postfix_starttls_sessions_of_one_builder_resume() {
+    postfix_resumes(Listener::Postfix, |b| b.starttls(TlsPolicy::Required));
+}
+
+#[test]
+fn postfix_implicit_tls_sessions_of_one_builder_resume() {
+    postfix_resumes(Listener::PostfixTls, Builder::implicit_tls);
+}

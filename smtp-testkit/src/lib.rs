@@ -12,6 +12,7 @@
 //!   ([`replay_all`](scenario::replay_all)) and checks its results against the `E:` lines.
 //! - [`tls`]: a certificate for `localhost`/`127.0.0.1` made at test time with rcgen, and
 //!   rustls configurations (ring) trusting only it.
+//! - [`forward`] (Unix): a Unix socket forwarding to a TCP server, for connector tests.
 //! - [`interop`]: the environment of `scripts/test-servers`, finding and comparing what
 //!   Postfix and aiosmtpd stored.
 //!
@@ -28,6 +29,8 @@
 //! });
 //! ```
 
+#[cfg(unix)]
+pub mod forward;
 pub mod interop;
 pub mod plan;
 pub mod scenario;

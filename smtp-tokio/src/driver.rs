@@ -126,11 +126,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
         }
     }
 
-    /// The TLS protocol version of the session, if it runs over TLS.
-    pub(crate) fn tls_version(&self) -> Option<&'static str> {
+    /// The TLS version of the session and whether its handshake resumed, if it runs
+    /// over TLS.
+    pub(crate) fn tls_info(&self) -> Option<(&'static str, bool)> {
         match &self.stream {
             #[cfg(feature = "rustls")]
-            Stream::Tls(s) => Some(smtp_io::tls::version_name(s.get_ref().1.protocol_version())),
+            Stream::Tls(s) => Some(smtp_io::tls::describe(s.get_ref().1)),
             _ => None,
         }
     }

@@ -3,9 +3,7 @@
 
 use std::future::{ready, Future};
 use std::io;
-use std::net::TcpStream;
 use std::os::unix::net::UnixStream;
-use std::path::Path;
 
 use smtp_blocking::{Builder, Next, Socket};
 use smtp_proto::command::Mechanism;
@@ -17,31 +15,28 @@ use crate::session::Plan;
 /// The blocking adapter.
 pub struct Blocking;
 
+/// The plan's builder: its settings, and a connector opening its Unix socket if it has
+/// one (for the session and every connection of a pool).
 fn builder(plan: &Plan) -> Builder {
-    let mut b = Builder::new(plan.host());
-    if let Some(port) = plan.port() {
-        b = b.port(port);
+    let b = Builder::from_settings(plan.settings());
+    match plan.unix_path() {
+        Some(path) => {
+            let path = path.to_owned();
+            b.connector(move |_: &smtp_blocking::Target| UnixStream::connect(&path))
+        }
+        None => b,
     }
-    if let Some(t) = plan.connect_timeout {
-        b = b.connect_timeout(t);
-    }
-    if let Some(c) = &plan.tls_config {
-        b = b.tls_config(c.clone());
-    }
-    *b.config_mut() = plan.config.clone();
-    b
 }
 
 impl Adapter for Blocking {
-    type Tcp = smtp_blocking::Connection<TcpStream>;
-    type Unix = smtp_blocking::Connection<UnixStream>;
+    type Conn = smtp_blocking::Connection;
 
     fn block_on<T>(session: impl Future<Output = T>) -> io::Result<T> {
         // A plain parker: nothing in the session ever waits on it.
         Ok(smol::future::block_on(session))
     }
 
-    fn connect_tcp(plan: &Plan) -> impl Future<Output = Result<Self::Tcp, Error>> {
+    fn connect(plan: &Plan) -> impl Future<Output = Result<Self::Conn, Error>> {
         ready(builder(plan).connect())
     }
 
@@ -58,13 +53,6 @@ impl Adapter for Blocking {
         }
         pool.close();
         ready(Ok(()))
-    }
-
-    fn connect_unix(plan: &Plan, path: &Path) -> impl Future<Output = Result<Self::Unix, Error>> {
-        let conn = UnixStream::connect(path)
-            .map_err(Error::Io)
-            .and_then(|s| builder(plan).connect_stream(s));
-        ready(conn)
     }
 }
 

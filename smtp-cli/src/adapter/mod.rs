@@ -11,7 +11,6 @@ mod tokio;
 
 use std::future::Future;
 use std::io;
-use std::path::Path;
 use std::sync::Arc;
 
 use smtp_proto::command::Mechanism;
@@ -48,19 +47,16 @@ fn pooled_messages<'a>(
 
 /// One runtime's adapter: connecting, and running the session to its end.
 pub trait Adapter {
-    /// A session over TCP.
-    type Tcp: Connection;
-    /// A session over a Unix socket (LMTP to a local delivery agent).
-    type Unix: Connection;
+    /// A session, over TCP or the plan's Unix socket.
+    type Conn: Connection;
 
     /// Runs `session` to completion on this runtime (`Err` if the runtime cannot start).
     fn block_on<T>(session: impl Future<Output = T>) -> io::Result<T>;
 
-    /// Connects to the plan's host and sets the session up (greeting, EHLO, TLS, AUTH).
-    fn connect_tcp(plan: &Plan) -> impl Future<Output = Result<Self::Tcp, Error>>;
-
-    /// The same over the Unix socket at `path`.
-    fn connect_unix(plan: &Plan, path: &Path) -> impl Future<Output = Result<Self::Unix, Error>>;
+    /// Connects to the plan's server and sets the session up (greeting, EHLO, TLS,
+    /// AUTH): `Builder::from_settings(plan.settings())`, with a connector opening the
+    /// plan's Unix socket if it has one (a pool's connections use the same builder).
+    fn connect(plan: &Plan) -> impl Future<Output = Result<Self::Conn, Error>>;
 
     /// Sends `envelope` with the plan's message `n` times through a pool of
     /// `plan.concurrency` connections (`--concurrency`), each report to `on_report`.

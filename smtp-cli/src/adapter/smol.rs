@@ -2,12 +2,10 @@
 
 use std::future::Future;
 use std::io;
-use std::path::Path;
 use std::task::{Context, Poll};
 
 use smol::io::{AsyncRead, AsyncWrite};
 use smol::net::unix::UnixStream;
-use smol::Async;
 use smtp_proto::command::Mechanism;
 use smtp_proto::{Capabilities, Envelope, Report};
 use smtp_smol::Builder;
@@ -18,30 +16,27 @@ use crate::session::Plan;
 /// The smol adapter.
 pub struct Smol;
 
+/// The plan's builder: its settings, and a connector opening its Unix socket if it has
+/// one (for the session and every connection of a pool).
 fn builder(plan: &Plan) -> Builder {
-    let mut b = Builder::new(plan.host());
-    if let Some(port) = plan.port() {
-        b = b.port(port);
+    let b = Builder::from_settings(plan.settings());
+    match plan.unix_path() {
+        Some(path) => {
+            let path = path.to_owned();
+            b.connector(move |_: &smtp_smol::Target| UnixStream::connect(path.clone()))
+        }
+        None => b,
     }
-    if let Some(t) = plan.connect_timeout {
-        b = b.connect_timeout(t);
-    }
-    if let Some(c) = &plan.tls_config {
-        b = b.tls_config(c.clone());
-    }
-    *b.config_mut() = plan.config.clone();
-    b
 }
 
 impl Adapter for Smol {
-    type Tcp = smtp_smol::Connection<Async<std::net::TcpStream>>;
-    type Unix = smtp_smol::Connection<UnixStream>;
+    type Conn = smtp_smol::Connection;
 
     fn block_on<T>(session: impl Future<Output = T>) -> io::Result<T> {
         Ok(smol::block_on(session))
     }
 
-    async fn connect_tcp(plan: &Plan) -> Result<Self::Tcp, Error> {
+    async fn connect(plan: &Plan) -> Result<Self::Conn, Error> {
         builder(plan).connect().await
     }
 
@@ -58,11 +53,6 @@ impl Adapter for Smol {
         }
         pool.close().await;
         Ok(())
-    }
-
-    async fn connect_unix(plan: &Plan, path: &Path) -> Result<Self::Unix, Error> {
-        let stream = UnixStream::connect(path).await.map_err(Error::Io)?;
-        builder(plan).connect_stream(stream).await
     }
 }
 

@@ -2,14 +2,13 @@
 
 use std::future::Future;
 use std::io;
-use std::path::Path;
 use std::task::{Context, Poll};
 
 use smtp_proto::command::Mechanism;
 use smtp_proto::{Capabilities, Envelope, Report};
 use smtp_tokio::Builder;
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::net::{TcpStream, UnixStream};
+use tokio::net::UnixStream;
 
 use super::{Adapter, Connection, Error};
 use crate::session::Plan;
@@ -17,24 +16,21 @@ use crate::session::Plan;
 /// The Tokio adapter.
 pub struct Tokio;
 
+/// The plan's builder: its settings, and a connector opening its Unix socket if it has
+/// one (for the session and every connection of a pool).
 fn builder(plan: &Plan) -> Builder {
-    let mut b = Builder::new(plan.host());
-    if let Some(port) = plan.port() {
-        b = b.port(port);
+    let b = Builder::from_settings(plan.settings());
+    match plan.unix_path() {
+        Some(path) => {
+            let path = path.to_owned();
+            b.connector(move |_: &smtp_tokio::Target| UnixStream::connect(path.clone()))
+        }
+        None => b,
     }
-    if let Some(t) = plan.connect_timeout {
-        b = b.connect_timeout(t);
-    }
-    if let Some(c) = &plan.tls_config {
-        b = b.tls_config(c.clone());
-    }
-    *b.config_mut() = plan.config.clone();
-    b
 }
 
 impl Adapter for Tokio {
-    type Tcp = smtp_tokio::Connection<TcpStream>;
-    type Unix = smtp_tokio::Connection<UnixStream>;
+    type Conn = smtp_tokio::Connection;
 
     fn block_on<T>(session: impl Future<Output = T>) -> io::Result<T> {
         let rt = tokio::runtime::Builder::new_current_thread()
@@ -43,7 +39,7 @@ impl Adapter for Tokio {
         Ok(rt.block_on(session))
     }
 
-    async fn connect_tcp(plan: &Plan) -> Result<Self::Tcp, Error> {
+    async fn connect(plan: &Plan) -> Result<Self::Conn, Error> {
         builder(plan).connect().await
     }
 
@@ -60,11 +56,6 @@ impl Adapter for Tokio {
         }
         pool.close().await;
         Ok(())
-    }
-
-    async fn connect_unix(plan: &Plan, path: &Path) -> Result<Self::Unix, Error> {
-        let stream = UnixStream::connect(path).await.map_err(Error::Io)?;
-        builder(plan).connect_stream(stream).await
     }
 }
 
