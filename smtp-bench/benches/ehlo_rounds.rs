@@ -22,15 +22,14 @@ const POSTFIX_EHLO: &str = include_str!("../../smtp-proto/benches/postfix-ehlo.t
 type Parser = (&'static str, Box<dyn FnMut()>);
 
 fn parsers() -> Vec<Parser> {
-    let mut one_pass = ReplyReader::default();
+    let mut reader = ReplyReader::default();
     let mut two_pass = ReplyReader::default();
     vec![
         (
             "ours (read_ehlo, what the client does)",
             Box::new(move || {
                 let mut input = black_box(POSTFIX_EHLO.as_bytes());
-                let Some(Hello::Capabilities(caps)) = one_pass.read_ehlo(&mut input).unwrap()
-                else {
+                let Some(Hello::Capabilities(caps)) = reader.read_ehlo(&mut input).unwrap() else {
                     unreachable!()
                 };
                 assert!(caps.chunking());

@@ -1,7 +1,8 @@
 //! `smtp-bench`: messages per second, client flights per message, CPU and peak memory of
 //! this workspace's adapters against lettre 0.11, over a latency-injecting proxy in
 //! front of the project's Postfix test server, in one run. Writes
-//! `docs/bench/results.md` and `docs/bench/throughput.svg`.
+//! `docs/bench/results.md` (keeping the sections after its plot: other measurements')
+//! and `docs/bench/throughput.svg`.
 //!
 //! ```text
 //! bash scripts/test-servers start
@@ -11,8 +12,13 @@
 //!
 //! Each client runs in a child process (`smtp-bench client ...`), so its CPU time
 //! (getrusage) and peak memory (VmHWM) are its own.
+//!
+//! Two more measurements, printed rather than written: `smtp-bench stream` (one
+//! connection with and without latency, `stream.rs`) and `smtp-bench pool` (100 callers
+//! through our pools and lettre's against smtp-sink's ceiling, `pool.rs`).
 
 mod clients;
+mod pool;
 mod proxy;
 mod report;
 mod stream;
@@ -67,6 +73,8 @@ fn main() {
         client_main(&args[1..])
     } else if args.first().map(String::as_str) == Some("stream") {
         stream::main(&args[1..])
+    } else if args.first().map(String::as_str) == Some("pool") {
+        pool::main(&args[1..])
     } else {
         bench_main(&args)
     };
@@ -372,7 +380,10 @@ fn bench_main(args: &[String]) -> Result<(), String> {
     let servers: Vec<Server> = all_servers;
     std::fs::create_dir_all(&opts.out).map_err(|e| e.to_string())?;
     let md = report::markdown(&meta, &servers, &chosen, &opts.delays, &opts.clients, &runs);
-    std::fs::write(opts.out.join("results.md"), md).map_err(|e| e.to_string())?;
+    let path = opts.out.join("results.md");
+    let old = std::fs::read_to_string(&path).unwrap_or_default();
+    let md = report::with_kept_sections(md, &old);
+    std::fs::write(path, md).map_err(|e| e.to_string())?;
     let svg = report::svg(&servers, &chosen, &opts.delays, &opts.clients, &runs);
     std::fs::write(opts.out.join("throughput.svg"), svg).map_err(|e| e.to_string())?;
     eprintln!("wrote {}/results.md and throughput.svg", opts.out.display());

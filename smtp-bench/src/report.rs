@@ -42,7 +42,7 @@ impl Cell {
     }
 }
 
-fn median(v: &[f64]) -> f64 {
+pub(crate) fn median(v: &[f64]) -> f64 {
     let mut v = v.to_vec();
     v.sort_by(f64::total_cmp);
     match v.len() {
@@ -178,8 +178,21 @@ pub(crate) fn markdown(
         md.push('\n');
     }
     md.push_str(&targets(servers, chosen, delays, clients, runs));
-    md.push_str("\n![messages/s against RTT](throughput.svg)\n");
+    md.push('\n');
+    md.push_str(PLOT);
     md
+}
+
+/// The last line of what [`markdown`] writes: sections after it in results.md (other
+/// measurements, such as `smtp-bench pool`'s) are not this run's and are kept.
+const PLOT: &str = "![messages/s against RTT](throughput.svg)\n";
+
+/// A new run's report followed by whatever the old results.md had after its plot.
+pub(crate) fn with_kept_sections(new: String, old: &str) -> String {
+    match old.split_once(PLOT) {
+        Some((_, kept)) => new + kept,
+        None => new,
+    }
 }
 
 const OURS: [&str; 3] = ["ours-blocking", "ours-tokio", "ours-smol"];
@@ -345,6 +358,39 @@ const COLORS: [&str; 8] = [
 
 /// One panel per server configuration: messages/s (log scale) against RTT, one line per
 /// client.
+/// The decades a log-scale axis spans to show every positive rate.
+pub(crate) fn log_range(rates: &[f64]) -> (f64, f64) {
+    let positive = rates.iter().copied().filter(|r| *r > 0.0);
+    let lo = positive
+        .clone()
+        .fold(f64::INFINITY, f64::min)
+        .log10()
+        .floor();
+    let hi = positive.fold(1.0, f64::max).log10().ceil();
+    (lo, if hi <= lo { lo + 1.0 } else { hi })
+}
+
+/// A panel's horizontal grid line and label at each power of ten.
+pub(crate) fn log_grid(
+    s: &mut String,
+    x0: f64,
+    pw: f64,
+    (lo, hi): (f64, f64),
+    ypos: impl Fn(f64) -> f64,
+) {
+    for e in lo as i32..=hi as i32 {
+        let y = ypos(10f64.powi(e));
+        let _ = writeln!(
+            s,
+            r##"<line x1="{x0}" x2="{}" y1="{y:.1}" y2="{y:.1}" stroke="#ddd"/><text x="{}" y="{:.1}" text-anchor="end">{}</text>"##,
+            x0 + pw,
+            x0 - 4.0,
+            y + 4.0,
+            10f64.powi(e)
+        );
+    }
+}
+
 pub(crate) fn svg(
     servers: &[Server],
     chosen: &[usize],
@@ -361,14 +407,7 @@ pub(crate) fn svg(
         .map(|r| r.outcome.messages as f64 / r.outcome.seconds)
         .filter(|r| *r > 0.0)
         .collect();
-    let lo = rates
-        .iter()
-        .copied()
-        .fold(f64::INFINITY, f64::min)
-        .log10()
-        .floor();
-    let hi = rates.iter().copied().fold(1.0, f64::max).log10().ceil();
-    let hi = if hi <= lo { lo + 1.0 } else { hi };
+    let (lo, hi) = log_range(&rates);
     let mut s = String::new();
     let _ = writeln!(
         s,
@@ -402,19 +441,7 @@ pub(crate) fn svg(
             x0 - 40.0,
             top + ph / 2.0
         );
-        let mut e = lo as i32;
-        while e <= hi as i32 {
-            let y = ypos(10f64.powi(e));
-            let _ = writeln!(
-                s,
-                r##"<line x1="{x0}" x2="{}" y1="{y:.1}" y2="{y:.1}" stroke="#ddd"/><text x="{}" y="{:.1}" text-anchor="end">{}</text>"##,
-                x0 + pw,
-                x0 - 4.0,
-                y + 4.0,
-                10f64.powi(e)
-            );
-            e += 1;
-        }
+        log_grid(&mut s, x0, pw, (lo, hi), ypos);
         for (i, d) in delays.iter().enumerate() {
             let _ = writeln!(
                 s,
@@ -482,4 +509,20 @@ pub(crate) fn svg(
     }
     s.push_str("</svg>\n");
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sections_after_the_plot_survive_a_new_run() {
+        let old = format!("# old\n\n| old table |\n\n{PLOT}\n## Pools vs lettre\n\nkept\n");
+        let new = format!("# new\n\n{PLOT}");
+        assert_eq!(
+            with_kept_sections(new.clone(), &old),
+            format!("{new}\n## Pools vs lettre\n\nkept\n")
+        );
+        assert_eq!(with_kept_sections(new.clone(), "no plot here"), new);
+    }
 }

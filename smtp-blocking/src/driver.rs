@@ -131,14 +131,18 @@ impl<S: Socket> Driver<S> {
 
     /// Runs the open stream ([`Session::stream`]) until the source ends and every report
     /// is in, or the session dies; see [`Connection::stream`](crate::Connection::stream).
+    /// `withdraw` runs before each step, while nothing is being written: it may
+    /// withdraw messages not yet written ([`Open::withdraw`]).
     pub(crate) fn stream<T, R: Read>(
         &mut self,
         next: &mut impl FnMut(bool) -> Next<(Envelope, R, T)>,
         on_report: &mut impl FnMut(T, Result<Report, Error>),
+        withdraw: &mut impl FnMut(&mut Open<R, T>, &mut Session<Error>),
     ) {
         let mut open = Open::default();
         let mut source = true;
         loop {
+            withdraw(&mut open, &mut self.session);
             let io = self.session.poll_io();
             while let Some((_, report)) = self.session.poll_report() {
                 open.report(report, on_report);

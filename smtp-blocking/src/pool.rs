@@ -11,6 +11,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant as Clock};
 
 use smtp_io::pool::{Messages, Order, PoolReport};
+use smtp_io::stream::Cancels;
 use smtp_proto::pool::{self, ConnId, MessageId, PoolConfig, Status, SubmitError};
 use smtp_proto::{Envelope, Instant, Report, UsageError};
 
@@ -66,6 +67,13 @@ struct Shared {
     max_in_flight: usize,
 }
 
+/// A connection thread, as the pool reaches it.
+struct Line {
+    tx: Sender<Cmd>,
+    /// Its messages whose callers gave up.
+    cancels: Arc<Cancels<MessageId>>,
+}
+
 /// What a connection thread is told.
 enum Cmd {
     Send((Envelope, Cursor<Arc<[u8]>>, MessageId)),
@@ -75,8 +83,8 @@ enum Cmd {
 
 /// Tells a connection's task or thread; `Err` if it is gone (a message it was handed
 /// was then never written).
-fn tell(tx: Option<&Sender<Cmd>>, cmd: Cmd) -> Result<(), Error> {
-    match tx.map(|tx| tx.send(cmd).is_ok()) {
+fn tell(line: Option<&Line>, cmd: Cmd) -> Result<(), Error> {
+    match line.map(|l| l.tx.send(cmd).is_ok()) {
         Some(true) => Ok(()),
         _ => Err(Error::PoolClosed),
     }
@@ -87,7 +95,7 @@ type Reply = Sender<Result<PoolReport, Error>>;
 struct State {
     core: pool::Pool,
     msgs: Messages<Reply>,
-    conns: HashMap<ConnId, Sender<Cmd>>,
+    conns: HashMap<ConnId, Line>,
     /// The deadline the timer thread sleeps until (`None`: none), so that it is woken
     /// only for an earlier one.
     timer_at: Option<Instant>,
@@ -129,12 +137,17 @@ impl Shared {
         let order = |order| match order {
             Order::Open(id) => {
                 let (tx, rx) = mpsc::channel();
-                conns.insert(id, tx);
+                let cancels = Arc::new(Cancels::default());
+                let line = Line {
+                    tx,
+                    cancels: cancels.clone(),
+                };
+                conns.insert(id, line);
                 let (shared, builder) = (Arc::downgrade(self), self.builder.clone());
                 let max_in_flight = self.max_in_flight;
                 let spawned = std::thread::Builder::new()
                     .name(format!("smtp-pool-{}", id.get()))
-                    .spawn(move || connection(shared, id, builder, max_in_flight, rx));
+                    .spawn(move || connection(shared, id, builder, max_in_flight, rx, cancels));
                 // The threads of connections that are over are let go.
                 threads.retain(|t| !t.is_finished());
                 spawned.map(|t| threads.push(t)).map_err(|e| {
@@ -312,7 +325,12 @@ impl Waiting {
 impl Drop for Waiting {
     fn drop(&mut self) {
         let msg = self.msg;
-        self.shared.with(|st, _| st.msgs.cancel(&mut st.core, msg));
+        self.shared.with(|st, _| {
+            let conn = st.msgs.cancel(&mut st.core, msg);
+            if let Some(line) = conn.and_then(|c| st.conns.get(&c)) {
+                line.cancels.ask(msg);
+            }
+        });
     }
 }
 
@@ -364,6 +382,7 @@ fn connection(
     builder: Builder,
     max_in_flight: usize,
     rx: Receiver<Cmd>,
+    cancels: Arc<Cancels<MessageId>>,
 ) {
     let opened = builder.connect();
     let Some(s) = shared.upgrade() else {
@@ -381,7 +400,14 @@ fn connection(
     drop(s);
     loop {
         let mut cmd = None;
-        let next = |block: bool| {
+        // Messages withdrawn (their callers gave up before any of them was written)
+        // leave the connection's count.
+        let withdrawn = |msgs: &[MessageId]| {
+            if let (false, Some(s)) = (msgs.is_empty(), shared.upgrade()) {
+                s.with(|st, now| st.msgs.withdrawn(&mut st.core, now, id, msgs));
+            }
+        };
+        let next = |block: bool| loop {
             let received = if block {
                 match rx.recv_timeout(IDLE_WAKE) {
                     Ok(c) => Some(c),
@@ -395,21 +421,32 @@ fn connection(
                     Err(TryRecvError::Disconnected) => None,
                 }
             };
-            match received {
+            return match received {
+                Some(Cmd::Send(item)) if cancels.take(&item.2) => {
+                    withdrawn(&[item.2]);
+                    continue;
+                }
                 Some(Cmd::Send(item)) => Next::Message(item),
                 Some(other) => {
                     cmd = Some(other);
                     Next::End
                 }
                 None => Next::End,
-            }
+            };
+        };
+        let withdraw = |open: &mut _, session: &mut _| {
+            withdrawn(&cancels.withdraw(open, session));
         };
         let on_report = |msg: MessageId, result: Result<Report, Error>| {
             if let Some(s) = shared.upgrade() {
-                s.with(|st, now| st.msgs.report(&mut st.core, now, id, msg, result));
+                s.with(|st, now| {
+                    // Under the pool's lock, as a cancel asks: nothing left to withdraw.
+                    cancels.forget(&msg);
+                    st.msgs.report(&mut st.core, now, id, msg, result);
+                });
             }
         };
-        let streamed = conn.stream(max_in_flight, next, on_report);
+        let streamed = conn.stream_withdrawing(max_in_flight, next, on_report, withdraw);
         let Some(s) = shared.upgrade() else {
             let _ = conn.quit();
             return;

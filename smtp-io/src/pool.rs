@@ -16,7 +16,10 @@ use crate::Error;
 
 /// A message's report from a pool: what the server said, and how many times the
 /// message was handed to a connection (more than 1 only when an earlier attempt
-/// certainly never reached the server, see [`smtp_proto::pool::may_resend`]).
+/// certainly never reached the server, see [`smtp_proto::pool::may_resend`], or with
+/// [`PoolConfig::retry_transient_recipients`](smtp_proto::pool::PoolConfig::retry_transient_recipients)
+/// when recipients refused for now were tried again: the report then merges the
+/// attempts, see [`smtp_proto::pool::Pool::take_report`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PoolReport {
     /// The server's answers, as a `Connection`'s `send` gives them.
@@ -30,13 +33,14 @@ pub struct PoolReport {
 pub enum Order {
     /// Open a connection and set it up (spawn its task or thread).
     Open(ConnId),
-    /// Hand the message to the connection's stream.
+    /// Hand the message to the connection's stream (unless its caller gave up
+    /// meanwhile: then [`Messages::withdrawn`]).
     Send {
         /// The connection.
         conn: ConnId,
         /// The message.
         msg: MessageId,
-        /// Its envelope.
+        /// This attempt's envelope: all its recipients, or those still to try.
         envelope: Envelope,
         /// Its content, shared by every attempt.
         body: Arc<[u8]>,
@@ -133,7 +137,7 @@ impl<R> Messages<R> {
                     }
                 }
                 Action::Send { conn, msg } => {
-                    let Some((envelope, body)) = self.message(msg) else {
+                    let Some((envelope, body)) = self.message(core, msg) else {
                         continue;
                     };
                     let send = Order::Send {
@@ -153,7 +157,9 @@ impl<R> Messages<R> {
                     let _ = order(Order::Close(conn));
                 }
                 Action::Done { msg, end, attempts } => {
-                    if let Some((to, result)) = self.done(msg, end, attempts) {
+                    // Its attempts' reports merged, if some recipients were tried again.
+                    let merged = core.take_report(msg);
+                    if let Some((to, result)) = self.done(msg, end, attempts, merged) {
                         reply(to, result);
                     }
                 }
@@ -163,17 +169,41 @@ impl<R> Messages<R> {
         changed || core.is_closed()
     }
 
-    /// The caller of `msg` gave up: withdrawn from the core if it still waited there.
-    pub fn cancel(&mut self, core: &mut pool::Pool, msg: MessageId) {
-        if self.pending.contains_key(&msg) && core.cancel(msg) {
-            self.pending.remove(&msg);
+    /// The caller of `msg` gave up: its caller is forgotten, and the message withdrawn
+    /// from the core if it still waited there. Otherwise returns the connection it was
+    /// handed to, which the adapter asks to withdraw it
+    /// ([`Cancels::ask`](crate::stream::Cancels::ask), under the pool's lock, as
+    /// reports are [`forget`](crate::stream::Cancels::forget)ten): if none of it was
+    /// written, the connection withdraws it ([`withdrawn`](Self::withdrawn)), else it
+    /// completes and its report is discarded.
+    #[must_use = "a message handed to a connection is withdrawn there"]
+    pub fn cancel(&mut self, core: &mut pool::Pool, msg: MessageId) -> Option<ConnId> {
+        self.pending.remove(&msg)?;
+        if core.cancel(msg) {
+            return None;
+        }
+        core.handed_to(msg)
+    }
+
+    /// Messages handed to `conn` were withdrawn there (their callers gave up, none of
+    /// them written): they leave its count, and nothing of them reached the server.
+    pub fn withdrawn(
+        &mut self,
+        core: &mut pool::Pool,
+        now: Instant,
+        conn: ConnId,
+        msgs: &[MessageId],
+    ) {
+        for &msg in msgs {
+            core.handle_withdrawn(now, conn, msg);
         }
     }
 
-    /// What to hand a connection for `msg` (its content shared by every attempt).
-    fn message(&self, msg: MessageId) -> Option<(Envelope, Arc<[u8]>)> {
+    /// What to hand a connection for `msg`: this attempt's envelope (all recipients,
+    /// or those still to try) and its content, shared by every attempt.
+    fn message(&self, core: &pool::Pool, msg: MessageId) -> Option<(Envelope, Arc<[u8]>)> {
         let p = self.pending.get(&msg)?;
-        Some((p.envelope.clone(), p.body.clone()))
+        Some((core.attempt_envelope(msg, &p.envelope), p.body.clone()))
     }
 
     /// The connection `conn` is set up, offering `caps`.
@@ -198,7 +228,11 @@ impl<R> Messages<R> {
     }
 
     /// `msg`'s report (or the session's refusal) came from `conn`; a refusal before
-    /// anything was written (the session is over) never reached the server.
+    /// anything was written (the session is over) never reached the server. The core
+    /// decides whether it is over, sent again whole, or sent again to some recipients
+    /// ([`pool::Pool::handle_report_of`]). The adapter first
+    /// [`forget`](crate::stream::Cancels::forget)s it in its connection's cancels,
+    /// under the same lock as [`cancel`](Self::cancel).
     pub fn report(
         &mut self,
         core: &mut pool::Pool,
@@ -207,12 +241,20 @@ impl<R> Messages<R> {
         msg: MessageId,
         result: Result<Report, Error>,
     ) {
-        let resend = result.as_ref().map_or(true, pool::may_resend);
-        if let Some(p) = self.pending.get_mut(&msg) {
-            p.last = Some(result);
-        }
         let random = self.random();
-        core.handle_report(now, conn, msg, resend, random);
+        let last = match result {
+            // The core keeps a report it merges with later attempts.
+            Ok(report) => core
+                .handle_report_of(now, conn, msg, report, random)
+                .map(Ok),
+            Err(e) => {
+                core.handle_report(now, conn, msg, true, random);
+                Some(Err(e))
+            }
+        };
+        if let (Some(p), Some(last)) = (self.pending.get_mut(&msg), last) {
+            p.last = Some(last);
+        }
     }
 
     /// `msg` was handed to `conn` but never written: its session ended first with
@@ -232,16 +274,17 @@ impl<R> Messages<R> {
         core.handle_report(now, conn, msg, true, random);
     }
 
-    /// `msg` is over ([`Action::Done`]): its caller,
-    /// and the result to hand it.
+    /// `msg` is over ([`Action::Done`]): its caller, and the result to hand it (the
+    /// core's `merged` report of its attempts, if any, wins over the last one).
     fn done(
         &mut self,
         msg: MessageId,
         end: End,
         attempts: u32,
+        merged: Option<Report>,
     ) -> Option<(R, Result<PoolReport, Error>)> {
         let p = self.pending.remove(&msg)?;
-        let result = match (end, p.last) {
+        let result = match (end, merged.map(Ok).or(p.last)) {
             (End::Report, Some(Ok(report))) => Ok(PoolReport { report, attempts }),
             (End::Report, Some(Err(e))) => Err(e),
             (End::OpenFailed, _) => Err(match &self.last_open_error {
@@ -314,7 +357,7 @@ mod tests {
         };
         assert_eq!(c, first);
         // Its caller gives up; its connection refuses it unwritten: it is gone.
-        msgs.cancel(&mut core, m);
+        assert_eq!(msgs.cancel(&mut core, m), Some(first), "withdraw it there");
         msgs.unsent(&mut core, now, first, m, Some(&Error::PoolClosed));
         core.close();
         let (orders, _) = pump(&mut msgs, &mut core);

@@ -5,6 +5,8 @@
 use std::collections::VecDeque;
 use std::future::{poll_fn, Future};
 use std::pin::pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, PoisonError};
 use std::task::Poll;
 
 use smtp_proto::session::Session;
@@ -20,7 +22,10 @@ pub struct Open<R, T> {
     base: usize,
     /// Content still to read (`None` once read), in stream order.
     bodies: VecDeque<Option<R>>,
-    tags: VecDeque<T>,
+    /// Tags, `None` for a message withdrawn (its report never comes).
+    tags: VecDeque<Option<T>>,
+    /// How many tags are `None`.
+    withdrawn: usize,
 }
 
 impl<R, T> Default for Open<R, T> {
@@ -29,6 +34,7 @@ impl<R, T> Default for Open<R, T> {
             base: 0,
             bodies: VecDeque::new(),
             tags: VecDeque::new(),
+            withdrawn: 0,
         }
     }
 }
@@ -46,7 +52,7 @@ impl<R, T> Open<R, T> {
         match session.stream_send(now, envelope) {
             Ok(_) => {
                 self.bodies.push_back(Some(body));
-                self.tags.push_back(tag);
+                self.tags.push_back(Some(tag));
             }
             Err(e) => on_report(tag, Err(e)),
         }
@@ -66,23 +72,45 @@ impl<R, T> Open<R, T> {
         }
     }
 
-    /// The oldest message's report: hands it to `on_report` with its tag.
+    /// The oldest message's report: hands it to `on_report` with its tag. (Messages
+    /// withdrawn before it have no report: the session skips them, and so does this.)
     pub fn report(&mut self, report: Report, on_report: &mut impl FnMut(T, Result<Report, Error>)) {
-        self.bodies.pop_front();
-        self.base += 1;
-        if let Some(tag) = self.tags.pop_front() {
-            on_report(tag, Ok(report));
+        while let Some(tag) = self.tags.pop_front() {
+            self.bodies.pop_front();
+            self.base += 1;
+            match tag {
+                Some(tag) => return on_report(tag, Ok(report)),
+                None => self.withdrawn -= 1,
+            }
         }
+    }
+
+    /// Withdraws the message tagged `tag` if none of it was written yet
+    /// ([`Session::stream_withdraw`]): its content is dropped and its report never
+    /// comes. `Some(true)` if it was withdrawn; `Some(false)` if it was written (it
+    /// completes as usual); `None` if no message waiting for its report has that tag.
+    pub fn withdraw(&mut self, session: &mut Session<Error>, tag: &T) -> Option<bool>
+    where
+        T: PartialEq,
+    {
+        let slot = self.tags.iter().position(|t| t.as_ref() == Some(tag))?;
+        if !session.stream_withdraw(self.base + slot) {
+            return Some(false);
+        }
+        self.tags[slot] = None;
+        self.bodies[slot] = None;
+        self.withdrawn += 1;
+        Some(true)
     }
 
     /// How many messages wait for their report.
     pub fn len(&self) -> usize {
-        self.tags.len()
+        self.tags.len() - self.withdrawn
     }
 
     /// Whether no message waits for its report.
     pub fn is_empty(&self) -> bool {
-        self.tags.is_empty()
+        self.len() == 0
     }
 }
 
@@ -96,4 +124,100 @@ pub async fn now_or_never<F: Future>(fut: F) -> Option<F::Output> {
         Poll::Pending => Poll::Ready(None),
     })
     .await
+}
+
+/// Messages a connection was handed whose callers gave up, for the task running its
+/// stream: each is withdrawn ([`Open::withdraw`]) if none of it was written yet, else
+/// it completes and its report is discarded. A pool records a cancel with
+/// [`ask`](Self::ask) and a report with [`forget`](Self::forget) under its own lock,
+/// so that a message reported before it was asked for is never asked for; the
+/// connection's task calls [`withdraw`](Self::withdraw) before each step of its
+/// stream and [`take`](Self::take) for each message it receives, which costs one
+/// atomic load while nothing is asked.
+#[derive(Debug)]
+pub struct Cancels<T> {
+    asked: AtomicBool,
+    list: Mutex<Vec<T>>,
+}
+
+impl<T> Default for Cancels<T> {
+    fn default() -> Self {
+        Cancels {
+            asked: AtomicBool::new(false),
+            list: Mutex::new(Vec::new()),
+        }
+    }
+}
+
+impl<T: PartialEq> Cancels<T> {
+    /// The caller of `tag`'s message gave up.
+    pub fn ask(&self, tag: T) {
+        let mut list = self.list.lock().unwrap_or_else(PoisonError::into_inner);
+        list.push(tag);
+        self.asked.store(true, Ordering::Release);
+    }
+
+    /// Removes `tag` if asked for; returns whether it was.
+    fn remove(&self, tag: &T) -> bool {
+        if !self.asked.load(Ordering::Acquire) {
+            return false;
+        }
+        let mut list = self.list.lock().unwrap_or_else(PoisonError::into_inner);
+        let found = list
+            .iter()
+            .position(|t| t == tag)
+            .map(|i| list.swap_remove(i));
+        self.asked.store(!list.is_empty(), Ordering::Release);
+        found.is_some()
+    }
+
+    /// `tag`'s report came: nothing to withdraw any more.
+    pub fn forget(&self, tag: &T) {
+        self.remove(tag);
+    }
+
+    /// The connection received `tag`'s message: `true` if it was asked for, and then
+    /// it is withdrawn before the session ever had it.
+    pub fn take(&self, tag: &T) -> bool {
+        self.remove(tag)
+    }
+
+    /// Withdraws every message asked for that the stream holds unwritten; returns their
+    /// tags. A message written is forgotten (it completes); one the stream does not
+    /// hold yet stays asked for, for [`take`](Self::take).
+    pub fn withdraw<R>(&self, open: &mut Open<R, T>, session: &mut Session<Error>) -> Vec<T> {
+        let mut withdrawn = Vec::new();
+        if !self.asked.load(Ordering::Acquire) {
+            return withdrawn;
+        }
+        let mut list = self.list.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut i = 0;
+        while i < list.len() {
+            match open.withdraw(session, &list[i]) {
+                Some(true) => withdrawn.push(list.swap_remove(i)),
+                Some(false) => drop(list.swap_remove(i)),
+                None => i += 1,
+            }
+        }
+        self.asked.store(!list.is_empty(), Ordering::Release);
+        withdrawn
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Cancels;
+
+    #[test]
+    fn a_cancel_is_taken_or_forgotten_once_and_costs_nothing_after() {
+        let c = Cancels::default();
+        assert!(!c.take(&1), "nothing asked");
+        c.ask(1);
+        c.ask(2);
+        assert!(c.take(&1), "received after its caller gave up: withdrawn");
+        assert!(!c.take(&1), "once");
+        c.forget(&2);
+        assert!(!c.take(&2), "reported: nothing left to withdraw");
+        assert!(!c.asked.load(std::sync::atomic::Ordering::Acquire));
+    }
 }

@@ -1,5 +1,6 @@
 //! Reply parsing speed: a recorded 11-line Postfix EHLO reply (reader plus capabilities)
-//! and the most common single-line reply.
+//! and the most common single-line reply. The EHLO figures have no target: the reply is
+//! read once or twice per connection.
 
 // `criterion_group!` expands to an undocumented public function.
 #![allow(missing_docs)]
@@ -19,7 +20,7 @@ fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("reply");
 
     group.throughput(Throughput::Bytes(POSTFIX_EHLO.len() as u64));
-    // What the client does with its EHLO reply: one pass from bytes to capabilities.
+    // What the client does with its EHLO reply.
     group.bench_function("postfix_ehlo_with_capabilities", |b| {
         let mut reader = ReplyReader::default();
         b.iter(|| {

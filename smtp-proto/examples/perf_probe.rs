@@ -3,7 +3,7 @@
 //!
 //! `cargo build --release -p smtp-proto --example perf_probe`, then e.g.
 //! `valgrind --tool=callgrind target/release/examples/perf_probe ehlo 1000`.
-//! Cases: `ehlo` (the client's one-pass read), `ehlo-two-pass` (a `Reply`, then
+//! Cases: `ehlo` (`ReplyReader::read_ehlo`, what the client does), `ehlo-two-pass` (a `Reply`, then
 //! `Capabilities::from` it), `ehlo-reply`, `ok` (per iteration: one reply), `data-crlf`, `data-lf`,
 //! `bdat-crlf`, `bdat-lf` (per iteration: one 1 MiB body).
 

@@ -18,6 +18,7 @@
 //! Neither encoder allocates: only `out` grows, and not even that if the caller reserved
 //! enough (at most twice the chunk plus 32 octets per call).
 
+use crate::swar::{clean, BLOCK};
 use alloc::vec::Vec;
 use core::fmt;
 
@@ -66,29 +67,6 @@ enum Line {
     PendingCr,
     /// The end of the body has been emitted.
     Done,
-}
-
-/// Bytes examined at once by [`clean`]. Long enough that the check amortises its setup,
-/// short enough that a block with one '.' at a line start costs little to redo slowly.
-const BLOCK: usize = 128;
-
-/// True if no pair of neighbouring octets in `s` needs a change: every CR is followed by
-/// LF, every LF is preceded by CR and (for DATA) no '.' follows a line end.
-///
-/// Written as a branch-free OR over all pairs so that the compiler vectorises it: most
-/// blocks of ordinary CRLF text are clean and are then copied as part of one long run.
-#[inline(always)]
-fn clean<const STUFF: bool>(s: &[u8; BLOCK + 1]) -> bool {
-    let mut bad = 0u8;
-    for (&x, &y) in s[..BLOCK].iter().zip(&s[1..]) {
-        let x_cr = x == b'\r';
-        bad |= (x_cr != (y == b'\n')) as u8;
-        // A '.' after a CR already fails the CR test above, so only LF '.' is checked.
-        if STUFF {
-            bad |= ((x == b'\n') & (y == b'.')) as u8;
-        }
-    }
-    bad == 0
 }
 
 /// Octets checked for NUL and for CR before being framed. Small enough to stay in the

@@ -94,6 +94,7 @@ pub mod reply;
 pub mod report;
 mod secret;
 pub mod session;
+mod swar;
 mod time;
 pub mod transcript;
 

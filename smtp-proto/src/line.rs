@@ -220,66 +220,6 @@ impl LineFramer {
     }
 }
 
-/// The index of the first octet of `s` equal to `a` or `b`.
-///
-/// For the short haystacks of reply lines (10 to 40 octets) this beats `memchr`, whose
-/// vector setup and dispatch cost more than the scan: eight octets are tested at a time
-/// in a `u64` ("SWAR"). The classic zero-byte test can flag a false match only above a
-/// true one, so the lowest flagged octet is always exact.
-#[inline]
-pub(crate) fn find2(s: &[u8], a: u8, b: u8) -> Option<usize> {
-    find2_seen(s, a, b, &mut 0)
-}
-
-/// The octets of `w` below `n` (at most 128), marked by their high bit. Exact up to the
-/// lowest mark: a borrow from a marked octet can only mark octets above it, so
-/// `trailing_zeros() / 8` is the index of the first octet below `n`, or 8 for none.
-#[inline(always)]
-pub(crate) fn octets_below(w: u64, n: u8) -> u64 {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    w.wrapping_sub(ONES * u64::from(n)) & !w & 0x8080_8080_8080_8080
-}
-
-/// The octets of `w` that are not ASCII digits, marked in their high nibble. A digit's
-/// high nibble is 3, and adding 6 keeps it so; a carry out of an octet starts at a
-/// non-digit (0xFA and up), so the lowest mark is exact and a word of digits has none.
-#[inline(always)]
-pub(crate) fn non_digits(w: u64) -> u64 {
-    const HIGH: u64 = 0xf0f0_f0f0_f0f0_f0f0;
-    const THREES: u64 = 0x3030_3030_3030_3030;
-    (w & HIGH ^ THREES) | (w.wrapping_add(0x0606_0606_0606_0606) & HIGH ^ THREES)
-}
-
-/// [`find2`], ORing every octet it reads into `seen` (whole words, so octets past the
-/// match too): with no high bit in `seen`, everything up to the match was ASCII.
-#[inline(always)]
-pub(crate) fn find2_seen(s: &[u8], a: u8, b: u8, seen: &mut u64) -> Option<usize> {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    let (pa, pb) = (ONES * u64::from(a), ONES * u64::from(b));
-    let mut chunks = s.chunks_exact(8);
-    let mut base = 0;
-    for chunk in &mut chunks {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(chunk);
-        let w = u64::from_le_bytes(word);
-        *seen |= w;
-        let (x, y) = (w ^ pa, w ^ pb);
-        let hits = ((x.wrapping_sub(ONES) & !x) | (y.wrapping_sub(ONES) & !y)) & HIGH;
-        if hits != 0 {
-            return Some(base + (hits.trailing_zeros() / 8) as usize);
-        }
-        base += 8;
-    }
-    for (i, &c) in chunks.remainder().iter().enumerate() {
-        if c == a || c == b {
-            return Some(base + i);
-        }
-        *seen |= u64::from(c);
-    }
-    None
-}
-
 fn rest_after(data: &[u8], n: usize) -> &[u8] {
     data.get(n..).unwrap_or(&[])
 }
@@ -456,27 +396,6 @@ mod tests {
             Err(LineError::TooLong { limit: 10 })
         );
         assert_eq!(input, b"\n", "nothing past the limit is scanned");
-    }
-
-    #[test]
-    fn find2_matches_a_plain_search() {
-        // Every position and neighbour pattern that could trip the SWAR borrow logic.
-        for len in 0..40 {
-            for at in 0..=len {
-                for fill in [0u8, 1, b'\n' + 1, b'\r' - 1, 0x80, 0xff, b'a'] {
-                    let mut s = vec![fill; len];
-                    if let Some(x) = s.get_mut(at) {
-                        *x = b'\n';
-                    }
-                    if at + 1 < len {
-                        s[at + 1] = b'\r';
-                    }
-                    let want = s.iter().position(|&c| c == b'\n' || c == b'\r');
-                    assert_eq!(find2(&s, b'\n', b'\r'), want, "{s:?}");
-                    assert_eq!(find2(&s, b'\r', b'\n'), want, "{s:?}");
-                }
-            }
-        }
     }
 
     #[test]

@@ -1,8 +1,7 @@
-//! Reading the reply to EHLO the way the client does (`ReplyReader::read_ehlo`) makes no
-//! heap allocation when what the capabilities keep fits inline, as for the recorded
-//! Postfix and aiosmtpd replies; AUTH adds one (the list of where mechanisms are), and
-//! kept text past the inline room one more. Counted with `allocation-counter`, per
-//! thread.
+//! Reading the reply to EHLO the way the client does (`ReplyReader::read_ehlo`) makes a
+//! handful of small allocations: the reply, the domain, and one per kept keyword line and
+//! AUTH mechanism, never one per octet or per typed keyword. Counted with
+//! `allocation-counter`, per thread.
 
 use smtp_proto::ehlo::Hello;
 use smtp_proto::reply::ReplyReader;
@@ -13,8 +12,7 @@ fn crlf(lf: &[u8]) -> Vec<u8> {
         .collect()
 }
 
-/// Allocations made by reading `wire` with `read_ehlo`, and whether it gave
-/// capabilities.
+/// Allocations made by reading `wire` with `read_ehlo`, which must give capabilities.
 fn allocations(wire: &[u8]) -> u64 {
     let mut reader = ReplyReader::default();
     let mut caps = None;
@@ -28,22 +26,26 @@ fn allocations(wire: &[u8]) -> u64 {
 }
 
 #[test]
-fn reading_an_ehlo_reply_allocates_nothing() {
-    for recorded in [
-        &include_bytes!("data/ehlo/postfix-plain.txt")[..],
-        include_bytes!("data/ehlo/aiosmtpd-plain.txt"),
+fn reading_an_ehlo_reply_allocates_a_few_times() {
+    for (recorded, bound) in [
+        // Reply, domain, the list of unknown keywords and VRFY, ETRN.
+        (&include_bytes!("data/ehlo/postfix-plain.txt")[..], 5),
+        // Reply, domain, and the list of unknown keywords and its one line.
+        (include_bytes!("data/ehlo/aiosmtpd-plain.txt"), 4),
     ] {
         let wire = crlf(recorded);
-        assert_eq!(allocations(&wire), 0, "{}", String::from_utf8_lossy(&wire));
+        let count = allocations(&wire);
+        assert!(
+            count <= bound,
+            "{count} allocations for {}",
+            String::from_utf8_lossy(&wire)
+        );
     }
 }
 
 #[test]
-fn auth_mechanisms_allocate_once() {
-    // The domain and four mechanisms still fit inline.
-    let wire = crlf(include_bytes!("data/ehlo/nodemailer-tls.txt"));
-    assert_eq!(allocations(&wire), 1);
-    // Exim's domain, three unknown keywords and three mechanisms do not.
-    let wire = crlf(include_bytes!("data/ehlo/exim-plain.txt"));
-    assert_eq!(allocations(&wire), 2);
+fn auth_mechanisms_allocate_one_each_and_a_list() {
+    let base = crlf(b"250-mx.example\n250-PIPELINING\n250 SIZE 1000\n");
+    let with_auth = crlf(b"250-mx.example\n250-PIPELINING\n250-AUTH PLAIN LOGIN\n250 SIZE 1000\n");
+    assert_eq!(allocations(&with_auth), allocations(&base) + 3);
 }

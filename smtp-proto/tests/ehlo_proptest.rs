@@ -154,7 +154,7 @@ proptest! {
             max_bytes: 1 << 20,
         });
         let reply = if chunked {
-            // Byte by byte: the framer and the grammar, not the one-pass reader.
+            // Byte by byte: every line through the framer.
             let mut got = None;
             for b in &wire {
                 if let Some(r) = reader.read(&mut &[*b][..]).unwrap() {

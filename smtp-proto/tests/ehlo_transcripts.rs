@@ -298,9 +298,9 @@ fn read_ehlo_chunks(chunks: &[&[u8]]) -> (Capabilities, Vec<u8>) {
     (caps.expect("a whole reply"), left)
 }
 
-/// The one-pass read gives what reading a reply and then its capabilities gives, for
-/// every recording, whole (the one-pass path), one byte at a time and split anywhere
-/// (the general path), with the next reply left unread.
+/// `read_ehlo`, what the client does, gives what reading a reply and then its
+/// capabilities gives, for every recording, whole, one byte at a time and split
+/// anywhere, with the next reply left unread.
 #[test]
 fn every_recorded_reply_through_read_ehlo() {
     const NEXT: &[u8] = b"221 2.0.0 Bye\r\n";

@@ -103,19 +103,17 @@ fn idle_again_after_a_large_transaction_is_as_small_as_new() {
     );
 }
 
-/// The client reads a positive EHLO reply straight into its capabilities, in one pass
-/// (`ReplyReader::read_ehlo`): it never builds the generic `Reply` first, whose lines
-/// the 11-line Postfix reply would make the client allocate and then throw away.
+/// Reading the EHLO reply costs a few small allocations: the reply, then one per piece
+/// of text the capabilities keep (the domain, VRFY and ETRN, four AUTH mechanisms) and
+/// the two lists holding them (`tests/ehlo_alloc.rs` counts them reply by reply).
 #[test]
-fn the_ehlo_reply_is_read_in_one_pass() {
+fn the_ehlo_reply_costs_a_few_small_allocations() {
     let now = Instant::ZERO;
     let mut c = greeted_client();
     let info = allocation_counter::measure(|| c.handle_input(now, POSTFIX_EHLO));
     assert!(c.capabilities().chunking(), "the EHLO reply was read");
-    // Two for this reply read in one pass (tests/ehlo_alloc.rs counts what they are for);
-    // building the generic Reply first makes a third.
     assert!(
-        info.count_total <= 2,
+        info.count_total <= 10 && info.bytes_total <= 1024,
         "reading the EHLO reply made {} allocations ({} bytes)",
         info.count_total,
         info.bytes_total

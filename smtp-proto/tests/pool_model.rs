@@ -1,15 +1,22 @@
 //! The pool's decisions against a simulated world: connections that open or fail to,
-//! replies of every kind, cuts, callers that give up, time passing. Whatever happens,
-//! every submitted message ends with exactly one `Done` (or is withdrawn by its
-//! caller), nothing that may have reached the server is handed to a connection again,
-//! and the limits hold.
+//! replies of every kind (recipients accepted, refused for now or for good), cuts,
+//! callers that give up (before their message was written, or after), time passing.
+//! Whatever happens, every submitted message ends with exactly one `Done` (or is
+//! withdrawn by its caller), nothing that may have reached the server is handed to a
+//! connection again (with transient recipients retried: only to recipients that never
+//! got it and were not refused for good, so none gets two copies), reports promise
+//! no more than happened, and the limits hold.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::time::Duration;
 
 use proptest::prelude::*;
+use smtp_proto::command::{EhloName, ForwardPath, ReversePath};
 use smtp_proto::pool::{Action, ConnId, End, MessageId, Pool, PoolConfig, SubmitError};
-use smtp_proto::Instant;
+use smtp_proto::{
+    Client, Config, Envelope, Event, Instant, MessageOutcome, RecipientStatus, Reply, ReplyCode,
+    Report, Stage, TxnFailure, TxnId,
+};
 
 /// What the world does next.
 #[derive(Clone, Debug)]
@@ -19,8 +26,11 @@ enum Step {
     Cancel(usize),
     /// The oldest open attempt succeeds, or fails (`permanent` or not).
     Open(Option<bool>),
-    /// A connection (`n` mod open ones) answers its oldest message.
-    Reply(usize, Reply),
+    /// A connection (`n` mod open ones) answers its oldest message; the recipients'
+    /// replies are drawn from the bits.
+    Reply(usize, Answer, u16),
+    /// A connection (`n` mod open ones) writes out every message it has.
+    Write(usize),
     /// A connection is cut: each message in flight ends unknown if its data was out
     /// (`data_out`), else never delivered.
     Cut(usize, bool),
@@ -30,7 +40,7 @@ enum Step {
 }
 
 #[derive(Clone, Copy, Debug)]
-enum Reply {
+enum Answer {
     Accepted,
     Rejected,
     Unknown,
@@ -40,16 +50,17 @@ enum Reply {
 
 fn step() -> impl Strategy<Value = Step> {
     let reply = prop_oneof![
-        Just(Reply::Accepted),
-        Just(Reply::Rejected),
-        Just(Reply::Unknown),
-        Just(Reply::NeverReached),
+        Just(Answer::Accepted),
+        Just(Answer::Rejected),
+        Just(Answer::Unknown),
+        Just(Answer::NeverReached),
     ];
     prop_oneof![
         4 => Just(Step::Submit),
         1 => (0usize..64).prop_map(Step::Cancel),
         3 => prop_oneof![Just(None), Just(Some(false)), Just(Some(true))].prop_map(Step::Open),
-        6 => (0usize..8, reply).prop_map(|(n, r)| Step::Reply(n, r)),
+        6 => (0usize..8, reply, any::<u16>()).prop_map(|(n, r, b)| Step::Reply(n, r, b)),
+        2 => (0usize..8).prop_map(Step::Write),
         1 => (0usize..8, any::<bool>()).prop_map(|(n, d)| Step::Cut(n, d)),
         1 => any::<bool>().prop_map(Step::Check),
         2 => (0u64..3000).prop_map(Step::Advance),
@@ -57,21 +68,42 @@ fn step() -> impl Strategy<Value = Step> {
 }
 
 fn config() -> impl Strategy<Value = PoolConfig> {
-    (1usize..4, 1usize..5, 1usize..12, 1u32..4, 1u64..20).prop_map(
-        |(conns, in_flight, queued, attempts, max_messages)| PoolConfig {
-            max_connections: conns,
-            max_in_flight: in_flight,
-            max_idle: Duration::from_secs(5),
-            max_age: Duration::from_secs(20),
-            max_messages,
-            check_after: Duration::from_secs(2),
-            max_queued: queued,
-            max_wait: Duration::from_secs(15),
-            max_attempts: attempts,
-            backoff_base: Duration::from_millis(100),
-            backoff_max: Duration::from_secs(1),
-        },
+    (
+        1usize..4,
+        1usize..5,
+        1usize..12,
+        1u32..4,
+        1u64..20,
+        any::<bool>(),
     )
+        .prop_map(
+            |(conns, in_flight, queued, attempts, max_messages, retry)| PoolConfig {
+                max_connections: conns,
+                max_in_flight: in_flight,
+                max_idle: Duration::from_secs(5),
+                max_age: Duration::from_secs(20),
+                max_messages,
+                check_after: Duration::from_secs(2),
+                max_queued: queued,
+                max_wait: Duration::from_secs(15),
+                max_attempts: attempts,
+                backoff_base: Duration::from_millis(100),
+                backoff_max: Duration::from_secs(1),
+                retry_transient_recipients: retry,
+            },
+        )
+}
+
+/// A message on a connection, with its attempt's recipients (positions in its
+/// envelope).
+type OnWire = (MessageId, Vec<usize>);
+
+/// An open connection: its messages, oldest first, and how many of them (from the
+/// front) are written.
+#[derive(Default)]
+struct Line {
+    msgs: VecDeque<OnWire>,
+    written: usize,
 }
 
 /// The world: what the adapter knows, and what the checks need.
@@ -81,17 +113,51 @@ struct World {
     random: u64,
     opening: VecDeque<ConnId>,
     checking: VecDeque<ConnId>,
-    /// Open connections and the messages on them, oldest first.
-    conns: BTreeMap<ConnId, VecDeque<MessageId>>,
+    /// Open connections and the messages on them.
+    conns: BTreeMap<ConnId, Line>,
     submitted: Vec<MessageId>,
     withdrawn: BTreeSet<MessageId>,
-    /// Given up by their callers while a connection had them: they complete there,
-    /// and no `Done` comes.
+    /// Given up by their callers once written: they complete there, and no `Done`
+    /// comes.
     abandoned: BTreeSet<MessageId>,
     done: BTreeMap<MessageId, End>,
     /// Messages that may have reached the server (accepted, rejected, unknown).
     reached: BTreeSet<MessageId>,
+    /// Messages never to be sent again: an outcome unknown, or the whole transaction
+    /// refused.
+    over: BTreeSet<MessageId>,
+    /// Recipients settled for good: accepted (they may have a copy) or refused 5xx.
+    settled: BTreeSet<(MessageId, usize)>,
+    /// Copies each recipient may have got.
+    copies: BTreeMap<(MessageId, usize), u32>,
+    /// Recipients whose copy is only maybe there (the outcome was unknown).
+    maybe: BTreeSet<(MessageId, usize)>,
+    /// The last report the pool gave back for each message.
+    last: BTreeMap<MessageId, Report>,
     sends: BTreeMap<MessageId, u32>,
+}
+
+/// A message's recipients: 1 to 3 of them.
+fn recipients(m: MessageId) -> usize {
+    1 + (m.get() % 3) as usize
+}
+
+fn envelope(m: MessageId) -> Envelope {
+    let to = (0..recipients(m)).map(|i| ForwardPath::new(&format!("r{i}@example.net")).unwrap());
+    Envelope::new(ReversePath::new("a@example.org").unwrap(), to)
+}
+
+/// A transaction id for the reports (any will do: one report per attempt).
+fn txn() -> TxnId {
+    let config = Config::new(EhloName::new("client.example").unwrap());
+    let mut client = Client::new(config, Instant::ZERO);
+    let to = [ForwardPath::new("r@example.net").unwrap()];
+    let envelope = Envelope::new(ReversePath::new("a@example.org").unwrap(), to);
+    client.send(Instant::ZERO, envelope).unwrap()
+}
+
+fn reply(code: u16) -> Reply {
+    Reply::new(ReplyCode::new(code).unwrap(), &[b"x"]).unwrap()
 }
 
 impl World {
@@ -113,28 +179,51 @@ impl World {
             match action {
                 Action::Open(c) => self.opening.push_back(c),
                 Action::Send { conn, msg } => {
+                    let env = pool.attempt_envelope(msg, &envelope(msg));
+                    let rcpts: Vec<usize> = env
+                        .recipients
+                        .iter()
+                        .map(|r| r.path.as_str()[1..2].parse().unwrap())
+                        .collect();
+                    prop_assert!(!rcpts.is_empty());
                     prop_assert!(
-                        !self.reached.contains(&msg),
-                        "{msg:?} may have reached the server and was sent again"
+                        !self.over.contains(&msg),
+                        "{msg:?}: its outcome is unknown or it was refused, yet sent again"
                     );
+                    if self.reached.contains(&msg) {
+                        prop_assert!(
+                            config.retry_transient_recipients,
+                            "{msg:?} may have reached the server and was sent again"
+                        );
+                        for &i in &rcpts {
+                            prop_assert!(
+                                !self.settled.contains(&(msg, i)),
+                                "{msg:?} sent again to recipient {i}, settled already"
+                            );
+                        }
+                    }
                     prop_assert!(!self.done.contains_key(&msg), "{msg:?} sent after its end");
+                    prop_assert!(
+                        !self.withdrawn.contains(&msg),
+                        "{msg:?} sent after withdrawn"
+                    );
                     let q = self.conns.get_mut(&conn);
                     prop_assert!(q.is_some(), "sent on {conn:?}, which is not open");
                     let q = q.unwrap();
-                    q.push_back(msg);
-                    prop_assert!(q.len() <= config.max_in_flight);
+                    q.msgs.push_back((msg, rcpts));
+                    prop_assert!(q.msgs.len() <= config.max_in_flight);
                     let n = self.sends.entry(msg).or_default();
                     *n += 1;
                     prop_assert!(*n <= config.max_attempts, "{msg:?} tried {n} times");
                 }
                 Action::Check(c) => {
-                    prop_assert!(self.conns.get(&c).is_some_and(VecDeque::is_empty));
+                    prop_assert!(self.conns.get(&c).is_some_and(|l| l.msgs.is_empty()));
                     self.checking.push_back(c);
                 }
                 Action::Close(c) => {
                     let q = self.conns.remove(&c);
                     prop_assert!(
-                        q.is_some_and(|q| q.is_empty()),
+                        q.is_some_and(|q| q.msgs.is_empty()),
                         "closed {c:?} with messages on it"
                     );
                     pool.handle_closed(self.now(), c);
@@ -150,7 +239,17 @@ impl World {
                         "{msg:?} ended after its caller gave up"
                     );
                     prop_assert_eq!(attempts, self.sends.get(&msg).copied().unwrap_or(0));
-                    prop_assert!(self.conns.values().all(|q| !q.contains(&msg)));
+                    prop_assert!(self
+                        .conns
+                        .values()
+                        .all(|q| q.msgs.iter().all(|o| o.0 != msg)));
+                    let kept = pool.take_report(msg);
+                    let last = self.last.remove(&msg);
+                    if end == End::Report {
+                        if let Some(report) = kept.or(last) {
+                            self.check_report(msg, &report)?;
+                        }
+                    }
                 }
             }
             // Messages sent again rejoin the queue: beyond its bound by at most what
@@ -163,27 +262,120 @@ impl World {
         Ok(())
     }
 
-    /// A connection answers its oldest message with `reply`.
-    fn reply(&mut self, pool: &mut Pool, conn: ConnId, reply: Reply) {
-        let Some(msg) = self.conns.get_mut(&conn).and_then(VecDeque::pop_front) else {
+    /// A connection answers its oldest message with `answer`, its recipients as
+    /// `bits` say (two bits each: 250, 250, 450, 550).
+    fn reply(&mut self, pool: &mut Pool, conn: ConnId, answer: Answer, bits: u16) {
+        let Some(line) = self.conns.get_mut(&conn) else {
             return;
         };
-        let resend = matches!(reply, Reply::NeverReached);
-        if !resend {
+        let Some((msg, rcpts)) = line.msgs.pop_front() else {
+            return;
+        };
+        line.written = line.written.saturating_sub(1);
+        let txn = txn();
+        let mut report = Report::new(txn, rcpts.len(), false);
+        let never = matches!(answer, Answer::NeverReached);
+        let mut any_accepted = false;
+        for (rcpt, &i) in rcpts.iter().enumerate() {
+            if never {
+                break;
+            }
+            let code = [250, 250, 450, 550][usize::from((bits >> (2 * (rcpt % 8))) & 3)];
+            let reply = reply(code);
+            report.apply(&if code == 250 {
+                any_accepted = true;
+                Event::RecipientAccepted { txn, rcpt, reply }
+            } else {
+                Event::RecipientRejected { txn, rcpt, reply }
+            });
+            if code == 550 {
+                self.settled.insert((msg, i));
+            }
+        }
+        let outcome = match answer {
+            Answer::NeverReached => MessageOutcome::Failed(TxnFailure::SessionClosed),
+            _ if !any_accepted => MessageOutcome::Failed(TxnFailure::NoRecipients),
+            Answer::Accepted => MessageOutcome::Accepted(reply(250)),
+            Answer::Unknown => MessageOutcome::Unknown,
+            Answer::Rejected => MessageOutcome::Failed(TxnFailure::Rejected {
+                stage: Stage::DataEnd,
+                reply: reply(554),
+            }),
+        };
+        if !never {
             self.reached.insert(msg);
         }
+        if matches!(answer, Answer::Unknown | Answer::Rejected) && any_accepted {
+            self.over.insert(msg);
+        }
+        if matches!(answer, Answer::Accepted | Answer::Unknown) && any_accepted {
+            for (rcpt, &i) in rcpts.iter().enumerate() {
+                if matches!(report.recipients[rcpt], RecipientStatus::Accepted(_)) {
+                    self.settled.insert((msg, i));
+                    *self.copies.entry((msg, i)).or_default() += 1;
+                    if matches!(answer, Answer::Unknown) {
+                        self.maybe.insert((msg, i));
+                    }
+                }
+            }
+        }
+        report.apply(&match outcome {
+            MessageOutcome::Accepted(reply) => Event::MessageAccepted {
+                txn,
+                rcpt: None,
+                reply,
+            },
+            MessageOutcome::Failed(failure) => Event::TransactionFailed {
+                txn,
+                rcpt: None,
+                failure,
+            },
+            MessageOutcome::Unknown => Event::OutcomeUnknown { txn, rcpt: None },
+        });
         let random = self.random();
-        pool.handle_report(self.now(), conn, msg, resend, random);
+        if let Some(kept) = pool.handle_report_of(self.now(), conn, msg, report, random) {
+            self.last.insert(msg, kept);
+        }
+    }
+
+    /// What a message's report says against what happened: a recipient reported
+    /// accepted may have its copy, and one that may have a copy is reported accepted,
+    /// with the message accepted or unknown.
+    fn check_report(&self, msg: MessageId, report: &Report) -> Result<(), TestCaseError> {
+        prop_assert_eq!(report.recipients.len(), recipients(msg));
+        for (i, status) in report.recipients.iter().enumerate() {
+            let copies = self.copies.get(&(msg, i)).copied().unwrap_or(0);
+            prop_assert!(copies <= 1, "{msg:?}: recipient {i} got {copies} copies");
+            let accepted = matches!(status, RecipientStatus::Accepted(_));
+            let delivered = matches!(
+                report.outcome,
+                Some(MessageOutcome::Accepted(_) | MessageOutcome::Unknown)
+            );
+            if self.maybe.contains(&(msg, i)) {
+                let unknown = Some(MessageOutcome::Unknown);
+                prop_assert_eq!(&report.outcome, &unknown, "{:?}: {} may have it", msg, i);
+            }
+            if copies == 1 {
+                prop_assert!(accepted && delivered, "{msg:?}: {i} has it: {report:?}");
+            } else if accepted {
+                // Accepted at RCPT in the last attempt that carried it, which then
+                // failed as a whole: only then may the message's outcome say failed.
+                prop_assert!(!delivered, "{msg:?}: {i} said delivered: {report:?}");
+            }
+        }
+        Ok(())
     }
 
     fn cut(&mut self, pool: &mut Pool, conn: ConnId, data_out: bool) {
-        while self.conns.get(&conn).is_some_and(|q| !q.is_empty()) {
-            let reply = if data_out {
-                Reply::Unknown
+        // Written messages end unknown if their data was out; the others were never
+        // sent.
+        while let Some(line) = self.conns.get(&conn).filter(|l| !l.msgs.is_empty()) {
+            let answer = if data_out && line.written > 0 {
+                Answer::Unknown
             } else {
-                Reply::NeverReached
+                Answer::NeverReached
             };
-            self.reply(pool, conn, reply);
+            self.reply(pool, conn, answer, 0);
         }
         self.conns.remove(&conn);
         self.checking.retain(|&c| c != conn);
@@ -222,11 +414,24 @@ impl World {
                         if pool.cancel(m) {
                             self.withdrawn.insert(m);
                         } else {
+                            let conn = pool.handed_to(m);
                             prop_assert!(
-                                self.conns.values().any(|q| q.contains(&m)),
+                                conn.is_some(),
                                 "{m:?} not withdrawn, yet on no connection"
                             );
-                            self.abandoned.insert(m);
+                            let conn = conn.unwrap();
+                            let line = self.conns.get_mut(&conn).unwrap();
+                            let at = line.msgs.iter().position(|o| o.0 == m);
+                            prop_assert!(at.is_some(), "{m:?} is not on {conn:?}");
+                            let at = at.unwrap();
+                            if at >= line.written {
+                                // Nothing of it written: the session withdraws it.
+                                line.msgs.remove(at);
+                                pool.handle_withdrawn(self.now(), conn, m);
+                                self.withdrawn.insert(m);
+                            } else {
+                                self.abandoned.insert(m);
+                            }
                         }
                     }
                 }
@@ -236,7 +441,7 @@ impl World {
                     let now = self.now();
                     match result {
                         None => {
-                            self.conns.insert(c, VecDeque::new());
+                            self.conns.insert(c, Line::default());
                             pool.handle_opened(now, c);
                         }
                         Some(permanent) => {
@@ -246,9 +451,18 @@ impl World {
                     }
                 }
             }
-            Step::Reply(n, reply) => {
+            Step::Reply(n, answer, bits) => {
                 if let Some(c) = self.nth_conn(n) {
-                    self.reply(pool, c, reply);
+                    // Answered, so written first.
+                    let line = self.conns.get_mut(&c).unwrap();
+                    line.written = line.written.max(1);
+                    self.reply(pool, c, answer, bits);
+                }
+            }
+            Step::Write(n) => {
+                if let Some(c) = self.nth_conn(n) {
+                    let line = self.conns.get_mut(&c).unwrap();
+                    line.written = line.msgs.len();
                 }
             }
             Step::Cut(n, data_out) => {
@@ -280,15 +494,15 @@ impl World {
                     || self.withdrawn.contains(m)
                     || self.abandoned.contains(m)
             });
-            if over && self.conns.values().all(VecDeque::is_empty) {
+            if over && self.conns.values().all(|l| l.msgs.is_empty()) {
                 return Ok(());
             }
             if !self.opening.is_empty() {
                 self.apply(pool, &Step::Open(None), config)?;
             } else if !self.checking.is_empty() {
                 self.apply(pool, &Step::Check(true), config)?;
-            } else if let Some((&c, _)) = self.conns.iter().find(|(_, q)| !q.is_empty()) {
-                self.reply(pool, c, Reply::Accepted);
+            } else if let Some((&c, _)) = self.conns.iter().find(|(_, q)| !q.msgs.is_empty()) {
+                self.reply(pool, c, Answer::Accepted, 0);
                 self.drain(pool, config)?;
             } else {
                 self.apply(pool, &Step::Advance(500), config)?;

@@ -217,12 +217,27 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Connection<S> {
     pub async fn stream<T, R: AsyncRead + Unpin>(
         &mut self,
         max_open: usize,
+        next: impl FnMut(&mut Context<'_>) -> Poll<Option<(Envelope, R, T)>>,
+        on_report: impl FnMut(T, Result<Report, Error>),
+    ) -> Result<(), Error> {
+        self.stream_withdrawing(max_open, next, on_report, |_, _| {})
+            .await
+    }
+
+    /// [`stream`](Self::stream), with `withdraw` run before each step: a pool's
+    /// connection withdraws there the messages whose callers gave up.
+    pub(crate) async fn stream_withdrawing<T, R: AsyncRead + Unpin>(
+        &mut self,
+        max_open: usize,
         mut next: impl FnMut(&mut Context<'_>) -> Poll<Option<(Envelope, R, T)>>,
         mut on_report: impl FnMut(T, Result<Report, Error>),
+        mut withdraw: impl FnMut(&mut smtp_io::stream::Open<R, T>, &mut Session<Error>),
     ) -> Result<(), Error> {
         let now = self.driver.now();
         self.driver.session.stream(now, max_open)?;
-        self.driver.stream(&mut next, &mut on_report).await;
+        self.driver
+            .stream(&mut next, &mut on_report, &mut withdraw)
+            .await;
         self.driver.session.finish_stream()
     }
 

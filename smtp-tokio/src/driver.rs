@@ -182,14 +182,18 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
     /// is in, or the session dies. `next` is polled for messages while the stream has
     /// room. Each message's report goes to `on_report` with its tag; a message the
     /// session refuses (no recipients, the session is dead) gets the error instead.
+    /// `withdraw` runs before each step, while nothing is being written: it may
+    /// withdraw messages not yet written ([`Open::withdraw`]).
     pub(crate) async fn stream<T, R: AsyncRead + Unpin>(
         &mut self,
         next: &mut impl FnMut(&mut Context<'_>) -> Poll<Option<(Envelope, R, T)>>,
         on_report: &mut impl FnMut(T, Result<Report, Error>),
+        withdraw: &mut impl FnMut(&mut Open<R, T>, &mut Session<Error>),
     ) {
         let mut open = Open::default();
         let mut source = true;
         loop {
+            withdraw(&mut open, &mut self.session);
             let io = self.session.poll_io();
             while let Some((_, report)) = self.session.poll_report() {
                 open.report(report, on_report);
@@ -206,6 +210,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
                         First::B(message) => message,
                     };
                     // Every message already queued joins this flight, up to the room.
+                    // While earlier messages are unanswered the server has work, so
+                    // before writing, the stream yields for as long as that brings
+                    // more: tasks woken by the same replies queue their messages first.
+                    // An executor may run a task woken by another right after it (Tokio's
+                    // multi-thread scheduler does): without this each message of many
+                    // callers was its own write there, and after one yield, one write
+                    // per two messages.
+                    let busy = !open.is_empty();
                     loop {
                         let Some(taken) = message.take() else {
                             source = false;
@@ -217,7 +229,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
                         if self.session.stream_room() == 0 {
                             break;
                         }
-                        match now_or_never(poll_fn(&mut *next)).await {
+                        let mut more = now_or_never(poll_fn(&mut *next)).await;
+                        if more.is_none() && busy {
+                            tokio::task::yield_now().await;
+                            more = now_or_never(poll_fn(&mut *next)).await;
+                        }
+                        match more {
                             Some(m) => message = m,
                             None => break,
                         }

@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::task::{Context, Poll};
 
 use smtp_io::pool::{Messages, Order, PoolReport};
+use smtp_io::stream::Cancels;
 use smtp_proto::pool::{self, ConnId, MessageId, PoolConfig, Status, SubmitError};
 use smtp_proto::{Envelope, Instant, Report, UsageError};
 use tokio::io::{AsyncRead, ReadBuf};
@@ -52,6 +53,13 @@ struct Shared {
     changed: Notify,
 }
 
+/// A connection task, as the pool reaches it.
+struct Line {
+    tx: mpsc::UnboundedSender<Cmd>,
+    /// Its messages whose callers gave up.
+    cancels: Arc<Cancels<MessageId>>,
+}
+
 /// What a connection task is told.
 enum Cmd {
     Send((Envelope, Body, MessageId)),
@@ -61,8 +69,8 @@ enum Cmd {
 
 /// Tells a connection's task or thread; `Err` if it is gone (a message it was handed
 /// was then never written).
-fn tell(tx: Option<&mpsc::UnboundedSender<Cmd>>, cmd: Cmd) -> Result<(), Error> {
-    match tx.map(|tx| tx.send(cmd).is_ok()) {
+fn tell(line: Option<&Line>, cmd: Cmd) -> Result<(), Error> {
+    match line.map(|l| l.tx.send(cmd).is_ok()) {
         Some(true) => Ok(()),
         _ => Err(Error::PoolClosed),
     }
@@ -71,7 +79,7 @@ fn tell(tx: Option<&mpsc::UnboundedSender<Cmd>>, cmd: Cmd) -> Result<(), Error> 
 struct State {
     core: pool::Pool,
     msgs: Messages<oneshot::Sender<Result<PoolReport, Error>>>,
-    conns: HashMap<ConnId, mpsc::UnboundedSender<Cmd>>,
+    conns: HashMap<ConnId, Line>,
     /// The deadline the timer task sleeps until (`None`: none), so that it is woken
     /// only for an earlier one.
     timer_at: Option<Instant>,
@@ -103,8 +111,13 @@ impl Shared {
         let order = |order| match order {
             Order::Open(id) => {
                 let (tx, rx) = mpsc::unbounded_channel();
-                conns.insert(id, tx);
-                let task = connection(Arc::downgrade(self), id, self.builder.clone(), rx);
+                let cancels = Arc::new(Cancels::default());
+                let line = Line {
+                    tx,
+                    cancels: cancels.clone(),
+                };
+                conns.insert(id, line);
+                let task = connection(Arc::downgrade(self), id, self.builder.clone(), rx, cancels);
                 tokio::spawn(task);
                 Ok(())
             }
@@ -158,8 +171,9 @@ impl Pool {
     }
 
     /// Sends one message held in memory; its report once it has an outcome. Waits while
-    /// the queue is full. Dropping the future before the message was handed to a
-    /// connection withdraws it; after, it completes and its report is discarded.
+    /// the queue is full. Dropping the future before any of the message was written
+    /// withdraws it (nothing of it reaches the server, and no other message nor the
+    /// connection is affected); after, it completes and its report is discarded.
     pub async fn send(
         &self,
         envelope: Envelope,
@@ -269,9 +283,17 @@ impl Waiting {
 }
 
 impl Drop for Waiting {
+    /// A message still queued is gone at once. One handed to a connection is withdrawn
+    /// there if none of it was written yet (the connection's task sees to it and tells
+    /// the core); else it completes and its report is discarded.
     fn drop(&mut self) {
         let msg = self.msg;
-        self.shared.with(|st, _| st.msgs.cancel(&mut st.core, msg));
+        self.shared.with(|st, _| {
+            let conn = st.msgs.cancel(&mut st.core, msg);
+            if let Some(line) = conn.and_then(|c| st.conns.get(&c)) {
+                line.cancels.ask(msg);
+            }
+        });
     }
 }
 
@@ -322,6 +344,7 @@ async fn connection(
     id: ConnId,
     builder: Builder,
     mut rx: mpsc::UnboundedReceiver<Cmd>,
+    cancels: Arc<Cancels<MessageId>>,
 ) {
     let opened = builder.connect().await;
     let Some(s) = shared.upgrade() else {
@@ -342,22 +365,46 @@ async fn connection(
     drop(s);
     loop {
         let mut cmd = None;
-        let next = |cx: &mut Context<'_>| match rx.poll_recv(cx) {
-            Poll::Ready(Some(Cmd::Send(item))) => Poll::Ready(Some(item)),
-            Poll::Ready(Some(other)) => {
-                cmd = Some(other);
-                Poll::Ready(None)
+        // Messages withdrawn (their callers gave up before any of them was written)
+        // leave the connection's count.
+        let withdrawn = |msgs: &[MessageId]| {
+            if let (false, Some(s)) = (msgs.is_empty(), shared.upgrade()) {
+                s.with(|st, now| {
+                    st.msgs.withdrawn(&mut st.core, now, id, msgs);
+                });
             }
-            Poll::Ready(None) => Poll::Ready(None),
-            Poll::Pending => Poll::Pending,
+        };
+        let next = |cx: &mut Context<'_>| loop {
+            return match rx.poll_recv(cx) {
+                Poll::Ready(Some(Cmd::Send(item))) if cancels.take(&item.2) => {
+                    withdrawn(&[item.2]);
+                    continue;
+                }
+                Poll::Ready(Some(Cmd::Send(item))) => Poll::Ready(Some(item)),
+                Poll::Ready(Some(other)) => {
+                    cmd = Some(other);
+                    Poll::Ready(None)
+                }
+                Poll::Ready(None) => Poll::Ready(None),
+                Poll::Pending => Poll::Pending,
+            };
+        };
+        let withdraw = |open: &mut _, session: &mut _| {
+            withdrawn(&cancels.withdraw(open, session));
         };
         let on_report = |msg: MessageId, result: Result<Report, Error>| {
             let Some(s) = shared.upgrade() else {
                 return;
             };
-            s.with(|st, now| st.msgs.report(&mut st.core, now, id, msg, result));
+            s.with(|st, now| {
+                // Under the pool's lock, as a cancel asks: nothing left to withdraw.
+                cancels.forget(&msg);
+                st.msgs.report(&mut st.core, now, id, msg, result);
+            });
         };
-        let streamed = conn.stream(max_in_flight, next, on_report).await;
+        let streamed = conn
+            .stream_withdrawing(max_in_flight, next, on_report, withdraw)
+            .await;
         let Some(s) = shared.upgrade() else {
             let _ = conn.quit().await;
             return;

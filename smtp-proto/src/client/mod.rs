@@ -352,6 +352,38 @@ impl Client {
         Ok(id)
     }
 
+    /// Withdraws a transaction none of whose commands was written yet: it leaves the
+    /// session without a single event, as if never queued. A command counts as written
+    /// once [`poll_output`](Self::poll_output) appended it to the output buffer (the
+    /// driver may have sent any part of it since), so this succeeds only while the
+    /// transaction waits its turn: queued behind others, or first in line with its MAIL
+    /// held back by the window (RFC 2920 §3.1). An RSET written before that MAIL is not
+    /// the transaction's: it ends the one before. Returns whether it was withdrawn;
+    /// `false` (nothing changes) once its MAIL is out, once it is over, or for an id
+    /// the session does not know.
+    pub fn withdraw(&mut self, txn: TxnId) -> bool {
+        if self.is_closed() {
+            return false;
+        }
+        let queued = self
+            .work
+            .iter()
+            .position(|w| matches!(w, Work::Txn(t) if t.id == txn));
+        if let Some(i) = queued {
+            self.work.remove(i);
+            return true;
+        }
+        // Only the newest active transaction can still be at its first step.
+        let unstarted = self
+            .active
+            .back()
+            .is_some_and(|t| t.id == txn && t.step == Step::Mail && t.outstanding == 0);
+        if unstarted {
+            self.active.pop_back();
+        }
+        unstarted
+    }
+
     /// Content for the transaction that asked with [`Output::SendBody`]: frames `chunk`
     /// (at most `max_chunk` octets) into `out`. `last` ends the content; an empty last
     /// chunk is fine. A content error (NUL outside BINARYMIME) fails the transaction;

@@ -38,16 +38,36 @@
 //! connection open (or a permanent failure), the waiting messages end with
 //! [`End::OpenFailed`].
 //!
+//! ## Recipients that failed for now
+//!
+//! With [`PoolConfig::retry_transient_recipients`] (off by default), a message whose
+//! transaction settled some recipients for good (accepted, or refused permanently)
+//! and others for now only (a 4xx to RCPT, or not attempted after "too many
+//! recipients") is sent again, after the same backoff and within the same
+//! `max_attempts`, in a new transaction carrying only those others
+//! ([`transient_recipients`] says which, and when: never after an unknown outcome,
+//! never when the transaction failed as a whole). So no recipient that was accepted
+//! gets a second copy, and none refused for good is asked again. The adapter builds
+//! each attempt's envelope with [`Pool::attempt_envelope`] and hands reports in with
+//! [`Pool::handle_report_of`]; the message's report is then the attempts' reports
+//! merged, each recipient's status from the attempt that settled it (see
+//! [`Pool::take_report`]).
+//!
 //! # Callers
 //!
 //! At most [`PoolConfig::max_queued`] messages wait ([`SubmitError::Full`]: the adapter
 //! makes the caller wait, so nothing grows without bound); one that waited
 //! [`PoolConfig::max_wait`] without being sent ends with [`End::TimedOut`]. A caller
 //! that gives up withdraws its message with [`Pool::cancel`]: a message still waiting
-//! is gone at once; one already handed to a connection completes there, and no
-//! [`Action::Done`] comes for it. Every other submitted message ends with exactly one
-//! [`Action::Done`].
+//! is gone at once. One already handed to a connection ([`Pool::handed_to`]) is
+//! withdrawn from that connection's session if none of it was written yet
+//! ([`Session::stream_withdraw`](crate::session::Session::stream_withdraw)); the
+//! adapter then says so with [`Pool::handle_withdrawn`], and nothing of it reaches the
+//! server. Otherwise it completes there and its report is discarded. Either way no
+//! [`Action::Done`] comes for it, and no other message, nor the connection, is
+//! affected. Every other submitted message ends with exactly one [`Action::Done`].
 
+mod merge;
 mod retry;
 #[cfg(test)]
 mod tests;
@@ -56,9 +76,11 @@ use alloc::collections::{BTreeMap, VecDeque};
 use alloc::vec::Vec;
 use core::time::Duration;
 
+use crate::envelope::Envelope;
+use crate::report::Report;
 use crate::time::Instant;
 
-pub use retry::{backoff, may_resend};
+pub use retry::{backoff, may_resend, transient_recipients};
 
 /// A pool's limits and timings.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -80,13 +102,17 @@ pub struct PoolConfig {
     pub max_queued: usize,
     /// How long a message may wait for a connection.
     pub max_wait: Duration,
-    /// Most attempts per message (and opens in a row that fail before waiting messages
-    /// fail). At least 1.
+    /// Most attempts per message, sending it again whole or to some recipients alike
+    /// (and opens in a row that fail before waiting messages fail). At least 1.
     pub max_attempts: u32,
     /// The first backoff after a failure ([`backoff`]).
     pub backoff_base: Duration,
     /// The longest backoff.
     pub backoff_max: Duration,
+    /// Send a message again to its recipients that failed for now only, in a new
+    /// transaction carrying only them (see the [module documentation](self)). Off by
+    /// default: the caller sees the 4xx and decides.
+    pub retry_transient_recipients: bool,
 }
 
 impl Default for PoolConfig {
@@ -103,6 +129,7 @@ impl Default for PoolConfig {
             max_attempts: 3,
             backoff_base: Duration::from_millis(100),
             backoff_max: Duration::from_secs(10),
+            retry_transient_recipients: false,
         }
     }
 }
@@ -239,6 +266,12 @@ struct Msg {
     attempts: u32,
     deadline: Instant,
     cancelled: bool,
+    /// The reports of the attempts so far, merged, once an attempt settled some
+    /// recipients and left others for a later one.
+    merged: Option<Report>,
+    /// The recipients (positions in the envelope) the next attempt carries; `None`:
+    /// all of them.
+    recipients: Option<Vec<usize>>,
 }
 
 /// The pool's decisions; see the [module documentation](self).
@@ -248,6 +281,8 @@ pub struct Pool {
     conns: Vec<Conn>,
     queue: VecDeque<Waiting>,
     msgs: BTreeMap<MessageId, Msg>,
+    /// Merged reports of messages that ended, until [`Pool::take_report`].
+    reports: BTreeMap<MessageId, Report>,
     actions: VecDeque<Action>,
     next_msg: u64,
     next_conn: u64,
@@ -271,6 +306,7 @@ impl Pool {
             conns: Vec::new(),
             queue: VecDeque::new(),
             msgs: BTreeMap::new(),
+            reports: BTreeMap::new(),
             actions: VecDeque::new(),
             next_msg: 0,
             next_conn: 0,
@@ -336,6 +372,8 @@ impl Pool {
                 attempts: 0,
                 deadline,
                 cancelled: false,
+                merged: None,
+                recipients: None,
             },
         );
         self.queue.push_back(Waiting {
@@ -348,8 +386,10 @@ impl Pool {
     }
 
     /// The caller gave up: `true` if the message was still waiting and is gone (no
-    /// [`Action::Done`] comes); `false` if a connection has it (it completes there and
-    /// no `Done` comes either) or it is unknown.
+    /// [`Action::Done`] comes); `false` if a connection has it (no `Done` comes either:
+    /// the adapter withdraws it from [`handed_to`](Self::handed_to) if it can, see
+    /// [`handle_withdrawn`](Self::handle_withdrawn), else it completes there) or it is
+    /// unknown.
     pub fn cancel(&mut self, msg: MessageId) -> bool {
         if let Some(i) = self.queue.iter().position(|w| w.msg == msg) {
             self.queue.remove(i);
@@ -360,6 +400,31 @@ impl Pool {
             m.cancelled = true;
         }
         false
+    }
+
+    /// The connection the message was handed to and has not reported, if any.
+    pub fn handed_to(&self, msg: MessageId) -> Option<ConnId> {
+        self.conns
+            .iter()
+            .find(|c| c.in_flight.contains(&msg))
+            .map(|c| c.id)
+    }
+
+    /// The envelope of the message's next attempt, from its whole `envelope`: all of
+    /// it, or (after an attempt that settled some recipients, with
+    /// [`PoolConfig::retry_transient_recipients`]) only the recipients still to try.
+    pub fn attempt_envelope(&self, msg: MessageId, envelope: &Envelope) -> Envelope {
+        let only = self.msgs.get(&msg).and_then(|m| m.recipients.as_deref());
+        match only {
+            None => envelope.clone(),
+            Some(only) => Envelope {
+                recipients: only
+                    .iter()
+                    .filter_map(|&i| envelope.recipients.get(i).cloned())
+                    .collect(),
+                ..envelope.clone()
+            },
+        }
     }
 
     /// No more messages: the waiting ones are still sent, then every connection closes.
@@ -411,7 +476,9 @@ impl Pool {
 
     /// The message's report came from the connection; `resend` is [`may_resend`] of
     /// it (or `true` if the connection refused it before writing anything, its session
-    /// being over). `random` draws the backoff of a resend.
+    /// being over). `random` draws the backoff of a resend. An adapter that hands in
+    /// reports ([`handle_report_of`](Self::handle_report_of)) calls this only for such
+    /// a refusal.
     pub fn handle_report(
         &mut self,
         now: Instant,
@@ -420,11 +487,121 @@ impl Pool {
         resend: bool,
         random: u64,
     ) {
+        let again = resend
+            && self
+                .msgs
+                .get(&msg)
+                .is_some_and(|m| m.attempts < self.config.max_attempts);
+        // Only a dying session (cut, 421) gives such a report: it takes nothing more.
+        self.settle(now, conn, msg, again, resend, random);
+    }
+
+    /// The message's report came from the connection: the pool decides from it whether
+    /// the message is over, is sent again whole ([`may_resend`]), or (with
+    /// [`PoolConfig::retry_transient_recipients`]) is sent again to some recipients
+    /// only ([`transient_recipients`]). Returns the report unless the pool keeps it to
+    /// merge with later attempts: the adapter keeps a returned report as the message's
+    /// latest, for its [`Action::Done`]; at `Done`, [`take_report`](Self::take_report)
+    /// says which report is the message's.
+    #[must_use = "a report returned is the message's latest: keep it for its Done"]
+    pub fn handle_report_of(
+        &mut self,
+        now: Instant,
+        conn: ConnId,
+        msg: MessageId,
+        report: Report,
+        random: u64,
+    ) -> Option<Report> {
+        let resend = may_resend(&report);
+        let max_attempts = self.config.max_attempts;
+        let retry_some = self.config.retry_transient_recipients;
+        let Some(m) = self.msgs.get_mut(&msg).filter(|m| !m.cancelled) else {
+            self.settle(now, conn, msg, false, resend, random);
+            return Some(report);
+        };
+        let more = m.attempts < max_attempts;
+        // The recipients to try again, as positions in the whole envelope.
+        let rest: Vec<usize> = if retry_some && !resend {
+            let only = m.recipients.as_deref();
+            transient_recipients(&report)
+                .into_iter()
+                .filter_map(|i| only.map_or(Some(i), |o| o.get(i).copied()))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let split = more && !rest.is_empty();
+        let kept = if m.merged.is_none() && !split {
+            Some(report)
+        } else {
+            if !(resend && more) {
+                merge::fold(&mut m.merged, report, m.recipients.as_deref());
+            }
+            if split {
+                m.recipients = Some(rest);
+            }
+            None
+        };
+        self.settle(now, conn, msg, (resend && more) || split, resend, random);
+        kept
+    }
+
+    /// The report of a message that ended [`End::Report`], when the pool kept it: the
+    /// reports of its attempts merged (each recipient's status from the attempt that
+    /// settled it; the outcome accepted if an attempt was accepted, unknown if one
+    /// was). `None`: the report is the last one the adapter kept. Called at the
+    /// message's [`Action::Done`] (the pool holds it until then).
+    pub fn take_report(&mut self, msg: MessageId) -> Option<Report> {
+        self.reports.remove(&msg)
+    }
+
+    /// The message, handed to `conn` and cancelled by its caller ([`Pool::cancel`]),
+    /// was withdrawn from the connection's session before any of it was written
+    /// ([`Session::stream_withdraw`](crate::session::Session::stream_withdraw)): it is
+    /// gone, and no [`Action::Done`] comes. (One that was not cancelled waits to be
+    /// sent again, as if that attempt never was.) The connection goes on.
+    pub fn handle_withdrawn(&mut self, now: Instant, conn: ConnId, msg: MessageId) {
+        let Some(c) = self.conn_mut(conn) else {
+            return;
+        };
+        let Some(i) = c.in_flight.iter().position(|&m| m == msg) else {
+            return;
+        };
+        c.in_flight.remove(i);
+        c.taken = c.taken.saturating_sub(1);
+        c.last_active = now;
+        let Some(m) = self.msgs.get_mut(&msg) else {
+            return;
+        };
+        if m.cancelled {
+            self.msgs.remove(&msg);
+            return;
+        }
+        m.attempts = m.attempts.saturating_sub(1);
+        let deadline = m.deadline;
+        self.queue.push_front(Waiting {
+            msg,
+            not_before: now,
+            deadline,
+            retry: true,
+        });
+    }
+
+    /// The message left the connection with a report: it waits to be sent again
+    /// (`again`) or ends; `dying` if the connection's session is ending.
+    fn settle(
+        &mut self,
+        now: Instant,
+        conn: ConnId,
+        msg: MessageId,
+        again: bool,
+        dying: bool,
+        random: u64,
+    ) {
         if let Some(c) = self.conn_mut(conn) {
             c.in_flight.retain(|&m| m != msg);
             c.last_active = now;
-            // Only a dying session (cut, 421) gives such a report: it takes nothing more.
-            c.retiring |= resend;
+            c.retiring |= dying;
         }
         let Some(m) = self.msgs.get(&msg) else {
             return;
@@ -433,7 +610,7 @@ impl Pool {
             self.msgs.remove(&msg);
             return;
         }
-        if resend && m.attempts < self.config.max_attempts {
+        if again {
             let wait = backoff(
                 self.config.backoff_base,
                 self.config.backoff_max,
@@ -640,7 +817,10 @@ impl Pool {
     }
 
     fn done(&mut self, msg: MessageId, end: End) {
-        if let Some(m) = self.msgs.remove(&msg) {
+        if let Some(mut m) = self.msgs.remove(&msg) {
+            if let Some(report) = m.merged.take().filter(|_| end == End::Report) {
+                self.reports.insert(msg, report);
+            }
             self.actions.push_back(Action::Done {
                 msg,
                 end,

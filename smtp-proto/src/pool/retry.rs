@@ -1,5 +1,6 @@
 //! What may be sent again, and when: written once for every adapter's pool.
 
+use alloc::vec::Vec;
 use core::time::Duration;
 
 use crate::output::TxnFailure;
@@ -38,4 +39,43 @@ pub fn backoff(base: Duration, max: Duration, attempt: u32, random: u64) -> Dura
     let span = u64::try_from(half.as_nanos()).unwrap_or(u64::MAX);
     let jitter = if span == 0 { 0 } else { random % (span + 1) };
     half + Duration::from_nanos(jitter)
+}
+
+/// The recipients of a message (positions in its envelope) to send it to again, in a
+/// new transaction of their own, after this report: those that failed for now only
+/// ([`RecipientStatus::is_transient`](crate::report::RecipientStatus::is_transient):
+/// a 4xx to RCPT, or not attempted after "too many recipients", RFC 5321
+/// §4.5.3.1.10), provided the transaction got through with the others. Empty, so
+/// that nothing is sent again:
+///
+/// - while the report is incomplete, or when any of its outcome is unknown (the
+///   message may have been delivered, to whom is not known: RFC 5321 §4.5.3.2.6);
+/// - when the transaction failed as a whole (MAIL, DATA or the content refused, the
+///   session ended) rather than by refusing every recipient: the message itself is
+///   the problem, or [`may_resend`] decides;
+/// - for a recipient accepted, or refused for good. (Under LMTP a recipient accepted
+///   at RCPT whose delivery failed is not sent again either: its delivery's reply
+///   says why, RFC 2033 §4.2.)
+pub fn transient_recipients(report: &Report) -> Vec<usize> {
+    // An unknown outcome is neither accepted nor a refusal of every recipient, so
+    // `got_through` below excludes it; under LMTP one delivery may be unknown while
+    // another was accepted and a third refused (the outcome then being that refusal).
+    let unknown = |o: &Option<MessageOutcome>| o == &Some(MessageOutcome::Unknown);
+    if !report.is_complete() || report.deliveries.iter().any(unknown) {
+        return Vec::new();
+    }
+    let accepted = |o: &Option<MessageOutcome>| o.as_ref().is_some_and(MessageOutcome::is_accepted);
+    let got_through = accepted(&report.outcome)
+        || report.deliveries.iter().any(accepted)
+        || report.outcome == Some(MessageOutcome::Failed(TxnFailure::NoRecipients));
+    if !got_through {
+        return Vec::new();
+    }
+    report
+        .recipients
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.is_transient())
+        .map(|(i, _)| i)
+        .collect()
 }

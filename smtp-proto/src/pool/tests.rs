@@ -8,6 +8,7 @@ use crate::output::TxnFailure;
 use crate::reply::{Reply, ReplyCode};
 use crate::report::{MessageOutcome, Report};
 use crate::{Event, Stage, TxnId};
+use alloc::string::String;
 
 const T0: Instant = Instant::ZERO;
 
@@ -314,4 +315,344 @@ fn backoff_doubles_within_its_cap_with_half_of_it_jittered() {
         }
     }
     assert_ne!(backoff(base, max, 3, 1), backoff(base, max, 3, 99_999_999));
+}
+
+#[test]
+fn a_cancelled_message_withdrawn_from_its_connection_ends_without_done_and_others_go_on() {
+    let mut p = Pool::new(config(1));
+    let a = p.submit(T0).unwrap();
+    let b = p.submit(T0).unwrap();
+    let _ = drain(&mut p, T0);
+    p.handle_opened(T0, ConnId(0));
+    assert_eq!(drain(&mut p, T0).len(), 2);
+    assert!(!p.cancel(b), "a connection has it");
+    assert_eq!(p.handed_to(b), Some(ConnId(0)));
+    p.handle_withdrawn(T0, ConnId(0), b);
+    assert_eq!(p.handed_to(b), None);
+    assert_eq!(p.status().in_flight, 1);
+    assert_eq!(drain(&mut p, T0), [], "no Done for a withdrawn message");
+    p.handle_report(at(5), ConnId(0), a, false, 0);
+    let c = p.submit(at(5)).unwrap();
+    assert_eq!(
+        drain(&mut p, at(5)),
+        [
+            Action::Done {
+                msg: a,
+                end: End::Report,
+                attempts: 1
+            },
+            Action::Send {
+                conn: ConnId(0),
+                msg: c
+            }
+        ],
+        "the connection goes on"
+    );
+    // Withdrawn without a cancel (say a connection giving its queue back), a message
+    // waits again, that attempt not counted.
+    p.handle_withdrawn(at(5), ConnId(0), c);
+    assert_eq!(
+        drain(&mut p, at(5)),
+        [Action::Send {
+            conn: ConnId(0),
+            msg: c
+        }]
+    );
+    p.handle_report(at(6), ConnId(0), c, false, 0);
+    assert_eq!(
+        drain(&mut p, at(6)),
+        [Action::Done {
+            msg: c,
+            end: End::Report,
+            attempts: 1
+        }]
+    );
+}
+
+const RCPTS: usize = 3;
+
+/// A report of `statuses.len()` recipients (250, 450 or 550 each), then `outcome`
+/// (`None`: every recipient refused).
+fn report_of(statuses: &[u16], outcome: Option<MessageOutcome>) -> Report {
+    let txn = TxnId(0);
+    let mut r = Report::new(txn, statuses.len(), false);
+    for (rcpt, &code) in statuses.iter().enumerate() {
+        let reply = reply(code);
+        r.apply(&if code == 250 {
+            Event::RecipientAccepted { txn, rcpt, reply }
+        } else {
+            Event::RecipientRejected { txn, rcpt, reply }
+        });
+    }
+    let failure = MessageOutcome::Failed(TxnFailure::NoRecipients);
+    let event = match outcome.unwrap_or(failure) {
+        MessageOutcome::Accepted(reply) => Event::MessageAccepted {
+            txn,
+            rcpt: None,
+            reply,
+        },
+        MessageOutcome::Failed(failure) => Event::TransactionFailed {
+            txn,
+            rcpt: None,
+            failure,
+        },
+        MessageOutcome::Unknown => Event::OutcomeUnknown { txn, rcpt: None },
+    };
+    r.apply(&event);
+    r
+}
+
+fn accepted(code: u16) -> Option<MessageOutcome> {
+    Some(MessageOutcome::Accepted(reply(code)))
+}
+
+fn envelope(n: usize) -> Envelope {
+    let to = (0..n).map(|i| {
+        let addr = alloc::format!("r{i}@example.net");
+        crate::command::ForwardPath::new(&addr).unwrap()
+    });
+    Envelope::new(
+        crate::command::ReversePath::new("a@example.org").unwrap(),
+        to,
+    )
+}
+
+fn rcpts(e: &Envelope) -> Vec<String> {
+    e.recipients
+        .iter()
+        .map(|r| r.path.as_str().into())
+        .collect()
+}
+
+/// One message on one connection, with transient recipients retried.
+fn retrying(max_attempts: u32) -> (Pool, MessageId) {
+    let mut p = Pool::new(PoolConfig {
+        retry_transient_recipients: true,
+        max_attempts,
+        ..config(1)
+    });
+    let m = p.submit(T0).unwrap();
+    let _ = drain(&mut p, T0);
+    p.handle_opened(T0, ConnId(0));
+    let _ = drain(&mut p, T0);
+    (p, m)
+}
+
+#[test]
+fn only_the_recipients_that_failed_for_now_are_sent_again_and_the_report_merges() {
+    let (mut p, m) = retrying(3);
+    let first = report_of(&[250, 450, 550], accepted(250));
+    assert_eq!(p.handle_report_of(T0, ConnId(0), m, first, 7), None);
+    assert_eq!(drain(&mut p, T0), [], "after the backoff");
+    let later = p.poll_timeout().unwrap();
+    assert_eq!(
+        drain(&mut p, later),
+        [Action::Send {
+            conn: ConnId(0),
+            msg: m
+        }],
+        "on the same connection: it is sound"
+    );
+    let env = p.attempt_envelope(m, &envelope(RCPTS));
+    assert_eq!(
+        rcpts(&env),
+        ["r1@example.net"],
+        "neither the accepted nor the refused"
+    );
+    let second = report_of(&[250], accepted(251));
+    assert_eq!(p.handle_report_of(later, ConnId(0), m, second, 7), None);
+    assert_eq!(
+        drain(&mut p, later),
+        [Action::Done {
+            msg: m,
+            end: End::Report,
+            attempts: 2
+        }]
+    );
+    let report = p.take_report(m).unwrap();
+    assert_eq!(
+        report.recipients,
+        report_of(&[250, 250, 550], None).recipients
+    );
+    assert_eq!(report.outcome, accepted(251));
+    assert_eq!(p.take_report(m), None, "once");
+}
+
+#[test]
+fn recipients_are_retried_only_when_asked_and_within_max_attempts() {
+    let mut p = Pool::new(config(1));
+    let m = p.submit(T0).unwrap();
+    let _ = drain(&mut p, T0);
+    p.handle_opened(T0, ConnId(0));
+    let _ = drain(&mut p, T0);
+    let first = report_of(&[250, 450], accepted(250));
+    assert_eq!(
+        p.handle_report_of(T0, ConnId(0), m, first.clone(), 7),
+        Some(first),
+        "off by default: the report is the message's"
+    );
+    assert_eq!(
+        drain(&mut p, T0),
+        [Action::Done {
+            msg: m,
+            end: End::Report,
+            attempts: 1
+        }]
+    );
+    assert_eq!(p.take_report(m), None);
+
+    let (mut p, m) = retrying(2);
+    let _ = p.handle_report_of(
+        T0,
+        ConnId(0),
+        m,
+        report_of(&[450, 250, 451], accepted(250)),
+        7,
+    );
+    let later = p.poll_timeout().unwrap();
+    let _ = drain(&mut p, later);
+    let env = p.attempt_envelope(m, &envelope(RCPTS));
+    assert_eq!(rcpts(&env), ["r0@example.net", "r2@example.net"]);
+    // Still 4xx for one, and no attempt left: the message ends with it.
+    let second = report_of(&[250, 452], accepted(250));
+    assert_eq!(p.handle_report_of(later, ConnId(0), m, second, 7), None);
+    assert_eq!(
+        drain(&mut p, later),
+        [Action::Done {
+            msg: m,
+            end: End::Report,
+            attempts: 2
+        }]
+    );
+    let report = p.take_report(m).unwrap();
+    assert_eq!(
+        report.recipients,
+        report_of(&[250, 250, 452], None).recipients
+    );
+}
+
+#[test]
+fn nothing_is_sent_again_after_an_unknown_outcome_or_a_failure_of_the_whole_transaction() {
+    let unknown = report_of(&[250, 450], Some(MessageOutcome::Unknown));
+    assert_eq!(transient_recipients(&unknown), []);
+    let data_refused = MessageOutcome::Failed(TxnFailure::Rejected {
+        stage: Stage::DataEnd,
+        reply: reply(451),
+    });
+    assert_eq!(
+        transient_recipients(&report_of(&[250, 450], Some(data_refused))),
+        []
+    );
+    assert_eq!(transient_recipients(&Report::new(TxnId(0), 2, false)), []);
+    let closed = MessageOutcome::Failed(TxnFailure::SessionClosed);
+    assert_eq!(transient_recipients(&report_of(&[450], Some(closed))), []);
+    // Every recipient refused: those refused for now only go again.
+    assert_eq!(
+        transient_recipients(&report_of(&[550, 450, 421], None)),
+        [1, 2]
+    );
+    assert_eq!(
+        transient_recipients(&report_of(&[250, 450], accepted(250))),
+        [1]
+    );
+
+    let (mut p, m) = retrying(3);
+    let r = report_of(&[250, 450], Some(MessageOutcome::Unknown));
+    assert_eq!(p.handle_report_of(T0, ConnId(0), m, r.clone(), 7), Some(r));
+    assert_eq!(
+        drain(&mut p, T0),
+        [Action::Done {
+            msg: m,
+            end: End::Report,
+            attempts: 1
+        }]
+    );
+}
+
+#[test]
+fn a_later_attempt_that_fails_or_ends_unknown_never_makes_the_report_promise_more() {
+    // Refused at the end of data after its RCPT was accepted: that recipient did not
+    // get the message, and says so with the reply.
+    let (mut p, m) = retrying(3);
+    let _ = p.handle_report_of(T0, ConnId(0), m, report_of(&[250, 450], accepted(250)), 7);
+    let later = p.poll_timeout().unwrap();
+    let _ = drain(&mut p, later);
+    let refused = MessageOutcome::Failed(TxnFailure::Rejected {
+        stage: Stage::DataEnd,
+        reply: reply(554),
+    });
+    let _ = p.handle_report_of(later, ConnId(0), m, report_of(&[250], Some(refused)), 7);
+    let _ = drain(&mut p, later);
+    let report = p.take_report(m).unwrap();
+    assert_eq!(report.recipients, report_of(&[250, 554], None).recipients);
+    assert_eq!(report.outcome, accepted(250));
+
+    // Unknown: the message's outcome is unknown.
+    let (mut p, m) = retrying(3);
+    let _ = p.handle_report_of(T0, ConnId(0), m, report_of(&[250, 450], accepted(250)), 7);
+    let later = p.poll_timeout().unwrap();
+    let _ = drain(&mut p, later);
+    let unknown = Some(MessageOutcome::Unknown);
+    let _ = p.handle_report_of(later, ConnId(0), m, report_of(&[250], unknown.clone()), 7);
+    let _ = drain(&mut p, later);
+    assert_eq!(p.take_report(m).unwrap().outcome, unknown);
+
+    // Every recipient refused at first, then accepted: accepted.
+    let (mut p, m) = retrying(3);
+    let _ = p.handle_report_of(T0, ConnId(0), m, report_of(&[450, 550], None), 7);
+    let later = p.poll_timeout().unwrap();
+    let _ = drain(&mut p, later);
+    let env = p.attempt_envelope(m, &envelope(2));
+    assert_eq!(rcpts(&env), ["r0@example.net"]);
+    let _ = p.handle_report_of(later, ConnId(0), m, report_of(&[250], accepted(250)), 7);
+    let _ = drain(&mut p, later);
+    let report = p.take_report(m).unwrap();
+    assert_eq!(report.recipients, report_of(&[250, 550], None).recipients);
+    assert_eq!(report.outcome, accepted(250));
+}
+
+#[test]
+fn under_lmtp_one_unknown_delivery_keeps_every_recipient_from_being_sent_again() {
+    let txn = TxnId(0);
+    let mut r = Report::new(txn, 4, true);
+    for rcpt in 0..3 {
+        r.apply(&Event::RecipientAccepted {
+            txn,
+            rcpt,
+            reply: reply(250),
+        });
+    }
+    r.apply(&Event::RecipientRejected {
+        txn,
+        rcpt: 3,
+        reply: reply(450),
+    });
+    r.apply(&Event::MessageAccepted {
+        txn,
+        rcpt: Some(0),
+        reply: reply(250),
+    });
+    let failure = TxnFailure::Rejected {
+        stage: Stage::DataEnd,
+        reply: reply(452),
+    };
+    r.apply(&Event::TransactionFailed {
+        txn,
+        rcpt: Some(1),
+        failure,
+    });
+    let mut delivered_or_refused = r.clone();
+    r.apply(&Event::OutcomeUnknown { txn, rcpt: Some(2) });
+    assert!(r.is_complete());
+    assert_eq!(transient_recipients(&r), []);
+    delivered_or_refused.apply(&Event::MessageAccepted {
+        txn,
+        rcpt: Some(2),
+        reply: reply(250),
+    });
+    assert_eq!(
+        transient_recipients(&delivered_or_refused),
+        [3],
+        "one delivery accepted: the recipient refused for now goes again"
+    );
 }

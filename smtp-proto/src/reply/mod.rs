@@ -47,40 +47,6 @@ pub struct Reply {
     /// next to reading replies.
     wire: Box<[u8]>,
     line_count: usize,
-    /// Where the first lines end, as the reader found them: whoever reads the lines
-    /// again (the EHLO capabilities) need not search for them.
-    ends: LineEnds,
-    /// The reader saw no octet above 0x7f: the text is valid UTF-8 without a check.
-    ascii: bool,
-}
-
-/// The offsets of the LFs of a reply's first lines in its wire form.
-#[derive(Clone, Copy, Debug, Default)]
-pub(crate) struct LineEnds {
-    lf: [u16; LineEnds::CAPACITY],
-    /// How many of the first lines have their LF in `lf`; later ones are searched for.
-    known: u8,
-}
-
-impl LineEnds {
-    /// EHLO replies, the only ones read line by line on the hot path, have 10 to 20.
-    const CAPACITY: usize = 16;
-
-    /// Records the LF of the next line. Lines past the capacity, or past 64 KiB (and so
-    /// every later line too), stay unknown.
-    #[inline]
-    pub(crate) fn push(&mut self, lf: usize) {
-        if let (Some(slot), Ok(lf)) = (self.lf.get_mut(usize::from(self.known)), u16::try_from(lf))
-        {
-            *slot = lf;
-            self.known += 1;
-        }
-    }
-
-    /// The offsets of the recorded lines' LFs, in order.
-    pub(crate) fn recorded(&self) -> &[u16] {
-        self.lf.get(..usize::from(self.known)).unwrap_or(&[])
-    }
 }
 
 impl Reply {
@@ -105,15 +71,7 @@ impl Reply {
         let mut wire = Vec::new();
         encode_lines(code, lines.iter().copied(), lines.len(), &mut wire);
         let enhanced = lines.first().and_then(|first| enhanced_of(code, first));
-        let ends = LineEnds::default();
-        Ok(Self::from_wire(
-            code,
-            enhanced,
-            wire.into(),
-            lines.len(),
-            ends,
-            false,
-        ))
+        Ok(Self::from_wire(code, enhanced, wire.into(), lines.len()))
     }
 
     /// `wire` holds `line_count` well-formed reply lines of code `code`, each ending
@@ -123,16 +81,12 @@ impl Reply {
         enhanced: Option<EnhancedStatus>,
         wire: Box<[u8]>,
         line_count: usize,
-        ends: LineEnds,
-        ascii: bool,
     ) -> Self {
         Reply {
             code,
             enhanced,
             wire,
             line_count,
-            ends,
-            ascii,
         }
     }
 
@@ -151,12 +105,6 @@ impl Reply {
     /// status code stays in the text).
     pub fn lines(&self) -> impl Iterator<Item = &[u8]> + '_ {
         line_ranges(&self.wire).map(|range| self.wire.get(range).unwrap_or(&[]))
-    }
-
-    /// The reply's lines in wire form (see [`line_ranges`]), where they end, and
-    /// whether they are known to be ASCII.
-    pub(crate) fn wire(&self) -> (&[u8], LineEnds, bool) {
-        (&self.wire, self.ends, self.ascii)
     }
 
     /// How many lines the reply has (at least one).

@@ -1,16 +1,23 @@
-//! The grammar of one reply line, once the framer has removed its line end.
+//! The reply grammar, and the one fast path beside it.
 //!
 //! RFC 5321 §4.2: `Reply-line = *( Reply-code "-" [ textstring ] CRLF )
-//! Reply-code [ SP textstring ] CRLF`. Text is kept as raw bytes: servers send NUL,
-//! 8-bit and invalid UTF-8, and the client acts on the code, never on the text
-//! (RFC 5321 §4.2.1). Only a CR inside a line is refused, since RFC 5321 §2.3.8 allows
-//! CR solely as part of CRLF and a stray CR could not be written back out as it came;
-//! the reader checks that once per reply ([`has_bare_cr`]), not once per line.
+//! Reply-code [ SP textstring ] CRLF`. The framer ([`crate::line`]) cuts the stream into
+//! lines; [`reply_line`], written with nom, splits each into code, separator and text.
+//! Text is kept as raw bytes: servers send NUL, 8-bit and invalid UTF-8, and the client
+//! acts on the code, never on the text (RFC 5321 §4.2.1). Only a CR inside a line is
+//! refused, since RFC 5321 §2.3.8 allows CR solely as part of CRLF and a stray CR could
+//! not be written back out as it came.
+//!
+//! [`whole_reply`] reads the replies a session gets per message (`250 2.0.0 Ok`) without
+//! the framer; the reader's `fast_path_agrees_with_grammar` test keeps it equal to the
+//! grammar.
 
-use super::{enhanced_of, LineEnds, Reply, ReplyCode, ReplyLimits};
+use super::{enhanced_of, Reply, ReplyCode, ReplyLimits};
 use alloc::boxed::Box;
-use nom::bytes::complete::take;
-use nom::IResult;
+use nom::branch::alt;
+use nom::bytes::complete::{tag, take_while_m_n};
+use nom::combinator::{eof, value};
+use nom::{IResult, Parser};
 
 /// A reply line split into its parts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,114 +34,78 @@ pub(crate) struct ReplyLine<'a> {
 /// Splits `line` (without its line end) into code, separator and text.
 pub(crate) fn reply_line(line: &[u8]) -> Result<ReplyLine<'_>, &'static str> {
     let (rest, code) = three_digits(line).map_err(|_| "reply code is not three digits")?;
-    let (more, text) = match rest.split_first() {
-        None => (false, rest),
-        Some((b' ', text)) => (false, text),
-        Some((b'-', text)) => (true, text),
-        Some(_) => return Err("reply code not followed by SP, \"-\" or the line end"),
-    };
+    let (text, more) =
+        separator(rest).map_err(|_| "reply code not followed by SP, \"-\" or the line end")?;
     Ok(ReplyLine { code, more, text })
+}
+
+/// `Reply-code`: three digits, as a number.
+fn three_digits(input: &[u8]) -> IResult<&[u8], u16, ()> {
+    let (rest, digits) = take_while_m_n(3, 3, |b: u8| b.is_ascii_digit())(input)?;
+    let code = digits
+        .iter()
+        .fold(0u16, |n, d| n * 10 + u16::from(d - b'0'));
+    Ok((rest, code))
+}
+
+/// `"-"` (more lines follow), `SP`, or the end of the line; true for `"-"`.
+fn separator(input: &[u8]) -> IResult<&[u8], bool, ()> {
+    alt((
+        value(true, tag(&b"-"[..])),
+        value(false, tag(&b" "[..])),
+        value(false, eof),
+    ))
+    .parse(input)
 }
 
 /// The reason given when reply text holds a CR.
 pub(crate) const BARE_CR: &str = "CR inside a reply line";
 
-/// Whether reply text (lines joined, line ends removed) holds a CR.
+/// Whether a line's text (line end removed) holds a CR.
 pub(crate) fn has_bare_cr(text: &[u8]) -> bool {
     memchr::memchr(b'\r', text).is_some()
 }
 
-/// The fast path of the reply reader: a whole reply that lies in `input` and breaks no
-/// rule, read in one pass without the framer or nom. Returns the reply and the octets it
-/// took, or `None` for anything else (incomplete, malformed, over a limit), which the
-/// caller then hands to the general path, the framer plus the nom grammar, which judges
-/// it and names the error. So this function only
-/// has to be right when it says yes; `tests::fast_path_agrees_with_grammar` checks that
-/// it then returns exactly what the general path would.
+/// The fast path of the reply reader: a whole one-line reply at the front of `input`
+/// that breaks no rule. Returns the reply and the octets it took, or `None` for
+/// anything else (a multiline reply, incomplete, malformed, over a limit), which the
+/// caller hands to the grammar, which judges it and names the error. So this only has
+/// to be right when it says yes.
 ///
-/// The rules it checks are the framer's and [`reply_line`]'s: a line ends at LF with an
-/// optional CR before it, a CR anywhere else is refused, each line's wire length is at
-/// most `max_line`, the reply at most `max_bytes` and `max_lines`; every line is three
-/// digits then SP, `-` or the line end, with the first line's code on all of them.
+/// The rules are the framer's and [`reply_line`]'s: the line ends at LF with an optional
+/// CR before it and holds no other CR; it takes at most `max_line` and `max_bytes`
+/// octets; it is three digits of a valid code, then SP or the line end.
+#[inline]
 pub(crate) fn whole_reply(input: &[u8], limits: &ReplyLimits) -> Option<(Reply, usize)> {
-    let mut lines = 0;
-    let mut pos = 0;
-    // The first line's three digits as read (low 24 bits, little endian): later lines
-    // must carry the same octets, which needs no decimal conversion per line.
-    let mut first_digits = 0u32;
-    // (start, end) of the first line's text in `input`, for its enhanced status.
-    let mut first = (0, 0);
-    let mut ends = LineEnds::default();
-    // Every octet of the reply ORed together: no high bit means ASCII, so UTF-8.
-    let mut high = 0u64;
-    loop {
-        let line = input.get(pos..)?;
-        // Code and separator in one load: `NNN-`, `NNN ` or `NNN` plus a line end.
-        let head = u32::from_le_bytes(line.get(..4)?.try_into().ok()?);
-        let digits = head & 0x00ff_ffff;
-        if crate::line::non_digits(u64::from(digits)) & 0x00f0_f0f0 != 0 {
-            return None;
-        }
-        // Nothing past the line limit is scanned: such a line is an error anyway.
-        let after_code = line.get(3..)?;
-        let window = after_code
-            .get(..limits.max_line.saturating_sub(3))
-            .unwrap_or(after_code);
-        let end = 3 + crate::line::find2_seen(window, b'\n', b'\r', &mut high)?;
-        let wire = match (line.get(end), line.get(end + 1)) {
-            (Some(b'\n'), _) => end + 1,
-            (Some(b'\r'), Some(b'\n')) => end + 2,
-            // A bare CR, or a CR that may be the first half of a CRLF still to come.
-            _ => return None,
-        };
-        let (more, text_start) = match (head >> 24) as u8 {
-            _ if end == 3 => (false, 3),
-            b' ' => (false, 4),
-            b'-' => (true, 4),
-            _ => return None,
-        };
-        if lines == 0 {
-            first_digits = digits;
-            first = (text_start, end);
-        } else if digits != first_digits {
-            return None;
-        }
-        if lines >= limits.max_lines || wire > limits.max_line {
-            return None;
-        }
-        lines += 1;
-        pos += wire;
-        ends.push(pos - 1);
-        if pos > limits.max_bytes {
-            return None;
-        }
-        if !more {
-            break;
-        }
+    if limits.max_lines == 0 {
+        return None;
     }
-    let reply = input.get(..pos)?;
-    let [a, b, c, _] = first_digits.to_le_bytes();
+    // Nothing past the limits is scanned: such a line is an error anyway.
+    let window = input
+        .get(..limits.max_line.min(limits.max_bytes))
+        .unwrap_or(input);
+    let end = crate::swar::find2(window, b'\n', b'\r')?;
+    let used = match (window.get(end), window.get(end + 1)) {
+        (Some(b'\n'), _) => end + 1,
+        (Some(b'\r'), Some(b'\n')) => end + 2,
+        // A bare CR, or a CR that may be the first half of a CRLF still to come.
+        _ => return None,
+    };
+    let line = window.get(..end)?;
+    let (&[a, b, c], rest) = line.split_first_chunk::<3>()?;
+    let text = match rest.split_first() {
+        None => rest,
+        Some((b' ', text)) => text,
+        _ => return None,
+    };
+    if !(a.is_ascii_digit() && b.is_ascii_digit() && c.is_ascii_digit()) {
+        return None;
+    }
     let number = u16::from(a - b'0') * 100 + u16::from(b - b'0') * 10 + u16::from(c - b'0');
     let code = ReplyCode::new(number)?;
-    let enhanced = enhanced_of(code, input.get(first.0..first.1)?);
-    // The wire bytes are kept as they are: one copy, no per-line work.
-    let wire = Box::from(reply);
-    let ascii = high & 0x8080_8080_8080_8080 == 0;
-    Some((
-        Reply::from_wire(code, enhanced, wire, lines, ends, ascii),
-        pos,
-    ))
-}
-
-fn three_digits(input: &[u8]) -> IResult<&[u8], u16, ()> {
-    let (rest, digits) = take(3usize)(input)?;
-    match *digits {
-        [a @ b'0'..=b'9', b @ b'0'..=b'9', c @ b'0'..=b'9'] => Ok((
-            rest,
-            u16::from(a - b'0') * 100 + u16::from(b - b'0') * 10 + u16::from(c - b'0'),
-        )),
-        _ => Err(nom::Err::Error(())),
-    }
+    let enhanced = enhanced_of(code, text);
+    let wire = Box::from(window.get(..used)?);
+    Some((Reply::from_wire(code, enhanced, wire, 1), used))
 }
 
 #[cfg(test)]

@@ -333,6 +333,32 @@ impl<E: SessionError> Session<E> {
         }
     }
 
+    /// Withdraws the message at `index` of the open stream if none of its commands was
+    /// written yet: nothing of it reaches the server, no [`Io::ReadBody`] and no report
+    /// come for it, and it gives its room back. "Written" means put in
+    /// [`output`](Self::output): from then on the adapter may have sent any part of it,
+    /// whether or not it called [`handle_written`](Self::handle_written) yet. So a
+    /// message can be withdrawn while it waits behind the window (RFC 2920 §3.1) or
+    /// behind an earlier message's content; see [`Client::withdraw`]. Returns whether it
+    /// was withdrawn; `false` (nothing changes) once any of it is out, once its report
+    /// is complete (the session ended: it was never sent, and its report says so), or
+    /// for a position the stream does not hold. No other message, and not the session,
+    /// is affected either way.
+    pub fn stream_withdraw(&mut self, index: usize) -> bool {
+        let Some(Op::Stream(stream)) = &mut self.op else {
+            return false;
+        };
+        let Some(txn) = stream.txn(index) else {
+            return false;
+        };
+        if !self.client.withdraw(txn) {
+            return false;
+        }
+        stream.withdraw(index);
+        self.done |= stream.is_done();
+        true
+    }
+
     /// No more messages: the stream's operation is done once every report is complete.
     pub fn stream_end(&mut self) {
         if let Some(Op::Stream(s)) = &mut self.op {

@@ -110,21 +110,25 @@ impl Batch {
 /// The reports of an open stream of transactions: messages join while earlier ones
 /// are in flight, and each report leaves once complete, in the order sent. The stream's
 /// transactions are queued one after the other (nothing else queues one while it is
-/// open), so an event finds its report by subtraction, as in a [`Batch`].
+/// open), so an event finds its report by subtraction, as in a [`Batch`]. A withdrawn
+/// message keeps its slot (`None`), so that the positions after it stay put; it takes
+/// no room, and its slot leaves without a report.
 #[derive(Debug)]
 pub(super) struct Stream {
     /// The id of the stream's first transaction, once there is one.
     first: Option<u64>,
     /// The position in the stream of `open`'s first report.
     base: usize,
-    /// Reports not yet handed back, oldest first.
-    open: VecDeque<Report>,
+    /// Reports not yet handed back, oldest first; `None`: withdrawn.
+    open: VecDeque<Option<Report>>,
     /// Most reports open at once: what the stream holds for the caller is bounded.
     pub(super) max_open: usize,
     /// The caller sends no more.
     pub(super) ended: bool,
-    /// How many open reports are complete.
+    /// How many open slots are complete or withdrawn.
     complete: usize,
+    /// How many open slots are withdrawn.
+    withdrawn: usize,
 }
 
 impl Stream {
@@ -136,6 +140,7 @@ impl Stream {
             max_open: max_open.max(1),
             ended: false,
             complete: 0,
+            withdrawn: 0,
         }
     }
 
@@ -144,41 +149,75 @@ impl Stream {
         let index = self.base + self.open.len();
         let first = *self.first.get_or_insert(report.txn.get() - index as u64);
         debug_assert_eq!(report.txn.get(), first + index as u64);
-        self.open.push_back(report);
+        self.open.push_back(Some(report));
         index
     }
 
     /// How many more messages the stream takes now.
     pub(super) fn room(&self) -> usize {
-        self.max_open.saturating_sub(self.open.len())
+        self.max_open
+            .saturating_sub(self.open.len() - self.withdrawn)
     }
 
-    /// The position of `txn` in the stream, if its report is open.
+    /// The position of `txn` in the stream, if its slot is open.
     pub(super) fn index(&self, txn: TxnId) -> Option<usize> {
         let i = usize::try_from(txn.get().checked_sub(self.first?)?).ok()?;
         (i >= self.base && i - self.base < self.open.len()).then_some(i)
+    }
+
+    /// The transaction of the message at `index`, while its report is open.
+    pub(super) fn txn(&self, index: usize) -> Option<TxnId> {
+        let slot = self.open.get(index.checked_sub(self.base)?)?.as_ref()?;
+        (!slot.is_complete()).then_some(slot.txn)
+    }
+
+    /// The message at `index` was withdrawn: its report never comes.
+    pub(super) fn withdraw(&mut self, index: usize) {
+        let Some(slot) = index
+            .checked_sub(self.base)
+            .and_then(|i| self.open.get_mut(i))
+        else {
+            return;
+        };
+        if slot.take().is_some() {
+            self.withdrawn += 1;
+            self.complete += 1;
+        }
     }
 
     fn apply(&mut self, event: &Event) {
         let Some(i) = event.txn().and_then(|t| self.index(t)) else {
             return;
         };
-        let report = &mut self.open[i - self.base];
+        let Some(report) = &mut self.open[i - self.base] else {
+            return;
+        };
         let was_complete = report.is_complete();
         if report.apply(event) && !was_complete && report.is_complete() {
             self.complete += 1;
         }
     }
 
-    /// The oldest report, once complete, with its position.
+    /// The oldest report, once complete, with its position; withdrawn slots before it
+    /// leave silently.
     pub(super) fn pop(&mut self) -> Option<(usize, Report)> {
-        if !self.open.front()?.is_complete() {
-            return None;
+        loop {
+            match self.open.front()? {
+                None => {
+                    self.open.pop_front();
+                    self.withdrawn -= 1;
+                    self.complete -= 1;
+                    self.base += 1;
+                }
+                Some(r) if !r.is_complete() => return None,
+                Some(_) => {
+                    let report = self.open.pop_front()??;
+                    self.complete -= 1;
+                    self.base += 1;
+                    return Some((self.base - 1, report));
+                }
+            }
         }
-        let report = self.open.pop_front()?;
-        self.complete -= 1;
-        self.base += 1;
-        Some((self.base - 1, report))
     }
 
     /// How many open reports are not complete.

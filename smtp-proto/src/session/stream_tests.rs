@@ -215,3 +215,111 @@ fn stream_send_without_an_open_stream_is_refused() {
         Err(TestError::Usage(UsageError::NoStream))
     );
 }
+
+/// A session whose window holds one command (RFC 2920 §3.1): later messages wait in
+/// the core, unwritten, while one is on the wire.
+fn one_at_a_time(ehlo: &'static [u8], max_open: usize) -> (Session<TestError>, Wire) {
+    let mut c = Config::new(EhloName::new("client.example").unwrap());
+    c.tls = TlsMode::StartTls(TlsPolicy::Disabled);
+    c.window = 1;
+    let mut s = Session::new(c, NOW);
+    let mut w = Wire::default();
+    w.server.extend([&b"220 mx\r\n"[..], ehlo]);
+    assert!(w.run(&mut s, false));
+    s.finish_connect().unwrap();
+    s.stream(NOW, max_open).unwrap();
+    w.take_written();
+    (s, w)
+}
+
+#[test]
+fn a_message_withdrawn_before_it_is_written_never_reaches_the_wire_and_the_others_complete() {
+    let (mut s, mut w) = one_at_a_time(EHLO, 4);
+    w.send(&mut s, "b@example.org", b"one\r\n");
+    w.server.extend([&b"250 ok\r\n"[..], b"250 ok\r\n"]);
+    assert!(!w.run(&mut s, false));
+    w.send(&mut s, "c@example.org", b"two\r\n");
+    w.send(&mut s, "d@example.org", b"three\r\n");
+    assert!(!w.run(&mut s, false));
+    assert_eq!(s.stream_room(), 1);
+    assert!(!s.stream_withdraw(0), "its commands are out: it completes");
+    assert!(s.stream_withdraw(1), "waiting behind the window");
+    assert!(!s.stream_withdraw(1), "once only");
+    assert!(!s.stream_withdraw(7), "no such message");
+    assert_eq!(
+        s.stream_room(),
+        2,
+        "the withdrawn message gave its room back"
+    );
+    assert_eq!(s.stream_pending(), 2);
+    w.server.extend([
+        &b"250 one\r\n"[..],
+        b"250 ok\r\n",
+        b"250 ok\r\n",
+        b"250 three\r\n",
+    ]);
+    assert!(!w.run(&mut s, false));
+    let written = w.take_written();
+    assert!(!written.contains("c@example.org"), "{written}");
+    assert!(!written.contains("two"), "{written}");
+    assert!(written.contains("RCPT TO:<d@example.org>"), "{written}");
+    let positions: Vec<_> = w.reports.iter().map(|(i, _)| *i).collect();
+    assert_eq!(positions, [0, 2], "no report for the withdrawn message");
+    assert!(w.reports.iter().all(|(_, r)| accepted(r)));
+    s.stream_end();
+    assert!(w.run(&mut s, false));
+    s.finish_stream().unwrap();
+}
+
+#[test]
+fn a_message_whose_mail_waits_for_the_rset_before_it_is_withdrawn_and_the_session_goes_on() {
+    // No PIPELINING: after a failed transaction the next one's RSET goes out alone and
+    // its MAIL waits for the reply (RFC 2920 §3). The RSET ends the earlier one; the
+    // message itself is not on the wire yet.
+    let (mut s, mut w) = one_at_a_time(b"250 mx.example.org\r\n", 2);
+    w.send(&mut s, "b@example.org", b"one\r\n");
+    w.server
+        .extend([&b"250 ok\r\n"[..], b"550 no such user\r\n"]);
+    assert!(!w.run(&mut s, false));
+    w.send(&mut s, "c@example.org", b"two\r\n");
+    assert!(!w.run(&mut s, false));
+    assert_eq!(
+        w.take_written(),
+        "MAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.org>\r\nRSET\r\n"
+    );
+    assert!(s.stream_withdraw(1));
+    s.stream_end();
+    assert!(
+        w.run(&mut s, false),
+        "no report is owed: the stream is over"
+    );
+    assert_eq!(w.reports.len(), 1);
+    assert_eq!(
+        w.reports[0].1.outcome,
+        Some(MessageOutcome::Failed(TxnFailure::NoRecipients))
+    );
+    s.finish_stream().unwrap();
+    // The session goes on: the RSET is answered, then the next command goes out, and
+    // no MAIL for the withdrawn message before it.
+    s.noop(NOW).unwrap();
+    w.server.extend([&b"250 reset\r\n"[..], b"250 noop\r\n"]);
+    assert!(w.run(&mut s, false));
+    assert_eq!(w.take_written(), "NOOP\r\n");
+    assert_eq!(s.finish_command().unwrap().code().get(), 250);
+}
+
+#[test]
+fn a_message_cannot_be_withdrawn_once_the_session_ended_and_keeps_its_report() {
+    let (mut s, mut w) = one_at_a_time(EHLO, 4);
+    w.send(&mut s, "b@example.org", b"one\r\n");
+    w.send(&mut s, "c@example.org", b"two\r\n");
+    assert!(!w.run(&mut s, false));
+    s.handle_eof(NOW);
+    assert!(!s.stream_withdraw(1), "the session is over");
+    assert!(w.run(&mut s, false));
+    assert_eq!(w.reports.len(), 2);
+    assert_eq!(
+        w.reports[1].1.outcome,
+        Some(MessageOutcome::Failed(TxnFailure::SessionClosed))
+    );
+}

@@ -98,12 +98,11 @@ fn a_transient_provider_error_is_retried_by_the_pool() {
     let sink = token_sink(1);
     let calls = Arc::new(AtomicUsize::new(0));
     let counter = calls.clone();
-    let b = builder(&sink).credentials_provider(move || {
-        match counter.fetch_add(1, Ordering::SeqCst) {
+    let b =
+        builder(&sink).credentials_provider(move || match counter.fetch_add(1, Ordering::SeqCst) {
             0 => Err(CredentialsError::transient("token service unreachable")),
             _ => Credentials::oauth2("alice", "token-1").map_err(CredentialsError::permanent),
-        }
-    });
+        });
     block_on(async {
         let pool = Pool::new(b, a_connection_per_message());
         send_in_turn!(pool, 1);

@@ -20,7 +20,9 @@ fn counting_tokens(calls: Arc<AtomicUsize>) -> impl Fn() -> Result<Credentials, 
 /// A sink accepting alice's tokens 1 to `n` (XOAUTH2), recording which was used.
 fn token_sink(n: usize) -> Sink {
     (1..=n)
-        .fold(Sink::builder(), |b, i| b.user("alice", format!("token-{i}")))
+        .fold(Sink::builder(), |b, i| {
+            b.user("alice", format!("token-{i}"))
+        })
         .start()
         .unwrap()
 }
@@ -91,7 +93,11 @@ fn each_connection_authenticates_with_a_token_the_provider_gave_for_it() {
     let sink = token_sink(2);
     let calls = Arc::new(AtomicUsize::new(0));
     let b = builder(&sink).credentials_provider(counting_tokens(calls.clone()));
-    assert_eq!(calls.load(Ordering::SeqCst), 0, "asked only when connecting");
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        0,
+        "asked only when connecting"
+    );
     block_on(async {
         for _ in 0..2 {
             let conn = aw!(b.clone().connect()).unwrap();
@@ -164,10 +170,13 @@ fn a_provider_that_must_wait_is_awaited_on_every_runtime() {
 #[test]
 fn a_provider_error_fails_the_connect_before_anything_is_opened() {
     let sink = Sink::builder().user("alice", "secret").start().unwrap();
-    let b = builder(&sink)
-        .credentials_provider(|| Err(CredentialsError::permanent("grant revoked")));
+    let b =
+        builder(&sink).credentials_provider(|| Err(CredentialsError::permanent("grant revoked")));
     let e = block_on(async { aw!(b.connect()).map(|_| ()) }).unwrap_err();
-    assert!(matches!(&e, Error::Credentials(c) if !c.is_transient()), "{e:?}");
+    assert!(
+        matches!(&e, Error::Credentials(c) if !c.is_transient()),
+        "{e:?}"
+    );
     assert!(e.is_permanent());
     assert_eq!(e.to_string(), "no credentials: grant revoked");
     assert!(sink.connections().is_empty(), "nothing was opened");
@@ -217,7 +226,10 @@ fn a_connectors_error_is_the_connects_io_error() {
     let calls = Arc::new(AtomicUsize::new(0));
     let b = unix_connector(builder(&sink), missing, calls.clone());
     let e = block_on(async { aw!(b.connect()).map(|_| ()) }).unwrap_err();
-    assert!(matches!(&e, Error::Io(io) if io.kind() == std::io::ErrorKind::NotFound), "{e:?}");
+    assert!(
+        matches!(&e, Error::Io(io) if io.kind() == std::io::ErrorKind::NotFound),
+        "{e:?}"
+    );
     assert_eq!(calls.load(Ordering::SeqCst), 1);
     assert!(sink.connections().is_empty());
 }
