@@ -394,7 +394,10 @@ fn connection(
             conn
         }
         Err(e) => {
-            return s.with(|st, now| st.msgs.open_failed(&mut st.core, now, id, e));
+            return s.with(|st, now| {
+                st.conns.remove(&id);
+                st.msgs.open_failed(&mut st.core, now, id, e);
+            });
         }
     };
     drop(s);
@@ -485,4 +488,33 @@ fn connection(
             }
         }
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Pool;
+
+    impl super::Shared {
+        fn lock(&self) -> std::sync::MutexGuard<'_, super::State> {
+            self.inner.lock()
+        }
+    }
+
+    /// The blocking pool's calls are not futures (`aw!` awaits nothing): the test's
+    /// body is ready at its first poll.
+    fn block_on<T>(f: impl std::future::Future<Output = T>) -> T {
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        match std::pin::pin!(f).poll(&mut cx) {
+            std::task::Poll::Ready(t) => t,
+            std::task::Poll::Pending => unreachable!("nothing is awaited"),
+        }
+    }
+
+    macro_rules! aw {
+        ($e:expr) => {
+            $e
+        };
+    }
+
+    include!("../../smtp-testkit/pool-tests/lines.rs");
 }

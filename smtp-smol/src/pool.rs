@@ -358,7 +358,10 @@ async fn connection(
             conn
         }
         Err(e) => {
-            return s.with(|st, now| st.msgs.open_failed(&mut st.core, now, id, e));
+            return s.with(|st, now| {
+                st.conns.remove(&id);
+                st.msgs.open_failed(&mut st.core, now, id, e);
+            });
         }
     };
     drop(s);
@@ -415,6 +418,7 @@ async fn connection(
                     while let Ok(Cmd::Send((_, _, msg))) = rx.try_recv() {
                         st.msgs.unsent(&mut st.core, now, id, msg, Some(&e));
                     }
+                    st.conns.remove(&id);
                     st.core.handle_closed(now, id);
                 });
             }
@@ -424,7 +428,12 @@ async fn connection(
                 let Some(s) = shared.upgrade() else {
                     return;
                 };
-                s.with(|st, now| st.core.handle_checked(now, id, alive));
+                s.with(|st, now| {
+                    if !alive {
+                        st.conns.remove(&id);
+                    }
+                    st.core.handle_checked(now, id, alive);
+                });
                 if !alive {
                     return;
                 }
@@ -462,4 +471,21 @@ impl AsyncRead for Body {
         self.pos += n;
         Poll::Ready(Ok(n))
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Pool;
+
+    fn block_on<T>(f: impl std::future::Future<Output = T>) -> T {
+        smol::block_on(f)
+    }
+
+    macro_rules! aw {
+        ($e:expr) => {
+            $e.await
+        };
+    }
+
+    include!("../../smtp-testkit/pool-tests/lines.rs");
 }

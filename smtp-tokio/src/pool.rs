@@ -359,7 +359,10 @@ async fn connection(
             conn
         }
         Err(e) => {
-            return s.with(|st, now| st.msgs.open_failed(&mut st.core, now, id, e));
+            return s.with(|st, now| {
+                st.conns.remove(&id);
+                st.msgs.open_failed(&mut st.core, now, id, e);
+            });
         }
     };
     drop(s);
@@ -416,6 +419,7 @@ async fn connection(
                     while let Ok(Cmd::Send((_, _, msg))) = rx.try_recv() {
                         st.msgs.unsent(&mut st.core, now, id, msg, Some(&e));
                     }
+                    st.conns.remove(&id);
                     st.core.handle_closed(now, id);
                 });
             }
@@ -425,7 +429,12 @@ async fn connection(
                 let Some(s) = shared.upgrade() else {
                     return;
                 };
-                s.with(|st, now| st.core.handle_checked(now, id, alive));
+                s.with(|st, now| {
+                    if !alive {
+                        st.conns.remove(&id);
+                    }
+                    st.core.handle_checked(now, id, alive);
+                });
                 if !alive {
                     return;
                 }
@@ -463,4 +472,26 @@ impl AsyncRead for Body {
         self.pos += n;
         Poll::Ready(Ok(()))
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Pool;
+
+    fn block_on<T>(f: impl std::future::Future<Output = T>) -> T {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime")
+            .block_on(f)
+    }
+
+    macro_rules! aw {
+        ($e:expr) => {
+            $e.await
+        };
+    }
+
+    include!("../../smtp-testkit/pool-tests/lines.rs");
 }
