@@ -37,6 +37,16 @@ const IDLE_WAKE: Duration = Duration::from_millis(50);
 /// without [`Pool::close`] does not hang: nobody can be waiting in a call then; the
 /// timer thread ends, and each connection thread finishes the messages it has and
 /// QUITs.
+///
+/// A call returns with its message's outcome, so a caller cannot walk away from a
+/// message half-way as an async caller drops its future: what bounds a call is
+/// [`PoolConfig::max_wait`] for the queue (the message then ends with
+/// [`Error::PoolTimeout`], never sent) and the builder's timeouts for the exchange. A
+/// caller that unwinds instead (a panic in the iterator [`send_many`](Self::send_many)
+/// reads, say) withdraws the messages it submitted, as an async caller's dropped
+/// future does: one none of which was written never reaches the server, and one
+/// written completes and its report is discarded; no other message, nor the
+/// connection, is affected.
 #[derive(Clone)]
 pub struct Pool {
     shared: Arc<Shared>,
@@ -309,7 +319,9 @@ impl Pool {
 }
 
 /// A queued message's report to come; dropped unread (a panic in `send_many`), it
-/// withdraws the message.
+/// withdraws the message: still queued, it is gone at once; handed to a connection,
+/// it is withdrawn there if none of it was written yet (the connection's thread sees
+/// to it and tells the core), else it completes and its report is discarded.
 struct Waiting {
     shared: Arc<Shared>,
     msg: MessageId,
@@ -500,15 +512,7 @@ mod tests {
         }
     }
 
-    /// The blocking pool's calls are not futures (`aw!` awaits nothing): the test's
-    /// body is ready at its first poll.
-    fn block_on<T>(f: impl std::future::Future<Output = T>) -> T {
-        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-        match std::pin::pin!(f).poll(&mut cx) {
-            std::task::Poll::Ready(t) => t,
-            std::task::Poll::Pending => unreachable!("nothing is awaited"),
-        }
-    }
+    use smtp_testkit::ready as block_on;
 
     macro_rules! aw {
         ($e:expr) => {
