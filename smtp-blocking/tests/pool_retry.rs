@@ -24,18 +24,7 @@ include!("../../smtp-testkit/pool-tests/retry.rs");
 /// on for the next caller.
 #[test]
 fn messages_of_a_caller_that_unwound_before_they_were_written_are_withdrawn() {
-    let sink = SinkBuilder::new()
-        .reply_delay(Duration::from_millis(40))
-        .start()
-        .unwrap();
-    let mut b = builder(&sink);
-    // A window of one octet: one command (or chunk) unanswered at a time.
-    b.config_mut().window = 1;
-    let config = PoolConfig {
-        max_connections: 1,
-        max_in_flight: 20,
-        ..PoolConfig::default()
-    };
+    let (sink, b, config) = one_command_at_a_time();
     let pool = Pool::new(b, config);
     let messages = (0..11).map(|i| {
         if i == 10 {
@@ -68,24 +57,12 @@ fn messages_of_a_caller_that_unwound_before_they_were_written_are_withdrawn() {
     pool.close();
     // At most the one on the wire when its caller was gone reached the server (which
     // one depends on how far the connection got: the asks come one by one).
-    let commands = commands(&sink);
-    let reached: Vec<usize> = (0..10)
-        .filter(|i| commands.iter().any(|c| c.contains(&format!("app{i}@"))))
-        .collect();
+    let reached = reached(&sink, 0..10);
     assert!(
         reached.len() <= 1,
-        "withdrawn, yet reached the server: {commands:?}"
+        "withdrawn, yet reached the server: {reached:?}"
     );
-    let ids: Vec<_> = sink
-        .messages()
-        .iter()
-        .map(|m| m.header("Message-ID").unwrap_or_default())
-        .collect();
-    let expected: Vec<_> = reached
-        .iter()
-        .chain([&10])
-        .map(|i| format!("<{i}@retry.test>"))
-        .collect();
+    let (ids, expected) = stored(&sink, &[&reached[..], &[10]].concat());
     assert_eq!(ids, expected, "each once");
     assert_eq!(
         sink.connections().len(),

@@ -21,19 +21,8 @@ async fn sleep(d: Duration) {
 /// the connection goes on for the next caller.
 #[test]
 fn callers_that_give_up_before_their_message_is_written_withdraw_it_and_others_arrive() {
-    let sink = SinkBuilder::new()
-        .reply_delay(Duration::from_millis(40))
-        .start()
-        .unwrap();
-    let mut b = builder(&sink);
-    // A window of one octet: one command (or chunk) unanswered at a time.
-    b.config_mut().window = 1;
+    let (sink, b, config) = one_command_at_a_time();
     let (results, after) = block_on(async {
-        let config = PoolConfig {
-            max_connections: 1,
-            max_in_flight: 20,
-            ..PoolConfig::default()
-        };
         let pool = Pool::new(b, config);
         let mut sending: Vec<Option<Sending>> = (0..10)
             .map(|i| {
@@ -78,23 +67,13 @@ fn callers_that_give_up_before_their_message_is_written_withdraw_it_and_others_a
         assert!(r.report.all_delivered(), "{r:?}");
         assert_eq!(r.attempts, 1);
     }
-    let commands = commands(&sink);
-    for i in (1..10).step_by(2) {
-        let mine = commands.iter().find(|c| c.contains(&format!("app{i}@")));
-        assert_eq!(
-            mine, None,
-            "message {i} was withdrawn, yet reached the server"
-        );
-    }
-    let ids: Vec<_> = sink
-        .messages()
-        .iter()
-        .map(|m| m.header("Message-ID").unwrap_or_default())
-        .collect();
-    let expected: Vec<_> = [0, 2, 4, 6, 8, 10]
-        .iter()
-        .map(|i| format!("<{i}@retry.test>"))
-        .collect();
+    let withdrawn = (1..10).step_by(2);
+    assert_eq!(
+        reached(&sink, withdrawn),
+        [],
+        "withdrawn, yet reached the server"
+    );
+    let (ids, expected) = stored(&sink, &[0, 2, 4, 6, 8, 10]);
     assert_eq!(ids, expected, "each delivered once, in order");
     assert_eq!(
         sink.connections().len(),

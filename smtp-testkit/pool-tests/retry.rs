@@ -38,6 +38,45 @@ fn commands(sink: &Sink) -> Vec<String> {
         .collect()
 }
 
+/// A sink that takes its time (40 ms a reply), a builder for it whose connections
+/// send one command at a time, and a pool of one connection taking up to 20 messages:
+/// a connection handed ten messages has at most one on the wire, the others unwritten.
+fn one_command_at_a_time() -> (Sink, Builder, PoolConfig) {
+    let sink = SinkBuilder::new()
+        .reply_delay(Duration::from_millis(40))
+        .start()
+        .unwrap();
+    let mut b = builder(&sink);
+    // A window of one octet: one command (or chunk) unanswered at a time.
+    b.config_mut().window = 1;
+    let config = PoolConfig {
+        max_connections: 1,
+        max_in_flight: 20,
+        ..PoolConfig::default()
+    };
+    (sink, b, config)
+}
+
+/// Which of messages `msgs` had any command reach the sink.
+fn reached(sink: &Sink, msgs: impl IntoIterator<Item = usize>) -> Vec<usize> {
+    let commands = commands(sink);
+    msgs.into_iter()
+        .filter(|i| commands.iter().any(|c| c.contains(&format!("app{i}@"))))
+        .collect()
+}
+
+/// The Message-IDs of what the sink stored, in order, against those of messages
+/// `msgs`.
+fn stored(sink: &Sink, msgs: &[usize]) -> (Vec<String>, Vec<String>) {
+    let ids = sink
+        .messages()
+        .iter()
+        .map(|m| m.header("Message-ID").unwrap_or_default())
+        .collect();
+    let expected = msgs.iter().map(|i| format!("<{i}@retry.test>")).collect();
+    (ids, expected)
+}
+
 /// A sink that refuses `later@example.net` for now (450) its first `n` times, and
 /// `never@example.net` for good.
 fn refusing(n: u64) -> Sink {
