@@ -1,9 +1,11 @@
 //! What the adapters' pools (`smtp_blocking::Pool`, `smtp_tokio::Pool`,
 //! `smtp_smol::Pool`) keep beside the core's [`smtp_proto::pool::Pool`]: each
 //! message's envelope, content and caller until it ends, its last report, how the
-//! core's [`Action`]s become [`Order`]s for the adapter's connections, and how its
-//! [`End`] becomes the caller's result. The decisions are the core's; spawning,
-//! channels and clocks are the adapters'.
+//! core's [`Action`]s become [`Order`]s for the adapter's connections (each attempt's
+//! envelope, all recipients or those still to try), how reports, withdrawals and
+//! callers giving up reach the core, and how its [`End`] becomes the caller's result.
+//! The decisions are the core's; spawning, channels, clocks and each connection's
+//! [`Cancels`](crate::stream::Cancels) are the adapters'.
 
 use std::collections::HashMap;
 use std::sync::Arc;
