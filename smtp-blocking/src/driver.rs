@@ -60,6 +60,10 @@ impl<S: Socket> Stream<S> {
     }
 }
 
+/// How long an idle stream's socket is read when its source has nothing yet
+/// ([`Next::Empty`] where it may block).
+const IDLE_GLANCE: Duration = Duration::from_millis(1);
+
 pub(crate) fn is_timeout(e: &io::Error) -> bool {
     matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut)
 }
@@ -146,11 +150,15 @@ impl<S: Socket> Driver<S> {
             match io {
                 Io::Read { deadline } if source && self.session.stream_room() > 0 => {
                     // Wait for the source only when the server owes nothing of ours.
-                    match next(self.session.stream_pending() == 0) {
+                    let idle = self.session.stream_pending() == 0;
+                    match next(idle) {
                         Next::Message(message) => {
                             let now = self.now();
                             open.send(&mut self.session, now, message, on_report);
                         }
+                        // The source waited a while in vain: a glance at the socket, so
+                        // that a server's close (or 421) while idle is noticed.
+                        Next::Empty if idle => self.read(Some(self.now() + IDLE_GLANCE)),
                         Next::Empty => self.read(deadline),
                         Next::End => {
                             source = false;

@@ -49,6 +49,12 @@
 //! [`Builder::connector`] opens each connection's stream the caller's way (a Unix socket,
 //! a proxy); TLS and the session run on top.
 //!
+//! # Pools
+//! [`Pool`] shares a few connections among many threads: each caller's message joins a
+//! connection's next flight (RFC 2920), connections open, retire and are replaced as
+//! [`smtp_proto::pool`] decides, and a message that certainly never reached the server
+//! is sent again.
+//!
 //! # Features
 //! `rustls` (default), `tracing` (commands and replies at debug level, target
 //! `smtp_io::trace`; AUTH exchanges redacted, content logged as a length), `interop`
@@ -58,6 +64,7 @@
 
 mod connector;
 mod driver;
+mod pool;
 #[cfg(feature = "rustls")]
 mod tls;
 
@@ -72,7 +79,10 @@ pub use smtp_proto::{
 
 pub use connector::BoxSocket;
 pub use driver::Socket;
+pub use pool::Pool;
+pub use smtp_io::pool::PoolReport;
 pub use smtp_io::{CredentialsError, CredentialsFuture, CredentialsProvider, Error, Target};
+pub use smtp_proto::pool::{PoolConfig, Status};
 
 use driver::Driver;
 use smtp_proto::session::Session;
@@ -166,7 +176,10 @@ impl<S: Socket> std::fmt::Debug for Connection<S> {
 pub enum Next<M> {
     /// A message.
     Message(M),
-    /// Nothing yet (only when asked not to block).
+    /// Nothing yet. Where it may block, a source that waits only a while (e.g. on a
+    /// channel with a timeout) says so: the driver then glances at the socket (a read
+    /// of at most a millisecond), so that a close or a 421 of an idle server is
+    /// noticed, and asks again.
     Empty,
     /// No more messages.
     End,
@@ -212,7 +225,8 @@ impl<S: Socket> Connection<S> {
     /// (envelope, content, a tag of the caller's) while at most `max_open` are waiting
     /// for their outcome, so that new messages join the next flight (RFC 2920). Its
     /// argument says whether it may block: `true` when the server owes nothing (then it
-    /// waits for a message or says [`Next::End`]), `false` while replies are owed (then
+    /// waits for a message or says [`Next::End`], or [`Next::Empty`] after waiting a
+    /// while), `false` while replies are owed (then
     /// it answers at once, [`Next::Empty`] if it has nothing; a message that comes while
     /// the driver waits for replies is taken when they come, with every other one ready
     /// then, in one flight). Each report goes to
@@ -236,7 +250,6 @@ impl<S: Socket> Connection<S> {
     /// [`stream`](Self::stream), with `withdraw` run before each step: a pool's
     /// connection withdraws there the messages whose callers gave up
     /// ([`smtp_io::stream::Cancels::withdraw`]).
-    #[allow(dead_code)] // For the blocking pool.
     pub(crate) fn stream_withdrawing<T, R: Read>(
         &mut self,
         max_open: usize,

@@ -121,8 +121,7 @@ pub struct Args {
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
     pub repeat: u32,
 
-    /// Send the --repeat messages through a pool of N connections, pipelining each
-    /// (--runtime tokio or smol).
+    /// Send the --repeat messages through a pool of N connections, pipelining each.
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
     pub concurrency: u32,
 

@@ -234,10 +234,6 @@ fn plan(args: &Args) -> Result<Plan, Failure> {
     config.lmtp = args.lmtp;
     config.pipelining = !args.no_pipelining;
     config.chunking = !args.no_chunking;
-    if args.concurrency > 1 && matches!(args.runtime, Runtime::Blocking) {
-        let why = "--concurrency needs --runtime tokio or smol (the pools are async)";
-        return Err(Failure::Usage(why.into()));
-    }
     if let Some(t) = timeout {
         config.timeouts = Timeouts::all(t);
     }

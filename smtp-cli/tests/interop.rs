@@ -210,20 +210,16 @@ fn authentication_failures_are_77() {
     });
 }
 
-/// `--repeat 100` on one Postfix connection: every message accepted, and Postfix stored
-/// 100 copies, each byte for byte.
-#[test]
-fn postfix_repeat_100() {
+/// `--repeat 100` (and `extra`) to Postfix (STARTTLS, AUTH) on every runtime: every
+/// message accepted, and Postfix stored 100 copies, each byte for byte.
+fn postfix_repeat_100_with(tag: &str, extra: &[&str]) {
     let servers = TestServers::get();
     on_every_runtime(|runtime| {
-        let rcpt = format!("{}@example.com", unique(&format!("cli-repeat-{runtime}")));
-        let (data, message) = message_file(&format!("cli-repeat-{runtime}"));
-        let mut cmd = to(
-            &servers,
-            runtime,
-            Listener::Postfix,
-            &["--to", &rcpt, "--repeat", "100", "--json"],
-        );
+        let rcpt = format!("{}@example.com", unique(&format!("{tag}-{runtime}")));
+        let (data, message) = message_file(&format!("{tag}-{runtime}"));
+        let mut args = vec!["--to", &rcpt, "--repeat", "100", "--json"];
+        args.extend(extra);
+        let mut cmd = to(&servers, runtime, Listener::Postfix, &args);
         cmd.arg("--data").arg(&data);
         with_login(&mut cmd, &servers, servers.password());
         let out = run(cmd).expect(0);
@@ -235,4 +231,17 @@ fn postfix_repeat_100() {
             assert_postfix_stored(&stored, &message);
         }
     });
+}
+
+/// `--repeat 100` on one Postfix connection.
+#[test]
+fn postfix_repeat_100() {
+    postfix_repeat_100_with("cli-repeat", &[]);
+}
+
+/// `--repeat 100 --concurrency 4`: through a pool of 4 connections, each set up with
+/// STARTTLS and AUTH.
+#[test]
+fn postfix_repeat_100_through_a_pool_of_four() {
+    postfix_repeat_100_with("cli-pool", &["--concurrency", "4"]);
 }

@@ -440,6 +440,49 @@ fn built_message_content_and_an_unanswered_message_is_75() {
     });
 }
 
+/// `--repeat 60 --concurrency 3`: the messages go through a pool of at most 3
+/// connections beside the session's own, every one accepted and stored once, on every
+/// runtime (the blocking one included: its pool is threads).
+#[test]
+fn repeat_through_a_pool_of_three_on_every_runtime() {
+    on_every_runtime(|runtime| {
+        let sink = smtp_sink::Sink::start().unwrap();
+        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], sink.port()));
+        let data = temp_file("pool.eml", MESSAGE);
+        let mut cmd = send(
+            runtime,
+            addr,
+            &[
+                "--to",
+                "b@example.net",
+                "--repeat",
+                "60",
+                "--concurrency",
+                "3",
+            ],
+        );
+        cmd.args(["--starttls", "never", "--json"])
+            .arg("--data")
+            .arg(&data);
+        let out = run(cmd).expect(0);
+        let messages = out.json()["messages"].as_array().unwrap().clone();
+        assert_eq!(messages.len(), 60, "{out}");
+        assert!(messages.iter().all(|m| m["accepted"] == true), "{out}");
+        assert_eq!(sink.messages().len(), 60, "each stored once");
+        let conns = sink.connections();
+        // The session's own connection (the first) sets up and QUITs; the pool's carry
+        // every message.
+        assert!(conns[0].messages.is_empty(), "{:?}", conns[0]);
+        let pool = &conns[1..];
+        assert!(
+            (1..=3).contains(&pool.len()),
+            "{} pool connections",
+            pool.len()
+        );
+        assert_eq!(pool.iter().map(|c| c.messages.len()).sum::<usize>(), 60);
+    });
+}
+
 /// `--server unix:PATH`: the session, and with `--concurrency` every connection of the
 /// pool, reach the Unix socket (the adapter's connector opens it), and every message is
 /// stored once.
@@ -448,14 +491,12 @@ fn a_unix_socket_server_serves_the_session_and_every_pooled_connection() {
     on_every_runtime(|runtime| {
         let sink = smtp_sink::Sink::start().unwrap();
         let path = smtp_testkit::forward::unix_forwarder(sink.addr());
-        // The blocking runtime has no pool (yet): one connection.
-        let concurrency = if runtime == "blocking" { "1" } else { "2" };
         let data = temp_file("m.eml", MESSAGE);
         let mut cmd = assert_cmd::Command::cargo_bin("smtp-send").unwrap();
         cmd.args(["--runtime", runtime, "--server"])
             .arg(format!("unix:{}", path.display()))
             .args(["--from", "a@example.org", "--to", "b@example.net"])
-            .args(["--repeat", "4", "--concurrency", concurrency])
+            .args(["--repeat", "4", "--concurrency", "2"])
             .args(["--starttls", "never", "--data"])
             .arg(&data)
             .timeout(std::time::Duration::from_secs(60));

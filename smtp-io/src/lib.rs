@@ -20,6 +20,11 @@
 //!   `smtp_io::trace` on every runtime).
 //! - [`stream::Open`]: what an adapter keeps for the messages of an open stream of
 //!   messages (their content until read, the caller's tag until the report).
+//! - [`pool`]: what the adapters' pools keep for each message beside the core's
+//!   [`smtp_proto::pool::Pool`] (content, caller, last report), how the core's actions
+//!   become orders for the adapter's connections and results for its callers
+//!   ([`Messages::pump`](pool::Messages::pump)), and the
+//!   [`PoolReport`](pool::PoolReport) a caller gets.
 //! - `tls` (feature `rustls`): what a TLS handshake needs besides the stream (the server
 //!   name, the default configuration, built once per process), and the name of the
 //!   version it negotiated and whether the handshake resumed a session.
@@ -40,6 +45,7 @@ mod block_on;
 mod connector;
 mod credentials;
 mod error;
+pub mod pool;
 mod session;
 mod settings;
 pub mod stream;

@@ -1,5 +1,6 @@
-//! smtp-blocking's send paths against the sink (shared with the async adapters:
-//! adapters/send_paths.rs).
+//! smtp-blocking's send paths, reconnecting, and its pool's reconnecting against the
+//! sink (shared with the async adapters: adapters/send_paths.rs, reconnect.rs,
+//! pool_reconnect.rs).
 
 mod common;
 
@@ -28,3 +29,4 @@ macro_rules! connect_unix {
 }
 
 include!("adapters/reconnect.rs");
+include!("adapters/pool_reconnect.rs");

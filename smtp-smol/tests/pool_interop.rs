@@ -45,4 +45,5 @@ where
     })
 }
 
+include!("../../smtp-testkit/pool-tests/interop.rs");
 include!("../../smtp-testkit/async-tests/pool_interop.rs");

@@ -37,6 +37,19 @@ pub mod scenario;
 pub mod server;
 pub mod tls;
 
+/// Runs a future that never waits: a blocking adapter's run of a test written once
+/// for the three adapters, whose `aw!` awaits nothing there.
+///
+/// # Panics
+/// If the future waits after all.
+pub fn ready<F: std::future::Future>(f: F) -> F::Output {
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    match std::pin::pin!(f).poll(&mut cx) {
+        std::task::Poll::Ready(out) => out,
+        std::task::Poll::Pending => panic!("a blocking test's body waited"),
+    }
+}
+
 // The core's transcript harness; its own header documents the format.
 #[allow(missing_docs, clippy::all)]
 #[path = "../../smtp-proto/tests/common/mod.rs"]

@@ -86,7 +86,8 @@ use tokio::io::{AsyncRead, AsyncWrite};
 
 pub use connector::{BoxSocket, Socket};
 use driver::Driver;
-pub use pool::{Pool, PoolReport};
+pub use pool::Pool;
+pub use smtp_io::pool::PoolReport;
 pub use smtp_io::{CredentialsError, CredentialsFuture, CredentialsProvider, Error, Target};
 pub use smtp_proto;
 pub use smtp_proto::command::{EhloName, ForwardPath, Mechanism, ReversePath};

@@ -8,28 +8,15 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::task::{Context, Poll};
 
+use smtp_io::pool::{Messages, Order, PoolReport};
 use smtp_io::stream::Cancels;
-use smtp_proto::pool::{self, Action, ConnId, End, MessageId, PoolConfig, Status, SubmitError};
-use smtp_proto::{Capabilities, Envelope, Instant, Report, UsageError};
+use smtp_proto::pool::{self, ConnId, MessageId, PoolConfig, Status, SubmitError};
+use smtp_proto::{Envelope, Instant, Report, UsageError};
 use tokio::io::{AsyncRead, ReadBuf};
 use tokio::sync::{mpsc, oneshot, Notify};
 use tokio::time::Instant as Clock;
 
 use crate::{Builder, Error, ForwardPath, ReversePath};
-
-/// A message's report from a [`Pool`]: what the server said, and how many times the
-/// message was handed to a connection (more than 1 only when an earlier attempt
-/// certainly never reached the server, see [`smtp_proto::pool::may_resend`], or with
-/// [`PoolConfig::retry_transient_recipients`] when recipients refused for now were
-/// tried again: the report then merges the attempts, see
-/// [`smtp_proto::pool::Pool::take_report`]).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PoolReport {
-    /// The server's answers, as [`Connection::send`](crate::Connection::send) gives them.
-    pub report: Report,
-    /// Attempts, from 1.
-    pub attempts: u32,
-}
 
 /// Connections shared by any number of tasks: each message goes to a connection with
 /// room in its pipeline, joining the next flight behind other callers' messages
@@ -80,36 +67,22 @@ enum Cmd {
     Close,
 }
 
-struct Pending {
-    envelope: Envelope,
-    body: Arc<[u8]>,
-    reply: oneshot::Sender<Result<PoolReport, Error>>,
-    /// The last attempt's report (or the error refusing it).
-    last: Option<Result<Report, Error>>,
+/// Tells a connection's task or thread; `Err` if it is gone (a message it was handed
+/// was then never written).
+fn tell(line: Option<&Line>, cmd: Cmd) -> Result<(), Error> {
+    match line.map(|l| l.tx.send(cmd).is_ok()) {
+        Some(true) => Ok(()),
+        _ => Err(Error::PoolClosed),
+    }
 }
 
 struct State {
     core: pool::Pool,
-    msgs: HashMap<MessageId, Pending>,
+    msgs: Messages<oneshot::Sender<Result<PoolReport, Error>>>,
     conns: HashMap<ConnId, Line>,
-    last_open_error: Option<Error>,
-    /// What the last connection set up offered: `send_message` declares by it.
-    caps: Capabilities,
-    random: u64,
     /// The deadline the timer task sleeps until (`None`: none), so that it is woken
     /// only for an earlier one.
     timer_at: Option<Instant>,
-}
-
-impl State {
-    /// Random bits for backoff jitter (splitmix64).
-    fn random(&mut self) -> u64 {
-        self.random = self.random.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.random;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
 }
 
 impl Shared {
@@ -132,76 +105,37 @@ impl Shared {
     /// Performs every action the core hands out.
     fn pump(self: &Arc<Self>, st: &mut State) {
         let now = self.now();
-        // Whether a message left the queue, or anything ended: waiting callers retry.
-        let mut changed = false;
-        while let Some(action) = st.core.poll_action(now) {
-            changed |= !matches!(action, Action::Open(_) | Action::Check(_));
-            match action {
-                Action::Open(id) => {
-                    let (tx, rx) = mpsc::unbounded_channel();
-                    let cancels = Arc::new(Cancels::default());
-                    st.conns.insert(
-                        id,
-                        Line {
-                            tx,
-                            cancels: cancels.clone(),
-                        },
-                    );
-                    let task =
-                        connection(Arc::downgrade(self), id, self.builder.clone(), rx, cancels);
-                    tokio::spawn(task);
-                }
-                Action::Send { conn, msg } => {
-                    let Some(p) = st.msgs.get(&msg) else {
-                        continue;
-                    };
-                    // All its recipients, or those still to try.
-                    let envelope = st.core.attempt_envelope(msg, &p.envelope);
-                    let item = (envelope, Body::new(p.body.clone()), msg);
-                    let sent = st
-                        .conns
-                        .get(&conn)
-                        .is_some_and(|l| l.tx.send(Cmd::Send(item)).is_ok());
-                    if !sent {
-                        // The task is gone: nothing was written.
-                        let random = st.random();
-                        st.core.handle_report(now, conn, msg, true, random);
-                    }
-                }
-                Action::Check(conn) => {
-                    if let Some(l) = st.conns.get(&conn) {
-                        let _ = l.tx.send(Cmd::Check);
-                    }
-                }
-                Action::Close(conn) => {
-                    if let Some(l) = st.conns.remove(&conn) {
-                        let _ = l.tx.send(Cmd::Close);
-                    }
-                }
-                Action::Done { msg, end, attempts } => {
-                    // Its attempts' reports merged, if it was sent to some recipients
-                    // again.
-                    let merged = st.core.take_report(msg);
-                    let Some(p) = st.msgs.remove(&msg) else {
-                        continue;
-                    };
-                    let last = merged.map(Ok).or(p.last);
-                    let result = match (end, last) {
-                        (End::Report, Some(Ok(report))) => Ok(PoolReport { report, attempts }),
-                        (End::Report, Some(Err(e))) => Err(e),
-                        (End::OpenFailed, _) => Err(match &st.last_open_error {
-                            Some(e) => smtp_proto::session::SessionError::duplicate(e),
-                            None => Error::PoolClosed,
-                        }),
-                        (End::TimedOut, _) => Err(Error::PoolTimeout),
-                        // Not reached: a connection task reports every message it took
-                        // before the pool forgets it.
-                        (End::Report | End::Lost, _) => Err(Error::Cancelled),
-                    };
-                    let _ = p.reply.send(result);
-                }
+        let State {
+            core, msgs, conns, ..
+        } = st;
+        let order = |order| match order {
+            Order::Open(id) => {
+                let (tx, rx) = mpsc::unbounded_channel();
+                let cancels = Arc::new(Cancels::default());
+                let line = Line {
+                    tx,
+                    cancels: cancels.clone(),
+                };
+                conns.insert(id, line);
+                let task = connection(Arc::downgrade(self), id, self.builder.clone(), rx, cancels);
+                tokio::spawn(task);
+                Ok(())
             }
-        }
+            Order::Send {
+                conn,
+                msg,
+                envelope,
+                body,
+            } => {
+                let item = (envelope, Body::new(body), msg);
+                tell(conns.get(&conn), Cmd::Send(item))
+            }
+            Order::Check(conn) => tell(conns.get(&conn), Cmd::Check),
+            Order::Close(conn) => tell(conns.remove(&conn).as_ref(), Cmd::Close),
+        };
+        let changed = msgs.pump(core, now, order, |reply, result| {
+            let _ = reply.send(result);
+        });
         if changed {
             self.changed.notify_waiters();
         }
@@ -219,19 +153,12 @@ impl Pool {
     /// `Arc<rustls::ClientConfig>`, the default one unless
     /// [`Builder::tls_config`] gave another), so TLS sessions resume.
     pub fn new(builder: Builder, config: PoolConfig) -> Pool {
-        let seed = {
-            use std::hash::{BuildHasher, RandomState};
-            RandomState::new().hash_one(std::time::SystemTime::now())
-        };
         let shared = Arc::new(Shared {
             max_in_flight: config.max_in_flight.max(1),
             state: Mutex::new(State {
                 core: pool::Pool::new(config),
-                msgs: HashMap::new(),
+                msgs: Messages::default(),
                 conns: HashMap::new(),
-                last_open_error: None,
-                caps: Capabilities::default(),
-                random: seed,
                 timer_at: None,
             }),
             builder,
@@ -265,7 +192,7 @@ impl Pool {
         to: impl IntoIterator<Item = ForwardPath>,
         message: &[u8],
     ) -> Result<PoolReport, Error> {
-        let caps = self.shared.lock().caps.clone();
+        let caps = self.shared.lock().msgs.capabilities().clone();
         let envelope = Envelope::for_message(from, to, message, &caps).map_err(Error::Refused)?;
         self.send(envelope, message).await
     }
@@ -326,14 +253,7 @@ impl Pool {
             let submitted = self.shared.with(|st, now| {
                 let msg = st.core.submit(now)?;
                 if let Some((envelope, body, reply)) = item.take() {
-                    let last = None;
-                    let pending = Pending {
-                        envelope,
-                        body,
-                        reply,
-                        last,
-                    };
-                    st.msgs.insert(msg, pending);
+                    st.msgs.insert(msg, envelope, body, reply);
                 }
                 Ok(msg)
             });
@@ -369,11 +289,8 @@ impl Drop for Waiting {
     fn drop(&mut self) {
         let msg = self.msg;
         self.shared.with(|st, _| {
-            if st.msgs.remove(&msg).is_none() || st.core.cancel(msg) {
-                return;
-            }
-            let line = st.core.handed_to(msg).and_then(|c| st.conns.get(&c));
-            if let Some(line) = line {
+            let conn = st.msgs.cancel(&mut st.core, msg);
+            if let Some(line) = conn.and_then(|c| st.conns.get(&c)) {
                 line.cancels.ask(msg);
             }
         });
@@ -437,17 +354,14 @@ async fn connection(
     let mut conn = match opened {
         Ok(conn) => {
             s.with(|st, now| {
-                st.caps = conn.capabilities().clone();
-                st.core.handle_opened(now, id);
+                st.msgs.opened(&mut st.core, now, id, conn.capabilities());
             });
             conn
         }
         Err(e) => {
             return s.with(|st, now| {
-                let permanent = e.is_permanent();
-                st.last_open_error = Some(e);
-                let random = st.random();
-                st.core.handle_open_failed(now, id, permanent, random);
+                st.conns.remove(&id);
+                st.msgs.open_failed(&mut st.core, now, id, e);
             });
         }
     };
@@ -459,9 +373,7 @@ async fn connection(
         let withdrawn = |msgs: &[MessageId]| {
             if let (false, Some(s)) = (msgs.is_empty(), shared.upgrade()) {
                 s.with(|st, now| {
-                    for &msg in msgs {
-                        st.core.handle_withdrawn(now, id, msg);
-                    }
+                    st.msgs.withdrawn(&mut st.core, now, id, msgs);
                 });
             }
         };
@@ -490,21 +402,7 @@ async fn connection(
             s.with(|st, now| {
                 // Under the pool's lock, as a cancel asks: nothing left to withdraw.
                 cancels.forget(&msg);
-                let random = st.random();
-                let last = match result {
-                    Ok(report) => st
-                        .core
-                        .handle_report_of(now, id, msg, report, random)
-                        .map(Ok),
-                    Err(e) => {
-                        // A refusal before writing (the session is over) never reached it.
-                        st.core.handle_report(now, id, msg, true, random);
-                        Some(Err(e))
-                    }
-                };
-                if let (Some(p), Some(last)) = (st.msgs.get_mut(&msg), last) {
-                    p.last = Some(last);
-                }
+                st.msgs.report(&mut st.core, now, id, msg, result);
             });
         };
         let streamed = conn
@@ -519,12 +417,9 @@ async fn connection(
                 // The session died: what was handed over and not taken was not written.
                 return s.with(|st, now| {
                     while let Ok(Cmd::Send((_, _, msg))) = rx.try_recv() {
-                        if let Some(p) = st.msgs.get_mut(&msg) {
-                            p.last = Some(Err(smtp_proto::session::SessionError::duplicate(&e)));
-                        }
-                        let random = st.random();
-                        st.core.handle_report(now, id, msg, true, random);
+                        st.msgs.unsent(&mut st.core, now, id, msg, Some(&e));
                     }
+                    st.conns.remove(&id);
                     st.core.handle_closed(now, id);
                 });
             }
@@ -534,7 +429,12 @@ async fn connection(
                 let Some(s) = shared.upgrade() else {
                     return;
                 };
-                s.with(|st, now| st.core.handle_checked(now, id, alive));
+                s.with(|st, now| {
+                    if !alive {
+                        st.conns.remove(&id);
+                    }
+                    st.core.handle_checked(now, id, alive);
+                });
                 if !alive {
                     return;
                 }
@@ -572,4 +472,26 @@ impl AsyncRead for Body {
         self.pos += n;
         Poll::Ready(Ok(()))
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Pool;
+
+    fn block_on<T>(f: impl std::future::Future<Output = T>) -> T {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime")
+            .block_on(f)
+    }
+
+    macro_rules! aw {
+        ($e:expr) => {
+            $e.await
+        };
+    }
+
+    include!("../../smtp-testkit/pool-tests/lines.rs");
 }

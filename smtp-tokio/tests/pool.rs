@@ -1,327 +1,38 @@
-//! `Pool` against smtp-sink: many tasks through few connections, cross-caller
-//! pipelining, and the sink's faults (closes, 421s, resets, idle closes): nothing
-//! reported accepted is missing, nothing is stored twice, every message ends as the
-//! rules say, and the pool recovers.
+//! `Pool` against smtp-sink, on the multi-threaded runtime (4 workers): many tasks
+//! through few connections, cross-caller pipelining, and the sink's faults (closes,
+//! 421s, resets, idle closes): nothing reported accepted is missing, nothing is stored
+//! twice, every message ends as the rules say, and the pool recovers. Shared with the
+//! other async adapter.
 
-use std::collections::HashMap;
-use std::time::Duration;
+mod common;
 
-use smtp_sink::{Sink, SinkBuilder};
-use smtp_tokio::{
-    Builder, Envelope, ForwardPath, MessageOutcome, Pool, PoolConfig, PoolReport, ReversePath,
-    TlsPolicy,
-};
+use std::future::Future;
 
-fn message(i: usize) -> (Envelope, Vec<u8>) {
-    let envelope = Envelope::new(
-        ReversePath::new("app@example.org").unwrap(),
-        [ForwardPath::new("user@example.net").unwrap()],
-    );
-    let body = format!("Message-ID: <{i}@pool.test>\r\nSubject: {i}\r\n\r\nbody {i}\r\n");
-    (envelope, body.into_bytes())
-}
+use smtp_tokio as adapter;
 
-fn pool(sink: &Sink, config: PoolConfig) -> Pool {
-    let builder = Builder::new("127.0.0.1")
-        .port(sink.port())
-        .starttls(TlsPolicy::Disabled)
-        .timeouts({
-            // A sink that withholds a reply fails the test instead of hanging it.
-            let s = Duration::from_secs(10);
-            let mut t = smtp_tokio::Timeouts::default();
-            (t.greeting, t.mail, t.rcpt, t.data_init) = (s, s, s, s);
-            (t.data_block, t.data_end, t.command) = (s, s, s);
-            t
-        });
-    Pool::new(builder, config)
-}
-
-/// Sends `n` messages from `n` tasks; the results by message number.
-async fn send_all(pool: &Pool, n: usize) -> Vec<Result<PoolReport, smtp_tokio::Error>> {
-    let tasks: Vec<_> = (0..n)
-        .map(|i| {
-            let pool = pool.clone();
-            tokio::spawn(async move {
-                let (envelope, body) = message(i);
-                pool.send(envelope, body).await
-            })
-        })
-        .collect();
-    let mut out = Vec::new();
-    for t in tasks {
-        out.push(t.await.expect("task"));
-    }
-    out
-}
-
-/// How many times the sink stored each Message-ID, by whether it accepted it.
-fn stored(sink: &Sink) -> (HashMap<String, usize>, HashMap<String, usize>) {
-    let (mut accepted, mut any) = (HashMap::new(), HashMap::new());
-    for m in sink.messages() {
-        let id = m.header("Message-ID").unwrap_or_default();
-        *any.entry(id.clone()).or_default() += 1;
-        if m.accepted() {
-            *accepted.entry(id).or_default() += 1;
-        }
-    }
-    (accepted, any)
-}
-
-const MAX_ATTEMPTS: u32 = 6;
-
-/// The checks every fault test makes; returns how many ended unknown.
-fn check(sink: &Sink, results: &[Result<PoolReport, smtp_tokio::Error>]) -> usize {
-    let (accepted, any) = stored(sink);
-    let mut unknown = 0;
-    for (i, r) in results.iter().enumerate() {
-        let id = format!("<{i}@pool.test>");
-        let seen = any.get(&id).copied().unwrap_or(0);
-        assert!(seen <= 1, "{id} stored {seen} times");
-        match r {
-            Ok(p) if p.report.all_delivered() => {
-                assert_eq!(
-                    accepted.get(&id),
-                    Some(&1),
-                    "{id} reported accepted, not stored"
-                );
-            }
-            Ok(p) if p.report.outcome == Some(MessageOutcome::Unknown) => {
-                // Either way: a close right after the 250 can lose it to a reset.
-                unknown += 1;
-            }
-            // Never delivered, sent again until the attempts ran out.
-            Ok(p) if smtp_tokio::smtp_proto::pool::may_resend(&p.report) => {
-                assert_eq!(p.attempts, MAX_ATTEMPTS, "{p:?}");
-                assert_eq!(
-                    accepted.get(&id),
-                    None,
-                    "{id} reported failed, yet accepted"
-                );
-            }
-            // Never delivered (the session was over before it was written), and the
-            // attempts ran out.
-            Err(e) if e.is_transient() || matches!(e, smtp_tokio::Error::Smtp(_)) => {
-                assert_eq!(accepted.get(&id), None, "{id} failed, yet accepted");
-            }
-            other => panic!("{id}: {other:?}"),
-        }
-    }
-    unknown
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_thousand_tasks_through_a_pool_of_four_are_each_stored_once() {
-    let sink = Sink::start().unwrap();
-    let pool = pool(
-        &sink,
-        PoolConfig {
-            max_connections: 4,
-            ..PoolConfig::default()
-        },
-    );
-    let results = send_all(&pool, 1000).await;
-    assert_eq!(check(&sink, &results), 0);
-    assert!(
-        sink.connections().len() <= 4,
-        "{} connections",
-        sink.connections().len()
-    );
-    pool.close().await;
-    assert_eq!(pool.status().open, 0);
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_hundred_callers_on_one_connection_share_a_handful_of_flights() {
-    let sink = Sink::start().unwrap();
-    let pool = pool(
-        &sink,
-        PoolConfig {
-            max_connections: 1,
-            ..PoolConfig::default()
-        },
-    );
-    let results = send_all(&pool, 100).await;
-    assert_eq!(check(&sink, &results), 0);
-    pool.close().await;
-    let conns = sink.connections();
-    assert_eq!(conns.len(), 1);
-    let flights = conns[0].client_flights;
-    // EHLO, the messages, QUIT: a flight per caller would be over 100.
-    assert!(flights <= 5, "{flights} client flights for 100 callers");
-}
-
-async fn under_fault(faults: SinkBuilder, n: usize) -> (Sink, usize) {
-    let sink = faults.start().unwrap();
-    let pool = pool(
-        &sink,
-        PoolConfig {
-            max_connections: 4,
-            max_attempts: MAX_ATTEMPTS,
-            backoff_base: Duration::from_millis(5),
-            backoff_max: Duration::from_millis(50),
-            ..PoolConfig::default()
-        },
-    );
-    let results = tokio::time::timeout(Duration::from_secs(60), send_all(&pool, n))
-        .await
-        .unwrap_or_else(|_| panic!("stuck: {:?}", pool.status()));
-    for c in sink.connections() {
-        eprintln!(
-            "{} {:?} {:?} {}",
-            c.id,
-            c.end,
-            c.commands.len(),
-            c.messages.len()
-        );
-    }
-    let unknown = check(&sink, &results);
-    // The pool recovered: more messages go through. (The fault keeps firing: with a
-    // reset after every 25th end of data, the next message may be the one cut, so one
-    // of three fresh messages must be delivered.)
-    let mut last = Vec::new();
-    for i in n..n + 3 {
-        let (envelope, body) = message(i);
-        let sent = pool.send(envelope, body).await.unwrap();
-        let delivered = sent.report.all_delivered();
-        last.push(sent);
-        if delivered {
-            break;
-        }
-    }
-    assert!(last.iter().any(|p| p.report.all_delivered()), "{last:?}");
-    pool.close().await;
-    (sink, unknown)
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn connections_closed_after_three_messages_are_replaced_and_nothing_is_lost() {
-    // Messages pipelined behind the third are cut after their data: unknown, by the
-    // rules, and not sent again; `check` saw every accepted one stored once.
-    under_fault(Sink::builder().close_after_messages(3), 200).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_421_to_every_third_mail_is_retried_on_another_connection() {
-    // (A message before the 421 may end unknown: the sink closes with our pipelined
-    // commands unread, and the reset can lose its 250.)
-    let (sink, _) = under_fault(Sink::builder().mail_421_every(3), 200).await;
-    assert!(sink.messages().iter().filter(|m| m.accepted()).count() >= 50);
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_421_greeting_on_every_other_connection_is_retried() {
-    let (sink, unknown) = under_fault(Sink::builder().greeting_421_every(2), 200).await;
-    assert_eq!(unknown, 0);
-    let refused = sink
-        .connections()
-        .iter()
-        .filter(|c| c.messages.is_empty())
-        .count();
-    assert!(refused >= 1, "no connection was refused");
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_reset_after_the_end_of_data_is_unknown_and_never_resent() {
-    let (sink, unknown) = under_fault(Sink::builder().reset_after_data_every(25), 200).await;
-    assert!(unknown >= 1, "the resets cut some message after its data");
-    let (_, any) = stored(&sink);
-    assert!(any.values().all(|&n| n == 1));
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn connections_the_server_closes_when_idle_are_noticed_and_replaced() {
-    let sink = Sink::builder()
-        .idle_timeout(Duration::from_secs(1))
-        .start()
-        .unwrap();
-    let pool = pool(&sink, PoolConfig::default());
-    let first = send_all(&pool, 20).await;
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    assert_eq!(
-        pool.status().open,
-        0,
-        "the idle close was noticed: {:?}",
-        pool.status()
-    );
-    let second = send_all(&pool, 20).await;
-    let results: Vec<_> = first.into_iter().chain(second).collect();
-    for r in &results {
-        let p = r.as_ref().unwrap();
-        assert!(p.report.all_delivered());
-        assert_eq!(p.attempts, 1, "a noticed close costs no attempt");
-    }
-    pool.close().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_caller_that_gives_up_before_its_message_is_sent_withdraws_it() {
-    // Every greeting is delayed: the message waits in the queue, then its caller leaves.
-    let sink = Sink::builder()
-        .reply_delay(Duration::from_millis(300))
-        .start()
-        .unwrap();
-    let pool = pool(&sink, PoolConfig::default());
-    let (envelope, body) = message(0);
-    let gave_up = tokio::time::timeout(Duration::from_millis(50), pool.send(envelope, body)).await;
-    assert!(gave_up.is_err());
-    assert_eq!(pool.status().queued, 0, "withdrawn");
-    let (envelope, body) = message(1);
-    let sent = pool.send(envelope, body).await.unwrap();
-    assert!(sent.report.all_delivered());
-    pool.close().await;
-    let ids: Vec<_> = sink
-        .messages()
-        .iter()
-        .map(|m| m.header("Message-ID").unwrap())
-        .collect();
-    assert_eq!(ids, ["<1@pool.test>"]);
-}
-
-/// The pool and its futures cross threads.
-#[allow(dead_code)]
-fn pool_and_its_futures_are_send_and_sync(pool: Pool, e: Envelope) {
-    fn send<T: Send>(_: &T) {}
-    fn send_sync<T: Send + Sync + Clone>(_: &T) {}
-    send_sync(&pool);
-    send(&pool.send(e.clone(), b"x".to_vec()));
-    let from = ReversePath::new("a@example.org").unwrap();
-    send(&pool.send_message(from, [], b"x"));
-    send(&pool.send_many([(e, b"x".to_vec())]));
-    send(&pool.close());
-}
-
-/// More messages than the queue holds, from one task on a current-thread runtime:
-/// the caller waits for room (backpressure) and everything goes through. (A caller
-/// woken by its own submission spun here, starving the connections.)
-#[test]
-fn a_caller_past_the_queue_bound_waits_and_everything_goes_through() {
-    let sink = Sink::builder().discard().start().unwrap();
-    let rt = tokio::runtime::Builder::new_current_thread()
+/// Runs a test on a 4-worker multi-threaded runtime.
+fn run<F: Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(4)
         .enable_all()
         .build()
-        .unwrap();
-    let results = rt.block_on(async {
-        let pool = pool(
-            &sink,
-            PoolConfig {
-                max_connections: 2,
-                max_queued: 10,
-                max_wait: Duration::from_secs(5),
-                ..PoolConfig::default()
-            },
-        );
-        let start = std::time::Instant::now();
-        let results = pool.send_many((0..3000).map(message)).await;
-        assert!(
-            start.elapsed() < Duration::from_secs(5),
-            "{:?}",
-            start.elapsed()
-        );
-        pool.close().await;
-        results
-    });
-    assert!(results
-        .iter()
-        .all(|r| r.as_ref().is_ok_and(|p| p.report.all_delivered())));
-    assert_eq!(sink.counts().accepted, 3000);
+        .expect("runtime")
+        .block_on(f)
 }
+
+/// Starts a task now; its output, once awaited.
+fn spawn<F>(f: F) -> impl Future<Output = F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let task = tokio::spawn(f);
+    async { task.await.expect("task") }
+}
+
+async fn sleep(d: std::time::Duration) {
+    tokio::time::sleep(d).await;
+}
+
+include!("../../smtp-testkit/pool-tests/common.rs");
+include!("../../smtp-testkit/async-tests/pool.rs");

@@ -41,4 +41,5 @@ where
     })
 }
 
+include!("../../smtp-testkit/pool-tests/interop.rs");
 include!("../../smtp-testkit/async-tests/pool_interop.rs");

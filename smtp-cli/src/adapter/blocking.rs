@@ -40,14 +40,19 @@ impl Adapter for Blocking {
         ready(builder(plan).connect())
     }
 
-    /// Refused before this is reached (`--concurrency` with the blocking runtime).
     fn send_pooled(
-        _: &Plan,
-        _: &Envelope,
-        _: usize,
-        _: &mut dyn FnMut(Result<Report, Error>),
+        plan: &Plan,
+        envelope: &Envelope,
+        n: usize,
+        on_report: &mut dyn FnMut(Result<Report, Error>),
     ) -> impl Future<Output = Result<(), Error>> {
-        ready(Err(Error::Usage(smtp_proto::UsageError::Closed)))
+        let pool = smtp_blocking::Pool::new(builder(plan), super::pool_config(plan));
+        let messages = super::pooled_messages(plan, envelope, n);
+        for r in pool.send_many(messages) {
+            on_report(r.map(|p| p.report));
+        }
+        pool.close();
+        ready(Ok(()))
     }
 }
 

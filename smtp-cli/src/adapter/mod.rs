@@ -11,8 +11,10 @@ mod tokio;
 
 use std::future::Future;
 use std::io;
+use std::sync::Arc;
 
 use smtp_proto::command::Mechanism;
+use smtp_proto::pool::PoolConfig;
 use smtp_proto::{Capabilities, Envelope, Report};
 
 use crate::session::Plan;
@@ -21,6 +23,27 @@ pub use self::blocking::Blocking;
 pub use self::smol::Smol;
 pub use self::tokio::Tokio;
 pub use smtp_io::Error;
+
+/// The pool of `--concurrency`: the plan's connections, each stream as deep as the
+/// one connection's.
+fn pool_config(plan: &Plan) -> PoolConfig {
+    PoolConfig {
+        max_connections: plan.concurrency,
+        max_in_flight: crate::session::OPEN,
+        ..PoolConfig::default()
+    }
+}
+
+/// `envelope` with the plan's message, `n` times, for a pool's `send_many` (the content
+/// shared).
+fn pooled_messages<'a>(
+    plan: &Plan,
+    envelope: &'a Envelope,
+    n: usize,
+) -> impl Iterator<Item = (Envelope, Arc<[u8]>)> + 'a {
+    let body: Arc<[u8]> = plan.message.as_slice().into();
+    (0..n).map(move |_| (envelope.clone(), body.clone()))
+}
 
 /// One runtime's adapter: connecting, and running the session to its end.
 pub trait Adapter {

@@ -2,14 +2,13 @@
 
 use std::future::Future;
 use std::io;
-use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use smol::io::{AsyncRead, AsyncWrite};
 use smol::net::unix::UnixStream;
 use smtp_proto::command::Mechanism;
 use smtp_proto::{Capabilities, Envelope, Report};
-use smtp_smol::{Builder, PoolConfig};
+use smtp_smol::Builder;
 
 use super::{Adapter, Connection, Error};
 use crate::session::Plan;
@@ -47,14 +46,8 @@ impl Adapter for Smol {
         n: usize,
         on_report: &mut dyn FnMut(Result<Report, Error>),
     ) -> Result<(), Error> {
-        let config = PoolConfig {
-            max_connections: plan.concurrency,
-            max_in_flight: crate::session::OPEN,
-            ..PoolConfig::default()
-        };
-        let pool = smtp_smol::Pool::new(builder(plan), config);
-        let body: Arc<[u8]> = plan.message.as_slice().into();
-        let messages = (0..n).map(|_| (envelope.clone(), body.clone()));
+        let pool = smtp_smol::Pool::new(builder(plan), super::pool_config(plan));
+        let messages = super::pooled_messages(plan, envelope, n);
         for r in pool.send_many(messages).await {
             on_report(r.map(|p| p.report));
         }

@@ -1,8 +1,8 @@
 // A pool reconnects as cheaply as a `Builder` does, because it connects through one:
 // its connections share the rustls configuration (TLS sessions resume), ask the
 // credentials provider each time and open their streams with the connector. Included
-// by tokio.rs and smol.rs after reconnect.rs (the pools have one API; calls go through
-// `aw!`, so a blocking pool with that API can include it too). Included, so no inner
+// by blocking.rs, tokio.rs and smol.rs after reconnect.rs (the pools have one API;
+// calls go through `aw!`, which awaits only for the async ones). Included, so no inner
 // attributes or doc comments here.
 
 use adapter::{Pool, PoolConfig};
