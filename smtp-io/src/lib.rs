@@ -14,6 +14,8 @@
 //! - [`new_session`]: the [`Session`](smtp_proto::session::Session) an adapter drives,
 //!   logging the conversation through `trace` (feature `tracing`; target
 //!   `smtp_io::trace` on every runtime).
+//! - [`buffer::Scratch`]: the one buffer a driver reads into (the server's bytes and
+//!   message content), grown once, capped, and released while the connection is idle.
 //! - [`stream::Open`]: what an adapter keeps for the messages of an open stream of
 //!   messages (their content until read, the caller's tag until the report).
 //! - `tls` (feature `rustls`): what a TLS handshake needs besides the stream (the server
@@ -31,6 +33,7 @@
 #![warn(missing_docs)]
 
 mod accessors;
+pub mod buffer;
 mod error;
 mod session;
 mod settings;
