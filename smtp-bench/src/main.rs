@@ -9,10 +9,16 @@
 //!     [--delays 0,5,25] [--clients a,b] [--servers pc,p,none] [--out DIR] [--quick]
 //! ```
 //!
+//! `smtp-bench stream` (one connection's rate with and without latency), `smtp-bench cpu`
+//! (CPU per message of `smtp-send --repeat`) and `smtp-bench heap` (heap per idle
+//! connection) are documented in their modules.
+//!
 //! Each client runs in a child process (`smtp-bench client ...`), so its CPU time
 //! (getrusage) and peak memory (VmHWM) are its own.
 
 mod clients;
+mod cpu;
+mod heap;
 mod proxy;
 mod report;
 mod stream;
@@ -67,6 +73,10 @@ fn main() {
         client_main(&args[1..])
     } else if args.first().map(String::as_str) == Some("stream") {
         stream::main(&args[1..])
+    } else if args.first().map(String::as_str) == Some("cpu") {
+        cpu::main(&args[1..])
+    } else if args.first().map(String::as_str) == Some("heap") {
+        heap::main(&args[1..])
     } else {
         bench_main(&args)
     };
@@ -205,7 +215,7 @@ fn parse_options(args: &[String]) -> Result<Options, String> {
     Ok(o)
 }
 
-fn list(s: &str) -> Vec<String> {
+pub(crate) fn list(s: &str) -> Vec<String> {
     s.split(',').map(str::to_string).collect()
 }
 
