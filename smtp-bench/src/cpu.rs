@@ -15,19 +15,7 @@
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
-use nix::sys::resource::{getrusage, UsageWho};
-
-/// User + system CPU time of every child waited for so far, in microseconds.
-fn children_cpu_us() -> u64 {
-    match getrusage(UsageWho::RUSAGE_CHILDREN) {
-        Ok(u) => {
-            let t =
-                |tv: nix::sys::time::TimeVal| tv.tv_sec() as u64 * 1_000_000 + tv.tv_usec() as u64;
-            t(u.user_time()) + t(u.system_time())
-        }
-        Err(_) => 0,
-    }
-}
+use nix::sys::resource::UsageWho;
 
 fn median(v: &mut [f64]) -> f64 {
     v.sort_by(f64::total_cmp);
@@ -63,18 +51,7 @@ pub(crate) fn main(args: &[String]) -> Result<(), String> {
             return Err(format!("{} not built", s.display()));
         }
     }
-    let sink = match upstream {
-        Some(_) => None,
-        None => Some(
-            smtp_sink::Sink::builder()
-                .discard()
-                .start()
-                .map_err(|e| e.to_string())?,
-        ),
-    };
-    let port = upstream
-        .or(sink.as_ref().map(smtp_sink::Sink::port))
-        .unwrap_or(25);
+    let (_sink, port) = crate::stream::server(upstream)?;
     let load_start = crate::loadavg();
     // µs per message, by runtime then binary.
     let mut cells = vec![vec![Vec::new(); sends.len()]; runtimes.len()];
@@ -134,7 +111,7 @@ pub(crate) fn main(args: &[String]) -> Result<(), String> {
 
 /// One `smtp-send` process; its CPU time per message.
 fn run(send: &PathBuf, port: u16, runtime: &str, messages: usize) -> Result<f64, String> {
-    let before = children_cpu_us();
+    let before = crate::clients::cpu_us_of(UsageWho::RUSAGE_CHILDREN);
     let status = Command::new(send)
         .args([
             "--server",
@@ -162,5 +139,5 @@ fn run(send: &PathBuf, port: u16, runtime: &str, messages: usize) -> Result<f64,
     if !status.success() {
         return Err(format!("{} exited with {status}", send.display()));
     }
-    Ok((children_cpu_us() - before) as f64 / messages as f64)
+    Ok((crate::clients::cpu_us_of(UsageWho::RUSAGE_CHILDREN) - before) as f64 / messages as f64)
 }

@@ -58,13 +58,13 @@ macro_rules! builder {
     }};
 }
 
-/// Heap per connection of what `open(n)` returns (`n` or fewer connections, counted),
-/// run twice; `close` ends it before the next.
-fn per_connection<T>(
+/// Heap held by what `open(n)` returns (`n` or fewer connections: the count), the second
+/// time: the first warms up. `close` ends each before the next.
+fn held_by<T>(
     n: usize,
-    mut open: impl FnMut(usize) -> (T, usize),
-    mut close: impl FnMut(T),
-) -> f64 {
+    open: &mut impl FnMut(usize) -> (T, usize),
+    close: &mut impl FnMut(T),
+) -> (i64, usize) {
     close(open(n).0);
     std::thread::sleep(Duration::from_millis(200));
     let before = held();
@@ -73,7 +73,17 @@ fn per_connection<T>(
     let after = held();
     close(kept);
     eprintln!("{count} connections held {} B", after - before);
-    (after - before) as f64 / count.max(1) as f64
+    (after - before, count)
+}
+
+/// Heap per connection of what `open(n)` returns.
+fn per_connection<T>(
+    n: usize,
+    mut open: impl FnMut(usize) -> (T, usize),
+    mut close: impl FnMut(T),
+) -> f64 {
+    let (bytes, count) = held_by(n, &mut open, &mut close);
+    bytes as f64 / count.max(1) as f64
 }
 
 /// What one more connection of a pool holds: the pool's heap with `n` connections less
@@ -84,19 +94,8 @@ fn per_pooled_connection<T>(
     mut open: impl FnMut(usize) -> (T, usize),
     mut close: impl FnMut(T),
 ) -> f64 {
-    let mut held_by = |n| {
-        close(open(n).0);
-        std::thread::sleep(Duration::from_millis(200));
-        let before = held();
-        let (kept, count) = open(n);
-        std::thread::sleep(Duration::from_millis(200));
-        let after = held();
-        close(kept);
-        eprintln!("a pool of {count} connections held {} B", after - before);
-        (after - before, count)
-    };
-    let (one, c1) = held_by(1);
-    let (many, cn) = held_by(n);
+    let (one, c1) = held_by(1, &mut open, &mut close);
+    let (many, cn) = held_by(n, &mut open, &mut close);
     (many - one) as f64 / cn.saturating_sub(c1).max(1) as f64
 }
 
