@@ -309,7 +309,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
             &self.tls,
         ) {
             let deadline = self.clock(Some(upgrade.deadline()));
-            let result = timed(deadline, tls.handshake(plain)).await;
+            // Boxed: the handshake is large and runs once; the futures of the session
+            // loops (an idle pooled connection waits in one) would hold its size.
+            let result = timed(deadline, Box::pin(tls.handshake(plain))).await;
             let now = self.now();
             return match result {
                 Some(Ok(s)) => {

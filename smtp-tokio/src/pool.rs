@@ -62,9 +62,10 @@ struct Shared {
     changed: Notify,
 }
 
-/// What a connection task is told.
+/// What a connection task is told. A message is boxed: an unbounded channel keeps a
+/// block of 32 slots per connection even when idle, at the size of the largest command.
 enum Cmd {
-    Send((Envelope, Body, MessageId)),
+    Send(Box<(Envelope, Body, MessageId)>),
     Check,
     Close,
 }
@@ -140,7 +141,7 @@ impl Shared {
                     let sent = st
                         .conns
                         .get(&conn)
-                        .is_some_and(|tx| tx.send(Cmd::Send(item)).is_ok());
+                        .is_some_and(|tx| tx.send(Cmd::Send(Box::new(item))).is_ok());
                     if !sent {
                         // The task is gone: nothing was written.
                         let random = st.random();
@@ -395,7 +396,9 @@ async fn connection(
     builder: Builder,
     mut rx: mpsc::UnboundedReceiver<Cmd>,
 ) {
-    let opened = builder.connect().await;
+    // Boxed, as every future below that is awaited once per connection: a pooled
+    // connection idles in its stream, and the task holds the largest of its futures.
+    let opened = Box::pin(builder.connect()).await;
     let Some(s) = shared.upgrade() else {
         return;
     };
@@ -421,7 +424,7 @@ async fn connection(
     loop {
         let mut cmd = None;
         let next = |cx: &mut Context<'_>| match rx.poll_recv(cx) {
-            Poll::Ready(Some(Cmd::Send(item))) => Poll::Ready(Some(item)),
+            Poll::Ready(Some(Cmd::Send(item))) => Poll::Ready(Some(*item)),
             Poll::Ready(Some(other)) => {
                 cmd = Some(other);
                 Poll::Ready(None)
@@ -445,14 +448,15 @@ async fn connection(
         };
         let streamed = conn.stream(max_in_flight, next, on_report).await;
         let Some(s) = shared.upgrade() else {
-            let _ = conn.quit().await;
+            let _ = Box::pin(conn.quit()).await;
             return;
         };
         match (streamed, cmd) {
             (Err(e), _) => {
                 // The session died: what was handed over and not taken was not written.
                 return s.with(|st, now| {
-                    while let Ok(Cmd::Send((_, _, msg))) = rx.try_recv() {
+                    while let Ok(Cmd::Send(item)) = rx.try_recv() {
+                        let msg = item.2;
                         if let Some(p) = st.msgs.get_mut(&msg) {
                             p.last = Some(Err(smtp_proto::session::SessionError::duplicate(&e)));
                         }
@@ -464,7 +468,9 @@ async fn connection(
             }
             (Ok(()), Some(Cmd::Check)) => {
                 drop(s);
-                let alive = conn.noop().await.is_ok_and(|r| r.code().get() == 250);
+                let alive = Box::pin(conn.noop())
+                    .await
+                    .is_ok_and(|r| r.code().get() == 250);
                 let Some(s) = shared.upgrade() else {
                     return;
                 };
@@ -475,7 +481,7 @@ async fn connection(
             }
             (Ok(()), _) => {
                 drop(s);
-                let _ = conn.quit().await;
+                let _ = Box::pin(conn.quit()).await;
                 return;
             }
         }
