@@ -114,7 +114,12 @@ pub(crate) fn recipients(tag: &str) -> [String; 3] {
 }
 
 fn cpu_us() -> u64 {
-    match getrusage(UsageWho::RUSAGE_SELF) {
+    cpu_us_of(UsageWho::RUSAGE_SELF)
+}
+
+/// User + system CPU time of `who` (this process, or its children waited for), in µs.
+pub(crate) fn cpu_us_of(who: UsageWho) -> u64 {
+    match getrusage(who) {
         Ok(u) => {
             let t =
                 |tv: nix::sys::time::TimeVal| tv.tv_sec() as u64 * 1_000_000 + tv.tv_usec() as u64;

@@ -13,11 +13,15 @@
 //! Each client runs in a child process (`smtp-bench client ...`), so its CPU time
 //! (getrusage) and peak memory (VmHWM) are its own.
 //!
-//! Two more measurements, printed rather than written: `smtp-bench stream` (one
-//! connection with and without latency, `stream.rs`) and `smtp-bench pool` (100 callers
-//! through our pools and lettre's against smtp-sink's ceiling, `pool.rs`).
+//! More measurements, printed rather than written, each documented in its module:
+//! `smtp-bench stream` (one connection with and without latency, `stream.rs`),
+//! `smtp-bench pool` (100 callers through our pools and lettre's against smtp-sink's
+//! ceiling, `pool.rs`), `smtp-bench cpu` (CPU per message of `smtp-send --repeat`,
+//! `cpu.rs`) and `smtp-bench heap` (heap per idle connection, `heap.rs`).
 
 mod clients;
+mod cpu;
+mod heap;
 mod pool;
 mod proxy;
 mod report;
@@ -75,6 +79,10 @@ fn main() {
         stream::main(&args[1..])
     } else if args.first().map(String::as_str) == Some("pool") {
         pool::main(&args[1..])
+    } else if args.first().map(String::as_str) == Some("cpu") {
+        cpu::main(&args[1..])
+    } else if args.first().map(String::as_str) == Some("heap") {
+        heap::main(&args[1..])
     } else {
         bench_main(&args)
     };
@@ -213,7 +221,7 @@ fn parse_options(args: &[String]) -> Result<Options, String> {
     Ok(o)
 }
 
-fn list(s: &str) -> Vec<String> {
+pub(crate) fn list(s: &str) -> Vec<String> {
     s.split(',').map(str::to_string).collect()
 }
 

@@ -45,19 +45,7 @@ pub(crate) fn main(args: &[String]) -> Result<(), String> {
     if !send.exists() {
         return Err(format!("{} not built", send.display()));
     }
-    // Without --upstream (say Postfix's port), smtp-sink in discarding mode.
-    let sink = match upstream {
-        Some(_) => None,
-        None => Some(
-            smtp_sink::Sink::builder()
-                .discard()
-                .start()
-                .map_err(|e| e.to_string())?,
-        ),
-    };
-    let port = upstream
-        .or(sink.as_ref().map(smtp_sink::Sink::port))
-        .unwrap_or(25);
+    let (_sink, port) = server(upstream)?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
@@ -94,6 +82,20 @@ pub(crate) fn main(args: &[String]) -> Result<(), String> {
         cells[1].rate / cells[0].rate
     );
     Ok(())
+}
+
+/// The server to send to: `upstream` (say Postfix's port), else smtp-sink in discarding
+/// mode, in this process (kept while the sink is).
+pub(crate) fn server(upstream: Option<u16>) -> Result<(Option<smtp_sink::Sink>, u16), String> {
+    if let Some(port) = upstream {
+        return Ok((None, port));
+    }
+    let sink = smtp_sink::Sink::builder()
+        .discard()
+        .start()
+        .map_err(|e| e.to_string())?;
+    let port = sink.port();
+    Ok((Some(sink), port))
 }
 
 /// Runs smtp-send through the proxy; its rate (wall time of the whole process, connect

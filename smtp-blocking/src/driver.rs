@@ -6,6 +6,7 @@ use std::io::{self, ErrorKind, Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant as StdInstant};
 
+use smtp_io::buffer::Scratch;
 use smtp_io::stream::Open;
 use smtp_proto::session::{Io, Session};
 use smtp_proto::{Envelope, Instant, Report, TlsUpgrade};
@@ -73,9 +74,11 @@ pub(crate) struct Driver<S: Socket> {
     pub(crate) session: Session<Error>,
     stream: Stream<S>,
     origin: StdInstant,
-    buf: Vec<u8>,
-    /// Message content read for the core.
-    body: Vec<u8>,
+    /// What reads from the socket and from message content go into.
+    scratch: Scratch,
+    /// The socket timeout last set (`None`: not known), so that a read or write whose
+    /// deadline leaves about as long does not cost a system call to set it again.
+    timeout: Option<Option<Duration>>,
     #[cfg(feature = "rustls")]
     tls: Option<crate::tls::TlsSetup>,
 }
@@ -91,8 +94,8 @@ impl<S: Socket> Driver<S> {
             session: smtp_io::new_session(config),
             stream: Stream::Plain(stream),
             origin: StdInstant::now(),
-            buf: vec![0; 16 * 1024],
-            body: Vec::new(),
+            scratch: Scratch::default(),
+            timeout: None,
             #[cfg(feature = "rustls")]
             tls,
         }
@@ -149,9 +152,19 @@ impl<S: Socket> Driver<S> {
             }
             match io {
                 Io::Read { deadline } if source && self.session.stream_room() > 0 => {
-                    // Wait for the source only when the server owes nothing of ours.
+                    // Wait for the source only when the server owes nothing of ours;
+                    // then the connection is idle unless a message is ready, and holds
+                    // no buffer while it waits.
                     let idle = self.session.stream_pending() == 0;
-                    match next(idle) {
+                    let ready = next(false);
+                    let ready = match ready {
+                        Next::Empty if idle => {
+                            self.scratch.release();
+                            next(true)
+                        }
+                        other => other,
+                    };
+                    match ready {
                         Next::Message(message) => {
                             let now = self.now();
                             open.send(&mut self.session, now, message, on_report);
@@ -176,7 +189,7 @@ impl<S: Socket> Driver<S> {
                     }
                 }
                 Io::Close { deadline } => self.close(deadline),
-                Io::Done => return,
+                Io::Done => return self.scratch.release(),
             }
         }
     }
@@ -189,22 +202,41 @@ impl<S: Socket> Driver<S> {
     }
 
     /// Sets the socket timeout to what is left until `deadline`; `TimedOut` if nothing is.
-    fn arm(&mut self, deadline: Option<Instant>) -> io::Result<()> {
+    /// The timeout already set stays if it ends within 1/64 of what is left (at least
+    /// 1 ms) of the deadline, and, for a write (`early_ok` false), not before it: a write
+    /// that times out cannot be resumed, while a read woken early is read again (the
+    /// core ignores a timeout that has not passed).
+    fn arm(&mut self, deadline: Option<Instant>, early_ok: bool) -> io::Result<()> {
         let left = deadline.map(|d| d.saturating_duration_since(self.now()));
         if left.is_some_and(|left| left.is_zero()) {
             return Err(ErrorKind::TimedOut.into());
         }
-        match &mut self.stream {
-            Stream::Plain(s) => s.set_timeout(left),
-            #[cfg(feature = "rustls")]
-            Stream::Tls(s) => s.sock.set_timeout(left),
-            Stream::Broken => Ok(()),
+        let keep = match (self.timeout, left) {
+            (Some(None), None) => true,
+            (Some(Some(set)), Some(left)) => {
+                let late = (left / 64).max(Duration::from_millis(1));
+                let early = if early_ok { late } else { Duration::ZERO };
+                set <= left + late && set + early >= left
+            }
+            _ => false,
+        };
+        if keep {
+            return Ok(());
         }
+        self.timeout = None;
+        match &mut self.stream {
+            Stream::Plain(s) => s.set_timeout(left)?,
+            #[cfg(feature = "rustls")]
+            Stream::Tls(s) => s.sock.set_timeout(left)?,
+            Stream::Broken => return Ok(()),
+        }
+        self.timeout = Some(left);
+        Ok(())
     }
 
     /// Writes the whole output buffer (one flight) before `deadline`.
     fn write(&mut self, deadline: Option<Instant>) {
-        let written = self.arm(deadline).and_then(|()| {
+        let written = self.arm(deadline, false).and_then(|()| {
             let io = self.stream.io()?;
             io.write_all(self.session.output())?;
             io.flush()
@@ -227,12 +259,12 @@ impl<S: Socket> Driver<S> {
     /// STARTTLS).
     fn read(&mut self, deadline: Option<Instant>) {
         let read = self
-            .arm(deadline)
-            .and_then(|()| self.stream.io()?.read(&mut self.buf));
+            .arm(deadline, true)
+            .and_then(|()| self.stream.io()?.read(self.scratch.input()));
         let now = self.now();
         match read {
             Ok(0) => self.session.handle_eof(now),
-            Ok(n) => self.session.handle_input(now, &self.buf[..n]),
+            Ok(n) => self.session.handle_input(now, self.scratch.filled(n)),
             // Timer granularity: the core ignores a timeout that has not passed yet.
             Err(e) if is_timeout(&e) => self.session.handle_timeout(now),
             Err(e) if e.kind() == ErrorKind::Interrupted => {}
@@ -246,10 +278,9 @@ impl<S: Socket> Driver<S> {
     /// are not needlessly small, and hands them to the core; returns whether the content
     /// ended (or failed).
     fn read_body<R: Read>(&mut self, reader: &mut R, max_chunk: usize) -> bool {
-        self.body.resize(max_chunk, 0);
         let (mut filled, mut last) = (0, false);
-        while filled < max_chunk && !last {
-            match reader.read(&mut self.body[filled..]) {
+        while let (false, Some(room)) = (last, self.scratch.chunk_room(filled, max_chunk)) {
+            match reader.read(room) {
                 Ok(0) => last = true,
                 Ok(n) => filled += n,
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
@@ -261,7 +292,8 @@ impl<S: Socket> Driver<S> {
             }
         }
         let now = self.now();
-        self.session.handle_body(now, &self.body[..filled], last);
+        self.session
+            .handle_body(now, self.scratch.filled(filled), last);
         last
     }
 

@@ -226,7 +226,8 @@ impl<S: Socket> Connection<S> {
     /// for their outcome, so that new messages join the next flight (RFC 2920). Its
     /// argument says whether it may block: `true` when the server owes nothing (then it
     /// waits for a message or says [`Next::End`], or [`Next::Empty`] after waiting a
-    /// while), `false` while replies are owed (then
+    /// while; it is asked with `false` first, and the connection gives back its read
+    /// buffer before it waits), `false` while replies are owed (then
     /// it answers at once, [`Next::Empty`] if it has nothing; a message that comes while
     /// the driver waits for replies is taken when they come, with every other one ready
     /// then, in one flight). Each report goes to

@@ -18,6 +18,8 @@
 //! - [`new_session`]: the [`Session`](smtp_proto::session::Session) an adapter drives,
 //!   logging the conversation through `trace` (feature `tracing`; target
 //!   `smtp_io::trace` on every runtime).
+//! - [`buffer::Scratch`]: the one buffer a driver reads into (the server's bytes and
+//!   message content), grown once, capped, and released while the connection is idle.
 //! - [`stream::Open`]: what an adapter keeps for the messages of an open stream of
 //!   messages (their content until read, the caller's tag until the report).
 //! - [`pool`]: what the adapters' pools keep for each message beside the core's
@@ -42,6 +44,7 @@
 
 mod accessors;
 mod block_on;
+pub mod buffer;
 mod connector;
 mod credentials;
 mod error;

@@ -13,6 +13,7 @@ use smtp_proto::transcript::Line;
 /// What a session logs through; [`new_session`](crate::new_session) sets it.
 pub const LOG: Log = Log {
     line,
+    content,
     content_lines,
 };
 
@@ -22,6 +23,12 @@ fn line(line: Line<'_>) {
     } else {
         tracing::debug!("{line}");
     }
+}
+
+/// The content summary is a debug-level event: without a subscriber that takes it,
+/// the session skips counting the content's lines.
+fn content() -> bool {
+    tracing::enabled!(tracing::Level::DEBUG)
 }
 
 fn content_lines() -> bool {

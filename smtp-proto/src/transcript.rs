@@ -113,27 +113,31 @@ impl Transcript {
 
     /// Message content as written (dot-stuffed, or after its BDAT command): the BDAT
     /// command, each line if `lines` (a pass over the content), then a summary.
-    pub fn content(&self, mut bytes: &[u8], lines: bool, log: &mut dyn FnMut(Line<'_>)) {
+    pub fn content(&self, bytes: &[u8], lines: bool, log: &mut dyn FnMut(Line<'_>)) {
         if bytes.is_empty() {
             return;
         }
-        if !self.in_data && starts_with_word(bytes, b"BDAT ") {
-            let end = bytes
-                .iter()
-                .position(|&b| b == b'\n')
-                .map_or(bytes.len(), |i| i + 1);
-            log(Line::Sent(trim_crlf(&bytes[..end])));
-            bytes = &bytes[end..];
-        }
+        let bytes = self.bdat_command(bytes, log);
         if lines {
             for line in bytes.split_inclusive(|&b| b == b'\n') {
                 log(Line::Content(trim_crlf(line)));
             }
         }
         log(Line::ContentSummary {
-            lines: bytes.iter().filter(|&&b| b == b'\n').count(),
+            lines: memchr::memchr_iter(b'\n', bytes).count(),
             octets: bytes.len(),
         });
+    }
+
+    /// The BDAT command in front of content as written, if any (the content itself is
+    /// not looked at); returns the content after it.
+    pub fn bdat_command<'a>(&self, bytes: &'a [u8], log: &mut dyn FnMut(Line<'_>)) -> &'a [u8] {
+        if self.in_data || !starts_with_word(bytes, b"BDAT ") {
+            return bytes;
+        }
+        let end = memchr::memchr(b'\n', bytes).map_or(bytes.len(), |i| i + 1);
+        log(Line::Sent(trim_crlf(&bytes[..end])));
+        &bytes[end..]
     }
 
     /// Bytes read from the server: one line per complete line.

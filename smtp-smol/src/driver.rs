@@ -3,7 +3,8 @@
 
 use std::future::{poll_fn, Future};
 use std::io;
-use std::task::{Context, Poll};
+use std::pin::Pin;
+use std::task::{ready, Context, Poll};
 use std::time::Duration;
 
 use smtp_proto::session::{Io, Session};
@@ -16,6 +17,7 @@ use futures_lite::future;
 use futures_lite::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use crate::Error;
+use smtp_io::buffer::Scratch;
 use smtp_io::stream::{now_or_never, Open};
 
 /// Where the bytes go: cleartext, TLS, or nothing after a failed or interrupted upgrade.
@@ -42,10 +44,6 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Stream<S> {
         }
     }
 
-    async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.io()?.read(buf).await
-    }
-
     async fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
         let io = self.io()?;
         io.write_all(buf).await?;
@@ -65,6 +63,75 @@ pub(crate) async fn timed<F: Future>(deadline: Option<Clock>, fut: F) -> Option<
         None
     })
     .await
+}
+
+/// The timer of the reads, kept from one read to the next: a timer per read costs a
+/// registration with the reactor and a removal (a lock and a wake-up each). It is set
+/// again only for a deadline earlier than the one it is set for (or once it fired); set
+/// for an earlier one than a read's, it fires early, the core ignores the timeout (it
+/// has not passed) and the read is made again with the timer set anew. Writes, whose
+/// timeout cannot be early, keep [`timed`].
+struct ReadTimer {
+    timer: Timer,
+    /// What `timer` is set for, until it fires.
+    at: Option<Clock>,
+}
+
+impl ReadTimer {
+    fn new() -> Self {
+        ReadTimer {
+            timer: Timer::never(),
+            at: None,
+        }
+    }
+
+    /// Runs `fut` until the timer fires (`None`), the timer set for `deadline` at the
+    /// latest. Biased towards `fut`, as [`timed`].
+    async fn run<F: Future>(&mut self, deadline: Option<Clock>, fut: F) -> Option<F::Output> {
+        let Some(deadline) = deadline else {
+            return Some(fut.await);
+        };
+        let fired = future::or(async { Some(fut.await) }, async {
+            if self.at.is_none_or(|at| at > deadline || at <= Clock::now()) {
+                self.timer.set_at(deadline);
+                self.at = Some(deadline);
+            }
+            (&mut self.timer).await;
+            None
+        })
+        .await;
+        if fired.is_none() {
+            self.at = None;
+        }
+        fired
+    }
+}
+
+/// One read from the server, handed to `session` as it comes (`Ok(0)`: the stream
+/// ended), into `scratch`; into a small buffer that lives for one poll when `scratch`
+/// is released (the connection is idle and only waits for the server to close or say
+/// 421: it holds no buffer while it waits).
+fn read_input<'a, S: AsyncRead + AsyncWrite + Unpin + Send>(
+    stream: &'a mut Stream<S>,
+    session: &'a mut Session<Error>,
+    scratch: &'a mut Scratch,
+    origin: Clock,
+) -> impl Future<Output = io::Result<usize>> + 'a {
+    poll_fn(move |cx| {
+        let mut io = stream.io()?;
+        let mut read = |buf: &mut [u8]| -> Poll<io::Result<usize>> {
+            let n = ready!(Pin::new(&mut io).poll_read(cx, buf))?;
+            if n > 0 {
+                session.handle_input(Instant::from_duration(origin.elapsed()), &buf[..n]);
+            }
+            Poll::Ready(Ok(n))
+        };
+        if scratch.is_released() {
+            read(&mut [0u8; 512])
+        } else {
+            read(scratch.input())
+        }
+    })
 }
 
 /// Which of two futures finished first.
@@ -123,8 +190,9 @@ pub(crate) struct Driver<S> {
     origin: Clock,
     #[cfg(feature = "rustls")]
     tls: Option<crate::tls::Tls>,
-    /// Message content read for the core.
-    body: Vec<u8>,
+    /// What reads from the server and from message content go into.
+    scratch: Scratch,
+    read_timer: ReadTimer,
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
@@ -140,7 +208,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
             origin: Clock::now(),
             #[cfg(feature = "rustls")]
             tls,
-            body: Vec::new(),
+            scratch: Scratch::default(),
+            read_timer: ReadTimer::new(),
         }
     }
 
@@ -218,11 +287,25 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
             }
             match io {
                 Io::Read { deadline } if source && self.session.stream_room() > 0 => {
-                    let mut buf = [0u8; 4096];
-                    let read = timed(self.clock(deadline), self.stream.read(&mut buf));
-                    let mut message = match first(read, poll_fn(&mut *next)).await {
+                    let deadline = self.clock(deadline);
+                    let idle = self.session.stream_pending() == 0;
+                    self.scratch.input();
+                    // With nothing owed the connection is idle unless a message is
+                    // ready: it holds no buffer while it waits.
+                    let won = if idle {
+                        match now_or_never(self.race(deadline, next)).await {
+                            Some(won) => won,
+                            None => {
+                                self.scratch.release();
+                                self.race(deadline, next).await
+                            }
+                        }
+                    } else {
+                        self.race(deadline, next).await
+                    };
+                    let mut message = match won {
                         First::A(result) => {
-                            self.on_read(result, &buf);
+                            self.on_read(result);
                             continue;
                         }
                         First::B(message) => message,
@@ -268,25 +351,47 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
                     }
                 }
                 Io::Close { deadline } => self.close(deadline).await,
-                Io::Done => return,
+                Io::Done => return self.scratch.release(),
             }
         }
+    }
+
+    /// A read from the server racing `next` for a message: whichever comes first.
+    fn race<'a, M>(
+        &'a mut self,
+        deadline: Option<Clock>,
+        next: &'a mut impl FnMut(&mut Context<'_>) -> Poll<Option<M>>,
+    ) -> impl Future<Output = First<Option<io::Result<usize>>, Option<M>>> + 'a {
+        let read = read_input(
+            &mut self.stream,
+            &mut self.session,
+            &mut self.scratch,
+            self.origin,
+        );
+        first(self.read_timer.run(deadline, read), poll_fn(next))
     }
 
     /// Waits for exactly one thing: bytes, end of stream, or the deadline. Every byte
     /// read goes straight into the core: nothing is buffered here across STARTTLS.
     async fn read(&mut self, deadline: Option<Instant>) {
-        let mut buf = [0u8; 4096];
-        let result = timed(self.clock(deadline), self.stream.read(&mut buf)).await;
-        self.on_read(result, &buf);
+        let deadline = self.clock(deadline);
+        self.scratch.input();
+        let read = read_input(
+            &mut self.stream,
+            &mut self.session,
+            &mut self.scratch,
+            self.origin,
+        );
+        let result = self.read_timer.run(deadline, read).await;
+        self.on_read(result);
     }
 
-    /// Hands the core what a read brought.
-    fn on_read(&mut self, result: Option<io::Result<usize>>, buf: &[u8]) {
+    /// Tells the core how a read ended (the bytes it brought are in already).
+    fn on_read(&mut self, result: Option<io::Result<usize>>) {
         let now = self.now();
         match result {
             Some(Ok(0)) => self.session.handle_eof(now),
-            Some(Ok(n)) => self.session.handle_input(now, &buf[..n]),
+            Some(Ok(_)) => {}
             Some(Err(e)) => self.fail(Error::Io(e)),
             None => self.session.handle_timeout(now),
         }
@@ -300,7 +405,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
             &self.tls,
         ) {
             let deadline = self.clock(Some(upgrade.deadline()));
-            let result = timed(deadline, tls.handshake(plain)).await;
+            // Boxed: the handshake is large and runs once; the futures of the session
+            // loops (an idle pooled connection waits in one) would hold its size.
+            let result = timed(deadline, Box::pin(tls.handshake(plain))).await;
             let now = self.now();
             return match result {
                 Some(Ok(s)) => {
@@ -319,10 +426,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
     /// are not as small as the reader's reads) and hands them to the core; returns
     /// whether the content ended (or failed).
     async fn read_body<R: AsyncRead + Unpin>(&mut self, reader: &mut R, max_chunk: usize) -> bool {
-        self.body.resize(max_chunk, 0);
         let (mut filled, mut last) = (0, false);
-        while filled < max_chunk && !last {
-            match reader.read(&mut self.body[filled..]).await {
+        while let (false, Some(room)) = (last, self.scratch.chunk_room(filled, max_chunk)) {
+            match reader.read(room).await {
                 Ok(0) => last = true,
                 Ok(n) => filled += n,
                 // A body that cannot be read cannot be finished: DATA has no abort
@@ -334,7 +440,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
             }
         }
         let now = self.now();
-        self.session.handle_body(now, &self.body[..filled], last);
+        self.session
+            .handle_body(now, self.scratch.filled(filled), last);
         last
     }
 

@@ -64,9 +64,10 @@ struct Line {
     cancels: Arc<Cancels<MessageId>>,
 }
 
-/// What a connection task is told.
+/// What a connection task is told. A message is boxed: an unbounded channel keeps a
+/// block of 32 slots per connection even when idle, at the size of the largest command.
 enum Cmd {
-    Send((Envelope, Body, MessageId)),
+    Send(Box<(Envelope, Body, MessageId)>),
     Check,
     Close,
 }
@@ -132,7 +133,7 @@ impl Shared {
                 body,
             } => {
                 let item = (envelope, Body::new(body), msg);
-                tell(conns.get(&conn), Cmd::Send(item))
+                tell(conns.get(&conn), Cmd::Send(Box::new(item)))
             }
             Order::Check(conn) => tell(conns.get(&conn), Cmd::Check),
             Order::Close(conn) => tell(conns.remove(&conn).as_ref(), Cmd::Close),
@@ -345,7 +346,9 @@ async fn connection(
 ) {
     // The receiver is not `Unpin`; polled in place.
     let mut rx = Box::pin(rx);
-    let opened = builder.connect().await;
+    // Boxed, as every future below that is awaited once per connection: a pooled
+    // connection idles in its stream, and the task holds the largest of its futures.
+    let opened = Box::pin(builder.connect()).await;
     let Some(s) = shared.upgrade() else {
         return;
     };
@@ -382,7 +385,7 @@ async fn connection(
                     withdrawn(&[item.2]);
                     continue;
                 }
-                Poll::Ready(Some(Cmd::Send(item))) => Poll::Ready(Some(item)),
+                Poll::Ready(Some(Cmd::Send(item))) => Poll::Ready(Some(*item)),
                 Poll::Ready(Some(other)) => {
                     cmd = Some(other);
                     Poll::Ready(None)
@@ -408,14 +411,15 @@ async fn connection(
             .stream_withdrawing(max_in_flight, next, on_report, withdraw)
             .await;
         let Some(s) = shared.upgrade() else {
-            let _ = conn.quit().await;
+            let _ = Box::pin(conn.quit()).await;
             return;
         };
         match (streamed, cmd) {
             (Err(e), _) => {
                 // The session died: what was handed over and not taken was not written.
                 return s.with(|st, now| {
-                    while let Ok(Cmd::Send((_, _, msg))) = rx.try_recv() {
+                    while let Ok(Cmd::Send(item)) = rx.try_recv() {
+                        let msg = item.2;
                         st.msgs.unsent(&mut st.core, now, id, msg, Some(&e));
                     }
                     st.conns.remove(&id);
@@ -424,7 +428,9 @@ async fn connection(
             }
             (Ok(()), Some(Cmd::Check)) => {
                 drop(s);
-                let alive = conn.noop().await.is_ok_and(|r| r.code().get() == 250);
+                let alive = Box::pin(conn.noop())
+                    .await
+                    .is_ok_and(|r| r.code().get() == 250);
                 let Some(s) = shared.upgrade() else {
                     return;
                 };
@@ -440,7 +446,7 @@ async fn connection(
             }
             (Ok(()), _) => {
                 drop(s);
-                let _ = conn.quit().await;
+                let _ = Box::pin(conn.quit()).await;
                 return;
             }
         }

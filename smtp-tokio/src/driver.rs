@@ -3,16 +3,19 @@
 
 use std::future::{poll_fn, Future};
 use std::io;
-use std::task::{Context, Poll};
+use std::mem::MaybeUninit;
+use std::pin::Pin;
+use std::task::{ready, Context, Poll};
 use std::time::Duration;
 
 use smtp_proto::session::{Io, Session};
 use smtp_proto::{Config, Envelope, Instant, Report, TlsUpgrade};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::time::Instant as Clock;
 
 use crate::Error;
+use smtp_io::buffer::Scratch;
 use smtp_io::stream::{now_or_never, Open};
 
 /// Where the bytes go: cleartext, TLS, or nothing after a failed or interrupted upgrade.
@@ -39,10 +42,6 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Stream<S> {
         }
     }
 
-    async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.io()?.read(buf).await
-    }
-
     async fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
         let io = self.io()?;
         io.write_all(buf).await?;
@@ -52,6 +51,28 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Stream<S> {
     async fn shutdown(&mut self) -> io::Result<()> {
         self.io()?.shutdown().await
     }
+}
+
+/// One read from the server, handed to `session` as it comes (`Ok(0)`: the stream
+/// ended). The buffer lives for one poll and is not initialised (Tokio reads into
+/// uninitialised memory), so a read zeroes nothing and a pending read (an idle
+/// connection waiting) holds no buffer.
+fn read_input<'a, S: AsyncRead + AsyncWrite + Unpin + Send>(
+    stream: &'a mut Stream<S>,
+    session: &'a mut Session<Error>,
+    origin: Clock,
+) -> impl Future<Output = io::Result<usize>> + 'a {
+    poll_fn(move |cx| {
+        let io = stream.io()?;
+        let mut buf = [MaybeUninit::<u8>::uninit(); Scratch::INPUT];
+        let mut buf = ReadBuf::uninit(&mut buf);
+        ready!(Pin::new(io).poll_read(cx, &mut buf))?;
+        let bytes = buf.filled();
+        if !bytes.is_empty() {
+            session.handle_input(Instant::from_duration(origin.elapsed()), bytes);
+        }
+        Poll::Ready(Ok(bytes.len()))
+    })
 }
 
 /// Runs `fut` until `deadline` (`None` if the deadline came first). Biased towards `fut`:
@@ -106,7 +127,7 @@ pub(crate) struct Driver<S> {
     #[cfg(feature = "rustls")]
     tls: Option<crate::tls::Tls>,
     /// Message content read for the core.
-    body: Vec<u8>,
+    body: Scratch,
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
@@ -122,7 +143,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
             origin: Clock::now(),
             #[cfg(feature = "rustls")]
             tls,
-            body: Vec::new(),
+            body: Scratch::default(),
         }
     }
 
@@ -200,11 +221,24 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
             }
             match io {
                 Io::Read { deadline } if source && self.session.stream_room() > 0 => {
-                    let mut buf = [0u8; 4096];
-                    let read = timed(self.clock(deadline), self.stream.read(&mut buf));
-                    let mut message = match first(read, poll_fn(&mut *next)).await {
+                    let deadline = self.clock(deadline);
+                    let idle = self.session.stream_pending() == 0;
+                    // With nothing owed the connection is idle unless a message is
+                    // ready: it holds no buffer while it waits.
+                    let won = if idle {
+                        match now_or_never(self.race(deadline, next)).await {
+                            Some(won) => won,
+                            None => {
+                                self.body.release();
+                                self.race(deadline, next).await
+                            }
+                        }
+                    } else {
+                        self.race(deadline, next).await
+                    };
+                    let mut message = match won {
                         First::A(result) => {
-                            self.on_read(result, &buf);
+                            self.on_read(result);
                             continue;
                         }
                         First::B(message) => message,
@@ -250,25 +284,36 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
                     }
                 }
                 Io::Close { deadline } => self.close(deadline).await,
-                Io::Done => return,
+                Io::Done => return self.body.release(),
             }
         }
+    }
+
+    /// A read from the server racing `next` for a message: whichever comes first.
+    fn race<'a, M>(
+        &'a mut self,
+        deadline: Option<Clock>,
+        next: &'a mut impl FnMut(&mut Context<'_>) -> Poll<Option<M>>,
+    ) -> impl Future<Output = First<Option<io::Result<usize>>, Option<M>>> + 'a {
+        let read = read_input(&mut self.stream, &mut self.session, self.origin);
+        first(timed(deadline, read), poll_fn(next))
     }
 
     /// Waits for exactly one thing: bytes, end of stream, or the deadline. Every byte
     /// read goes straight into the core: nothing is buffered here across STARTTLS.
     async fn read(&mut self, deadline: Option<Instant>) {
-        let mut buf = [0u8; 4096];
-        let result = timed(self.clock(deadline), self.stream.read(&mut buf)).await;
-        self.on_read(result, &buf);
+        let deadline = self.clock(deadline);
+        let read = read_input(&mut self.stream, &mut self.session, self.origin);
+        let result = timed(deadline, read).await;
+        self.on_read(result);
     }
 
-    /// Hands the core what a read brought.
-    fn on_read(&mut self, result: Option<io::Result<usize>>, buf: &[u8]) {
+    /// Tells the core how a read ended (the bytes it brought are in already).
+    fn on_read(&mut self, result: Option<io::Result<usize>>) {
         let now = self.now();
         match result {
             Some(Ok(0)) => self.session.handle_eof(now),
-            Some(Ok(n)) => self.session.handle_input(now, &buf[..n]),
+            Some(Ok(_)) => {}
             Some(Err(e)) => self.fail(Error::Io(e)),
             None => self.session.handle_timeout(now),
         }
@@ -282,7 +327,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
             &self.tls,
         ) {
             let deadline = self.clock(Some(upgrade.deadline()));
-            let result = timed(deadline, tls.handshake(plain)).await;
+            // Boxed: the handshake is large and runs once; the futures of the session
+            // loops (an idle pooled connection waits in one) would hold its size.
+            let result = timed(deadline, Box::pin(tls.handshake(plain))).await;
             let now = self.now();
             return match result {
                 Some(Ok(s)) => {
@@ -301,10 +348,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
     /// are not as small as the reader's reads) and hands them to the core; returns
     /// whether the content ended (or failed).
     async fn read_body<R: AsyncRead + Unpin>(&mut self, reader: &mut R, max_chunk: usize) -> bool {
-        self.body.resize(max_chunk, 0);
         let (mut filled, mut last) = (0, false);
-        while filled < max_chunk && !last {
-            match reader.read(&mut self.body[filled..]).await {
+        while let (false, Some(room)) = (last, self.body.chunk_room(filled, max_chunk)) {
+            match reader.read(room).await {
                 Ok(0) => last = true,
                 Ok(n) => filled += n,
                 // A body that cannot be read cannot be finished: DATA has no abort
@@ -316,7 +362,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
             }
         }
         let now = self.now();
-        self.session.handle_body(now, &self.body[..filled], last);
+        self.session
+            .handle_body(now, self.body.filled(filled), last);
         last
     }
 

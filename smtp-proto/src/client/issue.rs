@@ -39,7 +39,11 @@ impl Client {
                 return None;
             }
             match self.work.pop_front()? {
-                Work::Txn(t) => self.active.push_back(t),
+                Work::Txn(t) => {
+                    // `txn_index` relies on it: ids increase along `active`.
+                    debug_assert!(self.active.back().is_none_or(|b| b.id < t.id));
+                    self.active.push_back(t);
+                }
                 Work::Noop => self.write(out, &Command::Noop, Expect::Noop),
                 Work::Rset => self.write(out, &Command::Rset, Expect::Rset { user: true }),
                 Work::Vrfy(arg) => self.issue_vrfy(&arg, out),

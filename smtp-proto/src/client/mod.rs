@@ -522,10 +522,15 @@ impl Client {
     }
 
     fn txn_mut(&mut self, id: TxnId) -> Option<&mut Txn> {
-        self.active
-            .iter_mut()
-            .find(|t| t.id == id)
-            .map(|b| &mut **b)
+        let idx = self.txn_index(id)?;
+        self.active.get_mut(idx).map(|b| &mut **b)
+    }
+
+    /// Where transaction `id` is in `active`. Transactions enter `active` in the order
+    /// of their ids and leave it from anywhere, so it stays sorted: a binary search, as a
+    /// deep pipeline holds thousands and every command written looks up the newest.
+    fn txn_index(&self, id: TxnId) -> Option<usize> {
+        self.active.binary_search_by_key(&id, |t| t.id).ok()
     }
 
     /// Whether another command may go out now (RFC 2920 §3.1).

@@ -96,7 +96,7 @@ impl Client {
             },
         ) = self.pending.head()
         {
-            if let Some(idx) = self.active.iter().position(|t| t.id == id) {
+            if let Some(idx) = self.txn_index(id) {
                 let mut t = self.active.remove(idx).expect("index from position");
                 let failure = TxnFailure::Rejected {
                     stage: Stage::DataEnd,
@@ -474,7 +474,7 @@ impl Client {
     /// recipient, in RCPT order (RFC 2033 §4.2).
     fn on_final(&mut self, expect: Expect, id: TxnId, reply: Reply) {
         let lmtp = self.config.lmtp;
-        let Some(idx) = self.active.iter().position(|t| t.id == id) else {
+        let Some(idx) = self.txn_index(id) else {
             return;
         };
         if reply.is_intermediate() {
@@ -527,7 +527,7 @@ impl Client {
 
     /// Ends a failed transaction once nothing more of it is owed or to be sent.
     pub(super) fn settle(&mut self, id: TxnId) {
-        let Some(idx) = self.active.iter().position(|t| t.id == id) else {
+        let Some(idx) = self.txn_index(id) else {
             return;
         };
         let t = &mut self.active[idx];

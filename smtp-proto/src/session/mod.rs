@@ -153,6 +153,9 @@ pub enum Io {
 pub struct Log {
     /// Logs one line.
     pub line: fn(Line<'_>),
+    /// Whether message content is logged at all: its summary costs a pass over every
+    /// chunk (to count lines), which a session skips when nobody reads it.
+    pub content: fn() -> bool,
     /// Whether lines of message content are wanted (they cost a pass over the content).
     pub content_lines: fn() -> bool,
 }
@@ -627,10 +630,15 @@ impl<E: SessionError> Session<E> {
         match (result, self.log) {
             (Err(e), _) => self.handle_failure(now, E::from_usage(e)),
             (Ok(()), Some(log)) => {
-                let lines = (log.content_lines)();
                 let content = &self.out[start..];
-                self.transcript
-                    .content(content, lines, &mut |l| (log.line)(l));
+                let line: &mut dyn FnMut(Line<'_>) = &mut |l| (log.line)(l);
+                if (log.content)() {
+                    let lines = (log.content_lines)();
+                    self.transcript.content(content, lines, line);
+                } else {
+                    // The BDAT command is a command: logged without a look at the content.
+                    let _ = self.transcript.bdat_command(content, line);
+                }
             }
             (Ok(()), None) => {}
         }

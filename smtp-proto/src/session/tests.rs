@@ -430,6 +430,7 @@ fn the_log_sees_both_sides_and_never_the_auth_payload() {
             assert!(!l.contains("AGFsaWNl"), "{l}");
             LINES.fetch_add(1, Ordering::Relaxed);
         },
+        content: || true,
         content_lines: || true,
     });
     let mut w = Wire::new(&[
@@ -442,6 +443,50 @@ fn the_log_sees_both_sides_and_never_the_auth_payload() {
     assert!(w.take_written().contains("AUTH PLAIN AGFsaWNl"));
     // 220, EHLO, two EHLO reply lines, AUTH, 235.
     assert_eq!(LINES.load(Ordering::Relaxed), 6);
+}
+
+/// A log that does not take message content gets no summary of it: counting a chunk's
+/// lines is a pass over every message, for nobody. Commands and replies are logged
+/// the same either way.
+#[test]
+fn content_is_summarised_only_for_a_log_that_takes_it() {
+    use core::sync::atomic::{AtomicUsize, Ordering};
+    static SUMMARIES: [AtomicUsize; 2] = [AtomicUsize::new(0), AtomicUsize::new(0)];
+    static OTHERS: [AtomicUsize; 2] = [AtomicUsize::new(0), AtomicUsize::new(0)];
+    fn count(i: usize, line: Line<'_>) {
+        let counter = match line {
+            Line::ContentSummary { .. } => &SUMMARIES[i],
+            _ => &OTHERS[i],
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+    let logs = [
+        Log {
+            line: |l| count(0, l),
+            content: || true,
+            content_lines: || false,
+        },
+        Log {
+            line: |l| count(1, l),
+            content: || false,
+            content_lines: || false,
+        },
+    ];
+    for log in logs {
+        let (mut s, mut w) = connected(
+            b"250-mx.example.org\r\n250-PIPELINING\r\n250 CHUNKING\r\n",
+            &[b"250 ok\r\n250 ok\r\n250 queued\r\n"],
+        );
+        s.set_log(log);
+        w.bodies = vec![b"Hi\r\n".to_vec()];
+        s.send(NOW, vec![envelope(&["b@example.org"])]).unwrap();
+        w.run(&mut s, false);
+        assert!(s.finish_send().unwrap()[0].all_delivered());
+    }
+    assert_eq!(SUMMARIES[0].load(Ordering::Relaxed), 1);
+    assert_eq!(SUMMARIES[1].load(Ordering::Relaxed), 0);
+    let others = OTHERS.each_ref().map(|o| o.load(Ordering::Relaxed));
+    assert!(others[0] > 0 && others[0] == others[1], "{others:?}");
 }
 
 #[test]
