@@ -70,16 +70,17 @@ fn step() -> impl Strategy<Value = Step> {
 fn config() -> impl Strategy<Value = PoolConfig> {
     (
         1usize..4,
-        1usize..5,
+        (1usize..5, 0usize..6),
         1usize..12,
         1u32..4,
         1u64..20,
         any::<bool>(),
     )
         .prop_map(
-            |(conns, in_flight, queued, attempts, max_messages, retry)| PoolConfig {
+            |(conns, (in_flight, fill), queued, attempts, max_messages, retry)| PoolConfig {
                 max_connections: conns,
                 max_in_flight: in_flight,
+                fill,
                 max_idle: Duration::from_secs(5),
                 max_age: Duration::from_secs(20),
                 max_messages,

@@ -10,22 +10,44 @@
 //!
 //! # Which connection, and when to open another
 //!
-//! - A waiting message goes to the ready connection with the fewest messages in flight
-//!   that has room (fewer than [`PoolConfig::max_in_flight`]); ties go to the oldest
-//!   connection, so that younger ones can fall idle and retire. A busy connection
-//!   takes it at once: it joins that connection's next flight behind the messages
-//!   already there (RFC 2920), with no round trip of its own.
-//! - Another connection opens when, after that, a message still waits (every
-//!   connection is full) or every ready connection is busy, provided none is opening
-//!   already and the pool is below [`PoolConfig::max_connections`]. So one caller at a
-//!   time uses one connection; concurrent callers fill the pipelines of the open
-//!   connections while more open, up to the maximum; a pool of one connection is pure
-//!   pipelining.
-//! - A connection idle for [`PoolConfig::check_after`] is checked (NOOP) before it
-//!   takes a message; one idle for [`PoolConfig::max_idle`] is closed (QUIT); one past
-//!   [`PoolConfig::max_age`] or [`PoolConfig::max_messages`] takes nothing more and is
-//!   closed once its messages are answered. A connection that dies is forgotten once
-//!   the adapter says so ([`Pool::handle_closed`]); the next message opens another.
+//! A connection's messages go out in flights (RFC 2920): every flight costs a write
+//! and a wake-up on each side, whatever it carries, so few full flights cost less CPU,
+//! at client and server, than many thin ones. And a message that joins a busy
+//! connection's next flight waits about a round trip, while a new connection costs
+//! several before it takes anything (connect, greeting, EHLO; TLS and AUTH more). So
+//! the pool fills a connection's pipeline to [`PoolConfig::fill`] messages in flight
+//! before it spreads to another:
+//!
+//! - A waiting message goes to the ready connection with the most messages in flight
+//!   below `fill`; ties go to the oldest connection. If none is below `fill`, it goes
+//!   to the one with the fewest that has room (fewer than
+//!   [`PoolConfig::max_in_flight`]), ties again to the oldest: it joins that
+//!   connection's next flight rather than wait for another to open. It waits only
+//!   while no connection has room (all full, retiring, being opened or checked).
+//! - Another connection opens when, after that, a message still waits or every ready
+//!   connection has more than `fill` in flight (or is retiring), provided none is
+//!   opening already and the pool is below [`PoolConfig::max_connections`]. So the
+//!   first `fill` concurrent messages go to one connection and the next one opens a
+//!   second; one caller at a time uses one connection; `n` concurrent callers use
+//!   about `n / fill` connections, each flight carrying up to `fill` of their
+//!   messages (with `fill` 32, 100 callers use 4 connections, where spreading them
+//!   over 16 makes flights of a handful); callers past `fill × max_connections` fill
+//!   the pipelines further, evenly, up to `max_in_flight` each; a pool of one
+//!   connection is pure pipelining. `fill` 0 spreads: every message to the emptiest
+//!   connection, and another opens while every one is busy.
+//! - Latency: a message waits for an open only when no connection has room. A
+//!   connection that stopped answering takes the messages that come until it has
+//!   more than `fill`, and those that come while another opens; once that one is
+//!   open it takes the next ones (the adapter's timeouts end the stuck connection;
+//!   what it had is then sent again or unknown, as below). A lower `fill` bounds that
+//!   sooner, at the price of thinner flights.
+//! - Connections below `fill` take the fullest first, so when the load falls the
+//!   others take nothing, fall idle and retire: a connection idle for
+//!   [`PoolConfig::check_after`] is checked (NOOP) before it takes a message; one idle
+//!   for [`PoolConfig::max_idle`] is closed (QUIT); one past [`PoolConfig::max_age`] or
+//!   [`PoolConfig::max_messages`] takes nothing more and is closed once its messages
+//!   are answered. A connection that dies is forgotten once the adapter says so
+//!   ([`Pool::handle_closed`]); the next message opens another.
 //!
 //! # What is sent again
 //!
@@ -90,11 +112,26 @@ pub struct PoolConfig {
     /// Most messages handed to one connection and not yet reported: the
     /// `max_open` of its stream. At least 1.
     pub max_in_flight: usize,
+    /// Messages in flight on a connection before the pool spreads to another: below
+    /// it, a connection takes the next message rather than an emptier one; once every
+    /// connection has more, another opens (see the [module documentation](self)). At
+    /// most `max_in_flight`; 0 spreads every message to the emptiest connection. 32 by
+    /// default: flights of 32 cost the client and the server about what one connection
+    /// streaming costs per message (smtp-bench's `pool`, docs/bench/results.md), while
+    /// a connection that stops answering holds about 32 messages before another opens.
+    pub fill: usize,
     /// A connection idle this long is closed.
     pub max_idle: Duration,
     /// A connection this old takes no more messages and is closed once idle.
     pub max_age: Duration,
     /// A connection that took this many messages takes no more and is closed once idle.
+    /// 10,000 by default, and not more: servers cap messages per connection too
+    /// (KumoMTA's listener at 10,000 by default) and refuse more with a 4xx to MAIL,
+    /// which the pool sends again only if it is a 421. A replacement costs a connect
+    /// and an EHLO (and TLS and AUTH): a few round trips per 10,000 messages, about 2%
+    /// of one connection's time at 50 ms and 1,800 msg/s, and not measurable at 0 ms,
+    /// where 100 callers on one connection replaced it ten times a second and went as
+    /// fast as one caller streaming without replacing it (docs/bench/results.md).
     pub max_messages: u64,
     /// A connection idle this long is checked (NOOP) before it takes a message.
     pub check_after: Duration,
@@ -120,6 +157,7 @@ impl Default for PoolConfig {
         PoolConfig {
             max_connections: 4,
             max_in_flight: 100,
+            fill: 32,
             max_idle: Duration::from_secs(60),
             max_age: Duration::from_secs(3600),
             max_messages: 10_000,
@@ -300,6 +338,7 @@ impl Pool {
     pub fn new(mut config: PoolConfig) -> Self {
         config.max_connections = config.max_connections.max(1);
         config.max_in_flight = config.max_in_flight.max(1);
+        config.fill = config.fill.min(config.max_in_flight);
         config.max_attempts = config.max_attempts.max(1);
         Pool {
             config,
@@ -742,6 +781,8 @@ impl Pool {
     fn dispatch(&mut self, now: Instant) {
         while let Some(i) = self.queue.iter().position(|w| w.not_before <= now) {
             let config = &self.config;
+            let fill = config.fill;
+            // The fullest below `fill`, else the emptiest with room; ties the oldest.
             let target = self
                 .conns
                 .iter_mut()
@@ -750,7 +791,10 @@ impl Pool {
                         && !c.retiring
                         && c.in_flight.len() < config.max_in_flight
                 })
-                .min_by_key(|c| (c.in_flight.len(), c.id));
+                .min_by_key(|c| match c.in_flight.len() {
+                    n if n < fill => (false, fill - n, c.id),
+                    n => (true, n, c.id),
+                });
             let Some(c) = target else {
                 return;
             };
@@ -777,7 +821,11 @@ impl Pool {
         let live = self.conns.len();
         let opening = self.conns.iter().any(|c| c.state == State::Opening);
         let ready = self.conns.iter().filter(|c| c.state == State::Ready);
-        let all_busy = ready.clone().count() > 0 && ready.clone().all(|c| !c.in_flight.is_empty());
+        let fill = self.config.fill;
+        let all_filled = ready.clone().count() > 0
+            && ready
+                .clone()
+                .all(|c| c.retiring || c.in_flight.len() > fill);
         let waiting = self.queue.iter().any(|w| w.not_before <= now);
         if self.open_permanent || self.open_failures >= self.config.max_attempts {
             if live == 0 {
@@ -793,7 +841,7 @@ impl Pool {
         if opening || live >= self.config.max_connections || now < self.open_not_before {
             return;
         }
-        if waiting || (all_busy && !self.closing) {
+        if waiting || (all_filled && !self.closing) {
             let id = ConnId(self.next_conn);
             self.next_conn += 1;
             self.conns.push(Conn {

@@ -59,18 +59,102 @@ fn a_hundred_callers_on_one_connection_go_out_together_up_to_max_in_flight() {
     }));
 }
 
+fn sends_to(actions: &[Action], conn: ConnId) -> usize {
+    actions
+        .iter()
+        .filter(|a| matches!(a, Action::Send { conn: c, .. } if *c == conn))
+        .count()
+}
+
+/// A pool of up to four connections filled to three messages each.
+fn filling() -> Pool {
+    Pool::new(PoolConfig {
+        fill: 3,
+        max_in_flight: 10,
+        ..config(4)
+    })
+}
+
 #[test]
-fn another_connection_opens_only_while_every_open_one_is_busy() {
-    let mut p = Pool::new(config(4));
+fn the_first_fill_concurrent_messages_go_to_one_connection_and_the_next_opens_another() {
+    let mut p = filling();
+    let first: Vec<_> = (0..3).map(|_| p.submit(T0).unwrap()).collect();
+    assert_eq!(drain(&mut p, T0), [Action::Open(ConnId(0))]);
+    p.handle_opened(T0, ConnId(0));
+    let actions = drain(&mut p, T0);
+    assert_eq!(sends_to(&actions, ConnId(0)), 3);
+    assert_eq!(actions.len(), 3, "no second connection yet: {actions:?}");
+    // The fourth joins the busy connection's next flight at once (no waiting for an
+    // open), and another connection opens for what comes next.
+    let fourth = p.submit(T0).unwrap();
+    assert_eq!(
+        drain(&mut p, T0),
+        [
+            Action::Send {
+                conn: ConnId(0),
+                msg: fourth
+            },
+            Action::Open(ConnId(1))
+        ]
+    );
+    p.handle_opened(T0, ConnId(1));
+    let next: Vec<_> = (0..3).map(|_| p.submit(T0).unwrap()).collect();
+    let actions = drain(&mut p, T0);
+    assert_eq!(sends_to(&actions, ConnId(1)), 3, "{actions:?}");
+    assert_eq!(actions.len(), 3, "{actions:?}");
+    // No connection below `fill`: the next goes to the emptiest with room, and takes
+    // it past `fill`: every connection is, and a third opens.
+    let eighth = p.submit(T0).unwrap();
+    assert_eq!(
+        drain(&mut p, T0),
+        [
+            Action::Send {
+                conn: ConnId(1),
+                msg: eighth
+            },
+            Action::Open(ConnId(2))
+        ]
+    );
+    for m in first.into_iter().chain(next) {
+        let conn = p.handed_to(m).unwrap();
+        p.handle_report(at(1), conn, m, false, 0);
+    }
+    assert_eq!(p.status().in_flight, 2);
+}
+
+#[test]
+fn one_caller_at_a_time_keeps_to_one_connection() {
+    let mut q = filling();
+    let mut actions = Vec::new();
+    for i in 0..3 {
+        let m = q.submit(at(i)).unwrap();
+        actions.extend(drain(&mut q, at(i)));
+        if i == 0 {
+            assert_eq!(actions, [Action::Open(ConnId(0))]);
+            q.handle_opened(at(i), ConnId(0));
+            actions.extend(drain(&mut q, at(i)));
+        }
+        q.handle_report(at(i), ConnId(0), m, false, 0);
+        actions.extend(drain(&mut q, at(i)));
+    }
+    let opens = actions.iter().filter(|a| matches!(a, Action::Open(_)));
+    assert_eq!(opens.count(), 1, "{actions:?}");
+}
+
+#[test]
+fn with_fill_zero_messages_spread_and_another_opens_while_every_connection_is_busy() {
+    let mut p = Pool::new(PoolConfig {
+        fill: 0,
+        ..config(4)
+    });
     let a = p.submit(T0).unwrap();
     assert_eq!(drain(&mut p, T0), [Action::Open(ConnId(0))]);
     // A second caller while the first connection opens: no second open yet.
     let b = p.submit(T0).unwrap();
     assert_eq!(drain(&mut p, T0), []);
     p.handle_opened(T0, ConnId(0));
-    let actions = drain(&mut p, T0);
     assert_eq!(
-        actions,
+        drain(&mut p, T0),
         [
             Action::Send {
                 conn: ConnId(0),
@@ -83,20 +167,93 @@ fn another_connection_opens_only_while_every_open_one_is_busy() {
             Action::Open(ConnId(1)),
         ]
     );
-    // One caller at a time keeps to one connection.
-    let mut q = Pool::new(config(4));
-    for i in 0..3 {
-        let m = q.submit(at(i)).unwrap();
-        let actions = drain(&mut q, at(i));
-        if i == 0 {
-            assert_eq!(actions[0], Action::Open(ConnId(0)));
-            q.handle_opened(at(i), ConnId(0));
-            drain(&mut q, at(i));
-        }
-        q.handle_report(at(i), ConnId(0), m, false, 0);
-        drain(&mut q, at(i));
+    p.handle_opened(T0, ConnId(1));
+    let c = p.submit(T0).unwrap();
+    assert_eq!(
+        drain(&mut p, T0),
+        [
+            Action::Send {
+                conn: ConnId(1),
+                msg: c
+            },
+            Action::Open(ConnId(2))
+        ],
+        "the idle connection first"
+    );
+}
+
+#[test]
+fn fill_is_at_most_max_in_flight() {
+    let p = Pool::new(PoolConfig {
+        fill: 50,
+        max_in_flight: 4,
+        ..config(2)
+    });
+    assert_eq!(p.config().fill, 4);
+    assert_eq!(PoolConfig::default().fill, 32);
+}
+
+#[test]
+fn below_fill_the_fullest_connection_takes_the_message_and_the_other_falls_idle_and_retires() {
+    let mut p = filling();
+    let msgs: Vec<_> = (0..4).map(|_| p.submit(T0).unwrap()).collect();
+    let _ = drain(&mut p, T0);
+    p.handle_opened(T0, ConnId(0));
+    let _ = drain(&mut p, T0);
+    p.handle_opened(T0, ConnId(1));
+    let fifth = p.submit(T0).unwrap();
+    assert_eq!(sends_to(&drain(&mut p, T0), ConnId(1)), 1);
+    // Connection 0 answers three of its four: it has 1, connection 1 has 1; the next
+    // goes to the older, and once connection 0 is the fuller, to it alone.
+    for &m in &msgs[..3] {
+        p.handle_report(at(10), ConnId(0), m, false, 0);
     }
-    assert_eq!(q.status().open, 1);
+    let _ = drain(&mut p, at(10));
+    let mut later = Vec::new();
+    for _ in 0..2 {
+        later.push(p.submit(at(10)).unwrap());
+        assert_eq!(sends_to(&drain(&mut p, at(10)), ConnId(0)), 1);
+    }
+    p.handle_report(at(20), ConnId(1), fifth, false, 0);
+    let _ = drain(&mut p, at(20));
+    // Connection 1 is idle, connection 0 below `fill`: it takes the load.
+    for i in 0..4u64 {
+        let now = at(20 + i);
+        let done = if i == 0 { msgs[3] } else { later.remove(0) };
+        p.handle_report(now, ConnId(0), done, false, 0);
+        later.push(p.submit(now).unwrap());
+        let actions = drain(&mut p, now);
+        assert_eq!(sends_to(&actions, ConnId(0)), 1, "{actions:?}");
+    }
+    let idle = at(20) + p.config().max_idle;
+    assert_eq!(p.poll_timeout(), Some(idle));
+    assert_eq!(drain(&mut p, idle), [Action::Close(ConnId(1))]);
+    assert_eq!(p.status().open, 1);
+}
+
+#[test]
+fn a_connection_that_stops_answering_takes_nothing_more_once_another_below_fill_is_open() {
+    let mut p = filling();
+    let _stuck: Vec<_> = (0..4).map(|_| p.submit(T0).unwrap()).collect();
+    let _ = drain(&mut p, T0);
+    p.handle_opened(T0, ConnId(0));
+    assert_eq!(sends_to(&drain(&mut p, T0), ConnId(0)), 4);
+    p.handle_opened(at(100), ConnId(1));
+    // Connection 0 never answers; connection 1 does, and takes every later message.
+    for i in 0..20 {
+        let now = at(100 + i);
+        let m = p.submit(now).unwrap();
+        assert_eq!(
+            drain(&mut p, now),
+            [Action::Send {
+                conn: ConnId(1),
+                msg: m
+            }]
+        );
+        p.handle_report(now, ConnId(1), m, false, 0);
+        let _ = drain(&mut p, now);
+    }
+    assert_eq!(p.status().in_flight, 4);
 }
 
 #[test]
