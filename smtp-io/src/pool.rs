@@ -338,7 +338,11 @@ mod tests {
     /// greeting left `close` waiting for ever.)
     #[test]
     fn a_pool_closed_by_a_failed_open_says_to_look_again() {
-        let mut core = Pool::new(PoolConfig::default());
+        // `fill: 0`: a busy connection makes another open (smtp_proto::pool's rule).
+        let mut core = Pool::new(PoolConfig {
+            fill: 0,
+            ..PoolConfig::default()
+        });
         let mut msgs = Messages::default();
         let now = Instant::ZERO;
         let envelope = Envelope::new(
