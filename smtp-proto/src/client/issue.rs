@@ -4,6 +4,7 @@
 use alloc::vec::Vec;
 
 use super::pending::Expect;
+use super::timers::Timer;
 use super::transaction::{Framing, Step};
 use super::{Client, Phase, Work};
 use crate::body::{BdatEncoder, DataEncoder};
@@ -240,10 +241,10 @@ impl Client {
                     t.step = Step::Done;
                     t.ended = true;
                     t.framing = None;
-                    self.body_deadline = None;
+                    self.timers.set(Timer::Body, None);
                     self.expect(Expect::DataEnd(id), out.len() - start);
                 } else {
-                    self.body_deadline = Some(now + block);
+                    self.timers.set(Timer::Body, Some(now + block));
                 }
             }
             Framing::Bdat(enc) => match enc.encode(chunk, last, out) {

@@ -24,6 +24,7 @@ mod cram_md5;
 mod issue;
 mod pending;
 mod state;
+mod timers;
 mod transaction;
 
 use alloc::boxed::Box;
@@ -41,6 +42,7 @@ use crate::time::Instant;
 
 pub use auth::{Sasl, SaslError, SaslFactory};
 use pending::{Expect, Pending};
+use timers::{Timer, Timers};
 use transaction::{Step, Txn};
 
 /// Where the session is.
@@ -108,11 +110,9 @@ pub struct Client {
     auth_cancelled: bool,
     authenticated: Option<Mechanism>,
     pending: Pending,
-    greeting_deadline: Instant,
-    tls_deadline: Option<Instant>,
+    /// Every deadline of the session, one per timer.
+    timers: Timers,
     tls_upgrade_owed: bool,
-    /// While content is written without a reply owed, writes have this deadline.
-    body_deadline: Option<Instant>,
     work: VecDeque<Work>,
     /// Transactions with commands on the wire, oldest first.
     active: VecDeque<Box<Txn>>,
@@ -148,8 +148,10 @@ impl Client {
     pub fn new(config: Config, now: Instant) -> Self {
         let reader = ReplyReader::new(config.reply_limits);
         let invalid = config.validate().err().map(Error::InvalidConfig);
+        let mut timers = Timers::default();
+        timers.set(Timer::Greeting, Some(now + config.timeouts.greeting));
         Client {
-            greeting_deadline: now + config.timeouts.greeting,
+            timers,
             encrypted: config.tls == TlsMode::Implicit,
             config,
             now,
@@ -164,9 +166,7 @@ impl Client {
             auth_cancelled: false,
             authenticated: None,
             pending: Pending::default(),
-            tls_deadline: None,
             tls_upgrade_owed: false,
-            body_deadline: None,
             work: VecDeque::new(),
             active: VecDeque::new(),
             events: VecDeque::new(),
@@ -211,21 +211,14 @@ impl Client {
             && self.active.is_empty()
     }
 
-    /// When the driver must call [`Client::handle_timeout`]: the deadline of the reply
-    /// being awaited, of the TLS handshake, or of the content being written.
+    /// When the driver must call [`Client::handle_timeout`]: the earliest armed timer
+    /// (the greeting, the TLS handshake, the reply being awaited, or the content being
+    /// written).
     pub fn deadline(&self) -> Option<Instant> {
         if self.is_closed() {
             return None;
         }
-        let reply = match self.phase {
-            Phase::Greeting => Some(self.greeting_deadline),
-            Phase::TlsPending => self.tls_deadline,
-            _ => self.pending.deadline(&self.config.timeouts),
-        };
-        match (reply, self.body_deadline) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        self.timers.next().map(|(_, at)| at)
     }
 
     // ----- inputs -----
@@ -300,16 +293,21 @@ impl Client {
     /// The driver's timer fired. Ignored unless a deadline really passed.
     pub fn handle_timeout(&mut self, now: Instant) {
         self.now = now;
-        let Some(deadline) = self.deadline() else {
+        if self.is_closed() {
+            return;
+        }
+        let Some((timer, deadline)) = self.timers.next() else {
             return;
         };
         if now < deadline {
             return;
         }
-        let stage = match self.phase {
-            Phase::Greeting => Stage::Greeting,
-            Phase::TlsPending => Stage::TlsHandshake,
-            _ => self
+        let stage = match timer {
+            Timer::Greeting => Stage::Greeting,
+            Timer::TlsHandshake => Stage::TlsHandshake,
+            // Content written while replies are owed (BDAT pipelined behind RCPTs) is
+            // blamed on the oldest owed reply, as a reply timer would be.
+            Timer::Reply | Timer::Body => self
                 .pending
                 .head()
                 .map(Expect::stage)
@@ -327,7 +325,7 @@ impl Client {
             return;
         }
         self.encrypted = true;
-        self.tls_deadline = None;
+        self.timers.set(Timer::TlsHandshake, None);
         self.caps = Capabilities::default();
         self.phase = Phase::Setup;
         self.events.push_back(Event::TlsEstablished);
@@ -476,7 +474,7 @@ impl Client {
                 Phase::TlsPending if self.tls_upgrade_owed => {
                     self.tls_upgrade_owed = false;
                     let deadline = self.now + self.config.timeouts.tls_handshake;
-                    self.tls_deadline = Some(deadline);
+                    self.timers.set(Timer::TlsHandshake, Some(deadline));
                     return Output::StartTls(TlsUpgrade { deadline });
                 }
                 Phase::Setup => {
@@ -513,12 +511,32 @@ impl Client {
         self.expect(expect, out.len() - start);
     }
 
-    /// Records that a reply is owed for `bytes` just written.
+    /// Records that a reply is owed for `bytes` just written. With nothing owed before,
+    /// it is the head: its reply timer starts now.
     fn expect(&mut self, expect: Expect, bytes: usize) {
-        self.pending.push(self.now, expect, bytes);
+        let was_head = self.pending.is_empty();
+        self.pending.push(expect, bytes);
+        if was_head {
+            self.arm_reply_timer();
+        }
         if let Some(t) = expect.txn().and_then(|id| self.txn_mut(id)) {
             t.outstanding += 1;
         }
+    }
+
+    /// The reply at the head of the queue is complete: the next one's timer starts now.
+    fn answered(&mut self) -> Option<Expect> {
+        let head = self.pending.pop();
+        self.arm_reply_timer();
+        head
+    }
+
+    /// RFC 5321 §4.5.3.2: the head's reply is awaited under its own command's timer,
+    /// from when it became the head (the whole reply, however it trickles in).
+    fn arm_reply_timer(&mut self) {
+        let timeouts = &self.config.timeouts;
+        let deadline = self.pending.head().map(|e| self.now + e.timeout(timeouts));
+        self.timers.set(Timer::Reply, deadline);
     }
 
     fn txn_mut(&mut self, id: TxnId) -> Option<&mut Txn> {
@@ -583,7 +601,7 @@ impl Client {
             }
         }
         self.pending.clear();
-        self.body_deadline = None;
+        self.timers.clear();
         self.auth = None;
         self.auth_deferred = None;
         self.close = Some(err);

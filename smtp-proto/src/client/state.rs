@@ -13,6 +13,7 @@ use alloc::vec::Vec;
 use base64::Engine;
 
 use super::pending::Expect;
+use super::timers::Timer;
 use super::transaction::{Framing, Step};
 use super::{Client, Phase, SetupCmd};
 use crate::body::DataEncoder;
@@ -35,7 +36,7 @@ impl Client {
         if self.phase == Phase::Greeting {
             return self.on_greeting(reply);
         }
-        let Some(expect) = self.pending.pop(self.now) else {
+        let Some(expect) = self.answered() else {
             return self.fail(Error::Protocol(ProtocolError::UnexpectedReply(reply)));
         };
         match expect {
@@ -135,6 +136,7 @@ impl Client {
     fn on_greeting(&mut self, reply: Reply) {
         if reply.code().get() == 220 {
             self.events.push_back(Event::Greeting(reply));
+            self.timers.set(Timer::Greeting, None);
             self.phase = Phase::Setup;
             self.setup_next = Some(SetupCmd::Hello);
         } else if reply.is_transient() || reply.is_permanent() {
@@ -177,7 +179,7 @@ impl Client {
     /// The positive reply to EHLO or LHLO, read by the reader straight into
     /// capabilities: `read_next` only reads one when EHLO's reply is the next owed.
     pub(super) fn on_capabilities(&mut self, caps: Capabilities) {
-        let _ehlo = self.pending.pop(self.now);
+        let _ehlo = self.answered();
         debug_assert_eq!(_ehlo, Some(Expect::Ehlo));
         self.with_capabilities(caps);
     }
@@ -433,7 +435,7 @@ impl Client {
             if t.failure.is_none() && !t.accepted.is_empty() {
                 t.step = Step::Body;
                 t.framing = Some(Framing::Data(DataEncoder::new()));
-                self.body_deadline = Some(now + block);
+                self.timers.set(Timer::Body, Some(now + block));
             } else {
                 t.fail(TxnFailure::NoRecipients);
                 t.step = Step::EndOnly;
@@ -485,7 +487,8 @@ impl Client {
         let more = t.finals < t.finals_expected(lmtp);
         if more {
             // The same command owes another reply.
-            self.pending.push_front(self.now, expect);
+            self.pending.push_front(expect);
+            self.arm_reply_timer();
         } else {
             t.outstanding -= 1;
         }
