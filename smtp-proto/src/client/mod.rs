@@ -48,18 +48,30 @@ use transaction::{Step, Txn};
 /// Where the session is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Phase {
+    /// The TLS handshake: first thing under implicit TLS (RFC 8314 §3.3), or after
+    /// STARTTLS got 220 (RFC 3207 §4.2). `asked`: `Output::StartTls` was handed out and
+    /// its timer runs. The core takes no input until the handshake completes.
+    Handshake { asked: bool, then: AfterHandshake },
     /// Waiting for the 220 greeting.
     Greeting,
     /// EHLO, STARTTLS, AUTH: one command at a time.
     Setup,
-    /// STARTTLS got 220: the core waits for the handshake and takes no input.
-    TlsPending,
     /// Transactions and application commands flow.
     Ready,
     /// QUIT is out.
     Quitting,
     /// Over; `poll_output` returns `Closed(None)`.
     Closed,
+}
+
+/// Where a session resumes once its TLS handshake completes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum AfterHandshake {
+    /// Implicit TLS: the greeting comes over TLS (RFC 8314 §3.3).
+    Greeting,
+    /// STARTTLS: everything learnt before is forgotten and EHLO goes out again
+    /// (RFC 3207 §4.2).
+    Ehlo,
 }
 
 /// The next session-setup command, written on the next poll.
@@ -112,7 +124,6 @@ pub struct Client {
     pending: Pending,
     /// Every deadline of the session, one per timer.
     timers: Timers,
-    tls_upgrade_owed: bool,
     work: VecDeque<Work>,
     /// Transactions with commands on the wire, oldest first.
     active: VecDeque<Box<Txn>>,
@@ -139,8 +150,10 @@ impl core::fmt::Debug for Client {
 }
 
 impl Client {
-    /// A new session on a connection that was just opened at `now` (already encrypted if
-    /// the configuration says implicit TLS). The greeting timer starts now.
+    /// A new session on a connection that was just opened at `now`. The greeting timer
+    /// starts now; under implicit TLS (RFC 8314 §3.3) the first output is
+    /// [`Output::StartTls`] instead, and the greeting timer starts when the handshake
+    /// completes.
     ///
     /// With a configuration [`Config::validate`] refuses, the session is over before it
     /// starts: the first poll returns `Closed(Some(Error::InvalidConfig(..)))` and nothing
@@ -149,13 +162,21 @@ impl Client {
         let reader = ReplyReader::new(config.reply_limits);
         let invalid = config.validate().err().map(Error::InvalidConfig);
         let mut timers = Timers::default();
-        timers.set(Timer::Greeting, Some(now + config.timeouts.greeting));
+        let phase = if config.tls == TlsMode::Implicit {
+            Phase::Handshake {
+                asked: false,
+                then: AfterHandshake::Greeting,
+            }
+        } else {
+            timers.set(Timer::Greeting, Some(now + config.timeouts.greeting));
+            Phase::Greeting
+        };
         Client {
             timers,
-            encrypted: config.tls == TlsMode::Implicit,
+            encrypted: false,
             config,
             now,
-            phase: Phase::Greeting,
+            phase,
             reader,
             caps: Capabilities::default(),
             starttls_sent: false,
@@ -166,7 +187,6 @@ impl Client {
             auth_cancelled: false,
             authenticated: None,
             pending: Pending::default(),
-            tls_upgrade_owed: false,
             work: VecDeque::new(),
             active: VecDeque::new(),
             events: VecDeque::new(),
@@ -229,8 +249,9 @@ impl Client {
         if self.is_closed() || input.is_empty() {
             return;
         }
-        if self.phase == Phase::TlsPending {
-            // Nothing may arrive between the 220 and the handshake (RFC 3207 §4.2).
+        if matches!(self.phase, Phase::Handshake { .. }) {
+            // Nothing may arrive between the 220 and the handshake (RFC 3207 §4.2), nor
+            // before an implicit TLS handshake (RFC 8314 §3.3: TLS comes first).
             return self.fail(Error::ResponseInjection);
         }
         while !input.is_empty() && !self.is_closed() {
@@ -238,7 +259,7 @@ impl Client {
                 Ok(Some(Hello::Capabilities(caps))) => self.on_capabilities(caps),
                 Ok(Some(Hello::Other(reply))) => {
                     self.on_reply(reply);
-                    if self.phase == Phase::TlsPending
+                    if matches!(self.phase, Phase::Handshake { .. })
                         && (!input.is_empty() || self.reader.has_partial())
                     {
                         // Bytes behind the 220 would be read as if they came over TLS
@@ -276,7 +297,7 @@ impl Client {
         }
         let stage = match self.phase {
             Phase::Greeting => Some(Stage::Greeting),
-            Phase::TlsPending => Some(Stage::TlsHandshake),
+            Phase::Handshake { .. } => Some(Stage::TlsHandshake),
             _ => self
                 .pending
                 .head()
@@ -316,20 +337,33 @@ impl Client {
         self.fail(Error::Timeout { stage });
     }
 
-    /// The TLS handshake asked for by [`Output::StartTls`] completed. The core forgets
+    /// The TLS handshake asked for by [`Output::StartTls`] completed. Under implicit TLS
+    /// the greeting is awaited next (RFC 8314 §3.3); after STARTTLS the core forgets
     /// every capability and sends EHLO again (RFC 3207 §4.2).
     pub fn handle_tls_established(&mut self, now: Instant, upgrade: TlsUpgrade) {
         let _ = upgrade;
         self.now = now;
-        if self.phase != Phase::TlsPending || self.tls_upgrade_owed {
+        let Phase::Handshake { asked: true, then } = self.phase else {
+            return;
+        };
+        if self.is_closed() {
             return;
         }
         self.encrypted = true;
         self.timers.set(Timer::TlsHandshake, None);
-        self.caps = Capabilities::default();
-        self.phase = Phase::Setup;
-        self.events.push_back(Event::TlsEstablished);
-        self.setup_next = Some(SetupCmd::Hello);
+        match then {
+            AfterHandshake::Greeting => {
+                self.phase = Phase::Greeting;
+                let deadline = now + self.config.timeouts.greeting;
+                self.timers.set(Timer::Greeting, Some(deadline));
+            }
+            AfterHandshake::Ehlo => {
+                self.caps = Capabilities::default();
+                self.phase = Phase::Setup;
+                self.events.push_back(Event::TlsEstablished);
+                self.setup_next = Some(SetupCmd::Hello);
+            }
+        }
     }
 
     // ----- application requests -----
@@ -471,8 +505,8 @@ impl Client {
             }
             match self.phase {
                 Phase::Closed => return Output::Closed(None),
-                Phase::TlsPending if self.tls_upgrade_owed => {
-                    self.tls_upgrade_owed = false;
+                Phase::Handshake { asked: false, then } => {
+                    self.phase = Phase::Handshake { asked: true, then };
                     let deadline = self.now + self.config.timeouts.tls_handshake;
                     self.timers.set(Timer::TlsHandshake, Some(deadline));
                     return Output::StartTls(TlsUpgrade { deadline });

@@ -15,7 +15,7 @@ use base64::Engine;
 use super::pending::Expect;
 use super::timers::Timer;
 use super::transaction::{Framing, Step};
-use super::{Client, Phase, SetupCmd};
+use super::{AfterHandshake, Client, Phase, SetupCmd};
 use crate::body::DataEncoder;
 use crate::command::Command;
 use crate::config::{TlsMode, TlsPolicy};
@@ -228,8 +228,10 @@ impl Client {
     fn on_starttls(&mut self, reply: Reply) {
         if reply.code().get() == 220 {
             // handle_input checks that nothing follows this reply.
-            self.phase = Phase::TlsPending;
-            self.tls_upgrade_owed = true;
+            self.phase = Phase::Handshake {
+                asked: false,
+                then: AfterHandshake::Ehlo,
+            };
             return;
         }
         if reply.is_positive() || reply.is_intermediate() {
