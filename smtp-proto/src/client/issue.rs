@@ -66,12 +66,7 @@ impl Client {
                 let (params, bdat) = match checked {
                     Ok(p) => p,
                     Err(e) => {
-                        self.active[idx].fail(TxnFailure::Refused(e));
-                        self.active[idx].step = Step::Done;
-                        // Refused before anything was sent: no RSET is owed for it.
-                        let rset = self.rset_owed;
-                        self.finish(idx);
-                        self.rset_owed = rset;
+                        self.refuse_unsent(idx, e);
                         return Progress::Continue;
                     }
                 };

@@ -558,11 +558,25 @@ impl Client {
         }
     }
 
-    /// The reply at the head of the queue is complete: the next one's timer starts now.
+    /// The reply at the head of the queue is complete: its transaction owes one reply
+    /// fewer, and the next reply's timer starts now. The one place `outstanding` falls.
     fn answered(&mut self) -> Option<Expect> {
         let head = self.pending.pop();
+        if let Some(t) = head.and_then(Expect::txn).and_then(|id| self.txn_mut(id)) {
+            t.outstanding -= 1;
+        }
         self.arm_reply_timer();
         head
+    }
+
+    /// The command just answered owes another reply (LMTP: one per accepted recipient,
+    /// RFC 2033 §4.2): it is the head again, its timer restarted.
+    fn owed_again(&mut self, expect: Expect) {
+        self.pending.push_front(expect);
+        if let Some(t) = expect.txn().and_then(|id| self.txn_mut(id)) {
+            t.outstanding += 1;
+        }
+        self.arm_reply_timer();
     }
 
     /// RFC 5321 §4.5.3.2: the head's reply is awaited under its own command's timer,

@@ -373,7 +373,6 @@ impl Client {
 
     fn on_mail(&mut self, id: TxnId, reply: Reply) {
         let Some(t) = self.txn_mut(id) else { return };
-        t.outstanding -= 1;
         if reply.is_intermediate() {
             return self.unexpected(Stage::Mail, reply);
         }
@@ -393,7 +392,6 @@ impl Client {
     fn on_rcpt(&mut self, id: TxnId, rcpt: usize, reply: Reply) {
         let abort = self.config.abort_on_rejected_recipient;
         let Some(t) = self.txn_mut(id) else { return };
-        t.outstanding -= 1;
         t.rcpt_replies += 1;
         if reply.is_intermediate() {
             return self.unexpected(Stage::Rcpt, reply);
@@ -432,7 +430,6 @@ impl Client {
         let now = self.now;
         let block = self.config.timeouts.data_block;
         let Some(t) = self.txn_mut(id) else { return };
-        t.outstanding -= 1;
         if reply.code().get() == 354 {
             if t.failure.is_none() && !t.accepted.is_empty() {
                 t.step = Step::Body;
@@ -461,7 +458,6 @@ impl Client {
     /// failure recorded here makes `Txn::finals_expected` one.
     fn on_bdat_chunk(&mut self, id: TxnId, reply: Reply) {
         let Some(t) = self.txn_mut(id) else { return };
-        t.outstanding -= 1;
         if reply.is_intermediate() {
             return self.unexpected(Stage::DataBlock, reply);
         }
@@ -488,11 +484,7 @@ impl Client {
         t.finals += 1;
         let more = t.finals < t.finals_expected(lmtp);
         if more {
-            // The same command owes another reply.
-            self.pending.push_front(expect);
-            self.arm_reply_timer();
-        } else {
-            t.outstanding -= 1;
+            self.owed_again(expect);
         }
         let t = &mut self.active[idx];
         let failed = !reply.is_positive();
@@ -563,6 +555,20 @@ impl Client {
         if !later_mail_sent {
             self.rset_owed = true;
         }
+    }
+
+    /// The envelope cannot go to this server (`Txn::mail_params`): the transaction fails
+    /// before any of it is written, so the server has nothing to reset and no RSET is
+    /// owed for it (RFC 5321 §4.1.1.5 resets a transaction that was begun).
+    pub(super) fn refuse_unsent(&mut self, idx: usize, error: crate::error::TxnError) {
+        let Some(t) = self.active.remove(idx) else {
+            return;
+        };
+        self.events.push_back(Event::TransactionFailed {
+            txn: t.id,
+            rcpt: None,
+            failure: TxnFailure::Refused(error),
+        });
     }
 
     /// Removes a transaction and reports its failure.
