@@ -6,9 +6,12 @@ use alloc::vec::Vec;
 use super::pending::Expect;
 use super::timers::Timer;
 use super::transaction::{Framing, Step};
-use super::{Client, Phase, Work};
+use super::{Client, Phase, SetupCmd, Work};
 use crate::body::{BdatEncoder, DataEncoder};
 use crate::command::{BodyType, Command};
+
+/// RFC 4954 §4: AUTH lines may be up to 12288 octets, in both directions.
+pub(super) const AUTH_LINE_MAX: usize = 12288;
 use crate::error::{Error, TxnError};
 use crate::output::{Event, Output, TxnFailure};
 
@@ -36,7 +39,7 @@ impl Client {
                     Progress::Body(o) => return Some(o),
                 }
             }
-            if !self.can_send() || self.phase == Phase::Quitting {
+            if !self.can_send() || matches!(self.phase, Phase::Quitting) {
                 return None;
             }
             match self.work.pop_front()? {
@@ -204,6 +207,59 @@ impl Client {
                 Progress::Body(Output::SendBody { txn: id, max_chunk })
             }
             Step::Done => Progress::Continue,
+        }
+    }
+
+    /// Writes the pending setup command: one at a time, each a group of its own (RFC
+    /// 2920 §3.1: EHLO and STARTTLS end a group; ours: AUTH too, since its replies
+    /// decide what follows).
+    pub(super) fn write_setup(&mut self, cmd: SetupCmd, out: &mut Vec<u8>) {
+        let name = self.config.ehlo_name.clone();
+        match cmd {
+            SetupCmd::Hello if self.config.lmtp => {
+                self.write(out, &Command::Lhlo(&name), Expect::Ehlo)
+            }
+            SetupCmd::Hello => self.write(out, &Command::Ehlo(&name), Expect::Ehlo),
+            SetupCmd::Helo => self.write(out, &Command::Helo(&name), Expect::Helo),
+            SetupCmd::StartTls => {
+                self.starttls_sent = true;
+                self.write(out, &Command::StartTls, Expect::StartTls);
+            }
+            SetupCmd::Auth => {
+                let Phase::Setup { auth: Some(x), .. } = &mut self.phase else {
+                    return;
+                };
+                let mechanism = x.mechanism;
+                let initial = x.sasl.initial_response();
+                // RFC 4954 §4: no initial response if it would make the line too long;
+                // it then answers the server's empty challenge, from `deferred`.
+                let fits = initial.as_ref().is_none_or(|r| {
+                    let encoded = r.expose().len().div_ceil(3) * 4;
+                    7 + mechanism.as_str().len() + 1 + encoded <= AUTH_LINE_MAX
+                });
+                let (sent, deferred) = if fits {
+                    (initial, None)
+                } else {
+                    (None, initial)
+                };
+                x.deferred = deferred;
+                // RFC 4954 §4: the server's challenges may be as long as our lines.
+                self.reader.set_max_line(AUTH_LINE_MAX);
+                let cmd = Command::Auth {
+                    mechanism: &mechanism,
+                    initial_response: sent.as_ref().map(|r| r.expose()),
+                };
+                self.write(out, &cmd, Expect::Auth);
+            }
+            SetupCmd::AuthResponse(response) => {
+                self.write(out, &Command::AuthResponse(response.expose()), Expect::Auth)
+            }
+            SetupCmd::AuthCancel => {
+                if let Phase::Setup { auth: Some(x), .. } = &mut self.phase {
+                    x.cancelled = true;
+                }
+                self.write(out, &Command::AuthCancel, Expect::Auth);
+            }
         }
     }
 

@@ -45,8 +45,10 @@ use pending::{Expect, Pending};
 use timers::{Timer, Timers};
 use transaction::{Step, Txn};
 
-/// Where the session is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Where the session is, with what only that phase has: no other combination can be
+/// represented. Every change of phase is a named transition in `state.rs` (or the input
+/// that causes it, in this file).
+#[derive(Debug)]
 enum Phase {
     /// The TLS handshake: first thing under implicit TLS (RFC 8314 §3.3), or after
     /// STARTTLS got 220 (RFC 3207 §4.2). `asked`: `Output::StartTls` was handed out and
@@ -54,14 +56,45 @@ enum Phase {
     Handshake { asked: bool, then: AfterHandshake },
     /// Waiting for the 220 greeting.
     Greeting,
-    /// EHLO, STARTTLS, AUTH: one command at a time.
-    Setup,
+    /// EHLO, STARTTLS, AUTH: one command at a time. `next` goes out on the next poll;
+    /// `auth` is the AUTH exchange under way, its secrets dropped with the phase.
+    Setup {
+        next: Option<SetupCmd>,
+        auth: Option<AuthExchange>,
+    },
     /// Transactions and application commands flow.
     Ready,
     /// QUIT is out.
     Quitting,
+    /// The session ended (orderly with `None`): `Closed` is reported after the events
+    /// already queued.
+    Closing(Option<Error>),
     /// Over; `poll_output` returns `Closed(None)`.
     Closed,
+}
+
+/// One AUTH exchange (RFC 4954 §4).
+struct AuthExchange {
+    mechanism: Mechanism,
+    sasl: Box<dyn Sasl>,
+    /// An initial response too long for the AUTH line: it answers the server's empty
+    /// challenge (RFC 4954 §4), once.
+    deferred: Option<crate::secret::Secret>,
+    /// Challenges received. Wider than the `u8` cap, so that the cap is passed (and
+    /// holds) at 255 too: at most 256 are counted before `*`.
+    rounds: u16,
+    /// `*` went out: the next reply ends the exchange.
+    cancelled: bool,
+}
+
+impl core::fmt::Debug for AuthExchange {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("AuthExchange")
+            .field("mechanism", &self.mechanism)
+            .field("rounds", &self.rounds)
+            .field("cancelled", &self.cancelled)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Where a session resumes once its TLS handshake completes.
@@ -110,16 +143,6 @@ pub struct Client {
     encrypted: bool,
     /// STARTTLS already went out once (RFC 3207 §4.2: never twice).
     starttls_sent: bool,
-    setup_next: Option<SetupCmd>,
-    auth: Option<(Mechanism, Box<dyn Sasl>)>,
-    /// An initial response too long for the AUTH line: it answers the server's empty
-    /// challenge (RFC 4954 §4), once.
-    auth_deferred: Option<crate::secret::Secret>,
-    /// Challenges received in this exchange. Wider than the `u8` cap, so that the cap
-    /// is passed (and holds) at 255 too: at most 256 are counted before `*`.
-    auth_rounds: u16,
-    /// `*` went out: the next reply ends the exchange.
-    auth_cancelled: bool,
     authenticated: Option<Mechanism>,
     pending: Pending,
     /// Every deadline of the session, one per timer.
@@ -132,8 +155,6 @@ pub struct Client {
     /// A transaction failed since the last RSET (RFC 5321 §4.1.4; ours: always RSET).
     rset_owed: bool,
     quit_asked: bool,
-    /// Set when the session ends; reported after the events already queued.
-    close: Option<Option<Error>>,
 }
 
 impl core::fmt::Debug for Client {
@@ -162,7 +183,9 @@ impl Client {
         let reader = ReplyReader::new(config.reply_limits);
         let invalid = config.validate().err().map(Error::InvalidConfig);
         let mut timers = Timers::default();
-        let phase = if config.tls == TlsMode::Implicit {
+        let phase = if let Some(e) = invalid {
+            Phase::Closing(Some(e))
+        } else if config.tls == TlsMode::Implicit {
             Phase::Handshake {
                 asked: false,
                 then: AfterHandshake::Greeting,
@@ -180,11 +203,6 @@ impl Client {
             reader,
             caps: Capabilities::default(),
             starttls_sent: false,
-            setup_next: None,
-            auth: None,
-            auth_deferred: None,
-            auth_rounds: 0,
-            auth_cancelled: false,
             authenticated: None,
             pending: Pending::default(),
             work: VecDeque::new(),
@@ -193,7 +211,6 @@ impl Client {
             next_txn: 0,
             rset_owed: false,
             quit_asked: false,
-            close: invalid.map(Some),
         }
     }
 
@@ -220,12 +237,12 @@ impl Client {
 
     /// Whether the session is over (or ending: the `Closed` output is still to come).
     pub fn is_closed(&self) -> bool {
-        self.phase == Phase::Closed || self.close.is_some()
+        matches!(self.phase, Phase::Closing(_) | Phase::Closed)
     }
 
     /// Whether the session is set up and idle: nothing queued, nothing owed.
     pub fn is_idle(&self) -> bool {
-        self.phase == Phase::Ready
+        matches!(self.phase, Phase::Ready)
             && self.pending.is_empty()
             && self.work.is_empty()
             && self.active.is_empty()
@@ -277,7 +294,7 @@ impl Client {
     /// straight into capabilities ([`ReplyReader::read_ehlo`]); any other is
     /// [`Hello::Other`].
     fn read_next(&mut self, input: &mut &[u8]) -> Result<Option<Hello>, ReplyError> {
-        if self.phase != Phase::Greeting && self.pending.head() == Some(Expect::Ehlo) {
+        if !matches!(self.phase, Phase::Greeting) && self.pending.head() == Some(Expect::Ehlo) {
             self.reader.read_ehlo(input)
         } else {
             Ok(self.reader.read(input)?.map(Hello::Other))
@@ -290,7 +307,7 @@ impl Client {
         if self.is_closed() {
             return;
         }
-        if self.phase == Phase::Quitting && self.pending.head() == Some(Expect::Quit) {
+        if matches!(self.phase, Phase::Quitting) && self.pending.head() == Some(Expect::Quit) {
             // A server may close without its 221; QUIT was the last word either way.
             // (With replies still owed before QUIT's, the close is an error like any.)
             return self.close_with(None);
@@ -359,9 +376,11 @@ impl Client {
             }
             AfterHandshake::Ehlo => {
                 self.caps = Capabilities::default();
-                self.phase = Phase::Setup;
+                self.phase = Phase::Setup {
+                    next: Some(SetupCmd::Hello),
+                    auth: None,
+                };
                 self.events.push_back(Event::TlsEstablished);
-                self.setup_next = Some(SetupCmd::Hello);
             }
         }
     }
@@ -494,7 +513,8 @@ impl Client {
             if let Some(e) = self.events.pop_front() {
                 return Output::Event(e);
             }
-            if let Some(err) = self.close.take() {
+            if let Phase::Closing(err) = &mut self.phase {
+                let err = err.take();
                 self.phase = Phase::Closed;
                 if err.as_ref().is_some_and(ends_politely) {
                     // The server is sound, we just cannot go on: say goodbye (RFC 5321
@@ -503,16 +523,16 @@ impl Client {
                 }
                 return Output::Closed(err);
             }
-            match self.phase {
+            match &mut self.phase {
                 Phase::Closed => return Output::Closed(None),
-                Phase::Handshake { asked: false, then } => {
-                    self.phase = Phase::Handshake { asked: true, then };
+                Phase::Handshake { asked, .. } if !*asked => {
+                    *asked = true;
                     let deadline = self.now + self.config.timeouts.tls_handshake;
                     self.timers.set(Timer::TlsHandshake, Some(deadline));
                     return Output::StartTls(TlsUpgrade { deadline });
                 }
-                Phase::Setup => {
-                    if let Some(cmd) = self.setup_next.take() {
+                Phase::Setup { next, .. } => {
+                    if let Some(cmd) = next.take() {
                         self.write_setup(cmd, out);
                     }
                 }
@@ -523,7 +543,7 @@ impl Client {
                 }
                 _ => {}
             }
-            if self.events.is_empty() && self.close.is_none() {
+            if self.events.is_empty() && !matches!(self.phase, Phase::Closing(_)) {
                 if self.is_idle() {
                     // An idle session may sit in a pool for hours: give back the queues'
                     // buffers (a few hundred bytes) rather than keep their high-water mark.
@@ -538,6 +558,13 @@ impl Client {
     }
 
     // ----- internals shared by state.rs -----
+
+    /// The setup command to write on the next poll (only while setting up).
+    fn setup_next(&mut self, cmd: SetupCmd) {
+        if let Phase::Setup { next, .. } = &mut self.phase {
+            *next = Some(cmd);
+        }
+    }
 
     fn write(&mut self, out: &mut Vec<u8>, cmd: &Command<'_>, expect: Expect) {
         let start = out.len();
@@ -650,9 +677,8 @@ impl Client {
         }
         self.pending.clear();
         self.timers.clear();
-        self.auth = None;
-        self.auth_deferred = None;
-        self.close = Some(err);
+        // The setup phase goes, and any AUTH exchange with its secrets.
+        self.phase = Phase::Closing(err);
     }
 
     /// Reports a transaction the server certainly did not deliver as the session ends:

@@ -8,16 +8,13 @@
 //!   session errors; session errors are for EHLO/TLS/AUTH and broken protocol;
 //! - a transaction reports exactly one outcome (under LMTP, one per accepted recipient).
 
-use alloc::vec::Vec;
-
 use base64::Engine;
 
 use super::pending::Expect;
 use super::timers::Timer;
 use super::transaction::{Framing, Step};
-use super::{AfterHandshake, Client, Phase, SetupCmd};
+use super::{AfterHandshake, AuthExchange, Client, Phase, SetupCmd};
 use crate::body::DataEncoder;
-use crate::command::Command;
 use crate::config::{TlsMode, TlsPolicy};
 use crate::ehlo::Capabilities;
 use crate::error::{AuthError, Error, ProtocolError, Stage, TlsRequiredError};
@@ -25,15 +22,12 @@ use crate::output::{Event, TxnFailure, TxnId};
 use crate::reply::Reply;
 use crate::report::too_many_recipients;
 
-/// RFC 4954 §4: AUTH lines may be up to 12288 octets, in both directions.
-const AUTH_LINE_MAX: usize = 12288;
-
 impl Client {
     pub(super) fn on_reply(&mut self, reply: Reply) {
         if reply.code().get() == 421 {
             return self.on_421(reply);
         }
-        if self.phase == Phase::Greeting {
+        if matches!(self.phase, Phase::Greeting) {
             return self.on_greeting(reply);
         }
         let Some(expect) = self.answered() else {
@@ -126,7 +120,7 @@ impl Client {
         while let Some(t) = self.active.pop_front() {
             self.not_delivered(&t);
         }
-        if self.phase == Phase::Quitting {
+        if matches!(self.phase, Phase::Quitting) {
             return self.close_with(None);
         }
         self.fail(Error::ServiceUnavailable(reply));
@@ -137,8 +131,10 @@ impl Client {
         if reply.code().get() == 220 {
             self.events.push_back(Event::Greeting(reply));
             self.timers.set(Timer::Greeting, None);
-            self.phase = Phase::Setup;
-            self.setup_next = Some(SetupCmd::Hello);
+            self.phase = Phase::Setup {
+                next: Some(SetupCmd::Hello),
+                auth: None,
+            };
         } else if reply.is_transient() || reply.is_permanent() {
             self.fail(Error::ServiceUnavailable(reply));
         } else {
@@ -164,7 +160,7 @@ impl Client {
             if !self.encrypted && self.config.tls == TlsMode::StartTls(TlsPolicy::Required) {
                 return self.fail(Error::TlsRequired(TlsRequiredError::EhloRefused(reply)));
             }
-            self.setup_next = Some(SetupCmd::Helo);
+            self.setup_next(SetupCmd::Helo);
             return;
         }
         if reply.is_intermediate() {
@@ -212,7 +208,7 @@ impl Client {
             if let TlsMode::StartTls(policy) = self.config.tls {
                 match policy {
                     TlsPolicy::Required | TlsPolicy::Opportunistic if self.caps.starttls() => {
-                        self.setup_next = Some(SetupCmd::StartTls);
+                        self.setup_next(SetupCmd::StartTls);
                         return;
                     }
                     TlsPolicy::Required => {
@@ -255,9 +251,17 @@ impl Client {
             return self.fail(Error::CredentialsWithheld);
         }
         match super::auth::choose(&self.config.auth_preference, credentials, &self.caps) {
-            Ok(chosen) => {
-                self.auth = Some(chosen);
-                self.setup_next = Some(SetupCmd::Auth);
+            Ok((mechanism, sasl)) => {
+                if let Phase::Setup { next, auth } = &mut self.phase {
+                    *auth = Some(AuthExchange {
+                        mechanism,
+                        sasl,
+                        deferred: None,
+                        rounds: 0,
+                        cancelled: false,
+                    });
+                    *next = Some(SetupCmd::Auth);
+                }
             }
             Err(e) => self.fail(Error::Auth(e)),
         }
@@ -269,9 +273,19 @@ impl Client {
         self.events.push_back(Event::Ready);
     }
 
+    /// RFC 4954 §4 and §6: 235 ends the exchange in success, 334 is a challenge, any
+    /// other reply a failure. The exchange lives in `Phase::Setup` and goes with it: when
+    /// the session is ready or closed, no response or secret of it is kept.
     fn on_auth(&mut self, reply: Reply) {
-        if self.auth_cancelled {
-            let err = if self.auth_rounds > u16::from(self.config.max_auth_rounds) {
+        let max_rounds = u16::from(self.config.max_auth_rounds);
+        let Phase::Setup { auth: Some(x), .. } = &mut self.phase else {
+            // AUTH only goes out with an exchange under way.
+            return self.unexpected(Stage::Auth, reply);
+        };
+        if x.cancelled {
+            // RFC 4954 §4: the reply to `*` is 501, whatever the server says the
+            // exchange failed.
+            let err = if x.rounds > max_rounds {
                 AuthError::TooManyRounds
             } else {
                 AuthError::Cancelled(reply)
@@ -279,27 +293,22 @@ impl Client {
             return self.fail(Error::Auth(err));
         }
         if reply.is_positive() {
-            // A server may accept without asking for a deferred initial response: it is
-            // not kept for the rest of the session.
-            self.auth_deferred = None;
-            let (mechanism, _) = self
-                .auth
-                .take()
-                .expect("AUTH is only sent with a mechanism");
+            // A server may accept without asking for a deferred initial response: it
+            // goes with the exchange.
+            let mechanism = x.mechanism;
             self.authenticated = Some(mechanism);
             self.events.push_back(Event::Authenticated(mechanism));
             return self.ready();
         }
         if !reply.is_intermediate() {
-            self.auth = None;
             return self.fail(Error::Auth(AuthError::Rejected(reply)));
         }
         // 334: a challenge (RFC 4954 §4), base64 in the reply text.
         // No overflow: past the cap comes `*`, and the next reply ends the exchange.
-        self.auth_rounds += 1;
+        x.rounds += 1;
         let text = reply.lines().next().unwrap_or(&[]);
         let text = trim_ascii(text);
-        let next = if self.auth_rounds > u16::from(self.config.max_auth_rounds) {
+        let response = if x.rounds > max_rounds {
             None
         } else {
             base64::engine::general_purpose::STANDARD
@@ -308,65 +317,16 @@ impl Client {
                 .and_then(|challenge| {
                     // RFC 4954 §4: the empty challenge asks for the initial response
                     // left off the AUTH line; anything else then is cancelled.
-                    if let Some(initial) = self.auth_deferred.take() {
+                    if let Some(initial) = x.deferred.take() {
                         return challenge.is_empty().then_some(initial);
                     }
-                    let (_, sasl) = self.auth.as_mut()?;
-                    sasl.respond(&challenge).ok()
+                    x.sasl.respond(&challenge).ok()
                 })
         };
-        self.setup_next = Some(match next {
+        self.setup_next(match response {
             Some(response) => SetupCmd::AuthResponse(response),
             None => SetupCmd::AuthCancel,
         });
-    }
-
-    /// Writes the pending setup command: one at a time, each a group of its own.
-    pub(super) fn write_setup(&mut self, cmd: SetupCmd, out: &mut Vec<u8>) {
-        let name = self.config.ehlo_name.clone();
-        match cmd {
-            SetupCmd::Hello if self.config.lmtp => {
-                self.write(out, &Command::Lhlo(&name), Expect::Ehlo)
-            }
-            SetupCmd::Hello => self.write(out, &Command::Ehlo(&name), Expect::Ehlo),
-            SetupCmd::Helo => self.write(out, &Command::Helo(&name), Expect::Helo),
-            SetupCmd::StartTls => {
-                self.starttls_sent = true;
-                self.write(out, &Command::StartTls, Expect::StartTls);
-            }
-            SetupCmd::Auth => {
-                self.reader.set_max_line(AUTH_LINE_MAX);
-                let Some((mechanism, sasl)) = self.auth.as_mut() else {
-                    return;
-                };
-                let mechanism = *mechanism;
-                let initial = sasl.initial_response();
-                // RFC 4954 §4: no initial response if it would make the line too long;
-                // it then answers the server's empty challenge, from `auth_deferred`.
-                let fits = initial.as_ref().is_none_or(|r| {
-                    let encoded = r.expose().len().div_ceil(3) * 4;
-                    7 + mechanism.as_str().len() + 1 + encoded <= AUTH_LINE_MAX
-                });
-                let (sent, deferred) = if fits {
-                    (initial, None)
-                } else {
-                    (None, initial)
-                };
-                self.auth_deferred = deferred;
-                let cmd = Command::Auth {
-                    mechanism: &mechanism,
-                    initial_response: sent.as_ref().map(|r| r.expose()),
-                };
-                self.write(out, &cmd, Expect::Auth);
-            }
-            SetupCmd::AuthResponse(response) => {
-                self.write(out, &Command::AuthResponse(response.expose()), Expect::Auth)
-            }
-            SetupCmd::AuthCancel => {
-                self.auth_cancelled = true;
-                self.write(out, &Command::AuthCancel, Expect::Auth);
-            }
-        }
     }
 
     // ----- transactions -----
