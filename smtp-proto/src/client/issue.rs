@@ -1,5 +1,8 @@
-//! Putting commands on the wire: as many as PIPELINING allows (RFC 2920), one at a time
-//! without it, and content chunk by chunk.
+//! Putting commands on the wire: what may go next, and its encoding. As many commands
+//! as PIPELINING allows (RFC 2920 §3.1: within the window, never past a group's last
+//! command), one at a time without it, session setup one command at a time, and content
+//! chunk by chunk (RFC 5321 §4.1.1.4, RFC 3030 §2). What a refusal found here does to
+//! the session is a transition of `state.rs`.
 
 use alloc::vec::Vec;
 
@@ -12,8 +15,8 @@ use crate::command::{BodyType, Command};
 
 /// RFC 4954 §4: AUTH lines may be up to 12288 octets, in both directions.
 pub(super) const AUTH_LINE_MAX: usize = 12288;
-use crate::error::{Error, TxnError};
-use crate::output::{Event, Output, TxnFailure};
+use crate::error::TxnError;
+use crate::output::{Event, Output};
 
 /// What issuing the current transaction came to.
 enum Progress {
@@ -49,7 +52,7 @@ impl Client {
                 Work::Vrfy(arg) => self.issue_vrfy(&arg, out),
                 Work::Quit => {
                     self.write(out, &Command::Quit, Expect::Quit);
-                    self.phase = Phase::Quitting;
+                    self.quit_sent();
                 }
             }
         }
@@ -115,22 +118,8 @@ impl Client {
                     return Progress::Continue;
                 }
                 if t.too_many {
-                    // RFC 5321 §4.5.3.1.10: the server takes no more recipients in this
-                    // transaction. The RCPTs not yet sent (all after it without
-                    // pipelining, those behind a full window with it) are not tried: the
-                    // caller sends them in another transaction.
-                    let t = &mut self.active[idx];
-                    for rcpt in i..n {
-                        t.rcpt_replies += 1;
-                        self.events
-                            .push_back(Event::RecipientNotAttempted { txn: id, rcpt });
-                    }
-                    // RCPTs still on the wire may yet be accepted: on_rcpt decides
-                    // with the last reply.
-                    if t.all_rcpt_replies_in() && t.accepted.is_empty() {
-                        t.fail(TxnFailure::NoRecipients);
-                    }
-                    t.step = Step::BeforeBody;
+                    // RFC 5321 §4.5.3.1.10: no RCPT goes out after "too many recipients".
+                    self.not_attempted_from(idx, i);
                     return Progress::Continue;
                 }
                 if !self.can_send() {
@@ -283,9 +272,7 @@ impl Client {
         match framing {
             Framing::Data(enc) => {
                 if let Err(e) = enc.encode(chunk, out) {
-                    // DATA cannot be taken back: close without the end marker.
-                    t.fail(TxnFailure::Refused(TxnError::Body(e.clone())));
-                    return self.fail(Error::DataAborted(e));
+                    return self.data_aborted(e);
                 }
                 if last {
                     enc.finish(out);
@@ -299,11 +286,7 @@ impl Client {
                 }
             }
             Framing::Bdat(enc) => match enc.encode(chunk, last, out) {
-                Err(e) => {
-                    // RFC 3030 §2: stop sending chunks; RSET before the next MAIL.
-                    t.fail(TxnFailure::Refused(TxnError::Body(e)));
-                    self.settle(id);
-                }
+                Err(e) => self.chunk_refused(id, e),
                 Ok(_) => {
                     if last {
                         t.step = Step::Done;

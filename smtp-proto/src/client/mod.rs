@@ -35,8 +35,8 @@ use crate::command::{Command, Mechanism, VrfyArg};
 use crate::config::{Config, TlsMode};
 use crate::ehlo::{Capabilities, Hello};
 use crate::envelope::Envelope;
-use crate::error::{Error, Stage, UsageError};
-use crate::output::{Event, Output, TlsUpgrade, TxnFailure, TxnId};
+use crate::error::{Error, UsageError};
+use crate::output::{Event, Output, TlsUpgrade, TxnId};
 use crate::reply::{ReplyError, ReplyReader};
 use crate::time::Instant;
 
@@ -267,9 +267,7 @@ impl Client {
             return;
         }
         if matches!(self.phase, Phase::Handshake { .. }) {
-            // Nothing may arrive between the 220 and the handshake (RFC 3207 §4.2), nor
-            // before an implicit TLS handshake (RFC 8314 §3.3: TLS comes first).
-            return self.fail(Error::ResponseInjection);
+            return self.on_injection();
         }
         while !input.is_empty() && !self.is_closed() {
             match self.read_next(&mut input) {
@@ -279,13 +277,11 @@ impl Client {
                     if matches!(self.phase, Phase::Handshake { .. })
                         && (!input.is_empty() || self.reader.has_partial())
                     {
-                        // Bytes behind the 220 would be read as if they came over TLS
-                        // (CVE-2021-38371, CVE-2020-14954 and kin).
-                        return self.fail(Error::ResponseInjection);
+                        return self.on_injection();
                     }
                 }
                 Ok(None) => {}
-                Err(e) => return self.fail(Error::Protocol(crate::error::ProtocolError::Reply(e))),
+                Err(e) => return self.on_malformed(e),
             }
         }
     }
@@ -304,28 +300,9 @@ impl Client {
     /// The server closed its side of the connection.
     pub fn handle_eof(&mut self, now: Instant) {
         self.now = now;
-        if self.is_closed() {
-            return;
+        if !self.is_closed() {
+            self.on_eof();
         }
-        if matches!(self.phase, Phase::Quitting) && self.pending.head() == Some(Expect::Quit) {
-            // A server may close without its 221; QUIT was the last word either way.
-            // (With replies still owed before QUIT's, the close is an error like any.)
-            return self.close_with(None);
-        }
-        let stage = match self.phase {
-            Phase::Greeting => Some(Stage::Greeting),
-            Phase::Handshake { .. } => Some(Stage::TlsHandshake),
-            _ => self
-                .pending
-                .head()
-                .map(Expect::stage)
-                .or(if self.reader.has_partial() {
-                    Some(Stage::Noop)
-                } else {
-                    None
-                }),
-        };
-        self.fail(Error::ConnectionClosed { stage });
     }
 
     /// The driver's timer fired. Ignored unless a deadline really passed.
@@ -334,24 +311,11 @@ impl Client {
         if self.is_closed() {
             return;
         }
-        let Some((timer, deadline)) = self.timers.next() else {
-            return;
-        };
-        if now < deadline {
-            return;
+        if let Some((timer, deadline)) = self.timers.next() {
+            if now >= deadline {
+                self.on_timeout(timer);
+            }
         }
-        let stage = match timer {
-            Timer::Greeting => Stage::Greeting,
-            Timer::TlsHandshake => Stage::TlsHandshake,
-            // Content written while replies are owed (BDAT pipelined behind RCPTs) is
-            // blamed on the oldest owed reply, as a reply timer would be.
-            Timer::Reply | Timer::Body => self
-                .pending
-                .head()
-                .map(Expect::stage)
-                .unwrap_or(Stage::DataBlock),
-        };
-        self.fail(Error::Timeout { stage });
     }
 
     /// The TLS handshake asked for by [`Output::StartTls`] completed. Under implicit TLS
@@ -360,28 +324,8 @@ impl Client {
     pub fn handle_tls_established(&mut self, now: Instant, upgrade: TlsUpgrade) {
         let _ = upgrade;
         self.now = now;
-        let Phase::Handshake { asked: true, then } = self.phase else {
-            return;
-        };
-        if self.is_closed() {
-            return;
-        }
-        self.encrypted = true;
-        self.timers.set(Timer::TlsHandshake, None);
-        match then {
-            AfterHandshake::Greeting => {
-                self.phase = Phase::Greeting;
-                let deadline = now + self.config.timeouts.greeting;
-                self.timers.set(Timer::Greeting, Some(deadline));
-            }
-            AfterHandshake::Ehlo => {
-                self.caps = Capabilities::default();
-                self.phase = Phase::Setup {
-                    next: Some(SetupCmd::Hello),
-                    auth: None,
-                };
-                self.events.push_back(Event::TlsEstablished);
-            }
+        if !self.is_closed() {
+            self.on_tls_established();
         }
     }
 
@@ -513,24 +457,12 @@ impl Client {
             if let Some(e) = self.events.pop_front() {
                 return Output::Event(e);
             }
-            if let Phase::Closing(err) = &mut self.phase {
-                let err = err.take();
-                self.phase = Phase::Closed;
-                if err.as_ref().is_some_and(ends_politely) {
-                    // The server is sound, we just cannot go on: say goodbye (RFC 5321
-                    // §4.1.1.10) without waiting for the 221.
-                    Command::Quit.encode(out);
-                }
-                return Output::Closed(err);
+            if matches!(self.phase, Phase::Closing(_)) {
+                return self.closed(out);
             }
             match &mut self.phase {
                 Phase::Closed => return Output::Closed(None),
-                Phase::Handshake { asked, .. } if !*asked => {
-                    *asked = true;
-                    let deadline = self.now + self.config.timeouts.tls_handshake;
-                    self.timers.set(Timer::TlsHandshake, Some(deadline));
-                    return Output::StartTls(TlsUpgrade { deadline });
-                }
+                Phase::Handshake { asked: false, .. } => return self.ask_handshake(),
                 Phase::Setup { next, .. } => {
                     if let Some(cmd) = next.take() {
                         self.write_setup(cmd, out);
@@ -632,83 +564,5 @@ impl Client {
 
     fn pipelining(&self) -> bool {
         self.config.pipelining && self.caps.pipelining()
-    }
-
-    /// Ends the session with `err` (or orderly with `None`): every transaction still
-    /// open gets its outcome first.
-    ///
-    /// Unknown (RFC 5321 §4.5.3.2.6) only where the message may have been delivered:
-    /// its end of data (or BDAT LAST) went out and no failure is known. A transaction
-    /// already failed (MAIL refused, no recipient accepted, a chunk refused) keeps that
-    /// failure, even with its end marker or BDAT LAST on the wire: no server delivers
-    /// it.
-    fn close_with(&mut self, err: Option<Error>) {
-        if self.is_closed() {
-            return;
-        }
-        while let Some(t) = self.active.pop_front() {
-            if t.ended && t.failure.is_none() {
-                let owed = t.finals_expected(self.config.lmtp).saturating_sub(t.finals);
-                if self.config.lmtp && !t.accepted.is_empty() {
-                    for &r in t.accepted.iter().skip(t.finals).take(owed) {
-                        self.events.push_back(Event::OutcomeUnknown {
-                            txn: t.id,
-                            rcpt: Some(r),
-                        });
-                    }
-                } else {
-                    self.events.push_back(Event::OutcomeUnknown {
-                        txn: t.id,
-                        rcpt: None,
-                    });
-                }
-            } else {
-                self.not_delivered(&t);
-            }
-        }
-        while let Some(w) = self.work.pop_front() {
-            if let Work::Txn(t) = w {
-                self.events.push_back(Event::TransactionFailed {
-                    txn: t.id,
-                    rcpt: None,
-                    failure: TxnFailure::SessionClosed,
-                });
-            }
-        }
-        self.pending.clear();
-        self.timers.clear();
-        // The setup phase goes, and any AUTH exchange with its secrets.
-        self.phase = Phase::Closing(err);
-    }
-
-    /// Reports a transaction the server certainly did not deliver as the session ends:
-    /// its recorded failure, or else [`TxnFailure::SessionClosed`] (transient).
-    fn not_delivered(&mut self, t: &Txn) {
-        let failure = t.failure.clone().unwrap_or(TxnFailure::SessionClosed);
-        self.events.push_back(Event::TransactionFailed {
-            txn: t.id,
-            rcpt: None,
-            failure,
-        });
-    }
-
-    fn fail(&mut self, err: Error) {
-        self.close_with(Some(err));
-    }
-}
-
-/// Errors after which the connection is still in step and QUIT is worth sending. A 554
-/// (or other refusing) greeting counts: that server waits for QUIT before closing
-/// (RFC 5321 §3.1); after a 421 it is closing anyway (§3.8).
-fn ends_politely(err: &Error) -> bool {
-    match err {
-        Error::ServiceUnavailable(reply) => reply.code().get() != 421,
-        _ => matches!(
-            err,
-            Error::TlsRequired(_)
-                | Error::CredentialsWithheld
-                | Error::Auth(_)
-                | Error::Rejected { .. }
-        ),
     }
 }

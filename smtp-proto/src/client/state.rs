@@ -1,4 +1,13 @@
-//! Every transition driven by a server reply, in one place.
+//! The session's rule book: every change of phase and every way the session ends is a
+//! named transition here, whether a server reply, the end of the stream, a timer
+//! (`timers.rs`), a finished handshake or a refusal found while encoding causes it.
+//! `issue.rs` decides what may go on the wire next and encodes it; `mod.rs` takes the
+//! inputs and hands out the outputs.
+//!
+//! Phases (`Phase` carries what only it has):
+//! `Handshake` (implicit TLS, RFC 8314 §3.3) → `Greeting` → `Setup` (EHLO, STARTTLS,
+//! AUTH) → [`Handshake` → `Setup`] (RFC 3207 §4.2) → `Ready` → `Quitting` →
+//! `Closing` → `Closed`; any phase may go to `Closing`.
 //!
 //! Rules that hold throughout:
 //! - a reply answers the oldest command still owed one (RFC 2920 §3.1); a reply with
@@ -8,21 +17,222 @@
 //!   session errors; session errors are for EHLO/TLS/AUTH and broken protocol;
 //! - a transaction reports exactly one outcome (under LMTP, one per accepted recipient).
 
+use alloc::vec::Vec;
+
 use base64::Engine;
 
 use super::pending::Expect;
 use super::timers::Timer;
-use super::transaction::{Framing, Step};
-use super::{AfterHandshake, AuthExchange, Client, Phase, SetupCmd};
+use super::transaction::{Framing, Step, Txn};
+use super::{AfterHandshake, AuthExchange, Client, Phase, SetupCmd, Work};
 use crate::body::DataEncoder;
+use crate::command::Command;
 use crate::config::{TlsMode, TlsPolicy};
 use crate::ehlo::Capabilities;
 use crate::error::{AuthError, Error, ProtocolError, Stage, TlsRequiredError};
-use crate::output::{Event, TxnFailure, TxnId};
+use crate::output::{Event, Output, TlsUpgrade, TxnFailure, TxnId};
 use crate::reply::Reply;
 use crate::report::too_many_recipients;
 
 impl Client {
+    // ----- the session's own transitions: inputs other than replies -----
+
+    /// RFC 5321 §3.8 and §4.1.1.10: the server closed. After QUIT that is the end asked
+    /// for; anywhere else the session fails, named for the reply it was waiting for.
+    pub(super) fn on_eof(&mut self) {
+        if matches!(self.phase, Phase::Quitting) && self.pending.head() == Some(Expect::Quit) {
+            // A server may close without its 221; QUIT was the last word either way.
+            // (With replies still owed before QUIT's, the close is an error like any.)
+            return self.close_with(None);
+        }
+        let stage = match self.phase {
+            Phase::Greeting => Some(Stage::Greeting),
+            Phase::Handshake { .. } => Some(Stage::TlsHandshake),
+            _ => self
+                .pending
+                .head()
+                .map(Expect::stage)
+                .or(if self.reader.has_partial() {
+                    Some(Stage::Noop)
+                } else {
+                    None
+                }),
+        };
+        self.fail(Error::ConnectionClosed { stage });
+    }
+
+    /// RFC 5321 §4.5.3.2: a timer ran out; the session fails, named for what it waited
+    /// for.
+    pub(super) fn on_timeout(&mut self, timer: Timer) {
+        let stage = match timer {
+            Timer::Greeting => Stage::Greeting,
+            Timer::TlsHandshake => Stage::TlsHandshake,
+            // Content written while replies are owed (BDAT pipelined behind RCPTs) is
+            // blamed on the oldest owed reply, as a reply timer would be.
+            Timer::Reply | Timer::Body => self
+                .pending
+                .head()
+                .map(Expect::stage)
+                .unwrap_or(Stage::DataBlock),
+        };
+        self.fail(Error::Timeout { stage });
+    }
+
+    /// The handshake is done: implicit TLS goes on to the greeting (RFC 8314 §3.3),
+    /// STARTTLS forgets what it learnt in plaintext and says EHLO again (RFC 3207 §4.2).
+    /// A handshake nobody asked for changes nothing.
+    pub(super) fn on_tls_established(&mut self) {
+        let Phase::Handshake { asked: true, then } = self.phase else {
+            return;
+        };
+        self.encrypted = true;
+        self.timers.set(Timer::TlsHandshake, None);
+        match then {
+            AfterHandshake::Greeting => {
+                self.phase = Phase::Greeting;
+                let deadline = self.now + self.config.timeouts.greeting;
+                self.timers.set(Timer::Greeting, Some(deadline));
+            }
+            AfterHandshake::Ehlo => {
+                self.caps = Capabilities::default();
+                self.phase = Phase::Setup {
+                    next: Some(SetupCmd::Hello),
+                    auth: None,
+                };
+                self.events.push_back(Event::TlsEstablished);
+            }
+        }
+    }
+
+    /// Bytes arrived while the core waits for a TLS handshake: behind STARTTLS's 220 they
+    /// would be read as if they came over TLS (RFC 3207 §4.2; CVE-2021-38371,
+    /// CVE-2020-14954 and kin), and before an implicit TLS handshake they are not TLS at
+    /// all (RFC 8314 §3.3).
+    pub(super) fn on_injection(&mut self) {
+        self.fail(Error::ResponseInjection);
+    }
+
+    /// A reply broke the grammar of RFC 5321 §4.2 (or a configured limit): the stream
+    /// is out of step for good.
+    pub(super) fn on_malformed(&mut self, e: crate::reply::ReplyError) {
+        self.fail(Error::Protocol(ProtocolError::Reply(e)));
+    }
+
+    /// Content that cannot be framed (a NUL outside BINARYMIME) under DATA: what was
+    /// sent cannot be taken back (RFC 5321 §4.1.1.4 has no abort), so the session closes
+    /// without the end marker and the message is not delivered.
+    pub(super) fn data_aborted(&mut self, e: crate::body::BodyError) {
+        if let Some(t) = self.active.back_mut() {
+            t.fail(TxnFailure::Refused(crate::error::TxnError::Body(e.clone())));
+        }
+        self.fail(Error::DataAborted(e));
+    }
+
+    /// The same under BDAT: no more chunks go out, BDAT LAST included (RFC 3030 §2), and
+    /// an RSET comes before the next MAIL.
+    pub(super) fn chunk_refused(&mut self, id: TxnId, e: crate::body::BodyError) {
+        if let Some(t) = self.txn_mut(id) {
+            t.fail(TxnFailure::Refused(crate::error::TxnError::Body(e)));
+        }
+        self.settle(id);
+    }
+
+    /// The end is reported: `Closing` becomes `Closed`. After an error that leaves the
+    /// server in step (see `ends_politely`), QUIT goes out without waiting for its 221
+    /// (RFC 5321 §4.1.1.10).
+    pub(super) fn closed(&mut self, out: &mut Vec<u8>) -> Output {
+        let err = match core::mem::replace(&mut self.phase, Phase::Closed) {
+            Phase::Closing(err) => err,
+            _ => None,
+        };
+        if err.as_ref().is_some_and(ends_politely) {
+            Command::Quit.encode(out);
+        }
+        Output::Closed(err)
+    }
+
+    /// `Output::StartTls` is handed out: the handshake's timer starts (RFC 3207 §4,
+    /// RFC 8314 §3.3). Nothing is read until it completes.
+    pub(super) fn ask_handshake(&mut self) -> Output {
+        if let Phase::Handshake { asked, .. } = &mut self.phase {
+            *asked = true;
+        }
+        let deadline = self.now + self.config.timeouts.tls_handshake;
+        self.timers.set(Timer::TlsHandshake, Some(deadline));
+        Output::StartTls(TlsUpgrade { deadline })
+    }
+
+    /// QUIT is on the wire (RFC 5321 §4.1.1.10): nothing more is sent; its reply, or the
+    /// server's close, ends the session.
+    pub(super) fn quit_sent(&mut self) {
+        self.phase = Phase::Quitting;
+    }
+
+    /// Ends the session with `err` (or orderly with `None`): every transaction still
+    /// open gets its outcome first.
+    ///
+    /// Unknown (RFC 5321 §4.5.3.2.6) only where the message may have been delivered:
+    /// its end of data (or BDAT LAST) went out and no failure is known. A transaction
+    /// already failed (MAIL refused, no recipient accepted, a chunk refused) keeps that
+    /// failure, even with its end marker or BDAT LAST on the wire: no server delivers
+    /// it.
+    pub(super) fn close_with(&mut self, err: Option<Error>) {
+        if self.is_closed() {
+            return;
+        }
+        while let Some(t) = self.active.pop_front() {
+            if t.ended && t.failure.is_none() {
+                let owed = t.finals_expected(self.config.lmtp).saturating_sub(t.finals);
+                if self.config.lmtp && !t.accepted.is_empty() {
+                    for &r in t.accepted.iter().skip(t.finals).take(owed) {
+                        self.events.push_back(Event::OutcomeUnknown {
+                            txn: t.id,
+                            rcpt: Some(r),
+                        });
+                    }
+                } else {
+                    self.events.push_back(Event::OutcomeUnknown {
+                        txn: t.id,
+                        rcpt: None,
+                    });
+                }
+            } else {
+                self.not_delivered(&t);
+            }
+        }
+        while let Some(w) = self.work.pop_front() {
+            if let Work::Txn(t) = w {
+                self.events.push_back(Event::TransactionFailed {
+                    txn: t.id,
+                    rcpt: None,
+                    failure: TxnFailure::SessionClosed,
+                });
+            }
+        }
+        self.pending.clear();
+        self.timers.clear();
+        // The setup phase goes, and any AUTH exchange with its secrets.
+        self.phase = Phase::Closing(err);
+    }
+
+    /// Reports a transaction the server certainly did not deliver as the session ends:
+    /// its recorded failure, or else [`TxnFailure::SessionClosed`] (transient).
+    pub(super) fn not_delivered(&mut self, t: &Txn) {
+        let failure = t.failure.clone().unwrap_or(TxnFailure::SessionClosed);
+        self.events.push_back(Event::TransactionFailed {
+            txn: t.id,
+            rcpt: None,
+            failure,
+        });
+    }
+
+    /// The session fails with `err`: [`close_with`](Self::close_with) an error.
+    pub(super) fn fail(&mut self, err: Error) {
+        self.close_with(Some(err));
+    }
+
+    // ----- replies -----
+
     pub(super) fn on_reply(&mut self, reply: Reply) {
         if reply.code().get() == 421 {
             return self.on_421(reply);
@@ -384,6 +594,25 @@ impl Client {
         self.settle(id);
     }
 
+    /// RFC 5321 §4.5.3.1.10: after "too many recipients" (recorded by `on_rcpt`) the
+    /// server takes no more in this transaction. The RCPTs from `from` on, not yet sent
+    /// (all after it without pipelining, those behind a full window with it), are
+    /// reported not attempted, for the caller to send in another transaction. RCPTs
+    /// still on the wire may yet be accepted: the last reply decides whether any was.
+    pub(super) fn not_attempted_from(&mut self, idx: usize, from: usize) {
+        let t = &mut self.active[idx];
+        let id = t.id;
+        for rcpt in from..t.env.recipients.len() {
+            t.rcpt_replies += 1;
+            self.events
+                .push_back(Event::RecipientNotAttempted { txn: id, rcpt });
+        }
+        if t.all_rcpt_replies_in() && t.accepted.is_empty() {
+            t.fail(TxnFailure::NoRecipients);
+        }
+        t.step = Step::BeforeBody;
+    }
+
     /// RFC 5321 §4.1.1.4 and RFC 2920 §3.1: 354 with no recipient accepted still needs the
     /// end-of-data marker, alone, so nothing is delivered.
     fn on_data(&mut self, id: TxnId, reply: Reply) {
@@ -563,4 +792,20 @@ fn trim_ascii(mut b: &[u8]) -> &[u8] {
         }
     }
     b
+}
+
+/// Errors after which the connection is still in step and QUIT is worth sending. A 554
+/// (or other refusing) greeting counts: that server waits for QUIT before closing
+/// (RFC 5321 §3.1); after a 421 it is closing anyway (§3.8).
+fn ends_politely(err: &Error) -> bool {
+    match err {
+        Error::ServiceUnavailable(reply) => reply.code().get() != 421,
+        _ => matches!(
+            err,
+            Error::TlsRequired(_)
+                | Error::CredentialsWithheld
+                | Error::Auth(_)
+                | Error::Rejected { .. }
+        ),
+    }
 }
