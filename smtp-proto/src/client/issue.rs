@@ -58,6 +58,9 @@ impl Client {
         }
     }
 
+    /// The next step of the newest transaction: RSET if owed, MAIL, each RCPT, DATA or
+    /// the first BDAT, then content (RFC 5321 §3.3; RFC 2920 §3.1 for what may be
+    /// pipelined, RFC 3030 §2 for BDAT).
     fn issue_txn(&mut self, out: &mut Vec<u8>) -> Progress {
         let idx = self.active.len() - 1;
         let pipelining = self.pipelining();

@@ -233,6 +233,8 @@ impl Client {
 
     // ----- replies -----
 
+    /// A complete reply: it answers the oldest command owed one (RFC 2920 §3.1, RFC 5321
+    /// §4.2); 421 is the server closing whatever it answers (RFC 5321 §3.8).
     pub(super) fn on_reply(&mut self, reply: Reply) {
         if reply.code().get() == 421 {
             return self.on_421(reply);
@@ -352,6 +354,8 @@ impl Client {
         }
     }
 
+    /// A reply code the command cannot have (RFC 5321 §4.3.2 lists each command's): the
+    /// server is out of step, and the session fails.
     fn unexpected(&mut self, stage: Stage, reply: Reply) {
         self.fail(Error::Protocol(ProtocolError::UnexpectedCode {
             stage,
@@ -390,12 +394,15 @@ impl Client {
         self.with_capabilities(caps);
     }
 
+    /// RFC 5321 §4.1.1.1: what EHLO's reply offers replaces all that was known (after
+    /// STARTTLS too, RFC 3207 §4.2).
     fn with_capabilities(&mut self, caps: Capabilities) {
         self.caps = caps;
         self.events.push_back(Event::Capabilities);
         self.after_hello();
     }
 
+    /// RFC 5321 §4.1.1.1: HELO's 250 opens a session without extensions.
     fn on_helo(&mut self, reply: Reply) {
         if reply.is_positive() {
             // A HELO session has no extensions.
@@ -431,6 +438,8 @@ impl Client {
         self.begin_auth();
     }
 
+    /// RFC 3207 §4: 220 starts the handshake; 454 (or any refusal) leaves the session in
+    /// plaintext, which only a policy short of `Required` accepts.
     fn on_starttls(&mut self, reply: Reply) {
         if reply.code().get() == 220 {
             // handle_input checks that nothing follows this reply.
@@ -477,6 +486,8 @@ impl Client {
         }
     }
 
+    /// Setup is over (RFC 5321 §3.3: transactions may start); replies get the
+    /// configured line limit back after AUTH's longer one (RFC 4954 §4).
     fn ready(&mut self) {
         self.phase = Phase::Ready;
         self.reader.set_max_line(self.config.reply_limits.max_line);
@@ -541,6 +552,8 @@ impl Client {
 
     // ----- transactions -----
 
+    /// RFC 5321 §4.1.1.2: MAIL refused fails the transaction; the replies to RCPTs
+    /// pipelined behind it belong to no transaction (§3.3) and are not reported.
     fn on_mail(&mut self, id: TxnId, reply: Reply) {
         let Some(t) = self.txn_mut(id) else { return };
         if reply.is_intermediate() {
