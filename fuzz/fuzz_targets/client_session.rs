@@ -1184,10 +1184,11 @@ fuzz_target!(|data: &[u8]| {
     let b: u8 = u.arbitrary().unwrap_or(0);
     let config = config(a, b);
     let lmtp = config.lmtp;
+    let implicit = config.tls == TlsMode::Implicit;
     let mut h = Harness {
         lmtp: config.lmtp,
         allow_plaintext: config.allow_plaintext_auth,
-        encrypted: config.tls == TlsMode::Implicit,
+        encrypted: false,
         client: Client::new(config, Instant::ZERO),
         now: Duration::ZERO,
         out: Vec::new(),
@@ -1212,6 +1213,14 @@ fuzz_target!(|data: &[u8]| {
         model: Model::new(lmtp),
     };
     h.drain();
+    // Implicit TLS (RFC 8314 §3.3): the client's first instruction is the handshake;
+    // it completes before the server says anything.
+    if let Some(upgrade) = h.tls_pending.take().filter(|_| implicit) {
+        h.client.handle_tls_established(Instant::ZERO, upgrade);
+        h.encrypted = true;
+        assert!(h.client.is_encrypted());
+        h.drain();
+    }
     let mut ops = 0;
     while !u.is_empty() && ops < 512 {
         ops += 1;

@@ -39,6 +39,11 @@ fn auth_line(credentials: Credentials, mechanism: &str) -> Vec<u8> {
     config.credentials = Some(credentials);
     let now = Instant::ZERO;
     let mut client = Client::new(config, now);
+    // Implicit TLS (RFC 8314 §3.3): the handshake is the client's first instruction.
+    let Output::StartTls(up) = client.poll_output(&mut Vec::new()) else {
+        panic!("implicit TLS starts with the handshake");
+    };
+    client.handle_tls_established(now, up);
     let mut out = Vec::new();
     client.handle_input(now, b"220 mx.example.org\r\n");
     while !matches!(client.poll_output(&mut out), Output::Wait { .. }) {}

@@ -43,6 +43,11 @@ fn endless_challenges(max_auth_rounds: u8, limit: usize) -> (usize, bool, Option
     config.credentials = Some(Credentials::custom(Arc::new(EchoFactory)));
     config.max_auth_rounds = max_auth_rounds;
     let mut client = Client::new(config, Instant::ZERO);
+    // Implicit TLS (RFC 8314 §3.3): the handshake is the client's first instruction.
+    let Output::StartTls(up) = client.poll_output(&mut Vec::new()) else {
+        panic!("implicit TLS starts with the handshake");
+    };
+    client.handle_tls_established(Instant::ZERO, up);
     let mut out = Vec::new();
     let (mut answers, mut cancelled, mut challenges) = (0, false, 0);
     client.handle_input(Instant::ZERO, b"220 mx.example.org\r\n");

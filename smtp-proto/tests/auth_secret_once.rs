@@ -20,6 +20,11 @@ fn session(credentials: Credentials, prefer: &str, replies: &[&[u8]]) -> (Vec<u8
     config.credentials = Some(credentials);
     config.auth_preference = vec![Mechanism::new(prefer).unwrap()];
     let mut client = Client::new(config, Instant::ZERO);
+    // Implicit TLS (RFC 8314 §3.3): the handshake is the client's first instruction.
+    let Output::StartTls(up) = client.poll_output(&mut Vec::new()) else {
+        panic!("implicit TLS starts with the handshake");
+    };
+    client.handle_tls_established(Instant::ZERO, up);
     let mut wire = Vec::new();
     let mut out = Vec::new();
     let mut flights = replies.iter();

@@ -15,6 +15,11 @@ fn greeted_client() -> Client {
     config.tls = TlsMode::Implicit;
     let now = Instant::ZERO;
     let mut c = Client::new(config, now);
+    // Implicit TLS (RFC 8314 §3.3): the handshake is the client's first instruction.
+    let Output::StartTls(up) = c.poll_output(&mut Vec::new()) else {
+        panic!("implicit TLS starts with the handshake");
+    };
+    c.handle_tls_established(now, up);
     let mut out = Vec::new();
     c.handle_input(now, b"220 postfix.harness.test ESMTP Postfix (harness)\r\n");
     while !matches!(c.poll_output(&mut out), Output::Wait { .. }) {}

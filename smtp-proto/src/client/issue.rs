@@ -1,15 +1,22 @@
-//! Putting commands on the wire: as many as PIPELINING allows (RFC 2920), one at a time
-//! without it, and content chunk by chunk.
+//! Putting commands on the wire: what may go next, and its encoding. As many commands
+//! as PIPELINING allows (RFC 2920 §3.1: within the window, never past a group's last
+//! command), one at a time without it, session setup one command at a time, and content
+//! chunk by chunk (RFC 5321 §4.1.1.4, RFC 3030 §2). What a refusal found here does to
+//! the session is a transition of `state.rs`.
 
 use alloc::vec::Vec;
 
 use super::pending::Expect;
+use super::timers::Timer;
 use super::transaction::{Framing, Step};
-use super::{Client, Phase, Work};
+use super::{Client, Phase, SetupCmd, Work};
 use crate::body::{BdatEncoder, DataEncoder};
 use crate::command::{BodyType, Command};
-use crate::error::{Error, TxnError};
-use crate::output::{Event, Output, TxnFailure};
+
+/// RFC 4954 §4: AUTH lines may be up to 12288 octets, in both directions.
+pub(super) const AUTH_LINE_MAX: usize = 12288;
+use crate::error::TxnError;
+use crate::output::{Event, Output};
 
 /// What issuing the current transaction came to.
 enum Progress {
@@ -35,7 +42,7 @@ impl Client {
                     Progress::Body(o) => return Some(o),
                 }
             }
-            if !self.can_send() || self.phase == Phase::Quitting {
+            if !self.can_send() || matches!(self.phase, Phase::Quitting) {
                 return None;
             }
             match self.work.pop_front()? {
@@ -49,12 +56,15 @@ impl Client {
                 Work::Vrfy(arg) => self.issue_vrfy(&arg, out),
                 Work::Quit => {
                     self.write(out, &Command::Quit, Expect::Quit);
-                    self.phase = Phase::Quitting;
+                    self.quit_sent();
                 }
             }
         }
     }
 
+    /// The next step of the newest transaction: RSET if owed, MAIL, each RCPT, DATA or
+    /// the first BDAT, then content (RFC 5321 §3.3; RFC 2920 §3.1 for what may be
+    /// pipelined, RFC 3030 §2 for BDAT).
     fn issue_txn(&mut self, out: &mut Vec<u8>) -> Progress {
         let idx = self.active.len() - 1;
         let pipelining = self.pipelining();
@@ -69,12 +79,7 @@ impl Client {
                 let (params, bdat) = match checked {
                     Ok(p) => p,
                     Err(e) => {
-                        self.active[idx].fail(TxnFailure::Refused(e));
-                        self.active[idx].step = Step::Done;
-                        // Refused before anything was sent: no RSET is owed for it.
-                        let rset = self.rset_owed;
-                        self.finish(idx);
-                        self.rset_owed = rset;
+                        self.refuse_unsent(idx, e);
                         return Progress::Continue;
                     }
                 };
@@ -120,22 +125,8 @@ impl Client {
                     return Progress::Continue;
                 }
                 if t.too_many {
-                    // RFC 5321 §4.5.3.1.10: the server takes no more recipients in this
-                    // transaction. The RCPTs not yet sent (all after it without
-                    // pipelining, those behind a full window with it) are not tried: the
-                    // caller sends them in another transaction.
-                    let t = &mut self.active[idx];
-                    for rcpt in i..n {
-                        t.rcpt_replies += 1;
-                        self.events
-                            .push_back(Event::RecipientNotAttempted { txn: id, rcpt });
-                    }
-                    // RCPTs still on the wire may yet be accepted: on_rcpt decides
-                    // with the last reply.
-                    if t.all_rcpt_replies_in() && t.accepted.is_empty() {
-                        t.fail(TxnFailure::NoRecipients);
-                    }
-                    t.step = Step::BeforeBody;
+                    // RFC 5321 §4.5.3.1.10: no RCPT goes out after "too many recipients".
+                    self.not_attempted_from(idx, i);
                     return Progress::Continue;
                 }
                 if !self.can_send() {
@@ -215,6 +206,59 @@ impl Client {
         }
     }
 
+    /// Writes the pending setup command: one at a time, each a group of its own (RFC
+    /// 2920 §3.1: EHLO and STARTTLS end a group; ours: AUTH too, since its replies
+    /// decide what follows).
+    pub(super) fn write_setup(&mut self, cmd: SetupCmd, out: &mut Vec<u8>) {
+        let name = self.config.ehlo_name.clone();
+        match cmd {
+            SetupCmd::Hello if self.config.lmtp => {
+                self.write(out, &Command::Lhlo(&name), Expect::Ehlo)
+            }
+            SetupCmd::Hello => self.write(out, &Command::Ehlo(&name), Expect::Ehlo),
+            SetupCmd::Helo => self.write(out, &Command::Helo(&name), Expect::Helo),
+            SetupCmd::StartTls => {
+                self.starttls_sent = true;
+                self.write(out, &Command::StartTls, Expect::StartTls);
+            }
+            SetupCmd::Auth => {
+                let Phase::Setup { auth: Some(x), .. } = &mut self.phase else {
+                    return;
+                };
+                let mechanism = x.mechanism;
+                let initial = x.sasl.initial_response();
+                // RFC 4954 §4: no initial response if it would make the line too long;
+                // it then answers the server's empty challenge, from `deferred`.
+                let fits = initial.as_ref().is_none_or(|r| {
+                    let encoded = r.expose().len().div_ceil(3) * 4;
+                    7 + mechanism.as_str().len() + 1 + encoded <= AUTH_LINE_MAX
+                });
+                let (sent, deferred) = if fits {
+                    (initial, None)
+                } else {
+                    (None, initial)
+                };
+                x.deferred = deferred;
+                // RFC 4954 §4: the server's challenges may be as long as our lines.
+                self.reader.set_max_line(AUTH_LINE_MAX);
+                let cmd = Command::Auth {
+                    mechanism: &mechanism,
+                    initial_response: sent.as_ref().map(|r| r.expose()),
+                };
+                self.write(out, &cmd, Expect::Auth);
+            }
+            SetupCmd::AuthResponse(response) => {
+                self.write(out, &Command::AuthResponse(response.expose()), Expect::Auth)
+            }
+            SetupCmd::AuthCancel => {
+                if let Phase::Setup { auth: Some(x), .. } = &mut self.phase {
+                    x.cancelled = true;
+                }
+                self.write(out, &Command::AuthCancel, Expect::Auth);
+            }
+        }
+    }
+
     /// Frames one chunk of the content of the last active transaction into `out`.
     pub(super) fn write_body(
         &mut self,
@@ -235,27 +279,21 @@ impl Client {
         match framing {
             Framing::Data(enc) => {
                 if let Err(e) = enc.encode(chunk, out) {
-                    // DATA cannot be taken back: close without the end marker.
-                    t.fail(TxnFailure::Refused(TxnError::Body(e.clone())));
-                    return self.fail(Error::DataAborted(e));
+                    return self.data_aborted(e);
                 }
                 if last {
                     enc.finish(out);
                     t.step = Step::Done;
                     t.ended = true;
                     t.framing = None;
-                    self.body_deadline = None;
+                    self.timers.set(Timer::Body, None);
                     self.expect(Expect::DataEnd(id), out.len() - start);
                 } else {
-                    self.body_deadline = Some(now + block);
+                    self.timers.set(Timer::Body, Some(now + block));
                 }
             }
             Framing::Bdat(enc) => match enc.encode(chunk, last, out) {
-                Err(e) => {
-                    // RFC 3030 §2: stop sending chunks; RSET before the next MAIL.
-                    t.fail(TxnFailure::Refused(TxnError::Body(e)));
-                    self.settle(id);
-                }
+                Err(e) => self.chunk_refused(id, e),
                 Ok(_) => {
                     if last {
                         t.step = Step::Done;

@@ -24,6 +24,7 @@ mod cram_md5;
 mod issue;
 mod pending;
 mod state;
+mod timers;
 mod transaction;
 
 use alloc::boxed::Box;
@@ -34,30 +35,76 @@ use crate::command::{Command, Mechanism, VrfyArg};
 use crate::config::{Config, TlsMode};
 use crate::ehlo::{Capabilities, Hello};
 use crate::envelope::Envelope;
-use crate::error::{Error, Stage, UsageError};
-use crate::output::{Event, Output, TlsUpgrade, TxnFailure, TxnId};
+use crate::error::{Error, UsageError};
+use crate::output::{Event, Output, TlsUpgrade, TxnId};
 use crate::reply::{ReplyError, ReplyReader};
 use crate::time::Instant;
 
 pub use auth::{Sasl, SaslError, SaslFactory};
 use pending::{Expect, Pending};
+use timers::{Timer, Timers};
 use transaction::{Step, Txn};
 
-/// Where the session is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Where the session is, with what only that phase has: no other combination can be
+/// represented. Every change of phase is a named transition in `state.rs` (or the input
+/// that causes it, in this file).
+#[derive(Debug)]
 enum Phase {
+    /// The TLS handshake: first thing under implicit TLS (RFC 8314 §3.3), or after
+    /// STARTTLS got 220 (RFC 3207 §4.2). `asked`: `Output::StartTls` was handed out and
+    /// its timer runs. The core takes no input until the handshake completes.
+    Handshake { asked: bool, then: AfterHandshake },
     /// Waiting for the 220 greeting.
     Greeting,
-    /// EHLO, STARTTLS, AUTH: one command at a time.
-    Setup,
-    /// STARTTLS got 220: the core waits for the handshake and takes no input.
-    TlsPending,
+    /// EHLO, STARTTLS, AUTH: one command at a time. `next` goes out on the next poll;
+    /// `auth` is the AUTH exchange under way, its secrets dropped with the phase.
+    Setup {
+        next: Option<SetupCmd>,
+        auth: Option<AuthExchange>,
+    },
     /// Transactions and application commands flow.
     Ready,
     /// QUIT is out.
     Quitting,
+    /// The session ended (orderly with `None`): `Closed` is reported after the events
+    /// already queued.
+    Closing(Option<Error>),
     /// Over; `poll_output` returns `Closed(None)`.
     Closed,
+}
+
+/// One AUTH exchange (RFC 4954 §4).
+struct AuthExchange {
+    mechanism: Mechanism,
+    sasl: Box<dyn Sasl>,
+    /// An initial response too long for the AUTH line: it answers the server's empty
+    /// challenge (RFC 4954 §4), once.
+    deferred: Option<crate::secret::Secret>,
+    /// Challenges received. Wider than the `u8` cap, so that the cap is passed (and
+    /// holds) at 255 too: at most 256 are counted before `*`.
+    rounds: u16,
+    /// `*` went out: the next reply ends the exchange.
+    cancelled: bool,
+}
+
+impl core::fmt::Debug for AuthExchange {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("AuthExchange")
+            .field("mechanism", &self.mechanism)
+            .field("rounds", &self.rounds)
+            .field("cancelled", &self.cancelled)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Where a session resumes once its TLS handshake completes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum AfterHandshake {
+    /// Implicit TLS: the greeting comes over TLS (RFC 8314 §3.3).
+    Greeting,
+    /// STARTTLS: everything learnt before is forgotten and EHLO goes out again
+    /// (RFC 3207 §4.2).
+    Ehlo,
 }
 
 /// The next session-setup command, written on the next poll.
@@ -96,23 +143,10 @@ pub struct Client {
     encrypted: bool,
     /// STARTTLS already went out once (RFC 3207 §4.2: never twice).
     starttls_sent: bool,
-    setup_next: Option<SetupCmd>,
-    auth: Option<(Mechanism, Box<dyn Sasl>)>,
-    /// An initial response too long for the AUTH line: it answers the server's empty
-    /// challenge (RFC 4954 §4), once.
-    auth_deferred: Option<crate::secret::Secret>,
-    /// Challenges received in this exchange. Wider than the `u8` cap, so that the cap
-    /// is passed (and holds) at 255 too: at most 256 are counted before `*`.
-    auth_rounds: u16,
-    /// `*` went out: the next reply ends the exchange.
-    auth_cancelled: bool,
     authenticated: Option<Mechanism>,
     pending: Pending,
-    greeting_deadline: Instant,
-    tls_deadline: Option<Instant>,
-    tls_upgrade_owed: bool,
-    /// While content is written without a reply owed, writes have this deadline.
-    body_deadline: Option<Instant>,
+    /// Every deadline of the session, one per timer.
+    timers: Timers,
     work: VecDeque<Work>,
     /// Transactions with commands on the wire, oldest first.
     active: VecDeque<Box<Txn>>,
@@ -121,8 +155,6 @@ pub struct Client {
     /// A transaction failed since the last RSET (RFC 5321 §4.1.4; ours: always RSET).
     rset_owed: bool,
     quit_asked: bool,
-    /// Set when the session ends; reported after the events already queued.
-    close: Option<Option<Error>>,
 }
 
 impl core::fmt::Debug for Client {
@@ -139,8 +171,10 @@ impl core::fmt::Debug for Client {
 }
 
 impl Client {
-    /// A new session on a connection that was just opened at `now` (already encrypted if
-    /// the configuration says implicit TLS). The greeting timer starts now.
+    /// A new session on a connection that was just opened at `now`. The greeting timer
+    /// starts now; under implicit TLS (RFC 8314 §3.3) the first output is
+    /// [`Output::StartTls`] instead, and the greeting timer starts when the handshake
+    /// completes.
     ///
     /// With a configuration [`Config::validate`] refuses, the session is over before it
     /// starts: the first poll returns `Closed(Some(Error::InvalidConfig(..)))` and nothing
@@ -148,32 +182,35 @@ impl Client {
     pub fn new(config: Config, now: Instant) -> Self {
         let reader = ReplyReader::new(config.reply_limits);
         let invalid = config.validate().err().map(Error::InvalidConfig);
+        let mut timers = Timers::default();
+        let phase = if let Some(e) = invalid {
+            Phase::Closing(Some(e))
+        } else if config.tls == TlsMode::Implicit {
+            Phase::Handshake {
+                asked: false,
+                then: AfterHandshake::Greeting,
+            }
+        } else {
+            timers.set(Timer::Greeting, Some(now + config.timeouts.greeting));
+            Phase::Greeting
+        };
         Client {
-            greeting_deadline: now + config.timeouts.greeting,
-            encrypted: config.tls == TlsMode::Implicit,
+            timers,
+            encrypted: false,
             config,
             now,
-            phase: Phase::Greeting,
+            phase,
             reader,
             caps: Capabilities::default(),
             starttls_sent: false,
-            setup_next: None,
-            auth: None,
-            auth_deferred: None,
-            auth_rounds: 0,
-            auth_cancelled: false,
             authenticated: None,
             pending: Pending::default(),
-            tls_deadline: None,
-            tls_upgrade_owed: false,
-            body_deadline: None,
             work: VecDeque::new(),
             active: VecDeque::new(),
             events: VecDeque::new(),
             next_txn: 0,
             rset_owed: false,
             quit_asked: false,
-            close: invalid.map(Some),
         }
     }
 
@@ -200,32 +237,25 @@ impl Client {
 
     /// Whether the session is over (or ending: the `Closed` output is still to come).
     pub fn is_closed(&self) -> bool {
-        self.phase == Phase::Closed || self.close.is_some()
+        matches!(self.phase, Phase::Closing(_) | Phase::Closed)
     }
 
     /// Whether the session is set up and idle: nothing queued, nothing owed.
     pub fn is_idle(&self) -> bool {
-        self.phase == Phase::Ready
+        matches!(self.phase, Phase::Ready)
             && self.pending.is_empty()
             && self.work.is_empty()
             && self.active.is_empty()
     }
 
-    /// When the driver must call [`Client::handle_timeout`]: the deadline of the reply
-    /// being awaited, of the TLS handshake, or of the content being written.
+    /// When the driver must call [`Client::handle_timeout`]: the earliest armed timer
+    /// (the greeting, the TLS handshake, the reply being awaited, or the content being
+    /// written).
     pub fn deadline(&self) -> Option<Instant> {
         if self.is_closed() {
             return None;
         }
-        let reply = match self.phase {
-            Phase::Greeting => Some(self.greeting_deadline),
-            Phase::TlsPending => self.tls_deadline,
-            _ => self.pending.deadline(&self.config.timeouts),
-        };
-        match (reply, self.body_deadline) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        self.timers.next().map(|(_, at)| at)
     }
 
     // ----- inputs -----
@@ -236,25 +266,22 @@ impl Client {
         if self.is_closed() || input.is_empty() {
             return;
         }
-        if self.phase == Phase::TlsPending {
-            // Nothing may arrive between the 220 and the handshake (RFC 3207 §4.2).
-            return self.fail(Error::ResponseInjection);
+        if matches!(self.phase, Phase::Handshake { .. }) {
+            return self.on_injection();
         }
         while !input.is_empty() && !self.is_closed() {
             match self.read_next(&mut input) {
                 Ok(Some(Hello::Capabilities(caps))) => self.on_capabilities(caps),
                 Ok(Some(Hello::Other(reply))) => {
                     self.on_reply(reply);
-                    if self.phase == Phase::TlsPending
+                    if matches!(self.phase, Phase::Handshake { .. })
                         && (!input.is_empty() || self.reader.has_partial())
                     {
-                        // Bytes behind the 220 would be read as if they came over TLS
-                        // (CVE-2021-38371, CVE-2020-14954 and kin).
-                        return self.fail(Error::ResponseInjection);
+                        return self.on_injection();
                     }
                 }
                 Ok(None) => {}
-                Err(e) => return self.fail(Error::Protocol(crate::error::ProtocolError::Reply(e))),
+                Err(e) => return self.on_malformed(e),
             }
         }
     }
@@ -263,7 +290,7 @@ impl Client {
     /// straight into capabilities ([`ReplyReader::read_ehlo`]); any other is
     /// [`Hello::Other`].
     fn read_next(&mut self, input: &mut &[u8]) -> Result<Option<Hello>, ReplyError> {
-        if self.phase != Phase::Greeting && self.pending.head() == Some(Expect::Ehlo) {
+        if !matches!(self.phase, Phase::Greeting) && self.pending.head() == Some(Expect::Ehlo) {
             self.reader.read_ehlo(input)
         } else {
             Ok(self.reader.read(input)?.map(Hello::Other))
@@ -273,65 +300,33 @@ impl Client {
     /// The server closed its side of the connection.
     pub fn handle_eof(&mut self, now: Instant) {
         self.now = now;
-        if self.is_closed() {
-            return;
+        if !self.is_closed() {
+            self.on_eof();
         }
-        if self.phase == Phase::Quitting && self.pending.head() == Some(Expect::Quit) {
-            // A server may close without its 221; QUIT was the last word either way.
-            // (With replies still owed before QUIT's, the close is an error like any.)
-            return self.close_with(None);
-        }
-        let stage = match self.phase {
-            Phase::Greeting => Some(Stage::Greeting),
-            Phase::TlsPending => Some(Stage::TlsHandshake),
-            _ => self
-                .pending
-                .head()
-                .map(Expect::stage)
-                .or(if self.reader.has_partial() {
-                    Some(Stage::Noop)
-                } else {
-                    None
-                }),
-        };
-        self.fail(Error::ConnectionClosed { stage });
     }
 
     /// The driver's timer fired. Ignored unless a deadline really passed.
     pub fn handle_timeout(&mut self, now: Instant) {
         self.now = now;
-        let Some(deadline) = self.deadline() else {
-            return;
-        };
-        if now < deadline {
+        if self.is_closed() {
             return;
         }
-        let stage = match self.phase {
-            Phase::Greeting => Stage::Greeting,
-            Phase::TlsPending => Stage::TlsHandshake,
-            _ => self
-                .pending
-                .head()
-                .map(Expect::stage)
-                .unwrap_or(Stage::DataBlock),
-        };
-        self.fail(Error::Timeout { stage });
+        if let Some((timer, deadline)) = self.timers.next() {
+            if now >= deadline {
+                self.on_timeout(timer);
+            }
+        }
     }
 
-    /// The TLS handshake asked for by [`Output::StartTls`] completed. The core forgets
+    /// The TLS handshake asked for by [`Output::StartTls`] completed. Under implicit TLS
+    /// the greeting is awaited next (RFC 8314 §3.3); after STARTTLS the core forgets
     /// every capability and sends EHLO again (RFC 3207 §4.2).
     pub fn handle_tls_established(&mut self, now: Instant, upgrade: TlsUpgrade) {
         let _ = upgrade;
         self.now = now;
-        if self.phase != Phase::TlsPending || self.tls_upgrade_owed {
-            return;
+        if !self.is_closed() {
+            self.on_tls_established();
         }
-        self.encrypted = true;
-        self.tls_deadline = None;
-        self.caps = Capabilities::default();
-        self.phase = Phase::Setup;
-        self.events.push_back(Event::TlsEstablished);
-        self.setup_next = Some(SetupCmd::Hello);
     }
 
     // ----- application requests -----
@@ -462,25 +457,14 @@ impl Client {
             if let Some(e) = self.events.pop_front() {
                 return Output::Event(e);
             }
-            if let Some(err) = self.close.take() {
-                self.phase = Phase::Closed;
-                if err.as_ref().is_some_and(ends_politely) {
-                    // The server is sound, we just cannot go on: say goodbye (RFC 5321
-                    // §4.1.1.10) without waiting for the 221.
-                    Command::Quit.encode(out);
-                }
-                return Output::Closed(err);
+            if matches!(self.phase, Phase::Closing(_)) {
+                return self.closed(out);
             }
-            match self.phase {
+            match &mut self.phase {
                 Phase::Closed => return Output::Closed(None),
-                Phase::TlsPending if self.tls_upgrade_owed => {
-                    self.tls_upgrade_owed = false;
-                    let deadline = self.now + self.config.timeouts.tls_handshake;
-                    self.tls_deadline = Some(deadline);
-                    return Output::StartTls(TlsUpgrade { deadline });
-                }
-                Phase::Setup => {
-                    if let Some(cmd) = self.setup_next.take() {
+                Phase::Handshake { asked: false, .. } => return self.ask_handshake(),
+                Phase::Setup { next, .. } => {
+                    if let Some(cmd) = next.take() {
                         self.write_setup(cmd, out);
                     }
                 }
@@ -491,7 +475,7 @@ impl Client {
                 }
                 _ => {}
             }
-            if self.events.is_empty() && self.close.is_none() {
+            if self.events.is_empty() && !matches!(self.phase, Phase::Closing(_)) {
                 if self.is_idle() {
                     // An idle session may sit in a pool for hours: give back the queues'
                     // buffers (a few hundred bytes) rather than keep their high-water mark.
@@ -507,18 +491,59 @@ impl Client {
 
     // ----- internals shared by state.rs -----
 
+    /// The setup command to write on the next poll (only while setting up).
+    fn setup_next(&mut self, cmd: SetupCmd) {
+        if let Phase::Setup { next, .. } = &mut self.phase {
+            *next = Some(cmd);
+        }
+    }
+
     fn write(&mut self, out: &mut Vec<u8>, cmd: &Command<'_>, expect: Expect) {
         let start = out.len();
         cmd.encode(out);
         self.expect(expect, out.len() - start);
     }
 
-    /// Records that a reply is owed for `bytes` just written.
+    /// Records that a reply is owed for `bytes` just written. With nothing owed before,
+    /// it is the head: its reply timer starts now.
     fn expect(&mut self, expect: Expect, bytes: usize) {
-        self.pending.push(self.now, expect, bytes);
+        let was_head = self.pending.is_empty();
+        self.pending.push(expect, bytes);
+        if was_head {
+            self.arm_reply_timer();
+        }
         if let Some(t) = expect.txn().and_then(|id| self.txn_mut(id)) {
             t.outstanding += 1;
         }
+    }
+
+    /// The reply at the head of the queue is complete: its transaction owes one reply
+    /// fewer, and the next reply's timer starts now. The one place `outstanding` falls.
+    fn answered(&mut self) -> Option<Expect> {
+        let head = self.pending.pop();
+        if let Some(t) = head.and_then(Expect::txn).and_then(|id| self.txn_mut(id)) {
+            t.outstanding -= 1;
+        }
+        self.arm_reply_timer();
+        head
+    }
+
+    /// The command just answered owes another reply (LMTP: one per accepted recipient,
+    /// RFC 2033 §4.2): it is the head again, its timer restarted.
+    fn owed_again(&mut self, expect: Expect) {
+        self.pending.push_front(expect);
+        if let Some(t) = expect.txn().and_then(|id| self.txn_mut(id)) {
+            t.outstanding += 1;
+        }
+        self.arm_reply_timer();
+    }
+
+    /// RFC 5321 §4.5.3.2: the head's reply is awaited under its own command's timer,
+    /// from when it became the head (the whole reply, however it trickles in).
+    fn arm_reply_timer(&mut self) {
+        let timeouts = &self.config.timeouts;
+        let deadline = self.pending.head().map(|e| self.now + e.timeout(timeouts));
+        self.timers.set(Timer::Reply, deadline);
     }
 
     fn txn_mut(&mut self, id: TxnId) -> Option<&mut Txn> {
@@ -544,84 +569,5 @@ impl Client {
 
     fn pipelining(&self) -> bool {
         self.config.pipelining && self.caps.pipelining()
-    }
-
-    /// Ends the session with `err` (or orderly with `None`): every transaction still
-    /// open gets its outcome first.
-    ///
-    /// Unknown (RFC 5321 §4.5.3.2.6) only where the message may have been delivered:
-    /// its end of data (or BDAT LAST) went out and no failure is known. A transaction
-    /// already failed (MAIL refused, no recipient accepted, a chunk refused) keeps that
-    /// failure, even with its end marker or BDAT LAST on the wire: no server delivers
-    /// it.
-    fn close_with(&mut self, err: Option<Error>) {
-        if self.is_closed() {
-            return;
-        }
-        while let Some(t) = self.active.pop_front() {
-            if t.ended && t.failure.is_none() {
-                let owed = t.finals_expected(self.config.lmtp).saturating_sub(t.finals);
-                if self.config.lmtp && !t.accepted.is_empty() {
-                    for &r in t.accepted.iter().skip(t.finals).take(owed) {
-                        self.events.push_back(Event::OutcomeUnknown {
-                            txn: t.id,
-                            rcpt: Some(r),
-                        });
-                    }
-                } else {
-                    self.events.push_back(Event::OutcomeUnknown {
-                        txn: t.id,
-                        rcpt: None,
-                    });
-                }
-            } else {
-                self.not_delivered(&t);
-            }
-        }
-        while let Some(w) = self.work.pop_front() {
-            if let Work::Txn(t) = w {
-                self.events.push_back(Event::TransactionFailed {
-                    txn: t.id,
-                    rcpt: None,
-                    failure: TxnFailure::SessionClosed,
-                });
-            }
-        }
-        self.pending.clear();
-        self.body_deadline = None;
-        self.auth = None;
-        self.auth_deferred = None;
-        self.close = Some(err);
-    }
-
-    /// Reports a transaction the server certainly did not deliver as the session ends:
-    /// its recorded failure, or else [`TxnFailure::SessionClosed`] (transient).
-    fn not_delivered(&mut self, t: &Txn) {
-        let failure = t.failure.clone().unwrap_or(TxnFailure::SessionClosed);
-        self.events.push_back(Event::TransactionFailed {
-            txn: t.id,
-            rcpt: None,
-            failure,
-        });
-    }
-
-    fn fail(&mut self, err: Error) {
-        self.close_with(Some(err));
-    }
-}
-
-/// Errors after which the connection is still in step and QUIT is worth sending. A 554
-/// (or other refusing) greeting counts: that server waits for QUIT before closing
-/// (RFC 5321 §3.1); after a 421 it is closing anyway (§3.8).
-fn ends_politely(err: &Error) -> bool {
-    match err {
-        Error::ServiceUnavailable(reply) => reply.code().get() != 421,
-        _ => matches!(
-            err,
-            Error::TlsRequired(_)
-                | Error::CredentialsWithheld
-                | Error::Auth(_)
-                | Error::Rejected { .. }
-        ),
     }
 }

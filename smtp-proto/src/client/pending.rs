@@ -1,5 +1,6 @@
 //! Commands on the wire whose replies are owed, in order (RFC 2920 §3.1: replies are
-//! matched to commands by counting), with the byte window and the reply timer.
+//! matched to commands by counting), with the byte window. The reply timer is the
+//! client's (`Timer::Reply`), armed whenever the head of this queue changes.
 
 use alloc::collections::VecDeque;
 use core::time::Duration;
@@ -7,7 +8,6 @@ use core::time::Duration;
 use crate::config::Timeouts;
 use crate::error::Stage;
 use crate::output::TxnId;
-use crate::time::Instant;
 
 /// What a reply will answer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -107,23 +107,17 @@ pub(crate) struct Pending {
     unanswered: usize,
     /// Group terminators owed a reply (kept as a count: checked before every command).
     terminators: usize,
-    /// When the head's reply started being awaited: the timer covers the whole reply.
-    head_since: Instant,
 }
 
 impl Pending {
-    pub fn push(&mut self, now: Instant, expect: Expect, bytes: usize) {
-        if self.queue.is_empty() {
-            self.head_since = now;
-        }
+    pub fn push(&mut self, expect: Expect, bytes: usize) {
         self.unanswered += bytes;
         self.terminators += usize::from(expect.ends_group());
         self.queue.push_back(Entry { expect, bytes });
     }
 
     /// Puts back a command that owes another reply (LMTP's per-recipient final replies).
-    pub fn push_front(&mut self, now: Instant, expect: Expect) {
-        self.head_since = now;
+    pub fn push_front(&mut self, expect: Expect) {
         self.queue.push_front(Entry { expect, bytes: 0 });
     }
 
@@ -131,12 +125,11 @@ impl Pending {
         self.queue.front().map(|e| e.expect)
     }
 
-    /// Removes the head once its reply is complete; the next reply's timer starts now.
-    pub fn pop(&mut self, now: Instant) -> Option<Expect> {
+    /// Removes the head once its reply is complete.
+    pub fn pop(&mut self) -> Option<Expect> {
         let e = self.queue.pop_front()?;
         self.unanswered -= e.bytes;
         self.terminators -= usize::from(e.expect.ends_group());
-        self.head_since = now;
         Some(e.expect)
     }
 
@@ -151,10 +144,6 @@ impl Pending {
     /// Whether a group terminator is awaiting its reply.
     pub fn has_terminator(&self) -> bool {
         self.terminators > 0
-    }
-
-    pub fn deadline(&self, t: &Timeouts) -> Option<Instant> {
-        self.head().map(|e| self.head_since + e.timeout(t))
     }
 
     pub fn shrink_to_fit(&mut self) {
@@ -214,22 +203,17 @@ mod tests {
         }
     }
 
-    /// The deadline is the head's timer from when its reply started being awaited: a
-    /// pipelined RCPT's timer starts when MAIL's reply is read, not when it was sent.
+    /// The byte window counts what was written and not yet answered.
     #[test]
-    fn the_deadline_runs_from_when_the_head_became_the_head() {
-        let t = distinct();
-        let at = |s| Instant::ZERO + Duration::from_secs(s);
+    fn unanswered_octets_are_counted_until_their_reply() {
         let mut p = Pending::default();
-        assert_eq!(p.deadline(&t), None);
-        p.push(at(10), Expect::Mail(TxnId(0)), 27);
-        p.push(at(10), Expect::Rcpt(TxnId(0), 0), 25);
-        assert_eq!(p.deadline(&t), Some(at(10) + t.mail));
-        assert_eq!(p.pop(at(11)), Some(Expect::Mail(TxnId(0))));
-        assert_eq!(p.deadline(&t), Some(at(11) + t.rcpt));
+        p.push(Expect::Mail(TxnId(0)), 27);
+        p.push(Expect::Rcpt(TxnId(0), 0), 25);
+        assert_eq!(p.unanswered(), 52);
+        assert_eq!(p.pop(), Some(Expect::Mail(TxnId(0))));
         assert_eq!(p.unanswered(), 25);
-        assert_eq!(p.pop(at(12)), Some(Expect::Rcpt(TxnId(0), 0)));
-        assert_eq!(p.deadline(&t), None);
+        assert_eq!(p.pop(), Some(Expect::Rcpt(TxnId(0), 0)));
         assert_eq!(p.unanswered(), 0);
+        assert!(p.is_empty());
     }
 }

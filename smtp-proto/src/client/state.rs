@@ -1,4 +1,13 @@
-//! Every transition driven by a server reply, in one place.
+//! The session's rule book: every change of phase and every way the session ends is a
+//! named transition here, whether a server reply, the end of the stream, a timer
+//! (`timers.rs`), a finished handshake or a refusal found while encoding causes it.
+//! `issue.rs` decides what may go on the wire next and encodes it; `mod.rs` takes the
+//! inputs and hands out the outputs.
+//!
+//! Phases (`Phase` carries what only it has):
+//! `Handshake` (implicit TLS, RFC 8314 §3.3) → `Greeting` → `Setup` (EHLO, STARTTLS,
+//! AUTH) → [`Handshake` → `Setup`] (RFC 3207 §4.2) → `Ready` → `Quitting` →
+//! `Closing` → `Closed`; any phase may go to `Closing`.
 //!
 //! Rules that hold throughout:
 //! - a reply answers the oldest command still owed one (RFC 2920 §3.1); a reply with
@@ -13,29 +22,227 @@ use alloc::vec::Vec;
 use base64::Engine;
 
 use super::pending::Expect;
-use super::transaction::{Framing, Step};
-use super::{Client, Phase, SetupCmd};
+use super::timers::Timer;
+use super::transaction::{Framing, Step, Txn};
+use super::{AfterHandshake, AuthExchange, Client, Phase, SetupCmd, Work};
 use crate::body::DataEncoder;
 use crate::command::Command;
 use crate::config::{TlsMode, TlsPolicy};
 use crate::ehlo::Capabilities;
 use crate::error::{AuthError, Error, ProtocolError, Stage, TlsRequiredError};
-use crate::output::{Event, TxnFailure, TxnId};
+use crate::output::{Event, Output, TlsUpgrade, TxnFailure, TxnId};
 use crate::reply::Reply;
 use crate::report::too_many_recipients;
 
-/// RFC 4954 §4: AUTH lines may be up to 12288 octets, in both directions.
-const AUTH_LINE_MAX: usize = 12288;
-
 impl Client {
+    // ----- the session's own transitions: inputs other than replies -----
+
+    /// RFC 5321 §3.8 and §4.1.1.10: the server closed. After QUIT that is the end asked
+    /// for; anywhere else the session fails, named for the reply it was waiting for.
+    pub(super) fn on_eof(&mut self) {
+        if matches!(self.phase, Phase::Quitting) && self.pending.head() == Some(Expect::Quit) {
+            // A server may close without its 221; QUIT was the last word either way.
+            // (With replies still owed before QUIT's, the close is an error like any.)
+            return self.close_with(None);
+        }
+        let stage = match self.phase {
+            Phase::Greeting => Some(Stage::Greeting),
+            Phase::Handshake { .. } => Some(Stage::TlsHandshake),
+            _ => self
+                .pending
+                .head()
+                .map(Expect::stage)
+                .or(if self.reader.has_partial() {
+                    Some(Stage::Noop)
+                } else {
+                    None
+                }),
+        };
+        self.fail(Error::ConnectionClosed { stage });
+    }
+
+    /// RFC 5321 §4.5.3.2: a timer ran out; the session fails, named for what it waited
+    /// for.
+    pub(super) fn on_timeout(&mut self, timer: Timer) {
+        let stage = match timer {
+            Timer::Greeting => Stage::Greeting,
+            Timer::TlsHandshake => Stage::TlsHandshake,
+            // Content written while replies are owed (BDAT pipelined behind RCPTs) is
+            // blamed on the oldest owed reply, as a reply timer would be.
+            Timer::Reply | Timer::Body => self
+                .pending
+                .head()
+                .map(Expect::stage)
+                .unwrap_or(Stage::DataBlock),
+        };
+        self.fail(Error::Timeout { stage });
+    }
+
+    /// The handshake is done: implicit TLS goes on to the greeting (RFC 8314 §3.3),
+    /// STARTTLS forgets what it learnt in plaintext and says EHLO again (RFC 3207 §4.2).
+    /// A handshake nobody asked for changes nothing.
+    pub(super) fn on_tls_established(&mut self) {
+        let Phase::Handshake { asked: true, then } = self.phase else {
+            return;
+        };
+        self.encrypted = true;
+        self.timers.set(Timer::TlsHandshake, None);
+        match then {
+            AfterHandshake::Greeting => {
+                self.phase = Phase::Greeting;
+                let deadline = self.now + self.config.timeouts.greeting;
+                self.timers.set(Timer::Greeting, Some(deadline));
+            }
+            AfterHandshake::Ehlo => {
+                self.caps = Capabilities::default();
+                self.phase = Phase::Setup {
+                    next: Some(SetupCmd::Hello),
+                    auth: None,
+                };
+                self.events.push_back(Event::TlsEstablished);
+            }
+        }
+    }
+
+    /// Bytes arrived while the core waits for a TLS handshake: behind STARTTLS's 220 they
+    /// would be read as if they came over TLS (RFC 3207 §4.2; CVE-2021-38371,
+    /// CVE-2020-14954 and kin), and before an implicit TLS handshake they are not TLS at
+    /// all (RFC 8314 §3.3).
+    pub(super) fn on_injection(&mut self) {
+        self.fail(Error::ResponseInjection);
+    }
+
+    /// A reply broke the grammar of RFC 5321 §4.2 (or a configured limit): the stream
+    /// is out of step for good.
+    pub(super) fn on_malformed(&mut self, e: crate::reply::ReplyError) {
+        self.fail(Error::Protocol(ProtocolError::Reply(e)));
+    }
+
+    /// Content that cannot be framed (a NUL outside BINARYMIME) under DATA: what was
+    /// sent cannot be taken back (RFC 5321 §4.1.1.4 has no abort), so the session closes
+    /// without the end marker and the message is not delivered.
+    pub(super) fn data_aborted(&mut self, e: crate::body::BodyError) {
+        if let Some(t) = self.active.back_mut() {
+            t.fail(TxnFailure::Refused(crate::error::TxnError::Body(e.clone())));
+        }
+        self.fail(Error::DataAborted(e));
+    }
+
+    /// The same under BDAT: no more chunks go out, BDAT LAST included (RFC 3030 §2), and
+    /// an RSET comes before the next MAIL.
+    pub(super) fn chunk_refused(&mut self, id: TxnId, e: crate::body::BodyError) {
+        if let Some(t) = self.txn_mut(id) {
+            t.fail(TxnFailure::Refused(crate::error::TxnError::Body(e)));
+        }
+        self.settle(id);
+    }
+
+    /// The end is reported: `Closing` becomes `Closed`. After an error that leaves the
+    /// server in step (see `ends_politely`), QUIT goes out without waiting for its 221
+    /// (RFC 5321 §4.1.1.10).
+    pub(super) fn closed(&mut self, out: &mut Vec<u8>) -> Output {
+        let err = match core::mem::replace(&mut self.phase, Phase::Closed) {
+            Phase::Closing(err) => err,
+            _ => None,
+        };
+        if err.as_ref().is_some_and(ends_politely) {
+            Command::Quit.encode(out);
+        }
+        Output::Closed(err)
+    }
+
+    /// `Output::StartTls` is handed out: the handshake's timer starts (RFC 3207 §4,
+    /// RFC 8314 §3.3). Nothing is read until it completes.
+    pub(super) fn ask_handshake(&mut self) -> Output {
+        if let Phase::Handshake { asked, .. } = &mut self.phase {
+            *asked = true;
+        }
+        let deadline = self.now + self.config.timeouts.tls_handshake;
+        self.timers.set(Timer::TlsHandshake, Some(deadline));
+        Output::StartTls(TlsUpgrade { deadline })
+    }
+
+    /// QUIT is on the wire (RFC 5321 §4.1.1.10): nothing more is sent; its reply, or the
+    /// server's close, ends the session.
+    pub(super) fn quit_sent(&mut self) {
+        self.phase = Phase::Quitting;
+    }
+
+    /// Ends the session with `err` (or orderly with `None`): every transaction still
+    /// open gets its outcome first.
+    ///
+    /// Unknown (RFC 5321 §4.5.3.2.6) only where the message may have been delivered:
+    /// its end of data (or BDAT LAST) went out and no failure is known. A transaction
+    /// already failed (MAIL refused, no recipient accepted, a chunk refused) keeps that
+    /// failure, even with its end marker or BDAT LAST on the wire: no server delivers
+    /// it.
+    pub(super) fn close_with(&mut self, err: Option<Error>) {
+        if self.is_closed() {
+            return;
+        }
+        while let Some(t) = self.active.pop_front() {
+            if t.ended && t.failure.is_none() {
+                let owed = t.finals_expected(self.config.lmtp).saturating_sub(t.finals);
+                if self.config.lmtp && !t.accepted.is_empty() {
+                    for &r in t.accepted.iter().skip(t.finals).take(owed) {
+                        self.events.push_back(Event::OutcomeUnknown {
+                            txn: t.id,
+                            rcpt: Some(r),
+                        });
+                    }
+                } else {
+                    self.events.push_back(Event::OutcomeUnknown {
+                        txn: t.id,
+                        rcpt: None,
+                    });
+                }
+            } else {
+                self.not_delivered(&t);
+            }
+        }
+        while let Some(w) = self.work.pop_front() {
+            if let Work::Txn(t) = w {
+                self.events.push_back(Event::TransactionFailed {
+                    txn: t.id,
+                    rcpt: None,
+                    failure: TxnFailure::SessionClosed,
+                });
+            }
+        }
+        self.pending.clear();
+        self.timers.clear();
+        // The setup phase goes, and any AUTH exchange with its secrets.
+        self.phase = Phase::Closing(err);
+    }
+
+    /// Reports a transaction the server certainly did not deliver as the session ends:
+    /// its recorded failure, or else [`TxnFailure::SessionClosed`] (transient).
+    pub(super) fn not_delivered(&mut self, t: &Txn) {
+        let failure = t.failure.clone().unwrap_or(TxnFailure::SessionClosed);
+        self.events.push_back(Event::TransactionFailed {
+            txn: t.id,
+            rcpt: None,
+            failure,
+        });
+    }
+
+    /// The session fails with `err`: [`close_with`](Self::close_with) an error.
+    pub(super) fn fail(&mut self, err: Error) {
+        self.close_with(Some(err));
+    }
+
+    // ----- replies -----
+
+    /// A complete reply: it answers the oldest command owed one (RFC 2920 §3.1, RFC 5321
+    /// §4.2); 421 is the server closing whatever it answers (RFC 5321 §3.8).
     pub(super) fn on_reply(&mut self, reply: Reply) {
         if reply.code().get() == 421 {
             return self.on_421(reply);
         }
-        if self.phase == Phase::Greeting {
+        if matches!(self.phase, Phase::Greeting) {
             return self.on_greeting(reply);
         }
-        let Some(expect) = self.pending.pop(self.now) else {
+        let Some(expect) = self.answered() else {
             return self.fail(Error::Protocol(ProtocolError::UnexpectedReply(reply)));
         };
         match expect {
@@ -125,7 +332,7 @@ impl Client {
         while let Some(t) = self.active.pop_front() {
             self.not_delivered(&t);
         }
-        if self.phase == Phase::Quitting {
+        if matches!(self.phase, Phase::Quitting) {
             return self.close_with(None);
         }
         self.fail(Error::ServiceUnavailable(reply));
@@ -135,8 +342,11 @@ impl Client {
     fn on_greeting(&mut self, reply: Reply) {
         if reply.code().get() == 220 {
             self.events.push_back(Event::Greeting(reply));
-            self.phase = Phase::Setup;
-            self.setup_next = Some(SetupCmd::Hello);
+            self.timers.set(Timer::Greeting, None);
+            self.phase = Phase::Setup {
+                next: Some(SetupCmd::Hello),
+                auth: None,
+            };
         } else if reply.is_transient() || reply.is_permanent() {
             self.fail(Error::ServiceUnavailable(reply));
         } else {
@@ -144,6 +354,8 @@ impl Client {
         }
     }
 
+    /// A reply code the command cannot have (RFC 5321 §4.3.2 lists each command's): the
+    /// server is out of step, and the session fails.
     fn unexpected(&mut self, stage: Stage, reply: Reply) {
         self.fail(Error::Protocol(ProtocolError::UnexpectedCode {
             stage,
@@ -162,7 +374,7 @@ impl Client {
             if !self.encrypted && self.config.tls == TlsMode::StartTls(TlsPolicy::Required) {
                 return self.fail(Error::TlsRequired(TlsRequiredError::EhloRefused(reply)));
             }
-            self.setup_next = Some(SetupCmd::Helo);
+            self.setup_next(SetupCmd::Helo);
             return;
         }
         if reply.is_intermediate() {
@@ -177,17 +389,20 @@ impl Client {
     /// The positive reply to EHLO or LHLO, read by the reader straight into
     /// capabilities: `read_next` only reads one when EHLO's reply is the next owed.
     pub(super) fn on_capabilities(&mut self, caps: Capabilities) {
-        let _ehlo = self.pending.pop(self.now);
+        let _ehlo = self.answered();
         debug_assert_eq!(_ehlo, Some(Expect::Ehlo));
         self.with_capabilities(caps);
     }
 
+    /// RFC 5321 §4.1.1.1: what EHLO's reply offers replaces all that was known (after
+    /// STARTTLS too, RFC 3207 §4.2).
     fn with_capabilities(&mut self, caps: Capabilities) {
         self.caps = caps;
         self.events.push_back(Event::Capabilities);
         self.after_hello();
     }
 
+    /// RFC 5321 §4.1.1.1: HELO's 250 opens a session without extensions.
     fn on_helo(&mut self, reply: Reply) {
         if reply.is_positive() {
             // A HELO session has no extensions.
@@ -210,7 +425,7 @@ impl Client {
             if let TlsMode::StartTls(policy) = self.config.tls {
                 match policy {
                     TlsPolicy::Required | TlsPolicy::Opportunistic if self.caps.starttls() => {
-                        self.setup_next = Some(SetupCmd::StartTls);
+                        self.setup_next(SetupCmd::StartTls);
                         return;
                     }
                     TlsPolicy::Required => {
@@ -223,11 +438,15 @@ impl Client {
         self.begin_auth();
     }
 
+    /// RFC 3207 §4: 220 starts the handshake; 454 (or any refusal) leaves the session in
+    /// plaintext, which only a policy short of `Required` accepts.
     fn on_starttls(&mut self, reply: Reply) {
         if reply.code().get() == 220 {
             // handle_input checks that nothing follows this reply.
-            self.phase = Phase::TlsPending;
-            self.tls_upgrade_owed = true;
+            self.phase = Phase::Handshake {
+                asked: false,
+                then: AfterHandshake::Ehlo,
+            };
             return;
         }
         if reply.is_positive() || reply.is_intermediate() {
@@ -251,23 +470,43 @@ impl Client {
             return self.fail(Error::CredentialsWithheld);
         }
         match super::auth::choose(&self.config.auth_preference, credentials, &self.caps) {
-            Ok(chosen) => {
-                self.auth = Some(chosen);
-                self.setup_next = Some(SetupCmd::Auth);
+            Ok((mechanism, sasl)) => {
+                if let Phase::Setup { next, auth } = &mut self.phase {
+                    *auth = Some(AuthExchange {
+                        mechanism,
+                        sasl,
+                        deferred: None,
+                        rounds: 0,
+                        cancelled: false,
+                    });
+                    *next = Some(SetupCmd::Auth);
+                }
             }
             Err(e) => self.fail(Error::Auth(e)),
         }
     }
 
+    /// Setup is over (RFC 5321 §3.3: transactions may start); replies get the
+    /// configured line limit back after AUTH's longer one (RFC 4954 §4).
     fn ready(&mut self) {
         self.phase = Phase::Ready;
         self.reader.set_max_line(self.config.reply_limits.max_line);
         self.events.push_back(Event::Ready);
     }
 
+    /// RFC 4954 §4 and §6: 235 ends the exchange in success, 334 is a challenge, any
+    /// other reply a failure. The exchange lives in `Phase::Setup` and goes with it: when
+    /// the session is ready or closed, no response or secret of it is kept.
     fn on_auth(&mut self, reply: Reply) {
-        if self.auth_cancelled {
-            let err = if self.auth_rounds > u16::from(self.config.max_auth_rounds) {
+        let max_rounds = u16::from(self.config.max_auth_rounds);
+        let Phase::Setup { auth: Some(x), .. } = &mut self.phase else {
+            // AUTH only goes out with an exchange under way.
+            return self.unexpected(Stage::Auth, reply);
+        };
+        if x.cancelled {
+            // RFC 4954 §4: the reply to `*` is 501, whatever the server says the
+            // exchange failed.
+            let err = if x.rounds > max_rounds {
                 AuthError::TooManyRounds
             } else {
                 AuthError::Cancelled(reply)
@@ -275,27 +514,22 @@ impl Client {
             return self.fail(Error::Auth(err));
         }
         if reply.is_positive() {
-            // A server may accept without asking for a deferred initial response: it is
-            // not kept for the rest of the session.
-            self.auth_deferred = None;
-            let (mechanism, _) = self
-                .auth
-                .take()
-                .expect("AUTH is only sent with a mechanism");
+            // A server may accept without asking for a deferred initial response: it
+            // goes with the exchange.
+            let mechanism = x.mechanism;
             self.authenticated = Some(mechanism);
             self.events.push_back(Event::Authenticated(mechanism));
             return self.ready();
         }
         if !reply.is_intermediate() {
-            self.auth = None;
             return self.fail(Error::Auth(AuthError::Rejected(reply)));
         }
         // 334: a challenge (RFC 4954 §4), base64 in the reply text.
         // No overflow: past the cap comes `*`, and the next reply ends the exchange.
-        self.auth_rounds += 1;
+        x.rounds += 1;
         let text = reply.lines().next().unwrap_or(&[]);
         let text = trim_ascii(text);
-        let next = if self.auth_rounds > u16::from(self.config.max_auth_rounds) {
+        let response = if x.rounds > max_rounds {
             None
         } else {
             base64::engine::general_purpose::STANDARD
@@ -304,72 +538,24 @@ impl Client {
                 .and_then(|challenge| {
                     // RFC 4954 §4: the empty challenge asks for the initial response
                     // left off the AUTH line; anything else then is cancelled.
-                    if let Some(initial) = self.auth_deferred.take() {
+                    if let Some(initial) = x.deferred.take() {
                         return challenge.is_empty().then_some(initial);
                     }
-                    let (_, sasl) = self.auth.as_mut()?;
-                    sasl.respond(&challenge).ok()
+                    x.sasl.respond(&challenge).ok()
                 })
         };
-        self.setup_next = Some(match next {
+        self.setup_next(match response {
             Some(response) => SetupCmd::AuthResponse(response),
             None => SetupCmd::AuthCancel,
         });
     }
 
-    /// Writes the pending setup command: one at a time, each a group of its own.
-    pub(super) fn write_setup(&mut self, cmd: SetupCmd, out: &mut Vec<u8>) {
-        let name = self.config.ehlo_name.clone();
-        match cmd {
-            SetupCmd::Hello if self.config.lmtp => {
-                self.write(out, &Command::Lhlo(&name), Expect::Ehlo)
-            }
-            SetupCmd::Hello => self.write(out, &Command::Ehlo(&name), Expect::Ehlo),
-            SetupCmd::Helo => self.write(out, &Command::Helo(&name), Expect::Helo),
-            SetupCmd::StartTls => {
-                self.starttls_sent = true;
-                self.write(out, &Command::StartTls, Expect::StartTls);
-            }
-            SetupCmd::Auth => {
-                self.reader.set_max_line(AUTH_LINE_MAX);
-                let Some((mechanism, sasl)) = self.auth.as_mut() else {
-                    return;
-                };
-                let mechanism = *mechanism;
-                let initial = sasl.initial_response();
-                // RFC 4954 §4: no initial response if it would make the line too long;
-                // it then answers the server's empty challenge, from `auth_deferred`.
-                let fits = initial.as_ref().is_none_or(|r| {
-                    let encoded = r.expose().len().div_ceil(3) * 4;
-                    7 + mechanism.as_str().len() + 1 + encoded <= AUTH_LINE_MAX
-                });
-                let (sent, deferred) = if fits {
-                    (initial, None)
-                } else {
-                    (None, initial)
-                };
-                self.auth_deferred = deferred;
-                let cmd = Command::Auth {
-                    mechanism: &mechanism,
-                    initial_response: sent.as_ref().map(|r| r.expose()),
-                };
-                self.write(out, &cmd, Expect::Auth);
-            }
-            SetupCmd::AuthResponse(response) => {
-                self.write(out, &Command::AuthResponse(response.expose()), Expect::Auth)
-            }
-            SetupCmd::AuthCancel => {
-                self.auth_cancelled = true;
-                self.write(out, &Command::AuthCancel, Expect::Auth);
-            }
-        }
-    }
-
     // ----- transactions -----
 
+    /// RFC 5321 §4.1.1.2: MAIL refused fails the transaction; the replies to RCPTs
+    /// pipelined behind it belong to no transaction (§3.3) and are not reported.
     fn on_mail(&mut self, id: TxnId, reply: Reply) {
         let Some(t) = self.txn_mut(id) else { return };
-        t.outstanding -= 1;
         if reply.is_intermediate() {
             return self.unexpected(Stage::Mail, reply);
         }
@@ -389,7 +575,6 @@ impl Client {
     fn on_rcpt(&mut self, id: TxnId, rcpt: usize, reply: Reply) {
         let abort = self.config.abort_on_rejected_recipient;
         let Some(t) = self.txn_mut(id) else { return };
-        t.outstanding -= 1;
         t.rcpt_replies += 1;
         if reply.is_intermediate() {
             return self.unexpected(Stage::Rcpt, reply);
@@ -422,18 +607,36 @@ impl Client {
         self.settle(id);
     }
 
+    /// RFC 5321 §4.5.3.1.10: after "too many recipients" (recorded by `on_rcpt`) the
+    /// server takes no more in this transaction. The RCPTs from `from` on, not yet sent
+    /// (all after it without pipelining, those behind a full window with it), are
+    /// reported not attempted, for the caller to send in another transaction. RCPTs
+    /// still on the wire may yet be accepted: the last reply decides whether any was.
+    pub(super) fn not_attempted_from(&mut self, idx: usize, from: usize) {
+        let t = &mut self.active[idx];
+        let id = t.id;
+        for rcpt in from..t.env.recipients.len() {
+            t.rcpt_replies += 1;
+            self.events
+                .push_back(Event::RecipientNotAttempted { txn: id, rcpt });
+        }
+        if t.all_rcpt_replies_in() && t.accepted.is_empty() {
+            t.fail(TxnFailure::NoRecipients);
+        }
+        t.step = Step::BeforeBody;
+    }
+
     /// RFC 5321 §4.1.1.4 and RFC 2920 §3.1: 354 with no recipient accepted still needs the
     /// end-of-data marker, alone, so nothing is delivered.
     fn on_data(&mut self, id: TxnId, reply: Reply) {
         let now = self.now;
         let block = self.config.timeouts.data_block;
         let Some(t) = self.txn_mut(id) else { return };
-        t.outstanding -= 1;
         if reply.code().get() == 354 {
             if t.failure.is_none() && !t.accepted.is_empty() {
                 t.step = Step::Body;
                 t.framing = Some(Framing::Data(DataEncoder::new()));
-                self.body_deadline = Some(now + block);
+                self.timers.set(Timer::Body, Some(now + block));
             } else {
                 t.fail(TxnFailure::NoRecipients);
                 t.step = Step::EndOnly;
@@ -457,7 +660,6 @@ impl Client {
     /// failure recorded here makes `Txn::finals_expected` one.
     fn on_bdat_chunk(&mut self, id: TxnId, reply: Reply) {
         let Some(t) = self.txn_mut(id) else { return };
-        t.outstanding -= 1;
         if reply.is_intermediate() {
             return self.unexpected(Stage::DataBlock, reply);
         }
@@ -484,10 +686,7 @@ impl Client {
         t.finals += 1;
         let more = t.finals < t.finals_expected(lmtp);
         if more {
-            // The same command owes another reply.
-            self.pending.push_front(self.now, expect);
-        } else {
-            t.outstanding -= 1;
+            self.owed_again(expect);
         }
         let t = &mut self.active[idx];
         let failed = !reply.is_positive();
@@ -560,6 +759,20 @@ impl Client {
         }
     }
 
+    /// The envelope cannot go to this server (`Txn::mail_params`): the transaction fails
+    /// before any of it is written, so the server has nothing to reset and no RSET is
+    /// owed for it (RFC 5321 §4.1.1.5 resets a transaction that was begun).
+    pub(super) fn refuse_unsent(&mut self, idx: usize, error: crate::error::TxnError) {
+        let Some(t) = self.active.remove(idx) else {
+            return;
+        };
+        self.events.push_back(Event::TransactionFailed {
+            txn: t.id,
+            rcpt: None,
+            failure: TxnFailure::Refused(error),
+        });
+    }
+
     /// Removes a transaction and reports its failure.
     pub(super) fn finish(&mut self, idx: usize) {
         let Some(mut t) = self.active.remove(idx) else {
@@ -592,4 +805,20 @@ fn trim_ascii(mut b: &[u8]) -> &[u8] {
         }
     }
     b
+}
+
+/// Errors after which the connection is still in step and QUIT is worth sending. A 554
+/// (or other refusing) greeting counts: that server waits for QUIT before closing
+/// (RFC 5321 §3.1); after a 421 it is closing anyway (§3.8).
+fn ends_politely(err: &Error) -> bool {
+    match err {
+        Error::ServiceUnavailable(reply) => reply.code().get() != 421,
+        _ => matches!(
+            err,
+            Error::TlsRequired(_)
+                | Error::CredentialsWithheld
+                | Error::Auth(_)
+                | Error::Rejected { .. }
+        ),
+    }
 }

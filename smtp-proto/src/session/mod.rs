@@ -85,9 +85,9 @@ use alloc::vec::Vec;
 
 use crate::client::Client;
 use crate::command::VrfyArg;
-use crate::config::{Config, TlsMode};
+use crate::config::Config;
 use crate::envelope::Envelope;
-use crate::error::{Error, Stage, UsageError};
+use crate::error::{Error, UsageError};
 use crate::output::{Event, Output, TlsUpgrade, TxnId};
 use crate::reply::Reply;
 use crate::report::Report;
@@ -180,9 +180,6 @@ pub struct Session<E> {
     cause: Option<E>,
     /// A handshake to hand out once the output buffer is written.
     upgrade: Option<TlsUpgrade>,
-    /// The implicit TLS handshake (RFC 8314) is under way: the client does not know of
-    /// it, since it starts encrypted.
-    implicit_tls: bool,
     /// The transaction whose content was asked for.
     body_txn: Option<TxnId>,
     transcript: Transcript,
@@ -203,17 +200,15 @@ impl<E> core::fmt::Debug for Session<E> {
 impl<E: SessionError> Session<E> {
     /// A session on a connection opened at `now`, its first operation under way:
     /// connect, until the session is set up. Under implicit TLS the first instruction is
-    /// the handshake ([`Io::StartTls`]), within the `tls_handshake` timeout.
+    /// the handshake ([`Io::StartTls`]), within the `tls_handshake` timeout: the client's
+    /// own first output.
     ///
     /// With a configuration [`Config::validate`] refuses, the first instruction is
     /// [`Io::Close`] and connecting fails with [`UsageError::InvalidConfig`].
     pub fn new(config: Config, now: Instant) -> Self {
         let invalid = config.validate().err();
-        let implicit_tls = config.tls == TlsMode::Implicit && invalid.is_none();
-        let deadline = now + config.timeouts.tls_handshake;
         Session {
-            upgrade: implicit_tls.then_some(TlsUpgrade { deadline }),
-            implicit_tls,
+            upgrade: None,
             client: Client::new(config, now),
             out: Vec::new(),
             now,
@@ -588,12 +583,6 @@ impl<E: SessionError> Session<E> {
     /// The deadline of a read, a write or the handshake passed. After a write timed out
     /// the stream is out of step for good: the adapter drops it.
     pub fn handle_timeout(&mut self, now: Instant) {
-        if core::mem::take(&mut self.implicit_tls) {
-            let timeout = Error::Timeout {
-                stage: Stage::TlsHandshake,
-            };
-            return self.handle_failure(now, E::from_core(timeout));
-        }
         self.now = now;
         self.out.clear();
         self.client.handle_timeout(now);
@@ -603,7 +592,6 @@ impl<E: SessionError> Session<E> {
     /// the operation returns `cause` (the first one) rather than the core's error.
     pub fn handle_failure(&mut self, now: Instant, cause: E) {
         self.now = now;
-        self.implicit_tls = false;
         if !self.closed {
             self.cause.get_or_insert(cause);
         }
@@ -614,9 +602,7 @@ impl<E: SessionError> Session<E> {
     /// The handshake of [`Io::StartTls`] completed.
     pub fn handle_tls_established(&mut self, now: Instant, upgrade: TlsUpgrade) {
         self.now = now;
-        if !core::mem::take(&mut self.implicit_tls) {
-            self.client.handle_tls_established(now, upgrade);
-        }
+        self.client.handle_tls_established(now, upgrade);
     }
 
     /// Content asked for by [`Io::ReadBody`]; `last` if it ends there.

@@ -10,6 +10,7 @@ use core::time::Duration;
 use super::*;
 use crate::command::{EhloName, ForwardPath, ReversePath, VrfyArg};
 use crate::config::{TlsMode, TlsPolicy};
+use crate::error::Stage;
 use crate::output::TxnFailure;
 use crate::report::MessageOutcome;
 

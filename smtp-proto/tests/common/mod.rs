@@ -568,10 +568,38 @@ impl Runner {
         self.deadline_checked = false;
     }
 
+    /// Under implicit TLS the client's first instruction is the handshake (RFC 8314
+    /// §3.3), before anything is read: a `tls=implicit` transcript starts after it, with
+    /// the greeting over TLS. So it is checked and completed here, not written in each.
+    fn implicit_handshake(&mut self, name: &str) {
+        if self.client.config().tls != TlsMode::Implicit || self.closed {
+            return;
+        }
+        let first = self.produced.pop_front();
+        assert_eq!(
+            first.as_deref(),
+            Some("starttls"),
+            "{name}: implicit TLS first"
+        );
+        self.assert_flushed(name);
+        assert!(
+            !self.client.is_encrypted(),
+            "{name}: encrypted before the handshake"
+        );
+        let up = self.tls.take().expect("StartTls hands over its upgrade");
+        self.client.handle_tls_established(self.now, up);
+        assert!(
+            self.client.is_encrypted(),
+            "{name}: encrypted after the handshake"
+        );
+        self.drain();
+    }
+
     /// Runs every line; panics with the transcript name and line number on a mismatch.
     pub fn run(&mut self, t: &Transcript) {
         let mut i = 0;
         self.drain();
+        self.implicit_handshake(&t.name);
         while i < t.lines.len() {
             let (n, line) = &t.lines[i];
             let at = format!("{}:{n}", t.name);
