@@ -385,6 +385,15 @@ mod tests {
     }
 
     #[test]
+    fn the_limit_reads_back_as_set() {
+        let mut f = LineFramer::new(100);
+        assert_eq!(f.max_line(), 100);
+        assert_eq!(LineFramer::default().max_line(), DEFAULT_MAX_LINE);
+        f.set_max_line(12_288);
+        assert_eq!(f.max_line(), 12_288);
+    }
+
+    #[test]
     fn lowering_the_limit_applies_to_the_partial_line() {
         let mut f = LineFramer::new(100);
         let mut input: &[u8] = &[b'x'; 50];
