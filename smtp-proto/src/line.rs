@@ -384,6 +384,28 @@ mod tests {
         assert!(f.buf.capacity() <= IDLE_CAPACITY);
     }
 
+    /// A partial line grown one small piece after another takes the buffer to the limit
+    /// and no further: the default doubling would reserve 16 octets for a limit of 10.
+    #[test]
+    fn the_buffer_grows_to_the_limit_and_no_further() {
+        let mut f = LineFramer::new(10);
+        for piece in [&b"a"[..], b"bbbbbbbb"] {
+            let mut input = piece;
+            assert_eq!(f.next_line(&mut input), Ok(None));
+        }
+        assert_eq!(f.buffered(), 9);
+        assert!((9..=10).contains(&f.capacity()), "{}", f.capacity());
+    }
+
+    #[test]
+    fn the_error_names_the_limit() {
+        let e = LineError::TooLong { limit: 2000 };
+        assert_eq!(
+            alloc::string::ToString::to_string(&e),
+            "line longer than 2000 octets"
+        );
+    }
+
     #[test]
     fn the_limit_reads_back_as_set() {
         let mut f = LineFramer::new(100);
