@@ -388,13 +388,20 @@ mod tests {
     /// and no further: the default doubling would reserve 16 octets for a limit of 10.
     #[test]
     fn the_buffer_grows_to_the_limit_and_no_further() {
-        let mut f = LineFramer::new(10);
-        for piece in [&b"a"[..], b"bbbbbbbb"] {
-            let mut input = piece;
-            assert_eq!(f.next_line(&mut input), Ok(None));
+        // 64 octets first (or the limit if lower), then doubled up to the limit.
+        for (limit, second) in [(10, 8), (100, 70)] {
+            let mut f = LineFramer::new(limit);
+            for piece in [&b"a"[..], &vec![b'b'; second]] {
+                let mut input = piece;
+                assert_eq!(f.next_line(&mut input), Ok(None));
+            }
+            assert_eq!(f.buffered(), 1 + second);
+            assert!(
+                (1 + second..=limit).contains(&f.capacity()),
+                "{}",
+                f.capacity()
+            );
         }
-        assert_eq!(f.buffered(), 9);
-        assert!((9..=10).contains(&f.capacity()), "{}", f.capacity());
     }
 
     #[test]
