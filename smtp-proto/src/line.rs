@@ -384,6 +384,44 @@ mod tests {
         assert!(f.buf.capacity() <= IDLE_CAPACITY);
     }
 
+    /// A partial line grown one small piece after another takes the buffer to the limit
+    /// and no further: the default doubling would reserve 16 octets for a limit of 10.
+    #[test]
+    fn the_buffer_grows_to_the_limit_and_no_further() {
+        // 64 octets first (or the limit if lower), then doubled up to the limit.
+        for (limit, second) in [(10, 8), (100, 70)] {
+            let mut f = LineFramer::new(limit);
+            for piece in [&b"a"[..], &vec![b'b'; second]] {
+                let mut input = piece;
+                assert_eq!(f.next_line(&mut input), Ok(None));
+            }
+            assert_eq!(f.buffered(), 1 + second);
+            assert!(
+                (1 + second..=limit).contains(&f.capacity()),
+                "{}",
+                f.capacity()
+            );
+        }
+    }
+
+    #[test]
+    fn the_error_names_the_limit() {
+        let e = LineError::TooLong { limit: 2000 };
+        assert_eq!(
+            alloc::string::ToString::to_string(&e),
+            "line longer than 2000 octets"
+        );
+    }
+
+    #[test]
+    fn the_limit_reads_back_as_set() {
+        let mut f = LineFramer::new(100);
+        assert_eq!(f.max_line(), 100);
+        assert_eq!(LineFramer::default().max_line(), DEFAULT_MAX_LINE);
+        f.set_max_line(12_288);
+        assert_eq!(f.max_line(), 12_288);
+    }
+
     #[test]
     fn lowering_the_limit_applies_to_the_partial_line() {
         let mut f = LineFramer::new(100);
