@@ -12,8 +12,8 @@
 //!
 //! CPU time is the child's user + system time (getrusage of the waited-for children).
 
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
 
 use nix::sys::resource::UsageWho;
 
@@ -110,29 +110,9 @@ pub(crate) fn main(args: &[String]) -> Result<(), String> {
 }
 
 /// One `smtp-send` process; its CPU time per message.
-fn run(send: &PathBuf, port: u16, runtime: &str, messages: usize) -> Result<f64, String> {
+fn run(send: &Path, port: u16, runtime: &str, messages: usize) -> Result<f64, String> {
     let before = crate::clients::cpu_us_of(UsageWho::RUSAGE_CHILDREN);
-    let status = Command::new(send)
-        .args([
-            "--server",
-            &format!("127.0.0.1:{port}"),
-            "--from",
-            "bench@example.org",
-            "--to",
-            "sink@example.net",
-            "--subject",
-            "cpu",
-            "--body",
-            "A message of a few lines.",
-            "--starttls",
-            "never",
-            "--runtime",
-            runtime,
-            "--repeat",
-            &messages.to_string(),
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
+    let status = crate::stream::smtp_send(send, port, "cpu", runtime, messages)
         .stderr(Stdio::null())
         .status()
         .map_err(|e| e.to_string())?;

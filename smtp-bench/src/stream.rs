@@ -9,7 +9,7 @@
 //!     [--upstream PORT] [--concurrency N]
 //! ```
 
-use std::path::PathBuf;
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -101,7 +101,7 @@ pub(crate) fn server(upstream: Option<u16>) -> Result<(Option<smtp_sink::Sink>, 
 /// Runs smtp-send through the proxy; its rate (wall time of the whole process, connect
 /// and QUIT included) and the client flights the proxy saw.
 fn run(
-    send: &PathBuf,
+    send: &Path,
     port: u16,
     runtime: &str,
     messages: usize,
@@ -110,29 +110,8 @@ fn run(
 ) -> Result<(f64, usize), String> {
     let from = wall_ns();
     let start = Instant::now();
-    let status = Command::new(send)
-        .args([
-            "--server",
-            &format!("127.0.0.1:{port}"),
-            "--from",
-            "bench@example.org",
-            "--to",
-            "sink@example.net",
-            "--subject",
-            "stream",
-            "--body",
-            "A message of a few lines.",
-            "--starttls",
-            "never",
-            "--runtime",
-            runtime,
-            "--repeat",
-            &messages.to_string(),
-            "--concurrency",
-            &concurrency.to_string(),
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
+    let status = smtp_send(send, port, "stream", runtime, messages)
+        .args(["--concurrency", &concurrency.to_string()])
         .status()
         .map_err(|e| e.to_string())?;
     let elapsed = start.elapsed().as_secs_f64();
@@ -141,4 +120,38 @@ fn run(
     }
     let flights = proxy.stats.flights_between(from, wall_ns());
     Ok((messages as f64 / elapsed, flights))
+}
+
+/// `smtp-send --repeat MESSAGES` to the sink at `port` on `runtime`, cleartext, its
+/// standard input and output closed (the runs of `stream` and `cpu`).
+pub(crate) fn smtp_send(
+    send: &Path,
+    port: u16,
+    subject: &str,
+    runtime: &str,
+    messages: usize,
+) -> Command {
+    let mut command = Command::new(send);
+    command
+        .args([
+            "--server",
+            &format!("127.0.0.1:{port}"),
+            "--from",
+            "bench@example.org",
+            "--to",
+            "sink@example.net",
+            "--subject",
+            subject,
+            "--body",
+            "A message of a few lines.",
+            "--starttls",
+            "never",
+            "--runtime",
+            runtime,
+            "--repeat",
+            &messages.to_string(),
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null());
+    command
 }
