@@ -154,13 +154,16 @@ impl Builder {
         );
         d.run::<&[u8]>(&mut []);
         d.session.finish_connect()?;
-        Ok(Connection { d })
+        let signing = self.settings.signing;
+        Ok(Connection { d, signing })
     }
 }
 
 /// An SMTP/LMTP session, set up and ready for transactions.
 pub struct Connection<S: Socket = BoxSocket> {
     d: Driver<S>,
+    /// The builder's signer, for every message of [`transact`](Self::transact).
+    signing: smtp_io::Signing,
 }
 
 impl<S: Socket> std::fmt::Debug for Connection<S> {
@@ -234,6 +237,10 @@ impl<S: Socket> Connection<S> {
     /// `on_report` with its tag as it completes, in the order the messages came. Returns
     /// once the source ends and every report is in.
     ///
+    /// A builder with a DKIM signer refuses this call (`Error::Dkim` with
+    /// `DkimError::Streamed`): its messages go out as they are read, never whole, so
+    /// they cannot be signed here; sign each before yielding it.
+    ///
     /// If the session dies, every message taken gets its report first (see
     /// [`MessageOutcome::Unknown`]; a message cut
     /// short says [`TxnFailure::SessionClosed`](smtp_proto::TxnFailure::SessionClosed)),
@@ -245,6 +252,7 @@ impl<S: Socket> Connection<S> {
         next: impl FnMut(bool) -> Next<(Envelope, R, T)>,
         on_report: impl FnMut(T, Result<Report, Error>),
     ) -> Result<(), Error> {
+        self.signing.refuse_streaming()?;
         self.stream_withdrawing(max_open, next, on_report, |_, _| {})
     }
 
@@ -264,9 +272,31 @@ impl<S: Socket> Connection<S> {
         self.d.session.finish_stream()
     }
 
+    /// Signs the messages if the builder has a signer (each body read into memory
+    /// once), then sends them: the one path of `send`, `send_bytes`, `send_message` and
+    /// `send_many`.
+    fn transact<R: Read>(
+        &mut self,
+        mut envelopes: Vec<Envelope>,
+        bodies: &mut [R],
+    ) -> Result<Vec<Report>, Error> {
+        if !self.signing.is_on() {
+            return self.transact_as_is(envelopes, bodies);
+        }
+        let mut contents = Vec::with_capacity(bodies.len());
+        for body in bodies {
+            let mut content = Vec::new();
+            body.read_to_end(&mut content).map_err(Error::Io)?;
+            contents.push(content);
+        }
+        let signed = self.signing.sign_all(&mut envelopes, contents)?;
+        let mut signed: Vec<&[u8]> = signed.iter().map(Vec::as_slice).collect();
+        self.transact_as_is(envelopes, &mut signed)
+    }
+
     /// Queues the envelopes, runs until every report is complete (see
     /// [`Session::finish_send`] for what a failure returns).
-    fn transact<R: Read>(
+    fn transact_as_is<R: Read>(
         &mut self,
         envelopes: Vec<Envelope>,
         bodies: &mut [R],

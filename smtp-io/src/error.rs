@@ -46,6 +46,10 @@ pub enum Error {
     PoolClosed,
     /// The `Builder`'s credentials provider gave none; nothing was opened.
     Credentials(crate::CredentialsError),
+    /// The `Builder`'s DKIM signer could not sign the message (no `From:` field, say);
+    /// it was not sent.
+    #[cfg(feature = "dkim")]
+    Dkim(crate::dkim::DkimError),
 }
 
 impl Error {
@@ -117,6 +121,8 @@ impl SessionError for Error {
             Error::PoolTimeout => Error::PoolTimeout,
             Error::PoolClosed => Error::PoolClosed,
             Error::Credentials(e) => Error::Credentials(e.clone()),
+            #[cfg(feature = "dkim")]
+            Error::Dkim(e) => Error::Dkim(e.clone()),
         }
     }
 }
@@ -137,6 +143,8 @@ impl fmt::Display for Error {
             Error::PoolTimeout => f.write_str("waited too long for a pooled connection; not sent"),
             Error::PoolClosed => f.write_str("the pool is closed"),
             Error::Credentials(e) => write!(f, "{e}"),
+            #[cfg(feature = "dkim")]
+            Error::Dkim(e) => write!(f, "{e}"),
         }
     }
 }
@@ -150,6 +158,8 @@ impl std::error::Error for Error {
             Error::Smtp(e) => Some(e),
             Error::Usage(e) => Some(e),
             Error::Credentials(e) => Some(e),
+            #[cfg(feature = "dkim")]
+            Error::Dkim(e) => Some(e),
             _ => None,
         }
     }

@@ -27,6 +27,9 @@
 //!   become orders for the adapter's connections and results for its callers
 //!   ([`Messages::pump`](pool::Messages::pump)), and the
 //!   [`PoolReport`](pool::PoolReport) a caller gets.
+//! - [`Signing`]: what is done to each whole message before it is sent (DKIM signing,
+//!   feature `dkim`, with a [`dkim::DkimSigner`] set on the `Builder`), in the one call
+//!   every send path of the adapters makes.
 //! - `tls` (feature `rustls`): what a TLS handshake needs besides the stream (the server
 //!   name, the default configuration, built once per process), and the name of the
 //!   version it negotiated and whether the handshake resumed a session.
@@ -37,6 +40,8 @@
 //!
 //! - `rustls`: the `Error::Tls` variant and `tls` (the adapters' `rustls` feature turns
 //!   it on). The crypto provider is ring, named explicitly.
+//! - `dkim`: [`dkim`], DKIM signing with the `mail-auth` crate on ring, and the
+//!   `Builder::dkim_signer` setter (the adapters' `dkim` feature turns it on).
 //! - `tracing`: the conversation at debug level, its content lines at trace level, AUTH
 //!   payloads redacted (the adapters' `tracing` feature turns it on).
 #![forbid(unsafe_code)]
@@ -47,10 +52,13 @@ mod block_on;
 pub mod buffer;
 mod connector;
 mod credentials;
+#[cfg(feature = "dkim")]
+pub mod dkim;
 mod error;
 pub mod pool;
 mod session;
 mod settings;
+mod signing;
 pub mod stream;
 #[cfg(feature = "rustls")]
 pub mod tls;
@@ -69,3 +77,4 @@ pub use credentials::{CredentialsError, CredentialsFuture, CredentialsProvider};
 pub use error::Error;
 pub use session::new_session;
 pub use settings::Settings;
+pub use signing::Signing;

@@ -28,6 +28,8 @@ pub struct Settings {
     /// Where each connect gets its credentials; `None`: `config.credentials`, the same
     /// every time.
     pub credentials_provider: Option<Arc<dyn CredentialsProvider>>,
+    /// What is done to each whole message before it is sent (DKIM signing).
+    pub signing: crate::Signing,
 }
 
 impl Settings {
@@ -42,6 +44,7 @@ impl Settings {
             #[cfg(feature = "rustls")]
             tls_config: None,
             credentials_provider: None,
+            signing: crate::Signing::default(),
         }
     }
 
@@ -245,6 +248,7 @@ macro_rules! builder_methods {
         }
 
         $crate::__tls_config_setter!($settings);
+        $crate::__dkim_signer_setter!($settings);
     };
 }
 
@@ -271,6 +275,31 @@ macro_rules! __tls_config_setter {
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __tls_config_setter {
+    ($settings:ident) => {};
+}
+
+/// `dkim_signer`, for [`builder_methods!`], when smtp-io has DKIM signing.
+#[cfg(feature = "dkim")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __dkim_signer_setter {
+    ($settings:ident) => {
+        /// Signs every message with DKIM before it is sent (RFC 6376): on every
+        /// connection made from this builder and every pool made from it, in every
+        /// method that sends a message (a streamed body is read into memory once to be
+        /// signed). `SIZE=` and `BODY=` are declared for the signed content.
+        pub fn dkim_signer(mut self, signer: $crate::dkim::DkimSigner) -> Self {
+            self.$settings.signing = $crate::Signing::dkim(signer);
+            self
+        }
+    };
+}
+
+/// Nothing without DKIM signing.
+#[cfg(not(feature = "dkim"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __dkim_signer_setter {
     ($settings:ident) => {};
 }
 
@@ -361,6 +390,23 @@ mod tests {
         let e = crate::block_on(b.settings.session_config()).unwrap_err();
         assert!(matches!(e, crate::Error::Credentials(_)), "{e:?}");
         assert!(e.is_transient());
+    }
+
+    #[cfg(feature = "dkim")]
+    #[test]
+    fn a_dkim_signer_turns_signing_on_and_its_key_stays_out_of_debug() {
+        let pem = include_str!("../testdata/dkim/ed25519.pem");
+        let signer = crate::dkim::DkimSigner::from_pem(pem, "example.org", "sel").unwrap();
+        let b = Builder::new("mx.example");
+        assert!(!b.settings.signing.is_on());
+        let b = b.dkim_signer(signer);
+        assert!(b.settings.signing.is_on());
+        let debug = format!("{:?}", b.settings);
+        assert!(debug.contains("example.org"), "{debug}");
+        let secret: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+        for w in secret.as_bytes().chunks_exact(8) {
+            assert!(!debug.contains(std::str::from_utf8(w).unwrap()), "{debug}");
+        }
     }
 
     #[test]

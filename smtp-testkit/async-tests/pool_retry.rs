@@ -70,7 +70,7 @@ fn callers_that_give_up_before_their_message_is_written_withdraw_it_and_others_a
     let withdrawn = (1..10).step_by(2);
     assert_eq!(
         reached(&sink, withdrawn),
-        [],
+        [0usize; 0],
         "withdrawn, yet reached the server"
     );
     let (ids, expected) = stored(&sink, &[0, 2, 4, 6, 8, 10]);

@@ -13,6 +13,8 @@
 //! - [`tls`]: a certificate for `localhost`/`127.0.0.1` made at test time with rcgen, and
 //!   rustls configurations (ring) trusting only it.
 //! - [`forward`] (Unix): a Unix socket forwarding to a TCP server, for connector tests.
+//! - `dkim` (feature `dkim`): mail-auth's and dkimpy's DKIM verifiers, the key given
+//!   by the test.
 //! - [`interop`]: the environment of `scripts/test-servers`, finding and comparing what
 //!   Postfix and aiosmtpd stored.
 //!
@@ -29,6 +31,8 @@
 //! });
 //! ```
 
+#[cfg(feature = "dkim")]
+pub mod dkim;
 #[cfg(unix)]
 pub mod forward;
 pub mod interop;

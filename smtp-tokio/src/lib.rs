@@ -82,7 +82,7 @@ use std::task::{Context, Poll};
 use smtp_proto::session::Session;
 use smtp_proto::Instant;
 
-use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 
 pub use connector::{BoxSocket, Socket};
 use driver::Driver;
@@ -151,13 +151,16 @@ impl Builder {
         );
         driver.run::<&[u8]>(&mut []).await;
         driver.session.finish_connect()?;
-        Ok(Connection { driver })
+        let signing = self.settings.signing;
+        Ok(Connection { driver, signing })
     }
 }
 
 /// An SMTP or LMTP session, set up and ready for transactions.
 pub struct Connection<S = BoxSocket> {
     driver: Driver<S>,
+    /// The builder's signer, for every message of [`send_all`](Self::send_all).
+    signing: smtp_io::Signing,
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin + Send> Connection<S> {
@@ -210,6 +213,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Connection<S> {
     /// report goes to `on_report` with its tag as it completes, in the order the
     /// messages came. Returns once `next` gives `Ready(None)` and every report is in.
     ///
+    /// A builder with a DKIM signer refuses this call (`Error::Dkim` with
+    /// `DkimError::Streamed`): its messages go out as they are read, never whole, so
+    /// they cannot be signed here; sign each before yielding it.
+    ///
     /// If the session dies, every message taken gets its report first (see
     /// [`MessageOutcome::Unknown`]; a message cut short says
     /// [`TxnFailure::SessionClosed`](smtp_proto::TxnFailure::SessionClosed)), then this
@@ -221,6 +228,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Connection<S> {
         next: impl FnMut(&mut Context<'_>) -> Poll<Option<(Envelope, R, T)>>,
         on_report: impl FnMut(T, Result<Report, Error>),
     ) -> Result<(), Error> {
+        self.signing.refuse_streaming()?;
         self.stream_withdrawing(max_open, next, on_report, |_, _| {})
             .await
     }
@@ -264,8 +272,32 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Connection<S> {
 
     smtp_io::tls_accessors!(driver);
 
-    /// Runs one batch (see [`Session::finish_send`] for what a failure returns).
+    /// Signs the messages if the builder has a signer (each body read into memory
+    /// once), then sends them: the one path of `send`, `send_bytes`, `send_message` and
+    /// `send_many`.
     async fn send_all<R: AsyncRead + Unpin>(
+        &mut self,
+        mut envelopes: Vec<Envelope>,
+        bodies: Vec<R>,
+    ) -> Result<Vec<Report>, Error> {
+        if !self.signing.is_on() {
+            return self.send_all_as_is(envelopes, bodies).await;
+        }
+        let mut contents = Vec::with_capacity(bodies.len());
+        for mut body in bodies {
+            let mut content = Vec::new();
+            AsyncReadExt::read_to_end(&mut body, &mut content)
+                .await
+                .map_err(Error::Io)?;
+            contents.push(content);
+        }
+        let signed = self.signing.sign_all(&mut envelopes, contents)?;
+        let signed: Vec<&[u8]> = signed.iter().map(Vec::as_slice).collect();
+        self.send_all_as_is(envelopes, signed).await
+    }
+
+    /// Runs one batch (see [`Session::finish_send`] for what a failure returns).
+    async fn send_all_as_is<R: AsyncRead + Unpin>(
         &mut self,
         envelopes: Vec<Envelope>,
         mut bodies: Vec<R>,

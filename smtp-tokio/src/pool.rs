@@ -241,10 +241,17 @@ impl Pool {
     }
 
     /// Queues the message, waiting while the queue is full.
-    async fn submit(&self, envelope: Envelope, body: Arc<[u8]>) -> Result<Waiting, Error> {
+    async fn submit(&self, mut envelope: Envelope, body: Arc<[u8]>) -> Result<Waiting, Error> {
         if envelope.recipients.is_empty() {
             return Err(Error::Usage(UsageError::NoRecipients));
         }
+        // Signed here, once, before the queue: the builder's signer covers every
+        // message of the pool, and its connections send what they are given.
+        let signing = &self.shared.builder.settings.signing;
+        let body = match signing.sign(&mut envelope, &body)? {
+            Some(signed) => signed.into(),
+            None => body,
+        };
         let (tx, rx) = oneshot::channel();
         let mut item = Some((envelope, body, tx));
         loop {
