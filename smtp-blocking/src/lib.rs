@@ -80,6 +80,9 @@ pub use smtp_proto::{
 pub use connector::BoxSocket;
 pub use driver::Socket;
 pub use pool::Pool;
+/// DKIM signing (feature `dkim`): a signer for [`Builder::dkim_signer`].
+#[cfg(feature = "dkim")]
+pub use smtp_io::dkim::{DkimError, DkimSigner};
 pub use smtp_io::pool::PoolReport;
 pub use smtp_io::{CredentialsError, CredentialsFuture, CredentialsProvider, Error, Target};
 pub use smtp_proto::pool::{PoolConfig, Status};

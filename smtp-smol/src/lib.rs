@@ -86,6 +86,9 @@ use smtp_proto::Instant;
 pub use connector::{BoxSocket, Socket};
 use driver::Driver;
 pub use pool::Pool;
+/// DKIM signing (feature `dkim`): a signer for [`Builder::dkim_signer`].
+#[cfg(feature = "dkim")]
+pub use smtp_io::dkim::{DkimError, DkimSigner};
 pub use smtp_io::pool::PoolReport;
 pub use smtp_io::{CredentialsError, CredentialsFuture, CredentialsProvider, Error, Target};
 pub use smtp_proto;

@@ -173,3 +173,102 @@ pub fn as_sent(stored: &[u8]) -> Vec<u8> {
     }
     out
 }
+
+/// A test key of `smtp-io/testdata/dkim` (`rsa2048.pem`, `ed25519.pem` ...).
+///
+/// # Panics
+/// If it cannot be read.
+pub fn test_key(name: &str) -> Vec<u8> {
+    let path = format!(
+        "{}/../smtp-io/testdata/dkim/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// A message with what signing must survive on the wire: bare LF, bare CR and CRLF
+/// line ends, lines led by dots (DATA stuffs them), 8-bit text, no final line end.
+pub fn awkward_message(from: &str, rcpt: &str, subject: &str) -> Vec<u8> {
+    format!(
+        "From: {from}\nTo: {rcpt}\nSubject: {subject}\nMIME-Version: 1.0\n\
+         Content-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n\n\
+         Grüße aus dem Test \u{2713}\n.a line led by a dot\r\n..two dots\r\n.\n\
+         bare CR\rthen CRLF\r\n\nlast line without an end"
+    )
+    .into_bytes()
+}
+
+/// Checks a message as Postfix stored it: its signature verifies with mail-auth and
+/// dkimpy (`record` being the key of `selector._domainkey.domain`), and fails both once
+/// its body is altered. Returns the message as sent.
+///
+/// # Panics
+/// If either verifier says otherwise.
+pub fn assert_stored_verifies(
+    stored: &[u8],
+    domain: &str,
+    selector: &str,
+    record: &str,
+) -> Vec<u8> {
+    let sent = as_sent(stored);
+    let show = || String::from_utf8_lossy(&sent).into_owned();
+    assert!(
+        sent.starts_with(b"DKIM-Signature: "),
+        "not signed: {}",
+        show()
+    );
+    if let Err(e) = mail_auth_verify(&sent, domain, selector, record) {
+        panic!("{e}\n{}", show());
+    }
+    if let Err(e) = dkimpy_verify(&sent, record) {
+        panic!("{e}\n{}", show());
+    }
+    let mut altered = sent.clone();
+    let last = altered.len() - 3;
+    altered[last] ^= 0x20;
+    assert!(mail_auth_verify(&altered, domain, selector, record).is_err());
+    assert!(dkimpy_verify(&altered, record).is_err());
+    sent
+}
+
+/// The signing domain of the adapters' DKIM tests.
+pub const DOMAIN: &str = "example.org";
+
+/// A signer for [`DOMAIN`] and `selector` with the test key `key`.
+///
+/// # Panics
+/// If the key does not load.
+pub fn test_signer(key: &str, selector: &str) -> smtp_io::dkim::DkimSigner {
+    smtp_io::dkim::DkimSigner::from_pem(test_key(key), DOMAIN, selector).expect("test key")
+}
+
+/// The SIZE= of each MAIL FROM in what a client sent.
+pub fn mail_from_sizes(sent: &[u8]) -> Vec<u64> {
+    String::from_utf8_lossy(sent)
+        .lines()
+        .filter(|l| l.starts_with("MAIL FROM:"))
+        .filter_map(|l| l.split(" SIZE=").nth(1))
+        .map(|v| v.split(' ').next().unwrap_or_default().parse().unwrap_or(0))
+        .collect()
+}
+
+/// Checks one signed message to `rcpt` that a client sent (`wire`, seen by a tap):
+/// Postfix stored a message that verifies ([`assert_stored_verifies`]), the client
+/// used BDAT if and only if `bdat`, and its SIZE= is the length of the signed message.
+///
+/// # Panics
+/// If any of that fails.
+pub fn assert_signed_delivery(
+    s: &crate::interop::TestServers,
+    rcpt: &str,
+    wire: &[u8],
+    bdat: bool,
+    signer: &smtp_io::dkim::DkimSigner,
+) {
+    let record = signer.dns_record();
+    let stored = s.postfix_message(rcpt);
+    let sent = assert_stored_verifies(&stored, signer.domain(), signer.selector(), &record);
+    let used_bdat = wire.windows(5).any(|w| w == b"BDAT ");
+    assert_eq!(used_bdat, bdat, "BDAT used");
+    assert_eq!(mail_from_sizes(wire), [sent.len() as u64], "SIZE=");
+}
