@@ -43,6 +43,35 @@ pub struct Args {
     #[arg(long, value_name = "FILE")]
     pub attach: Vec<PathBuf>,
 
+    /// Sign the message with DKIM (RFC 6376) with the private key in this PEM file: RSA
+    /// (PKCS#8 or PKCS#1) of 2048 bits or more, or Ed25519 (PKCS#8). Needs
+    /// --dkim-selector and --dkim-domain.
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "dkim_selector",
+        requires = "dkim_domain"
+    )]
+    pub dkim_key: Option<PathBuf>,
+
+    /// The DKIM selector (`s=`): the key is published at S._domainkey.D.
+    #[arg(
+        long,
+        value_name = "S",
+        requires = "dkim_key",
+        requires = "dkim_domain"
+    )]
+    pub dkim_selector: Option<String>,
+
+    /// The DKIM signing domain (`d=`).
+    #[arg(
+        long,
+        value_name = "D",
+        requires = "dkim_key",
+        requires = "dkim_selector"
+    )]
+    pub dkim_domain: Option<String>,
+
     /// Implicit TLS (RFC 8314); the port defaults to 465.
     #[arg(long, conflicts_with = "starttls")]
     pub tls: bool,

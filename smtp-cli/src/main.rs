@@ -6,6 +6,7 @@
 
 mod adapter;
 mod args;
+mod dkim;
 mod exit;
 mod message;
 mod output;
@@ -216,6 +217,7 @@ fn plan(args: &Args) -> Result<Plan, Failure> {
             "the message has a NUL octet at offset {offset}"
         )));
     }
+    let message = dkim::sign(args, message)?;
     let credentials = credentials(args)?;
     let mut config = Config::new(ehlo.unwrap_or_else(EhloName::localhost));
     config.tls = match args.starttls {
