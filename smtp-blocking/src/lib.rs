@@ -57,8 +57,9 @@
 //!
 //! # Features
 //! `rustls` (default), `tracing` (commands and replies at debug level, target
-//! `smtp_io::trace`; AUTH exchanges redacted, content logged as a length), `interop`
-//! (tests only).
+//! `smtp_io::trace`; AUTH exchanges redacted, content logged as a length), `dkim`
+//! (`Builder::dkim_signer`: every message DKIM-signed, `DkimSigner`), `interop` (tests
+//! only).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 

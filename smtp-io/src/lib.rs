@@ -28,7 +28,7 @@
 //!   ([`Messages::pump`](pool::Messages::pump)), and the
 //!   [`PoolReport`](pool::PoolReport) a caller gets.
 //! - [`Signing`]: what is done to each whole message before it is sent (DKIM signing,
-//!   feature `dkim`, with a [`dkim::DkimSigner`] set on the `Builder`), in the one call
+//!   feature `dkim`, with a `dkim::DkimSigner` set on the `Builder`), in the one call
 //!   every send path of the adapters makes.
 //! - `tls` (feature `rustls`): what a TLS handshake needs besides the stream (the server
 //!   name, the default configuration, built once per process), and the name of the
@@ -40,7 +40,7 @@
 //!
 //! - `rustls`: the `Error::Tls` variant and `tls` (the adapters' `rustls` feature turns
 //!   it on). The crypto provider is ring, named explicitly.
-//! - `dkim`: [`dkim`], DKIM signing with the `mail-auth` crate on ring, and the
+//! - `dkim`: `dkim`, DKIM signing with the `mail-auth` crate on ring, and the
 //!   `Builder::dkim_signer` setter (the adapters' `dkim` feature turns it on).
 //! - `tracing`: the conversation at debug level, its content lines at trace level, AUTH
 //!   payloads redacted (the adapters' `tracing` feature turns it on).

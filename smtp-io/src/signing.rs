@@ -36,7 +36,7 @@ impl Signing {
     /// be signed (send `content` as it is). `envelope` then declares the signed
     /// content: `SIZE=` its length (RFC 1870), `BODY=8BITMIME` if it has 8-bit octets
     /// and was declared 7BIT; a BINARYMIME body is signed byte for byte
-    /// ([`DkimSigner::sign_binary`](crate::dkim::DkimSigner::sign_binary)).
+    /// (`DkimSigner::sign_binary`).
     ///
     /// # Errors
     /// A NUL in text content: [`Error::Refused`], as `Envelope::for_message` refuses

@@ -70,6 +70,8 @@
 //!   webpki-roots unless `Builder::tls_config` supplies a configuration.
 //! - `tracing`: commands and replies at debug level, target `smtp_io::trace`; AUTH
 //!   payloads are redacted and control bytes escaped.
+//! - `dkim`: `Builder::dkim_signer` signs every message with DKIM (`DkimSigner`) on
+//!   every connection and pool made from the builder.
 
 mod connector;
 mod driver;
