@@ -22,6 +22,9 @@
 //!   message content), grown once, capped, and released while the connection is idle.
 //! - [`stream::Open`]: what an adapter keeps for the messages of an open stream of
 //!   messages (their content until read, the caller's tag until the report).
+//! - [`message`]: messages as callers have them (RFC 5322 bytes, mail-builder's and
+//!   lettre's messages) turned into an envelope and content ([`message::prepare`]),
+//!   the envelope derived from the header when the message brings none.
 //! - [`pool`]: what the adapters' pools keep for each message beside the core's
 //!   [`smtp_proto::pool::Pool`] (content, caller, last report), how the core's actions
 //!   become orders for the adapter's connections and results for its callers
@@ -39,6 +42,9 @@
 //!   it on). The crypto provider is ring, named explicitly.
 //! - `tracing`: the conversation at debug level, its content lines at trace level, AUTH
 //!   payloads redacted (the adapters' `tracing` feature turns it on).
+//! - `mail-builder`: mail-builder's `MessageBuilder` is an [`IntoMessage`].
+//! - `lettre`: lettre's `Message` is an [`IntoMessage`], and [`message::lettre`] maps a
+//!   pool's result onto lettre's transport traits.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -48,6 +54,7 @@ pub mod buffer;
 mod connector;
 mod credentials;
 mod error;
+pub mod message;
 pub mod pool;
 mod session;
 mod settings;
@@ -67,5 +74,6 @@ pub use block_on::block_on;
 pub use connector::{Connector, Target};
 pub use credentials::{CredentialsError, CredentialsFuture, CredentialsProvider};
 pub use error::Error;
+pub use message::{IntoMessage, MessageError};
 pub use session::new_session;
 pub use settings::Settings;
