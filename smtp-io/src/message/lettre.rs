@@ -187,3 +187,33 @@ pub fn transport_result(result: Result<PoolReport, Error>) -> Result<PoolReport,
         (false, false) => Err(TransportError::Refused(Box::new(report))),
     }
 }
+
+/// Declares an adapter's `LettrePool`: its `Pool` with lettre's `send` as its method
+/// (the pool's own `send`, an envelope and bytes, would be the one a method call finds),
+/// everything else of the pool through `Deref`. The adapter implements lettre's
+/// transport trait on it.
+#[macro_export]
+macro_rules! lettre_pool {
+    ($call:literal) => {
+        #[doc = concat!("A [`Pool`] whose `send` is lettre's (a method call `", $call, "`")]
+        /// finds it, not [`Pool::send`], an envelope and bytes). Everything else of the
+        /// pool is there through `Deref`.
+        #[derive(Clone, Debug)]
+        pub struct LettrePool(pub Pool);
+
+        impl LettrePool {
+            /// [`Pool::new`].
+            pub fn new(builder: Builder, config: PoolConfig) -> LettrePool {
+                LettrePool(Pool::new(builder, config))
+            }
+        }
+
+        impl std::ops::Deref for LettrePool {
+            type Target = Pool;
+
+            fn deref(&self) -> &Pool {
+                &self.0
+            }
+        }
+    };
+}

@@ -77,6 +77,17 @@ pub struct Parts<'a> {
 }
 
 impl<'a> Parts<'a> {
+    /// A message with an envelope of the caller's: `content` is sent as given.
+    pub fn new(
+        from: ReversePath,
+        to: impl IntoIterator<Item = ForwardPath>,
+        content: impl Into<Cow<'a, [u8]>>,
+    ) -> Parts<'a> {
+        let to = to.into_iter().collect();
+        let content = content.into();
+        Parts { from, to, content }
+    }
+
     /// The envelope derived from the header of `content`, whose `Bcc` and
     /// `Resent-Bcc` fields are removed (see the [module](self)).
     ///
