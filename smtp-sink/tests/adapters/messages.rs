@@ -94,3 +94,29 @@ fn a_message_naming_no_recipient_is_refused_before_anything_is_sent() {
     assert!(sink.messages().is_empty());
     assert!(!verbs(&sink.connections()[0]).contains(&"MAIL".to_string()));
 }
+
+#[test]
+fn a_lettre_message_goes_to_lettres_envelope_with_lettres_bytes() {
+    let sink = Sink::start().unwrap();
+    let message = adapter::lettre::Message::builder()
+        .from("Sender <sender@example.org>".parse().unwrap())
+        .to(format!("to-{TAG}@x.test").parse().unwrap())
+        .bcc(format!("Hidden <hidden-{TAG}@x.test>").parse().unwrap())
+        .subject("from lettre")
+        .body(String::from("Hello.\r\n"))
+        .unwrap();
+    block_on(async {
+        let mut conn = aw!(builder(&sink).connect()).unwrap();
+        let report = aw!(conn.send_mail(&message)).unwrap();
+        assert!(report.all_delivered(), "{report:?}");
+        aw!(conn.quit()).unwrap();
+    });
+    assert!(sink.wait_for_idle(WAIT));
+    let m = only_message(&sink);
+    assert_eq!(m.from.as_str(), "sender@example.org");
+    assert_eq!(
+        recipients(&m),
+        [format!("to-{TAG}@x.test"), format!("hidden-{TAG}@x.test")]
+    );
+    assert_eq!(m.content, message.formatted());
+}
