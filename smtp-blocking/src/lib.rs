@@ -59,12 +59,17 @@
 //! `rustls` (default), `tracing` (commands and replies at debug level, target
 //! `smtp_io::trace`; AUTH exchanges redacted, content logged as a length), `dkim`
 //! (`Builder::dkim_signer`: every message DKIM-signed, `DkimSigner`), `interop` (tests
-//! only).
+//! only), `mail-builder` (mail-builder's `MessageBuilder` is a message for
+//! [`Connection::send_mail`] and [`Pool::send_mail`]), `lettre` (so is lettre's
+//! `Message`, and [`Pool`] implements lettre's `Transport`, as `LettrePool` does; what its
+//! `Ok` and `Err` mean is `smtp_io::message::lettre`'s).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 mod connector;
 mod driver;
+#[cfg(feature = "lettre")]
+mod lettre_pool;
 mod pool;
 #[cfg(feature = "rustls")]
 mod tls;
@@ -80,10 +85,19 @@ pub use smtp_proto::{
 
 pub use connector::BoxSocket;
 pub use driver::Socket;
+#[cfg(feature = "lettre")]
+pub use lettre;
+#[cfg(feature = "lettre")]
+pub use lettre_pool::LettrePool;
+#[cfg(feature = "mail-builder")]
+pub use mail_builder;
 pub use pool::Pool;
 /// DKIM signing (feature `dkim`): a signer for [`Builder::dkim_signer`].
 #[cfg(feature = "dkim")]
 pub use smtp_io::dkim::{DkimError, DkimSigner};
+#[cfg(feature = "lettre")]
+pub use smtp_io::message::lettre::TransportError;
+pub use smtp_io::message::{IntoMessage, MessageError, Parts};
 pub use smtp_io::pool::PoolReport;
 pub use smtp_io::{CredentialsError, CredentialsFuture, CredentialsProvider, Error, Target};
 pub use smtp_proto::pool::{PoolConfig, Status};
@@ -213,9 +227,21 @@ impl<S: Socket> Connection<S> {
         to: impl IntoIterator<Item = ForwardPath>,
         message: &[u8],
     ) -> Result<Report, Error> {
-        let caps = self.capabilities();
-        let envelope = Envelope::for_message(from, to, message, caps).map_err(Error::Refused)?;
-        self.send_bytes(envelope, message)
+        self.send_mail(Parts::new(from, to, message))
+    }
+
+    /// Sends a message as the caller has it: RFC 5322 bytes or a mail-builder
+    /// `MessageBuilder`, whose envelope comes from its header (`Sender` or `From`; `To`,
+    /// `Cc`, `Bcc`, or the latest `Resent-` ones) and whose `Bcc` fields are not sent; a
+    /// lettre `Message` with its own envelope; or [`Parts`] with an envelope of the
+    /// caller's. Declared as [`send_message`](Self::send_message) declares. See
+    /// [`smtp_io::message`] for what each input costs in memory.
+    ///
+    /// A message with no usable sender or no recipient is refused before anything is
+    /// sent: [`Error::Message`].
+    pub fn send_mail<'a>(&mut self, message: impl IntoMessage<'a>) -> Result<Report, Error> {
+        let (envelope, content) = smtp_io::message::prepare(message, self.capabilities())?;
+        self.send_bytes(envelope, &content)
     }
 
     /// Sends every message on this connection, pipelined where the server allows, and

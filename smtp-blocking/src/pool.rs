@@ -15,7 +15,7 @@ use smtp_io::stream::Cancels;
 use smtp_proto::pool::{self, ConnId, MessageId, PoolConfig, Status, SubmitError};
 use smtp_proto::{Envelope, Instant, Report, UsageError};
 
-use crate::{Builder, Error, ForwardPath, Next, ReversePath};
+use crate::{Builder, Error, ForwardPath, IntoMessage, Next, Parts, ReversePath};
 
 /// How long an idle connection's thread waits for a message before it glances at its
 /// socket (see [`Next::Empty`]): how soon a server's idle close is noticed.
@@ -244,9 +244,18 @@ impl Pool {
         to: impl IntoIterator<Item = ForwardPath>,
         message: &[u8],
     ) -> Result<PoolReport, Error> {
+        self.send_mail(Parts::new(from, to, message))
+    }
+
+    /// Sends a message as the caller has it, as
+    /// [`Connection::send_mail`](crate::Connection::send_mail) does (the envelope from
+    /// the header unless the message brings one, `Bcc` not sent), declared by what the
+    /// last connection set up offered. The pool keeps one copy of its content, shared by
+    /// its attempts.
+    pub fn send_mail<'a>(&self, message: impl IntoMessage<'a>) -> Result<PoolReport, Error> {
         let caps = self.shared.inner.lock().msgs.capabilities().clone();
-        let envelope = Envelope::for_message(from, to, message, &caps).map_err(Error::Refused)?;
-        self.send(envelope, message)
+        let (envelope, content) = smtp_io::message::prepare(message, &caps)?;
+        self.send(envelope, content)
     }
 
     /// Sends several messages; their reports in order. They go out concurrently, each

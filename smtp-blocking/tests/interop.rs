@@ -16,7 +16,8 @@ use smtp_blocking::{
     RecipientStatus, Report, ReversePath, Socket, Timeouts, TlsPolicy,
 };
 use smtp_testkit::interop::{
-    assert_aiosmtpd_stored, assert_postfix_stored, unique, Listener, TestServers,
+    assert_aiosmtpd_stored, assert_bcc_not_written, assert_postfix_stored, unique, ClientTap,
+    Listener, TestServers,
 };
 
 const DOMAIN: &str = "interop.test";
@@ -458,4 +459,41 @@ fn postfix_starttls_sessions_of_one_builder_resume() {
 #[test]
 fn postfix_implicit_tls_sessions_of_one_builder_resume() {
     postfix_resumes(Listener::PostfixTls, Builder::implicit_tls);
+}
+
+/// `send_mail`: the envelope from the header (To, and a folded Bcc naming two more), and
+/// no Bcc field in what went to Postfix (Postfix's cleanup would strip one itself, so
+/// the bytes written are read from a tap) nor in what it stored.
+#[test]
+fn postfix_send_mail_delivers_to_the_header_recipients_and_no_bcc_is_sent() {
+    let s = servers();
+    let (rcpt, hidden, hidden2) = (
+        addr(&unique("blocking-mail-to")),
+        addr(&unique("blocking-mail-bcc")),
+        addr(&unique("blocking-mail-bcc2")),
+    );
+    let bcc = format!("Bcc: {hidden},\r\n Second <{hidden2}>\r\n");
+    let head = format!(
+        "Date: Mon, 1 Jan 2024 00:00:00 +0000\r\nMessage-ID: <{}@{DOMAIN}>\r\nFrom: <a@{DOMAIN}>\r\nTo: <{rcpt}>\r\n",
+        unique("id")
+    );
+    let rest = "Subject: send_mail\r\n\r\nHello.\r\n";
+    let msg = format!("{head}{bcc}{rest}");
+    let tap = ClientTap::start(s.addr(Listener::Postfix));
+    // Cleartext, so that the tap sees the content.
+    let mut conn = Builder::new(s.host())
+        .port(tap.addr().port())
+        .starttls(TlsPolicy::Disabled)
+        .timeouts(Timeouts::all(Duration::from_secs(30)))
+        .connect()
+        .expect("connect");
+    let report = conn.send_mail(msg.as_bytes()).unwrap();
+    assert!(report.all_delivered(), "{report:?}");
+    assert_eq!(report.recipients.len(), 3);
+    conn.quit().unwrap();
+    assert_bcc_not_written(&tap.sent(), &[&hidden, &hidden2]);
+    let sent = format!("{head}{rest}");
+    for stored in s.postfix_messages(&[&rcpt, &hidden, &hidden2]) {
+        assert_postfix_stored(&stored, sent.as_bytes());
+    }
 }

@@ -30,6 +30,9 @@ pub enum Error {
     Usage(UsageError),
     /// The message cannot be sent as given (e.g. a NUL octet in `send_message`).
     Refused(TxnError),
+    /// The message's envelope cannot be had from it (no sender, no recipient, an
+    /// address SMTP cannot carry): nothing was sent.
+    Message(crate::MessageError),
     /// The host is neither a DNS name nor an IP address, so TLS cannot verify it.
     InvalidHost(String),
     /// TLS is configured but the crate was built without the `rustls` feature.
@@ -115,6 +118,7 @@ impl SessionError for Error {
             Error::Smtp(e) => Error::Smtp(e.clone()),
             Error::Usage(e) => Error::Usage(e.clone()),
             Error::Refused(e) => Error::Refused(e.clone()),
+            Error::Message(e) => Error::Message(e.clone()),
             Error::InvalidHost(h) => Error::InvalidHost(h.clone()),
             Error::TlsUnavailable => Error::TlsUnavailable,
             Error::Cancelled => Error::Cancelled,
@@ -137,6 +141,7 @@ impl fmt::Display for Error {
             Error::Smtp(e) => write!(f, "{e}"),
             Error::Usage(e) => write!(f, "{e}"),
             Error::Refused(e) => write!(f, "message refused: {e}"),
+            Error::Message(e) => write!(f, "{e}"),
             Error::InvalidHost(h) => write!(f, "{h:?} is not a valid TLS server name"),
             Error::TlsUnavailable => f.write_str("TLS needed but built without the rustls feature"),
             Error::Cancelled => f.write_str("an earlier operation did not complete"),
@@ -157,6 +162,7 @@ impl std::error::Error for Error {
             Error::Tls(e) => Some(e),
             Error::Smtp(e) => Some(e),
             Error::Usage(e) => Some(e),
+            Error::Message(e) => Some(e),
             Error::Credentials(e) => Some(e),
             #[cfg(feature = "dkim")]
             Error::Dkim(e) => Some(e),

@@ -22,6 +22,9 @@
 //!   message content), grown once, capped, and released while the connection is idle.
 //! - [`stream::Open`]: what an adapter keeps for the messages of an open stream of
 //!   messages (their content until read, the caller's tag until the report).
+//! - [`message`]: messages as callers have them (RFC 5322 bytes, mail-builder's and
+//!   lettre's messages) turned into an envelope and content ([`message::prepare`]),
+//!   the envelope derived from the header when the message brings none.
 //! - [`pool`]: what the adapters' pools keep for each message beside the core's
 //!   [`smtp_proto::pool::Pool`] (content, caller, last report), how the core's actions
 //!   become orders for the adapter's connections and results for its callers
@@ -44,6 +47,9 @@
 //!   `Builder::dkim_signer` setter (the adapters' `dkim` feature turns it on).
 //! - `tracing`: the conversation at debug level, its content lines at trace level, AUTH
 //!   payloads redacted (the adapters' `tracing` feature turns it on).
+//! - `mail-builder`: mail-builder's `MessageBuilder` is an [`IntoMessage`].
+//! - `lettre`: lettre's `Message` is an [`IntoMessage`], and [`message::lettre`] maps a
+//!   pool's result onto lettre's transport traits.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -55,6 +61,7 @@ mod credentials;
 #[cfg(feature = "dkim")]
 pub mod dkim;
 mod error;
+pub mod message;
 pub mod pool;
 mod session;
 mod settings;
@@ -75,6 +82,7 @@ pub use block_on::block_on;
 pub use connector::{Connector, Target};
 pub use credentials::{CredentialsError, CredentialsFuture, CredentialsProvider};
 pub use error::Error;
+pub use message::{IntoMessage, MessageError};
 pub use session::new_session;
 pub use settings::Settings;
 pub use signing::Signing;

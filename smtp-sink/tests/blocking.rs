@@ -30,3 +30,14 @@ macro_rules! connect_unix {
 
 include!("adapters/reconnect.rs");
 include!("adapters/pool_reconnect.rs");
+include!("adapters/messages.rs");
+
+/// lettre's `Transport::send`, for adapters/lettre_transport.rs.
+fn transport_send(
+    pool: &adapter::LettrePool,
+    message: &adapter::lettre::Message,
+) -> Result<adapter::PoolReport, adapter::TransportError> {
+    adapter::lettre::Transport::send(pool, message)
+}
+
+include!("adapters/lettre_transport.rs");

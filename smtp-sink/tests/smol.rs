@@ -27,3 +27,4 @@ macro_rules! connect_unix {
 
 include!("adapters/reconnect.rs");
 include!("adapters/pool_reconnect.rs");
+include!("adapters/messages.rs");

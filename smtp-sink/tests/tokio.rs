@@ -56,3 +56,14 @@ macro_rules! connect_unix {
 
 include!("adapters/reconnect.rs");
 include!("adapters/pool_reconnect.rs");
+include!("adapters/messages.rs");
+
+/// lettre's `AsyncTransport::send`, for adapters/lettre_transport.rs.
+async fn transport_send(
+    pool: &adapter::LettrePool,
+    message: &adapter::lettre::Message,
+) -> Result<adapter::PoolReport, adapter::TransportError> {
+    adapter::lettre::AsyncTransport::send(pool, message.clone()).await
+}
+
+include!("adapters/lettre_transport.rs");

@@ -72,6 +72,9 @@
 //!   payloads are redacted and control bytes escaped.
 //! - `dkim`: `Builder::dkim_signer` signs every message with DKIM (`DkimSigner`) on
 //!   every connection and pool made from the builder.
+//! - `mail-builder`, `lettre`: mail-builder's `MessageBuilder` and lettre's `Message`
+//!   are messages for [`Connection::send_mail`] and [`Pool::send_mail`] (re-exported as
+//!   `mail_builder` and `lettre`). No lettre transport: lettre has no smol executor.
 
 mod connector;
 mod driver;
@@ -87,10 +90,15 @@ use smtp_proto::Instant;
 
 pub use connector::{BoxSocket, Socket};
 use driver::Driver;
+#[cfg(feature = "lettre")]
+pub use lettre;
+#[cfg(feature = "mail-builder")]
+pub use mail_builder;
 pub use pool::Pool;
 /// DKIM signing (feature `dkim`): a signer for [`Builder::dkim_signer`].
 #[cfg(feature = "dkim")]
 pub use smtp_io::dkim::{DkimError, DkimSigner};
+pub use smtp_io::message::{IntoMessage, MessageError, Parts};
 pub use smtp_io::pool::PoolReport;
 pub use smtp_io::{CredentialsError, CredentialsFuture, CredentialsProvider, Error, Target};
 pub use smtp_proto;
@@ -193,9 +201,21 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Connection<S> {
         to: impl IntoIterator<Item = ForwardPath>,
         message: &[u8],
     ) -> Result<Report, Error> {
-        let caps = self.capabilities();
-        let envelope = Envelope::for_message(from, to, message, caps).map_err(Error::Refused)?;
-        self.send_bytes(envelope, message).await
+        self.send_mail(Parts::new(from, to, message)).await
+    }
+
+    /// Sends a message as the caller has it: RFC 5322 bytes or a mail-builder
+    /// `MessageBuilder`, whose envelope comes from its header (`Sender` or `From`; `To`,
+    /// `Cc`, `Bcc`, or the latest `Resent-` ones) and whose `Bcc` fields are not sent; a
+    /// lettre `Message` with its own envelope; or [`Parts`] with an envelope of the
+    /// caller's. Declared as [`send_message`](Self::send_message) declares. See
+    /// [`smtp_io::message`] for what each input costs in memory.
+    ///
+    /// A message with no usable sender or no recipient is refused before anything is
+    /// sent: [`Error::Message`].
+    pub async fn send_mail<'a>(&mut self, message: impl IntoMessage<'a>) -> Result<Report, Error> {
+        let (envelope, content) = smtp_io::message::prepare(message, self.capabilities())?;
+        self.send_bytes(envelope, &content).await
     }
 
     /// Sends several messages on this connection, pipelined when the server allows

@@ -12,7 +12,8 @@ use adapter::{
 };
 use common::{block_on, connect_tcp};
 use smtp_testkit::interop::{
-    assert_aiosmtpd_stored, assert_postfix_stored, unique, ClientTap, Listener, TestServers,
+    assert_aiosmtpd_stored, assert_bcc_not_written, assert_postfix_stored, unique, ClientTap,
+    Listener, TestServers,
 };
 
 const FROM: &str = "sender@example.org";
@@ -22,6 +23,13 @@ fn builder(s: &TestServers, l: Listener) -> Builder {
         .port(s.port(l))
         .tls_config(s.tls_config())
         .timeouts(Timeouts::all(Duration::from_secs(30)))
+}
+
+/// To Postfix through `tap`, cleartext so that the tap sees what is written.
+fn cleartext_through(s: &TestServers, tap: &ClientTap) -> Builder {
+    builder(s, Listener::Postfix)
+        .port(tap.addr().port())
+        .starttls(TlsPolicy::Disabled)
 }
 
 fn with_auth(s: &TestServers, b: Builder, mechanism: &str) -> Builder {
@@ -185,10 +193,7 @@ fn postfix_bdat() {
     assert!(msg.len() > 2 * 64 * 1024);
     let tap = ClientTap::start(s.addr(Listener::Postfix));
     block_on(async {
-        // Cleartext, so that the tap sees the commands.
-        let mut conn = builder(&s, Listener::Postfix)
-            .port(tap.addr().port())
-            .starttls(TlsPolicy::Disabled)
+        let mut conn = cleartext_through(&s, &tap)
             .connect()
             .await
             .expect("connect");
@@ -410,4 +415,37 @@ fn postfix_starttls_sessions_of_one_builder_resume() {
 #[test]
 fn postfix_implicit_tls_sessions_of_one_builder_resume() {
     postfix_resumes(Listener::PostfixTls, Builder::implicit_tls);
+}
+
+/// `send_mail`: the envelope from the header (To, and a folded Bcc naming two more), and
+/// no Bcc field in what went to Postfix (Postfix's cleanup would strip one itself, so
+/// the bytes written are read from a tap) nor in what it stored.
+#[test]
+fn postfix_send_mail_delivers_to_the_header_recipients_and_no_bcc_is_sent() {
+    let s = TestServers::get();
+    let (rcpt, hidden, hidden2) = (
+        address(&format!("{TAG}-mail-to")),
+        address(&format!("{TAG}-mail-bcc")),
+        address(&format!("{TAG}-mail-bcc2")),
+    );
+    let bcc = format!("Bcc: {hidden},\r\n Second <{hidden2}>\r\n");
+    let head = format!("From: {FROM}\r\nTo: {rcpt}\r\n");
+    let rest = "Subject: send_mail\r\n\r\nHello.\r\n";
+    let msg = format!("{head}{bcc}{rest}");
+    let tap = ClientTap::start(s.addr(Listener::Postfix));
+    block_on(async {
+        let mut conn = cleartext_through(&s, &tap)
+            .connect()
+            .await
+            .expect("connect");
+        let report = conn.send_mail(msg.as_bytes()).await.unwrap();
+        assert_delivered(&report);
+        assert_eq!(report.recipients.len(), 3);
+        conn.quit().await.expect("quit");
+    });
+    assert_bcc_not_written(&tap.sent(), &[&hidden, &hidden2]);
+    let sent = format!("{head}{rest}");
+    for stored in s.postfix_messages(&[&rcpt, &hidden, &hidden2]) {
+        assert_postfix_stored(&stored, sent.as_bytes());
+    }
 }

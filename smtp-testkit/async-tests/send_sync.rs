@@ -51,8 +51,23 @@ fn futures_over_any_send_stream_are_send<S>(
     assert_send(&c.send(envelope.clone(), &b"Hi\r\n"[..]));
     assert_send(&c.send_bytes(envelope.clone(), b"Hi\r\n"));
     assert_send(&c.send_message(from, [to], b"Hi\r\n"));
+    assert_send(&c.send_mail(&b"From: a@x.test\r\nTo: b@x.test\r\n\r\nHi\r\n"[..]));
+    assert_send(&c.send_mail(String::from("From: a@x.test\r\nTo: b@x.test\r\n\r\n")));
     assert_send(&c.send_many([(envelope, &b"Hi\r\n"[..])]));
     assert_send(&c.noop());
     assert_send(&c.rset());
     assert_send(&c.quit());
+}
+
+/// A pool's `send_mail` futures, whatever the message input, so that a task can send
+/// a mail-builder or lettre message through a shared pool.
+#[cfg(all(feature = "mail-builder", feature = "lettre"))]
+fn pool_send_mail_is_send(
+    pool: adapter::Pool,
+    built: adapter::mail_builder::MessageBuilder<'static>,
+    lettre: adapter::lettre::Message,
+) {
+    assert_send(&pool.send_mail(built));
+    assert_send(&pool.send_mail(lettre));
+    assert_send(&pool.send_mail(b"From: a@x.test\r\nTo: b@x.test\r\n\r\n"));
 }

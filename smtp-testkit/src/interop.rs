@@ -438,6 +438,23 @@ pub fn strip_postfix_headers(stored: &[u8]) -> &[u8] {
     rest
 }
 
+/// Asserts that what a client wrote (`written`, from a [`ClientTap`]) names each of
+/// `hidden` in a `RCPT TO` and has no Bcc field anywhere.
+///
+/// # Panics
+/// If a recipient is missing or a Bcc field was written.
+pub fn assert_bcc_not_written(written: &[u8], hidden: &[&str]) {
+    let written = String::from_utf8_lossy(written).to_ascii_lowercase();
+    for rcpt in hidden {
+        let rcpt = format!("rcpt to:<{}>", rcpt.to_ascii_lowercase());
+        assert!(written.contains(&rcpt), "no {rcpt} in {written}");
+    }
+    assert!(
+        !written.contains("bcc:"),
+        "a Bcc field was written: {written}"
+    );
+}
+
 /// CRLF → LF, the way Postfix stores a message.
 pub fn crlf_to_lf(b: &[u8]) -> Vec<u8> {
     let mut v = Vec::with_capacity(b.len());

@@ -72,9 +72,17 @@
 //!   payloads are redacted and control bytes escaped.
 //! - `dkim`: `Builder::dkim_signer` signs every message with DKIM (`DkimSigner`) on
 //!   every connection and pool made from the builder.
+//! - `mail-builder`: mail-builder's `MessageBuilder` is a message for
+//!   [`Connection::send_mail`] and [`Pool::send_mail`] (re-exported as `mail_builder`).
+//! - `lettre`: so is lettre's `Message` (with its own envelope), and [`Pool`] implements
+//!   lettre's `AsyncTransport` (re-exported as `lettre`), as `LettrePool` does.
+#![cfg_attr(feature = "lettre", doc = "")]
+#![cfg_attr(feature = "lettre", doc = include_str!("lettre-switch.md"))]
 
 mod connector;
 mod driver;
+#[cfg(feature = "lettre")]
+mod lettre_pool;
 mod pool;
 #[cfg(feature = "rustls")]
 mod tls;
@@ -88,10 +96,19 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 
 pub use connector::{BoxSocket, Socket};
 use driver::Driver;
+#[cfg(feature = "lettre")]
+pub use lettre;
+#[cfg(feature = "lettre")]
+pub use lettre_pool::LettrePool;
+#[cfg(feature = "mail-builder")]
+pub use mail_builder;
 pub use pool::Pool;
 /// DKIM signing (feature `dkim`): a signer for [`Builder::dkim_signer`].
 #[cfg(feature = "dkim")]
 pub use smtp_io::dkim::{DkimError, DkimSigner};
+#[cfg(feature = "lettre")]
+pub use smtp_io::message::lettre::TransportError;
+pub use smtp_io::message::{IntoMessage, MessageError, Parts};
 pub use smtp_io::pool::PoolReport;
 pub use smtp_io::{CredentialsError, CredentialsFuture, CredentialsProvider, Error, Target};
 pub use smtp_proto;
@@ -194,9 +211,21 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Connection<S> {
         to: impl IntoIterator<Item = ForwardPath>,
         message: &[u8],
     ) -> Result<Report, Error> {
-        let caps = self.capabilities();
-        let envelope = Envelope::for_message(from, to, message, caps).map_err(Error::Refused)?;
-        self.send_bytes(envelope, message).await
+        self.send_mail(Parts::new(from, to, message)).await
+    }
+
+    /// Sends a message as the caller has it: RFC 5322 bytes or a mail-builder
+    /// `MessageBuilder`, whose envelope comes from its header (`Sender` or `From`; `To`,
+    /// `Cc`, `Bcc`, or the latest `Resent-` ones) and whose `Bcc` fields are not sent; a
+    /// lettre `Message` with its own envelope; or [`Parts`] with an envelope of the
+    /// caller's. Declared as [`send_message`](Self::send_message) declares. See
+    /// [`smtp_io::message`] for what each input costs in memory.
+    ///
+    /// A message with no usable sender or no recipient is refused before anything is
+    /// sent: [`Error::Message`].
+    pub async fn send_mail<'a>(&mut self, message: impl IntoMessage<'a>) -> Result<Report, Error> {
+        let (envelope, content) = smtp_io::message::prepare(message, self.capabilities())?;
+        self.send_bytes(envelope, &content).await
     }
 
     /// Sends several messages on this connection, pipelined when the server allows

@@ -16,7 +16,7 @@ use tokio::io::{AsyncRead, ReadBuf};
 use tokio::sync::{mpsc, oneshot, Notify};
 use tokio::time::Instant as Clock;
 
-use crate::{Builder, Error, ForwardPath, ReversePath};
+use crate::{Builder, Error, ForwardPath, IntoMessage, Parts, ReversePath};
 
 /// Connections shared by any number of tasks: each message goes to a connection with
 /// room in its pipeline, joining the next flight behind other callers' messages
@@ -193,9 +193,18 @@ impl Pool {
         to: impl IntoIterator<Item = ForwardPath>,
         message: &[u8],
     ) -> Result<PoolReport, Error> {
+        self.send_mail(Parts::new(from, to, message)).await
+    }
+
+    /// Sends a message as the caller has it, as
+    /// [`Connection::send_mail`](crate::Connection::send_mail) does (the envelope from
+    /// the header unless the message brings one, `Bcc` not sent), declared by what the
+    /// last connection set up offered. The pool keeps one copy of its content, shared by
+    /// its attempts.
+    pub async fn send_mail<'a>(&self, message: impl IntoMessage<'a>) -> Result<PoolReport, Error> {
         let caps = self.shared.lock().msgs.capabilities().clone();
-        let envelope = Envelope::for_message(from, to, message, &caps).map_err(Error::Refused)?;
-        self.send(envelope, message).await
+        let (envelope, content) = smtp_io::message::prepare(message, &caps)?;
+        self.send(envelope, content).await
     }
 
     /// Sends several messages; their reports in order. They go out concurrently, each
