@@ -27,6 +27,8 @@
 //!   become orders for the adapter's connections and results for its callers
 //!   ([`Messages::pump`](pool::Messages::pump)), and the
 //!   [`PoolReport`](pool::PoolReport) a caller gets.
+//! - [`inbox`]: how an async pool hands commands to a connection's task (one small
+//!   allocation per connection, nothing held while it idles).
 //! - `tls` (feature `rustls`): what a TLS handshake needs besides the stream (the server
 //!   name, the default configuration, built once per process), and the name of the
 //!   version it negotiated and whether the handshake resumed a session.
@@ -48,6 +50,7 @@ pub mod buffer;
 mod connector;
 mod credentials;
 mod error;
+pub mod inbox;
 pub mod pool;
 mod session;
 mod settings;

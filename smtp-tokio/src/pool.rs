@@ -4,19 +4,20 @@
 //! keeps time.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::task::{Context, Poll};
 
+use smtp_io::inbox::{self, Cmd, Inbox, Outbox};
 use smtp_io::pool::{Messages, Order, PoolReport};
-use smtp_io::stream::Cancels;
 use smtp_proto::pool::{self, ConnId, MessageId, PoolConfig, Status, SubmitError};
 use smtp_proto::{Envelope, Instant, Report, UsageError};
 use tokio::io::{AsyncRead, ReadBuf};
-use tokio::sync::{mpsc, oneshot, Notify};
+use tokio::sync::{oneshot, Notify};
 use tokio::time::Instant as Clock;
 
-use crate::{Builder, Error, ForwardPath, ReversePath};
+use crate::{Builder, Connection, Error, ForwardPath, ReversePath};
 
 /// Connections shared by any number of tasks: each message goes to a connection with
 /// room in its pipeline, joining the next flight behind other callers' messages
@@ -53,25 +54,10 @@ struct Shared {
     changed: Notify,
 }
 
-/// A connection task, as the pool reaches it.
-struct Line {
-    tx: mpsc::UnboundedSender<Cmd>,
-    /// Its messages whose callers gave up.
-    cancels: Arc<Cancels<MessageId>>,
-}
-
-/// What a connection task is told. A message is boxed: an unbounded channel keeps a
-/// block of 32 slots per connection even when idle, at the size of the largest command.
-enum Cmd {
-    Send(Box<(Envelope, Body, MessageId)>),
-    Check,
-    Close,
-}
-
-/// Tells a connection's task or thread; `Err` if it is gone (a message it was handed
-/// was then never written).
-fn tell(line: Option<&Line>, cmd: Cmd) -> Result<(), Error> {
-    match line.map(|l| l.tx.send(cmd).is_ok()) {
+/// Tells a connection's task; `Err` if it is gone (a message it was handed was then
+/// never written).
+fn tell(line: Option<&Outbox>, cmd: Cmd) -> Result<(), Error> {
+    match line.map(|l| l.tell(cmd)) {
         Some(true) => Ok(()),
         _ => Err(Error::PoolClosed),
     }
@@ -80,7 +66,7 @@ fn tell(line: Option<&Line>, cmd: Cmd) -> Result<(), Error> {
 struct State {
     core: pool::Pool,
     msgs: Messages<oneshot::Sender<Result<PoolReport, Error>>>,
-    conns: HashMap<ConnId, Line>,
+    conns: HashMap<ConnId, Outbox>,
     /// The deadline the timer task sleeps until (`None`: none), so that it is woken
     /// only for an earlier one.
     timer_at: Option<Instant>,
@@ -111,15 +97,12 @@ impl Shared {
         } = st;
         let order = |order| match order {
             Order::Open(id) => {
-                let (tx, rx) = mpsc::unbounded_channel();
-                let cancels = Arc::new(Cancels::default());
-                let line = Line {
-                    tx,
-                    cancels: cancels.clone(),
-                };
-                conns.insert(id, line);
-                let task = connection(Arc::downgrade(self), id, self.builder.clone(), rx, cancels);
-                tokio::spawn(task);
+                let (outbox, inbox) = inbox::channel();
+                conns.insert(id, outbox);
+                // Boxed, as every future a connection awaits once: the task holds only
+                // what it needs while idle.
+                let open = Box::pin(self.builder.clone().connect());
+                tokio::spawn(connection(Arc::downgrade(self), id, open, inbox));
                 Ok(())
             }
             Order::Send {
@@ -128,8 +111,12 @@ impl Shared {
                 envelope,
                 body,
             } => {
-                let item = (envelope, Body::new(body), msg);
-                tell(conns.get(&conn), Cmd::Send(Box::new(item)))
+                let cmd = Cmd::Send {
+                    envelope,
+                    body,
+                    msg,
+                };
+                tell(conns.get(&conn), cmd)
             }
             Order::Check(conn) => tell(conns.get(&conn), Cmd::Check),
             Order::Close(conn) => tell(conns.remove(&conn).as_ref(), Cmd::Close),
@@ -292,7 +279,7 @@ impl Drop for Waiting {
         self.shared.with(|st, _| {
             let conn = st.msgs.cancel(&mut st.core, msg);
             if let Some(line) = conn.and_then(|c| st.conns.get(&c)) {
-                line.cancels.ask(msg);
+                line.cancel(msg);
             }
         });
     }
@@ -340,37 +327,26 @@ impl Drop for Shared {
 }
 
 /// One connection: open it, stream what the pool hands it, answer checks, close.
+/// While idle the task holds its `Connection` and a small wait
+/// ([`Connection::idle`]); the stream's future, far larger, is boxed for as long as
+/// the connection is busy.
 async fn connection(
     shared: Weak<Shared>,
     id: ConnId,
-    builder: Builder,
-    mut rx: mpsc::UnboundedReceiver<Cmd>,
-    cancels: Arc<Cancels<MessageId>>,
+    open: Pin<Box<impl Future<Output = Result<Connection, Error>>>>,
+    inbox: Inbox,
 ) {
-    // Boxed, as every future below that is awaited once per connection: a pooled
-    // connection idles in its stream, and the task holds the largest of its futures.
-    let opened = Box::pin(builder.connect()).await;
-    let Some(s) = shared.upgrade() else {
+    let Some(mut conn) = opened(&shared, id, open).await else {
         return;
     };
-    let max_in_flight = s.max_in_flight;
-    let mut conn = match opened {
-        Ok(conn) => {
-            s.with(|st, now| {
-                st.msgs.opened(&mut st.core, now, id, conn.capabilities());
-            });
-            conn
-        }
-        Err(e) => {
-            return s.with(|st, now| {
-                st.conns.remove(&id);
-                st.msgs.open_failed(&mut st.core, now, id, e);
-            });
-        }
+    let Some(max_in_flight) = shared.upgrade().map(|s| s.max_in_flight) else {
+        return;
     };
-    drop(s);
+    let cancels = inbox.cancels();
     loop {
-        let mut cmd = None;
+        // Why the stream ended, if not idle or dead: a check, or a close (the pool
+        // closes the connection, or is gone).
+        let mut check = None;
         // Messages withdrawn (their callers gave up before any of them was written)
         // leave the connection's count.
         let withdrawn = |msgs: &[MessageId]| {
@@ -381,17 +357,20 @@ async fn connection(
             }
         };
         let next = |cx: &mut Context<'_>| loop {
-            return match rx.poll_recv(cx) {
-                Poll::Ready(Some(Cmd::Send(item))) if cancels.take(&item.2) => {
-                    withdrawn(&[item.2]);
+            return match inbox.poll_next(cx) {
+                Poll::Ready(Some(Cmd::Send { msg, .. })) if cancels.take(&msg) => {
+                    withdrawn(&[msg]);
                     continue;
                 }
-                Poll::Ready(Some(Cmd::Send(item))) => Poll::Ready(Some(*item)),
-                Poll::Ready(Some(other)) => {
-                    cmd = Some(other);
+                Poll::Ready(Some(Cmd::Send {
+                    envelope,
+                    body,
+                    msg,
+                })) => Poll::Ready(Some((envelope, Body::new(body), msg))),
+                Poll::Ready(other) => {
+                    check = Some(matches!(other, Some(Cmd::Check)));
                     Poll::Ready(None)
                 }
-                Poll::Ready(None) => Poll::Ready(None),
                 Poll::Pending => Poll::Pending,
             };
         };
@@ -408,26 +387,24 @@ async fn connection(
                 st.msgs.report(&mut st.core, now, id, msg, result);
             });
         };
-        let streamed = conn
-            .stream_withdrawing(max_in_flight, next, on_report, withdraw)
-            .await;
+        let streamed =
+            Box::pin(conn.stream_withdrawing(max_in_flight, next, on_report, withdraw, true)).await;
         let Some(s) = shared.upgrade() else {
             let _ = Box::pin(conn.quit()).await;
             return;
         };
-        match (streamed, cmd) {
+        match (streamed, check) {
             (Err(e), _) => {
                 // The session died: what was handed over and not taken was not written.
                 return s.with(|st, now| {
-                    while let Ok(Cmd::Send(item)) = rx.try_recv() {
-                        let msg = item.2;
+                    while let Some(Cmd::Send { msg, .. }) = inbox.try_next() {
                         st.msgs.unsent(&mut st.core, now, id, msg, Some(&e));
                     }
                     st.conns.remove(&id);
                     st.core.handle_closed(now, id);
                 });
             }
-            (Ok(()), Some(Cmd::Check)) => {
+            (Ok(()), Some(true)) => {
                 drop(s);
                 let alive = Box::pin(conn.noop())
                     .await
@@ -445,13 +422,42 @@ async fn connection(
                     return;
                 }
             }
-            (Ok(()), _) => {
+            (Ok(()), Some(false)) => {
                 drop(s);
                 let _ = Box::pin(conn.quit()).await;
                 return;
             }
+            (Ok(()), None) => {
+                // Idle: until a message or a command comes, or the server speaks (a
+                // close or a 421, which the next stream's first step takes in).
+                drop(s);
+                conn.idle(|cx| inbox.poll_ready(cx)).await;
+            }
         }
     }
+}
+
+/// Opens the connection and tells the pool how that went: the connection if it is
+/// set up. (Its own future, so that the task does not keep room for the result beside
+/// the connection.)
+async fn opened(
+    shared: &Weak<Shared>,
+    id: ConnId,
+    open: Pin<Box<impl Future<Output = Result<Connection, Error>>>>,
+) -> Option<Connection> {
+    let opened = open.await;
+    let s = shared.upgrade()?;
+    s.with(|st, now| match opened {
+        Ok(conn) => {
+            st.msgs.opened(&mut st.core, now, id, conn.capabilities());
+            Some(conn)
+        }
+        Err(e) => {
+            st.conns.remove(&id);
+            st.msgs.open_failed(&mut st.core, now, id, e);
+            None
+        }
+    })
 }
 
 /// A message's content, shared by its attempts.
@@ -483,6 +489,7 @@ impl AsyncRead for Body {
 #[cfg(test)]
 mod tests {
     use super::Pool;
+    use smtp_io::inbox;
 
     fn block_on<T>(f: impl std::future::Future<Output = T>) -> T {
         tokio::runtime::Builder::new_multi_thread()
@@ -500,4 +507,5 @@ mod tests {
     }
 
     include!("../../smtp-testkit/pool-tests/lines.rs");
+    include!("../../smtp-testkit/pool-tests/task_size.rs");
 }
