@@ -163,6 +163,75 @@ fn register(slot: &mut Option<Waker>, cx: &Context<'_>) {
     }
 }
 
+/// Where a caller of an async pool waits for its message's result: one small
+/// allocation, filled once. (async-channel's `bounded(1)`, which smol's pool used,
+/// allocates a listener for each wait besides.)
+pub fn reply<T>() -> (ReplyTo<T>, Reply<T>) {
+    let slot = Arc::new(Mutex::new(Slot {
+        value: None,
+        waker: None,
+        sent: false,
+    }));
+    (ReplyTo(Some(slot.clone())), Reply(slot))
+}
+
+struct Slot<T> {
+    value: Option<T>,
+    waker: Option<Waker>,
+    /// The value was sent, or the sender dropped without one.
+    sent: bool,
+}
+
+/// The pool's end of a [`reply`].
+pub struct ReplyTo<T>(Option<Arc<Mutex<Slot<T>>>>);
+
+/// The caller's end of a [`reply`]: a future of the value, `None` if the sender was
+/// dropped without one.
+pub struct Reply<T>(Arc<Mutex<Slot<T>>>);
+
+impl<T> ReplyTo<T> {
+    /// Hands the caller its value (dropped if the caller is gone).
+    pub fn send(mut self, value: T) {
+        close(self.0.take(), Some(value));
+    }
+}
+
+impl<T> Drop for ReplyTo<T> {
+    /// Without a value: the caller learns that none comes.
+    fn drop(&mut self) {
+        close(self.0.take(), None);
+    }
+}
+
+/// Fills the slot (with `value`, or with nothing) and wakes its caller.
+fn close<T>(slot: Option<Arc<Mutex<Slot<T>>>>, value: Option<T>) {
+    let Some(slot) = slot else {
+        return;
+    };
+    let waker = {
+        let mut s = slot.lock().unwrap_or_else(PoisonError::into_inner);
+        s.value = value;
+        s.sent = true;
+        s.waker.take()
+    };
+    if let Some(w) = waker {
+        w.wake();
+    }
+}
+
+impl<T> std::future::Future for Reply<T> {
+    type Output = Option<T>;
+
+    fn poll(self: std::pin::Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
+        let mut s = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if s.sent {
+            return Poll::Ready(s.value.take());
+        }
+        register(&mut s.waker, cx);
+        Poll::Pending
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
@@ -205,6 +274,30 @@ mod tests {
             Poll::Ready(Some(Cmd::Close))
         ));
         assert!(matches!(inbox.poll_next(&mut cx), Poll::Ready(None)));
+    }
+
+    #[test]
+    fn a_reply_wakes_its_caller_once_with_the_value_or_none_if_the_sender_is_dropped() {
+        use std::future::Future;
+        let count = Arc::new(Count::default());
+        let waker = Waker::from(count.clone());
+        let mut cx = Context::from_waker(&waker);
+        let (to, mut reply) = super::reply();
+        assert!(std::pin::Pin::new(&mut reply).poll(&mut cx).is_pending());
+        to.send(7);
+        assert_eq!(count.0.load(Ordering::SeqCst), 1);
+        assert_eq!(
+            std::pin::Pin::new(&mut reply).poll(&mut cx),
+            Poll::Ready(Some(7))
+        );
+        let (to, mut reply) = super::reply::<u8>();
+        assert!(std::pin::Pin::new(&mut reply).poll(&mut cx).is_pending());
+        drop(to);
+        assert_eq!(count.0.load(Ordering::SeqCst), 2);
+        assert_eq!(
+            std::pin::Pin::new(&mut reply).poll(&mut cx),
+            Poll::Ready(None)
+        );
     }
 
     #[test]

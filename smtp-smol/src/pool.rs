@@ -9,7 +9,7 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::task::{Context, Poll};
 
-use smtp_io::inbox::{self, Cmd, Inbox, Outbox};
+use smtp_io::inbox::{self, Cmd, Inbox, Outbox, Reply, ReplyTo};
 use smtp_io::pool::{Messages, Order, PoolReport};
 use smtp_proto::pool::{self, ConnId, MessageId, PoolConfig, Status, SubmitError};
 use smtp_proto::{Envelope, Instant, Report, UsageError};
@@ -19,7 +19,6 @@ use async_io::Timer;
 use event_listener::Event;
 use futures_lite::future;
 use futures_lite::io::AsyncRead;
-use smol::channel::{self, Receiver, Sender};
 
 use crate::{Builder, Connection, Error, ForwardPath, ReversePath};
 
@@ -69,7 +68,7 @@ fn tell(line: Option<&Outbox>, cmd: Cmd) -> Result<(), Error> {
 
 struct State {
     core: pool::Pool,
-    msgs: Messages<Sender<Result<PoolReport, Error>>>,
+    msgs: Messages<ReplyTo<Result<PoolReport, Error>>>,
     conns: HashMap<ConnId, Outbox>,
     /// The deadline the timer task sleeps until (`None`: none), so that it is woken
     /// only for an earlier one.
@@ -88,14 +87,14 @@ impl Shared {
     /// Runs `f` on the state, then does what the core decides.
     fn with<R>(self: &Arc<Self>, f: impl FnOnce(&mut State, Instant) -> R) -> R {
         let mut st = self.lock();
-        let r = f(&mut st, self.now());
-        self.pump(&mut st);
+        let now = self.now();
+        let r = f(&mut st, now);
+        self.pump(&mut st, now);
         r
     }
 
     /// Performs every action the core hands out.
-    fn pump(self: &Arc<Self>, st: &mut State) {
-        let now = self.now();
+    fn pump(self: &Arc<Self>, st: &mut State, now: Instant) {
         let State {
             core, msgs, conns, ..
         } = st;
@@ -126,7 +125,7 @@ impl Shared {
             Order::Close(conn) => tell(conns.remove(&conn).as_ref(), Cmd::Close),
         };
         let changed = msgs.pump(core, now, order, |reply, result| {
-            let _ = reply.try_send(result);
+            reply.send(result);
         });
         if changed {
             self.changed.notify(usize::MAX);
@@ -233,10 +232,12 @@ impl Pool {
         if envelope.recipients.is_empty() {
             return Err(Error::Usage(UsageError::NoRecipients));
         }
-        let (tx, rx) = channel::bounded(1);
+        let (tx, rx) = inbox::reply();
         let mut item = Some((envelope, body, tx));
+        // Only a caller that found the queue full listens for room (a listener costs
+        // an allocation and a lock), and looks again once listening.
+        let mut changed = None;
         loop {
-            let changed = self.shared.changed.listen();
             let submitted = self.shared.with(|st, now| {
                 let msg = st.core.submit(now)?;
                 if let Some((envelope, body, reply)) = item.take() {
@@ -247,10 +248,19 @@ impl Pool {
             match submitted {
                 Ok(msg) => {
                     let shared = self.shared.clone();
-                    return Ok(Waiting { shared, msg, rx });
+                    let done = false;
+                    return Ok(Waiting {
+                        shared,
+                        msg,
+                        rx,
+                        done,
+                    });
                 }
                 Err(SubmitError::Closed) => return Err(Error::PoolClosed),
-                Err(SubmitError::Full) => changed.await,
+                Err(SubmitError::Full) => match changed.take() {
+                    Some(listener) => listener.await,
+                    None => changed = Some(self.shared.changed.listen()),
+                },
             }
         }
     }
@@ -260,12 +270,16 @@ impl Pool {
 struct Waiting {
     shared: Arc<Shared>,
     msg: MessageId,
-    rx: Receiver<Result<PoolReport, Error>>,
+    rx: Reply<Result<PoolReport, Error>>,
+    /// The result came: the message is over, nothing to withdraw.
+    done: bool,
 }
 
 impl Waiting {
-    async fn wait(self) -> Result<PoolReport, Error> {
-        self.rx.recv().await.unwrap_or(Err(Error::PoolClosed))
+    async fn wait(mut self) -> Result<PoolReport, Error> {
+        let result = (&mut self.rx).await;
+        self.done = true;
+        result.unwrap_or(Err(Error::PoolClosed))
     }
 }
 
@@ -274,6 +288,9 @@ impl Drop for Waiting {
     /// there if none of it was written yet (the connection's task sees to it and tells
     /// the core); else it completes and its report is discarded.
     fn drop(&mut self) {
+        if self.done {
+            return;
+        }
         let msg = self.msg;
         self.shared.with(|st, _| {
             let conn = st.msgs.cancel(&mut st.core, msg);

@@ -6,15 +6,16 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::task::{Context, Poll};
 
-use smtp_io::inbox::{self, Cmd, Inbox, Outbox};
+use smtp_io::inbox::{self, Cmd, Inbox, Outbox, Reply, ReplyTo};
 use smtp_io::pool::{Messages, Order, PoolReport};
 use smtp_proto::pool::{self, ConnId, MessageId, PoolConfig, Status, SubmitError};
 use smtp_proto::{Envelope, Instant, Report, UsageError};
 use tokio::io::{AsyncRead, ReadBuf};
-use tokio::sync::{oneshot, Notify};
+use tokio::sync::Notify;
 use tokio::time::Instant as Clock;
 
 use crate::{Builder, Connection, Error, ForwardPath, ReversePath};
@@ -52,6 +53,8 @@ struct Shared {
     timer: Arc<Notify>,
     /// Wakes callers waiting for room in the queue, and `close`.
     changed: Notify,
+    /// How many of them listen: without any, a change wakes nobody (and takes no lock).
+    listening: AtomicUsize,
 }
 
 /// Tells a connection's task; `Err` if it is gone (a message it was handed was then
@@ -65,7 +68,7 @@ fn tell(line: Option<&Outbox>, cmd: Cmd) -> Result<(), Error> {
 
 struct State {
     core: pool::Pool,
-    msgs: Messages<oneshot::Sender<Result<PoolReport, Error>>>,
+    msgs: Messages<ReplyTo<Result<PoolReport, Error>>>,
     conns: HashMap<ConnId, Outbox>,
     /// The deadline the timer task sleeps until (`None`: none), so that it is woken
     /// only for an earlier one.
@@ -84,14 +87,14 @@ impl Shared {
     /// Runs `f` on the state, then does what the core decides.
     fn with<R>(self: &Arc<Self>, f: impl FnOnce(&mut State, Instant) -> R) -> R {
         let mut st = self.lock();
-        let r = f(&mut st, self.now());
-        self.pump(&mut st);
+        let now = self.now();
+        let r = f(&mut st, now);
+        self.pump(&mut st, now);
         r
     }
 
     /// Performs every action the core hands out.
-    fn pump(self: &Arc<Self>, st: &mut State) {
-        let now = self.now();
+    fn pump(self: &Arc<Self>, st: &mut State, now: Instant) {
         let State {
             core, msgs, conns, ..
         } = st;
@@ -122,9 +125,10 @@ impl Shared {
             Order::Close(conn) => tell(conns.remove(&conn).as_ref(), Cmd::Close),
         };
         let changed = msgs.pump(core, now, order, |reply, result| {
-            let _ = reply.send(result);
+            reply.send(result);
         });
-        if changed {
+        // A listener counted itself before it looked (under this lock).
+        if changed && self.listening.load(Ordering::SeqCst) > 0 {
             self.changed.notify_waiters();
         }
         let deadline = st.core.poll_timeout();
@@ -153,6 +157,7 @@ impl Pool {
             origin: Clock::now(),
             timer: Arc::new(Notify::new()),
             changed: Notify::new(),
+            listening: AtomicUsize::new(0),
         });
         tokio::spawn(timer(Arc::downgrade(&shared), shared.timer.clone()));
         Pool { shared }
@@ -207,6 +212,7 @@ impl Pool {
 
     /// Takes no more messages, finishes those taken, then QUITs every connection.
     pub async fn close(&self) {
+        let _listening = Listening::new(&self.shared);
         loop {
             let changed = self.shared.changed.notified();
             tokio::pin!(changed);
@@ -232,12 +238,17 @@ impl Pool {
         if envelope.recipients.is_empty() {
             return Err(Error::Usage(UsageError::NoRecipients));
         }
-        let (tx, rx) = oneshot::channel();
+        let (tx, rx) = inbox::reply();
         let mut item = Some((envelope, body, tx));
+        // Only a caller that found the queue full listens for room (which costs a
+        // lock), and looks again once listening.
+        let mut listening = None;
         loop {
             let changed = self.shared.changed.notified();
             tokio::pin!(changed);
-            changed.as_mut().enable();
+            if listening.is_some() {
+                changed.as_mut().enable();
+            }
             let submitted = self.shared.with(|st, now| {
                 let msg = st.core.submit(now)?;
                 if let Some((envelope, body, reply)) = item.take() {
@@ -248,12 +259,35 @@ impl Pool {
             match submitted {
                 Ok(msg) => {
                     let shared = self.shared.clone();
-                    return Ok(Waiting { shared, msg, rx });
+                    let done = false;
+                    return Ok(Waiting {
+                        shared,
+                        msg,
+                        rx,
+                        done,
+                    });
                 }
                 Err(SubmitError::Closed) => return Err(Error::PoolClosed),
-                Err(SubmitError::Full) => changed.await,
+                Err(SubmitError::Full) if listening.is_some() => changed.await,
+                Err(SubmitError::Full) => listening = Some(Listening::new(&self.shared)),
             }
         }
+    }
+}
+
+/// A caller listening for changes, counted while it does.
+struct Listening(Arc<Shared>);
+
+impl Listening {
+    fn new(shared: &Arc<Shared>) -> Self {
+        shared.listening.fetch_add(1, Ordering::SeqCst);
+        Listening(shared.clone())
+    }
+}
+
+impl Drop for Listening {
+    fn drop(&mut self) {
+        self.0.listening.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -261,12 +295,16 @@ impl Pool {
 struct Waiting {
     shared: Arc<Shared>,
     msg: MessageId,
-    rx: oneshot::Receiver<Result<PoolReport, Error>>,
+    rx: Reply<Result<PoolReport, Error>>,
+    /// The result came: the message is over, nothing to withdraw.
+    done: bool,
 }
 
 impl Waiting {
     async fn wait(mut self) -> Result<PoolReport, Error> {
-        (&mut self.rx).await.unwrap_or(Err(Error::PoolClosed))
+        let result = (&mut self.rx).await;
+        self.done = true;
+        result.unwrap_or(Err(Error::PoolClosed))
     }
 }
 
@@ -275,6 +313,9 @@ impl Drop for Waiting {
     /// there if none of it was written yet (the connection's task sees to it and tells
     /// the core); else it completes and its report is discarded.
     fn drop(&mut self) {
+        if self.done {
+            return;
+        }
         let msg = self.msg;
         self.shared.with(|st, _| {
             let conn = st.msgs.cancel(&mut st.core, msg);
