@@ -1,6 +1,7 @@
 //! How an async pool (`smtp_tokio::Pool`, `smtp_smol::Pool`) hands work to one of its
 //! connections' tasks: [`channel`] gives the pool's end, an [`Outbox`], and the task's,
-//! an [`Inbox`], with the connection's [`Cancels`] beside the queue.
+//! an [`Inbox`], with the connection's [`Cancels`] beside the queue; and [`reply`], where
+//! a caller waits for its message's result.
 //!
 //! Not a runtime's channel, because an idle pooled connection should hold next to
 //! nothing: Tokio's unbounded channel keeps a block of 32 slots per channel for its

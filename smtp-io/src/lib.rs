@@ -28,7 +28,8 @@
 //!   ([`Messages::pump`](pool::Messages::pump)), and the
 //!   [`PoolReport`](pool::PoolReport) a caller gets.
 //! - [`inbox`]: how an async pool hands commands to a connection's task (one small
-//!   allocation per connection, nothing held while it idles).
+//!   allocation per connection, nothing held while it idles), and the slot where a
+//!   caller waits for its message's result.
 //! - `tls` (feature `rustls`): what a TLS handshake needs besides the stream (the server
 //!   name, the default configuration, built once per process), and the name of the
 //!   version it negotiated and whether the handshake resumed a session.
