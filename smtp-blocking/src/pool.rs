@@ -84,9 +84,13 @@ struct Line {
     cancels: Arc<Cancels<MessageId>>,
 }
 
-/// What a connection thread is told.
+/// A message for a connection thread's stream: envelope, content, and its id.
+type Item = (Envelope, Cursor<Arc<[u8]>>, MessageId);
+
+/// What a connection thread is told. A message is boxed: the channel keeps a block of
+/// 31 slots per connection for its life, each the size of the largest command.
 enum Cmd {
-    Send((Envelope, Cursor<Arc<[u8]>>, MessageId)),
+    Send(Box<Item>),
     Check,
     Close,
 }
@@ -172,7 +176,7 @@ impl Shared {
                 body,
             } => {
                 let item = (envelope, Cursor::new(body), msg);
-                tell(conns.get(&conn), Cmd::Send(item))
+                tell(conns.get(&conn), Cmd::Send(Box::new(item)))
             }
             Order::Check(conn) => tell(conns.get(&conn), Cmd::Check),
             Order::Close(conn) => tell(conns.remove(&conn).as_ref(), Cmd::Close),
@@ -457,7 +461,7 @@ fn connection(
                     withdrawn(&[item.2]);
                     continue;
                 }
-                Some(Cmd::Send(item)) => Next::Message(item),
+                Some(Cmd::Send(item)) => Next::Message(*item),
                 Some(other) => {
                     cmd = Some(other);
                     Next::End
@@ -486,8 +490,8 @@ fn connection(
             (Err(e), _) => {
                 // The session died: what was handed over and not taken was not written.
                 return s.with(|st, now| {
-                    while let Ok(Cmd::Send((_, _, msg))) = rx.try_recv() {
-                        st.msgs.unsent(&mut st.core, now, id, msg, Some(&e));
+                    while let Ok(Cmd::Send(item)) = rx.try_recv() {
+                        st.msgs.unsent(&mut st.core, now, id, item.2, Some(&e));
                     }
                     st.conns.remove(&id);
                     st.core.handle_closed(now, id);

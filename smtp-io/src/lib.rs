@@ -33,6 +33,9 @@
 //! - [`Signing`]: what is done to each whole message before it is sent (DKIM signing,
 //!   feature `dkim`, with a `dkim::DkimSigner` set on the `Builder`), in the one call
 //!   every send path of the adapters makes.
+//! - [`inbox`]: how an async pool hands commands to a connection's task (one small
+//!   allocation per connection, nothing held while it idles), and the slot where a
+//!   caller waits for its message's result.
 //! - `tls` (feature `rustls`): what a TLS handshake needs besides the stream (the server
 //!   name, the default configuration, built once per process), and the name of the
 //!   version it negotiated and whether the handshake resumed a session.
@@ -61,6 +64,7 @@ mod credentials;
 #[cfg(feature = "dkim")]
 pub mod dkim;
 mod error;
+pub mod inbox;
 pub mod message;
 pub mod pool;
 mod session;

@@ -204,12 +204,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
     /// room. Each message's report goes to `on_report` with its tag; a message the
     /// session refuses (no recipients, the session is dead) gets the error instead.
     /// `withdraw` runs before each step, while nothing is being written: it may
-    /// withdraw messages not yet written ([`Open::withdraw`]).
+    /// withdraw messages not yet written ([`Open::withdraw`]). With `until_idle` the
+    /// stream also ends once nothing is owed and no message is ready (a pool's
+    /// connection then waits in [`idle`](Self::idle), holding far less than this).
     pub(crate) async fn stream<T, R: AsyncRead + Unpin>(
         &mut self,
         next: &mut impl FnMut(&mut Context<'_>) -> Poll<Option<(Envelope, R, T)>>,
         on_report: &mut impl FnMut(T, Result<Report, Error>),
         withdraw: &mut impl FnMut(&mut Open<R, T>, &mut Session<Error>),
+        until_idle: bool,
     ) {
         let mut open = Open::default();
         let mut source = true;
@@ -228,6 +231,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
                     let won = if idle {
                         match now_or_never(self.race(deadline, next)).await {
                             Some(won) => won,
+                            None if until_idle => {
+                                source = false;
+                                self.session.stream_end();
+                                continue;
+                            }
                             None => {
                                 self.body.release();
                                 self.race(deadline, next).await
@@ -286,6 +294,21 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
                 Io::Close { deadline } => self.close(deadline).await,
                 Io::Done => return self.body.release(),
             }
+        }
+    }
+
+    /// Waits between operations until `ready` says there is work (`true`), or the server
+    /// sends something or closes (`false`: what came is in the session, and its next
+    /// operation acts on it: a 421 or a close ends it). Holds no buffer.
+    pub(crate) async fn idle(&mut self, ready: impl FnMut(&mut Context<'_>) -> Poll<()>) -> bool {
+        let read = read_input(&mut self.stream, &mut self.session, self.origin);
+        let won = first(read, poll_fn(ready)).await;
+        match won {
+            First::A(result) => {
+                self.on_read(Some(result));
+                false
+            }
+            First::B(()) => true,
         }
     }
 

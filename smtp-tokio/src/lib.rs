@@ -263,25 +263,34 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Connection<S> {
         on_report: impl FnMut(T, Result<Report, Error>),
     ) -> Result<(), Error> {
         self.signing.refuse_streaming()?;
-        self.stream_withdrawing(max_open, next, on_report, |_, _| {})
+        self.stream_withdrawing(max_open, next, on_report, |_, _| {}, false)
             .await
     }
 
     /// [`stream`](Self::stream), with `withdraw` run before each step: a pool's
-    /// connection withdraws there the messages whose callers gave up.
+    /// connection withdraws there the messages whose callers gave up. With
+    /// `until_idle` it also returns once nothing is owed and `next` has nothing ready
+    /// (the pool's connection then waits in [`idle`](Self::idle)).
     pub(crate) async fn stream_withdrawing<T, R: AsyncRead + Unpin>(
         &mut self,
         max_open: usize,
         mut next: impl FnMut(&mut Context<'_>) -> Poll<Option<(Envelope, R, T)>>,
         mut on_report: impl FnMut(T, Result<Report, Error>),
         mut withdraw: impl FnMut(&mut smtp_io::stream::Open<R, T>, &mut Session<Error>),
+        until_idle: bool,
     ) -> Result<(), Error> {
         let now = self.driver.now();
         self.driver.session.stream(now, max_open)?;
         self.driver
-            .stream(&mut next, &mut on_report, &mut withdraw)
+            .stream(&mut next, &mut on_report, &mut withdraw, until_idle)
             .await;
         self.driver.session.finish_stream()
+    }
+
+    /// Waits between operations until `ready` says there is work (`true`) or the server
+    /// sends something or closes (`false`; the next operation acts on what came).
+    pub(crate) async fn idle(&mut self, ready: impl FnMut(&mut Context<'_>) -> Poll<()>) -> bool {
+        self.driver.idle(ready).await
     }
 
     /// NOOP: the server's reply.

@@ -4,19 +4,21 @@
 //! keeps time.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::task::{Context, Poll};
 
+use smtp_io::inbox::{self, Cmd, Inbox, Outbox, Reply, ReplyTo};
 use smtp_io::pool::{Messages, Order, PoolReport};
-use smtp_io::stream::Cancels;
 use smtp_proto::pool::{self, ConnId, MessageId, PoolConfig, Status, SubmitError};
 use smtp_proto::{Envelope, Instant, Report, UsageError};
 use tokio::io::{AsyncRead, ReadBuf};
-use tokio::sync::{mpsc, oneshot, Notify};
+use tokio::sync::Notify;
 use tokio::time::Instant as Clock;
 
-use crate::{Builder, Error, ForwardPath, IntoMessage, Parts, ReversePath};
+use crate::{Builder, Connection, Error, ForwardPath, IntoMessage, Parts, ReversePath};
 
 /// Connections shared by any number of tasks: each message goes to a connection with
 /// room in its pipeline, joining the next flight behind other callers' messages
@@ -51,27 +53,14 @@ struct Shared {
     timer: Arc<Notify>,
     /// Wakes callers waiting for room in the queue, and `close`.
     changed: Notify,
+    /// How many of them listen: without any, a change wakes nobody (and takes no lock).
+    listening: AtomicUsize,
 }
 
-/// A connection task, as the pool reaches it.
-struct Line {
-    tx: mpsc::UnboundedSender<Cmd>,
-    /// Its messages whose callers gave up.
-    cancels: Arc<Cancels<MessageId>>,
-}
-
-/// What a connection task is told. A message is boxed: an unbounded channel keeps a
-/// block of 32 slots per connection even when idle, at the size of the largest command.
-enum Cmd {
-    Send(Box<(Envelope, Body, MessageId)>),
-    Check,
-    Close,
-}
-
-/// Tells a connection's task or thread; `Err` if it is gone (a message it was handed
-/// was then never written).
-fn tell(line: Option<&Line>, cmd: Cmd) -> Result<(), Error> {
-    match line.map(|l| l.tx.send(cmd).is_ok()) {
+/// Tells a connection's task; `Err` if it is gone (a message it was handed was then
+/// never written).
+fn tell(line: Option<&Outbox>, cmd: Cmd) -> Result<(), Error> {
+    match line.map(|l| l.tell(cmd)) {
         Some(true) => Ok(()),
         _ => Err(Error::PoolClosed),
     }
@@ -79,8 +68,8 @@ fn tell(line: Option<&Line>, cmd: Cmd) -> Result<(), Error> {
 
 struct State {
     core: pool::Pool,
-    msgs: Messages<oneshot::Sender<Result<PoolReport, Error>>>,
-    conns: HashMap<ConnId, Line>,
+    msgs: Messages<ReplyTo<Result<PoolReport, Error>>>,
+    conns: HashMap<ConnId, Outbox>,
     /// The deadline the timer task sleeps until (`None`: none), so that it is woken
     /// only for an earlier one.
     timer_at: Option<Instant>,
@@ -98,28 +87,25 @@ impl Shared {
     /// Runs `f` on the state, then does what the core decides.
     fn with<R>(self: &Arc<Self>, f: impl FnOnce(&mut State, Instant) -> R) -> R {
         let mut st = self.lock();
-        let r = f(&mut st, self.now());
-        self.pump(&mut st);
+        let now = self.now();
+        let r = f(&mut st, now);
+        self.pump(&mut st, now);
         r
     }
 
     /// Performs every action the core hands out.
-    fn pump(self: &Arc<Self>, st: &mut State) {
-        let now = self.now();
+    fn pump(self: &Arc<Self>, st: &mut State, now: Instant) {
         let State {
             core, msgs, conns, ..
         } = st;
         let order = |order| match order {
             Order::Open(id) => {
-                let (tx, rx) = mpsc::unbounded_channel();
-                let cancels = Arc::new(Cancels::default());
-                let line = Line {
-                    tx,
-                    cancels: cancels.clone(),
-                };
-                conns.insert(id, line);
-                let task = connection(Arc::downgrade(self), id, self.builder.clone(), rx, cancels);
-                tokio::spawn(task);
+                let (outbox, inbox) = inbox::channel();
+                conns.insert(id, outbox);
+                // Boxed, as every future a connection awaits once: the task holds only
+                // what it needs while idle.
+                let open = Box::pin(self.builder.clone().connect());
+                tokio::spawn(connection(Arc::downgrade(self), id, open, inbox));
                 Ok(())
             }
             Order::Send {
@@ -128,16 +114,21 @@ impl Shared {
                 envelope,
                 body,
             } => {
-                let item = (envelope, Body::new(body), msg);
-                tell(conns.get(&conn), Cmd::Send(Box::new(item)))
+                let cmd = Cmd::Send {
+                    envelope,
+                    body,
+                    msg,
+                };
+                tell(conns.get(&conn), cmd)
             }
             Order::Check(conn) => tell(conns.get(&conn), Cmd::Check),
             Order::Close(conn) => tell(conns.remove(&conn).as_ref(), Cmd::Close),
         };
         let changed = msgs.pump(core, now, order, |reply, result| {
-            let _ = reply.send(result);
+            reply.send(result);
         });
-        if changed {
+        // A listener counted itself before it looked (under this lock).
+        if changed && self.listening.load(Ordering::SeqCst) > 0 {
             self.changed.notify_waiters();
         }
         let deadline = st.core.poll_timeout();
@@ -166,6 +157,7 @@ impl Pool {
             origin: Clock::now(),
             timer: Arc::new(Notify::new()),
             changed: Notify::new(),
+            listening: AtomicUsize::new(0),
         });
         tokio::spawn(timer(Arc::downgrade(&shared), shared.timer.clone()));
         Pool { shared }
@@ -229,6 +221,7 @@ impl Pool {
 
     /// Takes no more messages, finishes those taken, then QUITs every connection.
     pub async fn close(&self) {
+        let _listening = Listening::new(&self.shared);
         loop {
             let changed = self.shared.changed.notified();
             tokio::pin!(changed);
@@ -261,12 +254,17 @@ impl Pool {
             Some(signed) => signed.into(),
             None => body,
         };
-        let (tx, rx) = oneshot::channel();
+        let (tx, rx) = inbox::reply();
         let mut item = Some((envelope, body, tx));
+        // Only a caller that found the queue full listens for room (which costs a
+        // lock), and looks again once listening.
+        let mut listening = None;
         loop {
             let changed = self.shared.changed.notified();
             tokio::pin!(changed);
-            changed.as_mut().enable();
+            if listening.is_some() {
+                changed.as_mut().enable();
+            }
             let submitted = self.shared.with(|st, now| {
                 let msg = st.core.submit(now)?;
                 if let Some((envelope, body, reply)) = item.take() {
@@ -277,12 +275,35 @@ impl Pool {
             match submitted {
                 Ok(msg) => {
                     let shared = self.shared.clone();
-                    return Ok(Waiting { shared, msg, rx });
+                    let done = false;
+                    return Ok(Waiting {
+                        shared,
+                        msg,
+                        rx,
+                        done,
+                    });
                 }
                 Err(SubmitError::Closed) => return Err(Error::PoolClosed),
-                Err(SubmitError::Full) => changed.await,
+                Err(SubmitError::Full) if listening.is_some() => changed.await,
+                Err(SubmitError::Full) => listening = Some(Listening::new(&self.shared)),
             }
         }
+    }
+}
+
+/// A caller listening for changes, counted while it does.
+struct Listening(Arc<Shared>);
+
+impl Listening {
+    fn new(shared: &Arc<Shared>) -> Self {
+        shared.listening.fetch_add(1, Ordering::SeqCst);
+        Listening(shared.clone())
+    }
+}
+
+impl Drop for Listening {
+    fn drop(&mut self) {
+        self.0.listening.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -290,12 +311,16 @@ impl Pool {
 struct Waiting {
     shared: Arc<Shared>,
     msg: MessageId,
-    rx: oneshot::Receiver<Result<PoolReport, Error>>,
+    rx: Reply<Result<PoolReport, Error>>,
+    /// The result came: the message is over, nothing to withdraw.
+    done: bool,
 }
 
 impl Waiting {
     async fn wait(mut self) -> Result<PoolReport, Error> {
-        (&mut self.rx).await.unwrap_or(Err(Error::PoolClosed))
+        let result = (&mut self.rx).await;
+        self.done = true;
+        result.unwrap_or(Err(Error::PoolClosed))
     }
 }
 
@@ -304,11 +329,14 @@ impl Drop for Waiting {
     /// there if none of it was written yet (the connection's task sees to it and tells
     /// the core); else it completes and its report is discarded.
     fn drop(&mut self) {
+        if self.done {
+            return;
+        }
         let msg = self.msg;
         self.shared.with(|st, _| {
             let conn = st.msgs.cancel(&mut st.core, msg);
             if let Some(line) = conn.and_then(|c| st.conns.get(&c)) {
-                line.cancels.ask(msg);
+                line.cancel(msg);
             }
         });
     }
@@ -356,37 +384,26 @@ impl Drop for Shared {
 }
 
 /// One connection: open it, stream what the pool hands it, answer checks, close.
+/// While idle the task holds its `Connection` and a small wait
+/// ([`Connection::idle`]); the stream's future, far larger, is boxed for as long as
+/// the connection is busy.
 async fn connection(
     shared: Weak<Shared>,
     id: ConnId,
-    builder: Builder,
-    mut rx: mpsc::UnboundedReceiver<Cmd>,
-    cancels: Arc<Cancels<MessageId>>,
+    open: Pin<Box<impl Future<Output = Result<Connection, Error>>>>,
+    inbox: Inbox,
 ) {
-    // Boxed, as every future below that is awaited once per connection: a pooled
-    // connection idles in its stream, and the task holds the largest of its futures.
-    let opened = Box::pin(builder.connect()).await;
-    let Some(s) = shared.upgrade() else {
+    let Some(mut conn) = opened(&shared, id, open).await else {
         return;
     };
-    let max_in_flight = s.max_in_flight;
-    let mut conn = match opened {
-        Ok(conn) => {
-            s.with(|st, now| {
-                st.msgs.opened(&mut st.core, now, id, conn.capabilities());
-            });
-            conn
-        }
-        Err(e) => {
-            return s.with(|st, now| {
-                st.conns.remove(&id);
-                st.msgs.open_failed(&mut st.core, now, id, e);
-            });
-        }
+    let Some(max_in_flight) = shared.upgrade().map(|s| s.max_in_flight) else {
+        return;
     };
-    drop(s);
+    let cancels = inbox.cancels();
     loop {
-        let mut cmd = None;
+        // Why the stream ended, if not idle or dead: a check, or a close (the pool
+        // closes the connection, or is gone).
+        let mut check = None;
         // Messages withdrawn (their callers gave up before any of them was written)
         // leave the connection's count.
         let withdrawn = |msgs: &[MessageId]| {
@@ -397,17 +414,20 @@ async fn connection(
             }
         };
         let next = |cx: &mut Context<'_>| loop {
-            return match rx.poll_recv(cx) {
-                Poll::Ready(Some(Cmd::Send(item))) if cancels.take(&item.2) => {
-                    withdrawn(&[item.2]);
+            return match inbox.poll_next(cx) {
+                Poll::Ready(Some(Cmd::Send { msg, .. })) if cancels.take(&msg) => {
+                    withdrawn(&[msg]);
                     continue;
                 }
-                Poll::Ready(Some(Cmd::Send(item))) => Poll::Ready(Some(*item)),
-                Poll::Ready(Some(other)) => {
-                    cmd = Some(other);
+                Poll::Ready(Some(Cmd::Send {
+                    envelope,
+                    body,
+                    msg,
+                })) => Poll::Ready(Some((envelope, Body::new(body), msg))),
+                Poll::Ready(other) => {
+                    check = Some(matches!(other, Some(Cmd::Check)));
                     Poll::Ready(None)
                 }
-                Poll::Ready(None) => Poll::Ready(None),
                 Poll::Pending => Poll::Pending,
             };
         };
@@ -424,26 +444,24 @@ async fn connection(
                 st.msgs.report(&mut st.core, now, id, msg, result);
             });
         };
-        let streamed = conn
-            .stream_withdrawing(max_in_flight, next, on_report, withdraw)
-            .await;
+        let streamed =
+            Box::pin(conn.stream_withdrawing(max_in_flight, next, on_report, withdraw, true)).await;
         let Some(s) = shared.upgrade() else {
             let _ = Box::pin(conn.quit()).await;
             return;
         };
-        match (streamed, cmd) {
+        match (streamed, check) {
             (Err(e), _) => {
                 // The session died: what was handed over and not taken was not written.
                 return s.with(|st, now| {
-                    while let Ok(Cmd::Send(item)) = rx.try_recv() {
-                        let msg = item.2;
+                    while let Some(Cmd::Send { msg, .. }) = inbox.try_next() {
                         st.msgs.unsent(&mut st.core, now, id, msg, Some(&e));
                     }
                     st.conns.remove(&id);
                     st.core.handle_closed(now, id);
                 });
             }
-            (Ok(()), Some(Cmd::Check)) => {
+            (Ok(()), Some(true)) => {
                 drop(s);
                 let alive = Box::pin(conn.noop())
                     .await
@@ -461,13 +479,42 @@ async fn connection(
                     return;
                 }
             }
-            (Ok(()), _) => {
+            (Ok(()), Some(false)) => {
                 drop(s);
                 let _ = Box::pin(conn.quit()).await;
                 return;
             }
+            (Ok(()), None) => {
+                // Idle: until a message or a command comes, or the server speaks (a
+                // close or a 421, which the next stream's first step takes in).
+                drop(s);
+                conn.idle(|cx| inbox.poll_ready(cx)).await;
+            }
         }
     }
+}
+
+/// Opens the connection and tells the pool how that went: the connection if it is
+/// set up. (Its own future, so that the task does not keep room for the result beside
+/// the connection.)
+async fn opened(
+    shared: &Weak<Shared>,
+    id: ConnId,
+    open: Pin<Box<impl Future<Output = Result<Connection, Error>>>>,
+) -> Option<Connection> {
+    let opened = open.await;
+    let s = shared.upgrade()?;
+    s.with(|st, now| match opened {
+        Ok(conn) => {
+            st.msgs.opened(&mut st.core, now, id, conn.capabilities());
+            Some(conn)
+        }
+        Err(e) => {
+            st.conns.remove(&id);
+            st.msgs.open_failed(&mut st.core, now, id, e);
+            None
+        }
+    })
 }
 
 /// A message's content, shared by its attempts.
@@ -499,6 +546,7 @@ impl AsyncRead for Body {
 #[cfg(test)]
 mod tests {
     use super::Pool;
+    use smtp_io::inbox;
 
     fn block_on<T>(f: impl std::future::Future<Output = T>) -> T {
         tokio::runtime::Builder::new_multi_thread()
@@ -516,4 +564,5 @@ mod tests {
     }
 
     include!("../../smtp-testkit/pool-tests/lines.rs");
+    include!("../../smtp-testkit/pool-tests/task_size.rs");
 }

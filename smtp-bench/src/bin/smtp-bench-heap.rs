@@ -4,8 +4,12 @@
 //!
 //! Each case opens `N` connections to the discarding sink (cleartext on `PORT`, implicit
 //! TLS on `TLS_PORT` trusting the certificate in `CERT_DER`), sends one message on each,
-//! lets them go idle, and divides the heap they hold by `N`; for a pool, the heap it holds
-//! with `N` connections less what it holds with one, divided by the connections added. Each case runs once to warm
+//! lets them go idle, and divides the heap they hold by `N`; for a pool, `N` callers
+//! send one message each at once, and the heap the pool holds once its connections idle
+//! with up to `N` connections, less what it holds after the same `N` messages through
+//! one connection, is divided by the connections added (so that what the pool keeps
+//! for its queue of `N` messages, which grows with the callers and not with the
+//! connections, is not counted as the connections'). Each case runs once to warm
 //! up (lazily built runtimes, executor threads, the crypto provider) and once measured.
 //! "core" is the core's share: a bare `smtp_proto::session::Session` driven to the same
 //! idle state over a blocking socket, no adapter.
@@ -86,8 +90,9 @@ fn per_connection<T>(
     bytes as f64 / count.max(1) as f64
 }
 
-/// What one more connection of a pool holds: the pool's heap with `n` connections less
-/// its heap with one, per connection added (the pool's own state, its timer task and
+/// What one more connection of a pool holds: the pool's heap with up to `n`
+/// connections less its heap with one, per connection added, `open(c)` sending the same
+/// messages with at most `c` connections (the pool's own state, its timer task and
 /// queues, is not a connection's).
 fn per_pooled_connection<T>(
     n: usize,
@@ -193,10 +198,10 @@ fn smol_connections(t: &Target, n: usize) -> (Vec<smtp_smol::Connection>, usize)
     })
 }
 
-fn pool_config(n: usize) -> smtp_proto::pool::PoolConfig {
+fn pool_config(connections: usize) -> smtp_proto::pool::PoolConfig {
     smtp_proto::pool::PoolConfig {
-        max_connections: n,
-        // One message per connection at a time: n callers open n connections.
+        max_connections: connections,
+        // One message per connection at a time: n callers open up to n connections.
         max_in_flight: 1,
         ..smtp_proto::pool::PoolConfig::default()
     }
@@ -214,10 +219,16 @@ fn settle(status: impl Fn() -> smtp_proto::pool::Status, n: usize) -> usize {
     }
 }
 
-fn tokio_pool(rt: &tokio::runtime::Runtime, t: &Target, n: usize) -> (smtp_tokio::Pool, usize) {
+/// `callers` messages at once through a pool of at most `c` connections, idle after.
+fn tokio_pool(
+    rt: &tokio::runtime::Runtime,
+    t: &Target,
+    callers: usize,
+    c: usize,
+) -> (smtp_tokio::Pool, usize) {
     let pool = rt.block_on(async {
-        let pool = smtp_tokio::Pool::new(builder!(smtp_tokio, t), pool_config(n));
-        let sends: Vec<_> = (0..n)
+        let pool = smtp_tokio::Pool::new(builder!(smtp_tokio, t), pool_config(c));
+        let sends: Vec<_> = (0..callers)
             .map(|_| {
                 let pool = pool.clone();
                 tokio::spawn(async move { pool.send(envelope(), BODY).await })
@@ -233,7 +244,7 @@ fn tokio_pool(rt: &tokio::runtime::Runtime, t: &Target, n: usize) -> (smtp_tokio
         let start = StdInstant::now();
         loop {
             let s = pool.status();
-            if (s.open == n && s.idle == n) || start.elapsed() > Duration::from_secs(10) {
+            if (s.open == c && s.idle == c) || start.elapsed() > Duration::from_secs(10) {
                 return s.open;
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
@@ -242,10 +253,10 @@ fn tokio_pool(rt: &tokio::runtime::Runtime, t: &Target, n: usize) -> (smtp_tokio
     (pool, open)
 }
 
-fn smol_pool(t: &Target, n: usize) -> (smtp_smol::Pool, usize) {
+fn smol_pool(t: &Target, callers: usize, c: usize) -> (smtp_smol::Pool, usize) {
     let pool = smol::block_on(async {
-        let pool = smtp_smol::Pool::new(builder!(smtp_smol, t), pool_config(n));
-        let sends: Vec<_> = (0..n)
+        let pool = smtp_smol::Pool::new(builder!(smtp_smol, t), pool_config(c));
+        let sends: Vec<_> = (0..callers)
             .map(|_| {
                 let pool = pool.clone();
                 smol::spawn(async move { pool.send(envelope(), BODY).await })
@@ -256,7 +267,26 @@ fn smol_pool(t: &Target, n: usize) -> (smtp_smol::Pool, usize) {
         }
         pool
     });
-    let open = settle(|| pool.status(), n);
+    let open = settle(|| pool.status(), c);
+    (pool, open)
+}
+
+fn blocking_pool(t: &Target, callers: usize, c: usize) -> (smtp_blocking::Pool, usize) {
+    let pool = smtp_blocking::Pool::new(builder!(smtp_blocking, t), pool_config(c));
+    std::thread::scope(|scope| {
+        let sends: Vec<_> = (0..callers)
+            .map(|_| scope.spawn(|| pool.send(envelope(), BODY)))
+            .collect();
+        for s in sends {
+            assert!(s
+                .join()
+                .expect("thread")
+                .expect("sent")
+                .report
+                .all_delivered());
+        }
+    });
+    let open = settle(|| pool.status(), c);
     (pool, open)
 }
 
@@ -315,7 +345,7 @@ fn main() {
             Box::new(|t| {
                 per_pooled_connection(
                     n,
-                    |n| tokio_pool(&rt, t, n),
+                    |c| tokio_pool(&rt, t, n, c),
                     // Run the runtime on until the connection tasks have ended.
                     |p| {
                         rt.block_on(async {
@@ -329,8 +359,12 @@ fn main() {
         (
             "smtp-smol `Pool`, per connection added",
             Box::new(|t| {
-                per_pooled_connection(n, |n| smol_pool(t, n), |p| smol::block_on(p.close()))
+                per_pooled_connection(n, |c| smol_pool(t, n, c), |p| smol::block_on(p.close()))
             }),
+        ),
+        (
+            "smtp-blocking `Pool`, per connection added",
+            Box::new(|t| per_pooled_connection(n, |c| blocking_pool(t, n, c), |p| p.close())),
         ),
     ];
     for (name, case) in &cases {
