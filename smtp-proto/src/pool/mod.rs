@@ -102,7 +102,8 @@ use crate::envelope::Envelope;
 use crate::report::Report;
 use crate::time::Instant;
 
-pub use retry::{backoff, may_resend, transient_recipients};
+pub use retry::may_resend;
+pub(crate) use retry::{backoff, transient_recipients};
 
 /// A pool's limits and timings.
 #[derive(Clone, Debug, PartialEq, Eq)]

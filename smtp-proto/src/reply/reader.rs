@@ -34,7 +34,22 @@ impl Default for ReplyLimits {
 /// `max_line - 1` octets of a partial line, nor more than `max_bytes` octets of a
 /// reply. After an error the reader is reset, but the stream is out of step with the
 /// commands, so the session should end.
+///
+/// Public with the `unstable` feature only (no semver guarantee): the client reads
+/// every reply itself.
+///
+/// ```
+/// use smtp_proto::reply::{ReplyCode, ReplyLimits, ReplyReader};
+///
+/// let mut reader = ReplyReader::new(ReplyLimits::default());
+/// let mut input: &[u8] = b"250-mx.example\r\n250 SIZE 1000\r\n354 next";
+/// let reply = reader.read(&mut input).unwrap().unwrap();
+/// assert_eq!(reply.code(), ReplyCode::OK);
+/// assert_eq!(reply.line_count(), 2);
+/// assert_eq!(input, b"354 next"); // never read past the reply
+/// ```
 #[derive(Debug, Clone)]
+#[cfg_attr(not(feature = "unstable"), allow(unreachable_pub))]
 pub struct ReplyReader {
     framer: LineFramer,
     limits: ReplyLimits,
@@ -59,6 +74,7 @@ impl Default for ReplyReader {
     }
 }
 
+#[cfg_attr(not(feature = "unstable"), allow(unreachable_pub, dead_code))]
 impl ReplyReader {
     /// A reader enforcing `limits`.
     pub fn new(limits: ReplyLimits) -> Self {

@@ -97,7 +97,7 @@ use op::{Batch, Op, Stream};
 
 /// Content is written out once this much is framed, rather than at the next wait: memory
 /// stays bounded and each block has its deadline (RFC 5321 §4.5.3.2.5).
-pub const FLUSH_AT: usize = 64 * 1024;
+pub(crate) const FLUSH_AT: usize = 64 * 1024;
 
 /// The adapter's error type, as the session builds and keeps it.
 pub trait SessionError: Sized {
