@@ -12,6 +12,7 @@ use crate::{CredentialsProvider, Target};
 
 /// Where to connect and how to run the session: everything of an adapter's `Builder`.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct Settings {
     /// The host: a name to resolve, or an IP address; TLS certificates are verified
     /// against it.

@@ -456,6 +456,7 @@ impl BdatEncoder {
 
 /// What [`scan`] learned about a whole body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct BodyScan {
     /// An octet above 127 occurs: needs `BODY=8BITMIME` (RFC 6152) or BINARYMIME.
     pub has_8bit: bool,

@@ -27,11 +27,10 @@ pub use smtp_io::Error;
 /// The pool of `--concurrency`: the plan's connections, each stream as deep as the
 /// one connection's.
 fn pool_config(plan: &Plan) -> PoolConfig {
-    PoolConfig {
-        max_connections: plan.concurrency,
-        max_in_flight: crate::session::OPEN,
-        ..PoolConfig::default()
-    }
+    let mut pool_config = PoolConfig::default();
+    pool_config.max_connections = plan.concurrency;
+    pool_config.max_in_flight = crate::session::OPEN;
+    pool_config
 }
 
 /// `envelope` with the plan's message, `n` times, for a pool's `send_many` (the content

@@ -25,7 +25,9 @@ use super::vrfy::VrfyArg;
 /// use smtp_proto::command::{BodyType, Command, MailParams, ReversePath};
 ///
 /// let from = ReversePath::new("alice@example.org")?;
-/// let params = MailParams { size: Some(1234), body: Some(BodyType::EightBitMime), ..MailParams::default() };
+/// let mut params = MailParams::default();
+/// params.size = Some(1234);
+/// params.body = Some(BodyType::EightBitMime);
 /// let mut out = Vec::new();
 /// Command::Mail { from: &from, params: &params }.encode(&mut out);
 /// assert_eq!(out, b"MAIL FROM:<alice@example.org> SIZE=1234 BODY=8BITMIME\r\n");

@@ -107,6 +107,7 @@ pub(crate) use retry::{backoff, transient_recipients};
 
 /// A pool's limits and timings.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct PoolConfig {
     /// Most connections open (or opening) at once. At least 1.
     pub max_connections: usize,
@@ -254,6 +255,7 @@ pub enum SubmitError {
 
 /// What [`Pool::status`] says.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Status {
     /// Connections open and set up.
     pub open: usize,

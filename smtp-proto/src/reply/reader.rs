@@ -8,6 +8,7 @@ use alloc::vec::Vec;
 /// Caps on what one reply may take, so that a hostile server cannot make the client
 /// buffer without end (security.md, "Hostile replies").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ReplyLimits {
     /// Octets per line, line end included. Default 2000: RFC 5321 §4.5.3.1.5 sets 512
     /// as the minimum servers may rely on, and real servers exceed it.
@@ -16,6 +17,19 @@ pub struct ReplyLimits {
     pub max_lines: usize,
     /// Octets per reply, line ends included. Default 64 KiB.
     pub max_bytes: usize,
+}
+
+impl ReplyLimits {
+    /// Limits of `max_line` octets per line, `max_lines` lines and `max_bytes` octets
+    /// per reply. Any values are safe: a reply beyond them ends the session with a
+    /// [`ReplyError`].
+    pub const fn new(max_line: usize, max_lines: usize, max_bytes: usize) -> Self {
+        ReplyLimits {
+            max_line,
+            max_lines,
+            max_bytes,
+        }
+    }
 }
 
 impl Default for ReplyLimits {
