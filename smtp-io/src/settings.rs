@@ -283,6 +283,8 @@ mod tests {
         settings: Settings,
     }
 
+    // The macro writes `pub` methods, as an adapter's `Builder` needs them.
+    #[allow(unreachable_pub)]
     impl Builder {
         builder_methods!(settings);
     }
