@@ -38,7 +38,8 @@ pub enum BodyError {
         offset: u64,
     },
     /// Content was given after the end of the body had already been emitted
-    /// ([`DataEncoder::finish`], [`BdatEncoder::finish`] or a `last` BDAT chunk).
+    /// (the last chunk given to [`Client::send_body`](crate::Client::send_body), or an
+    /// encoder's `finish`).
     Finished,
 }
 
