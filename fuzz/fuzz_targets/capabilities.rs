@@ -52,11 +52,7 @@ fn flag(caps: &Capabilities, keyword: &str) -> bool {
 }
 
 fn reply_from(data: &[u8]) -> Reply {
-    let mut reader = ReplyReader::new(ReplyLimits {
-        max_line: 4096,
-        max_lines: 1000,
-        max_bytes: 1 << 20,
-    });
+    let mut reader = ReplyReader::new(ReplyLimits::new(4096, 1000, 1 << 20));
     let mut input = data;
     if let Ok(Some(reply)) = reader.read(&mut input) {
         return reply;

@@ -139,11 +139,7 @@ fn config(a: u8, b: u8) -> Config {
     }
     c.max_auth_rounds = (b >> 4) & 3;
     if b & 0x40 != 0 {
-        c.reply_limits = ReplyLimits {
-            max_line: 64,
-            max_lines: 4,
-            max_bytes: 256,
-        };
+        c.reply_limits = ReplyLimits::new(64, 4, 256);
     }
     c
 }
@@ -1195,11 +1191,7 @@ fuzz_target!(|data: &[u8]| {
         closed: false,
         tls_pending: None,
         starttls_unanswered: false,
-        shadow: ReplyReader::new(ReplyLimits {
-            max_line: 1 << 20,
-            max_lines: 1 << 20,
-            max_bytes: 1 << 24,
-        }),
+        shadow: ReplyReader::new(ReplyLimits::new(1 << 20, 1 << 20, 1 << 24)),
         shadow_ok: true,
         replies: Vec::new(),
         matched: None,

@@ -75,10 +75,9 @@ fuzz_target!(|data: &[u8]| {
             },
         );
         if let Ok(orcpt) = Orcpt::for_mailbox(&m) {
-            let params = RcptParams {
-                notify: Notify::on(true, true, true),
-                orcpt: Some(orcpt),
-            };
+            let mut params = RcptParams::default();
+            params.notify = Notify::on(true, true, true);
+            params.orcpt = Some(orcpt);
             let to = ForwardPath::from(m);
             one_line(
                 "Orcpt::for_mailbox",
@@ -132,10 +131,8 @@ fuzz_target!(|data: &[u8]| {
     let from = ReversePath::Null;
     if let Ok(envid) = EnvId::new(s) {
         accepted("EnvId::new", s);
-        let params = MailParams {
-            envid: Some(envid),
-            ..MailParams::default()
-        };
+        let mut params = MailParams::default();
+        params.envid = Some(envid);
         one_line(
             "EnvId",
             s,
@@ -152,10 +149,9 @@ fuzz_target!(|data: &[u8]| {
     ] {
         if let Ok(orcpt) = orcpt {
             accepted(what, s);
-            let params = RcptParams {
-                notify: None,
-                orcpt: Some(orcpt),
-            };
+            let mut params = RcptParams::default();
+            params.notify = None;
+            params.orcpt = Some(orcpt);
             one_line(
                 what,
                 s,

@@ -30,21 +30,9 @@ const ALPHABET: &[u8] = b"2255013449- -  \r\n\r\n\n\rAZaz.\x00\xff\tSE";
 fn limits(sel: u8) -> ReplyLimits {
     match sel & 3 {
         0 => ReplyLimits::default(),
-        1 => ReplyLimits {
-            max_line: 16,
-            max_lines: 3,
-            max_bytes: 40,
-        },
-        2 => ReplyLimits {
-            max_line: 6,
-            max_lines: 200,
-            max_bytes: 64,
-        },
-        _ => ReplyLimits {
-            max_line: 512,
-            max_lines: 1,
-            max_bytes: 100,
-        },
+        1 => ReplyLimits::new(16, 3, 40),
+        2 => ReplyLimits::new(6, 200, 64),
+        _ => ReplyLimits::new(512, 1, 100),
     }
 }
 
@@ -142,11 +130,11 @@ fn check_reply(reply: &Reply, consumed: &[u8], limits: ReplyLimits) {
     // becomes CRLF), so the second reader has room for it.
     let mut encoded = Vec::new();
     reply.encode(&mut encoded);
-    let mut wide = ReplyReader::new(ReplyLimits {
-        max_line: limits.max_line + 2,
-        max_lines: limits.max_lines,
-        max_bytes: limits.max_bytes * 2 + 8,
-    });
+    let mut wide = ReplyReader::new(ReplyLimits::new(
+        limits.max_line + 2,
+        limits.max_lines,
+        limits.max_bytes * 2 + 8,
+    ));
     let mut input = &encoded[..];
     let again = wide
         .read(&mut input)

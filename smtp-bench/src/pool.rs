@@ -473,10 +473,9 @@ fn delivered(report: &Report) -> Result<(), String> {
 }
 
 fn pool_config(max_connections: usize) -> smtp_proto::pool::PoolConfig {
-    smtp_proto::pool::PoolConfig {
-        max_connections,
-        ..Default::default()
-    }
+    let mut pool_config = smtp_proto::pool::PoolConfig::default();
+    pool_config.max_connections = max_connections;
+    pool_config
 }
 
 /// A pool the callers send through: the same caller code drives each.

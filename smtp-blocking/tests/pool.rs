@@ -42,13 +42,11 @@ fn send_all(pool: &Pool, n: usize, per_thread: usize) -> Vec<Result<PoolReport, 
 #[test]
 fn sixty_four_threads_through_a_pool_of_four_are_each_stored_once() {
     let sink = Sink::start().unwrap();
-    let pool = pool(
-        &sink,
-        PoolConfig {
-            max_connections: 4,
-            ..PoolConfig::default()
-        },
-    );
+    let pool = pool(&sink, {
+        let mut pool_config = PoolConfig::default();
+        pool_config.max_connections = 4;
+        pool_config
+    });
     let results = send_all(&pool, 64 * 16, 16);
     assert_eq!(check(&sink, &results), 0);
     assert!(
@@ -83,13 +81,11 @@ fn a_hundred_callers_on_one_connection_share_a_handful_of_flights() {
         .reply_delay(Duration::from_millis(100))
         .start()
         .unwrap();
-    let pool = pool(
-        &sink,
-        PoolConfig {
-            max_connections: 1,
-            ..PoolConfig::default()
-        },
-    );
+    let pool = pool(&sink, {
+        let mut pool_config = PoolConfig::default();
+        pool_config.max_connections = 1;
+        pool_config
+    });
     let results = send_all(&pool, 100, 1);
     assert_eq!(check(&sink, &results), 0);
     pool.close();
@@ -206,13 +202,11 @@ fn a_message_that_waits_past_max_wait_ends_unsent() {
         .reply_delay(Duration::from_millis(300))
         .start()
         .unwrap();
-    let pool = pool(
-        &sink,
-        PoolConfig {
-            max_wait: Duration::from_millis(50),
-            ..PoolConfig::default()
-        },
-    );
+    let pool = pool(&sink, {
+        let mut pool_config = PoolConfig::default();
+        pool_config.max_wait = Duration::from_millis(50);
+        pool_config
+    });
     let (envelope, body) = message(0);
     let start = Instant::now();
     let result = pool.send(envelope, body);
@@ -235,15 +229,13 @@ fn a_message_that_waits_past_max_wait_ends_unsent() {
 #[test]
 fn a_caller_past_the_queue_bound_waits_and_everything_goes_through() {
     let sink = Sink::builder().discard().start().unwrap();
-    let pool = pool(
-        &sink,
-        PoolConfig {
-            max_connections: 2,
-            max_queued: 10,
-            max_wait: Duration::from_secs(5),
-            ..PoolConfig::default()
-        },
-    );
+    let pool = pool(&sink, {
+        let mut pool_config = PoolConfig::default();
+        pool_config.max_connections = 2;
+        pool_config.max_queued = 10;
+        pool_config.max_wait = Duration::from_secs(5);
+        pool_config
+    });
     let start = Instant::now();
     let results = pool.send_many((0..3000).map(message));
     assert!(

@@ -8,7 +8,7 @@ use clap::{Parser, ValueEnum};
 /// as JSON, what the server answered for every recipient.
 #[derive(Debug, Parser)]
 #[command(name = "smtp-send", version, about, max_term_width = 100)]
-pub struct Args {
+pub(crate) struct Args {
     /// The server: HOST, HOST:PORT, `[IPv6]:PORT`, or (LMTP) the path of a Unix socket
     /// (starting with `/` or `unix:`).
     #[arg(long, value_name = "HOST[:PORT]")]
@@ -169,7 +169,7 @@ pub struct Args {
 
 /// `--starttls`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum StartTls {
+pub(crate) enum StartTls {
     /// Fail (exit 76) unless the session can be encrypted.
     Required,
     /// Use STARTTLS when offered; go on in cleartext otherwise.
@@ -180,7 +180,7 @@ pub enum StartTls {
 
 /// `--runtime`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum Runtime {
+pub(crate) enum Runtime {
     /// smtp-blocking (std I/O, no async runtime).
     Blocking,
     /// smtp-tokio on a current-thread Tokio runtime.

@@ -9,7 +9,7 @@ use crate::args::Args;
 use crate::exit::Failure;
 
 /// `message`, signed if the three options are given (clap requires all three or none).
-pub fn sign(args: &Args, message: Vec<u8>) -> Result<Vec<u8>, Failure> {
+pub(crate) fn sign(args: &Args, message: Vec<u8>) -> Result<Vec<u8>, Failure> {
     let (Some(path), Some(selector), Some(domain)) =
         (&args.dkim_key, &args.dkim_selector, &args.dkim_domain)
     else {

@@ -62,7 +62,7 @@ impl From<ExitStatus> for std::process::ExitCode {
 
 /// Whatever stopped the run, from the command line to the session.
 #[derive(Debug)]
-pub enum Failure {
+pub(crate) enum Failure {
     /// The command line is wrong (beyond what clap checks).
     Usage(String),
     /// An address or the message data is unusable.
@@ -183,7 +183,7 @@ fn report_statuses(report: &Report, out: &mut Vec<ExitStatus>) {
 
 /// The exit status of a run: `failure` is what stopped it (if anything), `reports` the
 /// messages that reached an outcome, `expected` how many messages were to be sent.
-pub fn status(failure: Option<&Failure>, reports: &[Report], expected: usize) -> ExitStatus {
+pub(crate) fn status(failure: Option<&Failure>, reports: &[Report], expected: usize) -> ExitStatus {
     let mut all = Vec::new();
     if let Some(f) = failure {
         all.push(failure_status(f));

@@ -12,7 +12,7 @@ use crate::args::Args;
 use crate::exit::Failure;
 
 /// The message bytes for these arguments.
-pub fn load(args: &Args) -> Result<Vec<u8>, Failure> {
+pub(crate) fn load(args: &Args) -> Result<Vec<u8>, Failure> {
     if let Some(path) = &args.data {
         return read_data(path);
     }
@@ -110,7 +110,7 @@ fn content_type(path: &Path) -> &'static str {
 }
 
 /// This machine's name, for the test message.
-pub fn local_host() -> String {
+pub(crate) fn local_host() -> String {
     gethostname::gethostname().to_string_lossy().into_owned()
 }
 

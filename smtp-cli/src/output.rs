@@ -68,7 +68,7 @@ fn outcome_fields(o: Option<&MessageOutcome>) -> (Value, Value, Value, Value) {
 }
 
 /// Whether final replies came per recipient (LMTP after the data, RFC 2033 §4.2).
-pub fn has_finals(report: &Report) -> bool {
+pub(crate) fn has_finals(report: &Report) -> bool {
     report.deliveries.iter().any(Option::is_some)
 }
 
@@ -131,7 +131,7 @@ fn message_json(report: &Report, to: &[String]) -> Value {
 }
 
 /// The `--json` object.
-pub fn json(
+pub(crate) fn json(
     server: &str,
     to: &[String],
     outcome: &Outcome,
@@ -152,7 +152,7 @@ pub fn json(
 
 /// Lines for standard error: every recipient or message that was not accepted (the
 /// first few of a `--repeat` run), escaped since reply text comes from the server.
-pub fn problems(outcome: &Outcome, to: &[String]) -> Vec<String> {
+pub(crate) fn problems(outcome: &Outcome, to: &[String]) -> Vec<String> {
     let mut lines = Vec::new();
     for (n, report) in outcome.reports.iter().enumerate() {
         if report.all_delivered() {
@@ -237,7 +237,7 @@ fn describe(o: Option<&MessageOutcome>) -> String {
 }
 
 /// The server as given, escaped for a terminal.
-pub fn escaped(s: &str) -> String {
+pub(crate) fn escaped(s: &str) -> String {
     Escaped(s.as_bytes()).to_string()
 }
 

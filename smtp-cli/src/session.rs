@@ -14,7 +14,7 @@ use crate::adapter::{Adapter, Connection, Error};
 
 /// Where to connect.
 #[derive(Debug, Clone)]
-pub enum Server {
+pub(crate) enum Server {
     /// A host name or IP address, and the port if given.
     Tcp {
         /// Name or address (IPv6 without brackets).
@@ -27,7 +27,7 @@ pub enum Server {
 }
 
 /// Everything the adapters need, from the command line.
-pub struct Plan {
+pub(crate) struct Plan {
     pub server: Server,
     /// The core's whole configuration (TLS mode, credentials, LMTP, timeouts ...).
     pub config: Config,
@@ -43,7 +43,7 @@ pub struct Plan {
 
 impl Plan {
     /// The host for the adapter's `Builder`: also the name TLS verifies.
-    pub fn host(&self) -> String {
+    pub(crate) fn host(&self) -> String {
         match &self.server {
             Server::Tcp { host, .. } => host.clone(),
             // Only TLS would use the name; over a local socket there is none by default.
@@ -52,7 +52,7 @@ impl Plan {
     }
 
     /// The port given, if any (the adapter defaults to 25, 465 with TLS, 24 with LMTP).
-    pub fn port(&self) -> Option<u16> {
+    pub(crate) fn port(&self) -> Option<u16> {
         match self.server {
             Server::Tcp { port, .. } => port,
             Server::Unix(_) => None,
@@ -61,7 +61,7 @@ impl Plan {
 
     /// The Unix socket to connect to, if the server is one: every adapter's `Builder`
     /// then opens it with a connector, for the session and a pool's connections alike.
-    pub fn unix_path(&self) -> Option<&std::path::Path> {
+    pub(crate) fn unix_path(&self) -> Option<&std::path::Path> {
         match &self.server {
             Server::Unix(path) => Some(path),
             Server::Tcp { .. } => None,
@@ -71,7 +71,7 @@ impl Plan {
     /// What every adapter's `Builder::from_settings` takes: host, port, connect
     /// timeout, rustls configuration and the core's configuration. A Unix socket is
     /// the adapter's connector ([`Plan::unix_path`]).
-    pub fn settings(&self) -> smtp_io::Settings {
+    pub(crate) fn settings(&self) -> smtp_io::Settings {
         let mut settings = smtp_io::Settings::new(self.host());
         settings.port = self.port();
         if let Some(timeout) = self.connect_timeout {
@@ -85,7 +85,7 @@ impl Plan {
 
 /// What the session said about itself once set up.
 #[derive(Debug, Clone, Default)]
-pub struct Info {
+pub(crate) struct Info {
     pub tls: Option<&'static str>,
     pub auth: Option<String>,
     pub capabilities: Vec<String>,
@@ -93,7 +93,7 @@ pub struct Info {
 
 /// How the run went.
 #[derive(Debug, Default)]
-pub struct Outcome {
+pub(crate) struct Outcome {
     pub info: Option<Info>,
     /// One per message that reached an outcome, in order.
     pub reports: Vec<Report>,
@@ -106,7 +106,7 @@ pub struct Outcome {
 }
 
 /// Told of the reports as they come in (the progress bar).
-pub trait Progress {
+pub(crate) trait Progress {
     /// `n` more messages reached an outcome.
     fn reports(&self, n: usize);
 }
@@ -158,10 +158,10 @@ fn envelope(plan: &Plan, caps: &Capabilities) -> Envelope {
 
 /// Most messages of `--repeat` waiting for their outcome at once: the stream keeps the
 /// pipeline full up to this (and the core's window), never draining it between batches.
-pub const OPEN: usize = 10_000;
+pub(crate) const OPEN: usize = 10_000;
 
 /// Runs the plan on adapter `A`: connect, every message in batches, QUIT.
-pub fn run<A: Adapter>(plan: &Plan, progress: &dyn Progress) -> Outcome {
+pub(crate) fn run<A: Adapter>(plan: &Plan, progress: &dyn Progress) -> Outcome {
     let session = async {
         let start = Instant::now();
         drive::<A, _>(A::connect(plan).await, plan, progress, start).await

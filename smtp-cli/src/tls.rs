@@ -23,7 +23,7 @@ fn builder() -> Result<rustls::ConfigBuilder<ClientConfig, rustls::WantsVerifier
 }
 
 /// A configuration trusting only the certificates of the PEM file at `path`.
-pub fn trusting(path: &Path) -> Result<Arc<ClientConfig>, Failure> {
+pub(crate) fn trusting(path: &Path) -> Result<Arc<ClientConfig>, Failure> {
     let bad = |e: String| Failure::Usage(format!("--ca-file {}: {e}", path.display()));
     let mut roots = RootCertStore::empty();
     for cert in CertificateDer::pem_file_iter(path).map_err(|e| bad(e.to_string()))? {
@@ -42,7 +42,7 @@ pub fn trusting(path: &Path) -> Result<Arc<ClientConfig>, Failure> {
 
 /// A configuration that accepts any certificate (`--insecure`); signatures are still
 /// checked, so the handshake itself is sound, only the server's identity is not.
-pub fn insecure() -> Result<Arc<ClientConfig>, Failure> {
+pub(crate) fn insecure() -> Result<Arc<ClientConfig>, Failure> {
     let verifier = Arc::new(AcceptAny(provider()));
     Ok(Arc::new(
         builder()?

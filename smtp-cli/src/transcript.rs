@@ -63,6 +63,6 @@ impl Subscriber for Printer {
 }
 
 /// Installs the printer for the whole process.
-pub fn install(body: bool) {
+pub(crate) fn install(body: bool) {
     let _ = tracing::subscriber::set_global_default(Printer { body });
 }

@@ -64,6 +64,8 @@ mod tests {
         driver: Driver,
     }
 
+    // The macro writes `pub` methods, as an adapter's `Connection` needs them.
+    #[allow(unreachable_pub)]
     impl Connection {
         session_accessors!(driver.session);
     }

@@ -23,6 +23,7 @@ use crate::Error;
 /// when recipients refused for now were tried again: the report then merges the
 /// attempts, see [`smtp_proto::pool::Pool::take_report`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct PoolReport {
     /// The server's answers, as a `Connection`'s `send` gives them.
     pub report: Report,
@@ -339,9 +340,10 @@ mod tests {
     #[test]
     fn a_pool_closed_by_a_failed_open_says_to_look_again() {
         // `fill: 0`: a busy connection makes another open (smtp_proto::pool's rule).
-        let mut core = Pool::new(PoolConfig {
-            fill: 0,
-            ..PoolConfig::default()
+        let mut core = Pool::new({
+            let mut pool_config = PoolConfig::default();
+            pool_config.fill = 0;
+            pool_config
         });
         let mut msgs = Messages::default();
         let now = Instant::ZERO;

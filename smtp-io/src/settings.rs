@@ -12,6 +12,7 @@ use crate::{CredentialsProvider, Target};
 
 /// Where to connect and how to run the session: everything of an adapter's `Builder`.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct Settings {
     /// The host: a name to resolve, or an IP address; TLS certificates are verified
     /// against it.
@@ -311,6 +312,8 @@ mod tests {
         settings: Settings,
     }
 
+    // The macro writes `pub` methods, as an adapter's `Builder` needs them.
+    #[allow(unreachable_pub)]
     impl Builder {
         builder_methods!(settings);
     }

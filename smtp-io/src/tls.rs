@@ -12,6 +12,7 @@ use crate::Error;
 
 /// The configuration to verify the server with, and the name to verify.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct TlsSetup {
     /// The rustls client configuration.
     pub config: Arc<ClientConfig>,

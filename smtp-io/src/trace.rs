@@ -11,11 +11,7 @@ use smtp_proto::session::Log;
 use smtp_proto::transcript::Line;
 
 /// What a session logs through; [`new_session`](crate::new_session) sets it.
-pub const LOG: Log = Log {
-    line,
-    content,
-    content_lines,
-};
+pub const LOG: Log = Log::new(line, content, content_lines);
 
 fn line(line: Line<'_>) {
     if line.is_content() {

@@ -5,11 +5,14 @@
 //! buffer. State carried between chunks is a few bits (are we at the start of a line, is a
 //! CR waiting for its LF), so a chunk boundary may fall anywhere, even inside a CRLF.
 //!
-//! - [`DataEncoder`] frames content for `DATA` (RFC 5321 §4.5.2 transparency, §2.3.8 line
+//! - `DataEncoder` frames content for `DATA` (RFC 5321 §4.5.2 transparency, §2.3.8 line
 //!   ends) and appends the single end-of-data marker.
-//! - [`BdatEncoder`] frames content as `BDAT n[ LAST]` chunks (RFC 3030 §2), either with
+//! - `BdatEncoder` frames content as `BDAT n[ LAST]` chunks (RFC 3030 §2), either with
 //!   line ends normalised to CRLF or, under `BODY=BINARYMIME`, byte for byte.
 //! - [`scan`] looks at a whole body once, so the client can choose `BODY=` and `SIZE=`.
+//!
+//! The client runs the encoders itself ([`Client::send_body`](crate::Client::send_body));
+//! they are public with the `unstable` feature only (no semver guarantee).
 //!
 //! Both encoders refuse NUL outside BINARYMIME: a NUL can end a receiver's line early and
 //! has been used to smuggle an end-of-data marker past one implementation into another
@@ -35,7 +38,8 @@ pub enum BodyError {
         offset: u64,
     },
     /// Content was given after the end of the body had already been emitted
-    /// ([`DataEncoder::finish`], [`BdatEncoder::finish`] or a `last` BDAT chunk).
+    /// (the last chunk given to [`Client::send_body`](crate::Client::send_body), or an
+    /// encoder's `finish`).
     Finished,
 }
 
@@ -223,18 +227,21 @@ fn normalise_or_restore<const STUFF: bool>(
     })
 }
 
-/// DATA content encoder (RFC 5321 §4.5.2 transparency, §2.3.8 line ends).
-///
-/// Feed the content through [`encode`](Self::encode) in chunks of any size, then call
-/// [`finish`](Self::finish) once. The output is the exact octet stream to send after the
-/// `354` reply, end-of-data marker included, and is the same however the content was cut
-/// into chunks. The encoder holds no buffer: its state is a counter and a few bits.
-#[derive(Debug, Clone, Default)]
-pub struct DataEncoder {
-    bytes_in: u64,
-    state: Line,
+unstable_pub! {
+    /// DATA content encoder (RFC 5321 §4.5.2 transparency, §2.3.8 line ends).
+    ///
+    /// Feed the content through [`encode`](Self::encode) in chunks of any size, then call
+    /// [`finish`](Self::finish) once. The output is the exact octet stream to send after the
+    /// `354` reply, end-of-data marker included, and is the same however the content was cut
+    /// into chunks. The encoder holds no buffer: its state is a counter and a few bits.
+    #[derive(Debug, Clone, Default)]
+    pub struct DataEncoder {
+        bytes_in: u64,
+        state: Line,
+    }
 }
 
+#[cfg_attr(not(feature = "unstable"), allow(unreachable_pub, dead_code))]
 impl DataEncoder {
     /// A new encoder, at the start of the first line of the content.
     pub fn new() -> Self {
@@ -285,17 +292,19 @@ impl DataEncoder {
     }
 }
 
-/// BDAT framer (RFC 3030 §2, §3): each call emits one `BDAT n[ LAST]\r\n` header followed
-/// by exactly `n` octets.
-///
-/// No dot-stuffing: BDAT counts octets instead of looking for a marker. Unless the body
-/// is `BODY=BINARYMIME`, line ends are still normalised to CRLF as for DATA (RFC 3030 §3
-/// keeps RFC 5321's line rules for 7BIT and 8BITMIME content) and NUL is refused.
-#[derive(Debug, Clone, Default)]
-pub struct BdatEncoder {
-    bytes_in: u64,
-    state: Line,
-    binary: bool,
+unstable_pub! {
+    /// BDAT framer (RFC 3030 §2, §3): each call emits one `BDAT n[ LAST]\r\n` header followed
+    /// by exactly `n` octets.
+    ///
+    /// No dot-stuffing: BDAT counts octets instead of looking for a marker. Unless the body
+    /// is `BODY=BINARYMIME`, line ends are still normalised to CRLF as for DATA (RFC 3030 §3
+    /// keeps RFC 5321's line rules for 7BIT and 8BITMIME content) and NUL is refused.
+    #[derive(Debug, Clone, Default)]
+    pub struct BdatEncoder {
+        bytes_in: u64,
+        state: Line,
+        binary: bool,
+    }
 }
 
 /// Longest header: "BDAT " + 20 digits of u64 + " LAST" + CRLF.
@@ -340,6 +349,7 @@ fn header(n: u64, last: bool, buf: &mut [u8; HEADER_MAX]) -> usize {
     len
 }
 
+#[cfg_attr(not(feature = "unstable"), allow(unreachable_pub, dead_code))]
 impl BdatEncoder {
     /// A new BDAT framer. `binary == true` is `BODY=BINARYMIME` (RFC 3030 §3): octets go
     /// out unchanged (no normalisation, NUL allowed). Otherwise line ends are normalised
@@ -447,6 +457,7 @@ impl BdatEncoder {
 
 /// What [`scan`] learned about a whole body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct BodyScan {
     /// An octet above 127 occurs: needs `BODY=8BITMIME` (RFC 6152) or BINARYMIME.
     pub has_8bit: bool,

@@ -33,6 +33,7 @@ pub enum TlsMode {
 
 /// RFC 5321 §4.5.3.2 client timeouts, each covering a whole reply.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Timeouts {
     /// Waiting for the 220 greeting (§4.5.3.2.1: 5 minutes).
     pub greeting: Duration,
@@ -89,7 +90,7 @@ impl Timeouts {
     pub const MAX: Duration = Duration::from_secs(24 * 60 * 60);
 
     /// Every timeout set to `d` (what a command-line `--timeout` means).
-    pub fn all(d: Duration) -> Self {
+    pub const fn all(d: Duration) -> Self {
         Timeouts {
             greeting: d,
             mail: d,
@@ -105,6 +106,7 @@ impl Timeouts {
 
 /// Everything the client needs to know before the first byte.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct Config {
     /// The name sent with EHLO, HELO or LHLO.
     pub ehlo_name: EhloName,

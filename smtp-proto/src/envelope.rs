@@ -9,6 +9,7 @@ use crate::error::TxnError;
 
 /// One recipient and its DSN options (RFC 3461 §4).
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Recipient {
     /// The forward path.
     pub path: ForwardPath,
@@ -46,6 +47,7 @@ impl From<ForwardPath> for Recipient {
 
 /// Everything MAIL and RCPT say about a message.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Envelope {
     /// The reverse path (`MAIL FROM:<...>`, or the null path for bounces).
     pub from: ReversePath,

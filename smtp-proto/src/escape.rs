@@ -38,7 +38,7 @@ impl fmt::Debug for Escaped<'_> {
 }
 
 /// Writes `bytes` to `f` escaped as described on [`Escaped`].
-pub fn escape_bytes(bytes: &[u8], f: &mut fmt::Formatter<'_>) -> fmt::Result {
+pub(crate) fn escape_bytes(bytes: &[u8], f: &mut fmt::Formatter<'_>) -> fmt::Result {
     for chunk in bytes.utf8_chunks() {
         escape_str(chunk.valid(), f)?;
         for b in chunk.invalid() {

@@ -64,13 +64,23 @@
 //!
 //! # Layers
 //!
-//! - [`line`](mod@line) and [`reply`]: a bounded line framer and the reply grammar (RFC 5321 §4.2).
+//! - [`reply`]: replies and their codes, read within limits (RFC 5321 §4.2).
 //! - [`ehlo`]: capabilities from an EHLO or LHLO reply.
 //! - [`command`]: validated addresses, parameters and the commands that carry them.
 //! - [`body`]: DATA dot-stuffing and BDAT chunking, without holding the message.
 //! - [`client`]: the session state machine.
 //! - [`session`]: whole operations (connect, a batch of messages, a command, quit) over a
 //!   client, for adapters that only move bytes; [`transcript`]: what of it to log.
+//!
+//! # Stability
+//!
+//! Everything public without features follows semver; `docs/api/smtp-proto.txt` in the
+//! repository records it, and CI fails on any change to it that is not committed there.
+//! The cargo feature **`unstable`** makes internals public for the project's fuzz targets
+//! and benches: the reply reader (`reply::ReplyReader`, `ehlo::Hello`), the command
+//! encoder (`command::Command`) and the body encoders (`body::DataEncoder`,
+//! `body::BdatEncoder`). It comes with **no semver guarantee**: what it exposes may
+//! change or go in any release.
 #![no_std]
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -78,6 +88,19 @@
 extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
+
+/// `pub` with the `unstable` feature, `pub(crate)` without: for items the project's fuzz
+/// targets, benches and tests reach that are no part of the stable API.
+macro_rules! unstable_pub {
+    ($(#[$attr:meta])* pub $($item:tt)*) => {
+        #[cfg(feature = "unstable")]
+        $(#[$attr])*
+        pub $($item)*
+        #[cfg(not(feature = "unstable"))]
+        $(#[$attr])*
+        pub(crate) $($item)*
+    };
+}
 
 pub mod body;
 pub mod client;
@@ -87,7 +110,7 @@ pub mod ehlo;
 mod envelope;
 mod error;
 pub(crate) mod escape;
-pub mod line;
+mod line;
 mod output;
 pub mod pool;
 pub mod reply;

@@ -24,16 +24,16 @@ use alloc::vec::Vec;
 use core::fmt;
 
 /// The default maximum line length in octets, line end included.
-pub const DEFAULT_MAX_LINE: usize = 2000;
+pub(crate) const DEFAULT_MAX_LINE: usize = 2000;
 
 /// Buffer capacity kept between lines; a larger buffer is freed once its line is done, so
 /// an idle session holds little memory after one long line.
-pub const IDLE_CAPACITY: usize = 512;
+pub(crate) const IDLE_CAPACITY: usize = 512;
 
 /// A line is longer than the framer's limit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum LineError {
+pub(crate) enum LineError {
     /// The line would exceed `limit` octets (line end included).
     TooLong {
         /// The limit in force when the line crossed it.
@@ -56,28 +56,16 @@ impl std::error::Error for LineError {}
 
 /// One complete line, without its line end.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Line<'a> {
+pub(crate) struct Line<'a> {
     /// The line's octets, CRLF or LF removed.
-    pub content: &'a [u8],
+    pub(crate) content: &'a [u8],
     /// How many octets the line took on the wire, line end included.
-    pub wire_len: usize,
+    pub(crate) wire_len: usize,
 }
 
 /// Splits a byte stream into lines, with a maximum line length.
-///
-/// ```
-/// use smtp_proto::line::LineFramer;
-///
-/// let mut framer = LineFramer::new(512);
-/// let mut input: &[u8] = b"250-first\r\n250 sec";
-/// assert_eq!(framer.next_line(&mut input).unwrap().unwrap().content, b"250-first");
-/// assert_eq!(framer.next_line(&mut input).unwrap(), None); // "250 sec" is buffered
-/// let mut input: &[u8] = b"ond\r\nrest";
-/// assert_eq!(framer.next_line(&mut input).unwrap().unwrap().content, b"250 second");
-/// assert_eq!(input, b"rest"); // bytes after the line are left alone
-/// ```
 #[derive(Debug, Clone)]
-pub struct LineFramer {
+pub(crate) struct LineFramer {
     /// Octets of a line cut by a chunk boundary; none of them is LF.
     buf: Vec<u8>,
     /// `buf` holds a delivered line, to drop at the next call.
@@ -93,7 +81,7 @@ impl Default for LineFramer {
 
 impl LineFramer {
     /// A framer whose lines may take at most `max_line` octets, line end included.
-    pub const fn new(max_line: usize) -> Self {
+    pub(crate) const fn new(max_line: usize) -> Self {
         Self {
             buf: Vec::new(),
             delivered: false,
@@ -102,22 +90,23 @@ impl LineFramer {
     }
 
     /// The maximum line length, line end included.
-    pub const fn max_line(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) const fn max_line(&self) -> usize {
         self.max_line
     }
 
     /// Changes the maximum line length. It applies to the line in progress too.
-    pub fn set_max_line(&mut self, max_line: usize) {
+    pub(crate) fn set_max_line(&mut self, max_line: usize) {
         self.max_line = max_line;
     }
 
     /// True when part of a line is buffered.
-    pub fn has_partial(&self) -> bool {
+    pub(crate) fn has_partial(&self) -> bool {
         !self.delivered && !self.buf.is_empty()
     }
 
     /// Octets of the line in progress that are buffered.
-    pub fn buffered(&self) -> usize {
+    pub(crate) fn buffered(&self) -> usize {
         if self.delivered {
             0
         } else {
@@ -127,12 +116,13 @@ impl LineFramer {
 
     /// Octets allocated for the buffer, for memory accounting; at most the limit, and at
     /// most [`IDLE_CAPACITY`] after [`clear`](Self::clear).
-    pub fn capacity(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn capacity(&self) -> usize {
         self.buf.capacity()
     }
 
     /// Drops any partial line, and a delivered line still held in the buffer.
-    pub fn clear(&mut self) {
+    pub(crate) fn clear(&mut self) {
         self.buf.clear();
         self.delivered = false;
         self.release_if_large();
@@ -143,8 +133,8 @@ impl LineFramer {
     /// Returns `Ok(Some(line))` and advances `input` just past the line end, or `Ok(None)`
     /// after buffering all of `input` as part of an unfinished line. On error the partial
     /// line is dropped and the scanned octets are consumed.
-    #[inline]
-    pub fn next_line<'s, 'i: 's>(
+    #[cfg(test)]
+    pub(crate) fn next_line<'s, 'i: 's>(
         &'s mut self,
         input: &mut &'i [u8],
     ) -> Result<Option<Line<'s>>, LineError> {
@@ -155,7 +145,7 @@ impl LineFramer {
     /// this line. The reply reader passes the smaller of its line limit and what is left
     /// of its reply budget, so both limits fire before excess octets are buffered.
     #[inline]
-    pub fn next_line_within<'s, 'i: 's>(
+    pub(crate) fn next_line_within<'s, 'i: 's>(
         &'s mut self,
         input: &mut &'i [u8],
         limit: usize,
@@ -234,6 +224,24 @@ fn strip_line_end(line: &[u8]) -> &[u8] {
 mod tests {
     use super::*;
     use alloc::vec;
+
+    /// What the type's documentation promised when the module was public.
+    #[test]
+    fn a_line_cut_by_a_chunk_boundary_is_buffered_and_bytes_after_a_line_are_left() {
+        let mut framer = LineFramer::new(512);
+        let mut input: &[u8] = b"250-first\r\n250 sec";
+        assert_eq!(
+            framer.next_line(&mut input).unwrap().unwrap().content,
+            b"250-first"
+        );
+        assert_eq!(framer.next_line(&mut input).unwrap(), None); // "250 sec" is buffered
+        let mut input: &[u8] = b"ond\r\nrest";
+        assert_eq!(
+            framer.next_line(&mut input).unwrap().unwrap().content,
+            b"250 second"
+        );
+        assert_eq!(input, b"rest");
+    }
 
     /// Feeds `chunks` and collects (content, wire_len) of every line, plus what is left.
     fn frame(

@@ -77,6 +77,7 @@ impl MessageOutcome {
 
 /// Everything the server said about one transaction.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Report {
     /// The transaction.
     pub txn: TxnId,

@@ -203,25 +203,22 @@ fn mail_each_param() {
 
 #[test]
 fn mail_all_params_in_order() {
-    let params = MailParams {
-        size: Some(123),
-        body: Some(BodyType::EightBitMime),
-        smtputf8: true,
-        ret: Some(Ret::Headers),
-        envid: Some(EnvId::new("id+1=x y").unwrap()),
-        requiretls: true,
-    };
+    let mut params = MailParams::default();
+    params.size = Some(123);
+    params.body = Some(BodyType::EightBitMime);
+    params.smtputf8 = true;
+    params.ret = Some(Ret::Headers);
+    params.envid = Some(EnvId::new("id+1=x y").unwrap());
+    params.requiretls = true;
     assert_eq!(
         mail("josé@example.org", &params),
         "MAIL FROM:<josé@example.org> SIZE=123 BODY=8BITMIME SMTPUTF8 RET=HDRS \
          ENVID=id+2B1+3Dx+20y REQUIRETLS\r\n"
     );
-    let params = MailParams {
-        size: Some(123),
-        body: Some(BodyType::EightBitMime),
-        smtputf8: true,
-        ..MailParams::default()
-    };
+    let mut params = MailParams::default();
+    params.size = Some(123);
+    params.body = Some(BodyType::EightBitMime);
+    params.smtputf8 = true;
     assert_eq!(
         mail("a@b", &params),
         "MAIL FROM:<a@b> SIZE=123 BODY=8BITMIME SMTPUTF8\r\n"
@@ -250,13 +247,12 @@ fn rcpt_plain_and_postmaster() {
 #[test]
 fn notify_combinations() {
     let n = |notify| {
-        rcpt(
-            "x@y",
-            &RcptParams {
-                notify: Some(notify),
-                orcpt: None,
-            },
-        )
+        rcpt("x@y", &{
+            let mut rcpt_params = RcptParams::default();
+            rcpt_params.notify = Some(notify);
+            rcpt_params.orcpt = None;
+            rcpt_params
+        })
     };
     assert_eq!(n(Notify::never()), "RCPT TO:<x@y> NOTIFY=NEVER\r\n");
     let cases = [
@@ -283,18 +279,16 @@ fn notify_combinations() {
 
 #[test]
 fn rcpt_notify_and_orcpt() {
-    let params = RcptParams {
-        notify: Notify::on(true, true, false),
-        orcpt: Some(Orcpt::rfc822("x@y").unwrap()),
-    };
+    let mut params = RcptParams::default();
+    params.notify = Notify::on(true, true, false);
+    params.orcpt = Some(Orcpt::rfc822("x@y").unwrap());
     assert_eq!(
         rcpt("x@y", &params),
         "RCPT TO:<x@y> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;x@y\r\n"
     );
-    let params = RcptParams {
-        notify: None,
-        orcpt: Some(Orcpt::rfc822("a+b=c d@y").unwrap()),
-    };
+    let mut params = RcptParams::default();
+    params.notify = None;
+    params.orcpt = Some(Orcpt::rfc822("a+b=c d@y").unwrap());
     assert_eq!(
         rcpt("x@y", &params),
         "RCPT TO:<x@y> ORCPT=rfc822;a+2Bb+3Dc+20d@y\r\n"
@@ -306,10 +300,8 @@ fn xtext_every_byte() {
     // RFC 3461 §4: 33..=126 except '+' and '=' pass; the rest become +HH, uppercase.
     let printable: String = (0x20u8..=0x7e).map(char::from).collect();
     let id = EnvId::new(&printable).unwrap();
-    let params = MailParams {
-        envid: Some(id),
-        ..MailParams::default()
-    };
+    let mut params = MailParams::default();
+    params.envid = Some(id);
     let line = mail("a@b", &params);
     let value = line
         .strip_prefix("MAIL FROM:<a@b> ENVID=")
@@ -344,19 +336,17 @@ fn orcpt_utf8_addr_xtext() {
     // RFC 6533 §3: non-QCHARs ('+', '=', '\', space, non-ASCII) as \x{HEX}, shortest form.
     let o = Orcpt::utf8("jo sé+\\=@例.jp").unwrap();
     assert_eq!(o.addr_type(), OrcptType::Utf8);
-    let params = RcptParams {
-        notify: None,
-        orcpt: Some(o),
-    };
+    let mut params = RcptParams::default();
+    params.notify = None;
+    params.orcpt = Some(o);
     assert_eq!(
         rcpt("x@y", &params),
         "RCPT TO:<x@y> ORCPT=utf-8;jo\\x{20}s\\x{E9}\\x{2B}\\x{5C}\\x{3D}@\\x{4F8B}.jp\r\n"
     );
     let o = Orcpt::utf8("\u{1F600}@x").unwrap();
-    let params = RcptParams {
-        notify: None,
-        orcpt: Some(o),
-    };
+    let mut params = RcptParams::default();
+    params.notify = None;
+    params.orcpt = Some(o);
     assert_eq!(
         rcpt("x@y", &params),
         "RCPT TO:<x@y> ORCPT=utf-8;\\x{1F600}@x\r\n"
@@ -444,18 +434,16 @@ fn encoding_writes_only_into_out() {
     // same capacity) nor need any other growth: numbers and base64 are written in place.
     let from = ReversePath::new("sender@example.org").unwrap();
     let to = ForwardPath::new("rcpt@example.org").unwrap();
-    let mp = MailParams {
-        size: Some(u64::MAX),
-        body: Some(BodyType::BinaryMime),
-        smtputf8: true,
-        ret: Some(Ret::Full),
-        envid: Some(EnvId::new("x+y=z").unwrap()),
-        requiretls: true,
-    };
-    let rp = RcptParams {
-        notify: Notify::on(true, true, true),
-        orcpt: Some(Orcpt::utf8("ü@x").unwrap()),
-    };
+    let mut mp = MailParams::default();
+    mp.size = Some(u64::MAX);
+    mp.body = Some(BodyType::BinaryMime);
+    mp.smtputf8 = true;
+    mp.ret = Some(Ret::Full);
+    mp.envid = Some(EnvId::new("x+y=z").unwrap());
+    mp.requiretls = true;
+    let mut rp = RcptParams::default();
+    rp.notify = Notify::on(true, true, true);
+    rp.orcpt = Some(Orcpt::utf8("ü@x").unwrap());
     let cmds = [
         Command::Mail {
             from: &from,

@@ -46,10 +46,9 @@ fn encode_all_accepted(s: &str) -> Result<usize, TestCaseError> {
             params: &mp,
         })?;
         if let Ok(orcpt) = Orcpt::for_mailbox(&m) {
-            let params = RcptParams {
-                notify: Notify::on(true, true, true),
-                orcpt: Some(orcpt),
-            };
+            let mut params = RcptParams::default();
+            params.notify = Notify::on(true, true, true);
+            params.orcpt = Some(orcpt);
             one_line(&Command::Rcpt {
                 to: &ForwardPath::from(m),
                 params: &params,
@@ -84,14 +83,13 @@ fn encode_all_accepted(s: &str) -> Result<usize, TestCaseError> {
     }
     if let Ok(e) = EnvId::new(s) {
         accepted += 1;
-        let params = MailParams {
-            size: Some(s.len() as u64),
-            body: Some(BodyType::BinaryMime),
-            smtputf8: true,
-            ret: Some(Ret::Full),
-            envid: Some(e),
-            requiretls: true,
-        };
+        let mut params = MailParams::default();
+        params.size = Some(s.len() as u64);
+        params.body = Some(BodyType::BinaryMime);
+        params.smtputf8 = true;
+        params.ret = Some(Ret::Full);
+        params.envid = Some(e);
+        params.requiretls = true;
         one_line(&Command::Mail {
             from: &ReversePath::Null,
             params: &params,
@@ -99,10 +97,9 @@ fn encode_all_accepted(s: &str) -> Result<usize, TestCaseError> {
     }
     for orcpt in [Orcpt::rfc822(s), Orcpt::utf8(s)].into_iter().flatten() {
         accepted += 1;
-        let params = RcptParams {
-            notify: Some(Notify::never()),
-            orcpt: Some(orcpt),
-        };
+        let mut params = RcptParams::default();
+        params.notify = Some(Notify::never());
+        params.orcpt = Some(orcpt);
         one_line(&Command::Rcpt {
             to: &ForwardPath::postmaster(),
             params: &params,

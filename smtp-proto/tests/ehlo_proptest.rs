@@ -148,11 +148,7 @@ proptest! {
             wire.extend_from_slice(line);
             wire.extend_from_slice(if lf_only >> (i % 64) & 1 == 1 { b"\n" } else { b"\r\n" });
         }
-        let mut reader = ReplyReader::new(smtp_proto::reply::ReplyLimits {
-            max_line: 4096,
-            max_lines: 1000,
-            max_bytes: 1 << 20,
-        });
+        let mut reader = ReplyReader::new(smtp_proto::reply::ReplyLimits::new(4096, 1000, 1 << 20));
         let reply = if chunked {
             // Byte by byte: every line through the framer.
             let mut got = None;

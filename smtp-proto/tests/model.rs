@@ -1223,15 +1223,17 @@ fn model_config(s: &Scenario) -> Config {
     config
 }
 
-const MODEL_TIMEOUTS: Timeouts = Timeouts {
-    greeting: Duration::from_secs(301),
-    mail: Duration::from_secs(302),
-    rcpt: Duration::from_secs(303),
-    data_init: Duration::from_secs(304),
-    data_block: Duration::from_secs(305),
-    data_end: Duration::from_secs(306),
-    tls_handshake: Duration::from_secs(307),
-    command: Duration::from_secs(308),
+const MODEL_TIMEOUTS: Timeouts = {
+    let mut timeouts = Timeouts::all(Duration::from_secs(300));
+    timeouts.greeting = Duration::from_secs(301);
+    timeouts.mail = Duration::from_secs(302);
+    timeouts.rcpt = Duration::from_secs(303);
+    timeouts.data_init = Duration::from_secs(304);
+    timeouts.data_block = Duration::from_secs(305);
+    timeouts.data_end = Duration::from_secs(306);
+    timeouts.tls_handshake = Duration::from_secs(307);
+    timeouts.command = Duration::from_secs(308);
+    timeouts
 };
 
 /// The timeout the client must arm for a reply at `stage` (as errors name it).
@@ -1495,15 +1497,17 @@ fn any_timeout() -> impl Strategy<Value = Duration> {
 }
 
 fn timeouts() -> impl Strategy<Value = Timeouts> {
-    let table = |t: [Duration; 8]| Timeouts {
-        greeting: t[0],
-        mail: t[1],
-        rcpt: t[2],
-        data_init: t[3],
-        data_block: t[4],
-        data_end: t[5],
-        tls_handshake: t[6],
-        command: t[7],
+    let table = |t: [Duration; 8]| {
+        let mut timeouts = Timeouts::default();
+        timeouts.greeting = t[0];
+        timeouts.mail = t[1];
+        timeouts.rcpt = t[2];
+        timeouts.data_init = t[3];
+        timeouts.data_block = t[4];
+        timeouts.data_end = t[5];
+        timeouts.tls_handshake = t[6];
+        timeouts.command = t[7];
+        timeouts
     };
     prop_oneof![
         6 => prop::array::uniform8(valid_timeout()).prop_map(table),
@@ -1517,11 +1521,7 @@ fn any_config() -> impl Strategy<Value = (Scenario, Config)> {
     // drawn rarely, so that most sessions run to their end.
     let limit = |ordinary: std::ops::Range<usize>| prop_oneof![1 => Just(0), 1 => Just(1), 1 => Just(usize::MAX), 40 => ordinary];
     let limits = (limit(512..3000), limit(20..300), limit(4096..100_000)).prop_map(
-        |(max_line, max_lines, max_bytes)| ReplyLimits {
-            max_line,
-            max_lines,
-            max_bytes,
-        },
+        |(max_line, max_lines, max_bytes)| ReplyLimits::new(max_line, max_lines, max_bytes),
     );
     let inline = prop_oneof![1 => Just(0u64), 2 => Just(1), 2 => Just(u64::MAX), 6 => 0u64..64];
     let rounds = prop_oneof![Just(0u8), Just(1), Just(u8::MAX), any::<u8>()];

@@ -77,20 +77,22 @@ fn config() -> impl Strategy<Value = PoolConfig> {
         any::<bool>(),
     )
         .prop_map(
-            |(conns, (in_flight, fill), queued, attempts, max_messages, retry)| PoolConfig {
-                max_connections: conns,
-                max_in_flight: in_flight,
-                fill,
-                max_idle: Duration::from_secs(5),
-                max_age: Duration::from_secs(20),
-                max_messages,
-                check_after: Duration::from_secs(2),
-                max_queued: queued,
-                max_wait: Duration::from_secs(15),
-                max_attempts: attempts,
-                backoff_base: Duration::from_millis(100),
-                backoff_max: Duration::from_secs(1),
-                retry_transient_recipients: retry,
+            |(conns, (in_flight, fill), queued, attempts, max_messages, retry)| {
+                let mut pool_config = PoolConfig::default();
+                pool_config.max_connections = conns;
+                pool_config.max_in_flight = in_flight;
+                pool_config.fill = fill;
+                pool_config.max_idle = Duration::from_secs(5);
+                pool_config.max_age = Duration::from_secs(20);
+                pool_config.max_messages = max_messages;
+                pool_config.check_after = Duration::from_secs(2);
+                pool_config.max_queued = queued;
+                pool_config.max_wait = Duration::from_secs(15);
+                pool_config.max_attempts = attempts;
+                pool_config.backoff_base = Duration::from_millis(100);
+                pool_config.backoff_max = Duration::from_secs(1);
+                pool_config.retry_transient_recipients = retry;
+                pool_config
             },
         )
 }

@@ -3,11 +3,7 @@
 
 use smtp_proto::reply::{ReplyError, ReplyLimits, ReplyReader};
 
-const LIMITS: ReplyLimits = ReplyLimits {
-    max_line: 2000,
-    max_lines: 200,
-    max_bytes: 64 * 1024,
-};
+const LIMITS: ReplyLimits = ReplyLimits::new(2000, 200, 64 * 1024);
 
 /// Feeds `chunk` until the reader errors; checks the buffer bound after every call.
 fn feed_until_error(
@@ -99,11 +95,7 @@ fn long_lines_hit_the_byte_cap_mid_line() {
 
 #[test]
 fn byte_cap_fires_before_buffering_the_excess() {
-    let limits = ReplyLimits {
-        max_line: 1000,
-        max_lines: 1000,
-        max_bytes: 1500,
-    };
+    let limits = ReplyLimits::new(1000, 1000, 1500);
     let mut reader = ReplyReader::new(limits);
     let mut first = b"250-".to_vec();
     first.resize(998, b'a');

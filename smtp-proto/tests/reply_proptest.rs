@@ -121,7 +121,7 @@ proptest! {
         max_lines in 0usize..20,
         max_bytes in 0usize..1000,
     ) {
-        let limits = ReplyLimits { max_line, max_lines, max_bytes };
+        let limits = ReplyLimits::new(max_line, max_lines, max_bytes);
         let mut reader = ReplyReader::new(limits);
         for chunk in chunked(&data, &cuts) {
             let mut input = chunk;

@@ -175,11 +175,7 @@ fn capabilities_do_not_depend_on_how_the_ehlo_reply_was_cut() {
 /// not two: a reply of exactly `max_bytes` octets with LF line ends fits.
 #[test]
 fn a_bare_lf_counts_as_one_octet_of_the_reply_budget() {
-    let limits = ReplyLimits {
-        max_line: 100,
-        max_lines: 100,
-        max_bytes: 14,
-    };
+    let limits = ReplyLimits::new(100, 100, 14);
     let mut reader = ReplyReader::new(limits);
     let mut first: &[u8] = b"250-ab\n";
     assert_eq!(reader.read(&mut first).unwrap(), None);

@@ -11,6 +11,7 @@ use smtp_proto::Reply;
 
 /// One `KEYWORD[=value]` parameter of MAIL or RCPT, as received (keyword upper-cased).
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Param {
     /// The keyword, upper-cased (`SIZE`, `BODY`, `NOTIFY` ...).
     pub keyword: String,
@@ -27,6 +28,7 @@ pub fn param<'a>(params: &'a [Param], keyword: &str) -> Option<&'a Param> {
 
 /// One RCPT command and the sink's reply to it.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct RcptRecord {
     /// The forward path.
     pub to: ForwardPath,
@@ -57,6 +59,7 @@ pub enum Transfer {
 
 /// One message whose end of data the sink reached.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct MessageRecord {
     /// The message's number in the sink, from 1.
     pub id: u64,
@@ -116,6 +119,7 @@ impl MessageRecord {
 
 /// How TLS came up on a connection.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct TlsInfo {
     /// From the first byte (implicit TLS) rather than after STARTTLS.
     pub implicit: bool,
@@ -129,6 +133,7 @@ pub struct TlsInfo {
 
 /// A successful AUTH.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct AuthInfo {
     /// `PLAIN`, `LOGIN` or `XOAUTH2`.
     pub mechanism: String,
@@ -160,6 +165,7 @@ pub enum End {
 
 /// One connection: what the client said and what the sink answered.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ConnectionRecord {
     /// The connection's number in the sink, from 1.
     pub id: u64,
@@ -189,6 +195,7 @@ pub struct ConnectionRecord {
 
 /// Counts kept in every mode, the only record in discarding mode.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Counts {
     /// Connections accepted.
     pub connections: u64,

@@ -27,13 +27,11 @@ async fn send_all(pool: &Pool, n: usize) -> Vec<Result<PoolReport, adapter::Erro
 fn a_thousand_tasks_through_a_pool_of_four_are_each_stored_once() {
     run(async {
         let sink = Sink::start().unwrap();
-        let pool = pool(
-            &sink,
-            PoolConfig {
-                max_connections: 4,
-                ..PoolConfig::default()
-            },
-        );
+        let pool = pool(&sink, {
+            let mut pool_config = PoolConfig::default();
+            pool_config.max_connections = 4;
+            pool_config
+        });
         let results = send_all(&pool, 1000).await;
         assert_eq!(check(&sink, &results), 0);
         assert!(
@@ -50,13 +48,11 @@ fn a_thousand_tasks_through_a_pool_of_four_are_each_stored_once() {
 fn a_hundred_callers_on_one_connection_share_a_handful_of_flights() {
     run(async {
         let sink = Sink::start().unwrap();
-        let pool = pool(
-            &sink,
-            PoolConfig {
-                max_connections: 1,
-                ..PoolConfig::default()
-            },
-        );
+        let pool = pool(&sink, {
+            let mut pool_config = PoolConfig::default();
+            pool_config.max_connections = 1;
+            pool_config
+        });
         let results = send_all(&pool, 100).await;
         assert_eq!(check(&sink, &results), 0);
         pool.close().await;
@@ -209,15 +205,13 @@ fn pool_and_its_futures_are_send_and_sync(pool: Pool, e: Envelope) {
 fn a_caller_past_the_queue_bound_waits_and_everything_goes_through() {
     let sink = Sink::builder().discard().start().unwrap();
     let results = common::block_on(async {
-        let pool = pool(
-            &sink,
-            PoolConfig {
-                max_connections: 2,
-                max_queued: 10,
-                max_wait: Duration::from_secs(5),
-                ..PoolConfig::default()
-            },
-        );
+        let pool = pool(&sink, {
+            let mut pool_config = PoolConfig::default();
+            pool_config.max_connections = 2;
+            pool_config.max_queued = 10;
+            pool_config.max_wait = Duration::from_secs(5);
+            pool_config
+        });
         let start = std::time::Instant::now();
         let results = pool.send_many((0..3000).map(message)).await;
         assert!(

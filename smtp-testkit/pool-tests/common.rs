@@ -53,16 +53,14 @@ const MAX_ATTEMPTS: u32 = 6;
 /// The pool the fault tests run: 4 connections, quick backoffs, `MAX_ATTEMPTS`.
 fn fault_pool(faults: SinkBuilder) -> (Sink, Pool) {
     let sink = faults.start().unwrap();
-    let pool = pool(
-        &sink,
-        PoolConfig {
-            max_connections: 4,
-            max_attempts: MAX_ATTEMPTS,
-            backoff_base: std::time::Duration::from_millis(5),
-            backoff_max: std::time::Duration::from_millis(50),
-            ..PoolConfig::default()
-        },
-    );
+    let pool = pool(&sink, {
+        let mut pool_config = PoolConfig::default();
+        pool_config.max_connections = 4;
+        pool_config.max_attempts = MAX_ATTEMPTS;
+        pool_config.backoff_base = std::time::Duration::from_millis(5);
+        pool_config.backoff_max = std::time::Duration::from_millis(50);
+        pool_config
+    });
     (sink, pool)
 }
 

@@ -26,10 +26,8 @@ impl PostfixRun {
             .tls_config(servers.tls_config())
             .starttls(TlsPolicy::Required)
             .timeouts(Timeouts::all(Duration::from_secs(30)));
-        let config = PoolConfig {
-            max_connections: 4,
-            ..PoolConfig::default()
-        };
+        let mut config = PoolConfig::default();
+        config.max_connections = 4;
         let rcpts: Vec<String> = (0..n)
             .map(|i| format!("{}@example.com", unique(&format!("{TAG}-pool-{i}"))))
             .collect();

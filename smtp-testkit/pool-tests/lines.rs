@@ -53,12 +53,10 @@ fn connections_that_failed_to_open_leave_the_pools_map() {
         .local_addr()
         .unwrap()
         .port();
-    let config = PoolConfig {
-        max_attempts: 3,
-        backoff_base: Duration::from_millis(1),
-        backoff_max: Duration::from_millis(5),
-        ..PoolConfig::default()
-    };
+    let mut config = PoolConfig::default();
+    config.max_attempts = 3;
+    config.backoff_base = Duration::from_millis(1);
+    config.backoff_max = Duration::from_millis(5);
     block_on(async {
         let pool = Pool::new(to(port), config);
         let sent = aw!(pool.send(envelope(), b"x\r\n".as_slice()));

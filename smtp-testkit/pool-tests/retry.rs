@@ -49,11 +49,9 @@ fn one_command_at_a_time() -> (Sink, Builder, PoolConfig) {
     let mut b = builder(&sink);
     // A window of one octet: one command (or chunk) unanswered at a time.
     b.config_mut().window = 1;
-    let config = PoolConfig {
-        max_connections: 1,
-        max_in_flight: 20,
-        ..PoolConfig::default()
-    };
+    let mut config = PoolConfig::default();
+    config.max_connections = 1;
+    config.max_in_flight = 20;
     (sink, b, config)
 }
 
@@ -95,13 +93,12 @@ fn refusing(n: u64) -> Sink {
 }
 
 fn retrying(max_attempts: u32) -> PoolConfig {
-    PoolConfig {
-        retry_transient_recipients: true,
-        max_attempts,
-        backoff_base: Duration::from_millis(10),
-        backoff_max: Duration::from_millis(40),
-        ..PoolConfig::default()
-    }
+    let mut pool_config = PoolConfig::default();
+    pool_config.retry_transient_recipients = true;
+    pool_config.max_attempts = max_attempts;
+    pool_config.backoff_base = Duration::from_millis(10);
+    pool_config.backoff_max = Duration::from_millis(40);
+    pool_config
 }
 
 const TO: [&str; 3] = ["now@example.net", "later@example.net", "never@example.net"];

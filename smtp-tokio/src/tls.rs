@@ -16,7 +16,7 @@ impl Tls {
         &self,
         stream: S,
     ) -> io::Result<TlsStream<S>> {
-        let Tls(TlsSetup { config, name }) = self;
+        let Tls(TlsSetup { config, name, .. }) = self;
         TlsConnector::from(config.clone())
             .connect(name.clone(), stream)
             .await

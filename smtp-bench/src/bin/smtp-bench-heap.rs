@@ -199,12 +199,11 @@ fn smol_connections(t: &Target, n: usize) -> (Vec<smtp_smol::Connection>, usize)
 }
 
 fn pool_config(connections: usize) -> smtp_proto::pool::PoolConfig {
-    smtp_proto::pool::PoolConfig {
-        max_connections: connections,
-        // One message per connection at a time: n callers open up to n connections.
-        max_in_flight: 1,
-        ..smtp_proto::pool::PoolConfig::default()
-    }
+    let mut pool_config = smtp_proto::pool::PoolConfig::default();
+    pool_config.max_connections = connections;
+    // One message per connection at a time: n callers open up to n connections.
+    pool_config.max_in_flight = 1;
+    pool_config
 }
 
 /// Waits until `open` connections are idle (up to 10 s); returns how many are open.

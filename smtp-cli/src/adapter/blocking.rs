@@ -13,7 +13,7 @@ use super::{Adapter, Connection, Error};
 use crate::session::Plan;
 
 /// The blocking adapter.
-pub struct Blocking;
+pub(crate) struct Blocking;
 
 /// The plan's builder: its settings, and a connector opening its Unix socket if it has
 /// one (for the session and every connection of a pool).

@@ -19,19 +19,18 @@ use smtp_proto::{Capabilities, Envelope, Report};
 
 use crate::session::Plan;
 
-pub use self::blocking::Blocking;
-pub use self::smol::Smol;
-pub use self::tokio::Tokio;
-pub use smtp_io::Error;
+pub(crate) use self::blocking::Blocking;
+pub(crate) use self::smol::Smol;
+pub(crate) use self::tokio::Tokio;
+pub(crate) use smtp_io::Error;
 
 /// The pool of `--concurrency`: the plan's connections, each stream as deep as the
 /// one connection's.
 fn pool_config(plan: &Plan) -> PoolConfig {
-    PoolConfig {
-        max_connections: plan.concurrency,
-        max_in_flight: crate::session::OPEN,
-        ..PoolConfig::default()
-    }
+    let mut pool_config = PoolConfig::default();
+    pool_config.max_connections = plan.concurrency;
+    pool_config.max_in_flight = crate::session::OPEN;
+    pool_config
 }
 
 /// `envelope` with the plan's message, `n` times, for a pool's `send_many` (the content
@@ -46,7 +45,7 @@ fn pooled_messages<'a>(
 }
 
 /// One runtime's adapter: connecting, and running the session to its end.
-pub trait Adapter {
+pub(crate) trait Adapter {
     /// A session, over TCP or the plan's Unix socket.
     type Conn: Connection;
 
@@ -69,7 +68,7 @@ pub trait Adapter {
 }
 
 /// A session once set up, as every adapter's `Connection` offers it.
-pub trait Connection {
+pub(crate) trait Connection {
     /// What the server offered in its last EHLO/LHLO reply.
     fn capabilities(&self) -> &Capabilities;
 

@@ -14,7 +14,7 @@ use super::{Adapter, Connection, Error};
 use crate::session::Plan;
 
 /// The smol adapter.
-pub struct Smol;
+pub(crate) struct Smol;
 
 /// The plan's builder: its settings, and a connector opening its Unix socket if it has
 /// one (for the session and every connection of a pool).

@@ -10,11 +10,11 @@ use smtp_testkit::server::{ScriptedServer, Step};
 use smtp_testkit::transcript::Transcript;
 
 /// The runtimes, so that every test can run on each in turn.
-pub const RUNTIMES: [&str; 3] = ["blocking", "tokio", "smol"];
+pub(crate) const RUNTIMES: [&str; 3] = ["blocking", "tokio", "smol"];
 
 /// Runs `test` once per runtime (`--runtime` value); every runtime runs even after one
 /// failed, and the test fails naming each runtime it failed on.
-pub fn on_every_runtime(test: impl Fn(&'static str)) {
+pub(crate) fn on_every_runtime(test: impl Fn(&'static str)) {
     let failed: Vec<&str> = RUNTIMES
         .into_iter()
         .filter(|runtime| {
@@ -25,7 +25,7 @@ pub fn on_every_runtime(test: impl Fn(&'static str)) {
 }
 
 /// `smtp-send --runtime R --server ADDR --from a@example.org` plus `args`.
-pub fn send(runtime: &str, addr: SocketAddr, args: &[&str]) -> Command {
+pub(crate) fn send(runtime: &str, addr: SocketAddr, args: &[&str]) -> Command {
     let mut cmd = Command::cargo_bin("smtp-send").expect("the smtp-send binary");
     cmd.args(["--runtime", runtime, "--server", &addr.to_string()])
         .args(["--from", "a@example.org"])
@@ -36,14 +36,14 @@ pub fn send(runtime: &str, addr: SocketAddr, args: &[&str]) -> Command {
 }
 
 /// The exit status, stdout and stderr of a run, as text.
-pub struct Run {
+pub(crate) struct Run {
     pub code: i32,
     pub stdout: String,
     pub stderr: String,
 }
 
 impl Run {
-    pub fn of(out: Output) -> Run {
+    pub(crate) fn of(out: Output) -> Run {
         Run {
             code: out.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -51,12 +51,12 @@ impl Run {
         }
     }
 
-    pub fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         serde_json::from_str(self.stdout.trim())
             .unwrap_or_else(|e| panic!("stdout is not one JSON object ({e}):\n{self}"))
     }
 
-    pub fn expect(self, code: i32) -> Run {
+    pub(crate) fn expect(self, code: i32) -> Run {
         assert_eq!(self.code, code, "exit status\n{self}");
         self
     }
@@ -72,14 +72,14 @@ impl std::fmt::Display for Run {
     }
 }
 
-pub fn run(mut cmd: impl std::borrow::BorrowMut<Command>) -> Run {
+pub(crate) fn run(mut cmd: impl std::borrow::BorrowMut<Command>) -> Run {
     Run::of(cmd.borrow_mut().output().expect("run smtp-send"))
 }
 
 /// Runs `smtp-send --runtime R --starttls never --ehlo client.example` (plus what
 /// `args` adds) against a server replaying `script` (`S:`/`C:` lines), which must run to
 /// its end: every byte the client writes is checked.
-pub fn against_script(runtime: &str, script: &str, args: impl FnOnce(&mut Command)) -> Run {
+pub(crate) fn against_script(runtime: &str, script: &str, args: impl FnOnce(&mut Command)) -> Run {
     let server = ScriptedServer::start(&Transcript::parse("smtp-send", script));
     let mut cmd = send(runtime, server.addr(), &["--starttls", "never"]);
     cmd.args(["--ehlo", "client.example"]);
@@ -91,23 +91,23 @@ pub fn against_script(runtime: &str, script: &str, args: impl FnOnce(&mut Comman
     out
 }
 
-pub fn line(s: &str) -> Step {
+pub(crate) fn line(s: &str) -> Step {
     Step::Send(s.as_bytes().to_vec())
 }
 
 /// The client's next lines, exactly (each with its CRLF).
-pub fn expect(lines: &[&str]) -> Vec<Step> {
+pub(crate) fn expect(lines: &[&str]) -> Vec<Step> {
     lines.iter().map(|l| Step::expect(l)).collect()
 }
 
 /// Greeting, EHLO (whatever host name) and its reply offering `caps` (e.g.
 /// `["PIPELINING", "CHUNKING"]`).
-pub fn session_start(caps: &[&str]) -> Vec<Step> {
+pub(crate) fn session_start(caps: &[&str]) -> Vec<Step> {
     hello_start("EHLO ", caps)
 }
 
 /// [`session_start`] with another greeting command (`"LHLO "`).
-pub fn hello_start(hello: &str, caps: &[&str]) -> Vec<Step> {
+pub(crate) fn hello_start(hello: &str, caps: &[&str]) -> Vec<Step> {
     let mut ehlo = String::new();
     if caps.is_empty() {
         ehlo.push_str("250 mx.example\r\n");
@@ -126,7 +126,7 @@ pub fn hello_start(hello: &str, caps: &[&str]) -> Vec<Step> {
 }
 
 /// A file with these bytes in a fresh directory of the system's temporary directory.
-pub fn temp_file(name: &str, bytes: &[u8]) -> std::path::PathBuf {
+pub(crate) fn temp_file(name: &str, bytes: &[u8]) -> std::path::PathBuf {
     use std::sync::atomic::{AtomicU32, Ordering};
     static N: AtomicU32 = AtomicU32::new(0);
     let dir = std::env::temp_dir().join(format!(
@@ -141,12 +141,12 @@ pub fn temp_file(name: &str, bytes: &[u8]) -> std::path::PathBuf {
 }
 
 /// A three-line message.
-pub const MESSAGE: &[u8] = b"Subject: t\r\n\r\nhi\r\n";
+pub(crate) const MESSAGE: &[u8] = b"Subject: t\r\n\r\nhi\r\n";
 
 /// Expects one transaction pipelined with inline `BDAT ... LAST` ([`MESSAGE`] from
 /// a@example.org to `rcpts`: MAIL, RCPT each, BDAT and the message's three lines), then
 /// sends `replies`.
-pub fn bdat_transaction(rcpts: &[&str], replies: &str) -> Vec<Step> {
+pub(crate) fn bdat_transaction(rcpts: &[&str], replies: &str) -> Vec<Step> {
     let mut steps = vec![Step::expect("MAIL FROM:<a@example.org>\r\n")];
     for r in rcpts {
         steps.push(Step::expect(&format!("RCPT TO:<{r}>\r\n")));
@@ -158,11 +158,11 @@ pub fn bdat_transaction(rcpts: &[&str], replies: &str) -> Vec<Step> {
 }
 
 /// [`MESSAGE`]'s lines, as the client sends them.
-pub fn message_lines() -> Vec<Step> {
+pub(crate) fn message_lines() -> Vec<Step> {
     expect(&["Subject: t\r\n", "\r\n", "hi\r\n"])
 }
 
 /// QUIT, its reply, then the connection is held until the client closes it.
-pub fn quit() -> Vec<Step> {
+pub(crate) fn quit() -> Vec<Step> {
     vec![Step::expect("QUIT\r\n"), line("221 bye\r\n"), Step::Hold]
 }

@@ -35,7 +35,7 @@ pub(crate) enum Expect {
 }
 
 impl Expect {
-    pub fn stage(self) -> Stage {
+    pub(super) fn stage(self) -> Stage {
         match self {
             Expect::Ehlo => Stage::Ehlo,
             Expect::Helo => Stage::Helo,
@@ -55,7 +55,7 @@ impl Expect {
 
     /// RFC 2920 §3.1 (and ours for STARTTLS and AUTH): nothing may follow these in a
     /// flight until their reply is read.
-    pub fn ends_group(self) -> bool {
+    pub(super) fn ends_group(self) -> bool {
         matches!(
             self,
             Expect::Ehlo
@@ -70,7 +70,7 @@ impl Expect {
     }
 
     /// RFC 5321 §4.5.3.2.
-    pub fn timeout(self, t: &Timeouts) -> Duration {
+    pub(super) fn timeout(self, t: &Timeouts) -> Duration {
         match self.stage() {
             Stage::Mail => t.mail,
             Stage::Rcpt => t.rcpt,
@@ -81,7 +81,7 @@ impl Expect {
         }
     }
 
-    pub fn txn(self) -> Option<TxnId> {
+    pub(super) fn txn(self) -> Option<TxnId> {
         match self {
             Expect::Mail(t)
             | Expect::Rcpt(t, _)
@@ -110,47 +110,47 @@ pub(crate) struct Pending {
 }
 
 impl Pending {
-    pub fn push(&mut self, expect: Expect, bytes: usize) {
+    pub(super) fn push(&mut self, expect: Expect, bytes: usize) {
         self.unanswered += bytes;
         self.terminators += usize::from(expect.ends_group());
         self.queue.push_back(Entry { expect, bytes });
     }
 
     /// Puts back a command that owes another reply (LMTP's per-recipient final replies).
-    pub fn push_front(&mut self, expect: Expect) {
+    pub(super) fn push_front(&mut self, expect: Expect) {
         self.queue.push_front(Entry { expect, bytes: 0 });
     }
 
-    pub fn head(&self) -> Option<Expect> {
+    pub(super) fn head(&self) -> Option<Expect> {
         self.queue.front().map(|e| e.expect)
     }
 
     /// Removes the head once its reply is complete.
-    pub fn pop(&mut self) -> Option<Expect> {
+    pub(super) fn pop(&mut self) -> Option<Expect> {
         let e = self.queue.pop_front()?;
         self.unanswered -= e.bytes;
         self.terminators -= usize::from(e.expect.ends_group());
         Some(e.expect)
     }
 
-    pub fn is_empty(&self) -> bool {
+    pub(super) fn is_empty(&self) -> bool {
         self.queue.is_empty()
     }
 
-    pub fn unanswered(&self) -> usize {
+    pub(super) fn unanswered(&self) -> usize {
         self.unanswered
     }
 
     /// Whether a group terminator is awaiting its reply.
-    pub fn has_terminator(&self) -> bool {
+    pub(super) fn has_terminator(&self) -> bool {
         self.terminators > 0
     }
 
-    pub fn shrink_to_fit(&mut self) {
+    pub(super) fn shrink_to_fit(&mut self) {
         self.queue.shrink_to_fit();
     }
 
-    pub fn clear(&mut self) {
+    pub(super) fn clear(&mut self) {
         self.queue.clear();
         self.unanswered = 0;
         self.terminators = 0;

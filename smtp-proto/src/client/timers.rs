@@ -34,12 +34,12 @@ pub(crate) struct Timers {
 
 impl Timers {
     /// Arms `timer` at `deadline`, or disarms it with `None`.
-    pub fn set(&mut self, timer: Timer, deadline: Option<Instant>) {
+    pub(super) fn set(&mut self, timer: Timer, deadline: Option<Instant>) {
         self.at[timer as usize] = deadline;
     }
 
     /// The earliest armed timer and its deadline (the first in table order on a tie).
-    pub fn next(&self) -> Option<(Timer, Instant)> {
+    pub(super) fn next(&self) -> Option<(Timer, Instant)> {
         ALL.iter()
             .filter_map(|&t| self.at[t as usize].map(|d| (t, d)))
             .fold(None, |best, (t, d)| match best {
@@ -49,7 +49,7 @@ impl Timers {
     }
 
     /// Disarms every timer (the session is over).
-    pub fn clear(&mut self) {
+    pub(super) fn clear(&mut self) {
         self.at = [None; 4];
     }
 }

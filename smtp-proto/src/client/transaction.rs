@@ -66,7 +66,7 @@ pub(crate) struct Txn {
 }
 
 impl Txn {
-    pub fn new(id: TxnId, env: Envelope) -> Self {
+    pub(super) fn new(id: TxnId, env: Envelope) -> Self {
         Txn {
             id,
             env,
@@ -85,7 +85,7 @@ impl Txn {
     }
 
     /// Records the first failure only: later ones are consequences of it.
-    pub fn fail(&mut self, failure: TxnFailure) {
+    pub(super) fn fail(&mut self, failure: TxnFailure) {
         if self.failure.is_none() {
             self.failure = Some(failure);
         }
@@ -93,11 +93,11 @@ impl Txn {
 
     /// Whether a reply before the final one is still owed (MAIL, RCPT, DATA, a BDAT
     /// chunk): `outstanding` counts the final reply once, from the end of data on.
-    pub fn prefinal_owed(&self) -> bool {
+    pub(super) fn prefinal_owed(&self) -> bool {
         self.outstanding > usize::from(self.ended)
     }
 
-    pub fn all_rcpt_replies_in(&self) -> bool {
+    pub(super) fn all_rcpt_replies_in(&self) -> bool {
         self.rcpt_replies >= self.env.recipients.len()
     }
 
@@ -109,7 +109,7 @@ impl Txn {
     /// §4.3 has the server answer that LAST with a single reply. (The other failures
     /// known that early send no BDAT at all, or only DATA's end marker after a 354 with
     /// no recipient accepted, which gets one reply.)
-    pub fn finals_expected(&self, lmtp: bool) -> usize {
+    pub(super) fn finals_expected(&self, lmtp: bool) -> usize {
         if lmtp && self.failure.is_none() {
             self.accepted.len().max(1)
         } else {
@@ -119,7 +119,7 @@ impl Txn {
 
     /// Checks the envelope against the server (RFC 6531, 6152, 3030, 3461, 8689, 1870)
     /// and builds the MAIL parameters. Nothing is sent for a transaction refused here.
-    pub fn mail_params(
+    pub(super) fn mail_params(
         &self,
         caps: &Capabilities,
         encrypted: bool,

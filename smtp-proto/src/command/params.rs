@@ -293,6 +293,7 @@ impl Orcpt {
 /// The encoder writes what is set; deciding that the server offers each extension is the
 /// client's job (RFC 5321 §4.1.1.2: parameters only for advertised extensions).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct MailParams {
     /// `SIZE=n`, the message size in octets (RFC 1870 §6).
     pub size: Option<u64>,
@@ -338,6 +339,7 @@ impl MailParams {
 /// The parameters of one RCPT command, written in this order after the path:
 /// `NOTIFY`, `ORCPT`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct RcptParams {
     /// `NOTIFY=` (RFC 3461 §4.1).
     pub notify: Option<Notify>,

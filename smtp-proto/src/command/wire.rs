@@ -17,6 +17,22 @@ use super::vrfy::VrfyArg;
 ///
 /// Every argument type checks its value when it is built, so every `Command` encodes to
 /// a single well-formed line: no CR, LF or NUL can reach the wire from an argument.
+///
+/// Public with the `unstable` feature only (no semver guarantee): the client writes
+/// every command itself.
+///
+/// ```
+/// use smtp_proto::command::{BodyType, Command, MailParams, ReversePath};
+///
+/// let from = ReversePath::new("alice@example.org")?;
+/// let mut params = MailParams::default();
+/// params.size = Some(1234);
+/// params.body = Some(BodyType::EightBitMime);
+/// let mut out = Vec::new();
+/// Command::Mail { from: &from, params: &params }.encode(&mut out);
+/// assert_eq!(out, b"MAIL FROM:<alice@example.org> SIZE=1234 BODY=8BITMIME\r\n");
+/// # Ok::<(), smtp_proto::command::AddressError>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Command<'a> {
     /// `EHLO name` (RFC 5321 §4.1.1.1).

@@ -283,15 +283,19 @@ fn parse_size(params: &[u8]) -> Option<u64> {
     Some(n).filter(|&n| n > 0)
 }
 
-/// What [`ReplyReader::read_ehlo`] read.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Hello {
-    /// A positive reply (2yz), read into capabilities.
-    Capabilities(Capabilities),
-    /// Any other reply, as it came: a refusal, or something the client did not expect.
-    Other(Reply),
+unstable_pub! {
+    /// What [`ReplyReader::read_ehlo`] read. Public with the `unstable` feature only (no
+    /// semver guarantee).
+    #[derive(Clone, Debug, PartialEq, Eq)]
+    pub enum Hello {
+        /// A positive reply (2yz), read into capabilities.
+        Capabilities(Capabilities),
+        /// Any other reply, as it came: a refusal, or something the client did not expect.
+        Other(Reply),
+    }
 }
 
+#[cfg_attr(not(feature = "unstable"), allow(unreachable_pub))]
 impl ReplyReader {
     /// [`read`](Self::read) for the reply to EHLO or LHLO: a positive reply comes back
     /// as [`Capabilities`] (the same as [`Capabilities::from`] the reply), any other as

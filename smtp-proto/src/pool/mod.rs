@@ -53,7 +53,7 @@
 //!
 //! Only a message that certainly never reached the server ([`may_resend`]): its
 //! session ended before the end of its data, or a 421 answered it. It waits
-//! [`backoff`] (doubling, with jitter) and goes to the front of the queue, at most
+//! a backoff (doubling, with jitter) and goes to the front of the queue, at most
 //! [`PoolConfig::max_attempts`] attempts in all. Never a message whose outcome is
 //! unknown, accepted (even in part) or rejected. A connection that cannot be opened
 //! is retried with the same backoff; after `max_attempts` failures in a row with no
@@ -67,7 +67,7 @@
 //! and others for now only (a 4xx to RCPT, or not attempted after "too many
 //! recipients") is sent again, after the same backoff and within the same
 //! `max_attempts`, in a new transaction carrying only those others
-//! ([`transient_recipients`] says which, and when: never after an unknown outcome,
+//! (the pool decides which, and when: never after an unknown outcome,
 //! never when the transaction failed as a whole). So no recipient that was accepted
 //! gets a second copy, and none refused for good is asked again. The adapter builds
 //! each attempt's envelope with [`Pool::attempt_envelope`] and hands reports in with
@@ -102,10 +102,12 @@ use crate::envelope::Envelope;
 use crate::report::Report;
 use crate::time::Instant;
 
-pub use retry::{backoff, may_resend, transient_recipients};
+pub use retry::may_resend;
+pub(crate) use retry::{backoff, transient_recipients};
 
 /// A pool's limits and timings.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct PoolConfig {
     /// Most connections open (or opening) at once. At least 1.
     pub max_connections: usize,
@@ -142,7 +144,7 @@ pub struct PoolConfig {
     /// Most attempts per message, sending it again whole or to some recipients alike
     /// (and opens in a row that fail before waiting messages fail). At least 1.
     pub max_attempts: u32,
-    /// The first backoff after a failure ([`backoff`]).
+    /// The first backoff after a failure; it doubles per attempt, with jitter.
     pub backoff_base: Duration,
     /// The longest backoff.
     pub backoff_max: Duration,
@@ -253,6 +255,7 @@ pub enum SubmitError {
 
 /// What [`Pool::status`] says.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Status {
     /// Connections open and set up.
     pub open: usize,
@@ -538,7 +541,7 @@ impl Pool {
     /// The message's report came from the connection: the pool decides from it whether
     /// the message is over, is sent again whole ([`may_resend`]), or (with
     /// [`PoolConfig::retry_transient_recipients`]) is sent again to some recipients
-    /// only ([`transient_recipients`]). Returns the report unless the pool keeps it to
+    /// only (those refused for now, unless the outcome is unknown). Returns the report unless the pool keeps it to
     /// merge with later attempts: the adapter keeps a returned report as the message's
     /// latest, for its [`Action::Done`]; at `Done`, [`take_report`](Self::take_report)
     /// says which report is the message's.

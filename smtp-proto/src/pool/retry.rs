@@ -32,7 +32,7 @@ pub fn may_resend(report: &Report) -> bool {
 /// How long to wait before attempt `attempt + 1`, after `attempt` (from 1) failed:
 /// `base` doubled per attempt, capped at `max`, then "equal jitter" (half fixed, half
 /// drawn from `random`), so that callers who failed together do not retry together.
-pub fn backoff(base: Duration, max: Duration, attempt: u32, random: u64) -> Duration {
+pub(crate) fn backoff(base: Duration, max: Duration, attempt: u32, random: u64) -> Duration {
     let doubled = base.saturating_mul(1u32 << attempt.saturating_sub(1).min(20));
     let cap = doubled.min(max);
     let half = cap / 2;
@@ -56,7 +56,7 @@ pub fn backoff(base: Duration, max: Duration, attempt: u32, random: u64) -> Dura
 /// - for a recipient accepted, or refused for good. (Under LMTP a recipient accepted
 ///   at RCPT whose delivery failed is not sent again either: its delivery's reply
 ///   says why, RFC 2033 §4.2.)
-pub fn transient_recipients(report: &Report) -> Vec<usize> {
+pub(crate) fn transient_recipients(report: &Report) -> Vec<usize> {
     // An unknown outcome is neither accepted nor a refusal of every recipient, so
     // `got_through` below excludes it; under LMTP one delivery may be unknown while
     // another was accepted and a third refused (the outcome then being that refusal).

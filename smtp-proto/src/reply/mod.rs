@@ -1,19 +1,8 @@
 //! Server replies: reading them from the byte stream, and what they say.
 //!
-//! A [`ReplyReader`] turns the server's bytes, in chunks of any size, into [`Reply`]
-//! values (RFC 5321 §4.2), within [`ReplyLimits`]. A reply keeps its code, its
+//! The client reads the server's bytes, in chunks of any size, into [`Reply`] values
+//! (RFC 5321 §4.2), within [`ReplyLimits`]. A reply keeps its code, its
 //! [`EnhancedStatus`] when it has one (RFC 2034), and the raw bytes of its text.
-//!
-//! ```
-//! use smtp_proto::reply::{ReplyCode, ReplyLimits, ReplyReader};
-//!
-//! let mut reader = ReplyReader::new(ReplyLimits::default());
-//! let mut input: &[u8] = b"250-mx.example\r\n250 SIZE 1000\r\n354 next";
-//! let reply = reader.read(&mut input).unwrap().unwrap();
-//! assert_eq!(reply.code(), ReplyCode::OK);
-//! assert_eq!(reply.line_count(), 2);
-//! assert_eq!(input, b"354 next"); // never read past the reply
-//! ```
 
 mod code;
 mod enhanced;
@@ -24,7 +13,8 @@ mod reader;
 pub use self::code::ReplyCode;
 pub use self::enhanced::EnhancedStatus;
 pub use self::error::ReplyError;
-pub use self::reader::{ReplyLimits, ReplyReader};
+pub use self::reader::ReplyLimits;
+unstable_pub! { pub use self::reader::ReplyReader; }
 pub use crate::escape::Escaped;
 
 use alloc::boxed::Box;

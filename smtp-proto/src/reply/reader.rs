@@ -8,6 +8,7 @@ use alloc::vec::Vec;
 /// Caps on what one reply may take, so that a hostile server cannot make the client
 /// buffer without end (security.md, "Hostile replies").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ReplyLimits {
     /// Octets per line, line end included. Default 2000: RFC 5321 §4.5.3.1.5 sets 512
     /// as the minimum servers may rely on, and real servers exceed it.
@@ -16,6 +17,19 @@ pub struct ReplyLimits {
     pub max_lines: usize,
     /// Octets per reply, line ends included. Default 64 KiB.
     pub max_bytes: usize,
+}
+
+impl ReplyLimits {
+    /// Limits of `max_line` octets per line, `max_lines` lines and `max_bytes` octets
+    /// per reply. Any values are safe: a reply beyond them ends the session with a
+    /// [`ReplyError`].
+    pub const fn new(max_line: usize, max_lines: usize, max_bytes: usize) -> Self {
+        ReplyLimits {
+            max_line,
+            max_lines,
+            max_bytes,
+        }
+    }
 }
 
 impl Default for ReplyLimits {
@@ -34,7 +48,22 @@ impl Default for ReplyLimits {
 /// `max_line - 1` octets of a partial line, nor more than `max_bytes` octets of a
 /// reply. After an error the reader is reset, but the stream is out of step with the
 /// commands, so the session should end.
+///
+/// Public with the `unstable` feature only (no semver guarantee): the client reads
+/// every reply itself.
+///
+/// ```
+/// use smtp_proto::reply::{ReplyCode, ReplyLimits, ReplyReader};
+///
+/// let mut reader = ReplyReader::new(ReplyLimits::default());
+/// let mut input: &[u8] = b"250-mx.example\r\n250 SIZE 1000\r\n354 next";
+/// let reply = reader.read(&mut input).unwrap().unwrap();
+/// assert_eq!(reply.code(), ReplyCode::OK);
+/// assert_eq!(reply.line_count(), 2);
+/// assert_eq!(input, b"354 next"); // never read past the reply
+/// ```
 #[derive(Debug, Clone)]
+#[cfg_attr(not(feature = "unstable"), allow(unreachable_pub))]
 pub struct ReplyReader {
     framer: LineFramer,
     limits: ReplyLimits,
@@ -59,6 +88,7 @@ impl Default for ReplyReader {
     }
 }
 
+#[cfg_attr(not(feature = "unstable"), allow(unreachable_pub, dead_code))]
 impl ReplyReader {
     /// A reader enforcing `limits`.
     pub fn new(limits: ReplyLimits) -> Self {

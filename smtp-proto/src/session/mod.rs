@@ -97,7 +97,7 @@ use op::{Batch, Op, Stream};
 
 /// Content is written out once this much is framed, rather than at the next wait: memory
 /// stays bounded and each block has its deadline (RFC 5321 §4.5.3.2.5).
-pub const FLUSH_AT: usize = 64 * 1024;
+pub(crate) const FLUSH_AT: usize = 64 * 1024;
 
 /// The adapter's error type, as the session builds and keeps it.
 pub trait SessionError: Sized {
@@ -150,6 +150,7 @@ pub enum Io {
 /// Where an adapter's transcript goes: plain functions, so that a session stays `Send`
 /// and `Sync`.
 #[derive(Clone, Copy, Debug)]
+#[non_exhaustive]
 pub struct Log {
     /// Logs one line.
     pub line: fn(Line<'_>),
@@ -158,6 +159,22 @@ pub struct Log {
     pub content: fn() -> bool,
     /// Whether lines of message content are wanted (they cost a pass over the content).
     pub content_lines: fn() -> bool,
+}
+
+impl Log {
+    /// Lines go to `line`; `content` and `content_lines` say whether message content,
+    /// and its lines, are logged.
+    pub const fn new(
+        line: fn(Line<'_>),
+        content: fn() -> bool,
+        content_lines: fn() -> bool,
+    ) -> Self {
+        Log {
+            line,
+            content,
+            content_lines,
+        }
+    }
 }
 
 /// A client session run one operation at a time; see the [module documentation](self).

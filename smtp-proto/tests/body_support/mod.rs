@@ -6,7 +6,7 @@
 use smtp_proto::body::{BdatEncoder, BodyError, DataEncoder};
 
 /// RFC 5321 §2.3.8 by the book: CRLF stays, a bare CR or a bare LF becomes CRLF.
-pub fn normalise(input: &[u8]) -> Vec<u8> {
+pub(crate) fn normalise(input: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     let mut i = 0;
     while i < input.len() {
@@ -28,7 +28,7 @@ pub fn normalise(input: &[u8]) -> Vec<u8> {
 /// What a receiver recovers from DATA content: lines up to the first line that is
 /// exactly ".", with one leading '.' removed from every other line (RFC 5321 §4.5.2).
 /// Returns the content and the number of octets of `wire` it consumed, marker included.
-pub fn unstuff(wire: &[u8]) -> Option<(Vec<u8>, usize)> {
+pub(crate) fn unstuff(wire: &[u8]) -> Option<(Vec<u8>, usize)> {
     let mut content = Vec::new();
     let mut pos = 0;
     loop {
@@ -48,7 +48,7 @@ pub fn unstuff(wire: &[u8]) -> Option<(Vec<u8>, usize)> {
 /// End-of-data patterns of strict and lenient receivers (CVE-2023-51764 and friends):
 /// each receiver ends the data at the first occurrence of its pattern, having just seen
 /// the CRLF of the `354` reply exchange, so the content is read as if after a line end.
-pub const RECEIVERS: &[&[u8]] = &[
+pub(crate) const RECEIVERS: &[&[u8]] = &[
     b"\r\n.\r\n",
     b"\n.\n",
     b"\r.\r",
@@ -59,7 +59,7 @@ pub const RECEIVERS: &[&[u8]] = &[
 
 /// Where a receiver with end pattern `pat` thinks the data ends (offset just after the
 /// marker in `wire`), if anywhere.
-pub fn receiver_end(pat: &[u8], wire: &[u8]) -> Option<usize> {
+pub(crate) fn receiver_end(pat: &[u8], wire: &[u8]) -> Option<usize> {
     let mut framed = b"\r\n".to_vec();
     framed.extend_from_slice(wire);
     framed
@@ -69,7 +69,7 @@ pub fn receiver_end(pat: &[u8], wire: &[u8]) -> Option<usize> {
 }
 
 /// Checks every property of one DATA output for `input`.
-pub fn check_data_wire(input: &[u8], wire: &[u8]) {
+pub(crate) fn check_data_wire(input: &[u8], wire: &[u8]) {
     assert!(!wire.contains(&0), "NUL on the wire");
     for (i, &b) in wire.iter().enumerate() {
         if b == b'\r' {
@@ -97,7 +97,7 @@ pub fn check_data_wire(input: &[u8], wire: &[u8]) {
 
 /// Runs `input` through a DataEncoder cut at `cuts` (chunk lengths, cycled; 0 = empty
 /// chunk). Returns the wire form, or the error and the output as it stood.
-pub fn data_chunked(input: &[u8], cuts: &[usize]) -> Result<Vec<u8>, (BodyError, Vec<u8>)> {
+pub(crate) fn data_chunked(input: &[u8], cuts: &[usize]) -> Result<Vec<u8>, (BodyError, Vec<u8>)> {
     let mut e = DataEncoder::new();
     let mut out = Vec::new();
     for chunk in split(input, cuts) {
@@ -114,7 +114,7 @@ pub fn data_chunked(input: &[u8], cuts: &[usize]) -> Result<Vec<u8>, (BodyError,
 }
 
 /// Splits `input` into chunks of the lengths in `cuts`, cycled; the rest goes last.
-pub fn split<'a>(input: &'a [u8], cuts: &[usize]) -> Vec<&'a [u8]> {
+pub(crate) fn split<'a>(input: &'a [u8], cuts: &[usize]) -> Vec<&'a [u8]> {
     let mut chunks = Vec::new();
     let mut rest = input;
     let mut n = 0;
@@ -130,13 +130,13 @@ pub fn split<'a>(input: &'a [u8], cuts: &[usize]) -> Vec<&'a [u8]> {
 
 /// One parsed `BDAT n[ LAST]` command with its octets.
 #[derive(Debug)]
-pub struct Bdat {
+pub(crate) struct Bdat {
     pub data: Vec<u8>,
     pub last: bool,
 }
 
 /// Parses `wire` as a sequence of `BDAT n[ LAST]\r\n` + n octets (RFC 3030 §2).
-pub fn parse_bdat(wire: &[u8]) -> Vec<Bdat> {
+pub(crate) fn parse_bdat(wire: &[u8]) -> Vec<Bdat> {
     let mut out = Vec::new();
     let mut pos = 0;
     while pos < wire.len() {
@@ -168,7 +168,7 @@ pub fn parse_bdat(wire: &[u8]) -> Vec<Bdat> {
 
 /// Runs `input` through a BdatEncoder cut at `cuts`; checks the returned sizes against
 /// the headers and returns the wire form, or the error and the output as it stood.
-pub fn bdat_chunked(
+pub(crate) fn bdat_chunked(
     input: &[u8],
     binary: bool,
     cuts: &[usize],
@@ -216,7 +216,7 @@ pub fn bdat_chunked(
 
 /// Checks one BDAT output for `input`: well-formed, one LAST at the end, data equal to the
 /// normalised input (or the input itself under BINARYMIME). Returns the data.
-pub fn check_bdat_wire(input: &[u8], binary: bool, wire: &[u8]) -> Vec<u8> {
+pub(crate) fn check_bdat_wire(input: &[u8], binary: bool, wire: &[u8]) -> Vec<u8> {
     let cmds = parse_bdat(wire);
     assert!(!cmds.is_empty());
     for (i, c) in cmds.iter().enumerate() {

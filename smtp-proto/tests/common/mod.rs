@@ -32,6 +32,8 @@
 //! the mode; the outputs must be identical in every mode.
 
 #![allow(dead_code)]
+// Public API of smtp-testkit (its `transcript` module), unreachable in the core's tests.
+#![allow(unreachable_pub)]
 
 use std::collections::VecDeque;
 use std::fmt::Write as _;

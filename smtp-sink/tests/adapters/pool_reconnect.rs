@@ -10,11 +10,10 @@ use adapter::{Pool, PoolConfig};
 /// One connection at a time, retired after one message: each message after the first
 /// goes out on a replacement connection.
 fn a_connection_per_message() -> PoolConfig {
-    PoolConfig {
-        max_connections: 1,
-        max_messages: 1,
-        ..PoolConfig::default()
-    }
+    let mut pool_config = PoolConfig::default();
+    pool_config.max_connections = 1;
+    pool_config.max_messages = 1;
+    pool_config
 }
 
 /// Sends `$n` messages through `$pool`, one after the other. A macro, so that `aw!`

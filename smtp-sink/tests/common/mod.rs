@@ -10,7 +10,7 @@ use smtp_sink::{ConnectionRecord, MessageRecord, Sink};
 
 /// A message whose body has lines DATA must stuff: one led by a dot, one of two dots,
 /// and one that is a lone dot.
-pub fn dotted_message(tag: &str) -> Vec<u8> {
+pub(crate) fn dotted_message(tag: &str) -> Vec<u8> {
     format!(
         "From: <sender@example.org>\r\nTo: <a@x.test>\r\nSubject: {tag}\r\nMessage-ID: <{tag}@sink.test>\r\n\r\n\
          Hello.\r\n.leading dot\r\n..two dots\r\n.\r\nafter the lone dot\r\n"
@@ -19,7 +19,7 @@ pub fn dotted_message(tag: &str) -> Vec<u8> {
 }
 
 /// The verbs of a connection's commands (`***` for AUTH responses).
-pub fn verbs(c: &ConnectionRecord) -> Vec<String> {
+pub(crate) fn verbs(c: &ConnectionRecord) -> Vec<String> {
     c.commands
         .iter()
         .map(|l| l.split(' ').next().unwrap_or("").to_ascii_uppercase())
@@ -27,30 +27,32 @@ pub fn verbs(c: &ConnectionRecord) -> Vec<String> {
 }
 
 /// The only message the sink recorded.
-pub fn only_message(sink: &Sink) -> MessageRecord {
+pub(crate) fn only_message(sink: &Sink) -> MessageRecord {
     let m = sink.messages();
     assert_eq!(m.len(), 1, "{m:#?}");
     m.into_iter().next().unwrap()
 }
 
 /// The recipients of `m`, as text.
-pub fn recipients(m: &MessageRecord) -> Vec<&str> {
+pub(crate) fn recipients(m: &MessageRecord) -> Vec<&str> {
     m.recipients.iter().map(|r| r.to.as_str()).collect()
 }
 
 /// The codes of `replies`.
-pub fn codes<'a>(replies: impl IntoIterator<Item = &'a smtp_sink::smtp_proto::Reply>) -> Vec<u16> {
+pub(crate) fn codes<'a>(
+    replies: impl IntoIterator<Item = &'a smtp_sink::smtp_proto::Reply>,
+) -> Vec<u16> {
     replies.into_iter().map(|r| r.code().get()).collect()
 }
 
 /// A client that writes lines and reads replies, and tells how the connection ended.
-pub struct Raw {
+pub(crate) struct Raw {
     r: BufReader<TcpStream>,
 }
 
 /// How a connection ended, as the client sees it.
 #[derive(Debug, PartialEq, Eq)]
-pub enum Closed {
+pub(crate) enum Closed {
     /// EOF: an orderly close.
     Eof,
     /// ECONNRESET.
@@ -58,7 +60,7 @@ pub enum Closed {
 }
 
 impl Raw {
-    pub fn connect(sink: &Sink) -> Raw {
+    pub(crate) fn connect(sink: &Sink) -> Raw {
         let s = TcpStream::connect(sink.addr()).unwrap();
         s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
         Raw {
@@ -66,12 +68,12 @@ impl Raw {
         }
     }
 
-    pub fn send(&mut self, text: &str) {
+    pub(crate) fn send(&mut self, text: &str) {
         self.r.get_mut().write_all(text.as_bytes()).unwrap();
     }
 
     /// Reads one reply: its code and its lines' text.
-    pub fn reply(&mut self) -> (u16, Vec<String>) {
+    pub(crate) fn reply(&mut self) -> (u16, Vec<String>) {
         let mut lines = Vec::new();
         loop {
             let mut line = String::new();
@@ -87,18 +89,18 @@ impl Raw {
     }
 
     /// Reads one reply and returns its code.
-    pub fn code(&mut self) -> u16 {
+    pub(crate) fn code(&mut self) -> u16 {
         self.reply().0
     }
 
     /// Sends `line` + CRLF and returns the code of the reply.
-    pub fn cmd(&mut self, line: &str) -> u16 {
+    pub(crate) fn cmd(&mut self, line: &str) -> u16 {
         self.send(&format!("{line}\r\n"));
         self.code()
     }
 
     /// Greeting and EHLO: the EHLO keywords.
-    pub fn hello(&mut self) -> Vec<String> {
+    pub(crate) fn hello(&mut self) -> Vec<String> {
         assert_eq!(self.code(), 220);
         self.send("EHLO client.test\r\n");
         let (code, lines) = self.reply();
@@ -107,7 +109,7 @@ impl Raw {
     }
 
     /// Waits for the end of the connection: nothing more may arrive first.
-    pub fn closed(&mut self) -> Closed {
+    pub(crate) fn closed(&mut self) -> Closed {
         let mut rest = Vec::new();
         match self.r.read_to_end(&mut rest) {
             Ok(_) => {
@@ -120,7 +122,7 @@ impl Raw {
     }
 
     /// Whether nothing arrives within `d` (and the connection stays open).
-    pub fn silent_for(&mut self, d: Duration) -> bool {
+    pub(crate) fn silent_for(&mut self, d: Duration) -> bool {
         self.r.get_ref().set_read_timeout(Some(d)).unwrap();
         let mut b = [0u8; 1];
         let silent = matches!(self.r.read(&mut b), Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut));

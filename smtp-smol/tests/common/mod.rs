@@ -5,12 +5,12 @@ use std::future::Future;
 use std::time::Duration;
 
 /// Runs a future on smol's executor (async-io's reactor).
-pub fn block_on<F: Future>(f: F) -> F::Output {
+pub(crate) fn block_on<F: Future>(f: F) -> F::Output {
     smol::block_on(f)
 }
 
 /// `f`, or `None` if `d` runs out first (`f` is then dropped).
-pub async fn timeout<F: Future>(d: Duration, f: F) -> Option<F::Output> {
+pub(crate) async fn timeout<F: Future>(d: Duration, f: F) -> Option<F::Output> {
     let timer = async {
         async_io::Timer::after(d).await;
         None
@@ -19,7 +19,9 @@ pub async fn timeout<F: Future>(d: Duration, f: F) -> Option<F::Output> {
 }
 
 /// A TCP connection to `addr`, as the caller's own stream.
-pub async fn connect_tcp(addr: std::net::SocketAddr) -> async_io::Async<std::net::TcpStream> {
+pub(crate) async fn connect_tcp(
+    addr: std::net::SocketAddr,
+) -> async_io::Async<std::net::TcpStream> {
     async_io::Async::<std::net::TcpStream>::connect(addr)
         .await
         .expect("connect")

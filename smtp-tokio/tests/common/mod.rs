@@ -5,7 +5,7 @@ use std::future::Future;
 use std::time::Duration;
 
 /// Runs a future on a fresh current-thread runtime.
-pub fn block_on<F: Future>(f: F) -> F::Output {
+pub(crate) fn block_on<F: Future>(f: F) -> F::Output {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -14,11 +14,11 @@ pub fn block_on<F: Future>(f: F) -> F::Output {
 }
 
 /// `f`, or `None` if `d` runs out first (`f` is then dropped).
-pub async fn timeout<F: Future>(d: Duration, f: F) -> Option<F::Output> {
+pub(crate) async fn timeout<F: Future>(d: Duration, f: F) -> Option<F::Output> {
     tokio::time::timeout(d, f).await.ok()
 }
 
 /// A TCP connection to `addr`, as the caller's own stream.
-pub async fn connect_tcp(addr: std::net::SocketAddr) -> tokio::net::TcpStream {
+pub(crate) async fn connect_tcp(addr: std::net::SocketAddr) -> tokio::net::TcpStream {
     tokio::net::TcpStream::connect(addr).await.expect("connect")
 }
