@@ -474,6 +474,22 @@ pub struct BodyScan {
     pub normalized_len: u64,
 }
 
+/// Appends `content` to `out` as DATA and BDAT carry a text body, less DATA's
+/// dot-stuffing (a transport encoding the receiver undoes, RFC 5321 §4.5.2): bare CR and
+/// bare LF become CRLF (§2.3.8) and a last line without a line end gets one (DATA adds
+/// it anyway, §4.1.1.4). These are the bytes the receiver stores, so what a signer (DKIM,
+/// RFC 6376) must sign. A NUL is refused as the encoders refuse it.
+pub fn normalize_text(content: &[u8], out: &mut Vec<u8>) -> Result<(), BodyError> {
+    let start = out.len();
+    // The text encoder BDAT uses, as one last chunk whose header is then dropped.
+    let n = BdatEncoder::new(false).encode(content, true, out)? as usize;
+    out.drain(start..out.len() - n);
+    if out.len() > start && !out.ends_with(b"\r\n") {
+        out.extend_from_slice(b"\r\n");
+    }
+    Ok(())
+}
+
 /// Examines a whole body once, for callers that have it up front (to choose `BODY=` and
 /// `SIZE=` before `MAIL FROM`).
 pub fn scan(body: &[u8]) -> BodyScan {
@@ -507,6 +523,23 @@ pub fn scan(body: &[u8]) -> BodyScan {
 mod tests {
     use super::*;
     use alloc::vec;
+
+    #[test]
+    fn normalize_text_gives_the_stored_bytes_without_dot_stuffing() {
+        let mut out = b"kept".to_vec();
+        normalize_text(b"a\nb\rc\r\n.d\n..e", &mut out).unwrap();
+        assert_eq!(out, b"kepta\r\nb\r\nc\r\n.d\r\n..e\r\n");
+        let mut out = Vec::new();
+        normalize_text(b"x\r\n", &mut out).unwrap();
+        assert_eq!(out, b"x\r\n");
+        let mut out = Vec::new();
+        normalize_text(b"", &mut out).unwrap();
+        assert!(out.is_empty());
+        assert!(matches!(
+            normalize_text(b"a\0", &mut Vec::new()),
+            Err(BodyError::Nul { offset: 1 })
+        ));
+    }
 
     fn data(chunks: &[&[u8]]) -> Vec<u8> {
         let mut e = DataEncoder::new();

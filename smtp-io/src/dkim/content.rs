@@ -6,7 +6,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use smtp_proto::body::{BdatEncoder, BodyError};
+use smtp_proto::body::{normalize_text, BodyError};
 
 use super::date;
 
@@ -16,13 +16,8 @@ use super::date;
 /// content (it is undone by the receiver, RFC 5321 §4.5.2), so the BDAT form is the
 /// content. A NUL is refused as the encoders refuse it.
 pub(crate) fn normalise(content: &[u8]) -> Result<Vec<u8>, BodyError> {
-    // The one normaliser the wire uses: a single last chunk, without its BDAT header.
-    let mut out = Vec::with_capacity(content.len() + content.len() / 32 + 64);
-    let n = BdatEncoder::new(false).encode(content, true, &mut out)? as usize;
-    out.drain(..out.len() - n);
-    if !out.is_empty() && !out.ends_with(b"\r\n") {
-        out.extend_from_slice(b"\r\n");
-    }
+    let mut out = Vec::with_capacity(content.len() + content.len() / 32 + 2);
+    normalize_text(content, &mut out)?;
     Ok(out)
 }
 
