@@ -1097,4 +1097,51 @@ mod tests {
         assert!(c.is_closed() && c.is_encrypted());
         assert_eq!(c.auth_mechanism(), None);
     }
+
+    /// RFC 5321 §4.5.3.2.5: the data block timer covers each block, not the whole
+    /// content: every DATA chunk written starts it again, so a slow sender that keeps
+    /// writing is not timed out, and the end of data stops it.
+    #[test]
+    fn each_data_chunk_restarts_the_data_block_timer() {
+        use crate::command::{ForwardPath, ReversePath};
+        use crate::envelope::Envelope;
+        use core::time::Duration;
+
+        let t0 = Instant::ZERO;
+        let mut c = client(TlsMode::StartTls(TlsPolicy::Disabled));
+        let block = c.config.timeouts.data_block;
+        let env = Envelope::new(
+            ReversePath::new("a@example.com").unwrap(),
+            [ForwardPath::new("b@example.org").unwrap()],
+        );
+        let id = c.send(t0, env).unwrap();
+        c.handle_input(t0, b"220 mx\r\n");
+        step(&mut c);
+        c.handle_input(t0, b"250 mx\r\n");
+        assert_eq!(step(&mut c).0, b"MAIL FROM:<a@example.com>\r\n");
+        c.handle_input(t0, b"250 ok\r\n");
+        step(&mut c);
+        c.handle_input(t0, b"250 ok\r\n");
+        assert_eq!(step(&mut c).0, b"DATA\r\n");
+        c.handle_input(t0, b"354 go\r\n");
+        assert!(matches!(step(&mut c).1, Output::SendBody { .. }));
+        assert_eq!(c.deadline(), Some(t0 + block), "from the 354");
+
+        let mut out = Vec::new();
+        let mut now = t0;
+        for _ in 0..3 {
+            now = now + (block - Duration::from_secs(1));
+            c.handle_timeout(now);
+            assert!(!c.is_closed(), "timed out while the content kept coming");
+            c.send_body(now, id, b"line\r\n", false, &mut out).unwrap();
+            assert_eq!(c.deadline(), Some(now + block), "restarted by the chunk");
+        }
+        c.send_body(now, id, b"", true, &mut out).unwrap();
+        let reply = c.config.timeouts.data_end;
+        assert_eq!(
+            c.deadline(),
+            Some(now + reply),
+            "the end of data's reply timer"
+        );
+    }
 }
