@@ -1116,11 +1116,11 @@ mod tests {
         );
         let id = c.send(t0, env).unwrap();
         c.handle_input(t0, b"220 mx\r\n");
-        step(&mut c);
+        assert_eq!(step(&mut c).0, b"EHLO client.example\r\n");
         c.handle_input(t0, b"250 mx\r\n");
         assert_eq!(step(&mut c).0, b"MAIL FROM:<a@example.com>\r\n");
         c.handle_input(t0, b"250 ok\r\n");
-        step(&mut c);
+        assert_eq!(step(&mut c).0, b"RCPT TO:<b@example.org>\r\n");
         c.handle_input(t0, b"250 ok\r\n");
         assert_eq!(step(&mut c).0, b"DATA\r\n");
         c.handle_input(t0, b"354 go\r\n");
