@@ -1144,4 +1144,29 @@ mod tests {
             "the end of data's reply timer"
         );
     }
+
+    /// While AUTH is under way, Debug shows the exchange (mechanism, rounds, whether
+    /// `*` went out) for logs, and never the credentials it carries.
+    #[test]
+    fn debug_shows_the_auth_exchange_but_not_its_secrets() {
+        let now = Instant::ZERO;
+        let mut c = client(TlsMode::StartTls(TlsPolicy::Disabled));
+        c.config.allow_plaintext_auth = true;
+        c.config.credentials = Some(
+            crate::secret::Credentials::password("user", alloc::string::String::from("s3cret-pw"))
+                .unwrap(),
+        );
+        c.handle_input(now, b"220 mx\r\n");
+        assert_eq!(step(&mut c).0, b"EHLO client.example\r\n");
+        c.handle_input(now, b"250-mx\r\n250 AUTH LOGIN\r\n");
+        assert_eq!(step(&mut c).0, b"AUTH LOGIN\r\n");
+        c.handle_input(now, b"334 VXNlcm5hbWU6\r\n");
+        assert_eq!(step(&mut c).0, b"dXNlcg==\r\n");
+
+        let debug = alloc::format!("{c:?}");
+        for part in ["AuthExchange", "LOGIN", "rounds: 1", "cancelled: false"] {
+            assert!(debug.contains(part), "{debug} lacks {part}");
+        }
+        assert!(!debug.contains("s3cret"), "{debug}");
+    }
 }
