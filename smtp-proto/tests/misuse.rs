@@ -1,6 +1,7 @@
 //! Calls a driver may make at the wrong time get a typed refusal or change nothing:
-//! `send` after `quit`, `send_body` for a transaction that is not asking, and a TLS
-//! handshake reported after the session already ended.
+//! `send` after `quit`, `send_body` for a transaction that is not asking, `withdraw` of
+//! a transaction already under way, and a TLS handshake reported after the session
+//! already ended.
 
 use smtp_proto::command::{EhloName, ForwardPath, ReversePath};
 use smtp_proto::{
@@ -75,6 +76,31 @@ fn content_only_for_the_transaction_that_asks_for_it() {
     let other = c.send_body(now, second, b"Hi\r\n", true, &mut out);
     assert_eq!(other, Err(UsageError::NotExpectingBody));
     assert!(out.is_empty(), "nothing written for the refused chunk");
+    c.send_body(now, first, b"Hi\r\n", true, &mut out).unwrap();
+    assert_eq!(out, b"Hi\r\n.\r\n");
+}
+
+/// `withdraw` takes back only a transaction none of whose commands was written: not one
+/// whose content is being asked for, even though its MAIL, RCPT and DATA are all
+/// answered and it owes no reply. It stays, and its content still goes out.
+#[test]
+fn withdraw_refuses_a_started_transaction_that_owes_no_reply() {
+    let now = Instant::ZERO;
+    let mut c = ready();
+    let mut out = Vec::new();
+    let first = c.send(now, envelope()).unwrap();
+    assert!(matches!(step(&mut c, &mut out), Output::Wait { .. }));
+    for reply in [&b"250 ok\r\n"[..], b"250 ok\r\n"] {
+        c.handle_input(now, reply);
+        assert!(matches!(step(&mut c, &mut out), Output::Wait { .. }));
+    }
+    c.handle_input(now, b"354 go\r\n");
+    let Output::SendBody { txn, .. } = step(&mut c, &mut out) else {
+        panic!("no SendBody after 354");
+    };
+    assert_eq!(txn, first);
+    assert!(!c.withdraw(first), "its MAIL is out");
+    out.clear();
     c.send_body(now, first, b"Hi\r\n", true, &mut out).unwrap();
     assert_eq!(out, b"Hi\r\n.\r\n");
 }
