@@ -111,22 +111,6 @@ fn bytes_before_the_handshake_are_refused() {
     );
 }
 
-/// An empty read is no bytes: during the handshake it is no injection, and the session
-/// goes on to its greeting.
-#[test]
-fn an_empty_read_during_the_handshake_changes_nothing() {
-    let mut client = Client::new(config(), at(0));
-    let up = first(&mut client);
-    client.handle_input(at(1), b"");
-    assert!(!client.is_closed());
-    client.handle_tls_established(at(2), up);
-    client.handle_input(at(3), b"220 mx.example.org ESMTP\r\n");
-    let (out, events, last) = drain(&mut client);
-    assert_eq!(out, b"EHLO client.example\r\n");
-    assert!(matches!(events[..], [Event::Greeting(_)]), "{events:?}");
-    assert!(matches!(last, Output::Wait { .. }), "{last:?}");
-}
-
 /// An invalid configuration ends the session before the handshake is asked for.
 #[test]
 fn an_invalid_configuration_asks_for_no_handshake() {
