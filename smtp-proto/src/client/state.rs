@@ -1002,6 +1002,15 @@ mod tests {
         }
     }
 
+    /// Feeds each server line in turn, and checks that the client answers it with
+    /// exactly the bytes given.
+    fn dialogue(c: &mut Client, now: Instant, turns: &[(&[u8], &[u8])]) {
+        for &(server, client) in turns {
+            c.handle_input(now, server);
+            assert_eq!(step(c).0, client, "after {server:?}");
+        }
+    }
+
     /// RFC 3207 §4.2: STARTTLS goes out once. Setup records it as STARTTLS is chosen,
     /// so a hello answered again in the same setup (which the reply handlers never
     /// cause: a refused STARTTLS goes on to AUTH) still does not choose it twice.
@@ -1009,10 +1018,14 @@ mod tests {
     fn starttls_is_chosen_once_per_setup() {
         let now = Instant::ZERO;
         let mut c = client(TlsMode::StartTls(TlsPolicy::Opportunistic));
-        c.handle_input(now, b"220 mx\r\n");
-        assert_eq!(step(&mut c).0, b"EHLO client.example\r\n");
-        c.handle_input(now, b"250-mx\r\n250 STARTTLS\r\n");
-        assert_eq!(step(&mut c).0, b"STARTTLS\r\n");
+        dialogue(
+            &mut c,
+            now,
+            &[
+                (b"220 mx\r\n", b"EHLO client.example\r\n"),
+                (b"250-mx\r\n250 STARTTLS\r\n", b"STARTTLS\r\n"),
+            ],
+        );
         let Phase::Setup(setup) = &c.phase else {
             panic!("{:?}", c.phase);
         };
@@ -1115,14 +1128,16 @@ mod tests {
             [ForwardPath::new("b@example.org").unwrap()],
         );
         let id = c.send(t0, env).unwrap();
-        c.handle_input(t0, b"220 mx\r\n");
-        assert_eq!(step(&mut c).0, b"EHLO client.example\r\n");
-        c.handle_input(t0, b"250 mx\r\n");
-        assert_eq!(step(&mut c).0, b"MAIL FROM:<a@example.com>\r\n");
-        c.handle_input(t0, b"250 ok\r\n");
-        assert_eq!(step(&mut c).0, b"RCPT TO:<b@example.org>\r\n");
-        c.handle_input(t0, b"250 ok\r\n");
-        assert_eq!(step(&mut c).0, b"DATA\r\n");
+        dialogue(
+            &mut c,
+            t0,
+            &[
+                (b"220 mx\r\n", b"EHLO client.example\r\n"),
+                (b"250 mx\r\n", b"MAIL FROM:<a@example.com>\r\n"),
+                (b"250 ok\r\n", b"RCPT TO:<b@example.org>\r\n"),
+                (b"250 ok\r\n", b"DATA\r\n"),
+            ],
+        );
         c.handle_input(t0, b"354 go\r\n");
         assert!(matches!(step(&mut c).1, Output::SendBody { .. }));
         assert_eq!(c.deadline(), Some(t0 + block), "from the 354");
@@ -1156,12 +1171,15 @@ mod tests {
             crate::secret::Credentials::password("user", alloc::string::String::from("s3cret-pw"))
                 .unwrap(),
         );
-        c.handle_input(now, b"220 mx\r\n");
-        assert_eq!(step(&mut c).0, b"EHLO client.example\r\n");
-        c.handle_input(now, b"250-mx\r\n250 AUTH LOGIN\r\n");
-        assert_eq!(step(&mut c).0, b"AUTH LOGIN\r\n");
-        c.handle_input(now, b"334 VXNlcm5hbWU6\r\n");
-        assert_eq!(step(&mut c).0, b"dXNlcg==\r\n");
+        dialogue(
+            &mut c,
+            now,
+            &[
+                (b"220 mx\r\n", b"EHLO client.example\r\n"),
+                (b"250-mx\r\n250 AUTH LOGIN\r\n", b"AUTH LOGIN\r\n"),
+                (b"334 VXNlcm5hbWU6\r\n", b"dXNlcg==\r\n"),
+            ],
+        );
 
         let debug = alloc::format!("{c:?}");
         for part in ["AuthExchange", "LOGIN", "rounds: 1", "cancelled: false"] {
