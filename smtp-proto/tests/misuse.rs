@@ -1,5 +1,6 @@
 //! Calls a driver may make at the wrong time get a typed refusal or change nothing:
-//! `send` after `quit`, `send_body` for a transaction that is not asking, and a TLS
+//! `send` after `quit`, `send_body` for a transaction that is not asking, `withdraw` of
+//! a transaction already under way, an empty read during a TLS handshake, and a
 //! handshake reported after the session already ended.
 
 use smtp_proto::command::{EhloName, ForwardPath, ReversePath};
@@ -77,6 +78,49 @@ fn content_only_for_the_transaction_that_asks_for_it() {
     assert!(out.is_empty(), "nothing written for the refused chunk");
     c.send_body(now, first, b"Hi\r\n", true, &mut out).unwrap();
     assert_eq!(out, b"Hi\r\n.\r\n");
+}
+
+/// `withdraw` takes back only a transaction none of whose commands was written: not one
+/// whose content is being asked for, even though its MAIL, RCPT and DATA are all
+/// answered and it owes no reply. It stays, and its content still goes out.
+#[test]
+fn withdraw_refuses_a_started_transaction_that_owes_no_reply() {
+    let now = Instant::ZERO;
+    let mut c = ready();
+    let mut out = Vec::new();
+    let first = c.send(now, envelope()).unwrap();
+    assert!(matches!(step(&mut c, &mut out), Output::Wait { .. }));
+    for reply in [&b"250 ok\r\n"[..], b"250 ok\r\n"] {
+        c.handle_input(now, reply);
+        assert!(matches!(step(&mut c, &mut out), Output::Wait { .. }));
+    }
+    c.handle_input(now, b"354 go\r\n");
+    let Output::SendBody { txn, .. } = step(&mut c, &mut out) else {
+        panic!("no SendBody after 354");
+    };
+    assert_eq!(txn, first);
+    assert!(!c.withdraw(first), "its MAIL is out");
+    out.clear();
+    c.send_body(now, first, b"Hi\r\n", true, &mut out).unwrap();
+    assert_eq!(out, b"Hi\r\n.\r\n");
+}
+
+/// An empty read is no bytes: during a TLS handshake (here implicit TLS's, before the
+/// greeting) it is no injection, and the session goes on to its greeting.
+#[test]
+fn an_empty_read_during_a_handshake_changes_nothing() {
+    let now = Instant::ZERO;
+    let mut c = client(TlsMode::Implicit);
+    let mut out = Vec::new();
+    let Output::StartTls(upgrade) = step(&mut c, &mut out) else {
+        panic!("implicit TLS starts with the handshake");
+    };
+    c.handle_input(now, b"");
+    assert!(!c.is_closed(), "an empty read ended the session");
+    c.handle_tls_established(now, upgrade);
+    c.handle_input(now, b"220 mx.example.org\r\n");
+    assert!(matches!(step(&mut c, &mut out), Output::Wait { .. }));
+    assert_eq!(out, b"EHLO client.example\r\n");
 }
 
 #[test]

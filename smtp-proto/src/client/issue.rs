@@ -1,22 +1,32 @@
-//! Putting commands on the wire: what may go next, and its encoding. As many commands
-//! as PIPELINING allows (RFC 2920 §3.1: within the window, never past a group's last
-//! command), one at a time without it, session setup one command at a time, and content
-//! chunk by chunk (RFC 5321 §4.1.1.4, RFC 3030 §2). What a refusal found here does to
-//! the session is a transition of `state.rs`.
+//! Putting commands on the wire: what may go next, and its encoding. Nothing here
+//! changes where the session or a transaction stands; each write is followed by the
+//! `state.rs` transition named for it (`mail_written`, `rcpt_written`, `quit_sent` ...),
+//! and a refusal found here is a `state.rs` transition too (`refuse_unsent`,
+//! `data_aborted`, `chunk_refused`).
+//!
+//! What may go next:
+//! - session setup, one command at a time (RFC 2920 §3.1: EHLO and STARTTLS end a
+//!   group; ours: AUTH too, since its replies decide what follows);
+//! - with PIPELINING, as many commands as the window allows, never past a group's last
+//!   command (RFC 2920 §3.1: DATA, NOOP, VRFY, QUIT ...); without it, one command per
+//!   reply (RFC 5321 §4.1.4 has the client wait for each reply);
+//! - a transaction's commands in RFC 5321 §3.3's order (MAIL, each RCPT, then DATA),
+//!   or with CHUNKING the content as BDAT chunks instead of DATA (RFC 3030 §2);
+//! - content chunk by chunk as the caller gives it (RFC 5321 §4.1.1.4 with §4.5.2's
+//!   dot-stuffing, done by `crate::body`).
 
 use alloc::vec::Vec;
 
 use super::pending::Expect;
-use super::timers::Timer;
 use super::transaction::{Framing, Step};
-use super::{Client, Phase, SetupCmd, Work};
-use crate::body::{BdatEncoder, DataEncoder};
-use crate::command::{BodyType, Command};
+use super::{Client, Phase, Setup, SetupCmd, Work};
+use crate::body::DataEncoder;
+use crate::command::Command;
+use crate::error::TxnError;
+use crate::output::{Event, Output, TxnId};
 
 /// RFC 4954 §4: AUTH lines may be up to 12288 octets, in both directions.
 pub(super) const AUTH_LINE_MAX: usize = 12288;
-use crate::error::TxnError;
-use crate::output::{Event, Output};
 
 /// What issuing the current transaction came to.
 enum Progress {
@@ -30,6 +40,11 @@ enum Progress {
 
 impl Client {
     /// Writes every command that may go out now. Returns `SendBody` when content is next.
+    ///
+    /// The newest transaction goes first: the next one starts only once its content is
+    /// out (`Step::Done`), so that at most one transaction has RCPTs or content left to
+    /// send. Requests queued behind it wait their turn (RFC 5321 §4.1.4: commands are
+    /// answered in order, so the queue's order is the wire's).
     pub(super) fn issue(&mut self, out: &mut Vec<u8>) -> Option<Output> {
         loop {
             if self.is_closed() {
@@ -42,15 +57,12 @@ impl Client {
                     Progress::Body(o) => return Some(o),
                 }
             }
-            if !self.can_send() || matches!(self.phase, Phase::Quitting) {
+            // RFC 5321 §4.1.1.10: nothing goes out after QUIT.
+            if !self.can_send() || matches!(self.phase, Phase::Quitting(_)) {
                 return None;
             }
             match self.work.pop_front()? {
-                Work::Txn(t) => {
-                    // `txn_index` relies on it: ids increase along `active`.
-                    debug_assert!(self.active.back().is_none_or(|b| b.id < t.id));
-                    self.active.push_back(t);
-                }
+                Work::Txn(t) => self.txn_begins(t),
                 Work::Noop => self.write(out, &Command::Noop, Expect::Noop),
                 Work::Rset => self.write(out, &Command::Rset, Expect::Rset { user: true }),
                 Work::Vrfy(arg) => self.issue_vrfy(&arg, out),
@@ -75,7 +87,9 @@ impl Client {
                 if !self.can_send() {
                     return Progress::Blocked;
                 }
-                let checked = t.mail_params(&self.caps, self.encrypted, self.config.chunking);
+                // RFC 5321 §4.1.1.2 with the extensions' own rules: an envelope this
+                // server cannot take is refused here, before a byte of it is written.
+                let checked = t.mail_params(&self.caps, self.is_encrypted(), self.config.chunking);
                 let (params, bdat) = match checked {
                     Ok(p) => p,
                     Err(e) => {
@@ -91,27 +105,24 @@ impl Client {
                 let open_before = idx.checked_sub(1).is_some_and(|p| {
                     self.active[p].failure.is_some() || self.active[p].prefinal_owed()
                 });
-                if self.rset_owed || open_before {
+                if self.rset_owed() || open_before {
                     self.write(out, &Command::Rset, Expect::Rset { user: false });
-                    self.rset_owed = false;
+                    self.rset_sent();
                     if !pipelining {
                         // RFC 2920 §3: without PIPELINING the MAIL waits for RSET's reply;
                         // this step runs again then (and rechecks the envelope).
                         return Progress::Continue;
                     }
                 }
-                let t = &mut self.active[idx];
-                t.bdat = bdat;
-                t.step = Step::Rcpt(0);
-                let from = t.env.from.clone();
-                self.write(
-                    out,
-                    &Command::Mail {
-                        from: &from,
-                        params: &params,
-                    },
-                    Expect::Mail(id),
-                );
+                let from = &self.active[idx].env.from;
+                let cmd = Command::Mail {
+                    from,
+                    params: &params,
+                };
+                let start = out.len();
+                cmd.encode(out);
+                self.mail_written(idx, bdat);
+                self.expect(Expect::Mail(id), out.len() - start);
                 Progress::Continue
             }
             Step::Rcpt(i) => {
@@ -119,29 +130,21 @@ impl Client {
                     self.settle(id);
                     return Progress::Continue;
                 }
-                let n = t.env.recipients.len();
-                if i >= n {
-                    self.active[idx].step = Step::BeforeBody;
+                let Some(r) = t.env.recipients.get(i) else {
+                    self.rcpts_written(idx);
                     return Progress::Continue;
-                }
-                if t.too_many {
-                    // RFC 5321 §4.5.3.1.10: no RCPT goes out after "too many recipients".
-                    self.not_attempted_from(idx, i);
-                    return Progress::Continue;
-                }
+                };
                 if !self.can_send() {
                     return Progress::Blocked;
                 }
-                self.active[idx].step = Step::Rcpt(i + 1);
-                let r = self.active[idx].env.recipients[i].clone();
-                self.write(
-                    out,
-                    &Command::Rcpt {
-                        to: &r.path,
-                        params: &r.params,
-                    },
-                    Expect::Rcpt(id, i),
-                );
+                let cmd = Command::Rcpt {
+                    to: &r.path,
+                    params: &r.params,
+                };
+                let start = out.len();
+                cmd.encode(out);
+                self.rcpt_written(idx);
+                self.expect(Expect::Rcpt(id, i), out.len() - start);
                 Progress::Continue
             }
             Step::BeforeBody => {
@@ -164,27 +167,27 @@ impl Client {
                     return Progress::Blocked;
                 }
                 if t.bdat {
-                    let binary = t.env.body == BodyType::BinaryMime;
-                    let t = &mut self.active[idx];
-                    t.framing = Some(Framing::Bdat(BdatEncoder::new(binary)));
-                    t.step = Step::Body;
+                    // RFC 3030 §2: no DATA; the content goes as BDAT chunks.
+                    self.bdat_begins(idx);
                 } else {
-                    self.active[idx].step = Step::AwaitData;
                     self.write(out, &Command::Data, Expect::Data(id));
+                    self.data_written(idx);
                 }
                 Progress::Continue
             }
+            // RFC 5321 §4.1.1.4: the content waits for 354.
             Step::AwaitData => Progress::Blocked,
             Step::EndOnly => {
+                // RFC 5321 §4.1.1.4: after 354 only the end of data ends DATA; with no
+                // recipient accepted it goes alone, and nothing is delivered.
                 let start = out.len();
                 DataEncoder::new().finish(out);
-                let t = &mut self.active[idx];
-                t.step = Step::Done;
-                t.ended = true;
+                self.content_ended(idx);
                 self.expect(Expect::DataEnd(id), out.len() - start);
                 Progress::Continue
             }
             Step::Body => {
+                // RFC 3030 §2: each BDAT is a command like any other, under the window.
                 if t.bdat && !self.can_send() {
                     return Progress::Blocked;
                 }
@@ -212,23 +215,21 @@ impl Client {
     pub(super) fn write_setup(&mut self, cmd: SetupCmd, out: &mut Vec<u8>) {
         let name = self.config.ehlo_name.clone();
         match cmd {
+            // RFC 2033 §4.1: LMTP says LHLO where SMTP says EHLO.
             SetupCmd::Hello if self.config.lmtp => {
                 self.write(out, &Command::Lhlo(&name), Expect::Ehlo)
             }
             SetupCmd::Hello => self.write(out, &Command::Ehlo(&name), Expect::Ehlo),
             SetupCmd::Helo => self.write(out, &Command::Helo(&name), Expect::Helo),
-            SetupCmd::StartTls => {
-                self.starttls_sent = true;
-                self.write(out, &Command::StartTls, Expect::StartTls);
-            }
+            SetupCmd::StartTls => self.write(out, &Command::StartTls, Expect::StartTls),
             SetupCmd::Auth => {
-                let Phase::Setup { auth: Some(x), .. } = &mut self.phase else {
+                let Phase::Setup(Setup { auth: Some(x), .. }) = &mut self.phase else {
                     return;
                 };
                 let mechanism = x.mechanism;
                 let initial = x.sasl.initial_response();
                 // RFC 4954 §4: no initial response if it would make the line too long;
-                // it then answers the server's empty challenge, from `deferred`.
+                // it then answers the server's empty challenge (`auth_written` keeps it).
                 let fits = initial.as_ref().is_none_or(|r| {
                     let encoded = r.expose().len().div_ceil(3) * 4;
                     7 + mechanism.as_str().len() + 1 + encoded <= AUTH_LINE_MAX
@@ -238,42 +239,29 @@ impl Client {
                 } else {
                     (None, initial)
                 };
-                x.deferred = deferred;
-                // RFC 4954 §4: the server's challenges may be as long as our lines.
-                self.reader.set_max_line(AUTH_LINE_MAX);
                 let cmd = Command::Auth {
                     mechanism: &mechanism,
                     initial_response: sent.as_ref().map(|r| r.expose()),
                 };
                 self.write(out, &cmd, Expect::Auth);
+                self.auth_written(deferred);
             }
             SetupCmd::AuthResponse(response) => {
                 self.write(out, &Command::AuthResponse(response.expose()), Expect::Auth)
             }
-            SetupCmd::AuthCancel => {
-                if let Phase::Setup { auth: Some(x), .. } = &mut self.phase {
-                    x.cancelled = true;
-                }
-                self.write(out, &Command::AuthCancel, Expect::Auth);
-            }
+            SetupCmd::AuthCancel => self.write(out, &Command::AuthCancel, Expect::Auth),
         }
     }
 
-    /// Frames one chunk of the content of the last active transaction into `out`.
-    pub(super) fn write_body(
-        &mut self,
-        id: crate::output::TxnId,
-        chunk: &[u8],
-        last: bool,
-        out: &mut Vec<u8>,
-    ) {
-        let now = self.now;
-        let block = self.config.timeouts.data_block;
+    /// Frames one chunk of the content of the newest transaction into `out`: under DATA
+    /// dot-stuffed, ending with `.` alone on a line (RFC 5321 §4.1.1.4, §4.5.2); under
+    /// BDAT as a chunk, the last one `BDAT n LAST` (RFC 3030 §2).
+    pub(super) fn write_body(&mut self, id: TxnId, chunk: &[u8], last: bool, out: &mut Vec<u8>) {
         let start = out.len();
-        let Some(t) = self.active.back_mut() else {
+        let Some(idx) = self.active.len().checked_sub(1) else {
             return;
         };
-        let Some(framing) = t.framing.as_mut() else {
+        let Some(framing) = self.active[idx].framing.as_mut() else {
             return;
         };
         match framing {
@@ -283,23 +271,19 @@ impl Client {
                 }
                 if last {
                     enc.finish(out);
-                    t.step = Step::Done;
-                    t.ended = true;
-                    t.framing = None;
-                    self.timers.set(Timer::Body, None);
+                    self.content_ended(idx);
                     self.expect(Expect::DataEnd(id), out.len() - start);
                 } else {
-                    self.timers.set(Timer::Body, Some(now + block));
+                    self.content_written();
                 }
             }
             Framing::Bdat(enc) => match enc.encode(chunk, last, out) {
                 Err(e) => self.chunk_refused(id, e),
                 Ok(_) => {
                     if last {
-                        t.step = Step::Done;
-                        t.ended = true;
-                        t.framing = None;
+                        self.content_ended(idx);
                     }
+                    // A chunk that wrote nothing (a held CR) owes no reply.
                     if out.len() > start {
                         self.expect(Expect::Bdat { txn: id, last }, out.len() - start);
                     }
@@ -318,5 +302,12 @@ impl Client {
             });
         }
         self.write(out, &Command::Vrfy(arg), Expect::Vrfy);
+    }
+
+    /// Writes `cmd` and records the reply it is owed.
+    pub(super) fn write(&mut self, out: &mut Vec<u8>, cmd: &Command<'_>, expect: Expect) {
+        let start = out.len();
+        cmd.encode(out);
+        self.expect(expect, out.len() - start);
     }
 }

@@ -31,7 +31,7 @@ use alloc::boxed::Box;
 use alloc::collections::VecDeque;
 use alloc::vec::Vec;
 
-use crate::command::{Command, Mechanism, VrfyArg};
+use crate::command::{Mechanism, VrfyArg};
 use crate::config::{Config, TlsMode};
 use crate::ehlo::{Capabilities, Hello};
 use crate::envelope::Envelope;
@@ -46,31 +46,96 @@ use timers::{Timer, Timers};
 use transaction::{Step, Txn};
 
 /// Where the session is, with what only that phase has: no other combination can be
-/// represented. Every change of phase is a named transition in `state.rs` (or the input
-/// that causes it, in this file).
+/// represented. Every change of phase is a named transition in `state.rs`.
 #[derive(Debug)]
 enum Phase {
     /// The TLS handshake: first thing under implicit TLS (RFC 8314 §3.3), or after
     /// STARTTLS got 220 (RFC 3207 §4.2). `asked`: `Output::StartTls` was handed out and
-    /// its timer runs. The core takes no input until the handshake completes.
+    /// its timer runs. The core takes no input until the handshake completes, and the
+    /// connection is not encrypted before it does.
     Handshake { asked: bool, then: AfterHandshake },
-    /// Waiting for the 220 greeting.
-    Greeting,
-    /// EHLO, STARTTLS, AUTH: one command at a time. `next` goes out on the next poll;
-    /// `auth` is the AUTH exchange under way, its secrets dropped with the phase.
-    Setup {
-        next: Option<SetupCmd>,
-        auth: Option<AuthExchange>,
-    },
-    /// Transactions and application commands flow.
-    Ready,
-    /// QUIT is out.
-    Quitting,
+    /// Waiting for the 220 greeting; `encrypted` under implicit TLS (RFC 8314 §3.3).
+    Greeting { encrypted: bool },
+    /// EHLO, STARTTLS, AUTH: one command at a time.
+    Setup(Setup),
+    /// Transactions and application commands flow. `rset_owed`: a transaction failed
+    /// since the last RSET (RFC 5321 §4.1.4; ours: always RSET before the next MAIL).
+    Ready { link: Link, rset_owed: bool },
+    /// QUIT is out: nothing more is sent, so no RSET is owed either.
+    Quitting(Link),
     /// The session ended (orderly with `None`): `Closed` is reported after the events
-    /// already queued.
-    Closing(Option<Error>),
+    /// already queued. `link` is what it had reached, for the accessors.
+    Closing { err: Option<Error>, link: Link },
     /// Over; `poll_output` returns `Closed(None)`.
-    Closed,
+    Closed(Link),
+}
+
+/// What the connection has come to: kept from the phase that reached it to the end, so
+/// that [`Client::is_encrypted`] and [`Client::auth_mechanism`] still answer after the
+/// session closed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Link {
+    /// Over TLS: implicit (RFC 8314 §3.3) or after STARTTLS (RFC 3207 §4.2).
+    encrypted: bool,
+    /// The mechanism AUTH succeeded with (RFC 4954 §4): only ever set as setup ends.
+    auth: Option<Mechanism>,
+}
+
+/// Session setup (RFC 5321 §4.1.1.1, RFC 3207, RFC 4954): `next` goes out on the next
+/// poll; `auth` is the AUTH exchange under way, its secrets dropped with the phase.
+#[derive(Debug)]
+struct Setup {
+    next: Option<SetupCmd>,
+    auth: Option<AuthExchange>,
+    tls: SetupTls,
+}
+
+/// Where setup stands with TLS. STARTTLS goes out at most once (RFC 3207 §4.2): after
+/// its 220 the session is `Encrypted`, after a refusal it stays `StartTlsSent`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum SetupTls {
+    /// Plaintext, STARTTLS not sent.
+    Plain,
+    /// Plaintext, STARTTLS sent (and refused, once its reply is in).
+    StartTlsSent,
+    /// Over TLS (implicit, or after STARTTLS).
+    Encrypted,
+}
+
+impl Setup {
+    /// Setup from its start, with the EHLO (or LHLO) to send first.
+    fn start(encrypted: bool) -> Self {
+        Setup {
+            next: Some(SetupCmd::Hello),
+            auth: None,
+            tls: if encrypted {
+                SetupTls::Encrypted
+            } else {
+                SetupTls::Plain
+            },
+        }
+    }
+}
+
+impl Phase {
+    /// What the connection has come to so far.
+    fn link(&self) -> Link {
+        match self {
+            Phase::Handshake { .. } => Link::default(),
+            &Phase::Greeting { encrypted } => Link {
+                encrypted,
+                auth: None,
+            },
+            Phase::Setup(s) => Link {
+                encrypted: s.tls == SetupTls::Encrypted,
+                auth: None,
+            },
+            Phase::Ready { link, .. }
+            | Phase::Quitting(link)
+            | Phase::Closing { link, .. }
+            | Phase::Closed(link) => *link,
+        }
+    }
 }
 
 /// One AUTH exchange (RFC 4954 §4).
@@ -140,10 +205,6 @@ pub struct Client {
     phase: Phase,
     reader: ReplyReader,
     caps: Capabilities,
-    encrypted: bool,
-    /// STARTTLS already went out once (RFC 3207 §4.2: never twice).
-    starttls_sent: bool,
-    authenticated: Option<Mechanism>,
     pending: Pending,
     /// Every deadline of the session, one per timer.
     timers: Timers,
@@ -152,17 +213,14 @@ pub struct Client {
     active: VecDeque<Box<Txn>>,
     events: VecDeque<Event>,
     next_txn: u64,
-    /// A transaction failed since the last RSET (RFC 5321 §4.1.4; ours: always RSET).
-    rset_owed: bool,
-    quit_asked: bool,
 }
 
 impl core::fmt::Debug for Client {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Client")
             .field("phase", &self.phase)
-            .field("encrypted", &self.encrypted)
-            .field("authenticated", &self.authenticated)
+            .field("encrypted", &self.is_encrypted())
+            .field("authenticated", &self.auth_mechanism())
             .field("pending", &self.pending)
             .field("queued", &self.work.len())
             .field("active", &self.active.len())
@@ -184,7 +242,10 @@ impl Client {
         let invalid = config.validate().err().map(Error::InvalidConfig);
         let mut timers = Timers::default();
         let phase = if let Some(e) = invalid {
-            Phase::Closing(Some(e))
+            Phase::Closing {
+                err: Some(e),
+                link: Link::default(),
+            }
         } else if config.tls == TlsMode::Implicit {
             Phase::Handshake {
                 asked: false,
@@ -192,25 +253,20 @@ impl Client {
             }
         } else {
             timers.set(Timer::Greeting, Some(now + config.timeouts.greeting));
-            Phase::Greeting
+            Phase::Greeting { encrypted: false }
         };
         Client {
             timers,
-            encrypted: false,
             config,
             now,
             phase,
             reader,
             caps: Capabilities::default(),
-            starttls_sent: false,
-            authenticated: None,
             pending: Pending::default(),
             work: VecDeque::new(),
             active: VecDeque::new(),
             events: VecDeque::new(),
             next_txn: 0,
-            rset_owed: false,
-            quit_asked: false,
         }
     }
 
@@ -227,22 +283,28 @@ impl Client {
 
     /// Whether the session runs over TLS (implicit, or after STARTTLS).
     pub fn is_encrypted(&self) -> bool {
-        self.encrypted
+        self.phase.link().encrypted
     }
 
     /// The SASL mechanism AUTH succeeded with.
     pub fn auth_mechanism(&self) -> Option<&Mechanism> {
-        self.authenticated.as_ref()
+        match &self.phase {
+            Phase::Ready { link, .. }
+            | Phase::Quitting(link)
+            | Phase::Closing { link, .. }
+            | Phase::Closed(link) => link.auth.as_ref(),
+            Phase::Handshake { .. } | Phase::Greeting { .. } | Phase::Setup(_) => None,
+        }
     }
 
     /// Whether the session is over (or ending: the `Closed` output is still to come).
     pub fn is_closed(&self) -> bool {
-        matches!(self.phase, Phase::Closing(_) | Phase::Closed)
+        matches!(self.phase, Phase::Closing { .. } | Phase::Closed(_))
     }
 
     /// Whether the session is set up and idle: nothing queued, nothing owed.
     pub fn is_idle(&self) -> bool {
-        matches!(self.phase, Phase::Ready)
+        matches!(self.phase, Phase::Ready { .. })
             && self.pending.is_empty()
             && self.work.is_empty()
             && self.active.is_empty()
@@ -290,7 +352,9 @@ impl Client {
     /// straight into capabilities ([`ReplyReader::read_ehlo`]); any other is
     /// [`Hello::Other`].
     fn read_next(&mut self, input: &mut &[u8]) -> Result<Option<Hello>, ReplyError> {
-        if !matches!(self.phase, Phase::Greeting) && self.pending.head() == Some(Expect::Ehlo) {
+        if !matches!(self.phase, Phase::Greeting { .. })
+            && self.pending.head() == Some(Expect::Ehlo)
+        {
             self.reader.read_ehlo(input)
         } else {
             Ok(self.reader.read(input)?.map(Hello::Other))
@@ -333,7 +397,7 @@ impl Client {
 
     /// Queues a mail transaction. Its outcome arrives as events naming the returned id.
     pub fn send(&mut self, now: Instant, envelope: Envelope) -> Result<TxnId, UsageError> {
-        if self.is_closed() || self.quit_asked {
+        if self.is_closed() || self.quit_asked() {
             return Err(UsageError::Closed);
         }
         if envelope.recipients.is_empty() {
@@ -434,13 +498,17 @@ impl Client {
     /// the 221 (RFC 5321 §4.1.1.10). Asked before the session is set up, QUIT goes out
     /// once it is (after EHLO, and STARTTLS/AUTH if configured), behind queued requests.
     pub fn quit(&mut self, now: Instant) -> Result<(), UsageError> {
-        self.queue_work(now, Work::Quit)?;
-        self.quit_asked = true;
-        Ok(())
+        self.queue_work(now, Work::Quit)
+    }
+
+    /// Whether QUIT was asked for: it is queued last (nothing may be queued after it),
+    /// or on the wire.
+    fn quit_asked(&self) -> bool {
+        matches!(self.phase, Phase::Quitting(_)) || matches!(self.work.back(), Some(Work::Quit))
     }
 
     fn queue_work(&mut self, now: Instant, w: Work) -> Result<(), UsageError> {
-        if self.is_closed() || self.quit_asked {
+        if self.is_closed() || self.quit_asked() {
             return Err(UsageError::Closed);
         }
         self.now = now;
@@ -457,25 +525,23 @@ impl Client {
             if let Some(e) = self.events.pop_front() {
                 return Output::Event(e);
             }
-            if matches!(self.phase, Phase::Closing(_)) {
-                return self.closed(out);
-            }
             match &mut self.phase {
-                Phase::Closed => return Output::Closed(None),
+                Phase::Closing { .. } => return self.closed(out),
+                Phase::Closed(_) => return Output::Closed(None),
                 Phase::Handshake { asked: false, .. } => return self.ask_handshake(),
-                Phase::Setup { next, .. } => {
-                    if let Some(cmd) = next.take() {
+                Phase::Setup(setup) => {
+                    if let Some(cmd) = setup.next.take() {
                         self.write_setup(cmd, out);
                     }
                 }
-                Phase::Ready | Phase::Quitting => {
+                Phase::Ready { .. } | Phase::Quitting(_) => {
                     if let Some(o) = self.issue(out) {
                         return o;
                     }
                 }
                 _ => {}
             }
-            if self.events.is_empty() && !matches!(self.phase, Phase::Closing(_)) {
+            if self.events.is_empty() && !matches!(self.phase, Phase::Closing { .. }) {
                 if self.is_idle() {
                     // An idle session may sit in a pool for hours: give back the queues'
                     // buffers (a few hundred bytes) rather than keep their high-water mark.
@@ -489,20 +555,7 @@ impl Client {
         }
     }
 
-    // ----- internals shared by state.rs -----
-
-    /// The setup command to write on the next poll (only while setting up).
-    fn setup_next(&mut self, cmd: SetupCmd) {
-        if let Phase::Setup { next, .. } = &mut self.phase {
-            *next = Some(cmd);
-        }
-    }
-
-    fn write(&mut self, out: &mut Vec<u8>, cmd: &Command<'_>, expect: Expect) {
-        let start = out.len();
-        cmd.encode(out);
-        self.expect(expect, out.len() - start);
-    }
+    // ----- internals shared by state.rs and issue.rs -----
 
     /// Records that a reply is owed for `bytes` just written. With nothing owed before,
     /// it is the head: its reply timer starts now.

@@ -1,21 +1,34 @@
-//! The session's rule book: every change of phase and every way the session ends is a
-//! named transition here, whether a server reply, the end of the stream, a timer
-//! (`timers.rs`), a finished handshake or a refusal found while encoding causes it.
-//! `issue.rs` decides what may go on the wire next and encodes it; `mod.rs` takes the
-//! inputs and hands out the outputs.
+//! The session's rule book: every change of phase, every step of a transaction and
+//! every way the session ends is a named transition here, whether a server reply, the
+//! end of the stream, a timer (`timers.rs`), a finished handshake, a command just
+//! written or a refusal found while encoding causes it. `issue.rs` decides what may go
+//! on the wire next, encodes it and calls the transition named for what it wrote
+//! (`mail_written`, `rcpt_written`, `content_ended` ...); `mod.rs` takes the inputs and
+//! hands out the outputs.
 //!
-//! Phases (`Phase` carries what only it has):
+//! Phases (`Phase` carries what only it has, so no other combination can be
+//! represented):
 //! `Handshake` (implicit TLS, RFC 8314 §3.3) → `Greeting` → `Setup` (EHLO, STARTTLS,
 //! AUTH) → [`Handshake` → `Setup`] (RFC 3207 §4.2) → `Ready` → `Quitting` →
-//! `Closing` → `Closed`; any phase may go to `Closing`.
+//! `Closing` → `Closed`; any phase may go to `Closing`. What the connection came to
+//! (TLS, the AUTH mechanism: `Link`) is carried from `Ready` to the end; whether an
+//! RSET is owed only by `Ready`; whether STARTTLS went out only by `Setup`.
+//!
+//! Transaction steps (`Step`, one transaction's, RFC 5321 §3.3): `Mail` (RSET first if
+//! owed) → `Rcpt(n)` … → `BeforeBody` → `AwaitData` (DATA out, RFC 5321 §4.1.1.4) or
+//! straight to `Body` (BDAT, RFC 3030 §2) → `Body` → `Done`; after a 354 with nothing to
+//! deliver `EndOnly` sends the end of data alone. A failed transaction goes to `Done`
+//! (`settle`) and leaves once it owes no reply.
 //!
 //! Rules that hold throughout:
 //! - a reply answers the oldest command still owed one (RFC 2920 §3.1); a reply with
-//!   nothing owed is a protocol error;
+//!   nothing owed is a protocol error; a transaction's count of owed replies falls in
+//!   one place (`answered`, mod.rs);
 //! - 421 at any point ends the session (RFC 5321 §3.8);
 //! - server refusals of MAIL, RCPT, DATA and the end of data are transaction events, never
 //!   session errors; session errors are for EHLO/TLS/AUTH and broken protocol;
-//! - a transaction reports exactly one outcome (under LMTP, one per accepted recipient).
+//! - a transaction reports exactly one outcome (under LMTP, one per accepted recipient);
+//! - "too many recipients" (RFC 5321 §4.5.3.1.10) is recorded and acted on in `on_rcpt`.
 
 use alloc::vec::Vec;
 
@@ -24,7 +37,7 @@ use base64::Engine;
 use super::pending::Expect;
 use super::timers::Timer;
 use super::transaction::{Framing, Step, Txn};
-use super::{AfterHandshake, AuthExchange, Client, Phase, SetupCmd, Work};
+use super::{AfterHandshake, AuthExchange, Client, Link, Phase, Setup, SetupCmd, SetupTls, Work};
 use crate::body::DataEncoder;
 use crate::command::Command;
 use crate::config::{TlsMode, TlsPolicy};
@@ -40,13 +53,13 @@ impl Client {
     /// RFC 5321 §3.8 and §4.1.1.10: the server closed. After QUIT that is the end asked
     /// for; anywhere else the session fails, named for the reply it was waiting for.
     pub(super) fn on_eof(&mut self) {
-        if matches!(self.phase, Phase::Quitting) && self.pending.head() == Some(Expect::Quit) {
+        if matches!(self.phase, Phase::Quitting(_)) && self.pending.head() == Some(Expect::Quit) {
             // A server may close without its 221; QUIT was the last word either way.
             // (With replies still owed before QUIT's, the close is an error like any.)
             return self.close_with(None);
         }
         let stage = match self.phase {
-            Phase::Greeting => Some(Stage::Greeting),
+            Phase::Greeting { .. } => Some(Stage::Greeting),
             Phase::Handshake { .. } => Some(Stage::TlsHandshake),
             _ => self
                 .pending
@@ -85,20 +98,16 @@ impl Client {
         let Phase::Handshake { asked: true, then } = self.phase else {
             return;
         };
-        self.encrypted = true;
         self.timers.set(Timer::TlsHandshake, None);
         match then {
             AfterHandshake::Greeting => {
-                self.phase = Phase::Greeting;
+                self.phase = Phase::Greeting { encrypted: true };
                 let deadline = self.now + self.config.timeouts.greeting;
                 self.timers.set(Timer::Greeting, Some(deadline));
             }
             AfterHandshake::Ehlo => {
                 self.caps = Capabilities::default();
-                self.phase = Phase::Setup {
-                    next: Some(SetupCmd::Hello),
-                    auth: None,
-                };
+                self.phase = Phase::Setup(Setup::start(true));
                 self.events.push_back(Event::TlsEstablished);
             }
         }
@@ -141,8 +150,9 @@ impl Client {
     /// server in step (see `ends_politely`), QUIT goes out without waiting for its 221
     /// (RFC 5321 §4.1.1.10).
     pub(super) fn closed(&mut self, out: &mut Vec<u8>) -> Output {
-        let err = match core::mem::replace(&mut self.phase, Phase::Closed) {
-            Phase::Closing(err) => err,
+        let link = self.phase.link();
+        let err = match core::mem::replace(&mut self.phase, Phase::Closed(link)) {
+            Phase::Closing { err, .. } => err,
             _ => None,
         };
         if err.as_ref().is_some_and(ends_politely) {
@@ -165,7 +175,7 @@ impl Client {
     /// QUIT is on the wire (RFC 5321 §4.1.1.10): nothing more is sent; its reply, or the
     /// server's close, ends the session.
     pub(super) fn quit_sent(&mut self) {
-        self.phase = Phase::Quitting;
+        self.phase = Phase::Quitting(self.phase.link());
     }
 
     /// Ends the session with `err` (or orderly with `None`): every transaction still
@@ -211,8 +221,10 @@ impl Client {
         }
         self.pending.clear();
         self.timers.clear();
-        // The setup phase goes, and any AUTH exchange with its secrets.
-        self.phase = Phase::Closing(err);
+        // The setup phase goes, and any AUTH exchange with its secrets; what the
+        // connection came to stays for the accessors.
+        let link = self.phase.link();
+        self.phase = Phase::Closing { err, link };
     }
 
     /// Reports a transaction the server certainly did not deliver as the session ends:
@@ -239,8 +251,8 @@ impl Client {
         if reply.code().get() == 421 {
             return self.on_421(reply);
         }
-        if matches!(self.phase, Phase::Greeting) {
-            return self.on_greeting(reply);
+        if let Phase::Greeting { encrypted } = self.phase {
+            return self.on_greeting(encrypted, reply);
         }
         let Some(expect) = self.answered() else {
             return self.fail(Error::Protocol(ProtocolError::UnexpectedReply(reply)));
@@ -332,21 +344,18 @@ impl Client {
         while let Some(t) = self.active.pop_front() {
             self.not_delivered(&t);
         }
-        if matches!(self.phase, Phase::Quitting) {
+        if matches!(self.phase, Phase::Quitting(_)) {
             return self.close_with(None);
         }
         self.fail(Error::ServiceUnavailable(reply));
     }
 
     /// RFC 5321 §4.3.1: 220 opens the session, 554 refuses it.
-    fn on_greeting(&mut self, reply: Reply) {
+    fn on_greeting(&mut self, encrypted: bool, reply: Reply) {
         if reply.code().get() == 220 {
             self.events.push_back(Event::Greeting(reply));
             self.timers.set(Timer::Greeting, None);
-            self.phase = Phase::Setup {
-                next: Some(SetupCmd::Hello),
-                auth: None,
-            };
+            self.phase = Phase::Setup(Setup::start(encrypted));
         } else if reply.is_transient() || reply.is_permanent() {
             self.fail(Error::ServiceUnavailable(reply));
         } else {
@@ -371,7 +380,7 @@ impl Client {
         }
         let code = reply.code().get();
         if (code == 500 || code == 502) && !self.config.lmtp {
-            if !self.encrypted && self.config.tls == TlsMode::StartTls(TlsPolicy::Required) {
+            if !self.is_encrypted() && self.config.tls == TlsMode::StartTls(TlsPolicy::Required) {
                 return self.fail(Error::TlsRequired(TlsRequiredError::EhloRefused(reply)));
             }
             self.setup_next(SetupCmd::Helo);
@@ -419,13 +428,21 @@ impl Client {
         });
     }
 
-    /// After a hello: STARTTLS if the policy wants it (RFC 3207), then AUTH, then ready.
+    /// After a hello: STARTTLS if the policy wants it and the session is still in
+    /// plaintext with STARTTLS not yet sent (RFC 3207 §4: only a server that offers it;
+    /// §4.2: never twice), then AUTH, then ready. `Required` without the offer fails
+    /// rather than go on in plaintext (ours: the configured policy).
     fn after_hello(&mut self) {
-        if !self.encrypted && !self.starttls_sent {
+        let Phase::Setup(setup) = &mut self.phase else {
+            return;
+        };
+        if setup.tls == SetupTls::Plain {
             if let TlsMode::StartTls(policy) = self.config.tls {
                 match policy {
                     TlsPolicy::Required | TlsPolicy::Opportunistic if self.caps.starttls() => {
-                        self.setup_next(SetupCmd::StartTls);
+                        // Recorded as it is chosen: whatever its reply, not again.
+                        setup.tls = SetupTls::StartTlsSent;
+                        setup.next = Some(SetupCmd::StartTls);
                         return;
                     }
                     TlsPolicy::Required => {
@@ -461,17 +478,35 @@ impl Client {
         }
     }
 
+    /// The setup command to write on the next poll (only while setting up).
+    fn setup_next(&mut self, cmd: SetupCmd) {
+        if let Phase::Setup(setup) = &mut self.phase {
+            setup.next = Some(cmd);
+        }
+    }
+
+    /// AUTH is on the wire (RFC 4954 §4). The server's challenges may be as long as our
+    /// lines (12288 octets), so the reader takes lines that long until setup ends; an
+    /// initial response too long for the AUTH line (`deferred`) answers the server's
+    /// empty challenge instead.
+    pub(super) fn auth_written(&mut self, deferred: Option<crate::secret::Secret>) {
+        if let Phase::Setup(Setup { auth: Some(x), .. }) = &mut self.phase {
+            x.deferred = deferred;
+        }
+        self.reader.set_max_line(super::issue::AUTH_LINE_MAX);
+    }
+
     /// RFC 4954 §4 and §9: credentials only over TLS unless explicitly allowed.
     fn begin_auth(&mut self) {
         let Some(credentials) = self.config.credentials.as_ref() else {
-            return self.ready();
+            return self.ready(None);
         };
-        if !self.encrypted && !self.config.allow_plaintext_auth {
+        if !self.is_encrypted() && !self.config.allow_plaintext_auth {
             return self.fail(Error::CredentialsWithheld);
         }
         match super::auth::choose(&self.config.auth_preference, credentials, &self.caps) {
             Ok((mechanism, sasl)) => {
-                if let Phase::Setup { next, auth } = &mut self.phase {
+                if let Phase::Setup(Setup { next, auth, .. }) = &mut self.phase {
                     *auth = Some(AuthExchange {
                         mechanism,
                         sasl,
@@ -486,10 +521,18 @@ impl Client {
         }
     }
 
-    /// Setup is over (RFC 5321 §3.3: transactions may start); replies get the
-    /// configured line limit back after AUTH's longer one (RFC 4954 §4).
-    fn ready(&mut self) {
-        self.phase = Phase::Ready;
+    /// Setup is over (RFC 5321 §3.3: transactions may start), authenticated with `auth`
+    /// or not; replies get the configured line limit back after AUTH's longer one (RFC
+    /// 4954 §4).
+    fn ready(&mut self, auth: Option<crate::command::Mechanism>) {
+        let link = Link {
+            encrypted: self.is_encrypted(),
+            auth,
+        };
+        self.phase = Phase::Ready {
+            link,
+            rset_owed: false,
+        };
         self.reader.set_max_line(self.config.reply_limits.max_line);
         self.events.push_back(Event::Ready);
     }
@@ -499,7 +542,7 @@ impl Client {
     /// the session is ready or closed, no response or secret of it is kept.
     fn on_auth(&mut self, reply: Reply) {
         let max_rounds = u16::from(self.config.max_auth_rounds);
-        let Phase::Setup { auth: Some(x), .. } = &mut self.phase else {
+        let Phase::Setup(Setup { auth: Some(x), .. }) = &mut self.phase else {
             // AUTH only goes out with an exchange under way.
             return self.unexpected(Stage::Auth, reply);
         };
@@ -517,9 +560,8 @@ impl Client {
             // A server may accept without asking for a deferred initial response: it
             // goes with the exchange.
             let mechanism = x.mechanism;
-            self.authenticated = Some(mechanism);
             self.events.push_back(Event::Authenticated(mechanism));
-            return self.ready();
+            return self.ready(Some(mechanism));
         }
         if !reply.is_intermediate() {
             return self.fail(Error::Auth(AuthError::Rejected(reply)));
@@ -544,13 +586,101 @@ impl Client {
                     x.sasl.respond(&challenge).ok()
                 })
         };
-        self.setup_next(match response {
+        let next = match response {
             Some(response) => SetupCmd::AuthResponse(response),
-            None => SetupCmd::AuthCancel,
-        });
+            None => {
+                // `*` (RFC 4954 §4): whatever the next reply says, it ends the exchange.
+                x.cancelled = true;
+                SetupCmd::AuthCancel
+            }
+        };
+        self.setup_next(next);
     }
 
-    // ----- transactions -----
+    // ----- transactions: what was written -----
+
+    /// A queued transaction takes its turn (issue.rs starts one only when the one
+    /// before has all its content out): its steps begin with MAIL.
+    pub(super) fn txn_begins(&mut self, t: alloc::boxed::Box<Txn>) {
+        // `txn_index` relies on it: ids increase along `active`.
+        debug_assert!(self.active.back().is_none_or(|b| b.id < t.id));
+        self.active.push_back(t);
+    }
+
+    /// Whether an RSET is owed before the next MAIL (`owe_rset_after`).
+    pub(super) fn rset_owed(&self) -> bool {
+        matches!(
+            self.phase,
+            Phase::Ready {
+                rset_owed: true,
+                ..
+            }
+        )
+    }
+
+    /// An RSET went out ahead of a MAIL (RFC 5321 §4.1.1.5): the server holds no
+    /// transaction once it is answered, so nothing is owed any more.
+    pub(super) fn rset_sent(&mut self) {
+        if let Phase::Ready { rset_owed, .. } = &mut self.phase {
+            *rset_owed = false;
+        }
+    }
+
+    /// MAIL is out (RFC 5321 §3.3): the RCPTs come next, then the content, as BDAT
+    /// chunks if `bdat` (RFC 3030 §2) or else after DATA.
+    pub(super) fn mail_written(&mut self, idx: usize, bdat: bool) {
+        let t = &mut self.active[idx];
+        t.bdat = bdat;
+        t.step = Step::Rcpt(0);
+    }
+
+    /// One more RCPT is out (RFC 5321 §4.1.1.3).
+    pub(super) fn rcpt_written(&mut self, idx: usize) {
+        let t = &mut self.active[idx];
+        if let Step::Rcpt(i) = t.step {
+            t.step = Step::Rcpt(i + 1);
+        }
+    }
+
+    /// Every RCPT is out: DATA or the first BDAT is next, once allowed (RFC 5321 §3.3).
+    pub(super) fn rcpts_written(&mut self, idx: usize) {
+        self.active[idx].step = Step::BeforeBody;
+    }
+
+    /// DATA is out: the content waits for its 354 (RFC 5321 §4.1.1.4, `on_data`).
+    pub(super) fn data_written(&mut self, idx: usize) {
+        self.active[idx].step = Step::AwaitData;
+    }
+
+    /// The content goes as BDAT chunks, with no DATA before it (RFC 3030 §2), framed
+    /// as they are for BINARYMIME (RFC 3030 §3) and with bare line ends made CRLF
+    /// otherwise (`BdatEncoder`).
+    pub(super) fn bdat_begins(&mut self, idx: usize) {
+        let t = &mut self.active[idx];
+        let binary = t.env.body == crate::command::BodyType::BinaryMime;
+        t.framing = Some(Framing::Bdat(crate::body::BdatEncoder::new(binary)));
+        t.step = Step::Body;
+    }
+
+    /// A chunk of DATA content is out and more is to come: the data block timer starts
+    /// again (RFC 5321 §4.5.3.2.5: the data block timer runs per block written).
+    pub(super) fn content_written(&mut self) {
+        let deadline = self.now + self.config.timeouts.data_block;
+        self.timers.set(Timer::Body, Some(deadline));
+    }
+
+    /// The end of data (or BDAT LAST) is out: nothing more of the transaction is sent,
+    /// and from now on a lost reply leaves its outcome unknown (RFC 5321 §4.5.3.2.6,
+    /// `close_with`). The final reply is waited for under the reply timer instead.
+    pub(super) fn content_ended(&mut self, idx: usize) {
+        let t = &mut self.active[idx];
+        t.step = Step::Done;
+        t.ended = true;
+        t.framing = None;
+        self.timers.set(Timer::Body, None);
+    }
+
+    // ----- transactions: replies -----
 
     /// RFC 5321 §4.1.1.2: MAIL refused fails the transaction; the replies to RCPTs
     /// pipelined behind it belong to no transaction (§3.3) and are not reported.
@@ -569,18 +699,27 @@ impl Client {
         self.settle(id);
     }
 
-    /// RFC 5321 §4.5.3.1.10: a "too many recipients" reply (see
-    /// [`too_many_recipients`]) stops the RCPTs not yet sent; each is reported not
-    /// attempted when its turn comes (issue.rs), to be sent in another transaction.
+    /// RFC 5321 §4.1.1.3: each RCPT reply accepts or rejects its recipient. The
+    /// transaction fails once every RCPT reply is in and none was accepted, or at the
+    /// first rejection under `abort_on_rejected_recipient`.
+    ///
+    /// RFC 5321 §4.5.3.1.10: a "too many recipients" reply (see [`too_many_recipients`])
+    /// means the server takes no more in this transaction, so the RCPTs not yet sent
+    /// are reported not attempted at once (`not_attempted_from`), to be sent in another
+    /// transaction; RCPTs already on the wire may yet be accepted.
     fn on_rcpt(&mut self, id: TxnId, rcpt: usize, reply: Reply) {
         let abort = self.config.abort_on_rejected_recipient;
-        let Some(t) = self.txn_mut(id) else { return };
+        let Some(idx) = self.txn_index(id) else {
+            return;
+        };
+        let t = &mut self.active[idx];
         t.rcpt_replies += 1;
         if reply.is_intermediate() {
             return self.unexpected(Stage::Rcpt, reply);
         }
-        let mail_failed = t.mail_refused;
-        if !mail_failed {
+        // RFC 5321 §3.3: after a refused MAIL the RCPT replies belong to no transaction.
+        if !t.mail_refused {
+            let mut too_many = false;
             let event = if reply.is_positive() {
                 t.accepted.push(rcpt);
                 Event::RecipientAccepted {
@@ -589,7 +728,7 @@ impl Client {
                     reply,
                 }
             } else {
-                t.too_many |= too_many_recipients(&reply);
+                too_many = too_many_recipients(&reply);
                 if abort {
                     t.fail(TxnFailure::RecipientRejected);
                 }
@@ -603,16 +742,21 @@ impl Client {
                 t.fail(TxnFailure::NoRecipients);
             }
             self.events.push_back(event);
+            // Only the newest transaction can have RCPTs left to send (the next one
+            // starts once this one's content is out), and only while it has no failure
+            // (a failed one sends nothing more: `settle`).
+            if let (true, Step::Rcpt(from), None) = (too_many, t.step, &t.failure) {
+                self.not_attempted_from(idx, from);
+            }
         }
         self.settle(id);
     }
 
-    /// RFC 5321 §4.5.3.1.10: after "too many recipients" (recorded by `on_rcpt`) the
-    /// server takes no more in this transaction. The RCPTs from `from` on, not yet sent
-    /// (all after it without pipelining, those behind a full window with it), are
-    /// reported not attempted, for the caller to send in another transaction. RCPTs
-    /// still on the wire may yet be accepted: the last reply decides whether any was.
-    pub(super) fn not_attempted_from(&mut self, idx: usize, from: usize) {
+    /// RCPTs from `from` on were not sent and will not be, after "too many recipients"
+    /// (RFC 5321 §4.5.3.1.10): each is reported not attempted, for the caller to send in
+    /// another transaction, and the transaction goes on to its content. With RCPTs still
+    /// on the wire the last reply decides whether any recipient was accepted.
+    fn not_attempted_from(&mut self, idx: usize, from: usize) {
         let t = &mut self.active[idx];
         let id = t.id;
         for rcpt in from..t.env.recipients.len() {
@@ -754,8 +898,12 @@ impl Client {
             .active
             .iter()
             .any(|o| o.id > id && o.step != Step::Mail);
-        if !later_mail_sent {
-            self.rset_owed = true;
+        if later_mail_sent {
+            return;
+        }
+        // After QUIT no MAIL follows (`Quitting`): nothing is owed.
+        if let Phase::Ready { rset_owed, .. } = &mut self.phase {
+            *rset_owed = true;
         }
     }
 
@@ -820,5 +968,223 @@ fn ends_politely(err: &Error) -> bool {
                 | Error::Auth(_)
                 | Error::Rejected { .. }
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The transitions whose effect the public surface cannot show on its own: what a
+    //! phase carries, and rules that hold by construction.
+    use alloc::vec::Vec;
+
+    use super::super::{Client, Link, Phase, Setup, SetupCmd, SetupTls};
+    use crate::command::{EhloName, Mechanism};
+    use crate::config::{Config, TlsMode, TlsPolicy};
+    use crate::ehlo::Capabilities;
+    use crate::output::{Output, TxnId};
+    use crate::reply::{Reply, ReplyCode};
+    use crate::time::Instant;
+
+    fn client(tls: TlsMode) -> Client {
+        let mut config = Config::new(EhloName::new("client.example").unwrap());
+        config.tls = tls;
+        Client::new(config, Instant::ZERO)
+    }
+
+    /// Polls until the client waits, closes or asks for TLS; returns what it wrote.
+    fn step(c: &mut Client) -> (Vec<u8>, Output) {
+        let mut out = Vec::new();
+        loop {
+            match c.poll_output(&mut out) {
+                Output::Event(_) => {}
+                other => return (out, other),
+            }
+        }
+    }
+
+    /// Feeds each server line in turn, and checks that the client answers it with
+    /// exactly the bytes given.
+    fn dialogue(c: &mut Client, now: Instant, turns: &[(&[u8], &[u8])]) {
+        for &(server, client) in turns {
+            c.handle_input(now, server);
+            assert_eq!(step(c).0, client, "after {server:?}");
+        }
+    }
+
+    /// RFC 3207 §4.2: STARTTLS goes out once. Setup records it as STARTTLS is chosen,
+    /// so a hello answered again in the same setup (which the reply handlers never
+    /// cause: a refused STARTTLS goes on to AUTH) still does not choose it twice.
+    #[test]
+    fn starttls_is_chosen_once_per_setup() {
+        let now = Instant::ZERO;
+        let mut c = client(TlsMode::StartTls(TlsPolicy::Opportunistic));
+        dialogue(
+            &mut c,
+            now,
+            &[
+                (b"220 mx\r\n", b"EHLO client.example\r\n"),
+                (b"250-mx\r\n250 STARTTLS\r\n", b"STARTTLS\r\n"),
+            ],
+        );
+        let Phase::Setup(setup) = &c.phase else {
+            panic!("{:?}", c.phase);
+        };
+        assert_eq!(setup.tls, SetupTls::StartTlsSent);
+
+        c.after_hello();
+        assert!(
+            matches!(c.phase, Phase::Ready { .. }),
+            "STARTTLS chosen again: {:?}",
+            c.phase
+        );
+    }
+
+    /// Setup from plaintext chooses STARTTLS; setup over TLS does not.
+    #[test]
+    fn setup_chooses_starttls_only_in_plaintext() {
+        let policy = TlsMode::StartTls(TlsPolicy::Opportunistic);
+        for (encrypted, want_starttls) in [(false, true), (true, false)] {
+            let mut c = client(policy);
+            let reply = Reply::new(ReplyCode::OK, &[b"mx", b"STARTTLS"]).unwrap();
+            c.caps = Capabilities::from(reply);
+            c.phase = Phase::Setup(Setup::start(encrypted));
+            c.after_hello();
+            let chose = match &c.phase {
+                Phase::Setup(s) => matches!(s.next, Some(SetupCmd::StartTls)),
+                _ => false,
+            };
+            assert_eq!(chose, want_starttls, "encrypted: {encrypted}");
+            assert_eq!(c.is_encrypted(), encrypted);
+        }
+    }
+
+    /// RFC 5321 §4.1.4 (ours: always): a failed transaction owes an RSET until one goes
+    /// out; after QUIT nothing is owed, since no MAIL follows.
+    #[test]
+    fn an_rset_is_owed_until_sent_and_never_after_quit() {
+        let mut c = client(TlsMode::StartTls(TlsPolicy::Disabled));
+        c.phase = Phase::Ready {
+            link: Link::default(),
+            rset_owed: false,
+        };
+        assert!(!c.rset_owed());
+        c.owe_rset_after(TxnId(0));
+        assert!(c.rset_owed());
+        c.rset_sent();
+        assert!(!c.rset_owed());
+
+        c.owe_rset_after(TxnId(0));
+        c.quit_sent();
+        assert!(matches!(c.phase, Phase::Quitting(_)));
+        assert!(!c.rset_owed());
+    }
+
+    /// What the connection came to stays readable after the session ends, whichever
+    /// phase it ended in.
+    #[test]
+    fn the_link_outlives_the_session() {
+        let plain = Mechanism::new("PLAIN").unwrap();
+        let link = Link {
+            encrypted: true,
+            auth: Some(plain),
+        };
+        let mut c = client(TlsMode::StartTls(TlsPolicy::Disabled));
+        c.phase = Phase::Quitting(link);
+        c.close_with(None);
+        assert!(c.is_closed());
+        assert!(matches!(step(&mut c).1, Output::Closed(None)));
+        assert!(matches!(c.phase, Phase::Closed(l) if l == link));
+        assert!(c.is_encrypted());
+        assert_eq!(c.auth_mechanism(), Some(&plain));
+
+        // Implicit TLS, closed while waiting for the greeting: still encrypted.
+        let now = Instant::ZERO;
+        let mut c = client(TlsMode::Implicit);
+        let Output::StartTls(upgrade) = step(&mut c).1 else {
+            panic!("no handshake first");
+        };
+        assert!(!c.is_encrypted(), "before the handshake");
+        c.handle_tls_established(now, upgrade);
+        assert!(c.is_encrypted());
+        c.handle_eof(now);
+        assert!(c.is_closed() && c.is_encrypted());
+        assert_eq!(c.auth_mechanism(), None);
+    }
+
+    /// RFC 5321 §4.5.3.2.5: the data block timer covers each block, not the whole
+    /// content: every DATA chunk written starts it again, so a slow sender that keeps
+    /// writing is not timed out, and the end of data stops it.
+    #[test]
+    fn each_data_chunk_restarts_the_data_block_timer() {
+        use crate::command::{ForwardPath, ReversePath};
+        use crate::envelope::Envelope;
+        use core::time::Duration;
+
+        let t0 = Instant::ZERO;
+        let mut c = client(TlsMode::StartTls(TlsPolicy::Disabled));
+        let block = c.config.timeouts.data_block;
+        let env = Envelope::new(
+            ReversePath::new("a@example.com").unwrap(),
+            [ForwardPath::new("b@example.org").unwrap()],
+        );
+        let id = c.send(t0, env).unwrap();
+        dialogue(
+            &mut c,
+            t0,
+            &[
+                (b"220 mx\r\n", b"EHLO client.example\r\n"),
+                (b"250 mx\r\n", b"MAIL FROM:<a@example.com>\r\n"),
+                (b"250 ok\r\n", b"RCPT TO:<b@example.org>\r\n"),
+                (b"250 ok\r\n", b"DATA\r\n"),
+            ],
+        );
+        c.handle_input(t0, b"354 go\r\n");
+        assert!(matches!(step(&mut c).1, Output::SendBody { .. }));
+        assert_eq!(c.deadline(), Some(t0 + block), "from the 354");
+
+        let mut out = Vec::new();
+        let mut now = t0;
+        for _ in 0..3 {
+            now = now + (block - Duration::from_secs(1));
+            c.handle_timeout(now);
+            assert!(!c.is_closed(), "timed out while the content kept coming");
+            c.send_body(now, id, b"line\r\n", false, &mut out).unwrap();
+            assert_eq!(c.deadline(), Some(now + block), "restarted by the chunk");
+        }
+        c.send_body(now, id, b"", true, &mut out).unwrap();
+        let reply = c.config.timeouts.data_end;
+        assert_eq!(
+            c.deadline(),
+            Some(now + reply),
+            "the end of data's reply timer"
+        );
+    }
+
+    /// While AUTH is under way, Debug shows the exchange (mechanism, rounds, whether
+    /// `*` went out) for logs, and never the credentials it carries.
+    #[test]
+    fn debug_shows_the_auth_exchange_but_not_its_secrets() {
+        let now = Instant::ZERO;
+        let mut c = client(TlsMode::StartTls(TlsPolicy::Disabled));
+        c.config.allow_plaintext_auth = true;
+        c.config.credentials = Some(
+            crate::secret::Credentials::password("user", alloc::string::String::from("s3cret-pw"))
+                .unwrap(),
+        );
+        dialogue(
+            &mut c,
+            now,
+            &[
+                (b"220 mx\r\n", b"EHLO client.example\r\n"),
+                (b"250-mx\r\n250 AUTH LOGIN\r\n", b"AUTH LOGIN\r\n"),
+                (b"334 VXNlcm5hbWU6\r\n", b"dXNlcg==\r\n"),
+            ],
+        );
+
+        let debug = alloc::format!("{c:?}");
+        for part in ["AuthExchange", "LOGIN", "rounds: 1", "cancelled: false"] {
+            assert!(debug.contains(part), "{debug} lacks {part}");
+        }
+        assert!(!debug.contains("s3cret"), "{debug}");
     }
 }

@@ -49,9 +49,6 @@ pub(crate) struct Txn {
     pub rcpt_replies: usize,
     /// Indices of accepted recipients, in RCPT order (LMTP final replies follow it).
     pub accepted: Vec<usize>,
-    /// The server said "too many recipients" (RFC 5321 §4.5.3.1.10): the RCPTs not yet
-    /// sent are reported not attempted instead.
-    pub too_many: bool,
     /// LMTP final replies received so far.
     pub finals: usize,
     /// Replies still owed for this transaction.
@@ -75,7 +72,6 @@ impl Txn {
             framing: None,
             rcpt_replies: 0,
             accepted: Vec::new(),
-            too_many: false,
             finals: 0,
             outstanding: 0,
             failure: None,
