@@ -24,8 +24,9 @@ pub enum TlsPolicy {
 /// How the connection is protected.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum TlsMode {
-    /// The connection is already encrypted when the session starts (RFC 8314 implicit
-    /// TLS, port 465): the adapter completed the handshake before the greeting.
+    /// TLS from the first byte (RFC 8314 implicit TLS, port 465): the client's first
+    /// output is [`Output::StartTls`](crate::Output::StartTls), before it reads the
+    /// greeting, and the caller hands back the handshake's outcome as for STARTTLS.
     Implicit,
     /// Cleartext at first, upgraded with STARTTLS according to the policy.
     StartTls(TlsPolicy),
