@@ -13,7 +13,7 @@ use smtp_blocking::{
 use smtp_testkit::dkim::{
     assert_signed_delivery, assert_stored_verifies, awkward_message, test_signer, DOMAIN,
 };
-use smtp_testkit::interop::{unique, ClientTap, Listener, TestServers};
+use smtp_testkit::interop::{assert_bcc_not_written, unique, ClientTap, Listener, TestServers};
 
 const FROM: &str = "sender@example.org";
 const SELECTOR: &str = "blocking";
@@ -100,6 +100,47 @@ fn every_send_path_and_the_pool_sign() {
     let r = pool.send(env(5), msgs[5].clone()).unwrap();
     assert!(r.report.all_delivered(), "{r:?}");
     pool.close();
+    let refs: Vec<&str> = rcpts.iter().map(String::as_str).collect();
+    for stored in s.postfix_messages(&refs) {
+        assert_stored_verifies(&stored, DOMAIN, SELECTOR, &record);
+    }
+}
+
+/// `send_mail` on a connection and on a pool: the envelope derived from the header (the
+/// Bcc recipient included), no Bcc field on the wire, and what Postfix stored for every
+/// recipient signed and verifying: the Bcc field goes before signing.
+#[test]
+fn send_mail_signs_what_it_derives_and_writes_no_bcc() {
+    let s = TestServers::get();
+    let signer = signer("ed25519.pem");
+    let record = signer.dns_record();
+    let rcpts: Vec<String> = ["mail-to", "mail-bcc", "pool-to", "pool-bcc"]
+        .iter()
+        .map(|t| rcpt(t))
+        .collect();
+    let with_bcc = |to: &str, bcc: &str| {
+        let mut m = format!("Bcc: {bcc}\n").into_bytes();
+        m.extend(awkward_message(FROM, to, "send_mail"));
+        m
+    };
+    let postfix = s.addr(Listener::Postfix);
+    let (conn_tap, pool_tap) = (ClientTap::start(postfix), ClientTap::start(postfix));
+    // Cleartext, so that the taps see what was written.
+    let b = |port| builder(&s, port, signer.clone()).starttls(TlsPolicy::Disabled);
+    {
+        let mut conn = b(conn_tap.addr().port()).connect().expect("connect");
+        let report = conn.send_mail(with_bcc(&rcpts[0], &rcpts[1])).unwrap();
+        assert!(report.all_delivered(), "{report:?}");
+        conn.quit().unwrap();
+        let mut config = PoolConfig::default();
+        config.max_connections = 1;
+        let pool = Pool::new(b(pool_tap.addr().port()), config);
+        let r = pool.send_mail(with_bcc(&rcpts[2], &rcpts[3])).unwrap();
+        assert!(r.report.all_delivered(), "{r:?}");
+        pool.close();
+    }
+    assert_bcc_not_written(&conn_tap.sent(), &[&rcpts[1]]);
+    assert_bcc_not_written(&pool_tap.sent(), &[&rcpts[3]]);
     let refs: Vec<&str> = rcpts.iter().map(String::as_str).collect();
     for stored in s.postfix_messages(&refs) {
         assert_stored_verifies(&stored, DOMAIN, SELECTOR, &record);
