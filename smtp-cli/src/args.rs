@@ -10,17 +10,51 @@ use clap::{Parser, ValueEnum};
 #[command(name = "smtp-send", version, about, max_term_width = 100)]
 pub(crate) struct Args {
     /// The server: HOST, HOST:PORT, `[IPv6]:PORT`, or (LMTP) the path of a Unix socket
-    /// (starting with `/` or `unix:`).
+    /// (starting with `/` or `unix:`). Needed here or in the account.
     #[arg(long, value_name = "HOST[:PORT]")]
-    pub server: String,
+    pub server: Option<String>,
 
     /// The envelope sender (MAIL FROM); `<>` or an empty string for the null path.
+    /// Needed here or as the account's `from`; it also picks the account whose `from`
+    /// it is.
     #[arg(long, value_name = "ADDR")]
-    pub from: String,
+    pub from: Option<String>,
 
     /// An envelope recipient (RCPT TO); repeat for several.
-    #[arg(long, value_name = "ADDR", required = true)]
+    #[arg(long, value_name = "ADDR")]
     pub to: Vec<String>,
+
+    /// The configuration file (TOML) of the accounts; default
+    /// `$XDG_CONFIG_HOME/smtp-send/config.toml`, else `/etc/smtp-send.toml`.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Use this account of the configuration file. Its keys fill what the command line
+    /// leaves unset.
+    #[arg(long, value_name = "NAME")]
+    pub account: Option<String>,
+
+    /// Behave as sendmail: the message on standard input, sendmail's options (`-t`,
+    /// `-f`, `-i` ...). Also when invoked by the name `sendmail`.
+    #[arg(long)]
+    pub sendmail: bool,
+
+    /// DSN: when to notify the sender (RFC 3461): `never`, or a comma-separated list of
+    /// `success`, `failure`, `delay`. Sendmail mode: `-N`.
+    #[arg(long, value_name = "WHEN")]
+    pub notify: Option<String>,
+
+    /// DSN: what a notice returns, `full` or `hdrs`. Sendmail mode: `-R`.
+    #[arg(long, value_name = "WHAT")]
+    pub ret: Option<String>,
+
+    /// DSN: the envelope identifier. Sendmail mode: `-V`.
+    #[arg(long, value_name = "ID")]
+    pub envid: Option<String>,
+
+    /// The account's `password_command` (never from the command line).
+    #[arg(skip)]
+    pub password_command: Option<String>,
 
     /// Send this file's bytes as the message (`-`: standard input). Line ends are
     /// normalised and dot-stuffing is done on the wire.
@@ -94,24 +128,19 @@ pub(crate) struct Args {
     pub auth_user: Option<String>,
 
     /// Read the password from this environment variable.
-    #[arg(long, value_name = "VAR", requires = "auth_user", conflicts_with_all = ["auth_password_file", "xoauth2_token_env"])]
+    #[arg(long, value_name = "VAR", conflicts_with_all = ["auth_password_file", "xoauth2_token_env"])]
     pub auth_password_env: Option<String>,
 
     /// Read the password from this file (its first line).
-    #[arg(
-        long,
-        value_name = "FILE",
-        requires = "auth_user",
-        conflicts_with = "xoauth2_token_env"
-    )]
+    #[arg(long, value_name = "FILE", conflicts_with = "xoauth2_token_env")]
     pub auth_password_file: Option<PathBuf>,
 
     /// Authenticate with XOAUTH2, the OAuth 2.0 access token from this variable.
-    #[arg(long, value_name = "VAR", requires = "auth_user")]
+    #[arg(long, value_name = "VAR")]
     pub xoauth2_token_env: Option<String>,
 
     /// Use this SASL mechanism only (PLAIN, LOGIN, CRAM-MD5, XOAUTH2, OAUTHBEARER).
-    #[arg(long, value_name = "NAME", requires = "auth_user")]
+    #[arg(long, value_name = "NAME")]
     pub auth_mech: Option<String>,
 
     /// Allow credentials on a session that is not encrypted.

@@ -6,10 +6,12 @@
 
 mod adapter;
 mod args;
+mod config;
 mod dkim;
 mod exit;
 mod message;
 mod output;
+mod sendmail;
 mod session;
 mod tls;
 mod transcript;
@@ -21,15 +23,24 @@ use std::time::Duration;
 
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use smtp_proto::command::{EhloName, ForwardPath, Mechanism, ReversePath};
+use smtp_proto::command::{EhloName, EnvId, ForwardPath, Mechanism, Notify, Ret, ReversePath};
 use smtp_proto::{Config, Credentials, Timeouts, TlsMode, TlsPolicy};
 
 use args::{Args, Runtime, StartTls};
 use exit::{ExitStatus, Failure};
-use session::{Outcome, Plan, Progress, Server};
+use sendmail::args::SendmailArgs;
+use session::{Dsn, Outcome, Plan, Progress, Server};
 
 fn main() -> ExitCode {
-    let args = match Args::try_parse() {
+    let argv: Vec<String> = std::env::args_os()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let parsed = if sendmail::invoked(&argv) {
+        sendmail::command_line(&argv).map(|(a, sm)| (a, Some(sm)))
+    } else {
+        Args::try_parse_from(&argv).map(|a| (a, None))
+    };
+    let (args, sm) = match parsed {
         Ok(a) => a,
         Err(e) => {
             let _ = e.print();
@@ -40,18 +51,22 @@ fn main() -> ExitCode {
             });
         }
     };
-    ExitCode::from(run(args))
+    ExitCode::from(run(args, sm.as_ref()))
 }
 
 fn say(line: &str) {
     let _ = writeln!(std::io::stderr().lock(), "smtp-send: {line}");
 }
 
-fn run(args: Args) -> ExitStatus {
+fn run(mut args: Args, sm: Option<&SendmailArgs>) -> ExitStatus {
     if args.transcript {
         transcript::install(args.transcript_body);
     }
-    let plan = match plan(&args) {
+    let message = match setup(&mut args, sm) {
+        Ok(m) => m,
+        Err(f) => return finish(&args, &Outcome::default(), Some(f)),
+    };
+    let plan = match plan(&args, message) {
         Ok(p) => p,
         Err(f) => return finish(&args, &Outcome::default(), Some(f)),
     };
@@ -78,6 +93,38 @@ fn run(args: Args) -> ExitStatus {
     finish(&args, &outcome, failure)
 }
 
+/// Sendmail mode's options and message, and the account, into `args`; the message of
+/// sendmail mode (read from standard input) is returned.
+fn setup(args: &mut Args, sm: Option<&SendmailArgs>) -> Result<Option<Vec<u8>>, Failure> {
+    let mut message = None;
+    if let Some(sm) = sm {
+        for w in &sm.warnings {
+            say(&format!("warning: {w}"));
+        }
+        sendmail::into_args(args, sm);
+        message = Some(sendmail::read_stdin(sm)?);
+    }
+    if let Some(path) = config::locate(args.config.as_deref()) {
+        let file = config::load(&path)?;
+        let sender = args
+            .from
+            .clone()
+            .or_else(|| message.as_deref().and_then(sendmail::header_sender));
+        let chosen = file.choose(args.account.as_deref(), sender.as_deref())?;
+        config::apply(args, &chosen.account);
+    } else if let Some(name) = &args.account {
+        return Err(Failure::Usage(format!(
+            "--account {name:?}: no configuration file (--config, \
+             $XDG_CONFIG_HOME/smtp-send/config.toml or {})",
+            config::SYSTEM_FILE
+        )));
+    }
+    match (sm, message) {
+        (Some(sm), Some(m)) => sendmail::prepare(args, sm, m).map(Some),
+        _ => Ok(None),
+    }
+}
+
 /// Prints the result and returns the exit status.
 fn finish(args: &Args, outcome: &Outcome, failure: Option<Failure>) -> ExitStatus {
     let status = exit::status(failure.as_ref(), &outcome.reports, args.repeat as usize);
@@ -90,7 +137,7 @@ fn finish(args: &Args, outcome: &Outcome, failure: Option<Failure>) -> ExitStatu
     }
     if args.json {
         let v = output::json(
-            &output::escaped(&args.server),
+            &output::escaped(args.server.as_deref().unwrap_or_default()),
             &args.to,
             outcome,
             error,
@@ -151,7 +198,18 @@ fn env_secret(var: &str) -> Result<String, Failure> {
 /// The credentials of `--auth-*`; the secret never appears in an error.
 fn credentials(args: &Args) -> Result<Option<Credentials>, Failure> {
     let Some(user) = &args.auth_user else {
-        return Ok(None);
+        let password = [
+            (args.auth_password_env.is_some(), "--auth-password-env"),
+            (args.auth_password_file.is_some(), "--auth-password-file"),
+            (args.xoauth2_token_env.is_some(), "--xoauth2-token-env"),
+            (args.auth_mech.is_some(), "--auth-mech"),
+        ];
+        return match password.into_iter().find(|(given, _)| *given) {
+            Some((_, option)) => Err(Failure::Usage(format!(
+                "{option} needs --auth-user (or the account's user)"
+            ))),
+            None => Ok(None),
+        };
     };
     let bad = |e: smtp_proto::CredentialsError| Failure::Usage(format!("credentials: {e}"));
     if let Some(var) = &args.xoauth2_token_env {
@@ -166,6 +224,8 @@ fn credentials(args: &Args) -> Result<Option<Credentials>, Failure> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| Failure::Input(format!("cannot read {}: {e}", path.display())))?;
         text.lines().next().unwrap_or_default().to_owned()
+    } else if let Some(command) = &args.password_command {
+        config::password_from_command(command)?.0
     } else if std::io::stdin().is_terminal() {
         rpassword::prompt_password(format!("Password for {user}: "))
             .map_err(|e| Failure::Input(format!("cannot read the password: {e}")))?
@@ -181,11 +241,55 @@ fn credentials(args: &Args) -> Result<Option<Credentials>, Failure> {
         .map_err(bad)
 }
 
-/// Everything from the command line, checked, before any connection.
-fn plan(args: &Args) -> Result<Plan, Failure> {
-    let server = parse_server(&args.server)?;
-    let from = ReversePath::new(&args.from)
-        .map_err(|e| Failure::Data(format!("--from {:?}: {e}", args.from)))?;
+/// A value needed from the command line or the account.
+fn needed<'a>(value: &'a Option<String>, option: &str, key: &str) -> Result<&'a str, Failure> {
+    value
+        .as_deref()
+        .ok_or_else(|| Failure::Usage(format!("{option} is needed (or the account's {key})")))
+}
+
+/// `--notify`, `--ret`, `--envid` (sendmail's `-N`, `-R`, `-V`): RFC 3461's parameters.
+fn dsn(args: &Args) -> Result<Dsn, Failure> {
+    let bad = |option: &str, v: &str| Failure::Usage(format!("{option} {v:?}: see --help"));
+    let notify = match args.notify.as_deref() {
+        None => None,
+        Some(v) if v.eq_ignore_ascii_case("never") => Some(Notify::never()),
+        Some(v) => {
+            let mut on = [false; 3];
+            for word in v.split(',').map(str::trim) {
+                let i = ["success", "failure", "delay"]
+                    .iter()
+                    .position(|w| w.eq_ignore_ascii_case(word))
+                    .ok_or_else(|| bad("--notify", v))?;
+                on[i] = true;
+            }
+            Some(Notify::on(on[0], on[1], on[2]).ok_or_else(|| bad("--notify", v))?)
+        }
+    };
+    let ret = match args.ret.as_deref() {
+        None => None,
+        Some(v) if v.eq_ignore_ascii_case("full") => Some(Ret::Full),
+        Some(v) if v.eq_ignore_ascii_case("hdrs") => Some(Ret::Headers),
+        Some(v) => return Err(bad("--ret", v)),
+    };
+    let envid = args
+        .envid
+        .as_deref()
+        .map(|v| EnvId::new(v).map_err(|e| Failure::Usage(format!("--envid {v:?}: {e}"))))
+        .transpose()?;
+    Ok(Dsn { notify, ret, envid })
+}
+
+/// Everything from the command line, checked, before any connection. `message` is
+/// sendmail mode's (else the options say where it is).
+fn plan(args: &Args, message: Option<Vec<u8>>) -> Result<Plan, Failure> {
+    let server = parse_server(needed(&args.server, "--server", "server")?)?;
+    let from = needed(&args.from, "--from", "from")?;
+    if args.to.is_empty() {
+        return Err(Failure::Usage("--to is needed".into()));
+    }
+    let from =
+        ReversePath::new(from).map_err(|e| Failure::Data(format!("--from {from:?}: {e}")))?;
     let to = args
         .to
         .iter()
@@ -211,7 +315,11 @@ fn plan(args: &Args) -> Result<Plan, Failure> {
     };
     let timeout = seconds("--timeout", args.timeout)?;
     let connect_timeout = seconds("--connect-timeout", args.connect_timeout)?;
-    let message = message::load(args)?;
+    let dsn = dsn(args)?;
+    let message = match message {
+        Some(m) => m,
+        None => message::load(args)?,
+    };
     if let Some(offset) = message.iter().position(|&b| b == 0) {
         return Err(Failure::Data(format!(
             "the message has a NUL octet at offset {offset}"
@@ -246,6 +354,7 @@ fn plan(args: &Args) -> Result<Plan, Failure> {
         connect_timeout,
         from,
         to,
+        dsn,
         message,
         repeat: args.repeat as usize,
         concurrency: args.concurrency as usize,

@@ -20,11 +20,9 @@ pub(crate) fn load(args: &Args) -> Result<Vec<u8>, Failure> {
         || args.body.is_some()
         || !args.header.is_empty()
         || !args.attach.is_empty();
-    let mut builder = MessageBuilder::new().from(args.from.as_str()).to(args
-        .to
-        .iter()
-        .map(String::as_str)
-        .collect::<Vec<_>>());
+    let mut builder = MessageBuilder::new()
+        .from(args.from.as_deref().unwrap_or_default())
+        .to(args.to.iter().map(String::as_str).collect::<Vec<_>>());
     let host = local_host();
     let (subject, body) = if built {
         (args.subject.clone(), args.body.clone().unwrap_or_default())

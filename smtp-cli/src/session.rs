@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use smtp_proto::body::scan;
-use smtp_proto::command::{BodyType, ForwardPath, ReversePath};
-use smtp_proto::{Capabilities, Config, Envelope, Report};
+use smtp_proto::command::{BodyType, EnvId, ForwardPath, Notify, Ret, ReversePath};
+use smtp_proto::{Capabilities, Config, Envelope, Recipient, Report};
 
 use crate::adapter::{Adapter, Connection, Error};
 
@@ -35,6 +35,7 @@ pub(crate) struct Plan {
     pub connect_timeout: Option<Duration>,
     pub from: ReversePath,
     pub to: Vec<ForwardPath>,
+    pub dsn: Dsn,
     pub message: Vec<u8>,
     pub repeat: usize,
     /// Connections of the pool `--repeat` goes through (1: the one connection).
@@ -81,6 +82,14 @@ impl Plan {
         settings.config = self.config.clone();
         settings
     }
+}
+
+/// The DSN parameters asked for (RFC 3461): NOTIFY for every recipient, RET, ENVID.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Dsn {
+    pub notify: Option<Notify>,
+    pub ret: Option<Ret>,
+    pub envid: Option<EnvId>,
 }
 
 /// What the session said about itself once set up.
@@ -149,9 +158,18 @@ fn envelope(plan: &Plan, caps: &Capabilities) -> Envelope {
         .filter_map(|sep| plan.message.windows(sep.len()).position(|w| w == *sep))
         .min()
         .unwrap_or(plan.message.len());
-    let mut env = Envelope::new(plan.from.clone(), plan.to.clone())
+    let recipients = plan.to.iter().map(|to| {
+        let r = Recipient::new(to.clone());
+        match plan.dsn.notify {
+            Some(n) => r.notify(n),
+            None => r,
+        }
+    });
+    let mut env = Envelope::new(plan.from.clone(), recipients)
         .body(body)
         .size(s.normalized_len);
+    env.ret = plan.dsn.ret;
+    env.envid = plan.dsn.envid.clone();
     env.smtputf8 = !plan.message[..header_end].is_ascii() && caps.smtputf8();
     env
 }

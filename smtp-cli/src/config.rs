@@ -1,0 +1,467 @@
+//! Accounts: a TOML file (`--config FILE`, else `$XDG_CONFIG_HOME/smtp-send/config.toml`,
+//! else `/etc/smtp-send.toml`) with a `[defaults]` table and `[accounts.NAME]` tables.
+//! One account is picked (`--account`, else the one whose `from` is the sender's
+//! address, else `default = "NAME"` or the account named `default`), laid over the
+//! defaults, and fills what the command line left unset: flags always win.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::args::{Args, StartTls};
+use crate::exit::Failure;
+
+/// The system-wide file, used when the user has none.
+pub(crate) const SYSTEM_FILE: &str = "/etc/smtp-send.toml";
+
+/// `tls`.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum TlsKey {
+    /// STARTTLS (policy: the `starttls` key).
+    StartTls,
+    /// Implicit TLS (RFC 8314), as `--tls`.
+    Implicit,
+    /// Cleartext, as `--starttls never`.
+    None,
+}
+
+/// `starttls`.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum StartTlsKey {
+    /// As `--starttls required`.
+    Required,
+    /// As `--starttls opportunistic`.
+    Opportunistic,
+}
+
+/// The keys of `[defaults]` and of an account (`default` only in `[defaults]`).
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Account {
+    pub server: Option<String>,
+    pub tls: Option<TlsKey>,
+    pub starttls: Option<StartTlsKey>,
+    pub ca_file: Option<PathBuf>,
+    pub user: Option<String>,
+    pub auth: Option<String>,
+    pub password_env: Option<String>,
+    pub password_file: Option<PathBuf>,
+    /// A shell command whose standard output is the password (msmtp's `passwordeval`).
+    pub password_command: Option<String>,
+    pub ehlo: Option<String>,
+    pub lmtp: Option<bool>,
+    pub timeout: Option<f64>,
+    pub proxy: Option<String>,
+    pub from: Option<String>,
+    pub queue: Option<PathBuf>,
+    /// `[defaults]` only: the account used when none is picked.
+    pub default: Option<String>,
+}
+
+impl Account {
+    /// This account's keys, and `base`'s where this one has none.
+    fn over(self, base: &Account) -> Account {
+        macro_rules! or {
+            ($($key:ident),*) => { Account { $($key: self.$key.or_else(|| base.$key.clone()),)* } };
+        }
+        or!(
+            server,
+            tls,
+            starttls,
+            ca_file,
+            user,
+            auth,
+            password_env,
+            password_file,
+            password_command,
+            ehlo,
+            lmtp,
+            timeout,
+            proxy,
+            from,
+            queue,
+            default
+        )
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    #[serde(default)]
+    defaults: Account,
+    #[serde(default)]
+    accounts: BTreeMap<String, Account>,
+}
+
+/// A configuration file, read and checked.
+#[derive(Debug)]
+pub(crate) struct Config {
+    path: PathBuf,
+    /// The system file: its password file may be readable by group (msmtp's convention
+    /// of a `mail` group), not by others.
+    system: bool,
+    file: File,
+}
+
+/// The chosen account, laid over the defaults.
+#[derive(Debug, Default, PartialEq)]
+pub(crate) struct Chosen {
+    /// Its name (`None`: the defaults alone).
+    pub name: Option<String>,
+    /// Its keys.
+    pub account: Account,
+}
+
+impl fmt::Display for Chosen {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.name {
+            Some(n) => write!(f, "account {n:?}"),
+            None => f.write_str("[defaults]"),
+        }
+    }
+}
+
+/// Where the configuration is: `explicit` (`--config`), else the user's file, else the
+/// system's; `None` when no file exists (and none was named).
+pub(crate) fn locate(explicit: Option<&Path>) -> Option<PathBuf> {
+    if let Some(p) = explicit {
+        return Some(p.to_owned());
+    }
+    let user_dir = std::env::var_os("XDG_CONFIG_HOME")
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")));
+    let user = user_dir.map(|d| d.join("smtp-send").join("config.toml"));
+    user.into_iter()
+        .chain([PathBuf::from(SYSTEM_FILE)])
+        .find(|p| p.exists())
+}
+
+/// Reads and checks the file at `path`.
+pub(crate) fn load(path: &Path) -> Result<Config, Failure> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Failure::Input(format!("cannot read {}: {e}", path.display())))?;
+    let file: File = toml::from_str(&text).map_err(|e| {
+        let hint = if e.message().contains("unknown field `password`") {
+            " (no password in the file: use password_file, password_env or password_command)"
+        } else {
+            ""
+        };
+        Failure::Usage(format!("{}: {}{hint}", path.display(), e.message().trim()))
+    })?;
+    for (name, a) in &file.accounts {
+        if a.default.is_some() {
+            return Err(Failure::Usage(format!(
+                "{}: `default` belongs in [defaults], not in [accounts.{name}]",
+                path.display()
+            )));
+        }
+    }
+    let system = path == Path::new(SYSTEM_FILE);
+    Ok(Config {
+        path: path.to_owned(),
+        system,
+        file,
+    })
+}
+
+impl Config {
+    /// The account to use: `name` (`--account`), else the one whose `from` is `sender`
+    /// (any case), else the default one, else the defaults alone.
+    pub(crate) fn choose(
+        &self,
+        name: Option<&str>,
+        sender: Option<&str>,
+    ) -> Result<Chosen, Failure> {
+        let accounts = &self.file.accounts;
+        let defaults = &self.file.defaults;
+        let by_from = || {
+            let sender = sender?;
+            accounts.iter().find(|(_, a)| {
+                a.from
+                    .as_deref()
+                    .is_some_and(|f| f.eq_ignore_ascii_case(sender))
+            })
+        };
+        let named = |n: &str, why: &str| {
+            accounts.get_key_value(n).ok_or_else(|| {
+                Failure::Usage(format!("{}: no account {n:?} ({why})", self.path.display()))
+            })
+        };
+        let found = if let Some(n) = name {
+            Some(named(n, "--account")?)
+        } else if let Some(found) = by_from() {
+            Some(found)
+        } else if let Some(n) = &defaults.default {
+            Some(named(n, "default in [defaults]")?)
+        } else {
+            accounts.get_key_value("default")
+        };
+        let chosen = match found {
+            Some((n, a)) => Chosen {
+                name: Some(n.clone()),
+                account: a.clone().over(defaults),
+            },
+            None => Chosen {
+                name: None,
+                account: defaults.clone(),
+            },
+        };
+        self.check_unsupported(&chosen)?;
+        if let Some(p) = &chosen.account.password_file {
+            check_private(p, self.system)?;
+        }
+        Ok(chosen)
+    }
+
+    /// Keys parsed but not acted on yet: an error, not a silent change of behaviour.
+    fn check_unsupported(&self, chosen: &Chosen) -> Result<(), Failure> {
+        let a = &chosen.account;
+        for (key, set) in [("proxy", a.proxy.is_some()), ("queue", a.queue.is_some())] {
+            if set {
+                return Err(Failure::Usage(format!(
+                    "{}: {chosen}: the `{key}` key is not supported yet",
+                    self.path.display()
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A password file must not be readable by others, nor (a user's) by its group: a
+/// password anyone on the machine can read is no secret (as msmtp refuses it).
+pub(crate) fn check_private(path: &Path, system: bool) -> Result<(), Failure> {
+    use std::os::unix::fs::PermissionsExt;
+    let meta = std::fs::metadata(path)
+        .map_err(|e| Failure::Input(format!("cannot read {}: {e}", path.display())))?;
+    let mode = meta.permissions().mode();
+    let (mask, who) = if system {
+        (0o004, "others")
+    } else {
+        (0o044, "its group or others")
+    };
+    if mode & mask != 0 {
+        return Err(Failure::Usage(format!(
+            "{} holds a password and is readable by {who} (mode {:o}): \
+             refusing to use it; run chmod {} {}",
+            path.display(),
+            mode & 0o777,
+            if system { "o-r" } else { "go-r" },
+            path.display()
+        )));
+    }
+    Ok(())
+}
+
+/// A password read from `password_command`: never shown.
+pub(crate) struct Secret(pub String);
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+/// Runs `command` with `sh -c` and returns its standard output less the trailing line
+/// end. Its standard error goes to ours; its output is never printed.
+pub(crate) fn password_from_command(command: &str) -> Result<Secret, Failure> {
+    let out = std::process::Command::new("sh")
+        .args(["-c", command])
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .map_err(|e| Failure::Input(format!("cannot run password_command: {e}")))?;
+    if !out.status.success() {
+        return Err(Failure::Input(format!(
+            "password_command failed ({})",
+            out.status
+        )));
+    }
+    let mut text = String::from_utf8(out.stdout)
+        .map_err(|_| Failure::Input("password_command's output is not UTF-8".into()))?;
+    if text.ends_with('\n') {
+        text.pop();
+        if text.ends_with('\r') {
+            text.pop();
+        }
+    }
+    Ok(Secret(text))
+}
+
+/// Fills what the command line left unset in `args` from `account`.
+pub(crate) fn apply(args: &mut Args, account: &Account) {
+    let a = account;
+    fill(&mut args.server, &a.server);
+    fill(&mut args.from, &a.from);
+    fill(&mut args.ca_file, &a.ca_file);
+    fill(&mut args.auth_mech, &a.auth);
+    fill(&mut args.ehlo, &a.ehlo);
+    fill(&mut args.timeout, &a.timeout);
+    if a.lmtp == Some(true) {
+        args.lmtp = true;
+    }
+    if !args.tls && args.starttls.is_none() {
+        match a.tls {
+            Some(TlsKey::Implicit) => args.tls = true,
+            Some(TlsKey::None) => args.starttls = Some(StartTls::Never),
+            Some(TlsKey::StartTls) | None => {
+                args.starttls = a.starttls.map(|s| match s {
+                    StartTlsKey::Required => StartTls::Required,
+                    StartTlsKey::Opportunistic => StartTls::Opportunistic,
+                });
+            }
+        }
+    }
+    // The user and the password come together: a user of the command line does not
+    // take the account's password.
+    if args.auth_user.is_none() {
+        fill(&mut args.auth_user, &a.user);
+        let given = args.auth_password_env.is_some()
+            || args.auth_password_file.is_some()
+            || args.xoauth2_token_env.is_some();
+        if !given {
+            fill(&mut args.auth_password_env, &a.password_env);
+            fill(&mut args.auth_password_file, &a.password_file);
+            fill(&mut args.password_command, &a.password_command);
+        }
+    }
+}
+
+fn fill<T: Clone>(flag: &mut Option<T>, key: &Option<T>) {
+    if flag.is_none() {
+        flag.clone_from(key);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    fn config(text: &str) -> Config {
+        Config {
+            path: "test.toml".into(),
+            system: false,
+            file: toml::from_str(text).unwrap(),
+        }
+    }
+
+    const FILE: &str = r#"
+        [defaults]
+        server = "mx.example:587"
+        timeout = 30.0
+        default = "home"
+
+        [accounts.home]
+        from = "me@home.example"
+        user = "me"
+
+        [accounts.work]
+        server = "smtp.work.example"
+        from = "Me@Work.example"
+        lmtp = true
+    "#;
+
+    #[test]
+    fn account_by_name_over_the_defaults() {
+        let c = config(FILE).choose(Some("work"), None).unwrap();
+        assert_eq!(c.name.as_deref(), Some("work"));
+        assert_eq!(c.account.server.as_deref(), Some("smtp.work.example"));
+        assert_eq!(c.account.timeout, Some(30.0), "from [defaults]");
+        assert_eq!(c.account.lmtp, Some(true));
+        assert!(config(FILE).choose(Some("nope"), None).is_err());
+    }
+
+    #[test]
+    fn account_by_sender_address_any_case() {
+        let c = config(FILE).choose(None, Some("me@work.EXAMPLE")).unwrap();
+        assert_eq!(c.name.as_deref(), Some("work"));
+        let c = config(FILE).choose(None, Some("other@x")).unwrap();
+        assert_eq!(c.name.as_deref(), Some("home"), "default = \"home\"");
+    }
+
+    #[test]
+    fn the_account_named_default_else_the_defaults_alone() {
+        let c = config("[accounts.default]\nserver = \"a\"\n[accounts.b]\nserver = \"b\"")
+            .choose(None, None)
+            .unwrap();
+        assert_eq!(c.name.as_deref(), Some("default"));
+        let c = config("[defaults]\nserver = \"d\"\n[accounts.b]\nserver = \"b\"")
+            .choose(None, None)
+            .unwrap();
+        assert_eq!(c.name, None);
+        assert_eq!(c.account.server.as_deref(), Some("d"));
+    }
+
+    #[test]
+    fn proxy_and_queue_are_refused_not_ignored() {
+        for key in ["proxy = \"socks5://h:1080\"", "queue = \"/var/spool/x\""] {
+            let e = config(&format!("[defaults]\n{key}")).choose(None, None);
+            let e = e.unwrap_err().to_string();
+            assert!(e.contains("not supported yet"), "{e}");
+        }
+    }
+
+    /// A fresh directory of this test process.
+    fn scratch(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("smtp-send-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn unknown_keys_and_a_password_key_are_refused() {
+        let dir = scratch("cfg");
+        let p = dir.join("c.toml");
+        std::fs::write(&p, "[defaults]\npassword = \"x\"\n").unwrap();
+        let e = load(&p).unwrap_err().to_string();
+        assert!(
+            e.contains("password_command") && !e.contains("\"x\""),
+            "{e}"
+        );
+        std::fs::write(&p, "[accounts.a]\nservr = \"x\"\n").unwrap();
+        assert!(load(&p).is_err());
+        std::fs::write(&p, "[accounts.a]\ndefault = \"a\"\n").unwrap();
+        assert!(load(&p).is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_password_file_readable_by_others_is_refused_by_group_only_for_a_user() {
+        let dir = scratch("pw");
+        let p = dir.join("pw");
+        std::fs::write(&p, "secret\n").unwrap();
+        let mode = |m: u32| std::fs::set_permissions(&p, std::fs::Permissions::from_mode(m));
+        mode(0o600).unwrap();
+        assert!(check_private(&p, false).is_ok());
+        assert!(check_private(&p, true).is_ok());
+        mode(0o640).unwrap();
+        let e = check_private(&p, false).unwrap_err().to_string();
+        assert!(
+            e.contains("readable by its group or others") && !e.contains("secret"),
+            "{e}"
+        );
+        assert!(
+            check_private(&p, true).is_ok(),
+            "the system's: group may read"
+        );
+        mode(0o604).unwrap();
+        assert!(check_private(&p, false).is_err());
+        assert!(check_private(&p, true).is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn password_command_output_less_its_line_end_and_never_in_debug() {
+        let s = password_from_command("printf 'pa ss\\n'").unwrap();
+        assert_eq!(s.0, "pa ss");
+        assert!(!format!("{s:?}").contains("pa ss"));
+        assert!(password_from_command("exit 3").is_err());
+    }
+}
