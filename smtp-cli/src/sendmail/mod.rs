@@ -6,6 +6,7 @@
 
 pub(crate) mod args;
 mod input;
+mod qualify;
 
 use std::borrow::Cow;
 
@@ -92,8 +93,13 @@ pub(crate) fn prepare(
     message: Vec<u8>,
 ) -> Result<Vec<u8>, Failure> {
     let host = crate::message::local_host();
+    // Cron's `root`: a bare name is a local user, as sendmail takes it.
+    let message = qualify::header(&message, &host);
+    for to in &mut args.to {
+        *to = qualify::address(to, &host);
+    }
     let sender = match (&args.from, header_sender(&message)) {
-        (Some(f), _) => f.clone(),
+        (Some(f), _) => qualify::address(f, &host),
         (None, Some(h)) => h,
         (None, None) => {
             let user = std::env::var("USER")
