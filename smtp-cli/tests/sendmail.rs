@@ -51,6 +51,18 @@ fn text(m: &MessageRecord) -> String {
     String::from_utf8_lossy(&m.content).into_owned()
 }
 
+/// cronie's command line.
+const CRONIE: &[&str] = &[
+    "-FCronDaemon",
+    "-i",
+    "-odi",
+    "-oem",
+    "-oi",
+    "-t",
+    "-f",
+    "root",
+];
+
 /// The test: `-t -i -f me@z` delivers to To and Bcc, without the Bcc field,
 /// the body whole (the lone dot is content, dot-stuffed on the wire).
 #[test]
@@ -92,20 +104,7 @@ fn every_invocation_of_the_callers_table_delivers() {
             &["-FCronDaemon", "-i", "-B8BITMIME", "-oem", "root"],
             &["root@"],
         ),
-        (
-            "cronie",
-            &[
-                "-FCronDaemon",
-                "-i",
-                "-odi",
-                "-oem",
-                "-oi",
-                "-t",
-                "-f",
-                "root",
-            ],
-            &["to@example.net"],
-        ),
+        ("cronie", CRONIE, &["to@example.net"]),
         (
             "systemd-cron",
             &["-i", "-B", "8BITMIME", "user"],
@@ -159,19 +158,7 @@ fn every_invocation_of_the_callers_table_delivers() {
 #[test]
 fn cron_bare_names_are_qualified_in_envelope_and_header() {
     let sink = Sink::start().unwrap();
-    let mut cmd = sendmail(
-        &sink,
-        &[
-            "-FCronDaemon",
-            "-i",
-            "-odi",
-            "-oem",
-            "-oi",
-            "-t",
-            "-f",
-            "root",
-        ],
-    );
+    let mut cmd = sendmail(&sink, CRONIE);
     cmd.write_stdin("From: root (Cron Daemon)\nTo: root\nSubject: Cron <root@h> true\n\nout\n");
     run(cmd).expect(0);
     let m = only_message(&sink);

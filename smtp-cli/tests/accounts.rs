@@ -1,0 +1,267 @@
+//! Accounts end to end: the built `smtp-send` with a TOML configuration (by `--config`
+//! and at `$XDG_CONFIG_HOME/smtp-send/config.toml`) against smtp-sink. Which account
+//! was used shows in what the sink saw: the EHLO name, MAIL FROM, AUTH.
+
+mod common;
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use common::*;
+use smtp_sink::Sink;
+
+/// `[defaults]` naming the sink and two accounts, `home` the default.
+fn accounts(sink: &Sink, extra: &str) -> String {
+    format!(
+        r#"
+[defaults]
+server = "127.0.0.1:{port}"
+tls = "none"
+default = "home"
+
+[accounts.home]
+from = "home@example.org"
+ehlo = "home.example"
+
+[accounts.work]
+from = "Work@Example.org"
+ehlo = "work.example"
+
+[accounts.closed]
+server = "127.0.0.1:1"
+from = "closed@example.org"
+{extra}
+"#,
+        port = sink.port()
+    )
+}
+
+/// `smtp-send --config FILE` plus `args`, with no other configuration in reach.
+fn with_config(config: &Path, args: &[&str]) -> Command {
+    let mut cmd = Command::cargo_bin("smtp-send").expect("the smtp-send binary");
+    let home = temp_file("none", b"").with_file_name("");
+    cmd.env("XDG_CONFIG_HOME", &home)
+        .env("HOME", &home)
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .timeout(std::time::Duration::from_secs(60));
+    cmd
+}
+
+/// The EHLO name and the sender of the sink's only message.
+fn seen(sink: &Sink) -> (String, String) {
+    let messages = sink.messages();
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    let m = &messages[0];
+    let conn = sink
+        .connections()
+        .into_iter()
+        .find(|c| c.id == m.connection)
+        .unwrap();
+    (conn.hello.unwrap_or_default(), m.from.as_str().to_owned())
+}
+
+fn config_file(text: &str) -> PathBuf {
+    temp_file("config.toml", text.as_bytes())
+}
+
+#[test]
+fn the_default_account_and_one_picked_by_account() {
+    let sink = Sink::start().unwrap();
+    let config = config_file(&accounts(&sink, ""));
+    run(with_config(&config, &["--to", "b@example.net"])).expect(0);
+    assert_eq!(
+        seen(&sink),
+        ("home.example".into(), "home@example.org".into())
+    );
+
+    let sink = Sink::start().unwrap();
+    let config = config_file(&accounts(&sink, ""));
+    run(with_config(
+        &config,
+        &["--account", "work", "--to", "b@example.net"],
+    ))
+    .expect(0);
+    assert_eq!(
+        seen(&sink),
+        ("work.example".into(), "Work@Example.org".into())
+    );
+
+    let out = run(with_config(
+        &config,
+        &["--account", "nope", "--to", "b@example.net"],
+    ));
+    assert!(out.expect(64).stderr.contains("no account \"nope\""));
+}
+
+/// `--from` (and `-f`) pick the account whose `from` it is, any case.
+#[test]
+fn the_sender_picks_the_account() {
+    let sink = Sink::start().unwrap();
+    let config = config_file(&accounts(&sink, ""));
+    let args = ["--from", "work@example.org", "--to", "b@example.net"];
+    run(with_config(&config, &args)).expect(0);
+    assert_eq!(seen(&sink).0, "work.example");
+
+    let sink = Sink::start().unwrap();
+    let config = config_file(&accounts(&sink, ""));
+    let mut cmd = with_config(
+        &config,
+        &["--sendmail", "-i", "-fwork@example.org", "b@x.example"],
+    );
+    cmd.write_stdin("Subject: s\n\nx\n");
+    run(cmd).expect(0);
+    assert_eq!(seen(&sink).0, "work.example");
+}
+
+/// In sendmail mode the message's `From:` picks the account when `-f` is not given.
+#[test]
+fn the_from_field_picks_the_account_in_sendmail_mode() {
+    let sink = Sink::start().unwrap();
+    let config = config_file(&accounts(&sink, ""));
+    let mut cmd = with_config(&config, &["--sendmail", "-t", "-i"]);
+    cmd.write_stdin("From: Me at work <work@example.org>\nTo: b@x.example\n\nx\n");
+    run(cmd).expect(0);
+    assert_eq!(
+        seen(&sink),
+        ("work.example".into(), "Work@Example.org".into())
+    );
+}
+
+/// An account's keys beat `[defaults]` (its own server, closed: 75), the defaults fill
+/// the rest, and flags beat both.
+#[test]
+fn defaults_merge_under_accounts_and_flags_override_both() {
+    let sink = Sink::start().unwrap();
+    let config = config_file(&accounts(&sink, ""));
+    run(with_config(
+        &config,
+        &["--account", "closed", "--to", "b@example.net"],
+    ))
+    .expect(75);
+    assert!(sink.messages().is_empty());
+
+    let server = format!("127.0.0.1:{}", sink.port());
+    let args = [
+        "--account",
+        "closed",
+        "--server",
+        &server,
+        "--ehlo",
+        "cli.example",
+        "--from",
+        "other@example.org",
+        "--to",
+        "b@example.net",
+    ];
+    run(with_config(&config, &args)).expect(0);
+    assert_eq!(
+        seen(&sink),
+        ("cli.example".into(), "other@example.org".into())
+    );
+}
+
+/// The file at `$XDG_CONFIG_HOME/smtp-send/config.toml` is read without `--config`.
+#[test]
+fn the_user_file_is_found_in_xdg_config_home() {
+    let sink = Sink::start().unwrap();
+    let file = temp_file("config.toml", accounts(&sink, "").as_bytes());
+    let xdg = file.with_file_name("xdg");
+    std::fs::create_dir_all(xdg.join("smtp-send")).unwrap();
+    std::fs::rename(&file, xdg.join("smtp-send/config.toml")).unwrap();
+    let mut cmd = Command::cargo_bin("smtp-send").unwrap();
+    cmd.env("XDG_CONFIG_HOME", &xdg)
+        .args(["--account", "work", "--to", "b@example.net"]);
+    run(cmd).expect(0);
+    assert_eq!(seen(&sink).0, "work.example");
+}
+
+/// `password_command`'s output (less its newline) is the password; it is never
+/// printed, not even with --transcript and --json.
+#[test]
+fn password_command_is_used_and_never_printed() {
+    let sink = Sink::builder().user("me", "s3cret-pw").start().unwrap();
+    let extra = "[accounts.auth]\nfrom = \"auth@example.org\"\nuser = \"me\"\npassword_command = \"printf 's3cret-pw\\\\n'\"\n";
+    let config = config_file(&accounts(&sink, extra));
+    let args = [
+        "--account",
+        "auth",
+        "--allow-plaintext-auth",
+        "--transcript",
+        "--json",
+        "--to",
+        "b@example.net",
+    ];
+    let out = run(with_config(&config, &args)).expect(0);
+    let conns = sink.connections();
+    let auth = conns[0].auth.as_ref().expect("authenticated");
+    assert_eq!(auth.user, "me");
+    assert!(
+        !out.stdout.contains("s3cret") && !out.stderr.contains("s3cret"),
+        "{out}"
+    );
+    let encoded = "czNjcmV0"; // base64 of the password's start, as AUTH PLAIN would show it
+    assert!(!out.stderr.contains(encoded), "{out}");
+
+    let extra = "[accounts.auth]\nfrom = \"auth@example.org\"\nuser = \"me\"\npassword_command = \"printf wrong\"\n";
+    let config = config_file(&accounts(&sink, extra));
+    run(with_config(&config, &args)).expect(77);
+}
+
+/// A password file readable by group or others is refused (64, with the fix), one
+/// readable only by its owner is used.
+#[test]
+fn a_password_file_readable_by_group_is_refused() {
+    let sink = Sink::builder().user("me", "pw-in-file").start().unwrap();
+    let pw = temp_file("pw", b"pw-in-file\n");
+    let extra = format!(
+        "[accounts.auth]\nfrom = \"auth@example.org\"\nuser = \"me\"\npassword_file = \"{}\"\n",
+        pw.display()
+    );
+    let config = config_file(&accounts(&sink, &extra));
+    let args = [
+        "--account",
+        "auth",
+        "--allow-plaintext-auth",
+        "--to",
+        "b@example.net",
+    ];
+    std::fs::set_permissions(&pw, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let out = run(with_config(&config, &args)).expect(64);
+    assert!(
+        out.stderr.contains("readable by its group or others"),
+        "{out}"
+    );
+    assert!(out.stderr.contains("chmod go-r"), "{out}");
+    assert!(sink.messages().is_empty());
+    std::fs::set_permissions(&pw, std::fs::Permissions::from_mode(0o600)).unwrap();
+    run(with_config(&config, &args)).expect(0);
+    assert_eq!(
+        sink.connections()
+            .last()
+            .unwrap()
+            .auth
+            .as_ref()
+            .unwrap()
+            .user,
+        "me"
+    );
+}
+
+/// `proxy` and `queue` are not acted on yet: an error (64), not a silent difference.
+#[test]
+fn proxy_and_queue_keys_are_refused_as_not_supported_yet() {
+    let sink = Sink::start().unwrap();
+    for key in ["proxy = \"socks5://127.0.0.1:1080\"", "queue = \"/tmp/q\""] {
+        let extra = format!("[accounts.x]\n{key}\n");
+        let config = config_file(&accounts(&sink, &extra));
+        let out = run(with_config(
+            &config,
+            &["--account", "x", "--to", "b@example.net"],
+        ));
+        assert!(out.expect(64).stderr.contains("not supported yet"));
+    }
+    assert!(sink.messages().is_empty());
+}
