@@ -355,7 +355,7 @@ mod tests {
     const FILE: &str = r#"
         [defaults]
         server = "mx.example:587"
-        timeout = 30.0
+        timeout = 30
         default = "home"
 
         [accounts.home]

@@ -101,6 +101,19 @@ fn setup(args: &mut Args, sm: Option<&SendmailArgs>) -> Result<Option<Vec<u8>>, 
         for w in &sm.warnings {
             say(&format!("warning: {w}"));
         }
+        // The message is standard input: an option that says otherwise would be lost.
+        let other = [
+            (args.data.is_some(), "--data"),
+            (args.subject.is_some(), "--subject"),
+            (args.body.is_some(), "--body"),
+            (!args.header.is_empty(), "--header"),
+            (!args.attach.is_empty(), "--attach"),
+        ];
+        if let Some((_, option)) = other.into_iter().find(|(given, _)| *given) {
+            return Err(Failure::Usage(format!(
+                "{option}: in sendmail mode the message is standard input"
+            )));
+        }
         sendmail::into_args(args, sm);
         message = Some(sendmail::read_stdin(sm)?);
     }

@@ -261,11 +261,13 @@ fn a_link_named_sendmail_is_sendmail_mode() {
 }
 
 /// Usage errors are 64 (sendmail's EX_USAGE): no recipient anywhere, a value missing,
-/// another mode than delivering a message. Nothing is sent.
+/// another mode than delivering a message, a message option (`--subject`) where the
+/// message is standard input. Nothing is sent.
 #[test]
 fn no_recipient_a_missing_value_or_another_mode_is_64() {
     let sink = Sink::start().unwrap();
-    for args in [&["-i"][..], &["-i", "-f"], &["-bp"]] {
+    let other_message = ["-i", "a@example.net", "--subject", "s"];
+    for args in [&["-i"][..], &["-i", "-f"], &["-bp"], &other_message] {
         let mut cmd = sendmail(&sink, args);
         cmd.write_stdin("Subject: s\n\nx\n");
         run(cmd).expect(64);
