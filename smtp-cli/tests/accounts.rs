@@ -265,3 +265,18 @@ fn proxy_and_queue_keys_are_refused_as_not_supported_yet() {
     }
     assert!(sink.messages().is_empty());
 }
+
+/// A password source without a user is refused (64) once the account had its say:
+/// clap no longer requires `--auth-user` at parse time, since the account may give it.
+#[test]
+fn a_password_without_a_user_is_64() {
+    let sink = Sink::start().unwrap();
+    let config = config_file(&accounts(&sink, ""));
+    let args = ["--auth-password-env", "X", "--to", "b@example.net"];
+    let out = run(with_config(&config, &args)).expect(64);
+    assert!(
+        out.stderr.contains("--auth-password-env needs --auth-user"),
+        "{out}"
+    );
+    assert!(sink.messages().is_empty());
+}
