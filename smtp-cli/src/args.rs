@@ -52,6 +52,11 @@ pub(crate) struct Args {
     #[arg(long, value_name = "ID")]
     pub envid: Option<String>,
 
+    /// Print what the server offers (capabilities, TLS version, the certificate's
+    /// subject, issuer and expiry) and exit; nothing is sent.
+    #[arg(long, conflicts_with_all = ["sendmail", "repeat", "data", "subject", "body", "header", "attach"])]
+    pub serverinfo: bool,
+
     /// The account's `password_command` (never from the command line).
     #[arg(skip)]
     pub password_command: Option<String>,

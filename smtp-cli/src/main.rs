@@ -12,6 +12,7 @@ mod exit;
 mod message;
 mod output;
 mod sendmail;
+mod serverinfo;
 mod session;
 mod tls;
 mod transcript;
@@ -70,6 +71,9 @@ fn run(mut args: Args, sm: Option<&SendmailArgs>) -> ExitStatus {
         Ok(p) => p,
         Err(f) => return finish(&args, &Outcome::default(), Some(f)),
     };
+    if args.serverinfo {
+        return serverinfo::run(&args, &plan);
+    }
     let bar = Bar::new(&args);
     let outcome = match args.runtime {
         Runtime::Blocking => session::run::<adapter::Blocking>(&plan, &bar),
@@ -297,14 +301,21 @@ fn dsn(args: &Args) -> Result<Dsn, Failure> {
 /// sendmail mode's (else the options say where it is).
 fn plan(args: &Args, message: Option<Vec<u8>>) -> Result<Plan, Failure> {
     let server = parse_server(needed(&args.server, "--server", "server")?)?;
-    let from = needed(&args.from, "--from", "from")?;
-    if args.to.is_empty() {
-        return Err(Failure::Usage("--to is needed".into()));
-    }
+    // --serverinfo sends nothing: the null path stands for the unused sender.
+    let (from, to) = if args.serverinfo {
+        (String::new(), Vec::new())
+    } else {
+        if args.to.is_empty() {
+            return Err(Failure::Usage("--to is needed".into()));
+        }
+        (
+            needed(&args.from, "--from", "from")?.to_owned(),
+            args.to.clone(),
+        )
+    };
     let from =
-        ReversePath::new(from).map_err(|e| Failure::Data(format!("--from {from:?}: {e}")))?;
-    let to = args
-        .to
+        ReversePath::new(&from).map_err(|e| Failure::Data(format!("--from {from:?}: {e}")))?;
+    let to = to
         .iter()
         .map(|a| ForwardPath::new(a).map_err(|e| Failure::Data(format!("--to {a:?}: {e}"))))
         .collect::<Result<Vec<_>, _>>()?;
@@ -318,19 +329,18 @@ fn plan(args: &Args, message: Option<Vec<u8>>) -> Result<Plan, Failure> {
         .as_deref()
         .map(|m| Mechanism::new(m).map_err(|e| Failure::Usage(format!("--auth-mech {m:?}: {e}"))))
         .transpose()?;
-    let tls_config = if let Some(path) = &args.ca_file {
-        Some(tls::trusting(path)?)
-    } else if args.insecure {
+    if args.insecure {
         say("warning: --insecure: the server's certificate is not verified");
-        Some(tls::insecure()?)
-    } else {
-        None
-    };
+    }
+    let seen = args.serverinfo.then(tls::Seen::default);
+    let verifier = tls::verifier(args.ca_file.as_deref(), args.insecure, seen.as_ref())?;
+    let tls_config = verifier.map(tls::config).transpose()?;
     let timeout = seconds("--timeout", args.timeout)?;
     let connect_timeout = seconds("--connect-timeout", args.connect_timeout)?;
     let dsn = dsn(args)?;
     let message = match message {
         Some(m) => m,
+        None if args.serverinfo => Vec::new(),
         None => message::load(args)?,
     };
     if let Some(offset) = message.iter().position(|&b| b == 0) {
@@ -364,6 +374,7 @@ fn plan(args: &Args, message: Option<Vec<u8>>) -> Result<Plan, Failure> {
         server,
         config,
         tls_config,
+        seen,
         connect_timeout,
         from,
         to,

@@ -32,6 +32,8 @@ pub(crate) struct Plan {
     /// The core's whole configuration (TLS mode, credentials, LMTP, timeouts ...).
     pub config: Config,
     pub tls_config: Option<Arc<rustls::ClientConfig>>,
+    /// `--serverinfo`: the server's certificate, once the handshake showed it.
+    pub seen: Option<crate::tls::Seen>,
     pub connect_timeout: Option<Duration>,
     pub from: ReversePath,
     pub to: Vec<ForwardPath>,
@@ -174,6 +176,25 @@ fn envelope(plan: &Plan, caps: &Capabilities) -> Envelope {
     env
 }
 
+fn info_of(conn: &impl Connection) -> Info {
+    Info {
+        tls: conn.tls_version(),
+        auth: conn.auth_mechanism().map(|m| m.as_str().to_owned()),
+        capabilities: keywords(conn.capabilities()),
+    }
+}
+
+/// `--serverinfo`: connects, notes what the session offers, QUITs. A failed QUIT is
+/// the second value (a warning: the information was had).
+pub(crate) fn info<A: Adapter>(plan: &Plan) -> Result<(Info, Option<Error>), Error> {
+    let session = async {
+        let conn = A::connect(plan).await?;
+        let info = info_of(&conn);
+        Ok((info, conn.quit().await.err()))
+    };
+    A::block_on(session).map_err(Error::Io)?
+}
+
 /// Most messages of `--repeat` waiting for their outcome at once: the stream keeps the
 /// pipeline full up to this (and the core's window), never draining it between batches.
 pub(crate) const OPEN: usize = 10_000;
@@ -206,11 +227,7 @@ async fn drive<A: Adapter, C: Connection>(
             return out;
         }
     };
-    out.info = Some(Info {
-        tls: conn.tls_version(),
-        auth: conn.auth_mechanism().map(|m| m.as_str().to_owned()),
-        capabilities: keywords(conn.capabilities()),
-    });
+    out.info = Some(info_of(&conn));
     let env = envelope(plan, conn.capabilities());
     let mut reports = Vec::with_capacity(plan.repeat);
     let mut refused = None;

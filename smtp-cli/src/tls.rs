@@ -1,10 +1,12 @@
 //! The rustls configuration from `--ca-file` and `--insecure` (ring provider, as the
-//! adapters use). Without either, the adapters' default (Mozilla roots) applies.
+//! adapters use). Without either, the adapters' default (Mozilla roots) applies, except
+//! for `--serverinfo`, whose verifier also keeps the certificate it verified.
 
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::client::WebPkiServerVerifier;
 use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvider};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
@@ -16,14 +18,55 @@ fn provider() -> Arc<CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 
-fn builder() -> Result<rustls::ConfigBuilder<ClientConfig, rustls::WantsVerifier>, Failure> {
-    ClientConfig::builder_with_provider(provider())
+/// A configuration verifying the server with `verifier`.
+pub(crate) fn config(verifier: Arc<dyn ServerCertVerifier>) -> Result<Arc<ClientConfig>, Failure> {
+    let builder = ClientConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
+        .map_err(|e| Failure::Usage(format!("TLS configuration: {e}")))?;
+    Ok(Arc::new(
+        builder
+            .dangerous()
+            .with_custom_certificate_verifier(verifier)
+            .with_no_client_auth(),
+    ))
+}
+
+/// The verifier of `--ca-file` and `--insecure`, keeping the server's certificate in
+/// `record` if given (`--serverinfo`: then the Mozilla roots stand for the adapters'
+/// default); `None` for the adapters' default.
+pub(crate) fn verifier(
+    ca_file: Option<&Path>,
+    insecure: bool,
+    record: Option<&Seen>,
+) -> Result<Option<Arc<dyn ServerCertVerifier>>, Failure> {
+    let inner = if let Some(path) = ca_file {
+        Some(trusting(path)?)
+    } else if insecure {
+        None
+    } else if record.is_some() {
+        Some(webpki(RootCertStore {
+            roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+        })?)
+    } else {
+        return Ok(None);
+    };
+    Ok(Some(Arc::new(Verifier {
+        inner,
+        provider: provider(),
+        seen: record.cloned(),
+    })))
+}
+
+/// WebPKI verification against `roots` (what `with_root_certificates` builds).
+fn webpki(roots: RootCertStore) -> Result<Arc<dyn ServerCertVerifier>, Failure> {
+    WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider())
+        .build()
+        .map(|v| v as Arc<dyn ServerCertVerifier>)
         .map_err(|e| Failure::Usage(format!("TLS configuration: {e}")))
 }
 
-/// A configuration trusting only the certificates of the PEM file at `path`.
-pub(crate) fn trusting(path: &Path) -> Result<Arc<ClientConfig>, Failure> {
+/// A verifier trusting only the certificates of the PEM file at `path`.
+fn trusting(path: &Path) -> Result<Arc<dyn ServerCertVerifier>, Failure> {
     let bad = |e: String| Failure::Usage(format!("--ca-file {}: {e}", path.display()));
     let mut roots = RootCertStore::empty();
     for cert in CertificateDer::pem_file_iter(path).map_err(|e| bad(e.to_string()))? {
@@ -33,38 +76,40 @@ pub(crate) fn trusting(path: &Path) -> Result<Arc<ClientConfig>, Failure> {
     if roots.is_empty() {
         return Err(bad("no certificate in the file".into()));
     }
-    Ok(Arc::new(
-        builder()?
-            .with_root_certificates(roots)
-            .with_no_client_auth(),
-    ))
+    webpki(roots)
 }
 
-/// A configuration that accepts any certificate (`--insecure`); signatures are still
-/// checked, so the handshake itself is sound, only the server's identity is not.
-pub(crate) fn insecure() -> Result<Arc<ClientConfig>, Failure> {
-    let verifier = Arc::new(AcceptAny(provider()));
-    Ok(Arc::new(
-        builder()?
-            .dangerous()
-            .with_custom_certificate_verifier(verifier)
-            .with_no_client_auth(),
-    ))
-}
+/// The server's certificate, once the verifier has seen it (`--serverinfo`).
+pub(crate) type Seen = Arc<Mutex<Option<CertificateDer<'static>>>>;
 
+/// The certificate check: `inner`'s, or none at all (`--insecure`: any certificate is
+/// accepted, but signatures are still checked, so the handshake itself is sound, only
+/// the server's identity is not); the certificate kept in `seen` when asked.
 #[derive(Debug)]
-struct AcceptAny(Arc<CryptoProvider>);
+struct Verifier {
+    inner: Option<Arc<dyn ServerCertVerifier>>,
+    provider: Arc<CryptoProvider>,
+    seen: Option<Seen>,
+}
 
-impl ServerCertVerifier for AcceptAny {
+impl ServerCertVerifier for Verifier {
     fn verify_server_cert(
         &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
+        if let Some(Ok(mut seen)) = self.seen.as_ref().map(|s| s.lock()) {
+            *seen = Some(end_entity.clone().into_owned());
+        }
+        match &self.inner {
+            Some(v) => {
+                v.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
+            }
+            None => Ok(ServerCertVerified::assertion()),
+        }
     }
 
     fn verify_tls12_signature(
@@ -73,12 +118,8 @@ impl ServerCertVerifier for AcceptAny {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
+        let algorithms = &self.provider.signature_verification_algorithms;
+        verify_tls12_signature(message, cert, dss, algorithms)
     }
 
     fn verify_tls13_signature(
@@ -87,15 +128,13 @@ impl ServerCertVerifier for AcceptAny {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
+        let algorithms = &self.provider.signature_verification_algorithms;
+        verify_tls13_signature(message, cert, dss, algorithms)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
     }
 }
