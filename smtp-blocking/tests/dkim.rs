@@ -7,31 +7,18 @@
 use std::time::Duration;
 
 use smtp_blocking::{
-    Builder, DkimError, DkimSigner, Envelope, Error, ForwardPath, Next, Pool, PoolConfig,
-    ReversePath, Timeouts, TlsPolicy,
+    Builder, DkimError, DkimSigner, Envelope, Error, Next, Pool, PoolConfig, Timeouts, TlsPolicy,
 };
 use smtp_testkit::dkim::{
-    assert_signed_delivery, assert_stored_verifies, awkward_message, test_signer, DOMAIN,
+    assert_signed_delivery, assert_stored_verifies, awkward_message, from, rcpt, test_signer, to,
+    DOMAIN, FROM,
 };
-use smtp_testkit::interop::{assert_bcc_not_written, unique, ClientTap, Listener, TestServers};
+use smtp_testkit::interop::{assert_bcc_not_written, ClientTap, Listener, TestServers};
 
-const FROM: &str = "sender@example.org";
 const SELECTOR: &str = "blocking";
 
 fn signer(key: &str) -> DkimSigner {
     test_signer(key, SELECTOR)
-}
-
-fn rcpt(tag: &str) -> String {
-    format!("{}@example.com", unique(&format!("blocking-dkim-{tag}")))
-}
-
-fn from() -> ReversePath {
-    ReversePath::new(FROM).unwrap()
-}
-
-fn to(a: &str) -> ForwardPath {
-    ForwardPath::new(a).unwrap()
 }
 
 /// A builder over STARTTLS to Postfix's `port`, signing with `signer`.
@@ -53,7 +40,7 @@ fn data_and_bdat_deliver_verifying_messages_for_both_keys() {
     for key in ["rsa2048.pem", "ed25519.pem"] {
         for (port, bdat) in [(nochunking, false), (s.port(Listener::Postfix), true)] {
             let signer = signer(key);
-            let a = rcpt(if bdat { "bdat" } else { "data" });
+            let a = rcpt("blocking", if bdat { "bdat" } else { "data" });
             let msg = awkward_message(FROM, &a, key);
             let tap = ClientTap::start((s.addr(Listener::Postfix).ip(), port).into());
             // Cleartext, so that the tap sees the commands.
@@ -80,7 +67,7 @@ fn every_send_path_and_the_pool_sign() {
     let b = builder(&s, s.port(Listener::Postfix), signer);
     let rcpts: Vec<String> = ["send", "bytes", "many1", "many2", "pool-msg", "pool-send"]
         .iter()
-        .map(|t| rcpt(t))
+        .map(|t| rcpt("blocking", t))
         .collect();
     let msgs: Vec<Vec<u8>> = rcpts.iter().map(|r| awkward_message(FROM, r, r)).collect();
     let env = |i: usize| Envelope::new(from(), [to(&rcpts[i])]);
@@ -116,7 +103,7 @@ fn send_mail_signs_what_it_derives_and_writes_no_bcc() {
     let record = signer.dns_record();
     let rcpts: Vec<String> = ["mail-to", "mail-bcc", "pool-to", "pool-bcc"]
         .iter()
-        .map(|t| rcpt(t))
+        .map(|t| rcpt("blocking", t))
         .collect();
     let with_bcc = |to: &str, bcc: &str| {
         let mut m = format!("Bcc: {bcc}\n").into_bytes();
@@ -152,7 +139,7 @@ fn send_mail_signs_what_it_derives_and_writes_no_bcc() {
 #[test]
 fn stream_refuses_with_a_signer() {
     let s = TestServers::get();
-    let a = rcpt("stream");
+    let a = rcpt("blocking", "stream");
     let mut conn = builder(&s, s.port(Listener::Postfix), signer("ed25519.pem"))
         .connect()
         .expect("connect");

@@ -8,32 +8,19 @@ use std::task::Poll;
 use std::time::Duration;
 
 use adapter::{
-    Builder, DkimError, DkimSigner, Envelope, Error, ForwardPath, Pool, PoolConfig, ReversePath,
-    Timeouts, TlsPolicy,
+    Builder, DkimError, DkimSigner, Envelope, Error, Pool, PoolConfig, Timeouts, TlsPolicy,
 };
 use common::block_on;
 use smtp_testkit::dkim::{
-    assert_signed_delivery, assert_stored_verifies, awkward_message, test_signer, DOMAIN,
+    assert_signed_delivery, assert_stored_verifies, awkward_message, from, rcpt, test_signer, to,
+    DOMAIN, FROM,
 };
-use smtp_testkit::interop::{assert_bcc_not_written, unique, ClientTap, Listener, TestServers};
+use smtp_testkit::interop::{assert_bcc_not_written, ClientTap, Listener, TestServers};
 
-const FROM: &str = "sender@example.org";
 const SELECTOR: &str = TAG;
 
 fn signer(key: &str) -> DkimSigner {
     test_signer(key, SELECTOR)
-}
-
-fn rcpt(tag: &str) -> String {
-    format!("{}@example.com", unique(&format!("{TAG}-dkim-{tag}")))
-}
-
-fn from() -> ReversePath {
-    ReversePath::new(FROM).unwrap()
-}
-
-fn to(a: &str) -> ForwardPath {
-    ForwardPath::new(a).unwrap()
 }
 
 /// A builder over STARTTLS to Postfix's `port`, signing with `signer`.
@@ -55,7 +42,7 @@ fn data_and_bdat_deliver_verifying_messages_for_both_keys() {
     for key in ["rsa2048.pem", "ed25519.pem"] {
         for (port, bdat) in [(nochunking, false), (s.port(Listener::Postfix), true)] {
             let signer = signer(key);
-            let a = rcpt(if bdat { "bdat" } else { "data" });
+            let a = rcpt(TAG, if bdat { "bdat" } else { "data" });
             let msg = awkward_message(FROM, &a, key);
             let tap = ClientTap::start((s.addr(Listener::Postfix).ip(), port).into());
             block_on(async {
@@ -85,7 +72,7 @@ fn every_send_path_and_the_pool_sign() {
     let b = builder(&s, s.port(Listener::Postfix), signer);
     let rcpts: Vec<String> = ["send", "bytes", "many1", "many2", "pool-msg", "pool-send"]
         .iter()
-        .map(|t| rcpt(t))
+        .map(|t| rcpt(TAG, t))
         .collect();
     let msgs: Vec<Vec<u8>> = rcpts.iter().map(|r| awkward_message(FROM, r, r)).collect();
     let env = |i: usize| Envelope::new(from(), [to(&rcpts[i])]);
@@ -133,7 +120,7 @@ fn send_mail_signs_what_it_derives_and_writes_no_bcc() {
     let record = signer.dns_record();
     let rcpts: Vec<String> = ["mail-to", "mail-bcc", "pool-to", "pool-bcc"]
         .iter()
-        .map(|t| rcpt(t))
+        .map(|t| rcpt(TAG, t))
         .collect();
     let with_bcc = |to: &str, bcc: &str| {
         let mut m = format!("Bcc: {bcc}\n").into_bytes();
@@ -175,7 +162,7 @@ fn send_mail_signs_what_it_derives_and_writes_no_bcc() {
 #[test]
 fn stream_refuses_with_a_signer() {
     let s = TestServers::get();
-    let a = rcpt("stream");
+    let a = rcpt(TAG, "stream");
     let msg = awkward_message(FROM, &a, "stream");
     let got = block_on(async {
         let mut conn = builder(&s, s.port(Listener::Postfix), signer("ed25519.pem"))

@@ -198,6 +198,30 @@ pub fn awkward_message(from: &str, rcpt: &str, subject: &str) -> Vec<u8> {
     .into_bytes()
 }
 
+/// The sender of the adapters' DKIM test messages.
+pub const FROM: &str = "sender@example.org";
+
+/// [`FROM`] as a reverse path.
+pub fn from() -> smtp_proto::command::ReversePath {
+    smtp_proto::command::ReversePath::new(FROM).unwrap()
+}
+
+/// `a` as a forward path.
+///
+/// # Panics
+/// If `a` is not an address.
+pub fn to(a: &str) -> smtp_proto::command::ForwardPath {
+    smtp_proto::command::ForwardPath::new(a).unwrap()
+}
+
+/// A recipient of this run alone, named for the adapter and the case.
+pub fn rcpt(adapter: &str, case: &str) -> String {
+    format!(
+        "{}@example.com",
+        crate::interop::unique(&format!("{adapter}-dkim-{case}"))
+    )
+}
+
 /// Checks a message as Postfix stored it: its signature verifies with mail-auth and
 /// dkimpy (`record` being the key of `selector._domainkey.domain`), and fails both once
 /// its body is altered. Returns the message as sent.
