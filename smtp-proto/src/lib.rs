@@ -111,6 +111,8 @@ mod envelope;
 mod error;
 pub(crate) mod escape;
 mod line;
+#[cfg(feature = "mx")]
+pub mod mx;
 mod output;
 pub mod pool;
 pub mod reply;
