@@ -13,7 +13,7 @@
 //! grammar.
 
 use super::{enhanced_of, Reply, ReplyCode, ReplyLimits};
-use alloc::boxed::Box;
+use alloc::sync::Arc;
 use nom::branch::alt;
 use nom::bytes::complete::{tag, take_while_m_n};
 use nom::combinator::{eof, value};
@@ -77,6 +77,18 @@ pub(crate) fn has_bare_cr(text: &[u8]) -> bool {
 /// octets; it is three digits of a valid code, then SP or the line end.
 #[inline]
 pub(crate) fn whole_reply(input: &[u8], limits: &ReplyLimits) -> Option<(Reply, usize)> {
+    let (code, text, used) = whole_line(input, limits)?;
+    let enhanced = enhanced_of(code, text);
+    let wire = Arc::from(input.get(..used)?);
+    Some((Reply::from_wire(code, enhanced, wire, 1), used))
+}
+
+/// [`whole_reply`] without the reply: its code, its text and the octets it takes.
+#[inline]
+pub(crate) fn whole_line<'a>(
+    input: &'a [u8],
+    limits: &ReplyLimits,
+) -> Option<(ReplyCode, &'a [u8], usize)> {
     if limits.max_lines == 0 {
         return None;
     }
@@ -103,9 +115,7 @@ pub(crate) fn whole_reply(input: &[u8], limits: &ReplyLimits) -> Option<(Reply, 
     }
     let number = u16::from(a - b'0') * 100 + u16::from(b - b'0') * 10 + u16::from(c - b'0');
     let code = ReplyCode::new(number)?;
-    let enhanced = enhanced_of(code, text);
-    let wire = Box::from(window.get(..used)?);
-    Some((Reply::from_wire(code, enhanced, wire, 1), used))
+    Some((code, text, used))
 }
 
 #[cfg(test)]
