@@ -37,7 +37,7 @@ use crate::ehlo::{Capabilities, Hello};
 use crate::envelope::Envelope;
 use crate::error::{Error, UsageError};
 use crate::output::{Event, Output, TlsUpgrade, TxnId};
-use crate::reply::{ReplyError, ReplyReader};
+use crate::reply::{ReplyError, ReplyReader, WholeLine};
 use crate::time::Instant;
 
 pub use auth::{Sasl, SaslError, SaslFactory};
@@ -344,13 +344,12 @@ impl Client {
         }
         while !input.is_empty() && !self.is_closed() {
             // Most replies to MAIL and DATA matter by their code alone: no copy of them.
-            if let Some((code, used)) = self.reader.peek_code(input) {
-                if self.on_unremarkable(code) {
-                    self.reader.skip(&mut input, used);
-                    continue;
-                }
+            let whole = self.reader.peek(input);
+            if let Some(line) = whole.filter(|l| self.on_unremarkable(l.code)) {
+                self.reader.skip(&mut input, line);
+                continue;
             }
-            match self.read_next(&mut input) {
+            match self.read_next(&mut input, whole) {
                 Ok(Some(Hello::Capabilities(caps))) => self.on_capabilities(caps),
                 Ok(Some(Hello::Other(reply))) => {
                     self.on_reply(reply);
@@ -368,12 +367,19 @@ impl Client {
 
     /// The next reply from `input`. The one to EHLO or LHLO, when positive, is read
     /// straight into capabilities ([`ReplyReader::read_ehlo`]); any other is
-    /// [`Hello::Other`].
-    fn read_next(&mut self, input: &mut &[u8]) -> Result<Option<Hello>, ReplyError> {
+    /// [`Hello::Other`]. `whole`: the reply at the front of `input` if
+    /// [`ReplyReader::peek`] found it, so that it is not parsed again.
+    fn read_next(
+        &mut self,
+        input: &mut &[u8],
+        whole: Option<WholeLine<'_>>,
+    ) -> Result<Option<Hello>, ReplyError> {
         if !matches!(self.phase, Phase::Greeting { .. })
             && self.pending.head() == Some(Expect::Ehlo)
         {
             self.reader.read_ehlo(input)
+        } else if let Some(line) = whole {
+            Ok(Some(Hello::Other(self.reader.take(input, line))))
         } else {
             Ok(self.reader.read(input)?.map(Hello::Other))
         }

@@ -700,7 +700,7 @@ impl Client {
     }
 
     /// A positive reply to MAIL or 354 to DATA, whose text nobody sees, read by its
-    /// code alone ([`ReplyReader::peek_code`](crate::reply::ReplyReader)): what
+    /// code alone (found by `ReplyReader::peek`, never copied): what
     /// [`on_reply`](Self::on_reply) does with it, without the reply. Returns whether it
     /// was such a reply (else nothing changed).
     pub(super) fn on_unremarkable(&mut self, code: ReplyCode) -> bool {

@@ -13,6 +13,7 @@ mod reader;
 pub use self::code::ReplyCode;
 pub use self::enhanced::EnhancedStatus;
 pub use self::error::ReplyError;
+pub(crate) use self::parse::WholeLine;
 pub use self::reader::ReplyLimits;
 unstable_pub! { pub use self::reader::ReplyReader; }
 pub use crate::escape::Escaped;

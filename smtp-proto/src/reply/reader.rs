@@ -1,6 +1,6 @@
 //! Reading replies from the byte stream, within limits.
 
-use super::parse::{has_bare_cr, reply_line, whole_line, whole_reply, BARE_CR};
+use super::parse::{has_bare_cr, reply_line, whole_line, WholeLine, BARE_CR};
 use super::{enhanced_of, EnhancedStatus, Reply, ReplyCode, ReplyError};
 use crate::line::{LineError, LineFramer, DEFAULT_MAX_LINE};
 use alloc::vec::Vec;
@@ -138,30 +138,34 @@ impl ReplyReader {
         // The replies of each message arrive whole, one line each: read them without
         // the framer. Anything else goes to the framer and the grammar, which judge it.
         if !self.has_partial() {
-            if let Some((reply, used)) = whole_reply(input, &self.limits) {
-                *input = input.get(used..).unwrap_or(&[]);
-                self.framer.clear();
-                return Ok(Some(reply));
+            if let Some(line) = whole_line(input, &self.limits) {
+                return Ok(Some(self.take(input, line)));
             }
         }
         self.read_general(input)
     }
 
-    /// The code of the reply at the front of `input` and the octets it takes, when it is
-    /// a whole one-line reply that [`read`](Self::read) would return at once (nothing
-    /// buffered, nothing wrong with it). Reads nothing: [`skip`](Self::skip) does, for
-    /// a caller that needs no more of the reply than its code, and saves its copy.
-    pub(crate) fn peek_code(&self, input: &[u8]) -> Option<(ReplyCode, usize)> {
+    /// The reply at the front of `input`, when it is a whole one-line reply that
+    /// [`read`](Self::read) would return at once (nothing buffered, nothing wrong with
+    /// it). Reads nothing: [`take`](Self::take) reads it, and [`skip`](Self::skip) too,
+    /// without a copy, for a caller that needs no more of it than its code.
+    pub(crate) fn peek<'a>(&self, input: &'a [u8]) -> Option<WholeLine<'a>> {
         if self.has_partial() {
             return None;
         }
-        whole_line(input, &self.limits).map(|(code, _, used)| (code, used))
+        whole_line(input, &self.limits)
     }
 
-    /// Consumes the `used` octets of the reply [`peek_code`](Self::peek_code) found, as
-    /// [`read`](Self::read) would have.
-    pub(crate) fn skip(&mut self, input: &mut &[u8], used: usize) {
-        *input = input.get(used..).unwrap_or(&[]);
+    /// Consumes `line`, which [`peek`](Self::peek) found at the front of `input`, and
+    /// returns its reply, as [`read`](Self::read) would.
+    pub(crate) fn take(&mut self, input: &mut &[u8], line: WholeLine<'_>) -> Reply {
+        self.skip(input, line);
+        line.to_reply()
+    }
+
+    /// Consumes `line`, which [`peek`](Self::peek) found at the front of `input`.
+    pub(crate) fn skip(&mut self, input: &mut &[u8], line: WholeLine<'_>) {
+        *input = input.get(line.wire.len()..).unwrap_or(&[]);
         self.framer.clear();
     }
 
@@ -506,7 +510,8 @@ mod tests {
             b"354 End data with <CR><LF>.<CR><LF>\n354 rest",
             b"250\r\n",
         ] {
-            let (reply, used) = whole_reply(input, &limits).expect("fast path");
+            let line = whole_line(input, &limits).expect("fast path");
+            let (reply, used) = (line.to_reply(), line.wire.len());
             assert_eq!(reply.line_count(), 1);
             let mut general = ReplyReader::new(limits);
             let mut rest = input;
@@ -522,7 +527,7 @@ mod tests {
             b"199 a\r\n",
             b"250x\r\n",
         ] {
-            assert!(whole_reply(odd, &limits).is_none());
+            assert!(whole_line(odd, &limits).is_none());
         }
     }
 
@@ -536,7 +541,8 @@ mod tests {
             (&b"250 abc\r\n"[..], limits(9, 1, 9)),
             (b"250 b\n", limits(6, 1, 6)),
         ] {
-            let (reply, used) = whole_reply(input, &limits).expect("fast path");
+            let line = whole_line(input, &limits).expect("fast path");
+            let (reply, used) = (line.to_reply(), line.wire.len());
             assert_eq!(used, input.len());
             let mut general = ReplyReader::new(limits);
             assert_eq!(general.read_general(&mut &input[..]), Ok(Some(reply)));
