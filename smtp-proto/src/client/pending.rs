@@ -146,8 +146,8 @@ impl Pending {
         self.terminators > 0
     }
 
-    pub(super) fn shrink_to_fit(&mut self) {
-        self.queue.shrink_to_fit();
+    pub(super) fn shrink_to(&mut self, entries: usize) {
+        self.queue.shrink_to(entries);
     }
 
     pub(super) fn clear(&mut self) {

@@ -44,7 +44,7 @@ use crate::config::{TlsMode, TlsPolicy};
 use crate::ehlo::Capabilities;
 use crate::error::{AuthError, Error, ProtocolError, Stage, TlsRequiredError};
 use crate::output::{Event, Output, TlsUpgrade, TxnFailure, TxnId};
-use crate::reply::Reply;
+use crate::reply::{Reply, ReplyCode};
 use crate::report::too_many_recipients;
 
 impl Client {
@@ -699,6 +699,28 @@ impl Client {
         self.settle(id);
     }
 
+    /// A positive reply to MAIL or 354 to DATA, whose text nobody sees, read by its
+    /// code alone (found by `ReplyReader::peek`, never copied): what
+    /// [`on_reply`](Self::on_reply) does with it, without the reply. Returns whether it
+    /// was such a reply (else nothing changed).
+    pub(super) fn on_unremarkable(&mut self, code: ReplyCode) -> bool {
+        let expect = match self.pending.head() {
+            Some(e @ Expect::Mail(_)) if code.is_positive() => e,
+            Some(e @ Expect::Data(_)) if code.get() == 354 => e,
+            _ => return false,
+        };
+        if matches!(self.phase, Phase::Greeting { .. }) {
+            return false;
+        }
+        self.answered();
+        match expect {
+            Expect::Mail(id) if self.txn_mut(id).is_some() => self.settle(id),
+            Expect::Data(id) => self.data_go_ahead(id),
+            _ => {}
+        }
+        true
+    }
+
     /// RFC 5321 §4.1.1.3: each RCPT reply accepts or rejects its recipient. The
     /// transaction fails once every RCPT reply is in and none was accepted, or at the
     /// first rejection under `abort_on_rejected_recipient`.
@@ -709,6 +731,7 @@ impl Client {
     /// transaction; RCPTs already on the wire may yet be accepted.
     fn on_rcpt(&mut self, id: TxnId, rcpt: usize, reply: Reply) {
         let abort = self.config.abort_on_rejected_recipient;
+        let lmtp = self.config.lmtp;
         let Some(idx) = self.txn_index(id) else {
             return;
         };
@@ -721,7 +744,10 @@ impl Client {
         if !t.mail_refused {
             let mut too_many = false;
             let event = if reply.is_positive() {
-                t.accepted.push(rcpt);
+                t.accepted_count += 1;
+                if lmtp {
+                    t.accepted.push(rcpt);
+                }
                 Event::RecipientAccepted {
                     txn: id,
                     rcpt,
@@ -738,7 +764,7 @@ impl Client {
                     reply,
                 }
             };
-            if t.all_rcpt_replies_in() && t.accepted.is_empty() {
+            if t.all_rcpt_replies_in() && !t.any_accepted() {
                 t.fail(TxnFailure::NoRecipients);
             }
             self.events.push_back(event);
@@ -764,7 +790,7 @@ impl Client {
             self.events
                 .push_back(Event::RecipientNotAttempted { txn: id, rcpt });
         }
-        if t.all_rcpt_replies_in() && t.accepted.is_empty() {
+        if t.all_rcpt_replies_in() && !t.any_accepted() {
             t.fail(TxnFailure::NoRecipients);
         }
         t.step = Step::BeforeBody;
@@ -773,20 +799,10 @@ impl Client {
     /// RFC 5321 §4.1.1.4 and RFC 2920 §3.1: 354 with no recipient accepted still needs the
     /// end-of-data marker, alone, so nothing is delivered.
     fn on_data(&mut self, id: TxnId, reply: Reply) {
-        let now = self.now;
-        let block = self.config.timeouts.data_block;
-        let Some(t) = self.txn_mut(id) else { return };
         if reply.code().get() == 354 {
-            if t.failure.is_none() && !t.accepted.is_empty() {
-                t.step = Step::Body;
-                t.framing = Some(Framing::Data(DataEncoder::new()));
-                self.timers.set(Timer::Body, Some(now + block));
-            } else {
-                t.fail(TxnFailure::NoRecipients);
-                t.step = Step::EndOnly;
-            }
-            return;
+            return self.data_go_ahead(id);
         }
+        let Some(t) = self.txn_mut(id) else { return };
         if reply.is_positive() || reply.is_intermediate() {
             return self.unexpected(Stage::Data, reply);
         }
@@ -796,6 +812,22 @@ impl Client {
         });
         t.step = Step::Done;
         self.settle(id);
+    }
+
+    /// 354 to DATA: the content goes, or the end-of-data marker alone when no recipient
+    /// was accepted.
+    fn data_go_ahead(&mut self, id: TxnId) {
+        let now = self.now;
+        let block = self.config.timeouts.data_block;
+        let Some(t) = self.txn_mut(id) else { return };
+        if t.failure.is_none() && t.any_accepted() {
+            t.step = Step::Body;
+            t.framing = Some(Framing::Data(DataEncoder::new()));
+            self.timers.set(Timer::Body, Some(now + block));
+        } else {
+            t.fail(TxnFailure::NoRecipients);
+            t.step = Step::EndOnly;
+        }
     }
 
     /// RFC 3030 §2: a failed BDAT fails the transaction; no more chunks go out, BDAT LAST

@@ -47,7 +47,11 @@ pub(crate) struct Txn {
     /// Recipients settled so far: RCPT replies received, and recipients reported not
     /// attempted after "too many recipients".
     pub rcpt_replies: usize,
-    /// Indices of accepted recipients, in RCPT order (LMTP final replies follow it).
+    /// Recipients accepted so far.
+    pub accepted_count: usize,
+    /// Under LMTP only, whose final replies follow it: indices of accepted recipients,
+    /// in RCPT order. (Plain SMTP needs the count alone, and saves an allocation per
+    /// message.)
     pub accepted: Vec<usize>,
     /// LMTP final replies received so far.
     pub finals: usize,
@@ -71,6 +75,7 @@ impl Txn {
             bdat: false,
             framing: None,
             rcpt_replies: 0,
+            accepted_count: 0,
             accepted: Vec::new(),
             finals: 0,
             outstanding: 0,
@@ -91,6 +96,11 @@ impl Txn {
     /// chunk): `outstanding` counts the final reply once, from the end of data on.
     pub(super) fn prefinal_owed(&self) -> bool {
         self.outstanding > usize::from(self.ended)
+    }
+
+    /// Whether any recipient was accepted.
+    pub(super) fn any_accepted(&self) -> bool {
+        self.accepted_count > 0
     }
 
     pub(super) fn all_rcpt_replies_in(&self) -> bool {

@@ -2,6 +2,7 @@
 //! (RFC 5321 §4.1.1.1).
 
 use alloc::string::String;
+use alloc::sync::Arc;
 use core::fmt;
 
 use super::chars::{is_deceptive, is_let_dig, reject_controls};
@@ -30,7 +31,9 @@ pub const MAX_LABEL_LEN: usize = 63;
 /// given: no case folding.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Domain {
-    text: String,
+    /// Shared: an envelope is copied per message and per attempt (a pool's callers, its
+    /// retries), and a copy costs no allocation.
+    text: Arc<str>,
     utf8: bool,
     literal: bool,
 }
@@ -73,7 +76,7 @@ impl Domain {
             }
         }
         Ok(Self {
-            text: String::from(s),
+            text: Arc::from(s),
             utf8: !s.is_ascii(),
             literal,
         })
@@ -105,7 +108,7 @@ impl Domain {
             core::net::IpAddr::V6(v6) => write!(text, "[IPv6:{v6}]"),
         };
         Self {
-            text,
+            text: text.into(),
             utf8: false,
             literal: true,
         }
@@ -194,7 +197,7 @@ impl EhloName {
     /// servers may refuse it; prefer a real name or [`from_ip`](Self::from_ip).
     pub fn localhost() -> Self {
         Self(Domain {
-            text: String::from("localhost"),
+            text: Arc::from("localhost"),
             utf8: false,
             literal: false,
         })

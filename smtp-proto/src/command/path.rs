@@ -1,7 +1,7 @@
 //! Mailboxes and the paths of MAIL FROM and RCPT TO (RFC 5321 §4.1.2, §4.1.1.2,
 //! §4.1.1.3).
 
-use alloc::string::String;
+use alloc::sync::Arc;
 use core::fmt;
 
 use super::chars::reject_controls;
@@ -23,7 +23,8 @@ pub const MAX_PATH_LEN: usize = 256;
 /// not send them.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Mailbox {
-    text: String,
+    /// Shared, as [`Domain`]'s: copying an envelope allocates nothing per address.
+    text: Arc<str>,
     at: usize,
     domain: Domain,
 }
@@ -62,7 +63,7 @@ impl Mailbox {
             ));
         }
         Ok(Self {
-            text: String::from(s),
+            text: Arc::from(s),
             at,
             domain,
         })

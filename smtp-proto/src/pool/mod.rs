@@ -455,6 +455,7 @@ impl Pool {
     /// The envelope of the message's next attempt, from its whole `envelope`: all of
     /// it, or (after an attempt that settled some recipients, with
     /// [`PoolConfig::retry_transient_recipients`]) only the recipients still to try.
+    /// A copy allocates its recipient list alone: the addresses in it are shared.
     pub fn attempt_envelope(&self, msg: MessageId, envelope: &Envelope) -> Envelope {
         let only = self.msgs.get(&msg).and_then(|m| m.recipients.as_deref());
         match only {

@@ -13,12 +13,13 @@ mod reader;
 pub use self::code::ReplyCode;
 pub use self::enhanced::EnhancedStatus;
 pub use self::error::ReplyError;
+pub(crate) use self::parse::WholeLine;
 pub use self::reader::ReplyLimits;
 unstable_pub! { pub use self::reader::ReplyReader; }
 pub use crate::escape::Escaped;
 
-use alloc::boxed::Box;
 use alloc::string::String;
+use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::fmt;
 use core::ops::Range;
@@ -34,8 +35,9 @@ pub struct Reply {
     /// The reply as it came off the wire, codes and line ends included (or, for
     /// [`Reply::new`], as it would be written). One copy of the input, with no per-line
     /// work: the lines are found again when asked for ([`line_ranges`]), which is rare
-    /// next to reading replies.
-    wire: Box<[u8]>,
+    /// next to reading replies. Shared: the event carrying a reply and the report
+    /// keeping it hold one copy, so a clone costs no allocation.
+    wire: Arc<[u8]>,
     line_count: usize,
 }
 
@@ -69,7 +71,7 @@ impl Reply {
     pub(crate) fn from_wire(
         code: ReplyCode,
         enhanced: Option<EnhancedStatus>,
-        wire: Box<[u8]>,
+        wire: Arc<[u8]>,
         line_count: usize,
     ) -> Self {
         Reply {

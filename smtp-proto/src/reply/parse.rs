@@ -8,12 +8,12 @@
 //! refused, since RFC 5321 §2.3.8 allows CR solely as part of CRLF and a stray CR could
 //! not be written back out as it came.
 //!
-//! [`whole_reply`] reads the replies a session gets per message (`250 2.0.0 Ok`) without
+//! [`whole_line`] reads the replies a session gets per message (`250 2.0.0 Ok`) without
 //! the framer; the reader's `fast_path_agrees_with_grammar` test keeps it equal to the
 //! grammar.
 
 use super::{enhanced_of, Reply, ReplyCode, ReplyLimits};
-use alloc::boxed::Box;
+use alloc::sync::Arc;
 use nom::branch::alt;
 use nom::bytes::complete::{tag, take_while_m_n};
 use nom::combinator::{eof, value};
@@ -67,16 +67,15 @@ pub(crate) fn has_bare_cr(text: &[u8]) -> bool {
 }
 
 /// The fast path of the reply reader: a whole one-line reply at the front of `input`
-/// that breaks no rule. Returns the reply and the octets it took, or `None` for
-/// anything else (a multiline reply, incomplete, malformed, over a limit), which the
-/// caller hands to the grammar, which judges it and names the error. So this only has
-/// to be right when it says yes.
+/// that breaks no rule, or `None` for anything else (a multiline reply, incomplete,
+/// malformed, over a limit), which the caller hands to the grammar, which judges it and
+/// names the error. So this only has to be right when it says yes.
 ///
 /// The rules are the framer's and [`reply_line`]'s: the line ends at LF with an optional
 /// CR before it and holds no other CR; it takes at most `max_line` and `max_bytes`
 /// octets; it is three digits of a valid code, then SP or the line end.
 #[inline]
-pub(crate) fn whole_reply(input: &[u8], limits: &ReplyLimits) -> Option<(Reply, usize)> {
+pub(crate) fn whole_line<'a>(input: &'a [u8], limits: &ReplyLimits) -> Option<WholeLine<'a>> {
     if limits.max_lines == 0 {
         return None;
     }
@@ -103,9 +102,27 @@ pub(crate) fn whole_reply(input: &[u8], limits: &ReplyLimits) -> Option<(Reply, 
     }
     let number = u16::from(a - b'0') * 100 + u16::from(b - b'0') * 10 + u16::from(c - b'0');
     let code = ReplyCode::new(number)?;
-    let enhanced = enhanced_of(code, text);
-    let wire = Box::from(window.get(..used)?);
-    Some((Reply::from_wire(code, enhanced, wire, 1), used))
+    let wire = window.get(..used)?;
+    Some(WholeLine { code, text, wire })
+}
+
+/// A whole one-line reply found by [`whole_line`], not copied yet.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct WholeLine<'a> {
+    /// Its code.
+    pub(crate) code: ReplyCode,
+    /// Its text.
+    pub(crate) text: &'a [u8],
+    /// The line as it came, line end included: what it takes of the input.
+    pub(crate) wire: &'a [u8],
+}
+
+impl WholeLine<'_> {
+    /// The reply: one exact allocation.
+    pub(crate) fn to_reply(self) -> Reply {
+        let enhanced = enhanced_of(self.code, self.text);
+        Reply::from_wire(self.code, enhanced, Arc::from(self.wire), 1)
+    }
 }
 
 #[cfg(test)]

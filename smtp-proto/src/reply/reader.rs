@@ -1,6 +1,6 @@
 //! Reading replies from the byte stream, within limits.
 
-use super::parse::{has_bare_cr, reply_line, whole_reply, BARE_CR};
+use super::parse::{has_bare_cr, reply_line, whole_line, WholeLine, BARE_CR};
 use super::{enhanced_of, EnhancedStatus, Reply, ReplyCode, ReplyError};
 use crate::line::{LineError, LineFramer, DEFAULT_MAX_LINE};
 use alloc::vec::Vec;
@@ -138,13 +138,35 @@ impl ReplyReader {
         // The replies of each message arrive whole, one line each: read them without
         // the framer. Anything else goes to the framer and the grammar, which judge it.
         if !self.has_partial() {
-            if let Some((reply, used)) = whole_reply(input, &self.limits) {
-                *input = input.get(used..).unwrap_or(&[]);
-                self.framer.clear();
-                return Ok(Some(reply));
+            if let Some(line) = whole_line(input, &self.limits) {
+                return Ok(Some(self.take(input, line)));
             }
         }
         self.read_general(input)
+    }
+
+    /// The reply at the front of `input`, when it is a whole one-line reply that
+    /// [`read`](Self::read) would return at once (nothing buffered, nothing wrong with
+    /// it). Reads nothing: [`take`](Self::take) reads it, and [`skip`](Self::skip) too,
+    /// without a copy, for a caller that needs no more of it than its code.
+    pub(crate) fn peek<'a>(&self, input: &'a [u8]) -> Option<WholeLine<'a>> {
+        if self.has_partial() {
+            return None;
+        }
+        whole_line(input, &self.limits)
+    }
+
+    /// Consumes `line`, which [`peek`](Self::peek) found at the front of `input`, and
+    /// returns its reply, as [`read`](Self::read) would.
+    pub(crate) fn take(&mut self, input: &mut &[u8], line: WholeLine<'_>) -> Reply {
+        self.skip(input, line);
+        line.to_reply()
+    }
+
+    /// Consumes `line`, which [`peek`](Self::peek) found at the front of `input`.
+    pub(crate) fn skip(&mut self, input: &mut &[u8], line: WholeLine<'_>) {
+        *input = input.get(line.wire.len()..).unwrap_or(&[]);
+        self.framer.clear();
     }
 
     /// [`read`](Self::read) without the fast path: the framer and the nom grammar.
@@ -161,17 +183,27 @@ impl ReplyReader {
     }
 
     fn read_inner(&mut self, input: &mut &[u8]) -> Result<Option<Reply>, ReplyError> {
+        // A multiline reply whose lines all come from this `input` (most do) is not
+        // gathered line by line: `direct` is where it starts and ends in `whole`, and the
+        // reply copies it from there once. Lines that come otherwise go to
+        // `partial.wire`, and so does what `direct` holds when the input runs out.
+        let whole: &[u8] = input;
+        let mut direct: Option<(usize, usize)> = None;
         loop {
             // The line may take no more than what is left of the reply's budget, so that
             // `max_bytes` too fires before the excess is buffered.
-            let budget = self
-                .limits
-                .max_bytes
-                .saturating_sub(self.partial.wire.len());
+            let held = self.partial.wire.len() + direct.map_or(0, |(start, end)| end - start);
+            let budget = self.limits.max_bytes.saturating_sub(held);
             let limit = self.limits.max_line.min(budget);
+            let before = input.len();
             let line = match self.framer.next_line_within(input, limit) {
                 Ok(Some(line)) => line,
-                Ok(None) => return Ok(None),
+                Ok(None) => {
+                    if let Some((start, end)) = direct {
+                        self.partial.wire = whole.get(start..end).unwrap_or(&[]).to_vec();
+                    }
+                    return Ok(None);
+                }
                 Err(LineError::TooLong { .. }) if budget < self.limits.max_line => {
                     return Err(ReplyError::TooLarge {
                         limit: self.limits.max_bytes,
@@ -211,23 +243,46 @@ impl ReplyReader {
             if partial.code.is_none() && !parsed.more {
                 // The common single-line reply: one exact allocation, no state.
                 let enhanced = enhanced_of(code, parsed.text);
-                let wire = [line.content, line_end].concat().into_boxed_slice();
+                // (A chain of slices collects straight into the shared buffer.)
+                let wire = line.content.iter().chain(line_end).copied().collect();
                 return Ok(Some(Reply::from_wire(code, enhanced, wire, 1)));
+            }
+            // Where the line is in `whole`, if it came from there alone (not partly
+            // from a line cut by an earlier read): it is then `content` and `line_end`.
+            let end = whole.len() - input.len();
+            let in_whole = (before - input.len() == line.wire_len).then(|| end - line.wire_len);
+            match (partial.code, direct, in_whole) {
+                (None, _, Some(start)) => direct = Some((start, end)),
+                (Some(_), Some((start, last)), Some(here)) if here == last => {
+                    direct = Some((start, end))
+                }
+                (first, _, _) => {
+                    if first.is_none() {
+                        // Size the buffer from what follows, within a bound so that
+                        // trailing data cannot inflate it.
+                        let hint = input.len().min(1024) + line.wire_len;
+                        partial.wire = Vec::with_capacity(hint.min(self.limits.max_bytes));
+                    }
+                    if let Some((start, last)) = direct.take() {
+                        partial
+                            .wire
+                            .extend_from_slice(whole.get(start..last).unwrap_or(&[]));
+                    }
+                    partial.wire.extend_from_slice(line.content);
+                    partial.wire.extend_from_slice(line_end);
+                }
             }
             if partial.code.is_none() {
                 partial.enhanced = enhanced_of(code, parsed.text);
-                // Most multiline replies arrive whole: size the buffer from what follows,
-                // within a bound so that trailing data cannot inflate it.
-                let hint = input.len().min(1024) + line.wire_len;
-                partial.wire = Vec::with_capacity(hint.min(self.limits.max_bytes));
                 partial.code = Some(code);
             }
-            partial.wire.extend_from_slice(line.content);
-            partial.wire.extend_from_slice(line_end);
             partial.lines += 1;
             if !parsed.more {
                 let done = core::mem::take(partial);
-                let wire = done.wire.into_boxed_slice();
+                let wire = match direct {
+                    Some((start, end)) => whole.get(start..end).unwrap_or(&[]).into(),
+                    None => done.wire.as_slice().into(),
+                };
                 return Ok(Some(Reply::from_wire(
                     code,
                     done.enhanced,
@@ -455,7 +510,8 @@ mod tests {
             b"354 End data with <CR><LF>.<CR><LF>\n354 rest",
             b"250\r\n",
         ] {
-            let (reply, used) = whole_reply(input, &limits).expect("fast path");
+            let line = whole_line(input, &limits).expect("fast path");
+            let (reply, used) = (line.to_reply(), line.wire.len());
             assert_eq!(reply.line_count(), 1);
             let mut general = ReplyReader::new(limits);
             let mut rest = input;
@@ -471,7 +527,7 @@ mod tests {
             b"199 a\r\n",
             b"250x\r\n",
         ] {
-            assert!(whole_reply(odd, &limits).is_none());
+            assert!(whole_line(odd, &limits).is_none());
         }
     }
 
@@ -485,7 +541,8 @@ mod tests {
             (&b"250 abc\r\n"[..], limits(9, 1, 9)),
             (b"250 b\n", limits(6, 1, 6)),
         ] {
-            let (reply, used) = whole_reply(input, &limits).expect("fast path");
+            let line = whole_line(input, &limits).expect("fast path");
+            let (reply, used) = (line.to_reply(), line.wire.len());
             assert_eq!(used, input.len());
             let mut general = ReplyReader::new(limits);
             assert_eq!(general.read_general(&mut &input[..]), Ok(Some(reply)));
