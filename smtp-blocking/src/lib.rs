@@ -367,5 +367,6 @@ impl<S: Socket> Connection<S> {
 
     smtp_io::session_accessors!(d.session);
 
+    #[cfg(feature = "rustls")]
     smtp_io::tls_accessors!(d);
 }

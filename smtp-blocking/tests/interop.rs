@@ -447,6 +447,8 @@ fn postfix_resumes(l: Listener, tls: fn(Builder) -> Builder) {
     for (i, resumed) in [false, true].into_iter().enumerate() {
         let conn = b.clone().connect().expect("connect");
         assert_eq!(conn.tls_resumed(), Some(resumed), "connection {i}");
+        let chain = conn.peer_certificates().expect("a TLS session");
+        assert_eq!(chain.first(), Some(&s.certificate()), "connection {i}");
         conn.quit().expect("quit");
     }
 }

@@ -332,8 +332,7 @@ fn plan(args: &Args, message: Option<Vec<u8>>) -> Result<Plan, Failure> {
     if args.insecure {
         say("warning: --insecure: the server's certificate is not verified");
     }
-    let seen = args.serverinfo.then(tls::Seen::default);
-    let verifier = tls::verifier(args.ca_file.as_deref(), args.insecure, seen.as_ref())?;
+    let verifier = tls::verifier(args.ca_file.as_deref(), args.insecure)?;
     let tls_config = verifier.map(tls::config).transpose()?;
     let timeout = seconds("--timeout", args.timeout)?;
     let connect_timeout = seconds("--connect-timeout", args.connect_timeout)?;
@@ -374,7 +373,6 @@ fn plan(args: &Args, message: Option<Vec<u8>>) -> Result<Plan, Failure> {
         server,
         config,
         tls_config,
-        seen,
         connect_timeout,
         from,
         to,

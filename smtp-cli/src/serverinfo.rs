@@ -43,11 +43,7 @@ pub(crate) fn run(args: &Args, plan: &Plan) -> ExitStatus {
     if let Some(e) = quit_error {
         say(&format!("warning: QUIT failed: {e}"));
     }
-    let der = plan
-        .seen
-        .as_ref()
-        .and_then(|s| s.lock().ok().and_then(|c| c.clone()));
-    let cert = der.filter(|_| info.tls.is_some()).map(|d| describe(&d));
+    let cert = info.certificate.as_ref().map(describe);
     let server = args.server.as_deref().unwrap_or_default();
     let text = if args.json {
         json(server, &info, cert.as_ref()).to_string()

@@ -32,8 +32,6 @@ pub(crate) struct Plan {
     /// The core's whole configuration (TLS mode, credentials, LMTP, timeouts ...).
     pub config: Config,
     pub tls_config: Option<Arc<rustls::ClientConfig>>,
-    /// `--serverinfo`: the server's certificate, once the handshake showed it.
-    pub seen: Option<crate::tls::Seen>,
     pub connect_timeout: Option<Duration>,
     pub from: ReversePath,
     pub to: Vec<ForwardPath>,
@@ -100,6 +98,8 @@ pub(crate) struct Info {
     pub tls: Option<&'static str>,
     pub auth: Option<String>,
     pub capabilities: Vec<String>,
+    /// The server's own certificate, when the session is encrypted (`--serverinfo`).
+    pub certificate: Option<rustls::pki_types::CertificateDer<'static>>,
 }
 
 /// How the run went.
@@ -181,6 +181,7 @@ fn info_of(conn: &impl Connection) -> Info {
         tls: conn.tls_version(),
         auth: conn.auth_mechanism().map(|m| m.as_str().to_owned()),
         capabilities: keywords(conn.capabilities()),
+        certificate: conn.peer_certificate(),
     }
 }
 

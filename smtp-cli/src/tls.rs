@@ -1,9 +1,8 @@
 //! The rustls configuration from `--ca-file` and `--insecure` (ring provider, as the
-//! adapters use). Without either, the adapters' default (Mozilla roots) applies, except
-//! for `--serverinfo`, whose verifier also keeps the certificate it verified.
+//! adapters use). Without either, the adapters' default (Mozilla roots) applies.
 
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::client::WebPkiServerVerifier;
@@ -31,29 +30,21 @@ pub(crate) fn config(verifier: Arc<dyn ServerCertVerifier>) -> Result<Arc<Client
     ))
 }
 
-/// The verifier of `--ca-file` and `--insecure`, keeping the server's certificate in
-/// `record` if given (`--serverinfo`: then the Mozilla roots stand for the adapters'
-/// default); `None` for the adapters' default.
+/// The verifier of `--ca-file` and `--insecure`; `None` for the adapters' default.
 pub(crate) fn verifier(
     ca_file: Option<&Path>,
     insecure: bool,
-    record: Option<&Seen>,
 ) -> Result<Option<Arc<dyn ServerCertVerifier>>, Failure> {
     let inner = if let Some(path) = ca_file {
         Some(trusting(path)?)
     } else if insecure {
         None
-    } else if record.is_some() {
-        Some(webpki(RootCertStore {
-            roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-        })?)
     } else {
         return Ok(None);
     };
     Ok(Some(Arc::new(Verifier {
         inner,
         provider: provider(),
-        seen: record.cloned(),
     })))
 }
 
@@ -79,17 +70,13 @@ fn trusting(path: &Path) -> Result<Arc<dyn ServerCertVerifier>, Failure> {
     webpki(roots)
 }
 
-/// The server's certificate, once the verifier has seen it (`--serverinfo`).
-pub(crate) type Seen = Arc<Mutex<Option<CertificateDer<'static>>>>;
-
 /// The certificate check: `inner`'s, or none at all (`--insecure`: any certificate is
 /// accepted, but signatures are still checked, so the handshake itself is sound, only
-/// the server's identity is not); the certificate kept in `seen` when asked.
+/// the server's identity is not).
 #[derive(Debug)]
 struct Verifier {
     inner: Option<Arc<dyn ServerCertVerifier>>,
     provider: Arc<CryptoProvider>,
-    seen: Option<Seen>,
 }
 
 impl ServerCertVerifier for Verifier {
@@ -101,9 +88,6 @@ impl ServerCertVerifier for Verifier {
         ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        if let Some(Ok(mut seen)) = self.seen.as_ref().map(|s| s.lock()) {
-            *seen = Some(end_entity.clone().into_owned());
-        }
         match &self.inner {
             Some(v) => {
                 v.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)

@@ -47,7 +47,7 @@ fn serverinfo_json_and_cleartext() {
     assert!(!out.stdout.contains("certificate"), "{out}");
 }
 
-/// The verifier that keeps the certificate still verifies it: the sink's is not in
+/// `--serverinfo` still verifies the certificate: the sink's is not in
 /// the Mozilla roots (76), and is trusted with `--ca-file` holding it.
 #[test]
 fn serverinfo_still_verifies_the_certificate() {

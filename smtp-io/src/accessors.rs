@@ -26,15 +26,15 @@ macro_rules! session_accessors {
 }
 
 /// The methods every adapter's `Connection` has that describe its TLS session, from
-/// `self.$driver.tls_info()` (`Option<(version name, resumed)>`, see
-/// [`tls::describe`](crate::tls::describe)): `tls_version` and `tls_resumed`.
+/// `self.$driver.tls_state()` (`Option<&rustls::CommonState>`, `None` without TLS):
+/// `tls_version`, `tls_resumed` and `peer_certificates`.
 #[macro_export]
 macro_rules! tls_accessors {
     ($($driver:ident).+) => {
         /// The TLS protocol version (`"TLSv1.3"`, `"TLSv1.2"`) when the session runs
         /// over TLS, implicit or after STARTTLS.
         pub fn tls_version(&self) -> Option<&'static str> {
-            self.$($driver).+.tls_info().map(|(version, _)| version)
+            self.$($driver).+.tls_state().map(|s| $crate::tls::describe(s).0)
         }
 
         /// Whether the TLS handshake resumed a session of an earlier connection (an
@@ -43,7 +43,18 @@ macro_rules! tls_accessors {
         /// a pool's) share one rustls configuration and so its session cache: from the
         /// second on, they resume when the server allows.
         pub fn tls_resumed(&self) -> Option<bool> {
-            self.$($driver).+.tls_info().map(|(_, resumed)| resumed)
+            self.$($driver).+.tls_state().map(|s| $crate::tls::describe(s).1)
+        }
+
+        /// The certificate chain the server presented, its own certificate first (DER),
+        /// when the session runs over TLS: what `smtp-send --serverinfo` prints the
+        /// subject, issuer and expiry of. A resumed session gives the chain of the
+        /// handshake it resumed. Verified or not as the `Builder`'s TLS configuration
+        /// says: the default one verifies it against the WebPKI roots.
+        pub fn peer_certificates(
+            &self,
+        ) -> Option<&[$crate::rustls::pki_types::CertificateDer<'static>]> {
+            self.$($driver).+.tls_state().and_then(|s| s.peer_certificates())
         }
     };
 }

@@ -394,7 +394,7 @@ fn lmtp_per_recipient_replies() {
 
 /// Two connections from one builder (so one rustls configuration and session cache) to
 /// Postfix, which keeps TLS sessions (session tickets, tlsmgr): the first handshake is
-/// full, the second resumes.
+/// full, the second resumes. Both tell the certificate Postfix presented.
 fn postfix_resumes(l: Listener, tls: fn(Builder) -> Builder) {
     let s = TestServers::get();
     let b = tls(builder(&s, l));
@@ -402,6 +402,8 @@ fn postfix_resumes(l: Listener, tls: fn(Builder) -> Builder) {
         for (i, resumed) in [false, true].into_iter().enumerate() {
             let conn = b.clone().connect().await.expect("connect");
             assert_eq!(conn.tls_resumed(), Some(resumed), "connection {i}");
+            let chain = conn.peer_certificates().expect("a TLS session");
+            assert_eq!(chain.first(), Some(&s.certificate()), "connection {i}");
             conn.quit().await.expect("quit");
         }
     });

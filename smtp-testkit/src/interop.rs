@@ -161,12 +161,16 @@ impl TestServers {
             .expect("listener address")
     }
 
+    /// The servers' certificate (`SMTP_TEST_CA`: self-signed, so also the only trust
+    /// anchor the tests need), DER.
+    pub fn certificate(&self) -> CertificateDer<'static> {
+        let ca = self.var("SMTP_TEST_CA");
+        CertificateDer::from_pem_file(ca).unwrap_or_else(|e| panic!("SMTP_TEST_CA {ca}: {e}"))
+    }
+
     /// A ring-based client configuration whose only trust anchor is `SMTP_TEST_CA`.
     pub fn tls_config(&self) -> Arc<ClientConfig> {
-        let ca = self.var("SMTP_TEST_CA");
-        let cert =
-            CertificateDer::from_pem_file(ca).unwrap_or_else(|e| panic!("SMTP_TEST_CA {ca}: {e}"));
-        crate::tls::client_config_trusting([cert])
+        crate::tls::client_config_trusting([self.certificate()])
     }
 
     /// Waits (up to 30 s) for Postfix to deliver a message to `rcpt` and returns the

@@ -147,12 +147,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
         }
     }
 
-    /// The TLS version of the session and whether its handshake resumed, if it runs
-    /// over TLS.
-    pub(crate) fn tls_info(&self) -> Option<(&'static str, bool)> {
+    /// The TLS session's state (version, resumption, the server's certificates), if
+    /// the session runs over TLS.
+    #[cfg(feature = "rustls")]
+    pub(crate) fn tls_state(&self) -> Option<&rustls::CommonState> {
         match &self.stream {
-            #[cfg(feature = "rustls")]
-            Stream::Tls(s) => Some(smtp_io::tls::describe(s.get_ref().1)),
+            Stream::Tls(s) => Some(s.get_ref().1),
             _ => None,
         }
     }

@@ -313,6 +313,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Connection<S> {
 
     smtp_io::session_accessors!(driver.session);
 
+    #[cfg(feature = "rustls")]
     smtp_io::tls_accessors!(driver);
 
     /// Signs the messages if the builder has a signer (each body read into memory

@@ -5,6 +5,7 @@ use std::future::{ready, Future};
 use std::io;
 use std::os::unix::net::UnixStream;
 
+use rustls::pki_types::CertificateDer;
 use smtp_blocking::{Builder, Next, Socket};
 use smtp_proto::command::Mechanism;
 use smtp_proto::{Capabilities, Envelope, Report};
@@ -63,6 +64,11 @@ impl<S: Socket> Connection for smtp_blocking::Connection<S> {
 
     fn tls_version(&self) -> Option<&'static str> {
         smtp_blocking::Connection::tls_version(self)
+    }
+
+    fn peer_certificate(&self) -> Option<CertificateDer<'static>> {
+        let chain = smtp_blocking::Connection::peer_certificates(self)?;
+        chain.first().cloned()
     }
 
     fn auth_mechanism(&self) -> Option<Mechanism> {

@@ -13,6 +13,7 @@ use std::future::Future;
 use std::io;
 use std::sync::Arc;
 
+use rustls::pki_types::CertificateDer;
 use smtp_proto::command::Mechanism;
 use smtp_proto::pool::PoolConfig;
 use smtp_proto::{Capabilities, Envelope, Report};
@@ -74,6 +75,9 @@ pub(crate) trait Connection {
 
     /// The TLS version, when the session is encrypted.
     fn tls_version(&self) -> Option<&'static str>;
+
+    /// The server's own certificate (DER), when the session is encrypted.
+    fn peer_certificate(&self) -> Option<CertificateDer<'static>>;
 
     /// The SASL mechanism the session authenticated with.
     fn auth_mechanism(&self) -> Option<Mechanism>;

@@ -4,6 +4,7 @@ use std::future::Future;
 use std::io;
 use std::task::{Context, Poll};
 
+use rustls::pki_types::CertificateDer;
 use smol::io::{AsyncRead, AsyncWrite};
 use smol::net::unix::UnixStream;
 use smtp_proto::command::Mechanism;
@@ -63,6 +64,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Connection for smtp_smol::Connect
 
     fn tls_version(&self) -> Option<&'static str> {
         smtp_smol::Connection::tls_version(self)
+    }
+
+    fn peer_certificate(&self) -> Option<CertificateDer<'static>> {
+        let chain = smtp_smol::Connection::peer_certificates(self)?;
+        chain.first().cloned()
     }
 
     fn auth_mechanism(&self) -> Option<Mechanism> {

@@ -4,6 +4,7 @@ use std::future::Future;
 use std::io;
 use std::task::{Context, Poll};
 
+use rustls::pki_types::CertificateDer;
 use smtp_proto::command::Mechanism;
 use smtp_proto::{Capabilities, Envelope, Report};
 use smtp_tokio::Builder;
@@ -66,6 +67,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Connection for smtp_tokio::Connec
 
     fn tls_version(&self) -> Option<&'static str> {
         smtp_tokio::Connection::tls_version(self)
+    }
+
+    fn peer_certificate(&self) -> Option<CertificateDer<'static>> {
+        let chain = smtp_tokio::Connection::peer_certificates(self)?;
+        chain.first().cloned()
     }
 
     fn auth_mechanism(&self) -> Option<Mechanism> {
