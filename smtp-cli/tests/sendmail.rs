@@ -51,18 +51,6 @@ fn text(m: &MessageRecord) -> String {
     String::from_utf8_lossy(&m.content).into_owned()
 }
 
-/// cronie's command line.
-const CRONIE: &[&str] = &[
-    "-FCronDaemon",
-    "-i",
-    "-odi",
-    "-oem",
-    "-oi",
-    "-t",
-    "-f",
-    "root",
-];
-
 /// The test: `-t -i -f me@z` delivers to To and Bcc, without the Bcc field,
 /// the body whole (the lone dot is content, dot-stuffed on the wire).
 #[test]
@@ -97,49 +85,10 @@ fn without_i_a_lone_dot_ends_the_input() {
 /// with `-t`; no warning for any of them.
 #[test]
 fn every_invocation_of_the_callers_table_delivers() {
-    let header = "From: app@example.org\nTo: to@example.net\nSubject: s\n\nbody\n";
-    let rows: [(&str, &[&str], &[&str]); 10] = [
-        (
-            "Debian cron",
-            &["-FCronDaemon", "-i", "-B8BITMIME", "-oem", "root"],
-            &["root@"],
-        ),
-        ("cronie", CRONIE, &["to@example.net"]),
-        (
-            "systemd-cron",
-            &["-i", "-B", "8BITMIME", "user"],
-            &["user@"],
-        ),
-        ("anacron", &["-FAnacron", "-odi", "root"], &["root@"]),
-        ("busybox", &["-ti"], &["to@example.net"]),
-        ("mdadm", &["-t", "-fraid@host.example"], &["to@example.net"]),
-        (
-            "mailx",
-            &["-i", "--", "rcpt@example.net"],
-            &["rcpt@example.net"],
-        ),
-        (
-            "git send-email",
-            &[
-                "-f",
-                "sender@example.org",
-                "-i",
-                "r1@example.net",
-                "r2@example.net",
-            ],
-            &["r1@example.net", "r2@example.net"],
-        ),
-        ("PHP mail()", &["-t", "-i"], &["to@example.net"]),
-        (
-            "mutt",
-            &["-oem", "-oi", "-B8BITMIME", "--", "m@example.net"],
-            &["m@example.net"],
-        ),
-    ];
-    for (caller, args, want) in rows {
+    for (caller, args, want) in CALLERS {
         let sink = Sink::start().unwrap();
         let mut cmd = sendmail(&sink, args);
-        cmd.write_stdin(header);
+        cmd.write_stdin(CALLER_MESSAGE);
         let out = run(cmd);
         assert_eq!(out.code, 0, "{caller}: {out}");
         assert!(!out.stderr.contains("warning"), "{caller}: {out}");

@@ -239,6 +239,43 @@ impl TestServers {
         }
     }
 
+    /// Waits (up to 30 s) for Postfix to store `n` files whose `Message-ID` field holds
+    /// `<id>` (one per recipient: the Maildir keeps a copy each) and returns them, for
+    /// messages whose recipients a test cannot make unique (a bare `root`, a fixed
+    /// `To:`).
+    ///
+    /// # Panics
+    /// If fewer arrive within 30 s, or more than `n` are there.
+    pub fn postfix_with_message_id(&self, id: &str, n: usize) -> Vec<Vec<u8>> {
+        let maildir = Path::new(self.var("SMTP_TEST_POSTFIX_MAILDIR"));
+        let want = format!("<{id}>");
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let files: Vec<Vec<u8>> = maildir_files(maildir)
+                .filter(|f| {
+                    let head = head_of(f);
+                    header_block(&head).split(|&c| c == b'\n').any(|l| {
+                        l.len() > 11
+                            && l[..11].eq_ignore_ascii_case(b"message-id:")
+                            && String::from_utf8_lossy(&l[11..]).trim() == want
+                    })
+                })
+                .filter_map(|f| std::fs::read(f).ok())
+                .collect();
+            assert!(files.len() <= n, "{} Postfix files for {want}", files.len());
+            if files.len() == n {
+                return files;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "Postfix stored {} of {n} copies of {want} in {} within 30 s",
+                files.len(),
+                maildir.display()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
     /// Whether Postfix delivered anything for `rcpt` (checked once, no waiting).
     pub fn postfix_has(&self, rcpt: &str) -> bool {
         let maildir = Path::new(self.var("SMTP_TEST_POSTFIX_MAILDIR"));
@@ -367,28 +404,35 @@ pub struct AiosmtpdMessage {
 
 /// Every Maildir file by its `X-Original-To` address. Only the first 8 KiB of each file
 /// is read: the Maildir keeps every message of every run, some of them large.
-fn postfix_index(maildir: &Path) -> HashMap<String, Vec<PathBuf>> {
+/// The files of a Maildir's `new` and `cur`.
+fn maildir_files(maildir: &Path) -> impl Iterator<Item = PathBuf> + '_ {
+    ["new", "cur"]
+        .into_iter()
+        .filter_map(move |sub| std::fs::read_dir(maildir.join(sub)).ok())
+        .flat_map(|dir| dir.flatten().map(|entry| entry.path()))
+}
+
+/// The first 8 KiB of a stored file (its header, as far as the tests look); empty if
+/// it cannot be read (a file Postfix is still writing is in `tmp`, not here).
+fn head_of(path: &Path) -> Vec<u8> {
     use std::io::Read;
+    let mut head = Vec::with_capacity(8192);
+    if let Ok(f) = std::fs::File::open(path) {
+        let _ = f.take(8192).read_to_end(&mut head);
+    }
+    head
+}
+
+fn postfix_index(maildir: &Path) -> HashMap<String, Vec<PathBuf>> {
     let mut index: HashMap<String, Vec<PathBuf>> = HashMap::new();
-    for sub in ["new", "cur"] {
-        let Ok(dir) = std::fs::read_dir(maildir.join(sub)) else {
-            continue;
-        };
-        for entry in dir.flatten() {
-            let mut head = Vec::with_capacity(8192);
-            let Ok(f) = std::fs::File::open(entry.path()) else {
-                continue;
-            };
-            if f.take(8192).read_to_end(&mut head).is_err() {
-                continue;
-            }
-            let to = header_block(&head)
-                .split(|&b| b == b'\n')
-                .find_map(|l| l.strip_prefix(b"X-Original-To: "));
-            if let Some(to) = to {
-                let to = String::from_utf8_lossy(to).into_owned();
-                index.entry(to).or_default().push(entry.path());
-            }
+    for path in maildir_files(maildir) {
+        let head = head_of(&path);
+        let to = header_block(&head)
+            .split(|&b| b == b'\n')
+            .find_map(|l| l.strip_prefix(b"X-Original-To: "));
+        if let Some(to) = to {
+            let to = String::from_utf8_lossy(to).into_owned();
+            index.entry(to).or_default().push(path);
         }
     }
     index

@@ -166,3 +166,62 @@ pub(crate) fn message_lines() -> Vec<Step> {
 pub(crate) fn quit() -> Vec<Step> {
     vec![Step::expect("QUIT\r\n"), line("221 bye\r\n"), Step::Hold]
 }
+
+/// cronie's command line.
+pub(crate) const CRONIE: &[&str] = &[
+    "-FCronDaemon",
+    "-i",
+    "-odi",
+    "-oem",
+    "-oi",
+    "-t",
+    "-f",
+    "root",
+];
+
+/// What the callers of [`CALLERS`] pipe in (with `-t`, its `To:` is the recipient).
+pub(crate) const CALLER_MESSAGE: &str =
+    "From: app@example.org\nTo: to@example.net\nSubject: s\n\nbody\n";
+
+/// The command lines real callers pass a sendmail (issue 18's table), each with the
+/// recipients it must reach: a bare name is qualified with this host (`root@`), `-t`
+/// takes the `To:` of [`CALLER_MESSAGE`].
+#[allow(clippy::type_complexity)]
+pub(crate) const CALLERS: [(&str, &[&str], &[&str]); 10] = [
+    (
+        "Debian cron",
+        &["-FCronDaemon", "-i", "-B8BITMIME", "-oem", "root"],
+        &["root@"],
+    ),
+    ("cronie", CRONIE, &["to@example.net"]),
+    (
+        "systemd-cron",
+        &["-i", "-B", "8BITMIME", "user"],
+        &["user@"],
+    ),
+    ("anacron", &["-FAnacron", "-odi", "root"], &["root@"]),
+    ("busybox", &["-ti"], &["to@example.net"]),
+    ("mdadm", &["-t", "-fraid@host.example"], &["to@example.net"]),
+    (
+        "mailx",
+        &["-i", "--", "rcpt@example.net"],
+        &["rcpt@example.net"],
+    ),
+    (
+        "git send-email",
+        &[
+            "-f",
+            "sender@example.org",
+            "-i",
+            "r1@example.net",
+            "r2@example.net",
+        ],
+        &["r1@example.net", "r2@example.net"],
+    ),
+    ("PHP mail()", &["-t", "-i"], &["to@example.net"]),
+    (
+        "mutt",
+        &["-oem", "-oi", "-B8BITMIME", "--", "m@example.net"],
+        &["m@example.net"],
+    ),
+];
