@@ -1,0 +1,231 @@
+//! The spool end to end against smtp-sink: the built `smtp-send` with `--queue`, its
+//! relay down (a closed loopback port) then back (the account file names the sink),
+//! `--flush-queue` and `--list-queue`; what the sink got is checked by Message-ID.
+//! (The same against Postfix, and the SIGKILL loop: tests/spool_interop.rs.)
+
+mod common;
+
+use common::spool::*;
+use common::*;
+use smtp_sink::{Action, Match, Sink};
+
+fn ids(sink: &Sink) -> Vec<String> {
+    let mut v: Vec<String> = sink
+        .messages()
+        .iter()
+        .filter(|m| m.accepted())
+        .filter_map(|m| message_id(&m.content))
+        .collect();
+    v.sort();
+    v
+}
+
+/// Relay down: spooled, exit 0, a note on standard error, listed; a flush before the
+/// backoff sends nothing; relay back: `--flush-queue --ignore-backoff` delivers it
+/// once, and a second flush has nothing left.
+#[test]
+fn relay_down_spools_exit_0_and_a_flush_delivers_once_when_it_is_back() {
+    on_every_runtime(|runtime| {
+        let spool = Spool::new();
+        let mut cmd = spool.send(&["b@example.net"], &message("down-1@example.org"));
+        cmd.args(["--runtime", runtime]);
+        let out = run(timed(cmd)).expect(0);
+        assert!(out.stderr.contains("queued as "), "{out}");
+        let e = spool.entries();
+        assert_eq!(e.len(), 1);
+        assert_eq!(e[0]["state"], "queued");
+        assert_eq!(e[0]["envelope"]["to"][0], "b@example.net");
+        assert!(e[0]["next_attempt"].as_u64() > e[0]["created"].as_u64());
+        let listed = spool.list();
+        assert!(listed.stdout.contains("<b@example.net>"), "{listed}");
+        assert!(listed.stdout.contains("queued"), "{listed}");
+
+        let sink = Sink::start().unwrap();
+        spool.relay(&sink.addr().to_string());
+        spool.flush(&["--runtime", runtime]).expect(0);
+        assert!(ids(&sink).is_empty(), "not due yet: nothing sent");
+        spool
+            .flush(&["--ignore-backoff", "--runtime", runtime])
+            .expect(0);
+        assert_eq!(ids(&sink), ["down-1@example.org"]);
+        assert!(spool.entries().is_empty());
+        spool.flush(&["--ignore-backoff"]).expect(0);
+        assert_eq!(ids(&sink).len(), 1, "sent once");
+    });
+}
+
+/// One recipient taken, one deferred with 450: only the deferred one is spooled, and
+/// the flush sends to it alone.
+#[test]
+fn a_partial_delivery_spools_only_the_deferred_recipients() {
+    let sink = Sink::builder()
+        .recipient(Match::LocalPrefix("busy".into()), Action::transient())
+        .start()
+        .unwrap();
+    let spool = Spool::new();
+    spool.relay(&sink.addr().to_string());
+    let cmd = spool.send(
+        &["ok@example.net", "busy@example.net"],
+        &message("partial@example.org"),
+    );
+    let out = run(timed(cmd)).expect(0);
+    assert!(out.stderr.contains("for 1 recipient(s)"), "{out}");
+    let e = spool.entries();
+    assert_eq!(e.len(), 1);
+    assert_eq!(
+        e[0]["envelope"]["to"],
+        serde_json::json!(["busy@example.net"])
+    );
+    assert!(
+        e[0]["last_error"].as_str().unwrap().contains("450"),
+        "{e:?}"
+    );
+
+    let back = Sink::start().unwrap();
+    spool.relay(&back.addr().to_string());
+    spool.flush(&["--ignore-backoff"]).expect(0);
+    let got = back.messages();
+    assert_eq!(got.len(), 1);
+    let to: Vec<&str> = got[0].accepted_recipients().map(|r| r.as_str()).collect();
+    assert_eq!(to, ["busy@example.net"]);
+    assert!(spool.entries().is_empty());
+}
+
+/// Cut after the end of data (the sink resets the connection before its reply): the
+/// outcome is unknown, so the run exits 75 and the message is kept flagged unknown;
+/// flushes never send it again, only `--resend-unknown` does.
+#[test]
+fn an_unknown_outcome_exits_75_is_kept_flagged_and_never_resent_unless_asked() {
+    let cut = Sink::builder().reset_after_data_every(1).start().unwrap();
+    let spool = Spool::new();
+    spool.relay(&cut.addr().to_string());
+    let out = run(timed(
+        spool.send(&["b@example.net"], &message("unknown@example.org")),
+    ))
+    .expect(75);
+    assert!(out.stderr.contains("flagged unknown"), "{out}");
+    assert_eq!(
+        spool.spooled(),
+        [("unknown@example.org".into(), "unknown".into())]
+    );
+    assert!(spool.list().stdout.contains("unknown"));
+
+    let back = Sink::start().unwrap();
+    spool.relay(&back.addr().to_string());
+    let out = spool.flush(&["--ignore-backoff"]).expect(0);
+    assert!(out.stderr.contains("--resend-unknown"), "{out}");
+    assert!(ids(&back).is_empty(), "an unknown outcome is never resent");
+    spool.flush(&["--resend-unknown"]).expect(0);
+    assert_eq!(ids(&back), ["unknown@example.org"]);
+    assert!(spool.entries().is_empty());
+}
+
+/// A 5xx at a flush: a delivery report (RFC 3464) in DIR/bounces naming the refused
+/// recipient, the message gone from the queue, exit 69; the other recipient got it.
+#[test]
+fn a_5xx_during_a_flush_writes_a_bounce_and_exits_69() {
+    let spool = Spool::new();
+    spool.spool(
+        &["ok@example.net", "gone@example.net"],
+        "bounce@example.org",
+    );
+    let sink = Sink::builder()
+        .recipient(Match::LocalPrefix("gone".into()), Action::permanent())
+        .start()
+        .unwrap();
+    spool.relay(&sink.addr().to_string());
+    spool.flush(&["--ignore-backoff"]).expect(69);
+    assert!(spool.entries().is_empty());
+    let bounces = spool.files("bounces", "eml");
+    assert_eq!(bounces.len(), 1);
+    let blocks = delivery_status(&std::fs::read(&bounces[0]).unwrap());
+    assert_eq!(
+        blocks.len(),
+        2,
+        "per message, then one recipient: {blocks:?}"
+    );
+    let r = &blocks[1];
+    assert_eq!(
+        field(r, "Final-Recipient"),
+        Some("rfc822; gone@example.net")
+    );
+    assert_eq!(field(r, "Action"), Some("failed"));
+    assert!(field(r, "Status").unwrap().starts_with("5."), "{r:?}");
+    assert!(
+        field(r, "Diagnostic-Code").unwrap().starts_with("smtp; 55"),
+        "{r:?}"
+    );
+    let to: Vec<String> = sink.messages()[0]
+        .accepted_recipients()
+        .map(|r| r.as_str().to_owned())
+        .collect();
+    assert_eq!(to, ["ok@example.net"]);
+}
+
+/// Past its lifetime a queued message bounces without another attempt: Status 4.4.7,
+/// the last error in the diagnostic, exit 69.
+#[test]
+fn a_message_past_its_lifetime_bounces_with_4_4_7_and_exits_69() {
+    let spool = Spool::new();
+    spool.spool(&["b@example.net"], "old@example.org");
+    let sink = Sink::start().unwrap();
+    spool.relay(&sink.addr().to_string());
+    spool.flush(&["--queue-lifetime", "1h"]).expect(0);
+    assert_eq!(spool.entries().len(), 1, "within its lifetime: kept");
+    spool.flush(&["--queue-lifetime", "0s"]).expect(69);
+    assert!(sink.messages().is_empty(), "no attempt once expired");
+    assert!(spool.entries().is_empty());
+    let bounce = std::fs::read(&spool.files("bounces", "eml")[0]).unwrap();
+    let blocks = delivery_status(&bounce);
+    assert_eq!(field(&blocks[1], "Status"), Some("4.4.7"));
+    assert!(
+        field(&blocks[1], "Diagnostic-Code")
+            .unwrap()
+            .contains("Connection refused"),
+        "{blocks:?}"
+    );
+}
+
+/// Two flushes at once over many messages (the sink slow to reply, so that they
+/// overlap): every message arrives exactly once.
+#[test]
+fn two_flushes_at_once_send_each_message_once() {
+    let spool = Spool::new();
+    let n = 12;
+    for i in 0..n {
+        let cmd = spool.send(
+            &["b@example.net"],
+            &message(&format!("twice-{i}@example.org")),
+        );
+        run(timed(cmd)).expect(0);
+    }
+    let sink = Sink::builder()
+        .reply_delay(std::time::Duration::from_millis(5))
+        .start()
+        .unwrap();
+    spool.relay(&sink.addr().to_string());
+    spool.flush_twice_at_once();
+    let got = ids(&sink);
+    let mut want: Vec<String> = (0..n).map(|i| format!("twice-{i}@example.org")).collect();
+    want.sort();
+    assert_eq!(got, want, "each once");
+    assert!(spool.entries().is_empty());
+}
+
+/// A file in the spool that is not a valid entry (cut, or hostile) is named, left
+/// alone, and makes the flush exit 75; the good one beside it is delivered.
+#[test]
+fn a_corrupt_spool_file_is_reported_not_sent_and_not_a_panic() {
+    let spool = Spool::new();
+    spool.spool(&["b@example.net"], "good@example.org");
+    let bad = spool.dir.join("0.msg");
+    std::fs::write(&bad, b"{\"version\":1,\"size\":99999}\nRCPT TO:<x@y>\r\n").unwrap();
+    let sink = Sink::start().unwrap();
+    spool.relay(&sink.addr().to_string());
+    let out = spool.flush(&["--ignore-backoff"]).expect(75);
+    assert!(out.stderr.contains("0.msg"), "{out}");
+    assert!(!out.stderr.contains("panicked"), "{out}");
+    assert_eq!(ids(&sink), ["good@example.org"]);
+    assert!(bad.exists(), "left for a human");
+    assert!(spool.list().stdout.contains("unreadable"));
+}
