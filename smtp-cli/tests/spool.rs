@@ -229,3 +229,63 @@ fn a_corrupt_spool_file_is_reported_not_sent_and_not_a_panic() {
     assert!(bad.exists(), "left for a human");
     assert!(spool.list().stdout.contains("unreadable"));
 }
+
+/// Sendmail mode with the account's `queue = true`: the relay down, the message is
+/// spooled (exit 0) into this user's default spool, `$XDG_STATE_HOME/smtp-send/queue`,
+/// created 0700; `--flush-queue` with the same account file finds it there and
+/// delivers it, Bcc removed, to every recipient `-t` read.
+#[test]
+fn sendmail_mode_with_queue_true_spools_into_the_private_default_spool() {
+    use std::os::unix::fs::PermissionsExt;
+    let spool = Spool::new();
+    spool.account(&closed_port(), "queue = true\n");
+    let home = spool.config.with_file_name("");
+    let state = home.join("state");
+    let sendmail = |args: &[&str]| {
+        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("smtp-send"));
+        cmd.env("HOME", &home)
+            .env("XDG_CONFIG_HOME", &home)
+            .env("XDG_STATE_HOME", &state)
+            .arg("--config")
+            .arg(&spool.config)
+            .args(args);
+        timed(cmd)
+    };
+    let mut cmd = sendmail(&["--sendmail", "-t", "-i", "-f", "me@example.org"]);
+    cmd.write_stdin("To: a@example.net\nBcc: b@example.net\nMessage-ID: <sm@example.org>\n\nhi\n");
+    let out = run(cmd).expect(0);
+    let dir = state.join("smtp-send").join("queue");
+    assert!(out.stderr.contains(&dir.display().to_string()), "{out}");
+    let mode = std::fs::metadata(&dir).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o700);
+    assert_eq!(
+        std::fs::read_dir(&dir)
+            .unwrap()
+            .flatten()
+            .filter(|e| e.path().extension().is_some_and(|x| x == "msg"))
+            .count(),
+        1
+    );
+
+    let sink = Sink::start().unwrap();
+    spool.relay(&sink.addr().to_string());
+    std::fs::write(
+        &spool.config,
+        format!(
+            "{}queue = true\n",
+            std::fs::read_to_string(&spool.config).unwrap()
+        ),
+    )
+    .unwrap();
+    run(sendmail(&["--flush-queue", "--ignore-backoff"])).expect(0);
+    let got = sink.messages();
+    assert_eq!(got.len(), 1);
+    let to: Vec<&str> = got[0].accepted_recipients().map(|r| r.as_str()).collect();
+    assert_eq!(to, ["a@example.net", "b@example.net"]);
+    assert_eq!(got[0].from.as_str(), "me@example.org");
+    assert!(!String::from_utf8_lossy(&got[0].content).contains("Bcc"));
+    assert_eq!(
+        message_id(&got[0].content).as_deref(),
+        Some("sm@example.org")
+    );
+}

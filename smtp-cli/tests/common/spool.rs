@@ -61,7 +61,12 @@ impl Spool {
 
     /// The account's server is now `addr`.
     pub(crate) fn relay(&self, addr: &str) {
-        let text = format!("[defaults]\nserver = \"{addr}\"\ntls = \"none\"\n");
+        self.account(addr, "");
+    }
+
+    /// The account: server `addr`, cleartext, and the `more` lines.
+    pub(crate) fn account(&self, addr: &str, more: &str) {
+        let text = format!("[defaults]\nserver = \"{addr}\"\ntls = \"none\"\n{more}");
         std::fs::write(&self.config, text).expect("write the account file");
     }
 
