@@ -289,3 +289,32 @@ fn sendmail_mode_with_queue_true_spools_into_the_private_default_spool() {
         Some("sm@example.org")
     );
 }
+
+/// The DSN parameters (RFC 3461: NOTIFY, RET, ENVID) are spooled with the message and
+/// sent again with it.
+#[test]
+fn dsn_parameters_are_spooled_and_sent_again() {
+    let spool = Spool::new();
+    let mut cmd = spool.send(&["b@example.net"], &message("dsn@example.org"));
+    cmd.args([
+        "--notify",
+        "failure,delay",
+        "--ret",
+        "hdrs",
+        "--envid",
+        "env-7",
+    ]);
+    run(timed(cmd)).expect(0);
+    let sink = Sink::start().unwrap();
+    spool.relay(&sink.addr().to_string());
+    spool.flush(&["--ignore-backoff"]).expect(0);
+    let m = &sink.messages()[0];
+    let param = |params, name| {
+        smtp_sink::param(params, name)
+            .and_then(|p| p.value.clone())
+            .unwrap_or_else(|| panic!("{name} missing"))
+    };
+    assert_eq!(param(&m.mail_params, "RET"), "HDRS");
+    assert_eq!(param(&m.mail_params, "ENVID"), "env-7");
+    assert_eq!(param(&m.recipients[0].params, "NOTIFY"), "FAILURE,DELAY");
+}

@@ -25,6 +25,7 @@ pub(crate) fn run(store: &Store, args: &Args, lifetime: u64) -> Result<ExitStatu
     let ids = store
         .ids()
         .map_err(|e| Failure::Input(format!("{}: {e}", store.dir().display())))?;
+    store.clean_tmp();
     let mut status = ExitStatus::Ok;
     for id in ids {
         status = status.min(one(store, &id, args, lifetime));

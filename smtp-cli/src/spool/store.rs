@@ -8,7 +8,7 @@
 use std::fmt;
 use std::fs::{DirBuilder, File, OpenOptions};
 use std::io::{self, Write};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -67,16 +67,50 @@ fn sync_dir(dir: &Path) -> io::Result<()> {
 
 impl Store {
     /// The spool at `dir`, created (mode 0700: the messages are the user's) if
-    /// missing, with its `tmp/` and `bounces/`.
+    /// missing, with its `tmp/` and `bounces/`. A directory others may write to is
+    /// refused: an entry names the account file a flush reads (and whose
+    /// `password_command` it runs), so whoever can plant one could run commands as
+    /// this user.
     pub(crate) fn open(dir: &Path) -> io::Result<Store> {
         let mut b = DirBuilder::new();
         b.recursive(true).mode(0o700);
         for sub in ["tmp", "bounces"] {
             b.create(dir.join(sub))?;
         }
+        let mode = std::fs::metadata(dir)?.permissions().mode();
+        if mode & 0o022 != 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::PermissionDenied,
+                format!(
+                    "writable by its group or others (mode {:o}): refusing it; run chmod go-w {}",
+                    mode & 0o777,
+                    dir.display()
+                ),
+            ));
+        }
         Ok(Store {
             dir: dir.to_owned(),
         })
+    }
+
+    /// Removes what a process that ended mid-write left in `tmp/` (older than an
+    /// hour, so that no write in progress is touched).
+    pub(crate) fn clean_tmp(&self) {
+        let Ok(dir) = std::fs::read_dir(self.dir.join("tmp")) else {
+            return;
+        };
+        let hour = std::time::Duration::from_secs(3600);
+        for e in dir.flatten() {
+            let old = e
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|age| age > hour);
+            if old {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
     }
 
     /// The directory.
@@ -180,7 +214,6 @@ impl Store {
 mod tests {
     use super::super::entry::tests::sample;
     use super::*;
-    use std::os::unix::fs::PermissionsExt;
 
     fn scratch(name: &str) -> PathBuf {
         std::env::temp_dir().join(format!("smtp-send-store-{name}-{}", std::process::id()))
@@ -208,6 +241,38 @@ mod tests {
         assert!(store.read(&id).unwrap().is_none());
         assert!(store.ids().unwrap().is_empty());
         std::fs::remove_dir_all(scratch("write")).unwrap();
+    }
+
+    #[test]
+    fn only_temporary_files_older_than_an_hour_are_cleaned() {
+        let dir = scratch("tmp");
+        let store = Store::open(&dir).unwrap();
+        let (old, new) = (dir.join("tmp").join("old"), dir.join("tmp").join("new"));
+        std::fs::write(&new, b"being written").unwrap();
+        let f = File::create(&old).unwrap();
+        let two_hours = std::time::Duration::from_secs(7200);
+        f.set_modified(std::time::SystemTime::now() - two_hours)
+            .unwrap();
+        store.clean_tmp();
+        assert!(!old.exists());
+        assert!(new.exists());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_spool_others_may_write_to_is_refused() {
+        let dir = scratch("shared");
+        Store::open(&dir).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let e = Store::open(&dir).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::PermissionDenied, "{e}");
+        assert!(e.to_string().contains("chmod go-w"), "{e}");
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        assert!(
+            Store::open(&dir).is_ok(),
+            "readable by others is the user's choice"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
