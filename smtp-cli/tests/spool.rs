@@ -318,3 +318,50 @@ fn dsn_parameters_are_spooled_and_sent_again() {
     assert_eq!(param(&m.mail_params, "ENVID"), "env-7");
     assert_eq!(param(&m.recipients[0].params, "NOTIFY"), "FAILURE,DELAY");
 }
+
+/// The mark comes before the transaction: while the server withholds its reply to
+/// MAIL, the entry is already in flight on disk, `--list-queue` says so, and a second
+/// flush leaves it alone. The flush killed there (SIGKILL), the message is "unknown":
+/// listed so, and a later flush to a working relay does not send it.
+#[test]
+fn a_message_is_in_flight_before_its_transaction_and_unknown_after_a_crash() {
+    let spool = Spool::new();
+    spool.spool(&["b@example.net"], "crash@example.org");
+    let stalled = Sink::builder()
+        .stall(smtp_sink::Cue::Mail, 1)
+        .start()
+        .unwrap();
+    spool.relay(&stalled.addr().to_string());
+    let mut flush = spool
+        .command(&["--flush-queue", "--ignore-backoff"])
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while spool.entries()[0]["state"] != "in-flight" {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never marked in flight"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(spool.list().stdout.contains("in-flight"));
+    spool.flush(&["--ignore-backoff"]).expect(0);
+    assert_eq!(
+        stalled.connections().len(),
+        1,
+        "the second flush kept off it"
+    );
+    flush.kill().unwrap();
+    flush.wait().unwrap();
+
+    let listed = spool.list();
+    assert!(listed.stdout.contains("unknown"), "{listed}");
+    let back = Sink::start().unwrap();
+    spool.relay(&back.addr().to_string());
+    spool.flush(&["--ignore-backoff"]).expect(0);
+    assert!(ids(&back).is_empty(), "never resent after a crash");
+    assert_eq!(
+        spool.spooled(),
+        [("crash@example.org".into(), "in-flight".into())]
+    );
+}
