@@ -4,6 +4,7 @@
 
 use smtp_proto::{MessageOutcome, RecipientStatus, Reply, Report, TxnFailure};
 
+use super::bounce::Failed;
 use crate::adapter::Error;
 use crate::exit::{error_status, ExitStatus};
 use crate::session::Outcome;
@@ -21,6 +22,48 @@ pub(crate) enum Fate {
     /// The connection failed after the end of data: maybe delivered
     /// (RFC 5321 §4.5.3.2.6). Never sent again unless asked.
     Unknown(String),
+}
+
+/// A recipient to try again, and why (with the status of the failure).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Deferred {
+    pub rcpt: String,
+    pub why: String,
+    pub status: ExitStatus,
+}
+
+/// The recipients of one attempt, by fate (the delivered ones are done).
+#[derive(Debug, Default)]
+pub(crate) struct Sorted {
+    /// Refused for good: a delivery report's.
+    pub failed: Vec<Failed>,
+    pub deferred: Vec<Deferred>,
+    /// Maybe delivered, and the first reason given.
+    pub unknown: Vec<String>,
+    pub unknown_why: Option<String>,
+}
+
+impl Sorted {
+    /// Each of `to` by its fate (in the same order).
+    pub(crate) fn of(to: &[String], fates: Vec<Fate>) -> Sorted {
+        let mut s = Sorted::default();
+        for (rcpt, fate) in to.iter().cloned().zip(fates) {
+            match fate {
+                Fate::Delivered => {}
+                Fate::Deferred { why, status } => s.deferred.push(Deferred { rcpt, why, status }),
+                Fate::Bounced { status, diagnostic } => s.failed.push(Failed {
+                    rcpt,
+                    status,
+                    diagnostic,
+                }),
+                Fate::Unknown(why) => {
+                    s.unknown_why.get_or_insert(why);
+                    s.unknown.push(rcpt);
+                }
+            }
+        }
+        s
+    }
 }
 
 /// A reply on one line, as a delivery report's `Diagnostic-Code` takes it.

@@ -10,7 +10,7 @@ use std::cell::RefCell;
 use clap::Parser;
 
 use super::entry::{Entry, State};
-use super::fate::{fates, Fate};
+use super::fate::{fates, Fate, Sorted};
 use super::lock::{try_lock, Lock};
 use super::store::Store;
 use super::{backoff, bounce, now, say, store};
@@ -101,7 +101,11 @@ fn one(store: &Store, id: &str, args: &Args, lifetime: u64) -> ExitStatus {
                 ),
             })
             .collect();
-        return finish(store, id, lock, &entry, failed, Vec::new(), None, None);
+        let sorted = Sorted {
+            failed,
+            ..Sorted::default()
+        };
+        return finish(store, id, lock, &entry, sorted, None);
     }
     if h.state == State::Queued && now < h.next_attempt && !args.ignore_backoff {
         return ExitStatus::Ok;
@@ -118,8 +122,9 @@ fn attempt(store: &Store, id: &str, lock: Lock, entry: Entry, args: &Args) -> Ex
             let status = crate::exit::status(Some(&f), &[], 1);
             let why = f.to_string();
             say(&format!("{id}: not sent: {why}"));
-            let deferred = to.into_iter().map(|t| (t, why.clone(), status)).collect();
-            return finish(store, id, lock, &entry, Vec::new(), deferred, None, None);
+            let deferred = Fate::Deferred { why, status };
+            let sorted = Sorted::of(&to, vec![deferred; to.len()]);
+            return finish(store, id, lock, &entry, sorted, None);
         }
     };
     let mut marked = entry.clone();
@@ -149,51 +154,28 @@ fn attempt(store: &Store, id: &str, lock: Lock, entry: Entry, args: &Args) -> Ex
         };
         fates = vec![fate; to.len()];
     }
-    let (mut failed, mut deferred, mut unknown) = (Vec::new(), Vec::new(), Vec::new());
-    let mut unknown_why = None;
-    for (rcpt, fate) in to.into_iter().zip(fates) {
-        match fate {
-            Fate::Delivered => {}
-            Fate::Deferred { why, status } => deferred.push((rcpt, why, status)),
-            Fate::Bounced { status, diagnostic } => failed.push(bounce::Failed {
-                rcpt,
-                status,
-                diagnostic,
-            }),
-            Fate::Unknown(why) => {
-                unknown_why.get_or_insert(why);
-                unknown.push(rcpt);
-            }
-        }
-    }
-    let unknown = (!unknown.is_empty()).then_some((unknown, unknown_why));
-    finish(
-        store,
-        id,
-        lock,
-        &entry,
-        failed,
-        deferred,
-        unknown,
-        Some(&plan),
-    )
+    let sorted = Sorted::of(&to, fates);
+    finish(store, id, lock, &entry, sorted, Some(&plan))
 }
 
-/// Files the outcome of entry `id`: a bounce for `failed`, an entry flagged unknown
-/// for `unknown`, the entry rewritten for `deferred` (else removed). The bounce and
-/// any new entry are written before the entry changes: a crash in between leaves it
-/// in flight (unknown), never queued again.
-#[allow(clippy::too_many_arguments)]
+/// Files the outcome of entry `id`: a bounce for the failed recipients, an entry
+/// flagged unknown for the unknown ones, the entry rewritten for the deferred ones
+/// (else removed). The bounce and any new entry are written before the entry
+/// changes: a crash in between leaves it in flight (unknown), never queued again.
 fn finish(
     store: &Store,
     id: &str,
     lock: Lock,
     entry: &Entry,
-    failed: Vec<bounce::Failed>,
-    deferred: Vec<(String, String, ExitStatus)>,
-    unknown: Option<(Vec<String>, Option<String>)>,
+    sorted: Sorted,
     plan: Option<&Plan>,
 ) -> ExitStatus {
+    let Sorted {
+        failed,
+        deferred,
+        unknown,
+        unknown_why,
+    } = sorted;
     let mut status = ExitStatus::Ok;
     if !failed.is_empty() {
         let report = bounce::report(id, entry, &failed, plan);
@@ -214,12 +196,12 @@ fn finish(
         }
         status = ExitStatus::Unavailable;
     }
-    if let Some((to, why)) = unknown {
+    if !unknown.is_empty() {
         status = status.min(ExitStatus::TempFail);
         let mut e = entry.clone();
         e.header.state = State::Unknown;
-        e.header.envelope.to = to;
-        e.header.last_error = why;
+        e.header.envelope.to = unknown;
+        e.header.last_error = unknown_why;
         // The whole entry when nothing else is left of it, else a new one.
         let target = if deferred.is_empty() {
             id.to_owned()
@@ -253,10 +235,10 @@ fn finish(
     h.state = State::Queued;
     h.attempts = h.attempts.saturating_add(1);
     h.next_attempt = now() + backoff(h.attempts);
-    h.last_error = deferred.first().map(|(_, why, _)| why.clone());
-    h.envelope.to = deferred.iter().map(|(rcpt, _, _)| rcpt.clone()).collect();
-    for (_, _, s) in &deferred {
-        status = status.min(*s);
+    h.last_error = deferred.first().map(|d| d.why.clone());
+    h.envelope.to = deferred.iter().map(|d| d.rcpt.clone()).collect();
+    for d in &deferred {
+        status = status.min(d.status);
     }
     if let Err(err) = store.write(id, &e) {
         say(&format!("{id}: cannot requeue it: {err}"));

@@ -162,31 +162,20 @@ pub(crate) fn keep(
     let Some(dir) = &args.queue else {
         return status;
     };
-    let (mut deferred, mut unknown) = (Vec::new(), Vec::new());
-    let (mut why, mut unknown_why) = (None, None);
-    let mut refused = false;
-    for (rcpt, fate) in args.to.iter().zip(fates) {
-        match fate {
-            Fate::Deferred {
-                why: w,
-                status: ExitStatus::TempFail,
-            } => {
-                why.get_or_insert_with(|| w.clone());
-                deferred.push(rcpt.clone());
-            }
-            Fate::Unknown(w) => {
-                unknown_why.get_or_insert_with(|| w.clone());
-                unknown.push(rcpt.clone());
-            }
-            Fate::Bounced { .. } => refused = true,
-            Fate::Delivered => {}
-            // Not for the spool: what failed is local or about security, and says so.
-            Fate::Deferred { .. } => return status,
-        }
-    }
-    if deferred.is_empty() && unknown.is_empty() {
+    let sorted = fate::Sorted::of(&args.to, fates.to_vec());
+    // What failed otherwise is local or about security, and says so: not for the spool.
+    if sorted
+        .deferred
+        .iter()
+        .any(|d| d.status != ExitStatus::TempFail)
+        || (sorted.deferred.is_empty() && sorted.unknown.is_empty())
+    {
         return status;
     }
+    let refused = !sorted.failed.is_empty();
+    let why = sorted.deferred.first().map(|d| d.why.clone());
+    let deferred: Vec<String> = sorted.deferred.into_iter().map(|d| d.rcpt).collect();
+    let (unknown, unknown_why) = (sorted.unknown, sorted.unknown_why);
     let store = match open(dir) {
         Ok(s) => s,
         Err(e) => {
