@@ -365,3 +365,56 @@ fn a_message_is_in_flight_before_its_transaction_and_unknown_after_a_crash() {
         [("crash@example.org".into(), "in-flight".into())]
     );
 }
+
+/// The wire, as transcripts: the first attempt, where one recipient gets a 450, and
+/// the flush, which sends the message again to that recipient only, with the options
+/// it was spooled with (`--ehlo`); each script runs whole, byte for byte.
+#[test]
+fn transcripts_first_attempt_450_for_one_recipient_then_the_flush_sends_to_it_alone() {
+    use smtp_testkit::server::ScriptedServer;
+    use smtp_testkit::transcript::Transcript;
+    const HELLO: &str = r"S: 220 mx.example ESMTP\r\n
+C: EHLO client.example\r\n
+S: 250-mx.example\r\n250 PIPELINING\r\n
+C: MAIL FROM:<a@example.org>\r\n
+";
+    const DATA: &str = r"C: Message-ID: <wire@example.org>\r\nSubject: spool wire@example.org\r\n\r\nbody of wire@example.org\r\n.\r\n
+S: 250 2.0.0 queued\r\n
+C: QUIT\r\n
+S: 221 bye\r\n
+EOF
+";
+    let first = format!(
+        r"{HELLO}C: RCPT TO:<ok@example.net>\r\n
+C: RCPT TO:<busy@example.net>\r\n
+C: DATA\r\n
+S: 250 ok\r\n250 ok\r\n450 4.2.1 busy\r\n354 go\r\n
+{DATA}"
+    );
+    let again = format!(
+        r"{HELLO}C: RCPT TO:<busy@example.net>\r\n
+C: DATA\r\n
+S: 250 ok\r\n250 ok\r\n354 go\r\n
+{DATA}"
+    );
+    let spool = Spool::new();
+    let server = ScriptedServer::start(&Transcript::parse("first", &first));
+    spool.relay(&server.addr().to_string());
+    let mut cmd = spool.send(
+        &["ok@example.net", "busy@example.net"],
+        &message("wire@example.org"),
+    );
+    cmd.args(["--ehlo", "client.example"]);
+    let out = run(timed(cmd)).expect(0);
+    server
+        .finish()
+        .unwrap_or_else(|e| panic!("first attempt: {e}\n{out}"));
+
+    let server = ScriptedServer::start(&Transcript::parse("again", &again));
+    spool.relay(&server.addr().to_string());
+    let out = spool.flush(&["--ignore-backoff"]).expect(0);
+    server
+        .finish()
+        .unwrap_or_else(|e| panic!("flush: {e}\n{out}"));
+    assert!(spool.entries().is_empty());
+}
