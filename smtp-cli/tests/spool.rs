@@ -418,3 +418,47 @@ S: 250 ok\r\n250 ok\r\n354 go\r\n
         .unwrap_or_else(|e| panic!("flush: {e}\n{out}"));
     assert!(spool.entries().is_empty());
 }
+
+/// LMTP (RFC 2033 §4.2): after the data, one recipient's final reply is 250, the
+/// other's 452: only the second is spooled, and the run exits 0.
+#[test]
+fn lmtp_a_452_after_the_data_spools_only_that_recipient() {
+    use smtp_testkit::server::ScriptedServer;
+    use smtp_testkit::transcript::Transcript;
+    let script = r"
+S: 220 lmtp.example LMTP\r\n
+C: LHLO client.example\r\n
+S: 250-lmtp.example\r\n250 PIPELINING\r\n
+C: MAIL FROM:<a@example.org>\r\n
+C: RCPT TO:<ok@example.net>\r\n
+C: RCPT TO:<full@example.net>\r\n
+C: DATA\r\n
+S: 250 ok\r\n250 ok\r\n250 ok\r\n354 go\r\n
+C: Message-ID: <lmtp@example.org>\r\nSubject: spool lmtp@example.org\r\n\r\nbody of lmtp@example.org\r\n.\r\n
+S: 250 2.0.0 delivered\r\n452 4.2.2 mailbox full\r\n
+C: QUIT\r\n
+S: 221 bye\r\n
+EOF
+";
+    let spool = Spool::new();
+    let server = ScriptedServer::start(&Transcript::parse("lmtp", script));
+    spool.relay(&server.addr().to_string());
+    let mut cmd = spool.send(
+        &["ok@example.net", "full@example.net"],
+        &message("lmtp@example.org"),
+    );
+    cmd.args(["--lmtp", "--ehlo", "client.example"]);
+    let out = run(timed(cmd)).expect(0);
+    server.finish().unwrap_or_else(|e| panic!("{e}\n{out}"));
+    let e = spool.entries();
+    assert_eq!(e.len(), 1);
+    assert_eq!(
+        e[0]["envelope"]["to"],
+        serde_json::json!(["full@example.net"])
+    );
+    assert_eq!(e[0]["settings"]["lmtp"], true);
+    assert!(
+        e[0]["last_error"].as_str().unwrap().contains("452"),
+        "{e:?}"
+    );
+}
