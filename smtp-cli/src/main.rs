@@ -110,11 +110,10 @@ fn run(mut args: Args, sm: Option<&SendmailArgs>) -> ExitStatus {
         .is_some()
         .then(|| spool::fate::fates(&outcome, plan.to.len()));
     let failure = outcome.error.take().map(Failure::Session);
-    let status = finish(&args, &outcome, failure);
-    match fates {
+    finish_then(&args, &outcome, failure, |status| match fates {
         Some(fates) => spool::keep(&args, &given, &plan.message, &fates, status),
         None => status,
-    }
+    })
 }
 
 /// Sendmail mode's options and message, and the account, into `args`; the message of
@@ -167,6 +166,18 @@ fn setup(args: &mut Args, sm: Option<&SendmailArgs>) -> Result<Option<Vec<u8>>, 
 
 /// Prints the result and returns the exit status.
 fn finish(args: &Args, outcome: &Outcome, failure: Option<Failure>) -> ExitStatus {
+    finish_then(args, outcome, failure, |status| status)
+}
+
+/// [`finish`], with `then` deciding the status once the problems are printed (the
+/// spool takes what is left to try), before the JSON (whose `exit_code` is the
+/// process's).
+fn finish_then(
+    args: &Args,
+    outcome: &Outcome,
+    failure: Option<Failure>,
+    then: impl FnOnce(ExitStatus) -> ExitStatus,
+) -> ExitStatus {
     let status = exit::status(failure.as_ref(), &outcome.reports, args.repeat as usize);
     let error = failure.as_ref().map(|f| f.to_string());
     if let Some(e) = &error {
@@ -175,6 +186,7 @@ fn finish(args: &Args, outcome: &Outcome, failure: Option<Failure>) -> ExitStatu
     for line in output::problems(outcome, &args.to) {
         say(&line);
     }
+    let status = then(status);
     if args.json {
         let v = output::json(
             &output::escaped(args.server.as_deref().unwrap_or_default()),

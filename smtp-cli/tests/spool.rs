@@ -28,9 +28,14 @@ fn relay_down_spools_exit_0_and_a_flush_delivers_once_when_it_is_back() {
     on_every_runtime(|runtime| {
         let spool = Spool::new();
         let mut cmd = spool.send(&["b@example.net"], &message("down-1@example.org"));
-        cmd.args(["--runtime", runtime]);
+        cmd.args(["--runtime", runtime, "--json"]);
         let out = run(timed(cmd)).expect(0);
         assert!(out.stderr.contains("queued as "), "{out}");
+        assert_eq!(
+            out.json()["exit_code"],
+            0,
+            "the JSON says what the exit says"
+        );
         let e = spool.entries();
         assert_eq!(e.len(), 1);
         assert_eq!(e[0]["state"], "queued");
