@@ -67,7 +67,8 @@ pub(crate) fn text(store: &Store) -> String {
             let _ = writeln!(out, "    next attempt {next}");
         }
         if let Some(e) = &h.last_error {
-            let _ = writeln!(out, "    last error: {e}");
+            // Escaped: a spool file is input, and this goes to a terminal.
+            let _ = writeln!(out, "    last error: {}", crate::output::escaped(e));
         }
     }
     let dir = store.dir().display();
@@ -92,6 +93,26 @@ pub(crate) fn print(store: &Store) -> ExitStatus {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_listing_shows_each_field_and_escapes_the_last_error() {
+        use super::super::entry::tests::sample;
+        let dir = std::env::temp_dir().join(format!("smtp-send-list-{}", std::process::id()));
+        let store = Store::open(&dir).unwrap();
+        let mut e = sample();
+        e.header.last_error = Some("451 \u{1b}[2Jgone".into());
+        store.write("abc", &e).unwrap();
+        let t = text(&store);
+        assert!(t.starts_with("abc  "), "{t}");
+        assert!(t.contains(&format!("{} octets", e.message.len())), "{t}");
+        assert!(t.contains("1 attempt(s)  queued"), "{t}");
+        assert!(t.contains("from <a@example.org>"), "{t}");
+        assert!(t.contains("to <b@example.net>, <c@example.net>"), "{t}");
+        assert!(t.contains("last error: 451 "), "{t}");
+        assert!(!t.contains('\u{1b}'), "{t:?}");
+        assert!(t.contains("1 message(s)"), "{t}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn ages_in_two_units() {
