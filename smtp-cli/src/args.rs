@@ -57,6 +57,43 @@ pub(crate) struct Args {
     #[arg(long, conflicts_with_all = ["sendmail", "repeat", "data", "subject", "body", "header", "attach"])]
     pub serverinfo: bool,
 
+    /// Spool the message into DIR when sending fails for now (connection refused,
+    /// timeout, 4xx, 421): exit 0 with a note on standard error, and `--flush-queue`
+    /// sends it again. Only the recipients left are spooled; a message whose outcome
+    /// is unknown (the connection failed after its end of data) is kept flagged, never
+    /// sent again unless `--resend-unknown`. Also the account's `queue` key (`true`:
+    /// this user's default spool).
+    #[arg(long, value_name = "DIR")]
+    pub queue: Option<PathBuf>,
+
+    /// Send again the spooled messages that are due (--queue DIR, the account's queue,
+    /// else `$XDG_STATE_HOME/smtp-send/queue` or `~/.local/state/smtp-send/queue`),
+    /// for cron or a systemd timer. Exit 0 when each was delivered (or none was due),
+    /// 69 when one bounced (a delivery report is written into DIR/bounces), 75 when
+    /// one stays queued.
+    #[arg(long, conflicts_with_all = ["sendmail", "serverinfo", "list_queue", "to", "data", "subject", "body", "header", "attach"])]
+    pub flush_queue: bool,
+
+    /// Show the spool (as mailq): each message's id, size, age, sender, recipients,
+    /// attempts, state (queued, in flight, unknown) and last error.
+    #[arg(long, conflicts_with_all = ["sendmail", "serverinfo", "to", "data", "subject", "body", "header", "attach"])]
+    pub list_queue: bool,
+
+    /// With --flush-queue: send again the messages whose outcome is unknown too (they
+    /// may reach their recipients twice).
+    #[arg(long, requires = "flush_queue")]
+    pub resend_unknown: bool,
+
+    /// With --flush-queue: send every queued message now, whatever its next attempt
+    /// time (after the relay came back).
+    #[arg(long, requires = "flush_queue")]
+    pub ignore_backoff: bool,
+
+    /// How long a spooled message is tried before it bounces: seconds, or e.g. `5d`,
+    /// `12h`, `30m` (default 5d; the account's `queue_lifetime`).
+    #[arg(long, value_name = "DURATION")]
+    pub queue_lifetime: Option<String>,
+
     /// The account's `password_command` (never from the command line).
     #[arg(skip)]
     pub password_command: Option<String>,
@@ -201,8 +238,9 @@ pub(crate) struct Args {
     pub json: bool,
 }
 
-/// `--starttls`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+/// `--starttls` (also in a spool file, by the same names).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub(crate) enum StartTls {
     /// Fail (exit 76) unless the session can be encrypted.
     Required,

@@ -38,6 +38,26 @@ pub(crate) enum StartTlsKey {
     Opportunistic,
 }
 
+/// `queue`: a spool directory, or `true` for this user's default one.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(untagged)]
+pub(crate) enum QueueKey {
+    /// `true`: the default spool; `false`: none.
+    On(bool),
+    /// The spool directory.
+    Dir(PathBuf),
+}
+
+/// `queue_lifetime`: seconds, or a string as `--queue-lifetime` takes it.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(untagged)]
+pub(crate) enum LifetimeKey {
+    /// Seconds.
+    Seconds(u64),
+    /// `"5d"`, `"12h"` ...
+    Text(String),
+}
+
 /// The keys of `[defaults]` and of an account (`default` only in `[defaults]`).
 #[derive(Clone, Debug, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -57,7 +77,8 @@ pub(crate) struct Account {
     pub timeout: Option<f64>,
     pub proxy: Option<String>,
     pub from: Option<String>,
-    pub queue: Option<PathBuf>,
+    pub queue: Option<QueueKey>,
+    pub queue_lifetime: Option<LifetimeKey>,
     /// `[defaults]` only: the account used when none is picked.
     pub default: Option<String>,
 }
@@ -84,6 +105,7 @@ impl Account {
             proxy,
             from,
             queue,
+            queue_lifetime,
             default
         )
     }
@@ -222,7 +244,7 @@ impl Config {
     /// Keys parsed but not acted on yet: an error, not a silent change of behaviour.
     fn check_unsupported(&self, chosen: &Chosen) -> Result<(), Failure> {
         let a = &chosen.account;
-        for (key, set) in [("proxy", a.proxy.is_some()), ("queue", a.queue.is_some())] {
+        for (key, set) in [("proxy", a.proxy.is_some())] {
             if set {
                 return Err(Failure::Usage(format!(
                     "{}: {chosen}: the `{key}` key is not supported yet",
@@ -303,6 +325,19 @@ pub(crate) fn apply(args: &mut Args, account: &Account) {
     fill(&mut args.auth_mech, &a.auth);
     fill(&mut args.ehlo, &a.ehlo);
     fill(&mut args.timeout, &a.timeout);
+    if args.queue.is_none() {
+        args.queue = match &a.queue {
+            Some(QueueKey::Dir(dir)) => Some(dir.clone()),
+            Some(QueueKey::On(true)) => crate::spool::default_dir(),
+            Some(QueueKey::On(false)) | None => None,
+        };
+    }
+    if args.queue_lifetime.is_none() {
+        args.queue_lifetime = a.queue_lifetime.as_ref().map(|l| match l {
+            LifetimeKey::Seconds(s) => s.to_string(),
+            LifetimeKey::Text(t) => t.clone(),
+        });
+    }
     if a.lmtp == Some(true) {
         args.lmtp = true;
     }
@@ -400,12 +435,37 @@ mod tests {
     }
 
     #[test]
-    fn proxy_and_queue_are_refused_not_ignored() {
-        for key in ["proxy = \"socks5://h:1080\"", "queue = \"/var/spool/x\""] {
-            let e = config(&format!("[defaults]\n{key}")).choose(None, None);
-            let e = e.unwrap_err().to_string();
-            assert!(e.contains("not supported yet"), "{e}");
-        }
+    fn proxy_is_refused_not_ignored() {
+        let e = config("[defaults]\nproxy = \"socks5://h:1080\"").choose(None, None);
+        let e = e.unwrap_err().to_string();
+        assert!(e.contains("not supported yet"), "{e}");
+    }
+
+    #[test]
+    fn queue_is_a_directory_or_true_for_the_default_and_fills_queue_options() {
+        let c = config("[defaults]\nqueue = \"/var/spool/x\"\nqueue_lifetime = \"2d\"")
+            .choose(None, None)
+            .unwrap();
+        let mut args = <Args as clap::Parser>::try_parse_from(["smtp-send"]).unwrap();
+        apply(&mut args, &c.account);
+        assert_eq!(args.queue, Some(PathBuf::from("/var/spool/x")));
+        assert_eq!(args.queue_lifetime.as_deref(), Some("2d"));
+        let c = config("[defaults]\nqueue = true\nqueue_lifetime = 60")
+            .choose(None, None)
+            .unwrap();
+        let mut args =
+            <Args as clap::Parser>::try_parse_from(["smtp-send", "--queue-lifetime", "1h"])
+                .unwrap();
+        apply(&mut args, &c.account);
+        assert_eq!(args.queue, crate::spool::default_dir());
+        assert_eq!(args.queue_lifetime.as_deref(), Some("1h"), "the flag wins");
+        let c = config("[defaults]\nqueue = false")
+            .choose(None, None)
+            .unwrap();
+        let mut args = <Args as clap::Parser>::try_parse_from(["smtp-send"]).unwrap();
+        apply(&mut args, &c.account);
+        assert_eq!(args.queue, None);
+        assert!(toml::from_str::<File>("[defaults]\nqueue = 3").is_err());
     }
 
     /// A fresh directory of this test process.

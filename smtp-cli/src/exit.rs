@@ -110,7 +110,7 @@ fn failure_status(f: &Failure) -> ExitStatus {
 
 /// The status of the adapters' error: one function for the three runtimes, whose
 /// errors are one type, so that no runtime can map a variant differently.
-fn error_status(e: &Error) -> ExitStatus {
+pub(crate) fn error_status(e: &Error) -> ExitStatus {
     use SmtpError as E;
     match e {
         Error::Io(_) | Error::Timeout { .. } => ExitStatus::TempFail,
@@ -198,7 +198,7 @@ pub(crate) fn status(failure: Option<&Failure>, reports: &[Report], expected: us
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use smtp_proto::body::BodyError;
     use smtp_proto::command::{EhloName, ForwardPath, ReversePath};
@@ -208,7 +208,7 @@ mod tests {
         TlsRequiredError, TxnId, UsageError,
     };
 
-    fn reply(code: u16, text: &str) -> Reply {
+    pub(crate) fn reply(code: u16, text: &str) -> Reply {
         Reply::new(ReplyCode::new(code).unwrap(), &[text.as_bytes()]).unwrap()
     }
 
@@ -221,7 +221,7 @@ mod tests {
     }
 
     /// A report of one message to `rcpts` recipients, fed these events.
-    fn report(rcpts: usize, lmtp: bool, events: &[Event]) -> Report {
+    pub(crate) fn report(rcpts: usize, lmtp: bool, events: &[Event]) -> Report {
         let mut r = Report::new(txn(), rcpts, lmtp);
         for e in events {
             assert!(r.apply(e));
@@ -230,7 +230,7 @@ mod tests {
     }
 
     /// The first transaction of a fresh client: the same id every time.
-    fn txn() -> TxnId {
+    pub(crate) fn txn() -> TxnId {
         let config = Config::new(EhloName::localhost());
         let mut client = Client::new(config, Instant::ZERO);
         let to = [ForwardPath::new("b@example.net").unwrap()];
@@ -238,7 +238,7 @@ mod tests {
         client.send(Instant::ZERO, envelope).unwrap()
     }
 
-    fn rcpt_ok(rcpt: usize) -> Event {
+    pub(crate) fn rcpt_ok(rcpt: usize) -> Event {
         Event::RecipientAccepted {
             txn: txn(),
             rcpt,
@@ -246,7 +246,7 @@ mod tests {
         }
     }
 
-    fn rcpt_no(rcpt: usize, code: u16) -> Event {
+    pub(crate) fn rcpt_no(rcpt: usize, code: u16) -> Event {
         Event::RecipientRejected {
             txn: txn(),
             rcpt,
@@ -254,7 +254,7 @@ mod tests {
         }
     }
 
-    fn accepted(rcpt: Option<usize>) -> Event {
+    pub(crate) fn accepted(rcpt: Option<usize>) -> Event {
         Event::MessageAccepted {
             txn: txn(),
             rcpt,
@@ -262,7 +262,7 @@ mod tests {
         }
     }
 
-    fn failed(rcpt: Option<usize>, code: u16) -> Event {
+    pub(crate) fn failed(rcpt: Option<usize>, code: u16) -> Event {
         Event::TransactionFailed {
             txn: txn(),
             rcpt,

@@ -14,6 +14,7 @@ mod output;
 mod sendmail;
 mod serverinfo;
 mod session;
+mod spool;
 mod tls;
 mod transcript;
 
@@ -27,7 +28,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use smtp_proto::command::{EhloName, EnvId, ForwardPath, Mechanism, Notify, Ret, ReversePath};
 use smtp_proto::{Config, Credentials, Timeouts, TlsMode, TlsPolicy};
 
-use args::{Args, Runtime, StartTls};
+use args::{Args, StartTls};
 use exit::{ExitStatus, Failure};
 use sendmail::args::SendmailArgs;
 use session::{Dsn, Outcome, Plan, Progress, Server};
@@ -55,7 +56,7 @@ fn main() -> ExitCode {
     ExitCode::from(run(args, sm.as_ref()))
 }
 
-fn say(line: &str) {
+pub(crate) fn say(line: &str) {
     let _ = writeln!(std::io::stderr().lock(), "smtp-send: {line}");
 }
 
@@ -63,10 +64,23 @@ fn run(mut args: Args, sm: Option<&SendmailArgs>) -> ExitStatus {
     if args.transcript {
         transcript::install(args.transcript_body);
     }
+    // The command line's own connection options, before the account fills the rest:
+    // what a spooled message is sent again with.
+    let mut given = spool::Settings::given(&args);
     let message = match setup(&mut args, sm) {
         Ok(m) => m,
         Err(f) => return finish(&args, &Outcome::default(), Some(f)),
     };
+    if args.flush_queue || args.list_queue {
+        return spool::command(&args)
+            .unwrap_or_else(|f| finish(&args, &Outcome::default(), Some(f)));
+    }
+    if args.queue.is_some() && (args.repeat > 1 || args.concurrency > 1) {
+        let f = Failure::Usage("the spool (--queue, or the account's queue) takes one message: not with --repeat or --concurrency".into());
+        return finish(&args, &Outcome::default(), Some(f));
+    }
+    given.config.clone_from(&args.config);
+    given.account.clone_from(&args.account);
     let plan = match plan(&args, message) {
         Ok(p) => p,
         Err(f) => return finish(&args, &Outcome::default(), Some(f)),
@@ -75,11 +89,9 @@ fn run(mut args: Args, sm: Option<&SendmailArgs>) -> ExitStatus {
         return serverinfo::run(&args, &plan);
     }
     let bar = Bar::new(&args);
-    let outcome = match args.runtime {
-        Runtime::Blocking => session::run::<adapter::Blocking>(&plan, &bar),
-        Runtime::Tokio => session::run::<adapter::Tokio>(&plan, &bar),
-        Runtime::Smol => session::run::<adapter::Smol>(&plan, &bar),
-    };
+    let mut left = plan.repeat;
+    let mut more = || left.checked_sub(1).map(|l| left = l).is_some();
+    let outcome = session::send(args.runtime, &plan, &bar, &mut more);
     bar.done();
     if plan.repeat > 1 {
         let secs = outcome.elapsed.as_secs_f64();
@@ -93,8 +105,15 @@ fn run(mut args: Args, sm: Option<&SendmailArgs>) -> ExitStatus {
         say(&format!("warning: QUIT failed: {e}"));
     }
     let mut outcome = outcome;
+    let fates = args
+        .queue
+        .is_some()
+        .then(|| spool::fate::fates(&outcome, plan.to.len()));
     let failure = outcome.error.take().map(Failure::Session);
-    finish(&args, &outcome, failure)
+    finish_then(&args, &outcome, failure, |status| match fates {
+        Some(fates) => spool::keep(&args, &given, &plan.message, &fates, status),
+        None => status,
+    })
 }
 
 /// Sendmail mode's options and message, and the account, into `args`; the message of
@@ -129,6 +148,9 @@ fn setup(args: &mut Args, sm: Option<&SendmailArgs>) -> Result<Option<Vec<u8>>, 
             .or_else(|| message.as_deref().and_then(sendmail::header_sender));
         let chosen = file.choose(args.account.as_deref(), sender.as_deref())?;
         config::apply(args, &chosen.account);
+        // What is in effect, for the spool to read again at each attempt.
+        args.config = Some(std::path::absolute(&path).unwrap_or(path));
+        args.account = chosen.name;
     } else if let Some(name) = &args.account {
         return Err(Failure::Usage(format!(
             "--account {name:?}: no configuration file (--config, \
@@ -144,6 +166,18 @@ fn setup(args: &mut Args, sm: Option<&SendmailArgs>) -> Result<Option<Vec<u8>>, 
 
 /// Prints the result and returns the exit status.
 fn finish(args: &Args, outcome: &Outcome, failure: Option<Failure>) -> ExitStatus {
+    finish_then(args, outcome, failure, |status| status)
+}
+
+/// [`finish`], with `then` deciding the status once the problems are printed (the
+/// spool takes what is left to try), before the JSON (whose `exit_code` is the
+/// process's).
+fn finish_then(
+    args: &Args,
+    outcome: &Outcome,
+    failure: Option<Failure>,
+    then: impl FnOnce(ExitStatus) -> ExitStatus,
+) -> ExitStatus {
     let status = exit::status(failure.as_ref(), &outcome.reports, args.repeat as usize);
     let error = failure.as_ref().map(|f| f.to_string());
     if let Some(e) = &error {
@@ -152,6 +186,7 @@ fn finish(args: &Args, outcome: &Outcome, failure: Option<Failure>) -> ExitStatu
     for line in output::problems(outcome, &args.to) {
         say(&line);
     }
+    let status = then(status);
     if args.json {
         let v = output::json(
             &output::escaped(args.server.as_deref().unwrap_or_default()),
@@ -299,7 +334,7 @@ fn dsn(args: &Args) -> Result<Dsn, Failure> {
 
 /// Everything from the command line, checked, before any connection. `message` is
 /// sendmail mode's (else the options say where it is).
-fn plan(args: &Args, message: Option<Vec<u8>>) -> Result<Plan, Failure> {
+pub(crate) fn plan(args: &Args, message: Option<Vec<u8>>) -> Result<Plan, Failure> {
     let server = parse_server(needed(&args.server, "--server", "server")?)?;
     // --serverinfo sends nothing: the null path stands for the unused sender.
     let (from, to) = if args.serverinfo {

@@ -27,7 +27,7 @@ fn reply_parts(r: &Reply) -> (Value, Value, Value) {
     )
 }
 
-fn failure_text(f: &TxnFailure) -> String {
+pub(crate) fn failure_text(f: &TxnFailure) -> String {
     match f {
         TxnFailure::Rejected { stage, .. } => format!("{stage} refused"),
         TxnFailure::NoRecipients => "no recipient was accepted".into(),

@@ -11,6 +11,7 @@ use smtp_proto::command::{BodyType, EnvId, ForwardPath, Notify, Ret, ReversePath
 use smtp_proto::{Capabilities, Config, Envelope, Recipient, Report};
 
 use crate::adapter::{Adapter, Connection, Error};
+use crate::args::Runtime;
 
 /// Where to connect.
 #[derive(Debug, Clone)]
@@ -200,11 +201,38 @@ pub(crate) fn info<A: Adapter>(plan: &Plan) -> Result<(Info, Option<Error>), Err
 /// pipeline full up to this (and the core's window), never draining it between batches.
 pub(crate) const OPEN: usize = 10_000;
 
-/// Runs the plan on adapter `A`: connect, every message in batches, QUIT.
-pub(crate) fn run<A: Adapter>(plan: &Plan, progress: &dyn Progress) -> Outcome {
+/// A [`Progress`] that shows nothing.
+pub(crate) struct Quiet;
+
+impl Progress for Quiet {
+    fn reports(&self, _: usize) {}
+}
+
+/// Runs the plan on `runtime`'s adapter: connect, then the message while `more()` says
+/// so (it is asked as the session is ready for each next one, never before the
+/// session is set up), QUIT.
+pub(crate) fn send(
+    runtime: Runtime,
+    plan: &Plan,
+    progress: &dyn Progress,
+    more: &mut dyn FnMut() -> bool,
+) -> Outcome {
+    match runtime {
+        Runtime::Blocking => run::<crate::adapter::Blocking>(plan, progress, more),
+        Runtime::Tokio => run::<crate::adapter::Tokio>(plan, progress, more),
+        Runtime::Smol => run::<crate::adapter::Smol>(plan, progress, more),
+    }
+}
+
+/// [`send`] on adapter `A`.
+fn run<A: Adapter>(
+    plan: &Plan,
+    progress: &dyn Progress,
+    more: &mut dyn FnMut() -> bool,
+) -> Outcome {
     let session = async {
         let start = Instant::now();
-        drive::<A, _>(A::connect(plan).await, plan, progress, start).await
+        drive::<A, _>(A::connect(plan).await, plan, progress, more, start).await
     };
     A::block_on(session).unwrap_or_else(|e| Outcome {
         error: Some(Error::Io(e)),
@@ -217,6 +245,7 @@ async fn drive<A: Adapter, C: Connection>(
     connected: Result<C, Error>,
     plan: &Plan,
     progress: &dyn Progress,
+    more: &mut dyn FnMut() -> bool,
     start: Instant,
 ) -> Outcome {
     let mut out = Outcome::default();
@@ -244,7 +273,7 @@ async fn drive<A: Adapter, C: Connection>(
     let streamed = if plan.concurrency > 1 {
         A::send_pooled(plan, &env, plan.repeat, &mut on_report).await
     } else {
-        conn.send_repeated(&env, &plan.message, plan.repeat, OPEN, &mut on_report)
+        conn.send_repeated(&env, &plan.message, more, OPEN, &mut on_report)
             .await
     };
     if let Err(e) = streamed {

@@ -79,17 +79,16 @@ impl<S: Socket> Connection for smtp_blocking::Connection<S> {
         &mut self,
         envelope: &Envelope,
         message: &[u8],
-        n: usize,
+        more: &mut dyn FnMut() -> bool,
         open: usize,
         on_report: &mut dyn FnMut(Result<Report, Error>),
     ) -> impl Future<Output = Result<(), Error>> {
-        let mut left = n;
-        let next = |_block: bool| match left.checked_sub(1) {
-            Some(l) => {
-                left = l;
+        let next = |_block: bool| {
+            if more() {
                 Next::Message((envelope.clone(), message, ()))
+            } else {
+                Next::End
             }
-            None => Next::End,
         };
         ready(smtp_blocking::Connection::stream(
             self,

@@ -82,15 +82,16 @@ pub(crate) trait Connection {
     /// The SASL mechanism the session authenticated with.
     fn auth_mechanism(&self) -> Option<Mechanism>;
 
-    /// Sends `message` `n` times as one stream (`Connection::stream`): each message
-    /// joins the pipeline while earlier ones are in flight, at most `open` unanswered;
+    /// Sends `message` while `more()` says so (asked as the stream is ready for each
+    /// next one), as one stream (`Connection::stream`): each message joins the pipeline
+    /// while earlier ones are in flight, at most `open` unanswered;
     /// each report (or the error refusing that message) goes to `on_report` as it
     /// completes. `Err`: the session died (every message taken was reported first).
     fn send_repeated(
         &mut self,
         envelope: &Envelope,
         message: &[u8],
-        n: usize,
+        more: &mut dyn FnMut() -> bool,
         open: usize,
         on_report: &mut dyn FnMut(Result<Report, Error>),
     ) -> impl Future<Output = Result<(), Error>>;

@@ -79,17 +79,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Connection for smtp_smol::Connect
         &mut self,
         envelope: &Envelope,
         message: &[u8],
-        n: usize,
+        more: &mut dyn FnMut() -> bool,
         open: usize,
         on_report: &mut dyn FnMut(Result<Report, Error>),
     ) -> Result<(), Error> {
-        let mut left = n;
-        let next = |_: &mut Context<'_>| {
-            Poll::Ready(left.checked_sub(1).map(|l| {
-                left = l;
-                (envelope.clone(), message, ())
-            }))
-        };
+        let next =
+            |_: &mut Context<'_>| Poll::Ready(more().then(|| (envelope.clone(), message, ())));
         smtp_smol::Connection::stream(self, open, next, |(), r| on_report(r)).await
     }
 

@@ -1,6 +1,8 @@
 //! Running the built `smtp-send` and reading what it printed.
 #![allow(dead_code)]
 
+pub(crate) mod spool;
+
 use std::net::SocketAddr;
 use std::process::Output;
 
