@@ -79,6 +79,15 @@ fn unquote(v: &str) -> String {
     s
 }
 
+/// The `export NAME=value` lines of an environment file a script wrote.
+pub(crate) fn parse_env(text: &str) -> HashMap<String, String> {
+    text.lines()
+        .filter_map(|l| l.trim().strip_prefix("export "))
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.to_string(), unquote(v)))
+        .collect()
+}
+
 impl TestServers {
     /// Reads the environment file and checks that every listener accepts a connection.
     ///
@@ -93,13 +102,9 @@ impl TestServers {
                 path.display()
             )
         });
-        let vars = text
-            .lines()
-            .filter_map(|l| l.trim().strip_prefix("export "))
-            .filter_map(|l| l.split_once('='))
-            .map(|(k, v)| (k.to_string(), unquote(v)))
-            .collect();
-        let servers = TestServers { vars };
+        let servers = TestServers {
+            vars: parse_env(&text),
+        };
         for l in [
             Listener::Postfix,
             Listener::PostfixTls,
@@ -363,7 +368,7 @@ pub struct AiosmtpdMessage {
 
 /// Every Maildir file by its `X-Original-To` address. Only the first 8 KiB of each file
 /// is read: the Maildir keeps every message of every run, some of them large.
-fn postfix_index(maildir: &Path) -> HashMap<String, Vec<PathBuf>> {
+pub(crate) fn postfix_index(maildir: &Path) -> HashMap<String, Vec<PathBuf>> {
     use std::io::Read;
     let mut index: HashMap<String, Vec<PathBuf>> = HashMap::new();
     for sub in ["new", "cur"] {
