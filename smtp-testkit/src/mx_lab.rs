@@ -6,7 +6,7 @@
 //! answer, [`MxLab::get`] panics saying how to start the lab: lab tests never skip.
 
 use std::collections::HashMap;
-use std::net::{SocketAddr, TcpStream, UdpSocket};
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, TcpStream, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -130,6 +130,53 @@ impl MxLab {
             }
             std::thread::sleep(Duration::from_millis(100));
         }
+    }
+}
+
+/// The lab's MX hosts that Postfix cannot play: the tests start an in-process server on
+/// each address (docs/mx-lab.md, "Addresses"); the zones already point at them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InProcess {
+    /// 127.0.0.31:25, `mx-eodreset.dns.test`: accepts up to the end of data, then closes
+    /// without a reply (case 10).
+    EodReset,
+    /// 127.0.0.32:25, `mx-454.dane-ee.test`: advertises STARTTLS, answers it 454 (case 11).
+    Starttls454,
+    /// 127.0.0.33:25, `mx-tlsfail.dane-ee.test`: advertises STARTTLS, answers 220, then
+    /// breaks the handshake (case 11).
+    TlsBroken,
+    /// 127.0.0.34:25, `mx-mismatch.dane-ee.test`: presents `pki/mismatch.crt` while signing
+    /// with `pki/mismatch-other.key` (case 16).
+    KeyMismatch,
+    /// 127.0.0.35:25, `mx-requiretls.dane-ee.test`: STARTTLS with `pki/good.chain.pem`,
+    /// REQUIRETLS in EHLO (cases 28, 29).
+    RequireTls,
+    /// 127.0.0.36:25, first address of `mx-timeout.dns.test`: accepts, never greets (case 8).
+    Silent,
+}
+
+impl InProcess {
+    /// Every one of them.
+    pub const ALL: [InProcess; 6] = [
+        InProcess::EodReset,
+        InProcess::Starttls454,
+        InProcess::TlsBroken,
+        InProcess::KeyMismatch,
+        InProcess::RequireTls,
+        InProcess::Silent,
+    ];
+
+    /// The address its server binds (port 25: the planner always says 25).
+    pub const fn addr(self) -> SocketAddr {
+        let last = match self {
+            InProcess::EodReset => 31,
+            InProcess::Starttls454 => 32,
+            InProcess::TlsBroken => 33,
+            InProcess::KeyMismatch => 34,
+            InProcess::RequireTls => 35,
+            InProcess::Silent => 36,
+        };
+        SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::new(127, 0, 0, last), 25))
     }
 }
 

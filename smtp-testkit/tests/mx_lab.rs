@@ -9,7 +9,7 @@ use std::net::TcpStream;
 use std::time::Duration;
 
 use smtp_testkit::interop::unique;
-use smtp_testkit::mx_lab::{received_by, MxLab};
+use smtp_testkit::mx_lab::{received_by, InProcess, MxLab};
 use smtp_testkit::sts_server::{fetch, FetchError, StsServer, POLICY_PATH};
 
 fn sts_file(lab: &MxLab, name: &str) -> Vec<u8> {
@@ -127,4 +127,27 @@ fn lab_postfix_stores_mail_for_lab_domains_and_names_the_listener() {
     assert!(lab
         .delivered("nobody-ever@twoaddr.dns.test", Duration::ZERO)
         .is_empty());
+}
+
+#[test]
+fn in_process_addresses_are_left_free_for_the_tests_and_refused_ones_refuse() {
+    let _lab = MxLab::get();
+    // Binding port 25 needs root, as the lab does.
+    for s in InProcess::ALL {
+        let l = std::net::TcpListener::bind(s.addr())
+            .unwrap_or_else(|e| panic!("{s:?}: {} cannot be bound: {e}", s.addr()));
+        drop(l);
+    }
+    for a in [
+        "127.0.0.40:25",
+        "127.0.0.41:25",
+        "127.0.0.51:25",
+        "127.0.0.55:25",
+    ] {
+        let addr = a.parse().expect("address");
+        assert!(
+            TcpStream::connect_timeout(&addr, Duration::from_secs(2)).is_err(),
+            "{a} accepts: the lab's refused addresses must refuse"
+        );
+    }
 }
