@@ -79,6 +79,15 @@ fn unquote(v: &str) -> String {
     s
 }
 
+/// The `export NAME=value` lines of an environment file a script wrote.
+pub(crate) fn parse_env(text: &str) -> HashMap<String, String> {
+    text.lines()
+        .filter_map(|l| l.trim().strip_prefix("export "))
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.to_string(), unquote(v)))
+        .collect()
+}
+
 impl TestServers {
     /// Reads the environment file and checks that every listener accepts a connection.
     ///
@@ -93,13 +102,9 @@ impl TestServers {
                 path.display()
             )
         });
-        let vars = text
-            .lines()
-            .filter_map(|l| l.trim().strip_prefix("export "))
-            .filter_map(|l| l.split_once('='))
-            .map(|(k, v)| (k.to_string(), unquote(v)))
-            .collect();
-        let servers = TestServers { vars };
+        let servers = TestServers {
+            vars: parse_env(&text),
+        };
         for l in [
             Listener::Postfix,
             Listener::PostfixTls,
@@ -402,8 +407,6 @@ pub struct AiosmtpdMessage {
     pub content: Vec<u8>,
 }
 
-/// Every Maildir file by its `X-Original-To` address. Only the first 8 KiB of each file
-/// is read: the Maildir keeps every message of every run, some of them large.
 /// The files of a Maildir's `new` and `cur`.
 fn maildir_files(maildir: &Path) -> impl Iterator<Item = PathBuf> + '_ {
     ["new", "cur"]
@@ -423,7 +426,9 @@ fn head_of(path: &Path) -> Vec<u8> {
     head
 }
 
-fn postfix_index(maildir: &Path) -> HashMap<String, Vec<PathBuf>> {
+/// Every Maildir file by its `X-Original-To` address. Only the first 8 KiB of each file
+/// is read: the Maildir keeps every message of every run, some of them large.
+pub(crate) fn postfix_index(maildir: &Path) -> HashMap<String, Vec<PathBuf>> {
     let mut index: HashMap<String, Vec<PathBuf>> = HashMap::new();
     for path in maildir_files(maildir) {
         let head = head_of(&path);

@@ -17,6 +17,9 @@
 //!   by the test.
 //! - [`interop`]: the environment of `scripts/test-servers`, finding and comparing what
 //!   Postfix and aiosmtpd stored.
+//! - [`mx_lab`]: the environment of `scripts/mx-lab` (the MX-delivery lab, docs/mx-lab.md).
+//! - [`sts_server`]: an HTTPS server for MTA-STS policy fetches, certificate and answer
+//!   picked by SNI; the lab's on 127.0.0.20:443.
 //!
 //! An adapter's loopback test is a few lines:
 //!
@@ -36,9 +39,11 @@ pub mod dkim;
 #[cfg(unix)]
 pub mod forward;
 pub mod interop;
+pub mod mx_lab;
 pub mod plan;
 pub mod scenario;
 pub mod server;
+pub mod sts_server;
 pub mod tls;
 
 /// Runs a future that never waits: a blocking adapter's run of a test written once
