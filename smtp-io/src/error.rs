@@ -88,10 +88,7 @@ impl Error {
     /// the proxy connectors a failed SOCKS handshake as one wrapping the
     /// [`ProxyError`](crate::socks::ProxyError).
     pub fn from_io(e: io::Error) -> Error {
-        if let Some(proxy) = e
-            .get_ref()
-            .and_then(|i| i.downcast_ref::<crate::socks::ProxyError>())
-        {
+        if let Some(proxy) = crate::socks::ProxyError::of(&e) {
             return Error::Proxy(proxy.clone());
         }
         #[cfg(feature = "rustls")]

@@ -73,6 +73,18 @@ impl ProxyError {
         }
     }
 
+    /// The `ProxyError` inside an `io::Error` a connector reported, if there is one.
+    pub fn of(e: &io::Error) -> Option<&ProxyError> {
+        e.get_ref()?.downcast_ref()
+    }
+
+    /// Whether another address of the same host may do better: the proxy was reached
+    /// and refused to connect to this one (RFC 1928 §6). A connector that resolved the
+    /// host tries its next address then, as TCP does.
+    pub fn try_next_address(e: &io::Error) -> bool {
+        matches!(ProxyError::of(e), Some(ProxyError::Refused { .. }))
+    }
+
     /// The `io::ErrorKind` a connector reports it with.
     fn kind(&self) -> io::ErrorKind {
         match self {
