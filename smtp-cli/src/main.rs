@@ -301,6 +301,20 @@ fn dsn(args: &Args) -> Result<Dsn, Failure> {
 /// sendmail mode's (else the options say where it is).
 fn plan(args: &Args, message: Option<Vec<u8>>) -> Result<Plan, Failure> {
     let server = parse_server(needed(&args.server, "--server", "server")?)?;
+    let proxy = args
+        .proxy
+        .as_deref()
+        .map(|url| {
+            url.parse()
+                .map_err(|e| Failure::Usage(format!("--proxy: {e}")))
+        })
+        .transpose()?;
+    if let (Some(_), Server::Unix(path)) = (&proxy, &server) {
+        return Err(Failure::Usage(format!(
+            "--proxy: the server is a Unix socket ({}), not reached through a proxy",
+            path.display()
+        )));
+    }
     // --serverinfo sends nothing: the null path stands for the unused sender.
     let (from, to) = if args.serverinfo {
         (String::new(), Vec::new())
@@ -376,6 +390,7 @@ fn plan(args: &Args, message: Option<Vec<u8>>) -> Result<Plan, Failure> {
         tls_config,
         seen,
         connect_timeout,
+        proxy,
         from,
         to,
         dsn,

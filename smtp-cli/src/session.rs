@@ -35,6 +35,8 @@ pub(crate) struct Plan {
     /// `--serverinfo`: the server's certificate, once the handshake showed it.
     pub seen: Option<crate::tls::Seen>,
     pub connect_timeout: Option<Duration>,
+    /// `--proxy` (or the account's `proxy`): every adapter's `Builder::proxy`.
+    pub proxy: Option<smtp_io::socks::Proxy>,
     pub from: ReversePath,
     pub to: Vec<ForwardPath>,
     pub dsn: Dsn,
