@@ -46,7 +46,8 @@ pub(crate) fn open(connector: Option<&Connector>, target: &Target) -> Result<Box
 /// target's name is resolved here and each address asked for in turn while the proxy
 /// refuses (as TCP tries each).
 pub(crate) fn through(proxy: &Proxy, target: &Target) -> io::Result<TcpStream> {
-    let deadline = Instant::now() + target.connect_timeout;
+    // None: a timeout too long to be a deadline, that is none.
+    let deadline = Instant::now().checked_add(target.connect_timeout);
     let destinations: Vec<Destination> = match proxy.destination(&target.host) {
         Some(d) => vec![d],
         None => (target.host.as_str(), target.port)
@@ -64,21 +65,25 @@ pub(crate) fn through(proxy: &Proxy, target: &Target) -> io::Result<TcpStream> {
     Err(last)
 }
 
-/// One connection to the proxy, asking for `destination`, by `deadline`.
+/// One connection to the proxy, asking for `destination`, by `deadline` (if any).
 fn handshake(
     proxy: &Proxy,
     destination: Destination,
     port: u16,
-    deadline: Instant,
+    deadline: Option<Instant>,
 ) -> io::Result<TcpStream> {
     let left = || {
+        let Some(deadline) = deadline else {
+            return Ok(None);
+        };
         let left = deadline.saturating_duration_since(Instant::now());
         (!left.is_zero())
-            .then_some(left)
+            .then_some(Some(left))
             .ok_or(io::Error::from(io::ErrorKind::TimedOut))
     };
     let mut handshake = proxy.handshake(destination, port)?;
-    let to_proxy = Target::new(proxy.host(), proxy.port(), left()?);
+    let timeout = left()?.unwrap_or(Duration::MAX);
+    let to_proxy = Target::new(proxy.host(), proxy.port(), timeout);
     let mut tcp = tcp(&to_proxy).map_err(|e| match e {
         Error::Io(e) => e,
         e => io::Error::other(e),
@@ -87,11 +92,11 @@ fn handshake(
     loop {
         match handshake.poll()? {
             Next::Write(bytes) => {
-                tcp.set_write_timeout(Some(left()?))?;
+                tcp.set_write_timeout(left()?)?;
                 tcp.write_all(&bytes).map_err(timed_out)?;
             }
             Next::Read(max) => {
-                tcp.set_read_timeout(Some(left()?))?;
+                tcp.set_read_timeout(left()?)?;
                 let n = tcp.read(&mut buf[..max]).map_err(timed_out)?;
                 handshake.handle_input(&buf[..n])?;
             }

@@ -150,3 +150,21 @@ fn the_connect_timeout_covers_the_proxys_handshake() {
     );
     drop(silent);
 }
+
+#[test]
+fn a_connect_timeout_too_long_for_a_deadline_is_no_deadline() {
+    let s = TestServers::get();
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let b = Builder::new("127.0.0.1")
+        .port(closed)
+        .connect_timeout(Duration::MAX)
+        .proxy(proxy(&s.socks_url("socks5", None)));
+    let e = refused(b);
+    assert!(
+        matches!(e, Error::Proxy(ProxyError::Refused { code: 5 })),
+        "{e:?}"
+    );
+}
