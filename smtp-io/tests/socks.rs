@@ -369,3 +369,88 @@ fn debug_shows_no_credentials() {
         assert!(!shown.contains("hunter2"), "{shown}");
     }
 }
+
+mod hostile {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Replies that start well (so that more than the first check is reached) and
+    /// then go anywhere.
+    fn proxy_bytes() -> impl Strategy<Value = Vec<u8>> {
+        let start = prop_oneof![
+            Just(Vec::new()),
+            Just(vec![5, 0]),
+            Just(vec![5, 2, 1, 0]),
+            Just(vec![5, 0, 5, 0, 0]),
+            Just(vec![5, 0, 5, 0, 0, 1]),
+            Just(vec![5, 0, 5, 0, 0, 3]),
+            // The longest names a reply can carry.
+            (250u8..=255).prop_map(|len| vec![5, 0, 5, 0, 0, 3, len]),
+            Just(vec![5, 0, 5, 0, 0, 4]),
+            Just(vec![5, 2, 1, 0, 5, 0, 0, 3]),
+        ];
+        (start, proptest::collection::vec(any::<u8>(), 0..600)).prop_map(|(mut s, rest)| {
+            s.extend(rest);
+            s
+        })
+    }
+
+    proptest! {
+        /// Whatever a proxy sends, in whatever pieces: no panic, every read asked for
+        /// is 1 to MAX_READ bytes, no byte is taken beyond what was given, and the
+        /// handshake ends (done or an error) by the end of the bytes or at their end.
+        #[test]
+        fn any_reply_in_any_pieces_ends_in_done_or_an_error(
+            bytes in proxy_bytes(),
+            pieces in proptest::collection::vec(1usize..40, 1..64),
+            auth in any::<bool>(),
+            name in any::<bool>(),
+        ) {
+            let url = if auth { "socks5h://u:p@p" } else { "socks5h://p" };
+            let proxy = Proxy::parse(url).unwrap();
+            let destination = if name {
+                Destination::Name("mx.example".into())
+            } else {
+                ip("192.0.2.1")
+            };
+            let mut hs = proxy.handshake(destination, 25).unwrap();
+            let mut at = 0;
+            let mut piece = pieces.iter().cycle();
+            let ended = loop {
+                match hs.poll() {
+                    Err(e) => break Err(e),
+                    Ok(Next::Done) => break Ok(()),
+                    Ok(Next::Write(w)) => prop_assert!(!w.is_empty()),
+                    Ok(Next::Read(max)) => {
+                        prop_assert!((1..=MAX_READ).contains(&max), "read of {}", max);
+                        let n = max.min(*piece.next().unwrap()).min(bytes.len() - at);
+                        let taken = match hs.handle_input(&bytes[at..at + n]) {
+                            Ok(taken) => taken,
+                            Err(e) => break Err(e),
+                        };
+                        prop_assert_eq!(taken, n);
+                        at += n;
+                    }
+                }
+            };
+            prop_assert!(at <= bytes.len());
+            if ended.is_ok() {
+                prop_assert!(hs.is_done());
+            } else {
+                prop_assert!(!hs.is_done());
+                prop_assert!(hs.poll().is_err(), "the error stays");
+            }
+        }
+
+        /// Handed everything at once, it takes at most what it was given.
+        #[test]
+        fn a_whole_slice_is_taken_at_most_whole(bytes in proxy_bytes()) {
+            let proxy = Proxy::parse("socks5://p").unwrap();
+            let mut hs = proxy.handshake(ip("192.0.2.1"), 25).unwrap();
+            let _ = hs.poll();
+            if let Ok(taken) = hs.handle_input(&bytes) {
+                prop_assert!(taken <= bytes.len());
+            }
+        }
+    }
+}
