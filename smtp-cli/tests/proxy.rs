@@ -127,16 +127,52 @@ fn a_refused_proxy_login_is_77_with_its_reason_and_no_password_shown() {
 }
 
 #[test]
-fn a_bad_proxy_url_is_64_before_anything_is_opened() {
+fn a_bad_proxy_url_or_a_proxy_to_a_unix_socket_is_64_before_anything_is_opened() {
     on_every_runtime(|runtime| {
         let addr = std::net::SocketAddr::from(([127, 0, 0, 1], 1));
-        let cmd = send(
-            runtime,
-            addr,
-            &["--to", "b@x", "--proxy", "http://u:secret@p:1"],
-        );
-        let out = run(cmd).expect(64);
+        let bad = ["--to", "b@x", "--proxy", "http://u:secret@p:1"];
+        let out = run(send(runtime, addr, &bad)).expect(64);
         assert!(out.stderr.contains("--proxy: invalid proxy URL"), "{out}");
         assert!(!out.stderr.contains("secret"), "{out}");
+        let mut cmd = Command::cargo_bin("smtp-send").expect("the smtp-send binary");
+        cmd.args([
+            "--runtime",
+            runtime,
+            "--lmtp",
+            "--server",
+            "/run/nothing.sock",
+        ])
+        .args(["--from", "a@x", "--to", "b@x", "--proxy", "socks5://p:1"]);
+        let out = run(cmd).expect(64);
+        assert!(out.stderr.contains("Unix socket"), "{out}");
+    });
+}
+
+#[test]
+fn sendmail_mode_takes_proxy_too() {
+    let s = TestServers::get();
+    let good = s.socks_url("socks5h", None);
+    // The option is used: a login the proxy refuses is its 77.
+    let bad = s.socks_url("socks5h", Some("not-the-password"));
+    on_every_runtime(|runtime| {
+        let rcpt = rcpt(&format!("cli-proxy-sendmail-{runtime}"));
+        let id = unique("cli-proxy-sendmail");
+        let sendmail = |proxy: &str| {
+            let mut cmd = Command::cargo_bin("smtp-send").expect("the smtp-send binary");
+            let server = format!("{}:{}", s.tls_name(), s.port(Listener::Postfix));
+            let home = temp_file("none", b"").with_file_name("");
+            cmd.env("XDG_CONFIG_HOME", &home)
+                .env("HOME", &home)
+                .args(["--sendmail", "--runtime", runtime, "--server", &server])
+                .args(["--ca-file", s.var("SMTP_TEST_CA"), "--proxy", proxy])
+                .args(["-f", "a@example.org", "-i", &rcpt])
+                .write_stdin(format!("Subject: {id}\n\nthrough the proxy\n"))
+                .timeout(std::time::Duration::from_secs(60));
+            run(cmd)
+        };
+        sendmail(&bad).expect(77);
+        sendmail(&good).expect(0);
+        let stored = String::from_utf8_lossy(&s.postfix_message(&rcpt)).into_owned();
+        assert!(stored.contains(&id), "{stored}");
     });
 }
