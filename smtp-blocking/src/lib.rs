@@ -47,7 +47,8 @@
 //! server allows ([`Connection::tls_resumed`]). [`Builder::credentials_provider`] is asked
 //! for the credentials of each connection (a refreshed OAuth 2.0 token), and
 //! [`Builder::connector`] opens each connection's stream the caller's way (a Unix socket,
-//! a proxy); TLS and the session run on top.
+//! a proxy); TLS and the session run on top. [`Builder::proxy`] is one such way: a SOCKS5
+//! proxy ([`Proxy`], parsed from `socks5://` or `socks5h://` URLs).
 //!
 //! # Pools
 //! [`Pool`] shares a few connections among many threads: each caller's message joins a
@@ -99,6 +100,7 @@ pub use smtp_io::dkim::{DkimError, DkimSigner};
 pub use smtp_io::message::lettre::TransportError;
 pub use smtp_io::message::{IntoMessage, MessageError, Parts};
 pub use smtp_io::pool::PoolReport;
+pub use smtp_io::socks::{Proxy, ProxyError};
 pub use smtp_io::{CredentialsError, CredentialsFuture, CredentialsProvider, Error, Target};
 pub use smtp_proto::pool::{PoolConfig, Status};
 
@@ -132,6 +134,17 @@ impl Builder {
     {
         self.connector = Some(connector::connector(connector));
         self
+    }
+
+    /// Connects through a SOCKS5 proxy (RFC 1928; RFC 1929 username and password when
+    /// its URL has them): a [`connector`](Builder::connector) opening a TCP connection
+    /// to the proxy and asking it for the builder's host and port, within the connect
+    /// timeout. Under `socks5h://` the proxy resolves the host name; under `socks5://`
+    /// it is resolved here and its first address sent. TLS still verifies the
+    /// certificate against the host. A proxy that refuses is [`Error::Proxy`] with its
+    /// reason. Replaces any connector set before.
+    pub fn proxy(self, proxy: Proxy) -> Self {
+        self.connector(move |target: &Target| connector::through(&proxy, target))
     }
 
     /// Asks the credentials provider if there is one (waiting for its future on this

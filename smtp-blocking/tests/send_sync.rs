@@ -6,7 +6,7 @@
 // The checks are type-checked, never called.
 #![allow(dead_code)]
 
-use smtp_blocking::{Builder, Connection, Error, Pool, PoolReport, Socket};
+use smtp_blocking::{Builder, Connection, Error, Pool, PoolReport, Proxy, ProxyError, Socket};
 
 fn assert_send_sync<T: Send + Sync>() {}
 fn assert_shared<T: Clone + Send + Sync>() {}
@@ -17,6 +17,8 @@ fn types_are_send_and_sync() {
     assert_send_sync::<Error>();
     assert_shared::<Pool>();
     assert_send_sync::<PoolReport>();
+    assert_send_sync::<Proxy>();
+    assert_send_sync::<ProxyError>();
 }
 
 /// Over the caller's own stream (a Unix socket for LMTP ...), `Connection` is as

@@ -213,9 +213,16 @@ pub(crate) struct Args {
     #[arg(long, value_name = "SECONDS")]
     pub timeout: Option<f64>,
 
-    /// How long name resolution and the TCP connect may take (seconds).
+    /// How long name resolution and the TCP connect (and a proxy's handshake) may take
+    /// (seconds).
     #[arg(long, value_name = "SECONDS")]
     pub connect_timeout: Option<f64>,
+
+    /// Connect through a SOCKS5 proxy: `socks5://[USER:PASS@]HOST:PORT` (the server's
+    /// name resolved here) or `socks5h://...` (resolved by the proxy). TLS is still
+    /// verified against the server's name.
+    #[arg(long, value_name = "URL")]
+    pub proxy: Option<String>,
 
     /// Send the message N times on one connection (pipelined where the server allows).
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]

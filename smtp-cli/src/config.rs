@@ -9,6 +9,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
+use smtp_io::socks::Proxy;
 
 use crate::args::{Args, StartTls};
 use crate::exit::Failure;
@@ -234,25 +235,18 @@ impl Config {
                 account: defaults.clone(),
             },
         };
-        self.check_unsupported(&chosen)?;
         if let Some(p) = &chosen.account.password_file {
             check_private(p, self.system)?;
         }
-        Ok(chosen)
-    }
-
-    /// Keys parsed but not acted on yet: an error, not a silent change of behaviour.
-    fn check_unsupported(&self, chosen: &Chosen) -> Result<(), Failure> {
-        let a = &chosen.account;
-        for (key, set) in [("proxy", a.proxy.is_some())] {
-            if set {
-                return Err(Failure::Usage(format!(
-                    "{}: {chosen}: the `{key}` key is not supported yet",
-                    self.path.display()
-                )));
-            }
+        // A proxy URL with a password makes this file hold one.
+        let proxy = chosen.account.proxy.as_deref();
+        if proxy
+            .and_then(|u| u.parse::<Proxy>().ok())
+            .is_some_and(|p| p.user().is_some())
+        {
+            check_private(&self.path, self.system)?;
         }
-        Ok(())
+        Ok(chosen)
     }
 }
 
@@ -338,6 +332,7 @@ pub(crate) fn apply(args: &mut Args, account: &Account) {
             LifetimeKey::Text(t) => t.clone(),
         });
     }
+    fill(&mut args.proxy, &a.proxy);
     if a.lmtp == Some(true) {
         args.lmtp = true;
     }
@@ -377,6 +372,7 @@ fn fill<T: Clone>(flag: &mut Option<T>, key: &Option<T>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::Parser;
     use std::os::unix::fs::PermissionsExt;
 
     fn config(text: &str) -> Config {
@@ -435,13 +431,6 @@ mod tests {
     }
 
     #[test]
-    fn proxy_is_refused_not_ignored() {
-        let e = config("[defaults]\nproxy = \"socks5://h:1080\"").choose(None, None);
-        let e = e.unwrap_err().to_string();
-        assert!(e.contains("not supported yet"), "{e}");
-    }
-
-    #[test]
     fn queue_is_a_directory_or_true_for_the_default_and_fills_queue_options() {
         let c = config("[defaults]\nqueue = \"/var/spool/x\"\nqueue_lifetime = \"2d\"")
             .choose(None, None)
@@ -466,6 +455,40 @@ mod tests {
         apply(&mut args, &c.account);
         assert_eq!(args.queue, None);
         assert!(toml::from_str::<File>("[defaults]\nqueue = 3").is_err());
+    }
+
+    #[test]
+    fn the_proxy_key_fills_an_unset_proxy_flag() {
+        let chosen = config("[defaults]\nproxy = \"socks5h://p:1080\"")
+            .choose(None, None)
+            .unwrap();
+        let mut args = Args::try_parse_from(["smtp-send"]).unwrap();
+        apply(&mut args, &chosen.account);
+        assert_eq!(args.proxy.as_deref(), Some("socks5h://p:1080"));
+        let mut args = Args::try_parse_from(["smtp-send", "--proxy", "socks5://q:1"]).unwrap();
+        apply(&mut args, &chosen.account);
+        assert_eq!(args.proxy.as_deref(), Some("socks5://q:1"), "the flag wins");
+    }
+
+    #[test]
+    fn a_proxy_password_makes_the_file_private() {
+        let dir = scratch("proxy");
+        let p = dir.join("c.toml");
+        let text = "[defaults]\nproxy = \"socks5://u:secret@p:1080\"\n";
+        std::fs::write(&p, text).unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let e = load(&p)
+            .unwrap()
+            .choose(None, None)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("readable by") && !e.contains("secret"), "{e}");
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).unwrap();
+        assert!(load(&p).unwrap().choose(None, None).is_ok());
+        std::fs::write(&p, "[defaults]\nproxy = \"socks5://p:1080\"\n").unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o644)).unwrap();
+        assert!(load(&p).unwrap().choose(None, None).is_ok(), "no password");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     /// A fresh directory of this test process.

@@ -3,6 +3,7 @@
 
 use std::fmt;
 
+use smtp_io::socks::ProxyError;
 use smtp_io::Error;
 use smtp_proto::{
     Error as SmtpError, MessageOutcome, RecipientStatus, Reply, Report, TxnError, TxnFailure,
@@ -115,6 +116,7 @@ pub(crate) fn error_status(e: &Error) -> ExitStatus {
     match e {
         Error::Io(_) | Error::Timeout { .. } => ExitStatus::TempFail,
         Error::Tls(_) => ExitStatus::Protocol,
+        Error::Proxy(e) => proxy_status(e),
         Error::Smtp(e) => match e {
             E::ServiceUnavailable(r) | E::Rejected { reply: r, .. } => reply_status(r),
             E::Protocol(_) | E::ResponseInjection | E::TlsRequired(_) => ExitStatus::Protocol,
@@ -130,6 +132,23 @@ pub(crate) fn error_status(e: &Error) -> ExitStatus {
         // A variant added since: its own classification decides.
         e if e.is_transient() => ExitStatus::TempFail,
         _ => ExitStatus::Software,
+    }
+}
+
+/// The status of a SOCKS proxy's refusal. 75 when it could not (or, by its ruleset,
+/// would not) reach the server, or closed the connection early: as a refused TCP
+/// connection, worth trying again later. 77 when it refused our login or wants one we
+/// do not have: msmtp exits 77 (EX_NOPERM) when the SMTP server refuses the login, and
+/// a refused proxy login is the same problem (the credentials must change; retrying or
+/// spooling will not help). 76 when it cannot do what SOCKS5 asks of it (no CONNECT,
+/// no such address type) or its replies are not SOCKS5; 64 for a host name SOCKS
+/// cannot carry.
+fn proxy_status(e: &ProxyError) -> ExitStatus {
+    match e {
+        ProxyError::AuthFailed { .. } | ProxyError::NoAcceptableMethod { .. } => ExitStatus::NoPerm,
+        ProxyError::InvalidName => ExitStatus::Usage,
+        e if e.is_transient() => ExitStatus::TempFail,
+        _ => ExitStatus::Protocol,
     }
 }
 
@@ -387,6 +406,37 @@ pub(crate) mod tests {
         ] {
             assert_eq!(status(f.as_ref(), &[], 1), ExitStatus::NoPerm, "{f:?}");
         }
+    }
+
+    #[test]
+    fn a_proxy_refusal_is_75_its_refused_login_77_a_non_socks_reply_76() {
+        let proxy = |e: ProxyError| status(session(Error::Proxy(e)).as_ref(), &[], 1);
+        for code in [1, 2, 3, 4, 5, 6, 9] {
+            let refused = ProxyError::Refused { code };
+            assert_eq!(proxy(refused), ExitStatus::TempFail, "REP {code}");
+        }
+        assert_eq!(proxy(ProxyError::Closed), ExitStatus::TempFail);
+        assert_eq!(
+            proxy(ProxyError::AuthFailed { status: 1 }),
+            ExitStatus::NoPerm
+        );
+        let none = ProxyError::NoAcceptableMethod {
+            offered_credentials: false,
+        };
+        assert_eq!(proxy(none), ExitStatus::NoPerm);
+        for e in [
+            ProxyError::Refused { code: 7 },
+            ProxyError::Refused { code: 8 },
+            ProxyError::BadVersion {
+                expected: 5,
+                got: b'2',
+            },
+            ProxyError::BadAddressType(9),
+            ProxyError::UnexpectedMethod(1),
+        ] {
+            assert_eq!(proxy(e.clone()), ExitStatus::Protocol, "{e:?}");
+        }
+        assert_eq!(proxy(ProxyError::InvalidName), ExitStatus::Usage);
     }
 
     #[test]

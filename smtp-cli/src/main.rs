@@ -336,6 +336,20 @@ fn dsn(args: &Args) -> Result<Dsn, Failure> {
 /// sendmail mode's (else the options say where it is).
 pub(crate) fn plan(args: &Args, message: Option<Vec<u8>>) -> Result<Plan, Failure> {
     let server = parse_server(needed(&args.server, "--server", "server")?)?;
+    let proxy = args
+        .proxy
+        .as_deref()
+        .map(|url| {
+            url.parse()
+                .map_err(|e| Failure::Usage(format!("--proxy: {e}")))
+        })
+        .transpose()?;
+    if let (Some(_), Server::Unix(path)) = (&proxy, &server) {
+        return Err(Failure::Usage(format!(
+            "--proxy: the server is a Unix socket ({}), not reached through a proxy",
+            path.display()
+        )));
+    }
     // --serverinfo sends nothing: the null path stands for the unused sender.
     let (from, to) = if args.serverinfo {
         (String::new(), Vec::new())
@@ -409,6 +423,7 @@ pub(crate) fn plan(args: &Args, message: Option<Vec<u8>>) -> Result<Plan, Failur
         config,
         tls_config,
         connect_timeout,
+        proxy,
         from,
         to,
         dsn,

@@ -34,6 +34,8 @@ pub(crate) struct Plan {
     pub config: Config,
     pub tls_config: Option<Arc<rustls::ClientConfig>>,
     pub connect_timeout: Option<Duration>,
+    /// `--proxy` (or the account's `proxy`): every adapter's `Builder::proxy`.
+    pub proxy: Option<smtp_io::socks::Proxy>,
     pub from: ReversePath,
     pub to: Vec<ForwardPath>,
     pub dsn: Dsn,

@@ -250,19 +250,28 @@ fn a_password_file_readable_by_group_is_refused() {
     );
 }
 
-/// `proxy` is not acted on yet: an error (64), not a silent difference. (`queue`
-/// works: tests/spool.rs.)
+/// An account's `proxy` is where its connections go: a proxy that cannot be reached
+/// is 75, and the server is never reached directly.
 #[test]
-fn the_proxy_key_is_refused_as_not_supported_yet() {
+fn an_accounts_proxy_is_where_it_connects() {
     let sink = Sink::start().unwrap();
-    let extra = "[accounts.x]\nproxy = \"socks5://127.0.0.1:1080\"\n";
-    let config = config_file(&accounts(&sink, extra));
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let extra = format!(
+        "[accounts.x]\nfrom = \"x@example.org\"\nproxy = \"socks5://127.0.0.1:{closed}\"\n"
+    );
+    let config = config_file(&accounts(&sink, &extra));
     let out = run(with_config(
         &config,
         &["--account", "x", "--to", "b@example.net"],
     ));
-    assert!(out.expect(64).stderr.contains("not supported yet"));
-    assert!(sink.messages().is_empty());
+    out.expect(75);
+    assert!(
+        sink.connections().is_empty(),
+        "the sink was reached directly"
+    );
 }
 
 /// A password source without a user is refused (64) once the account had its say:

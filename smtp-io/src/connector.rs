@@ -62,14 +62,28 @@ impl<O> fmt::Debug for Connector<O> {
 }
 
 /// What the two async adapters' connector code shares, written once: expands (in the
-/// adapter's connector module, `$read`/`$write` its runtime's I/O traits) to the public
-/// `Socket` trait and `BoxSocket`, the crate's `Opening` and `Connector` types, and the
-/// `connector` setter of `$builder` (whose field `connector` holds an
-/// `Option<Connector>`). A macro for the reason [`builder_methods!`](crate::builder_methods)
-/// is one, and because the traits differ by runtime.
+/// adapter's connector module, `$read`/`$write` its runtime's I/O traits and
+/// `$read_ext`/`$write_ext` their extension traits) to the public `Socket` trait and
+/// `BoxSocket`, the crate's `Opening` and `Connector` types, the `connector` setter of
+/// `$builder` (whose field `connector` holds an `Option<Connector>`), and its `proxy`
+/// setter, whose connector opens a `$stream` to the proxy with `$tcp` (`async
+/// fn(&str, u16) -> io::Result<$stream>`), resolves the host with `$resolve` (`async
+/// fn(&str, u16) -> io::Result<impl Iterator<Item = SocketAddr>>`) under `socks5`,
+/// and drives the [`socks::Handshake`](crate::socks::Handshake). A macro for the
+/// reason [`builder_methods!`](crate::builder_methods) is one, and because the traits
+/// differ by runtime.
 #[macro_export]
 macro_rules! async_connector {
-    ($builder:ty, $read:path, $write:path) => {
+    (
+        $builder:ty,
+        $read:path,
+        $write:path,
+        $read_ext:path,
+        $write_ext:path,
+        $stream:ty,
+        $tcp:path,
+        $resolve:path
+    ) => {
         /// A stream a [`Connection`](crate::Connection) can run over, as a connector gives
         /// it: a byte stream of the runtime's that can move to and be shared with other
         /// threads (TCP, Unix sockets, an in-memory pipe, a TLS stream to a proxy ...).
@@ -109,6 +123,69 @@ macro_rules! async_connector {
                     Box::pin(async move { Ok(Box::new(opening.await?) as BoxSocket) }) as Opening
                 }));
                 self
+            }
+
+            /// Connects through a SOCKS5 proxy (RFC 1928; RFC 1929 username and
+            /// password when its URL has them): a [`connector`](Self::connector) opening
+            /// a TCP connection to the proxy and asking it for the builder's host and
+            /// port, all within the connect timeout. Under `socks5h://` the proxy
+            /// resolves the host name; under `socks5://` it is resolved here and its
+            /// first address sent. TLS still verifies the certificate against the host.
+            /// A proxy that refuses is [`Error::Proxy`](crate::Error::Proxy) with its
+            /// reason. Replaces any connector set before.
+            pub fn proxy(self, proxy: $crate::socks::Proxy) -> Self {
+                self.connector(move |target| through(proxy.clone(), target.clone()))
+            }
+        }
+
+        /// The stream to `target` through `proxy` (RFC 1928): TCP to the proxy, then
+        /// its handshake (the adapter bounds it all by the connect timeout). Under
+        /// `socks5` the target's name is resolved here and each address asked for in
+        /// turn while the proxy refuses (as TCP tries each).
+        async fn through(
+            proxy: $crate::socks::Proxy,
+            target: $crate::Target,
+        ) -> ::std::io::Result<$stream> {
+            use $crate::socks::{Destination, ProxyError};
+            let destinations: Vec<Destination> = match proxy.destination(&target.host) {
+                Some(d) => vec![d],
+                None => $resolve(&target.host, target.port)
+                    .await?
+                    .map(|a| Destination::Ip(a.ip()))
+                    .collect(),
+            };
+            let mut last =
+                ::std::io::Error::new(::std::io::ErrorKind::NotFound, "the host has no address");
+            for destination in destinations {
+                match proxy_handshake(&proxy, destination, target.port).await {
+                    Err(e) if ProxyError::try_next_address(&e) => last = e,
+                    done => return done,
+                }
+            }
+            Err(last)
+        }
+
+        /// One connection to the proxy, asking for `destination`.
+        async fn proxy_handshake(
+            proxy: &$crate::socks::Proxy,
+            destination: $crate::socks::Destination,
+            port: u16,
+        ) -> ::std::io::Result<$stream> {
+            use $crate::socks::{Next, MAX_READ};
+            use $read_ext as _;
+            use $write_ext as _;
+            let mut handshake = proxy.handshake(destination, port)?;
+            let mut tcp = $tcp(proxy.host(), proxy.port()).await?;
+            let mut buf = [0; MAX_READ];
+            loop {
+                match handshake.poll()? {
+                    Next::Write(bytes) => tcp.write_all(&bytes).await?,
+                    Next::Read(max) => {
+                        let n = tcp.read(&mut buf[..max]).await?;
+                        handshake.handle_input(&buf[..n])?;
+                    }
+                    Next::Done => return Ok(tcp),
+                }
             }
         }
     };

@@ -49,6 +49,9 @@ pub enum Error {
     PoolClosed,
     /// The `Builder`'s credentials provider gave none; nothing was opened.
     Credentials(crate::CredentialsError),
+    /// The SOCKS5 proxy of `Builder::proxy` did not open the connection: its reason
+    /// (RFC 1928 §6 reply code, refused login) or what was wrong with its reply.
+    Proxy(crate::socks::ProxyError),
     /// The `Builder`'s DKIM signer could not sign the message (no `From:` field, say);
     /// it was not sent.
     #[cfg(feature = "dkim")]
@@ -62,6 +65,7 @@ impl Error {
             Error::Io(_) | Error::Timeout { .. } | Error::PoolTimeout => true,
             Error::Smtp(e) => e.is_transient(),
             Error::Credentials(e) => e.is_transient(),
+            Error::Proxy(e) => e.is_transient(),
             _ => false,
         }
     }
@@ -74,13 +78,19 @@ impl Error {
             Error::Smtp(e) => e.is_permanent(),
             Error::Io(_) | Error::Timeout { .. } | Error::PoolTimeout => false,
             Error::Credentials(e) => !e.is_transient(),
+            Error::Proxy(e) => !e.is_transient(),
             _ => true,
         }
     }
 
-    /// An I/O error, or the TLS error inside it: rustls streams report a failed
-    /// handshake or record as an `io::Error` wrapping the `rustls::Error`.
+    /// An I/O error, or the TLS or proxy error inside it: rustls streams report a
+    /// failed handshake or record as an `io::Error` wrapping the `rustls::Error`, and
+    /// the proxy connectors a failed SOCKS handshake as one wrapping the
+    /// [`ProxyError`](crate::socks::ProxyError).
     pub fn from_io(e: io::Error) -> Error {
+        if let Some(proxy) = crate::socks::ProxyError::of(&e) {
+            return Error::Proxy(proxy.clone());
+        }
         #[cfg(feature = "rustls")]
         if let Some(tls) = e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
             return Error::Tls(tls.clone());
@@ -125,6 +135,7 @@ impl SessionError for Error {
             Error::PoolTimeout => Error::PoolTimeout,
             Error::PoolClosed => Error::PoolClosed,
             Error::Credentials(e) => Error::Credentials(e.clone()),
+            Error::Proxy(e) => Error::Proxy(e.clone()),
             #[cfg(feature = "dkim")]
             Error::Dkim(e) => Error::Dkim(e.clone()),
         }
@@ -148,6 +159,7 @@ impl fmt::Display for Error {
             Error::PoolTimeout => f.write_str("waited too long for a pooled connection; not sent"),
             Error::PoolClosed => f.write_str("the pool is closed"),
             Error::Credentials(e) => write!(f, "{e}"),
+            Error::Proxy(e) => write!(f, "{e}"),
             #[cfg(feature = "dkim")]
             Error::Dkim(e) => write!(f, "{e}"),
         }
@@ -164,6 +176,7 @@ impl std::error::Error for Error {
             Error::Usage(e) => Some(e),
             Error::Message(e) => Some(e),
             Error::Credentials(e) => Some(e),
+            Error::Proxy(e) => Some(e),
             #[cfg(feature = "dkim")]
             Error::Dkim(e) => Some(e),
             _ => None,
@@ -250,5 +263,22 @@ mod tests {
         assert!(matches!(e, Error::Tls(t) if t == tls));
         let plain = Error::from_io(io::ErrorKind::UnexpectedEof.into());
         assert!(matches!(plain, Error::Io(_)));
+    }
+
+    #[test]
+    fn the_proxy_error_inside_an_io_error_is_taken_out_and_keeps_its_class() {
+        use crate::socks::ProxyError;
+        let refused = ProxyError::Refused { code: 5 };
+        let io: io::Error = refused.clone().into();
+        assert_eq!(io.kind(), io::ErrorKind::ConnectionRefused);
+        let e = Error::from_io(io);
+        assert!(matches!(&e, Error::Proxy(p) if *p == refused), "{e:?}");
+        assert!(e.is_transient() && !e.is_permanent());
+        assert_eq!(e.duplicate().to_string(), e.to_string());
+        assert!(e.to_string().contains("connection refused"), "{e}");
+        let login = Error::from_io(ProxyError::AuthFailed { status: 1 }.into());
+        assert!(login.is_permanent() && !login.is_transient(), "{login:?}");
+        let no_connect = Error::from_io(ProxyError::Refused { code: 7 }.into());
+        assert!(no_connect.is_permanent(), "{no_connect:?}");
     }
 }

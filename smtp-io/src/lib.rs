@@ -13,6 +13,9 @@
 //!   (a refreshed OAuth 2.0 token per connection).
 //! - [`Connector`] and [`Target`]: a caller's way to open each connection's stream
 //!   (Unix socket, proxy), kept by the `Builder` for `connect` and pools alike.
+//! - [`socks`]: the SOCKS5 client (RFC 1928, RFC 1929) of every adapter's
+//!   `Builder::proxy`, sans-IO: [`socks::Proxy`] parsed from a `socks5://` or
+//!   `socks5h://` URL, [`socks::Handshake`] the conversation each adapter drives.
 //! - [`session_accessors!`]: the methods every adapter's `Connection` has that read
 //!   its session (capabilities, encryption, AUTH mechanism).
 //! - [`new_session`]: the [`Session`](smtp_proto::session::Session) an adapter drives,
@@ -70,6 +73,7 @@ pub mod pool;
 mod session;
 mod settings;
 mod signing;
+pub mod socks;
 pub mod stream;
 #[cfg(feature = "rustls")]
 pub mod tls;

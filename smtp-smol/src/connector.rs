@@ -11,7 +11,12 @@ use crate::Error;
 smtp_io::async_connector!(
     crate::Builder,
     futures_lite::io::AsyncRead,
-    futures_lite::io::AsyncWrite
+    futures_lite::io::AsyncWrite,
+    futures_lite::io::AsyncReadExt,
+    futures_lite::io::AsyncWriteExt,
+    async_io::Async<std::net::TcpStream>,
+    crate::driver::tcp,
+    crate::driver::addresses
 );
 
 /// Opens the stream to `target`: through `connector` if there is one, else over TCP.
@@ -27,5 +32,5 @@ pub(crate) async fn open(
     crate::driver::timed(deadline, connector.open(target))
         .await
         .ok_or_else(|| Error::Io(io::ErrorKind::TimedOut.into()))?
-        .map_err(Error::Io)
+        .map_err(Error::from_io)
 }

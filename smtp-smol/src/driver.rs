@@ -162,25 +162,35 @@ pub(crate) async fn connect(
     timeout: Duration,
 ) -> Result<Async<TcpStream>, Error> {
     let deadline = Clock::now().checked_add(timeout);
-    let host = host.to_owned();
-    let attempt = async move {
-        // The system resolver blocks: it runs on smol's blocking thread pool.
-        let addrs = blocking::unblock(move || (host, port).to_socket_addrs()).await?;
-        let mut last = io::Error::new(io::ErrorKind::NotFound, "no address for the host");
-        for addr in addrs {
-            match Async::<TcpStream>::connect(addr).await {
-                Ok(s) => return Ok(s),
-                Err(e) => last = e,
-            }
-        }
-        Err(last)
-    };
-    let stream = timed(deadline, attempt)
+    timed(deadline, tcp(host, port))
         .await
         .ok_or_else(|| Error::Io(io::ErrorKind::TimedOut.into()))?
-        .map_err(Error::Io)?;
-    stream.get_ref().set_nodelay(true).map_err(Error::Io)?;
-    Ok(stream)
+        .map_err(Error::Io)
+}
+
+/// [`connect`] without its timeout (a proxy connector's is bounded as a whole).
+pub(crate) async fn tcp(host: &str, port: u16) -> io::Result<Async<TcpStream>> {
+    let mut last = io::Error::new(io::ErrorKind::NotFound, "no address for the host");
+    for addr in addresses(host, port).await? {
+        match Async::<TcpStream>::connect(addr).await {
+            Ok(s) => {
+                s.get_ref().set_nodelay(true)?;
+                return Ok(s);
+            }
+            Err(e) => last = e,
+        }
+    }
+    Err(last)
+}
+
+/// The addresses of `host`, from the system resolver, which blocks: it runs on smol's
+/// blocking thread pool.
+pub(crate) async fn addresses(
+    host: &str,
+    port: u16,
+) -> io::Result<impl Iterator<Item = std::net::SocketAddr>> {
+    let host = host.to_owned();
+    blocking::unblock(move || (host, port).to_socket_addrs()).await
 }
 
 /// A session and its stream and clock.

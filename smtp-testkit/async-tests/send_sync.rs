@@ -9,7 +9,7 @@
 // `Send + Sync`. A failing check is a build error. smtp-proto's tests/send_sync.rs
 // checks the core's types.
 
-use adapter::{Builder, Connection, Envelope, Error, ForwardPath, ReversePath};
+use adapter::{Builder, Connection, Envelope, Error, ForwardPath, Proxy, ProxyError, ReversePath};
 
 fn assert_send<T: Send>(_: &T) {}
 
@@ -20,6 +20,8 @@ fn types_are_send_and_sync() {
     assert_send_sync::<Builder>();
     assert_send_sync::<Connection>();
     assert_send_sync::<Error>();
+    assert_send_sync::<Proxy>();
+    assert_send_sync::<ProxyError>();
 }
 
 /// Over the caller's own stream, `Connection` is as thread-safe as the stream.
@@ -33,6 +35,11 @@ where
 /// Connecting over TCP.
 fn connect_is_send(b: Builder) {
     assert_send(&b.connect());
+}
+
+/// Connecting through a SOCKS5 proxy (its handshake runs inside `connect`'s future).
+fn connect_through_a_proxy_is_send(b: Builder, proxy: Proxy) {
+    assert_send(&b.proxy(proxy).connect());
 }
 
 /// Every other future, over any `Send` stream (TCP's, which `connect` returns, is one;

@@ -102,9 +102,13 @@ impl TestServers {
                 path.display()
             )
         });
-        let servers = TestServers {
-            vars: parse_env(&text),
-        };
+        let mut vars = parse_env(&text);
+        // What the file lacks, the process environment may give: servers started
+        // beside the file's (a developer's own SOCKS proxies, say).
+        for (k, v) in std::env::vars().filter(|(k, _)| k.starts_with("SMTP_TEST_")) {
+            vars.entry(k).or_insert(v);
+        }
+        let servers = TestServers { vars };
         for l in [
             Listener::Postfix,
             Listener::PostfixTls,
@@ -171,6 +175,50 @@ impl TestServers {
     pub fn certificate(&self) -> CertificateDer<'static> {
         let ca = self.var("SMTP_TEST_CA");
         CertificateDer::from_pem_file(ca).unwrap_or_else(|e| panic!("SMTP_TEST_CA {ca}: {e}"))
+    }
+
+    /// The SOCKS5 proxy (microsocks) of `scripts/test-servers`: `SMTP_TEST_SOCKS_PORT`,
+    /// or with `auth` the one that wants a username and password
+    /// (`SMTP_TEST_SOCKS_AUTH_PORT`).
+    ///
+    /// # Panics
+    /// If it does not accept connections: the proxy tests must not pass without it.
+    pub fn socks_addr(&self, auth: bool) -> SocketAddr {
+        let var = if auth {
+            "SMTP_TEST_SOCKS_AUTH_PORT"
+        } else {
+            "SMTP_TEST_SOCKS_PORT"
+        };
+        let port = self
+            .var(var)
+            .parse()
+            .unwrap_or_else(|_| panic!("{var}: not a port"));
+        let addr = SocketAddr::new(self.host().parse().expect("SMTP_TEST_HOST"), port);
+        if let Err(e) = TcpStream::connect_timeout(&addr, Duration::from_secs(3)) {
+            panic!(
+                "the SOCKS5 test proxy at {addr} ({var}) is not running ({e}); start the \
+                 servers with `bash scripts/test-servers start`"
+            );
+        }
+        addr
+    }
+
+    /// The proxy's URL for `Proxy::parse`: `scheme` (`socks5` or `socks5h`), and with
+    /// `auth` the authenticating proxy with `SMTP_TEST_SOCKS_USER` and `password`.
+    pub fn socks_url(&self, scheme: &str, auth: Option<&str>) -> String {
+        let addr = self.socks_addr(auth.is_some());
+        match auth {
+            Some(password) => {
+                let user = self.var("SMTP_TEST_SOCKS_USER");
+                format!("{scheme}://{user}:{password}@{addr}")
+            }
+            None => format!("{scheme}://{addr}"),
+        }
+    }
+
+    /// The authenticating proxy's password (`SMTP_TEST_SOCKS_PASSWORD`).
+    pub fn socks_password(&self) -> &str {
+        self.var("SMTP_TEST_SOCKS_PASSWORD")
     }
 
     /// A ring-based client configuration whose only trust anchor is `SMTP_TEST_CA`.

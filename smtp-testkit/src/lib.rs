@@ -12,7 +12,8 @@
 //!   ([`replay_all`](scenario::replay_all)) and checks its results against the `E:` lines.
 //! - [`tls`]: a certificate for `localhost`/`127.0.0.1` made at test time with rcgen, and
 //!   rustls configurations (ring) trusting only it.
-//! - [`forward`] (Unix): a Unix socket forwarding to a TCP server, for connector tests.
+//! - [`forward`] (Unix): a Unix socket forwarding to a TCP server, for connector tests,
+//!   and a SOCKS5 proxy that sends the server's greeting with its reply.
 //! - `dkim` (feature `dkim`): mail-auth's and dkimpy's DKIM verifiers, the key given
 //!   by the test.
 //! - [`interop`]: the environment of `scripts/test-servers`, finding and comparing what

@@ -8,7 +8,16 @@ use smtp_io::Target;
 
 use crate::Error;
 
-smtp_io::async_connector!(crate::Builder, tokio::io::AsyncRead, tokio::io::AsyncWrite);
+smtp_io::async_connector!(
+    crate::Builder,
+    tokio::io::AsyncRead,
+    tokio::io::AsyncWrite,
+    tokio::io::AsyncReadExt,
+    tokio::io::AsyncWriteExt,
+    tokio::net::TcpStream,
+    crate::driver::tcp,
+    crate::driver::addresses
+);
 
 /// Opens the stream to `target`: through `connector` if there is one, else over TCP.
 pub(crate) async fn open(
@@ -22,5 +31,5 @@ pub(crate) async fn open(
     tokio::time::timeout(target.connect_timeout, connector.open(target))
         .await
         .map_err(|_| Error::Io(io::ErrorKind::TimedOut.into()))?
-        .map_err(Error::Io)
+        .map_err(Error::from_io)
 }

@@ -111,11 +111,27 @@ async fn sleep(deadline: Option<Clock>) {
 /// and every flight is written whole, so delaying them only adds round trips.
 pub(crate) async fn connect(host: &str, port: u16, timeout: Duration) -> Result<TcpStream, Error> {
     let deadline = Clock::now().checked_add(timeout);
-    let stream = timed(deadline, TcpStream::connect((host, port)))
+    timed(deadline, tcp(host, port))
         .await
         .ok_or_else(|| Error::Io(io::ErrorKind::TimedOut.into()))?
-        .map_err(Error::Io)?;
-    stream.set_nodelay(true).map_err(Error::Io)?;
+        .map_err(Error::Io)
+}
+
+/// The addresses of `host`.
+pub(crate) async fn addresses(
+    host: &str,
+    port: u16,
+) -> io::Result<impl Iterator<Item = std::net::SocketAddr>> {
+    Ok(tokio::net::lookup_host((host, port))
+        .await?
+        .collect::<Vec<_>>()
+        .into_iter())
+}
+
+/// [`connect`] without its timeout (a proxy connector's is bounded as a whole).
+pub(crate) async fn tcp(host: &str, port: u16) -> io::Result<TcpStream> {
+    let stream = TcpStream::connect((host, port)).await?;
+    stream.set_nodelay(true)?;
     Ok(stream)
 }
 

@@ -60,7 +60,8 @@
 //! server allows ([`Connection::tls_resumed`]). [`Builder::credentials_provider`] is asked
 //! for the credentials of each connection (a refreshed OAuth 2.0 token), and
 //! [`Builder::connector`] opens each connection's stream the caller's way (a Unix socket,
-//! a proxy); TLS and the session run on top.
+//! a proxy); TLS and the session run on top. [`Builder::proxy`] is one such way: a SOCKS5
+//! proxy ([`Proxy`], parsed from `socks5://` or `socks5h://` URLs).
 //!
 //! # Features
 //!
@@ -110,6 +111,7 @@ pub use smtp_io::dkim::{DkimError, DkimSigner};
 pub use smtp_io::message::lettre::TransportError;
 pub use smtp_io::message::{IntoMessage, MessageError, Parts};
 pub use smtp_io::pool::PoolReport;
+pub use smtp_io::socks::{Proxy, ProxyError};
 pub use smtp_io::{CredentialsError, CredentialsFuture, CredentialsProvider, Error, Target};
 pub use smtp_proto;
 pub use smtp_proto::command::{EhloName, ForwardPath, Mechanism, ReversePath};

@@ -17,10 +17,14 @@ use crate::session::Plan;
 /// The Tokio adapter.
 pub(crate) struct Tokio;
 
-/// The plan's builder: its settings, and a connector opening its Unix socket if it has
-/// one (for the session and every connection of a pool).
+/// The plan's builder: its settings, and a connector opening its Unix socket or
+/// going through its proxy if it has one (for the session and every connection of a
+/// pool).
 fn builder(plan: &Plan) -> Builder {
     let b = Builder::from_settings(plan.settings());
+    if let Some(proxy) = &plan.proxy {
+        return b.proxy(proxy.clone());
+    }
     match plan.unix_path() {
         Some(path) => {
             let path = path.to_owned();
