@@ -1,0 +1,4 @@
+//! Helpers shared by the test suites (each suite uses some).
+#![allow(dead_code)]
+
+pub(crate) mod tls;
