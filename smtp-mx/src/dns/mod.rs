@@ -10,6 +10,10 @@
 //! (`tokio::task::spawn_blocking`, `blocking::unblock`): see [`Unblocked`].
 
 mod adbit;
+#[cfg(feature = "hickory")]
+mod anchors;
+#[cfg(feature = "hickory")]
+mod hickory;
 mod wire;
 
 use std::fmt;
@@ -21,6 +25,8 @@ use std::time::Duration;
 use smtp_proto::mx::{DnsResult, RType, Rcode, Security};
 
 pub use adbit::AdBit;
+#[cfg(feature = "hickory")]
+pub use hickory::{BlockingHickory, Hickory, TrustAnchorError, TrustAnchorFile};
 
 /// A blocking resolver.
 pub trait Resolve {
