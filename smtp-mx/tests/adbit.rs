@@ -31,6 +31,13 @@ fn resolver(ip: IpAddr, answer: impl Fn(&Message) -> Message + Send + 'static) -
     AdBit::new(addr)
 }
 
+/// An empty answer with TC set (RFC 2181 §9: ask again over TCP).
+fn truncated(q: &Message) -> Vec<Vec<u8>> {
+    let mut m = response(q, ResponseCode::NoError, true);
+    m.metadata.truncation = true;
+    vec![bytes(&m)]
+}
+
 fn mx_answer(q: &Message, ad: bool) -> Message {
     let mut m = response(q, ResponseCode::NoError, ad);
     m.add_answer(record(
@@ -231,15 +238,7 @@ fn tlsa_txt_and_null_mx_records_are_read() {
 
 #[test]
 fn truncated_answer_is_asked_again_over_tcp() {
-    let (addr, log) = fake(
-        LOOPBACK,
-        |q| {
-            let mut m = response(q, ResponseCode::NoError, true);
-            m.metadata.truncation = true;
-            vec![bytes(&m)]
-        },
-        |q| bytes(&mx_answer(q, true)),
-    );
+    let (addr, log) = fake(LOOPBACK, truncated, |q| bytes(&mx_answer(q, true)));
     let answer = AdBit::new(addr)
         .resolve("example.test", RType::Mx, WAIT)
         .unwrap();
@@ -297,19 +296,11 @@ fn undecodable_answer_with_our_id_is_malformed() {
 
 #[test]
 fn tcp_answer_to_another_question_is_malformed() {
-    let (addr, _) = fake(
-        LOOPBACK,
-        |q| {
-            let mut m = response(q, ResponseCode::NoError, true);
-            m.metadata.truncation = true;
-            vec![bytes(&m)]
-        },
-        |q| {
-            let mut m = mx_answer(q, true);
-            m.metadata.id = m.metadata.id.wrapping_add(1);
-            bytes(&m)
-        },
-    );
+    let (addr, _) = fake(LOOPBACK, truncated, |q| {
+        let mut m = mx_answer(q, true);
+        m.metadata.id = m.metadata.id.wrapping_add(1);
+        bytes(&m)
+    });
     let e = AdBit::new(addr)
         .resolve("example.test", RType::Mx, WAIT)
         .unwrap_err();

@@ -37,12 +37,22 @@ fn ee_spki(cert: &Cert) -> Tlsa {
     Tlsa::from_fields(3, 1, 1, sha256(spki_of(&cert.der).unwrap()))
 }
 
-/// A handshake with a server presenting `chain` signed by its own key (the leaf's).
-fn connect(req: &TlsRequirement, chain: &[&Cert]) -> (TlsSetup, Result<(), rustls::Error>) {
-    let setup = setup(req);
+/// A handshake of `setup` with a server presenting `chain` signed by its own key (the
+/// leaf's).
+fn run(setup: TlsSetup, chain: &[&Cert]) -> (TlsSetup, Result<(), rustls::Error>) {
     let ders: Vec<_> = chain.iter().map(|c| &c.der).collect();
     let result = handshake(&setup, server(&ders, &chain[0].key, BOTH));
     (setup, result)
+}
+
+fn connect(req: &TlsRequirement, chain: &[&Cert]) -> (TlsSetup, Result<(), rustls::Error>) {
+    run(setup(req), chain)
+}
+
+/// The handshake failed, and the setup says why.
+fn rejected(setup: &TlsSetup, result: Result<(), rustls::Error>, why: TlsResultType) {
+    assert!(result.is_err(), "accepted; expected {why:?}");
+    assert_eq!(setup.failure(), why);
 }
 
 fn verified(setup: &TlsSetup) -> Option<Verification> {
@@ -52,11 +62,7 @@ fn verified(setup: &TlsSetup) -> Option<Verification> {
 #[test]
 fn dane_ee_accepts_expired_self_signed_and_wrong_name_certificates() {
     // RFC 7672 §3.1.1: the key is all DANE-EE checks (hostile case 15).
-    let expired = Leaf {
-        names: &["elsewhere.test"],
-        expired: true,
-    }
-    .self_signed();
+    let expired = Leaf::expired(&["elsewhere.test"]).self_signed();
     for record in [
         ee_spki(&expired),
         Tlsa::from_fields(3, 0, 1, sha256(&expired.der)),
@@ -78,19 +84,10 @@ fn dane_ee_accepts_expired_self_signed_and_wrong_name_certificates() {
 
 #[test]
 fn dane_ee_rejects_a_certificate_matching_no_record() {
-    let shown = Leaf {
-        names: &["mx.example.test"],
-        expired: false,
-    }
-    .self_signed();
-    let other = Leaf {
-        names: &["mx.example.test"],
-        expired: false,
-    }
-    .self_signed();
+    let shown = Leaf::current(&["mx.example.test"]).self_signed();
+    let other = Leaf::current(&["mx.example.test"]).self_signed();
     let (setup, result) = connect(&dane(vec![ee_spki(&other)], &[]), &[&shown]);
-    assert!(result.is_err());
-    assert_eq!(setup.failure(), TlsResultType::ValidationFailure);
+    rejected(&setup, result, TlsResultType::ValidationFailure);
     assert_eq!(setup.info(), None);
 }
 
@@ -101,12 +98,7 @@ fn replayed(
     shown: &Cert,
     versions: &[&'static SupportedProtocolVersion],
 ) -> TlsSetup {
-    let own_key = Leaf {
-        names: &["attacker.test"],
-        expired: false,
-    }
-    .self_signed()
-    .key;
+    let own_key = Leaf::current(&["attacker.test"]).self_signed().key;
     let setup = setup(req);
     let result = handshake(&setup, server(&[&shown.der], &own_key, versions));
     assert!(
@@ -120,11 +112,7 @@ fn replayed(
 
 #[test]
 fn dane_ee_match_signed_by_another_key_is_rejected_over_tls12_and_tls13() {
-    let public = Leaf {
-        names: &["mx.example.test"],
-        expired: false,
-    }
-    .self_signed();
+    let public = Leaf::current(&["mx.example.test"]).self_signed();
     let req = dane(vec![ee_spki(&public)], &[]);
     // The same server with the right key passes: only the signature differs.
     connect(&req, &[&public]).1.unwrap();
@@ -134,11 +122,7 @@ fn dane_ee_match_signed_by_another_key_is_rejected_over_tls12_and_tls13() {
 
 #[test]
 fn opportunistic_and_encrypt_only_accept_any_certificate_but_not_another_keys_signature() {
-    let any = Leaf {
-        names: &["elsewhere.test"],
-        expired: true,
-    }
-    .self_signed();
+    let any = Leaf::expired(&["elsewhere.test"]).self_signed();
     for req in [TlsRequirement::Opportunistic, TlsRequirement::EncryptOnly] {
         let (setup, result) = connect(&req, &[&any]);
         result.unwrap();
@@ -151,11 +135,7 @@ fn opportunistic_and_encrypt_only_accept_any_certificate_but_not_another_keys_si
 #[test]
 fn dane_ta_checks_the_chain_from_the_matching_anchor_and_the_leaf_name() {
     let ca = Ca::new("Private DANE CA");
-    let leaf = Leaf {
-        names: &["mx.example.test"],
-        expired: false,
-    }
-    .issued_by(&ca);
+    let leaf = Leaf::current(&["mx.example.test"]).issued_by(&ca);
     let ta = Tlsa::from_fields(2, 1, 1, sha256(spki_of(&ca.cert.der).unwrap()));
     // RFC 7672 §3.2.2: the leaf must match a reference identifier (hostile case 17).
     let (setup, result) = connect(
@@ -168,28 +148,21 @@ fn dane_ta_checks_the_chain_from_the_matching_anchor_and_the_leaf_name() {
         &dane(vec![ta.clone()], &["example.test", "other.test"]),
         &[&leaf, &ca.cert],
     );
-    assert!(result.is_err());
-    assert_eq!(setup.failure(), TlsResultType::CertificateHostMismatch);
+    rejected(&setup, result, TlsResultType::CertificateHostMismatch);
     // A digest of the anchor needs the anchor in the chain.
     let (setup, result) = connect(&dane(vec![ta.clone()], &["mx.example.test"]), &[&leaf]);
-    assert!(result.is_err());
-    assert_eq!(setup.failure(), TlsResultType::ValidationFailure);
+    rejected(&setup, result, TlsResultType::ValidationFailure);
     // An anchor not matching the record is no anchor, even if it signed the leaf.
     let other = Ca::new("Other CA");
     let wrong = Tlsa::from_fields(2, 1, 1, sha256(spki_of(&other.cert.der).unwrap()));
     let (setup, result) = connect(&dane(vec![wrong], &["mx.example.test"]), &[&leaf, &ca.cert]);
-    assert!(result.is_err());
-    assert_eq!(setup.failure(), TlsResultType::ValidationFailure);
+    rejected(&setup, result, TlsResultType::ValidationFailure);
 }
 
 #[test]
 fn dane_ta_full_records_need_not_be_sent() {
     let ca = Ca::new("Private DANE CA");
-    let leaf = Leaf {
-        names: &["mx.example.test"],
-        expired: false,
-    }
-    .issued_by(&ca);
+    let leaf = Leaf::current(&["mx.example.test"]).issued_by(&ca);
     // `2 0 0`: the whole anchor certificate; `2 1 0`: its key alone.
     for record in [
         Tlsa::from_fields(2, 0, 0, ca.cert.der.to_vec()),
@@ -199,39 +172,25 @@ fn dane_ta_full_records_need_not_be_sent() {
         result.unwrap_or_else(|e| panic!("{record:?}: {e}"));
         assert_eq!(verified(&setup), Some(Verification::Verified));
         // The anchor's key did not sign this one.
-        let stranger = Leaf {
-            names: &["mx.example.test"],
-            expired: false,
-        }
-        .issued_by(&Ca::new("Private DANE CA"));
+        let stranger = Leaf::current(&["mx.example.test"]).issued_by(&Ca::new("Private DANE CA"));
         let (setup, result) = connect(&dane(vec![record], &["mx.example.test"]), &[&stranger]);
-        assert!(result.is_err());
-        assert_eq!(setup.failure(), TlsResultType::CertificateNotTrusted);
+        rejected(&setup, result, TlsResultType::CertificateNotTrusted);
     }
 }
 
 #[test]
 fn dane_ta_leaf_must_be_current() {
     let ca = Ca::new("Private DANE CA");
-    let leaf = Leaf {
-        names: &["mx.example.test"],
-        expired: true,
-    }
-    .issued_by(&ca);
+    let leaf = Leaf::expired(&["mx.example.test"]).issued_by(&ca);
     let ta = Tlsa::from_fields(2, 0, 1, sha256(&ca.cert.der));
     let (setup, result) = connect(&dane(vec![ta], &["mx.example.test"]), &[&leaf, &ca.cert]);
-    assert!(result.is_err());
-    assert_eq!(setup.failure(), TlsResultType::CertificateExpired);
+    rejected(&setup, result, TlsResultType::CertificateExpired);
 }
 
 #[test]
 fn dane_ta_wildcard_is_one_whole_left_most_label() {
     let ca = Ca::new("Private DANE CA");
-    let leaf = Leaf {
-        names: &["*.example.test"],
-        expired: false,
-    }
-    .issued_by(&ca);
+    let leaf = Leaf::current(&["*.example.test"]).issued_by(&ca);
     let ta = Tlsa::from_fields(2, 0, 1, sha256(&ca.cert.der));
     let (_, result) = connect(
         &dane(vec![ta.clone()], &["mx.example.test"]),
@@ -243,11 +202,7 @@ fn dane_ta_wildcard_is_one_whole_left_most_label() {
         assert!(result.is_err(), "{name}");
         assert_eq!(setup.failure(), TlsResultType::CertificateHostMismatch);
     }
-    let partial = Leaf {
-        names: &["m*.example.test"],
-        expired: false,
-    }
-    .issued_by(&ca);
+    let partial = Leaf::current(&["m*.example.test"]).issued_by(&ca);
     let (_, result) = connect(&dane(vec![ta], &["mx.example.test"]), &[&partial, &ca.cert]);
     assert!(result.is_err(), "a partial wildcard matched");
 }
@@ -255,11 +210,7 @@ fn dane_ta_wildcard_is_one_whole_left_most_label() {
 #[test]
 fn dane_ta_match_signed_by_another_key_is_rejected() {
     let ca = Ca::new("Private DANE CA");
-    let leaf = Leaf {
-        names: &["mx.example.test"],
-        expired: false,
-    }
-    .issued_by(&ca);
+    let leaf = Leaf::current(&["mx.example.test"]).issued_by(&ca);
     let req = dane(
         vec![Tlsa::from_fields(2, 0, 0, ca.cert.der.to_vec())],
         &["mx.example.test"],
@@ -286,46 +237,27 @@ fn pkix(ca: &Ca, enforce: bool) -> TlsSetup {
 }
 
 fn pkix_connect(ca: &Ca, enforce: bool, chain: &[&Cert]) -> (TlsSetup, Result<(), rustls::Error>) {
-    let setup = pkix(ca, enforce);
-    let ders: Vec<_> = chain.iter().map(|c| &c.der).collect();
-    let result = handshake(&setup, server(&ders, &chain[0].key, BOTH));
-    (setup, result)
+    run(pkix(ca, enforce), chain)
 }
 
 #[test]
 fn pkix_failures_give_their_rfc8460_result_types() {
     let ca = Ca::new("Public Test CA");
-    let right = Leaf {
-        names: &["mx.example.test"],
-        expired: false,
-    }
-    .issued_by(&ca);
+    let right = Leaf::current(&["mx.example.test"]).issued_by(&ca);
     let (setup, result) = pkix_connect(&ca, true, &[&right, &ca.cert]);
     result.unwrap();
     assert_eq!(verified(&setup), Some(Verification::Verified));
     let cases = [
         (
-            Leaf {
-                names: &["other.test"],
-                expired: false,
-            }
-            .issued_by(&ca),
+            Leaf::current(&["other.test"]).issued_by(&ca),
             TlsResultType::CertificateHostMismatch,
         ),
         (
-            Leaf {
-                names: &["mx.example.test"],
-                expired: true,
-            }
-            .issued_by(&ca),
+            Leaf::expired(&["mx.example.test"]).issued_by(&ca),
             TlsResultType::CertificateExpired,
         ),
         (
-            Leaf {
-                names: &["mx.example.test"],
-                expired: false,
-            }
-            .self_signed(),
+            Leaf::current(&["mx.example.test"]).self_signed(),
             TlsResultType::CertificateNotTrusted,
         ),
     ];
@@ -343,22 +275,12 @@ fn pkix_failures_give_their_rfc8460_result_types() {
 #[test]
 fn pkix_testing_still_rejects_another_keys_signature() {
     let ca = Ca::new("Public Test CA");
-    let right = Leaf {
-        names: &["mx.example.test"],
-        expired: false,
-    }
-    .issued_by(&ca);
+    let right = Leaf::current(&["mx.example.test"]).issued_by(&ca);
     for enforce in [true, false] {
-        let own_key = Leaf {
-            names: &["x.test"],
-            expired: false,
-        }
-        .self_signed()
-        .key;
+        let own_key = Leaf::current(&["x.test"]).self_signed().key;
         let setup = pkix(&ca, enforce);
         let result = handshake(&setup, server(&[&right.der, &ca.cert.der], &own_key, BOTH));
-        assert!(result.is_err());
-        assert_eq!(setup.failure(), TlsResultType::ValidationFailure);
+        rejected(&setup, result, TlsResultType::ValidationFailure);
     }
 }
 

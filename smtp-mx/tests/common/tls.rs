@@ -26,7 +26,23 @@ pub(crate) struct Leaf<'a> {
     pub(crate) expired: bool,
 }
 
-impl Leaf<'_> {
+impl<'a> Leaf<'a> {
+    /// Valid now.
+    pub(crate) fn current(names: &'a [&'a str]) -> Self {
+        Leaf {
+            names,
+            expired: false,
+        }
+    }
+
+    /// Expired in 2001.
+    pub(crate) fn expired(names: &'a [&'a str]) -> Self {
+        Leaf {
+            names,
+            expired: true,
+        }
+    }
+
     fn params(&self) -> CertificateParams {
         let names: Vec<String> = self.names.iter().map(|s| s.to_string()).collect();
         let mut params = CertificateParams::new(names).unwrap();
