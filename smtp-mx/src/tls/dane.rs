@@ -106,7 +106,9 @@ impl Dane {
         )
         .map_err(|e| webpki_result_type(&e))?;
         // RFC 7672 §3.2.3: any reference identifier; webpki takes a wildcard only as the
-        // whole left-most label, matching one label.
+        // whole left-most label, matching one label. It reads DNS-IDs (subjectAltName)
+        // only, never the subject's CN, which RFC 7672 §3.2.3 still allows as a
+        // fallback: a DANE-TA leaf without a subjectAltName fails here.
         if self
             .ta_names
             .iter()
