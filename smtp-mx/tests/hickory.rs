@@ -13,10 +13,10 @@ use std::time::Duration;
 
 use common::dns::{fake, response};
 use hickory_proto::dnssec::crypto::EcdsaSigningKey;
-use hickory_proto::dnssec::rdata::{DNSSECRData, DNSKEY, DS, RRSIG};
+use hickory_proto::dnssec::rdata::{DNSSECRData, DNSKEY, DS, NSEC, RRSIG};
 use hickory_proto::dnssec::{Algorithm, DigestType, DnssecSigner, SigningKey};
 use hickory_proto::op::{Message, ResponseCode};
-use hickory_proto::rr::rdata::{CNAME, MX};
+use hickory_proto::rr::rdata::{CNAME, MX, SOA};
 use hickory_proto::rr::{DNSClass, Name, RData as W, Record, RecordSet, RecordType};
 use smtp_mx::dns::{
     AsyncResolve, BlockingHickory, Hickory, Resolve, TrustAnchorError, TrustAnchorFile,
@@ -121,6 +121,12 @@ fn zone(signer: &DnssecSigner, dnskey: &DNSKEY) -> Zone {
         vec![W::CNAME(CNAME(name("secure.")))],
         None,
     );
+    // RFC 4035 §3.1.3.1: a NODATA proof at `secure.` (it holds MX only), with the SOA.
+    let soa = SOA::new(name("ns."), name("admin."), 1, 3600, 600, 86400, 300);
+    add(&mut z, Some(signer), ".", vec![W::SOA(soa)], None);
+    let types = [RecordType::MX, RecordType::RRSIG, RecordType::NSEC];
+    let nsec = W::DNSSEC(DNSSECRData::NSEC(NSEC::new(name("unsigned."), types)));
+    add(&mut z, Some(signer), "secure.", vec![nsec], None);
     z
 }
 
@@ -147,7 +153,14 @@ fn serve(zone: Zone) -> SocketAddr {
             None if zone.keys().all(|(n, _)| *n != owner) => {
                 m.metadata.response_code = ResponseCode::NXDomain;
             }
-            None => {}
+            // NODATA: the SOA and the name's NSEC, when the zone has one.
+            None => {
+                for key in [(Name::root(), RecordType::SOA), (owner, RecordType::NSEC)] {
+                    if let Some(rrs) = zone.get(&key) {
+                        m.add_authorities(rrs.clone());
+                    }
+                }
+            }
         }
         m.to_vec().unwrap()
     };
@@ -196,17 +209,17 @@ fn signed_answers_are_secure_altered_and_unsigned_ones_bogus() {
         assert_eq!(answer.security, Security::Bogus, "{hostile}: {answer:?}");
         assert!(answer.records.is_empty(), "{hostile}: {answer:?}");
     }
-    // Denials without proof under a trust anchor: never a secure "no such name".
-    for denied in ["nowhere", "secure"] {
-        let answer = rt
-            .block_on(hickory.resolve(denied, RType::Tlsa, WAIT))
-            .unwrap();
-        assert_eq!(
-            answer,
-            DnsResult::new(Rcode::ServFail, Security::Bogus, vec![]),
-            "{denied}"
-        );
-    }
+    // A signed NODATA is a secure denial (RFC 7672 §2.2: provably no DANE); one
+    // without proof under a trust anchor is bogus, never "no such name".
+    let tlsa = |n| rt.block_on(hickory.resolve(n, RType::Tlsa, WAIT)).unwrap();
+    assert_eq!(
+        tlsa("secure"),
+        DnsResult::new(Rcode::NoError, Security::Secure, vec![])
+    );
+    assert_eq!(
+        tlsa("nowhere"),
+        DnsResult::new(Rcode::ServFail, Security::Bogus, vec![])
+    );
     let aliased = lookup("alias");
     assert_eq!(
         aliased.aliases,
