@@ -349,3 +349,48 @@ fn unblocked_serves_an_async_adapter_from_the_runtimes_blocking_pool() {
         DnsResult::new(Rcode::NoError, Security::Secure, mx_records())
     );
 }
+
+/// An answer with a CNAME chain, for the damaged-answer property below.
+fn chained_answer(q: &Message) -> Message {
+    let mut m = response(q, ResponseCode::NoError, true);
+    m.add_answer(record(&qname(q), W::CNAME(CNAME(name("step.test.")))));
+    m.add_answer(record("step.test.", W::CNAME(CNAME(name("real.test.")))));
+    m.add_answer(record(
+        "real.test.",
+        W::MX(MX::new(5, name("mx.real.test."))),
+    ));
+    m
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(48))]
+
+    // Hostile input gets a typed error, never a panic: damaged answers carrying our ID
+    // (so they are not dropped as another question's) give a result or a DnsError.
+    #[test]
+    fn damaged_answers_give_a_result_or_a_typed_error(
+        chained in proptest::bool::ANY,
+        flips in proptest::collection::vec((2usize..400, proptest::num::u8::ANY), 0..4),
+        cut in 2usize..400,
+    ) {
+        let (addr, _) = fake(
+            LOOPBACK,
+            move |q| {
+                let m = if chained { chained_answer(q) } else { mx_answer(q, true) };
+                let mut b = bytes(&m);
+                for &(at, value) in &flips {
+                    if at < b.len() {
+                        b[at] = value;
+                    }
+                }
+                b.truncate(cut.max(2));
+                vec![b]
+            },
+            |_| Vec::new(),
+        );
+        let r = AdBit::new(addr).resolve("example.test", RType::Mx, Duration::from_millis(300));
+        if let Ok(answer) = r {
+            proptest::prop_assert!(answer.aliases.len() <= 16);
+        }
+    }
+}
