@@ -13,8 +13,8 @@ use std::time::Duration;
 
 use common::dns::{fake, response};
 use hickory_proto::dnssec::crypto::EcdsaSigningKey;
-use hickory_proto::dnssec::rdata::{DNSSECRData, DNSKEY, DS, NSEC, RRSIG};
-use hickory_proto::dnssec::{Algorithm, DigestType, DnssecSigner, SigningKey};
+use hickory_proto::dnssec::rdata::{DNSSECRData, DNSKEY, DS, NSEC, NSEC3, RRSIG};
+use hickory_proto::dnssec::{Algorithm, DigestType, DnssecSigner, Nsec3HashAlgorithm, SigningKey};
 use hickory_proto::op::{Message, ResponseCode};
 use hickory_proto::rr::rdata::{CNAME, MX, SOA};
 use hickory_proto::rr::{DNSClass, Name, RData as W, Record, RecordSet, RecordType};
@@ -152,6 +152,11 @@ fn serve(zone: Zone) -> SocketAddr {
             // An unsigned denial (no NSEC): a forged one as far as a validator knows.
             None if zone.keys().all(|(n, _)| *n != owner) => {
                 m.metadata.response_code = ResponseCode::NXDomain;
+                // With an NSEC3 chain (kept under the root's name): its proof.
+                if let Some(nsec3) = zone.get(&(Name::root(), RecordType::NSEC3)) {
+                    m.add_authorities(zone[&(Name::root(), RecordType::SOA)].clone());
+                    m.add_authorities(nsec3.clone());
+                }
             }
             // NODATA: the SOA and the name's NSEC, when the zone has one.
             None => {
@@ -276,4 +281,70 @@ fn trust_anchor_files_need_ds_or_dnskey_records() {
         ". IN DS 20326 8 2 E06D44B80B8F1D39A95C0B0D7C65D08458E880409BBC683457104237C7F8EC8D\n",
     )
     .unwrap();
+}
+
+/// RFC 4648 §7 base32hex, lower case, no padding (RFC 5155 §3.3 owner names).
+fn base32hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8] = b"0123456789abcdefghijklmnopqrstuv";
+    let mut out = String::new();
+    let (mut acc, mut bits) = (0u32, 0);
+    for &b in bytes {
+        acc = (acc << 8) | u32::from(b);
+        bits += 8;
+        while bits >= 5 {
+            bits -= 5;
+            out.push(char::from(DIGITS[((acc >> bits) & 31) as usize]));
+        }
+    }
+    if bits > 0 {
+        out.push(char::from(DIGITS[((acc << (5 - bits)) & 31) as usize]));
+    }
+    out
+}
+
+#[test]
+fn nsec3_denial_in_the_root_zone_is_an_answer_or_a_typed_error_not_a_panic() {
+    // A signed root zone with an NSEC3 chain of one record (RFC 5155 §7.1: it covers
+    // every other hash), as a lab's locally signed root has (ldns-signzone -n).
+    let (signer, dnskey) = root_key();
+    let mut z = zone(&signer, &dnskey);
+    let hash = Nsec3HashAlgorithm::SHA1
+        .hash(&[], &Name::root(), 0)
+        .unwrap();
+    let owner = format!("{}.", base32hex(hash.as_ref()));
+    let types = [
+        RecordType::SOA,
+        RecordType::DNSKEY,
+        RecordType::RRSIG,
+        RecordType::NSEC3PARAM,
+    ];
+    let nsec3 = NSEC3::new(
+        Nsec3HashAlgorithm::SHA1,
+        false,
+        0,
+        vec![],
+        hash.as_ref().to_vec(),
+        types,
+    );
+    add(
+        &mut z,
+        Some(&signer),
+        &owner,
+        vec![W::DNSSEC(DNSSECRData::NSEC3(nsec3))],
+        None,
+    );
+    let chain = z.remove(&(name(&owner), RecordType::NSEC3)).unwrap();
+    z.insert((Name::root(), RecordType::NSEC3), chain);
+    let server = serve(z);
+    let anchors =
+        TrustAnchorFile::parse(&line(".", W::DNSSEC(DNSSECRData::DNSKEY(dnskey)))).unwrap();
+    let blocking = BlockingHickory::new(&[server], &anchors).unwrap();
+    // hickory-net 0.26.3 debug-asserts on this proof (its closest-encloser walk meets
+    // the root): the lookup fails, typed, and the caller goes on.
+    match blocking.resolve("nowhere", RType::Mx, WAIT) {
+        Ok(answer) => assert_eq!(answer.rcode, Rcode::NxDomain, "{answer:?}"),
+        Err(e) => assert!(matches!(e, smtp_mx::dns::DnsError::Resolver(_)), "{e:?}"),
+    }
+    let answer = blocking.resolve("secure", RType::Mx, WAIT).unwrap();
+    assert_eq!(answer.security, Security::Secure);
 }

@@ -184,14 +184,38 @@ impl Hickory {
     /// [`DnsError`]: a name that is no domain name, a timeout, or hickory's failure.
     pub async fn lookup(&self, name: &str, rtype: RType) -> Result<DnsResult, DnsError> {
         let qname = wire::name(name)?;
-        match self
-            .resolver
-            .lookup(qname.clone(), wire::record_type(rtype))
-            .await
-        {
-            Ok(lookup) => Ok(answer(lookup.answers(), &qname, rtype)),
-            Err(e) => negative(e),
+        let (resolver, query) = (self.resolver.clone(), qname.clone());
+        // A task of its own, so that a panic inside hickory is a failed lookup, not the
+        // caller's: hickory-net 0.26.3 debug-asserts something an NSEC3 denial in the
+        // root zone breaks (its closest-encloser walk reaching the root).
+        let task = Task(tokio::spawn(async move {
+            resolver.lookup(query, wire::record_type(rtype)).await
+        }));
+        match task.await {
+            Ok(Ok(lookup)) => Ok(answer(lookup.answers(), &qname, rtype)),
+            Ok(Err(e)) => negative(e),
+            Err(e) => Err(DnsError::Resolver(format!("hickory lookup failed: {e}"))),
         }
+    }
+}
+
+/// A lookup task, aborted when its caller gives up on it (a timeout).
+struct Task<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for Task<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+impl<T> std::future::Future for Task<T> {
+    type Output = Result<T, tokio::task::JoinError>;
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        std::pin::Pin::new(&mut self.0).poll(cx)
     }
 }
 
