@@ -192,7 +192,7 @@ impl Hickory {
             resolver.lookup(query, wire::record_type(rtype)).await
         }));
         match task.await {
-            Ok(Ok(lookup)) => Ok(answer(lookup.answers(), &qname, rtype)),
+            Ok(Ok(lookup)) => answer(lookup.answers(), &qname, rtype),
             Ok(Err(e)) => negative(e),
             Err(e) => Err(DnsError::Resolver(format!("hickory lookup failed: {e}"))),
         }
@@ -255,32 +255,14 @@ fn weaker(a: Security, b: Security) -> Security {
 }
 
 /// The CNAME chain from `qname` and the records at its end, each with its proof.
-fn answer(records: &[Record], qname: &Name, rtype: RType) -> DnsResult {
-    let mut current = qname.clone();
-    let mut aliases = Vec::new();
-    while let Some(r) = records
-        .iter()
-        .find(|r| r.name == current && matches!(r.data, Wire::CNAME(_)))
-    {
-        let Wire::CNAME(target) = &r.data else { break };
-        if aliases.len() == 16 {
-            return DnsResult::new(Rcode::ServFail, Security::Indeterminate, Vec::new());
-        }
-        let mut text = target.0.to_ascii();
-        text.truncate(text.trim_end_matches('.').len());
-        aliases.push((text.to_ascii_lowercase(), security(r.proof)));
-        current = target.0.clone();
-    }
-    let at_end: Vec<&Record> = records
-        .iter()
-        .filter(|r| r.name == current && r.record_type() == wire::record_type(rtype))
-        .collect();
+fn answer(records: &[Record], qname: &Name, rtype: RType) -> Result<DnsResult, DnsError> {
+    let (aliases, at_end) = wire::chain(records, qname, rtype, |r| security(r.proof))?;
     let status = at_end
         .iter()
         .map(|r| security(r.proof))
         .reduce(weaker)
         .unwrap_or(Security::Indeterminate);
-    DnsResult {
+    Ok(DnsResult {
         rcode: Rcode::NoError,
         security: status,
         aliases,
@@ -288,7 +270,7 @@ fn answer(records: &[Record], qname: &Name, rtype: RType) -> DnsResult {
             .iter()
             .filter_map(|r| wire::rdata(&r.data, rtype))
             .collect(),
-    }
+    })
 }
 
 /// hickory's errors that are answers: denials (with their proof when hickory has one)

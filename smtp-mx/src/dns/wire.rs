@@ -2,7 +2,7 @@
 //! records into the planner's [`RData`] that both backends share.
 
 use hickory_proto::op::{Edns, Message, MessageType, OpCode, Query, ResponseCode};
-use hickory_proto::rr::{Name, RData as Wire, RecordType};
+use hickory_proto::rr::{Name, RData as Wire, Record, RecordType};
 use smtp_proto::mx::{DnsResult, RData, RType, Rcode, Security, Tlsa};
 
 use super::DnsError;
@@ -50,17 +50,54 @@ pub(crate) fn answers(response: &Message, query: &Message) -> bool {
         && response.queries == query.queries
 }
 
+/// A name as the planner reads it: lower-cased, without the trailing dot (the root is
+/// "").
+pub(crate) fn text(name: &Name) -> String {
+    let ascii = name.to_ascii();
+    ascii.trim_end_matches('.').to_ascii_lowercase()
+}
+
+/// A CNAME chain's links (target, status) and the records at its end.
+pub(crate) type Chain<'r> = (Vec<(String, Security)>, Vec<&'r Record>);
+
+/// The CNAME chain from `qname` through `records` (RFC 1034 §3.6.2: each CNAME at the
+/// name the last one pointed to), each link with `status(cname record)`, and the
+/// records of type `rtype` at its end.
+///
+/// # Errors
+/// [`DnsError::Malformed`] for a loop or a chain longer than 16 links.
+pub(crate) fn chain<'r>(
+    records: &'r [Record],
+    qname: &Name,
+    rtype: RType,
+    status: impl Fn(&Record) -> Security,
+) -> Result<Chain<'r>, DnsError> {
+    let mut current = qname;
+    let mut aliases = Vec::new();
+    while let Some((record, target)) = records.iter().find_map(|r| match &r.data {
+        Wire::CNAME(c) if r.name == *current => Some((r, &c.0)),
+        _ => None,
+    }) {
+        if aliases.len() == MAX_CHAIN {
+            return Err(DnsError::Malformed("CNAME chain too long or a loop".into()));
+        }
+        aliases.push((text(target), status(record)));
+        current = target;
+    }
+    let at_end = records
+        .iter()
+        .filter(|r| r.name == *current && r.record_type() == record_type(rtype))
+        .collect();
+    Ok((aliases, at_end))
+}
+
 /// A record of the type asked for, as the planner reads it.
 pub(crate) fn rdata(wire: &Wire, rtype: RType) -> Option<RData> {
     Some(match (wire, rtype) {
         (Wire::MX(mx), RType::Mx) => RData::Mx {
             preference: mx.preference,
             // RFC 7505: the root name (`.`) is a null MX; it becomes "".
-            exchange: mx
-                .exchange
-                .to_ascii()
-                .trim_end_matches('.')
-                .to_ascii_lowercase(),
+            exchange: text(&mx.exchange),
         },
         (Wire::TXT(txt), RType::Txt) => RData::Txt(txt.txt_data.concat()),
         (Wire::A(a), RType::A) => RData::A(a.0),
@@ -103,26 +140,9 @@ pub(crate) fn result(
             ))
         }
     };
-    let mut current = qname.clone();
-    let mut aliases = Vec::new();
-    // RFC 1034 §3.6.2: the answer holds the chain, each CNAME at the name the last
-    // one pointed to.
-    while let Some(target) = response.answers.iter().find_map(|r| match &r.data {
-        Wire::CNAME(c) if r.name == current => Some(c.0.clone()),
-        _ => None,
-    }) {
-        if aliases.len() == MAX_CHAIN {
-            return Err(DnsError::Malformed("CNAME chain too long or a loop".into()));
-        }
-        let mut text = target.to_ascii();
-        text.truncate(text.trim_end_matches('.').len());
-        aliases.push((text.to_ascii_lowercase(), security));
-        current = target;
-    }
-    let records = response
-        .answers
+    let (aliases, at_end) = chain(&response.answers, qname, rtype, |_| security)?;
+    let records = at_end
         .iter()
-        .filter(|r| r.name == current)
         .filter_map(|r| rdata(&r.data, rtype))
         .collect();
     Ok(DnsResult {
