@@ -20,9 +20,15 @@ pub(crate) fn fake(
     udp: impl Fn(&Message) -> Vec<Vec<u8>> + Send + 'static,
     tcp: impl Fn(&Message) -> Vec<u8> + Send + 'static,
 ) -> (SocketAddr, Log) {
-    let socket = UdpSocket::bind((ip, 0)).unwrap();
-    let addr = socket.local_addr().unwrap();
-    let listener = TcpListener::bind(addr).unwrap();
+    // A free UDP port may be a busy TCP one (another process's): try another.
+    let (socket, addr, listener) = (0..50)
+        .find_map(|_| {
+            let socket = UdpSocket::bind((ip, 0)).unwrap();
+            let addr = socket.local_addr().unwrap();
+            let listener = TcpListener::bind(addr).ok()?;
+            Some((socket, addr, listener))
+        })
+        .expect("a port free for both UDP and TCP");
     let log = Log::default();
     let udp_log = log.clone();
     thread::spawn(move || {
