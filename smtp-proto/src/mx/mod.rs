@@ -13,8 +13,11 @@
 //! policy file ([`parse_sts_policy`]) and its HTTP/1.1 fetch ([`PolicyGet`]), the
 //! `_smtp._tls` TXT record ([`parse_tlsrpt_txt`]) and MX host patterns ([`MxPattern`]).
 
+mod address;
+mod config;
 mod dns;
 mod mx_pattern;
+mod planner;
 mod policy_get;
 mod sts_policy;
 mod sts_txt;
@@ -23,8 +26,15 @@ mod tlsa;
 mod tlsrpt;
 mod txt;
 
+pub use address::{refused_by_default, Cidr, CidrError};
+pub use config::{MessageMeta, MxConfig};
 pub use dns::{DnsResult, RData, RType, Rcode, Security};
 pub use mx_pattern::{MxPattern, MxPatternError};
+pub use planner::{
+    Attempt, AttemptId, AttemptMessage, AttemptOutcome, DeferReason, DomainOutcome, FetchError,
+    FetchId, MxEvent, Planner, PolicyType, QueryId, RcptResult, SentMessage, SessionOutcome,
+    SkipReason, Step, StsCacheEntry, TlsReport,
+};
 pub use policy_get::{PolicyGet, PolicyGetError, MAX_POLICY_BODY, MAX_POLICY_HEAD, POLICY_PATH};
 pub use sts_policy::{
     parse_sts_policy, PolicyError, StsMode, StsPolicy, MAX_STS_MAX_AGE, MAX_STS_MX,
