@@ -7,6 +7,7 @@ use core::net::{IpAddr, SocketAddr};
 use crate::command::Domain;
 use crate::config::Config;
 use crate::envelope::Envelope;
+use crate::error::{Error, Stage};
 use crate::mx::dns::RType;
 use crate::mx::policy_get::PolicyGetError;
 use crate::mx::sts_policy::StsPolicy;
@@ -258,6 +259,27 @@ pub enum AttemptOutcome {
     Session(SessionOutcome),
 }
 
+impl AttemptOutcome {
+    /// What a session that never got ready means here, from the error that ended it
+    /// (`Session::finish_connect`'s): TLS required and not had (STARTTLS not offered
+    /// or refused, RFC 3207 §4) is `starttls-not-supported`; replies injected behind
+    /// STARTTLS's 220 or a handshake that timed out, `validation-failure`; anything
+    /// else (greeting 421/554, EHLO and HELO refused, the connection lost) a failed
+    /// handshake, which moves to the next host. `helo` is the server's EHLO name, if
+    /// it came.
+    pub fn not_ready(error: &Error, helo: Option<String>) -> AttemptOutcome {
+        let result = match error {
+            Error::TlsRequired(_) => TlsResultType::StarttlsNotSupported,
+            Error::ResponseInjection
+            | Error::Timeout {
+                stage: Stage::TlsHandshake,
+            } => TlsResultType::ValidationFailure,
+            _ => return AttemptOutcome::HandshakeFailed,
+        };
+        AttemptOutcome::TlsFailed { result, helo }
+    }
+}
+
 /// What a session did.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -383,4 +405,34 @@ pub enum DeferReason {
 pub struct DomainOutcome {
     /// `results[m][r]`: message `m`'s recipient `r`.
     pub results: Vec<Vec<RcptResult>>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::TlsRequiredError;
+    use crate::reply::ReplyCode;
+
+    #[test]
+    fn a_session_that_never_got_ready_is_a_tls_failure_only_when_tls_was_the_cause() {
+        let r = Reply::new(ReplyCode::SERVICE_UNAVAILABLE, &[b"4.3.2 bye".as_slice()]).unwrap();
+        let tls = |e: &Error| match AttemptOutcome::not_ready(e, None) {
+            AttemptOutcome::TlsFailed { result, .. } => Some(result),
+            AttemptOutcome::HandshakeFailed => None,
+            other => panic!("{other:?}"),
+        };
+        let not_offered = Error::TlsRequired(TlsRequiredError::NotOffered);
+        assert_eq!(tls(&not_offered), Some(TlsResultType::StarttlsNotSupported));
+        let refused = Error::TlsRequired(TlsRequiredError::Refused(r.clone()));
+        assert_eq!(tls(&refused), Some(TlsResultType::StarttlsNotSupported));
+        assert_eq!(
+            tls(&Error::ResponseInjection),
+            Some(TlsResultType::ValidationFailure)
+        );
+        assert_eq!(tls(&Error::ServiceUnavailable(r)), None);
+        let closed = Error::ConnectionClosed {
+            stage: Some(Stage::Greeting),
+        };
+        assert_eq!(tls(&closed), None);
+    }
 }
