@@ -142,6 +142,7 @@ fn parse_script(text: &str) -> Script {
                                 .strip_prefix("to=")
                                 .unwrap()
                                 .split(',')
+                                .filter(|t| !t.is_empty())
                                 .map(String::from)
                                 .collect()
                         }

@@ -1158,6 +1158,8 @@ impl Planner {
             .collect();
         self.lookups.clear();
         self.attempt = None;
+        // Lookups not yet handed out are moot; events still tell what happened.
+        self.steps.retain(|s| matches!(s, Step::Event(_)));
         self.done = Some(DomainOutcome { results });
     }
 }
