@@ -25,7 +25,7 @@ pub use types::{
 };
 
 use self::fold::{fold, Context, Fate};
-use self::route::{is_failure, route, MxHost, Route};
+use self::route::{failed, route, untrusted, MxHost, Route};
 use super::address::admits;
 use super::config::{MessageMeta, MxConfig};
 use super::dns::{DnsResult, RData, RType, Rcode, Security};
@@ -401,7 +401,7 @@ impl Planner {
             Purpose::Mx => self.mx_answer(answer),
             Purpose::StsTxt => self.sts_txt(now, answer),
             Purpose::TlsRpt => {
-                if answer.rcode == Rcode::NoError && !is_failure(answer.security) {
+                if answer.rcode == Rcode::NoError && !untrusted(&answer) {
                     if let Ok(record) = parse_tlsrpt_txt(txts(&answer)) {
                         self.event(MxEvent::ReportTo(record));
                     }
@@ -506,9 +506,7 @@ impl Planner {
         if !matches!(self.sts, Sts::AwaitTxt) {
             return;
         }
-        let failed =
-            is_failure(answer.security) || matches!(answer.rcode, Rcode::ServFail | Rcode::Timeout);
-        if failed {
+        if failed(&answer) {
             // A failed lookup is no evidence the policy is gone: use the cache, and
             // without one do not deliver now (mox aborts the attempt).
             match self.cached_policy() {
@@ -559,7 +557,7 @@ impl Planner {
         let mut addrs = Vec::new();
         let mut refused = Vec::new();
         for answer in [a, aaaa] {
-            if answer.rcode != Rcode::NoError || is_failure(answer.security) {
+            if answer.rcode != Rcode::NoError || untrusted(answer) {
                 continue;
             }
             for ip in addresses(answer) {
@@ -742,10 +740,7 @@ impl Planner {
         };
         let answers = [&a, &aaaa];
         // Bogus addresses may be forged: the host is unusable.
-        if answers
-            .iter()
-            .any(|x| is_failure(x.security) || x.aliases.iter().any(|(_, s)| is_failure(*s)))
-        {
+        if answers.iter().any(|x| untrusted(x)) {
             self.skipped(&host.lower, None, SkipReason::NoAddress);
             self.next_host();
             return;
@@ -838,7 +833,7 @@ impl Planner {
         };
         // Bogus or failed: DANE may be required and cannot be checked. The host is
         // unusable, never "no DANE" (RFC 7672 §2.2; Stalwart's weakness).
-        if is_failure(answer.security) || matches!(answer.rcode, Rcode::ServFail | Rcode::Timeout) {
+        if failed(&answer) {
             self.skipped(&host.lower, None, SkipReason::TlsaUnavailable);
             self.report(
                 PolicyType::Tlsa,

@@ -35,8 +35,19 @@ pub(super) enum Route {
     Defer(DeferReason),
 }
 
-pub(super) fn is_failure(security: Security) -> bool {
+fn is_failure(security: Security) -> bool {
     matches!(security, Security::Bogus | Security::Indeterminate)
+}
+
+/// The answer, or a CNAME on the way to it, failed validation: it may be forged.
+pub(super) fn untrusted(answer: &DnsResult) -> bool {
+    is_failure(answer.security) || answer.aliases.iter().any(|(_, s)| is_failure(*s))
+}
+
+/// No answer to rely on: untrusted, SERVFAIL or no answer in time. Never evidence that
+/// the records do not exist.
+pub(super) fn failed(answer: &DnsResult) -> bool {
+    untrusted(answer) || matches!(answer.rcode, Rcode::ServFail | Rcode::Timeout)
 }
 
 /// Reads the MX answer for `domain` (lower-case). `skipped` collects the hosts left
@@ -62,13 +73,11 @@ pub(super) fn route(
     }
     // SERVFAIL, a timeout or a bogus answer never means "no MX" (RFC 5321 §5.1 allows
     // the implicit MX only when no MX records exist).
-    if is_failure(answer.security) || answer.aliases.iter().any(|(_, s)| is_failure(*s)) {
+    if failed(answer) {
         return Route::Defer(DeferReason::MxLookup);
     }
-    match answer.rcode {
-        Rcode::ServFail | Rcode::Timeout => return Route::Defer(DeferReason::MxLookup),
-        Rcode::NxDomain => return Route::NoSuchDomain,
-        Rcode::NoError => {}
+    if answer.rcode == Rcode::NxDomain {
+        return Route::NoSuchDomain;
     }
     let secure = answer.security == Security::Secure
         && answer.aliases.iter().all(|(_, s)| *s == Security::Secure);
