@@ -286,6 +286,7 @@ fn render(step: &Step) -> Vec<String> {
             let starttls = match a.config.tls {
                 TlsMode::StartTls(TlsPolicy::Required) => "required",
                 TlsMode::StartTls(TlsPolicy::Opportunistic) => "opportunistic",
+                TlsMode::StartTls(TlsPolicy::Disabled) => "disabled",
                 _ => "other",
             };
             let msgs: Vec<String> = a

@@ -144,12 +144,18 @@ struct HostPlan {
     /// A failure known before connecting, reported with every session (MTA-STS
     /// `testing` with a host it does not list; TLSA records, none usable).
     known_failure: Option<TlsResultType>,
+    /// The address whose TLS handshake failed where no policy asked for TLS: tried
+    /// once more in cleartext (RFC 7435 §5 opportunistic security; Postfix's `may`,
+    /// mox).
+    cleartext_retry: Option<IpAddr>,
 }
 
 #[derive(Debug)]
 struct Active {
     id: AttemptId,
     addr: IpAddr,
+    /// The cleartext retry of an opportunistic attempt whose TLS failed.
+    cleartext: bool,
     /// (message index, recipient indexes), as in the attempt.
     messages: Vec<(usize, Vec<usize>)>,
 }
@@ -681,7 +687,11 @@ impl Planner {
             HostStage::Tlsa {
                 answer: Some(_), ..
             } => self.tlsa(now),
-            HostStage::Trying(plan) if plan.next < plan.addrs.len() => self.attempt(now),
+            HostStage::Trying(plan)
+                if plan.cleartext_retry.is_some() || plan.next < plan.addrs.len() =>
+            {
+                self.attempt(now)
+            }
             HostStage::Trying(_) => self.next_host(),
             _ => return false,
         }
@@ -955,6 +965,7 @@ impl Planner {
             policy,
             requiretls_ok,
             known_failure,
+            cleartext_retry: None,
         });
     }
 
@@ -965,8 +976,13 @@ impl Planner {
         let HostStage::Trying(plan) = &mut self.stage else {
             return;
         };
-        let addr = plan.addrs[plan.next];
-        plan.next += 1;
+        let (addr, cleartext) = match plan.cleartext_retry.take() {
+            Some(addr) => (addr, true),
+            None => {
+                plan.next += 1;
+                (plan.addrs[plan.next - 1], false)
+            }
+        };
         let requiretls_ok = plan.requiretls_ok;
         let (tls, policy) = (plan.tls.clone(), plan.policy);
         let mut messages = Vec::new();
@@ -1000,14 +1016,16 @@ impl Planner {
             return;
         }
         let mut config = self.cfg.session.clone();
-        config.tls = TlsMode::StartTls(match tls.allows_cleartext() {
-            true => TlsPolicy::Opportunistic,
-            false => TlsPolicy::Required,
+        config.tls = TlsMode::StartTls(match (cleartext, tls.allows_cleartext()) {
+            (true, _) => TlsPolicy::Disabled,
+            (false, true) => TlsPolicy::Opportunistic,
+            (false, false) => TlsPolicy::Required,
         });
         let id = AttemptId(self.id());
         self.attempt = Some(Active {
             id,
             addr,
+            cleartext,
             messages: active,
         });
         self.steps
@@ -1032,6 +1050,7 @@ impl Planner {
         let policy = plan.policy;
         let known_failure = plan.known_failure;
         let requiretls_ok = plan.requiretls_ok;
+        let allows_cleartext = plan.tls.allows_cleartext();
         // Anything but "this server lacks REQUIRETLS" means a qualifying host may yet
         // take it later: defer rather than bounce then.
         let requiretls_other = |s: &mut Self| {
@@ -1059,7 +1078,14 @@ impl Planner {
                     Some(active.addr),
                     helo,
                 );
-                self.next_host();
+                // Where no policy asks for TLS, a failed handshake is no reason to give
+                // up on the host: the same address once more, in cleartext.
+                match &mut self.stage {
+                    HostStage::Trying(plan) if allows_cleartext && !active.cleartext => {
+                        plan.cleartext_retry = Some(active.addr);
+                    }
+                    _ => self.next_host(),
+                }
             }
             AttemptOutcome::Session(s) => {
                 self.sessions += 1;
@@ -1072,13 +1098,16 @@ impl Planner {
                     }) => Some(t),
                     Some(_) => None,
                 });
-                self.report(
-                    policy,
-                    result,
-                    Some(host.name.clone()),
-                    Some(active.addr),
-                    s.helo.clone(),
-                );
+                // A cleartext retry's TLS failure was reported with its first try.
+                if !active.cleartext {
+                    self.report(
+                        policy,
+                        result,
+                        Some(host.name.clone()),
+                        Some(active.addr),
+                        s.helo.clone(),
+                    );
+                }
                 // The reports say what the server did: honoured as they are.
                 let cx = Context {
                     mx: &host.name,

@@ -86,7 +86,8 @@ pub struct Attempt {
     /// The policy it comes from, for reports.
     pub policy: PolicyType,
     /// The session configuration: the caller's, with `tls` set to STARTTLS required
-    /// unless [`TlsRequirement::allows_cleartext`].
+    /// unless [`TlsRequirement::allows_cleartext`] (then opportunistic, or disabled for
+    /// the cleartext retry after a failed handshake).
     pub config: Config,
     /// The messages to send, in order: each with the batch index of the message and of
     /// each of its recipients here.
