@@ -690,7 +690,7 @@ impl Planner {
             HostStage::Trying(plan)
                 if plan.cleartext_retry.is_some() || plan.next < plan.addrs.len() =>
             {
-                self.attempt(now)
+                self.attempt()
             }
             HostStage::Trying(_) => self.next_host(),
             _ => return false,
@@ -969,7 +969,7 @@ impl Planner {
         });
     }
 
-    fn attempt(&mut self, _now: Instant) {
+    fn attempt(&mut self) {
         let Some(host) = self.current().cloned() else {
             return;
         };
