@@ -4,7 +4,6 @@
 //! never offers cleartext where a policy requires TLS, and sends REQUIRETLS messages
 //! only to hosts that qualify (RFC 8689 §4.2.1).
 
-use std::collections::HashMap;
 use std::net::IpAddr;
 use std::time::Duration;
 
@@ -277,7 +276,7 @@ fn run(c: &Case) {
     let mut fetch = None;
     let mut attempt: Option<Box<smtp_proto::mx::Attempt>> = None;
     let mut ledger = Ledger::default();
-    let mut last_lookup: HashMap<String, String> = HashMap::new();
+    let mut answered: Vec<(smtp_proto::mx::QueryId, String, RType)> = Vec::new();
     for _round in 0..500 {
         // Drain.
         loop {
@@ -336,6 +335,12 @@ fn run(c: &Case) {
                 continue;
             }
         }
+        // Sometimes a second answer to a lookup already answered: ignored.
+        if !answered.is_empty() && d.chance(5) {
+            let (id, name, rtype) = answered[d.below(answered.len())].clone();
+            let a = answer(&mut d, &name, rtype);
+            planner.handle_dns(now, id, a);
+        }
         let k = d.below(pending.max(1));
         if k < lookups.len() {
             let (id, name, rtype) = lookups.remove(k);
@@ -352,9 +357,9 @@ fn run(c: &Case) {
                 {
                     ledger.dane_hosts.push(host.clone());
                 }
-                last_lookup.insert(host, name);
             }
             planner.handle_dns(now, id, a);
+            answered.push((id, name, rtype));
         } else if k == lookups.len() && fetch.is_some() {
             let id = fetch.take().unwrap();
             let result = match d.below(5) {
@@ -380,8 +385,12 @@ fn run(c: &Case) {
                     }
                 }
             }
-            // A stale id must be ignored.
             planner.handle_attempt(now, a.id, outcome.clone());
+            // Answered once: the same id again must change nothing (the ledger's
+            // checks would see a recipient resent or settled twice).
+            if d.chance(20) {
+                planner.handle_attempt(now, a.id, outcome);
+            }
         }
     }
     panic!("the planner did not finish in 500 rounds");
