@@ -9,7 +9,7 @@ set -euo pipefail
 
 cd "$(dirname "$0")"
 SECONDS_PER_TARGET="${1:-${FUZZ_SECONDS:-30}}"
-TARGETS=(reply_parser capabilities client_session body_framing constructors)
+TARGETS=(reply_parser capabilities client_session body_framing constructors mx_parsers)
 
 if ! cargo +nightly fuzz --version >/dev/null 2>&1; then
     echo "fuzz: installing cargo-fuzz"

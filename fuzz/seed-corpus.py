@@ -300,6 +300,27 @@ def constructor_seeds():
     return {f"s{i}-{c}": bytes([c]) + s.encode() for i, s in enumerate(strings) for c in (0, 9)}
 
 
+def mx_seeds():
+    """TXT records (NUL-separated), policy files and policy responses (mx_parsers)."""
+    ok = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\n"
+    policy = b"version: STSv1\nmode: enforce\nmx: mx1.example.com\nmx: *.example.net\nmax_age: 604800\n"
+    chunked = b"Transfer-Encoding: chunked\r\n\r\n10;x=y\r\n" + policy[:16] + b"\r\n"
+    chunked += b"%x\r\n" % (len(policy) - 16) + policy[16:] + b"\r\n0\r\nT: 1\r\n\r\n"
+    return {
+        "sts-txt": b"v=spf1 -all\x00v=STSv1; id=20160831085700Z;",
+        "sts-txt-two": b"v=STSv1; id=a\x00v=STSv1; id=b",
+        "tlsrpt-txt": b"v=TLSRPTv1; rua=mailto:tls@example.com,https://r.example/x",
+        "policy-lf": policy,
+        "policy-crlf": policy.replace(b"\n", b"\r\n"),
+        "policy-none": b"version: STSv1\nmode: none\nmax_age: 31557600\nx-ext: y\n",
+        "pattern": b"*.example.com",
+        "http-length": ok + b"Content-Length: %d\r\n\r\n" % len(policy) + policy,
+        "http-chunked": ok + chunked,
+        "http-eof": ok + b"\r\n" + policy,
+        "http-redirect": b"HTTP/1.1 301 Moved\r\nLocation: https://x/\r\n\r\n",
+    }
+
+
 def write(target, name, data):
     d = FUZZ / "corpus" / target
     d.mkdir(parents=True, exist_ok=True)
@@ -317,7 +338,7 @@ def main():
         raise SystemExit("ehlo-transcripts.txt not found; pass --ehlo PATH")
 
     for target in ("reply_parser", "capabilities", "client_session", "body_framing",
-                   "constructors"):
+                   "constructors", "mx_parsers"):
         d = FUZZ / "corpus" / target
         if d.exists():
             for f in d.glob("seed-*"):
@@ -356,6 +377,8 @@ def main():
         write("body_framing", name, data)
     for name, data in constructor_seeds().items():
         write("constructors", name, data)
+    for name, data in mx_seeds().items():
+        write("mx_parsers", name, data)
 
     for target in sorted((FUZZ / "corpus").iterdir()):
         print(f"{target.name}: {len(list(target.glob('seed-*')))} seeds")

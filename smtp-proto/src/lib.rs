@@ -71,6 +71,10 @@
 //! - [`client`]: the session state machine.
 //! - [`session`]: whole operations (connect, a batch of messages, a command, quit) over a
 //!   client, for adapters that only move bytes; [`transcript`]: what of it to log.
+//! - `mx` (feature **`mx`**): delivery straight to a domain's MX hosts: a planner owning
+//!   routing (RFC 5321 §5.1), MTA-STS (RFC 8461), DANE (RFC 7672) and REQUIRETLS
+//!   (RFC 8689) decisions, with the parsers and the policy fetch's HTTP exchange it
+//!   needs; `Session` still runs each connection.
 //!
 //! # Stability
 //!

@@ -25,3 +25,14 @@ fn core_types_are_send_and_sync() {
 fn sessions_are_send_and_sync<E: Send + Sync>() {
     assert_send_sync::<Session<E>>();
 }
+
+/// The MX planner and what it hands out (feature `mx`, on for the tests) move between
+/// threads too, so that an adapter's `deliver` future can.
+fn mx_types_are_send_and_sync() {
+    use smtp_proto::mx::{AttemptOutcome, DomainOutcome, Planner, PolicyGet, Step};
+    assert_send_sync::<Planner>();
+    assert_send_sync::<Step>();
+    assert_send_sync::<AttemptOutcome>();
+    assert_send_sync::<DomainOutcome>();
+    assert_send_sync::<PolicyGet>();
+}

@@ -6,14 +6,7 @@ mod common;
 use common::{Feed, Runner, Transcript};
 
 fn transcript_paths() -> Vec<std::path::PathBuf> {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/transcripts");
-    let mut names: Vec<_> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "txt"))
-        .collect();
-    names.sort();
-    names
+    common::txt_files(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/transcripts"))
 }
 
 #[test]

@@ -55,6 +55,17 @@ pub enum Feed {
     Random(u64),
 }
 
+/// The `.txt` files in `dir`, sorted by name: the transcripts a suite runs.
+pub fn txt_files(dir: &str) -> Vec<std::path::PathBuf> {
+    let mut names: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "txt"))
+        .collect();
+    names.sort();
+    names
+}
+
 /// Decodes the escapes of a transcript line.
 pub fn unescape(s: &str) -> Vec<u8> {
     let b = s.as_bytes();
