@@ -32,13 +32,13 @@ fn body(line_end: &[u8], size: usize) -> Vec<u8> {
     while out.len() < size {
         let r = next();
         let len = 60 + (r % 21) as usize;
-        if (r >> 8) % 100 == 0 {
+        if (r >> 8).is_multiple_of(100) {
             out.push(b'.');
         }
         let start = out.len();
         while out.len() - start < len {
             let c = next();
-            let b = if c % 7 == 0 {
+            let b = if c.is_multiple_of(7) {
                 b' '
             } else {
                 b'a' + (c >> 3) as u8 % 26

@@ -8,8 +8,8 @@ use smtp_proto::body::{BdatEncoder, DataEncoder};
 /// a CR split from its LF by a chunk boundary, long clean runs.
 fn body() -> Vec<u8> {
     let mut v = Vec::new();
-    for i in 0..2000 {
-        if i % 7 == 0 {
+    for i in 0..2000u32 {
+        if i.is_multiple_of(7) {
             v.push(b'.');
         }
         v.extend_from_slice(b"The quick brown fox jumps over the lazy dog 0123456789");

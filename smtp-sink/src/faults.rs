@@ -48,13 +48,13 @@ pub(crate) struct Cues {
 
 /// Counts one more event on `counter`; true if it is a multiple of `every`.
 fn nth(counter: &AtomicU64, every: u64) -> bool {
-    (counter.fetch_add(1, Ordering::Relaxed) + 1) % every == 0
+    (counter.fetch_add(1, Ordering::Relaxed) + 1).is_multiple_of(every)
 }
 
 impl Faults {
     /// Whether connection number `n` (from 1) gets 421 instead of the greeting.
     pub(crate) fn greeting_refused(&self, n: u64) -> bool {
-        self.greeting_421.is_some_and(|k| n % k == 0)
+        self.greeting_421.is_some_and(|k| n.is_multiple_of(k))
     }
 
     /// Counts a MAIL; whether it gets 421.
