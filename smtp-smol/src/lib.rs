@@ -78,6 +78,8 @@
 
 mod connector;
 mod driver;
+#[cfg(feature = "mx")]
+pub mod mx;
 mod pool;
 #[cfg(feature = "rustls")]
 mod tls;

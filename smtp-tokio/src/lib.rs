@@ -83,6 +83,8 @@ mod connector;
 mod driver;
 #[cfg(feature = "lettre")]
 mod lettre_pool;
+#[cfg(feature = "mx")]
+pub mod mx;
 mod pool;
 #[cfg(feature = "rustls")]
 mod tls;

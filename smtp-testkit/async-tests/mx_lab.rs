@@ -1,0 +1,554 @@
+// `mx::deliver` end to end against the MX-delivery lab (scripts/mx-lab start,
+// docs/mx-lab.md), shared by the three adapters' tests/mx_lab.rs: each includes this
+// file after `use <adapter crate> as adapter;` and a `run_job(job, resolver, roots)`
+// running its `mx::deliver` with the plain TCP dialer. The production policy path
+// (port 25 to the addresses the lab's DNS gives, the AD bit of the lab's validating
+// resolver, the lab's public CA as WebPKI roots), each hostile case checked by the
+// recipient's result, the TLS reporting results, and what the lab's Postfix stored.
+// Case numbers are docs/mx-lab.md's. Included, so no inner attributes or doc comments
+// at the top.
+
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use adapter::mx::{Delivered, MxJob};
+use adapter::smtp_proto::command::{Domain, EhloName, ForwardPath, ReversePath};
+use adapter::smtp_proto::mx::{
+    MessageMeta, MxConfig, MxEvent, PolicyType, RcptResult, SkipReason, TlsResultType,
+};
+use adapter::smtp_proto::Config;
+use adapter::Envelope;
+use smtp_mx::dns::AdBit;
+use smtp_mx::tls::Roots;
+use smtp_testkit::interop::unique;
+use smtp_testkit::mx_lab::{received_by, MxLab};
+use smtp_testkit::sts_server::StsServer;
+
+/// The policy server's address (127.0.0.20:443) is one: its tests take turns.
+static STS: Mutex<()> = Mutex::new(());
+
+fn sts_turn() -> MutexGuard<'static, ()> {
+    STS.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+struct Sent {
+    rcpt: String,
+    result: RcptResult,
+    events: Vec<MxEvent>,
+}
+
+/// How a test wants the message or the configuration changed.
+#[derive(Clone, Copy, Default)]
+struct Opts {
+    requiretls: bool,
+}
+
+fn send(lab: &MxLab, domain: &str, opts: Opts) -> Sent {
+    let rcpt = format!("{}@{domain}", unique("mx"));
+    let mut config = MxConfig::new(Config::new(
+        EhloName::new("client.mx-lab.test").expect("name"),
+    ));
+    config.allow = vec![lab.var("MX_LAB_ALLOW_ADDRESSES").parse().expect("cidr")];
+    let mut envelope = Envelope::new(
+        ReversePath::new("sender@client.mx-lab.test").expect("from"),
+        [ForwardPath::new(&rcpt).expect("rcpt")],
+    );
+    envelope.requiretls = opts.requiretls;
+    let body = format!(
+        "From: sender@client.mx-lab.test\r\nTo: {rcpt}\r\nSubject: mx lab\r\n\r\nHello.\r\n"
+    );
+    let job = MxJob::new(
+        config,
+        Domain::new(domain).expect("domain"),
+        vec![(MessageMeta::new(envelope), body.as_bytes())],
+    );
+    let mut roots = rustls::RootCertStore::empty();
+    for ca in lab.public_roots() {
+        roots.add(ca).expect("lab CA");
+    }
+    let Delivered {
+        mut outcome,
+        events,
+        ..
+    } = run_job(&job, AdBit::new(lab.resolver()), Roots::new(roots));
+    let result = outcome.results.remove(0).remove(0);
+    Sent {
+        rcpt,
+        result,
+        events,
+    }
+}
+
+/// The TLS reporting results, in order: policy type, result type, MX host.
+fn reports(s: &Sent) -> Vec<(PolicyType, Option<TlsResultType>, Option<String>)> {
+    s.events
+        .iter()
+        .filter_map(|e| match e {
+            MxEvent::TlsReport(r) => Some((
+                r.policy,
+                r.result,
+                r.mx.as_ref().map(|m| m.as_str().to_owned()),
+            )),
+            _ => None,
+        })
+        .collect()
+}
+
+fn skipped(s: &Sent) -> Vec<(String, SkipReason)> {
+    s.events
+        .iter()
+        .filter_map(|e| match e {
+            MxEvent::HostSkipped { host, reason, .. } => Some((host.clone(), *reason)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Delivered by `mx`, and stored by Postfix once, through listener 127.0.0.`listener`
+/// (over TLS when `tls`).
+#[track_caller]
+fn assert_delivered(lab: &MxLab, s: &Sent, mx: &str, listener: u8, tls: bool) {
+    match &s.result {
+        RcptResult::Delivered { mx: by, .. } => assert_eq!(by.as_str(), mx, "{}", s.rcpt),
+        other => panic!("{}: want delivered by {mx}, got {other:?}", s.rcpt),
+    }
+    let stored = lab.delivered(&s.rcpt, Duration::from_secs(10));
+    assert_eq!(stored.len(), 1, "{}: copies stored", s.rcpt);
+    assert_eq!(received_by(&stored[0]), Some(listener), "{}", s.rcpt);
+    let text = String::from_utf8_lossy(&stored[0]);
+    assert_eq!(text.contains("(using TLS"), tls, "{}: TLS\n{text}", s.rcpt);
+}
+
+/// Not stored anywhere.
+#[track_caller]
+fn assert_not_stored(lab: &MxLab, s: &Sent) {
+    let stored = lab.delivered(&s.rcpt, Duration::from_secs(2));
+    assert!(
+        stored.is_empty(),
+        "{}: stored {} copies",
+        s.rcpt,
+        stored.len()
+    );
+}
+
+#[track_caller]
+fn assert_deferred(lab: &MxLab, s: &Sent) {
+    assert!(
+        matches!(s.result, RcptResult::Deferred { .. }),
+        "{}: want deferred, got {:?}",
+        s.rcpt,
+        s.result
+    );
+    assert_not_stored(lab, s);
+}
+
+/// Bounced with a reply carrying `code` and `status`.
+#[track_caller]
+fn assert_bounced(lab: &MxLab, s: &Sent, code: &str, status: &str) {
+    match &s.result {
+        RcptResult::Bounced { reply, .. } => {
+            let text = reply.to_string();
+            assert!(
+                text.starts_with(code) && text.contains(status),
+                "{}: {text}",
+                s.rcpt
+            );
+        }
+        other => panic!("{}: want bounced {status}, got {other:?}", s.rcpt),
+    }
+    assert_not_stored(lab, s);
+}
+
+const NONE: PolicyType = PolicyType::NoPolicyFound;
+const TLSA: PolicyType = PolicyType::Tlsa;
+const STS_: PolicyType = PolicyType::Sts;
+
+fn r(
+    p: PolicyType,
+    t: Option<TlsResultType>,
+    mx: &str,
+) -> (PolicyType, Option<TlsResultType>, Option<String>) {
+    (p, t, Some(mx.to_owned()))
+}
+
+#[test]
+fn case_1_a_lone_null_mx_bounces_5_1_10_without_an_attempt_and_a_null_mx_among_others_is_ignored() {
+    let lab = MxLab::get();
+    let s = send(&lab, "nullmx.dns.test", Opts::default());
+    assert_bounced(&lab, &s, "556", "5.1.10");
+    assert_eq!(reports(&s), vec![], "no attempt, no session to report");
+
+    let s = send(&lab, "nullmix.dns.test", Opts::default());
+    assert_delivered(&lab, &s, "mx-good.dns.test", 10, true);
+    assert_eq!(reports(&s), vec![r(NONE, None, "mx-good.dns.test")]);
+}
+
+#[test]
+fn case_3_nxdomain_bounces_5_1_2_nodata_is_the_implicit_mx_and_one_without_addresses_bounces() {
+    let lab = MxLab::get();
+    let s = send(&lab, "missing.dns.test", Opts::default());
+    assert_bounced(&lab, &s, "5", "5.1.2");
+    assert_eq!(reports(&s), vec![]);
+
+    let s = send(&lab, "nodata.dns.test", Opts::default());
+    assert_delivered(&lab, &s, "nodata.dns.test", 10, true);
+    assert_eq!(reports(&s), vec![r(NONE, None, "nodata.dns.test")]);
+
+    let s = send(&lab, "noaddr.dns.test", Opts::default());
+    assert!(
+        !matches!(s.result, RcptResult::Delivered { .. }),
+        "{:?}",
+        s.result
+    );
+    assert_not_stored(&lab, &s);
+}
+
+#[test]
+fn case_8_a_refused_first_address_moves_to_the_second_and_a_host_with_both_refused_to_the_next() {
+    let lab = MxLab::get();
+    let s = send(&lab, "twoaddr.dns.test", Opts::default());
+    assert_delivered(&lab, &s, "mx-twoaddr.dns.test", 42, true);
+    assert_eq!(reports(&s), vec![r(NONE, None, "mx-twoaddr.dns.test")]);
+
+    let s = send(&lab, "bothfail.dns.test", Opts::default());
+    assert_delivered(&lab, &s, "mx-good.dns.test", 10, true);
+    assert_eq!(reports(&s), vec![r(NONE, None, "mx-good.dns.test")]);
+}
+
+#[test]
+fn case_9_greeting_421_or_554_and_rcpt_450_move_to_the_next_mx_and_rcpt_550_is_final() {
+    let lab = MxLab::get();
+    for domain in ["greet421.dns.test", "greet554.dns.test"] {
+        let s = send(&lab, domain, Opts::default());
+        assert_delivered(&lab, &s, "mx-good.dns.test", 10, true);
+        // The refused greeting got no session: only mx-good's is reported.
+        assert_eq!(
+            reports(&s),
+            vec![r(NONE, None, "mx-good.dns.test")],
+            "{domain}"
+        );
+    }
+    let s = send(&lab, "rcpt450.dns.test", Opts::default());
+    assert_delivered(&lab, &s, "mx-good.dns.test", 10, true);
+    assert_eq!(
+        reports(&s),
+        vec![
+            r(NONE, None, "mx-450.dns.test"),
+            r(NONE, None, "mx-good.dns.test")
+        ]
+    );
+
+    let s = send(&lab, "rcpt550.dns.test", Opts::default());
+    match &s.result {
+        RcptResult::Bounced { mx: Some(mx), .. } => assert_eq!(mx.as_str(), "mx-550.dns.test"),
+        other => panic!("{other:?}"),
+    }
+    assert_bounced(&lab, &s, "550", "5.1.1");
+    assert_eq!(
+        reports(&s),
+        vec![r(NONE, None, "mx-550.dns.test")],
+        "mx-good not tried"
+    );
+
+    let s = send(&lab, "sessionlimit.dns.test", Opts::default());
+    assert_deferred(&lab, &s);
+    assert_eq!(
+        reports(&s),
+        vec![
+            r(NONE, None, "mx-450.dns.test"),
+            r(NONE, None, "mx-450b.dns.test")
+        ],
+        "mx-good beyond the session limit"
+    );
+}
+
+#[test]
+fn case_11_a_dane_host_without_starttls_is_never_used_in_cleartext() {
+    let lab = MxLab::get();
+    let s = send(&lab, "nostarttls.dane-ee.test", Opts::default());
+    assert_deferred(&lab, &s);
+    assert_eq!(
+        reports(&s),
+        vec![r(
+            TLSA,
+            Some(TlsResultType::StarttlsNotSupported),
+            "mx-nostarttls.dane-ee.test"
+        )]
+    );
+}
+
+#[test]
+fn case_12_a_bogus_tlsa_lookup_makes_the_host_unusable_not_dane_free() {
+    let lab = MxLab::get();
+    let s = send(&lab, "bogus-tlsa.test", Opts::default());
+    assert_delivered(&lab, &s, "mx.dane-ee.test", 10, true);
+    assert_eq!(
+        skipped(&s),
+        vec![("mx.bogus-tlsa.test".to_owned(), SkipReason::TlsaUnavailable)]
+    );
+    assert_eq!(
+        reports(&s),
+        vec![
+            r(
+                TLSA,
+                Some(TlsResultType::DnssecInvalid),
+                "mx.bogus-tlsa.test"
+            ),
+            r(TLSA, None, "mx.dane-ee.test")
+        ]
+    );
+
+    let s = send(&lab, "only.bogus-tlsa.test", Opts::default());
+    assert_deferred(&lab, &s);
+}
+
+#[test]
+fn case_13_insecure_or_denied_tlsa_means_opportunistic_tls() {
+    let lab = MxLab::get();
+    for (domain, mx, listener) in [
+        ("insecure.test", "mx.insecure.test", 10),
+        ("notlsa.dane-ee.test", "mx-notlsa.dane-ee.test", 12),
+        ("insecurehost.dane-ee.test", "mx.insecure.test", 10),
+    ] {
+        let s = send(&lab, domain, Opts::default());
+        assert_delivered(&lab, &s, mx, listener, true);
+        assert_eq!(reports(&s), vec![r(NONE, None, mx)], "{domain}");
+    }
+}
+
+#[test]
+fn case_14_only_unusable_tlsa_requires_tls_without_verifying_it() {
+    let lab = MxLab::get();
+    let s = send(&lab, "unusable.dane-ee.test", Opts::default());
+    assert_delivered(&lab, &s, "mx-unusable.dane-ee.test", 14, true);
+    assert_eq!(
+        reports(&s),
+        vec![r(
+            TLSA,
+            Some(TlsResultType::TlsaInvalid),
+            "mx-unusable.dane-ee.test"
+        )]
+    );
+
+    let s = send(&lab, "unusable-notls.dane-ee.test", Opts::default());
+    assert_deferred(&lab, &s);
+}
+
+#[test]
+fn case_15_dane_ee_accepts_expired_self_signed_and_wrong_name_certificates_it_pins() {
+    let lab = MxLab::get();
+    for (domain, listener) in [
+        ("expired.dane-ee.test", 13),
+        ("selfsigned.dane-ee.test", 14),
+        ("wrongname.dane-ee.test", 12),
+        ("dane-ee.test", 10),
+        ("full.dane-ee.test", 10),
+        ("sha512.dane-ee.test", 10),
+        ("multi.dane-ee.test", 10),
+    ] {
+        let s = send(&lab, domain, Opts::default());
+        let mx = match &s.result {
+            RcptResult::Delivered { mx, .. } => mx.as_str().to_owned(),
+            other => panic!("{domain}: {other:?}"),
+        };
+        assert_delivered(&lab, &s, &mx, listener, true);
+        assert_eq!(reports(&s), vec![r(TLSA, None, &mx)], "{domain}");
+    }
+}
+
+#[test]
+fn case_17_dane_ta_checks_the_chain_to_the_pinned_ca_and_the_names() {
+    let lab = MxLab::get();
+    for domain in [
+        "dane-ta.test",
+        "nexthop.dane-ta.test",
+        "fullca.dane-ta.test",
+    ] {
+        let s = send(&lab, domain, Opts::default());
+        let mx = match &s.result {
+            RcptResult::Delivered { mx, .. } => mx.as_str().to_owned(),
+            other => panic!("{domain}: {other:?}"),
+        };
+        assert_eq!(reports(&s), vec![r(TLSA, None, &mx)], "{domain}");
+    }
+    for domain in [
+        "wrongname.dane-ta.test",
+        "nexthop-ta.insecure.test",
+        "publicta.dane-ta.test",
+    ] {
+        let s = send(&lab, domain, Opts::default());
+        assert_deferred(&lab, &s);
+        let reps = reports(&s);
+        assert!(
+            !reps.is_empty() && reps.iter().all(|(p, t, _)| *p == TLSA && t.is_some()),
+            "{domain}: {reps:?}"
+        );
+    }
+}
+
+#[test]
+fn case_19_an_insecure_mx_rrset_with_secure_tlsa_at_the_host_still_gets_dane() {
+    let lab = MxLab::get();
+    let s = send(&lab, "daneonly.insecure.test", Opts::default());
+    assert_delivered(&lab, &s, "mx.dane-ee.test", 10, true);
+    assert_eq!(reports(&s), vec![r(TLSA, None, "mx.dane-ee.test")]);
+
+    let s = send(&lab, "danefail.insecure.test", Opts::default());
+    assert_deferred(&lab, &s);
+    assert_eq!(
+        reports(&s),
+        vec![r(
+            TLSA,
+            Some(TlsResultType::ValidationFailure),
+            "mx-badtlsa.dane-ee.test"
+        )]
+    );
+}
+
+#[test]
+fn case_18_an_sts_enforced_host_failing_dane_is_not_rescued_by_webpki() {
+    let lab = MxLab::get();
+    let _turn = sts_turn();
+    let _sts = StsServer::start_lab(&lab);
+    let s = send(&lab, "stsdane.dane-ee.test", Opts::default());
+    assert_deferred(&lab, &s);
+    assert_eq!(
+        reports(&s),
+        vec![r(
+            TLSA,
+            Some(TlsResultType::ValidationFailure),
+            "mx-badtlsa.dane-ee.test"
+        )]
+    );
+}
+
+#[test]
+fn case_20_a_policy_host_with_a_bad_certificate_gives_no_policy() {
+    let lab = MxLab::get();
+    let _turn = sts_turn();
+    let _sts = StsServer::start_lab(&lab);
+    for d in ["cert-untrusted", "cert-wrongname", "cert-expired"] {
+        let domain = format!("{d}.sts.test");
+        let s = send(&lab, &domain, Opts::default());
+        let mx = format!("mx-{d}.sts.test");
+        assert_delivered(&lab, &s, &mx, 12, true);
+        let reps = reports(&s);
+        assert!(
+            reps.contains(&(STS_, Some(TlsResultType::StsWebpkiInvalid), None)),
+            "{domain}: {reps:?}"
+        );
+        assert!(reps.contains(&r(NONE, None, &mx)), "{domain}: {reps:?}");
+    }
+}
+
+#[test]
+fn case_21_redirects_error_statuses_and_other_types_give_no_policy() {
+    let lab = MxLab::get();
+    let _turn = sts_turn();
+    let _sts = StsServer::start_lab(&lab);
+    for d in [
+        "http-redirect",
+        "http-404",
+        "http-500",
+        "http-type",
+        "http-big",
+    ] {
+        let domain = format!("{d}.sts.test");
+        let s = send(&lab, &domain, Opts::default());
+        let mx = format!("mx-{d}.sts.test");
+        assert_delivered(&lab, &s, &mx, 12, true);
+        let reps = reports(&s);
+        assert!(
+            reps.iter()
+                .any(|(p, t, mx)| *p == STS_ && t.is_some() && mx.is_none()),
+            "{domain}: the failed fetch reported: {reps:?}"
+        );
+    }
+}
+
+#[test]
+fn case_23_enforce_needs_a_listed_mx_wildcards_match_one_label_and_testing_reports() {
+    let lab = MxLab::get();
+    let _turn = sts_turn();
+    let _sts = StsServer::start_lab(&lab);
+    let s = send(&lab, "enforce.sts.test", Opts::default());
+    assert_delivered(&lab, &s, "mx-enforce.sts.test", 10, true);
+    assert_eq!(reports(&s), vec![r(STS_, None, "mx-enforce.sts.test")]);
+
+    let s = send(&lab, "wild.sts.test", Opts::default());
+    assert_delivered(&lab, &s, "mx.wild.sts.test", 10, true);
+    assert_eq!(reports(&s), vec![r(STS_, None, "mx.wild.sts.test")]);
+
+    for domain in [
+        "nomatch.sts.test",
+        "wild-apex.sts.test",
+        "wild-deep.sts.test",
+    ] {
+        let s = send(&lab, domain, Opts::default());
+        assert_deferred(&lab, &s);
+    }
+
+    let s = send(&lab, "testing.sts.test", Opts::default());
+    assert_delivered(&lab, &s, "mx-testing.sts.test", 12, true);
+    assert_eq!(
+        reports(&s),
+        vec![r(
+            STS_,
+            Some(TlsResultType::CertificateHostMismatch),
+            "mx-testing.sts.test"
+        )]
+    );
+}
+
+#[test]
+fn case_24_enforce_skips_a_host_without_starttls_or_with_another_names_certificate() {
+    let lab = MxLab::get();
+    let _turn = sts_turn();
+    let _sts = StsServer::start_lab(&lab);
+    let s = send(&lab, "notls.sts.test", Opts::default());
+    assert_delivered(&lab, &s, "mx-notls-good.sts.test", 10, true);
+    assert_eq!(
+        reports(&s),
+        vec![
+            r(
+                STS_,
+                Some(TlsResultType::StarttlsNotSupported),
+                "mx-notls.sts.test"
+            ),
+            r(STS_, None, "mx-notls-good.sts.test")
+        ]
+    );
+
+    let s = send(&lab, "wrongcert.sts.test", Opts::default());
+    assert_delivered(&lab, &s, "mx-wrongcert-good.sts.test", 10, true);
+    assert_eq!(
+        reports(&s),
+        vec![
+            r(
+                STS_,
+                Some(TlsResultType::CertificateHostMismatch),
+                "mx-wrongcert.sts.test"
+            ),
+            r(STS_, None, "mx-wrongcert-good.sts.test")
+        ]
+    );
+}
+
+#[test]
+fn case_27_requiretls_without_dane_or_an_enforced_policy_bounces_5_7_30() {
+    let lab = MxLab::get();
+    let _turn = sts_turn();
+    let _sts = StsServer::start_lab(&lab);
+    let opts = Opts { requiretls: true };
+    for domain in ["good.dns.test", "testing.sts.test", "insecure.test"] {
+        let s = send(&lab, domain, opts);
+        assert_bounced(&lab, &s, "5", "5.7.30");
+    }
+}
+
+#[test]
+fn case_28_requiretls_to_verified_hosts_none_offering_it_bounces_5_7_30() {
+    let lab = MxLab::get();
+    let s = send(&lab, "dane-ee.test", Opts { requiretls: true });
+    assert_bounced(&lab, &s, "5", "5.7.30");
+}
