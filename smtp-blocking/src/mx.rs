@@ -61,7 +61,7 @@ pub fn deliver(
 ) -> Delivered {
     let mut run = Run::new(job);
     loop {
-        match run.next() {
+        match run.poll() {
             Order::Lookup {
                 id,
                 name,

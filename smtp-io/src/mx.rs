@@ -95,7 +95,7 @@ pub enum Order {
         timeout: Duration,
     },
     /// Fetch the MTA-STS policy: for each of `addrs` in turn, connect to port 443,
-    /// TLS with [`Fetch::tls`], write [`PolicyGet::request`], feed what is read to
+    /// TLS with [`fetch_tls`]'s configuration, write [`PolicyGet::request`], feed what is read to
     /// `get`, all within `timeout`; then [`Run::policy`].
     Fetch(Box<Fetch>),
     /// Dial the attempt's address, run one session (see [`attempt_settings`]); then
@@ -163,7 +163,7 @@ impl Run {
     }
 
     /// The next order. Every order must be answered before the next call.
-    pub fn next(&mut self) -> Order {
+    pub fn poll(&mut self) -> Order {
         loop {
             match self.planner.poll() {
                 Step::Lookup {

@@ -94,7 +94,7 @@ pub async fn deliver(
 ) -> Delivered {
     let mut run = Run::new(job);
     loop {
-        match run.next() {
+        match run.poll() {
             Order::Lookup {
                 id,
                 name,
