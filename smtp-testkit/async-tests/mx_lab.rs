@@ -21,13 +21,15 @@ use adapter::Envelope;
 use smtp_mx::dns::AdBit;
 use smtp_mx::tls::Roots;
 use smtp_testkit::interop::unique;
-use smtp_testkit::mx_lab::{received_by, MxLab};
+use smtp_testkit::mx_hosts::MxHostServer;
+use smtp_testkit::mx_lab::{received_by, InProcess, MxLab};
 use smtp_testkit::sts_server::StsServer;
 
-/// The policy server's address (127.0.0.20:443) is one: its tests take turns.
+/// The policy server's address (127.0.0.20:443) and the in-process MX hosts' are one
+/// each: the tests starting them take turns.
 static STS: Mutex<()> = Mutex::new(());
 
-fn sts_turn() -> MutexGuard<'static, ()> {
+fn turn() -> MutexGuard<'static, ()> {
     STS.lock().unwrap_or_else(|e| e.into_inner())
 }
 
@@ -41,6 +43,8 @@ struct Sent {
 #[derive(Clone, Copy, Default)]
 struct Opts {
     requiretls: bool,
+    /// How long a greeting may take (RFC 5321's five minutes otherwise).
+    greeting: Option<Duration>,
 }
 
 fn send(lab: &MxLab, domain: &str, opts: Opts) -> Sent {
@@ -48,6 +52,9 @@ fn send(lab: &MxLab, domain: &str, opts: Opts) -> Sent {
     let mut config = MxConfig::new(Config::new(
         EhloName::new("client.mx-lab.test").expect("name"),
     ));
+    if let Some(t) = opts.greeting {
+        config.session.timeouts.greeting = t;
+    }
     config.allow = vec![lab.var("MX_LAB_ALLOW_ADDRESSES").parse().expect("cidr")];
     let mut envelope = Envelope::new(
         ReversePath::new("sender@client.mx-lab.test").expect("from"),
@@ -408,7 +415,7 @@ fn case_19_an_insecure_mx_rrset_with_secure_tlsa_at_the_host_still_gets_dane() {
 #[test]
 fn case_18_an_sts_enforced_host_failing_dane_is_not_rescued_by_webpki() {
     let lab = MxLab::get();
-    let _turn = sts_turn();
+    let _turn = turn();
     let _sts = StsServer::start_lab(&lab);
     let s = send(&lab, "stsdane.dane-ee.test", Opts::default());
     assert_deferred(&lab, &s);
@@ -425,7 +432,7 @@ fn case_18_an_sts_enforced_host_failing_dane_is_not_rescued_by_webpki() {
 #[test]
 fn case_20_a_policy_host_with_a_bad_certificate_gives_no_policy() {
     let lab = MxLab::get();
-    let _turn = sts_turn();
+    let _turn = turn();
     let _sts = StsServer::start_lab(&lab);
     for d in ["cert-untrusted", "cert-wrongname", "cert-expired"] {
         let domain = format!("{d}.sts.test");
@@ -444,7 +451,7 @@ fn case_20_a_policy_host_with_a_bad_certificate_gives_no_policy() {
 #[test]
 fn case_21_redirects_error_statuses_and_other_types_give_no_policy() {
     let lab = MxLab::get();
-    let _turn = sts_turn();
+    let _turn = turn();
     let _sts = StsServer::start_lab(&lab);
     for d in [
         "http-redirect",
@@ -469,7 +476,7 @@ fn case_21_redirects_error_statuses_and_other_types_give_no_policy() {
 #[test]
 fn case_23_enforce_needs_a_listed_mx_wildcards_match_one_label_and_testing_reports() {
     let lab = MxLab::get();
-    let _turn = sts_turn();
+    let _turn = turn();
     let _sts = StsServer::start_lab(&lab);
     let s = send(&lab, "enforce.sts.test", Opts::default());
     assert_delivered(&lab, &s, "mx-enforce.sts.test", 10, true);
@@ -503,7 +510,7 @@ fn case_23_enforce_needs_a_listed_mx_wildcards_match_one_label_and_testing_repor
 #[test]
 fn case_24_enforce_skips_a_host_without_starttls_or_with_another_names_certificate() {
     let lab = MxLab::get();
-    let _turn = sts_turn();
+    let _turn = turn();
     let _sts = StsServer::start_lab(&lab);
     let s = send(&lab, "notls.sts.test", Opts::default());
     assert_delivered(&lab, &s, "mx-notls-good.sts.test", 10, true);
@@ -537,9 +544,12 @@ fn case_24_enforce_skips_a_host_without_starttls_or_with_another_names_certifica
 #[test]
 fn case_27_requiretls_without_dane_or_an_enforced_policy_bounces_5_7_30() {
     let lab = MxLab::get();
-    let _turn = sts_turn();
+    let _turn = turn();
     let _sts = StsServer::start_lab(&lab);
-    let opts = Opts { requiretls: true };
+    let opts = Opts {
+        requiretls: true,
+        ..Opts::default()
+    };
     for domain in ["good.dns.test", "testing.sts.test", "insecure.test"] {
         let s = send(&lab, domain, opts);
         assert_bounced(&lab, &s, "5", "5.7.30");
@@ -549,6 +559,146 @@ fn case_27_requiretls_without_dane_or_an_enforced_policy_bounces_5_7_30() {
 #[test]
 fn case_28_requiretls_to_verified_hosts_none_offering_it_bounces_5_7_30() {
     let lab = MxLab::get();
-    let s = send(&lab, "dane-ee.test", Opts { requiretls: true });
+    let s = send(
+        &lab,
+        "dane-ee.test",
+        Opts {
+            requiretls: true,
+            ..Opts::default()
+        },
+    );
     assert_bounced(&lab, &s, "5", "5.7.30");
+}
+
+#[test]
+fn case_8_a_host_that_never_greets_times_out_and_the_next_host_delivers() {
+    let lab = MxLab::get();
+    let _turn = turn();
+    let silent = MxHostServer::start(InProcess::Silent, &lab);
+    let opts = Opts {
+        greeting: Some(Duration::from_secs(2)),
+        ..Opts::default()
+    };
+    let s = send(&lab, "timeout.dns.test", opts);
+    // A greeting that never comes is a failed handshake: the next host (the planner's
+    // rule), not the host's second address.
+    assert_delivered(&lab, &s, "mx-good.dns.test", 10, true);
+    assert_eq!(reports(&s), vec![r(NONE, None, "mx-good.dns.test")]);
+    drop(silent);
+}
+
+#[test]
+fn case_10_a_cut_after_the_end_of_data_is_unknown_and_never_resent_to_the_next_mx() {
+    let lab = MxLab::get();
+    let _turn = turn();
+    let server = MxHostServer::start(InProcess::EodReset, &lab);
+    let s = send(&lab, "eodreset.dns.test", Opts::default());
+    match &s.result {
+        RcptResult::Unknown { mx } => assert_eq!(mx.as_str(), "mx-eodreset.dns.test"),
+        other => panic!("{}: want unknown, got {other:?}", s.rcpt),
+    }
+    assert_not_stored(&lab, &s);
+    let seen = server.seen();
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    assert_eq!(seen[0].messages.len(), 1, "the content reached the host");
+    let reps = reports(&s);
+    assert!(
+        reps.iter()
+            .all(|(_, _, mx)| mx.as_deref() == Some("mx-eodreset.dns.test")),
+        "mx-good never tried: {reps:?}"
+    );
+}
+
+#[test]
+fn case_11_starttls_refused_or_broken_at_a_dane_host_is_never_followed_by_cleartext() {
+    let lab = MxLab::get();
+    let _turn = turn();
+    for (which, domain, mx, result) in [
+        (
+            InProcess::Starttls454,
+            "starttls454.dane-ee.test",
+            "mx-454.dane-ee.test",
+            TlsResultType::StarttlsNotSupported,
+        ),
+        (
+            InProcess::TlsBroken,
+            "tlsfail.dane-ee.test",
+            "mx-tlsfail.dane-ee.test",
+            TlsResultType::ValidationFailure,
+        ),
+    ] {
+        let server = MxHostServer::start(which, &lab);
+        let s = send(&lab, domain, Opts::default());
+        assert_deferred(&lab, &s);
+        assert_eq!(reports(&s), vec![r(TLSA, Some(result), mx)], "{domain}");
+        let seen = server.seen();
+        assert!(!seen.is_empty(), "{domain}: the host was tried");
+        for conn in &seen {
+            assert!(
+                conn.commands
+                    .iter()
+                    .all(|c| !c.to_ascii_uppercase().starts_with("MAIL")),
+                "{domain}: MAIL in cleartext: {conn:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn case_16_a_pinned_certificate_whose_handshake_another_key_signs_is_rejected() {
+    let lab = MxLab::get();
+    let _turn = turn();
+    let server = MxHostServer::start(InProcess::KeyMismatch, &lab);
+    let s = send(&lab, "mismatch.dane-ee.test", Opts::default());
+    assert_deferred(&lab, &s);
+    assert_eq!(
+        reports(&s),
+        vec![r(
+            TLSA,
+            Some(TlsResultType::ValidationFailure),
+            "mx-mismatch.dane-ee.test"
+        )]
+    );
+    let seen = server.seen();
+    assert!(!seen.is_empty() && seen.iter().all(|c| !c.tls), "{seen:?}");
+    assert!(
+        seen.iter().any(|c| c
+            .commands
+            .iter()
+            .any(|l| l.eq_ignore_ascii_case("STARTTLS"))),
+        "the handshake was tried: {seen:?}"
+    );
+}
+
+#[test]
+fn case_28_requiretls_moves_past_a_verified_host_without_it_to_one_offering_it() {
+    let lab = MxLab::get();
+    let _turn = turn();
+    let server = MxHostServer::start(InProcess::RequireTls, &lab);
+    let opts = Opts {
+        requiretls: true,
+        ..Opts::default()
+    };
+    let s = send(&lab, "requiretls.dane-ee.test", opts);
+    match &s.result {
+        RcptResult::Delivered { mx, .. } => assert_eq!(mx.as_str(), "mx-requiretls.dane-ee.test"),
+        other => panic!("{}: {other:?}", s.rcpt),
+    }
+    let seen = server.seen();
+    let delivered: Vec<_> = seen.iter().filter(|c| !c.messages.is_empty()).collect();
+    assert_eq!(delivered.len(), 1, "{seen:?}");
+    assert!(delivered[0].tls);
+    assert!(
+        delivered[0]
+            .commands
+            .iter()
+            .any(|c| c.starts_with("MAIL FROM:") && c.contains("REQUIRETLS")),
+        "{:?}",
+        delivered[0].commands
+    );
+    assert_not_stored(&lab, &s);
+    assert_eq!(
+        reports(&s).last(),
+        Some(&r(TLSA, None, "mx-requiretls.dane-ee.test"))
+    );
 }

@@ -39,6 +39,7 @@ pub mod dkim;
 #[cfg(unix)]
 pub mod forward;
 pub mod interop;
+pub mod mx_hosts;
 pub mod mx_lab;
 pub mod plan;
 pub mod scenario;
