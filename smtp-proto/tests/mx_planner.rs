@@ -553,8 +553,9 @@ fn attempt_outcome(word: &str, args: &str, n: usize) -> AttemptOutcome {
 
 /// `none` (the session ended before it), or `CODES OUTCOME`: CODES the RCPT replies
 /// (`250,450`, `-` for not attempted), OUTCOME `accepted:CODE`, `unknown`, `closed`,
-/// `rejected:STAGE:CODE` (STAGE `mail`, `data`, `data-end`), `requiretls`, `no-recipients`
-/// or `open` (no outcome).
+/// `rejected:STAGE:CODE` (STAGE `mail`, `data`, `data-end`), `requiretls`, `no-recipients`,
+/// `refused:KIND` (refused locally: `too-large`, `smtputf8`, `8bitmime`, `dsn`) or `open`
+/// (no outcome).
 fn message(text: &str) -> Option<SentMessage> {
     if text == "none" {
         return None;
@@ -584,6 +585,15 @@ fn message(text: &str) -> Option<SentMessage> {
             TxnError::NeedsRequireTls,
         ))),
         "no-recipients" => Some(MessageOutcome::Failed(TxnFailure::NoRecipients)),
+        "refused" => Some(MessageOutcome::Failed(TxnFailure::Refused(
+            match o.next().unwrap() {
+                "too-large" => TxnError::TooLarge { size: 2, max: 1 },
+                "smtputf8" => TxnError::NeedsSmtpUtf8,
+                "8bitmime" => TxnError::Needs8BitMime,
+                "dsn" => TxnError::NeedsDsn,
+                k => panic!("unknown refusal {k}"),
+            },
+        ))),
         "rejected" => {
             let stage = match o.next().unwrap() {
                 "mail" => Stage::Mail,

@@ -162,7 +162,19 @@ mod tests {
         ] {
             assert!(refused_by_default(ip(refused)), "{refused}");
         }
-        for public in ["192.0.2.1", "8.8.8.8", "2001:db8::1", "::ffff:8.8.8.8"] {
+        // Every 0.x.y.z, and 100.64.0.0/10 only (RFC 6598).
+        for refused in ["0.1.2.3", "100.64.0.0", "100.127.255.255"] {
+            assert!(refused_by_default(ip(refused)), "{refused}");
+        }
+        for public in [
+            "192.0.2.1",
+            "8.8.8.8",
+            "2001:db8::1",
+            "::ffff:8.8.8.8",
+            "100.1.2.3",
+            "100.128.0.1",
+            "8.64.0.1",
+        ] {
             assert!(!refused_by_default(ip(public)), "{public}");
         }
     }
@@ -187,5 +199,18 @@ mod tests {
         ] {
             assert_eq!(bad.parse::<Cidr>(), Err(CidrError), "{bad}");
         }
+        let v6: Cidr = "2001:db8::/32".parse().unwrap();
+        assert!(v6.contains(ip("2001:db8:ffff::1")) && !v6.contains(ip("2001:db9::1")));
+        let host: Cidr = "192.0.2.7".parse().unwrap();
+        assert!(host.contains(ip("192.0.2.7")) && !host.contains(ip("192.0.2.8")));
+        assert_eq!(
+            alloc::format!("{host} {host:?}"),
+            "192.0.2.7/32 Cidr(192.0.2.7/32)"
+        );
+        assert_eq!(alloc::format!("{v6}"), "2001:db8::/32");
+        assert_eq!(
+            alloc::format!("{CidrError}"),
+            "not an address range ADDR/PREFIX"
+        );
     }
 }

@@ -89,6 +89,8 @@ mod tests {
         assert!(!p.matches("a.b.example.com"));
         assert!(!p.matches(".example.com"));
         assert!(!p.matches("mxexample.com"));
+        assert!(p.is_wildcard());
+        assert_eq!(alloc::format!("{p:?}"), "MxPattern(*.example.com)");
     }
 
     #[test]
@@ -97,6 +99,8 @@ mod tests {
         assert!(p.matches("MX1.example.COM"));
         assert!(!p.matches("mx2.example.com"));
         assert!(!p.matches("a.mx1.example.com"));
+        assert!(!p.is_wildcard());
+        assert_eq!(alloc::format!("{p}"), "mx1.example.com");
     }
 
     #[test]

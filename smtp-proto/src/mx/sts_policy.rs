@@ -247,6 +247,14 @@ mod tests {
                 PolicyError::Syntax { line: 1 },
             ),
             (
+                "version: STSv1\nmode:\nmax_age: 1",
+                PolicyError::Syntax { line: 2 },
+            ),
+            (
+                "version: STSv1\n-x: y\nmode: none\nmax_age: 1",
+                PolicyError::Syntax { line: 2 },
+            ),
+            (
                 "version: STSv1\rmode: none\nmax_age: 1",
                 PolicyError::Syntax { line: 1 },
             ),
@@ -256,5 +264,8 @@ mod tests {
         }
         let none = parse_sts_policy(b"version: STSv1\nmode: none\nmax_age: 31557600").unwrap();
         assert_eq!((none.mode, none.max_age), (StsMode::None, MAX_STS_MAX_AGE));
+        // 1*10DIGIT: ten digits with leading zeros are fine.
+        let ten = parse_sts_policy(b"version: STSv1\nmode: none\nmax_age: 0000086400").unwrap();
+        assert_eq!(ten.max_age, 86_400);
     }
 }

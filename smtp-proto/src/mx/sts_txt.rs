@@ -99,6 +99,19 @@ mod tests {
         assert_eq!(one("v=STSv1; id=1; id=2"), Err(TxtError::Duplicate("id")));
         assert_eq!(one("v=STSv1 id=1"), Err(TxtError::Malformed));
         assert_eq!(one("v=STSv1; id=1;; x=2"), Err(TxtError::Malformed));
+        // Extension fields: a name of 1 to 32 letters, digits, `_-.` starting with a
+        // letter or digit (RFC 8461 §3.1 sts-ext-name), and a value.
+        let name32 = ["v=STSv1; id=1; ", &"a".repeat(32), "=1"].concat();
+        assert!(one(&name32).is_ok());
+        let name33 = ["v=STSv1; id=1; ", &"a".repeat(33), "=1"].concat();
+        for bad in [
+            "v=STSv1; id=1; x=",
+            "v=STSv1; id=1; -a=1",
+            "v=STSv1; id=1; a$=1",
+            &name33,
+        ] {
+            assert_eq!(one(bad), Err(TxtError::Malformed), "{bad}");
+        }
         // The version tag is case-sensitive.
         assert_eq!(one("v=stsv1; id=1"), Err(TxtError::NoRecord));
     }

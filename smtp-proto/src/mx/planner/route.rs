@@ -186,3 +186,40 @@ pub(super) fn next_random(state: &mut u64) -> u64 {
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     z ^ (z >> 31)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ties_are_shuffled_evenly_and_preferences_kept() {
+        // 300 seeds over three tied hosts after a preferred one: the preferred stays
+        // first, every order of the tie occurs, and each tied host leads about a third
+        // of the time (RFC 5321 §5.1: spread the load).
+        let mut orders = alloc::collections::BTreeMap::new();
+        for seed in 0..300u64 {
+            let mut rng = seed;
+            let mut hosts: Vec<(u16, String)> = ["a", "b", "c"]
+                .iter()
+                .map(|h| (10, String::from(*h)))
+                .collect();
+            hosts.insert(0, (5, String::from("first")));
+            shuffle_ties(&mut hosts, &mut rng);
+            assert_eq!(hosts[0].1, "first");
+            let order: String = hosts[1..].iter().map(|h| h.1.as_str()).collect();
+            *orders.entry(order).or_insert(0u32) += 1;
+        }
+        assert_eq!(orders.len(), 6, "every order: {orders:?}");
+        for lead in ["a", "b", "c"] {
+            let n: u32 = orders
+                .iter()
+                .filter(|(o, _)| o.starts_with(lead))
+                .map(|(_, n)| n)
+                .sum();
+            assert!(
+                (70..=130).contains(&n),
+                "{lead} first {n} times of 300: {orders:?}"
+            );
+        }
+    }
+}

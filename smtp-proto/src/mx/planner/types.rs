@@ -415,6 +415,19 @@ mod tests {
     use crate::reply::ReplyCode;
 
     #[test]
+    fn a_cached_policy_is_valid_for_max_age_seconds_after_its_fetch() {
+        let body = b"version: STSv1\nmode: enforce\nmx: mx.example\nmax_age: 100\n";
+        let entry = StsCacheEntry {
+            domain: Domain::new("example.com").unwrap(),
+            id: "1".into(),
+            policy: crate::mx::parse_sts_policy(body).unwrap(),
+            fetched: 1_000,
+        };
+        assert!(entry.is_valid(1_000) && entry.is_valid(1_099));
+        assert!(!entry.is_valid(1_100) && !entry.is_valid(u64::MAX));
+    }
+
+    #[test]
     fn a_session_that_never_got_ready_is_a_tls_failure_only_when_tls_was_the_cause() {
         let r = Reply::new(ReplyCode::SERVICE_UNAVAILABLE, &[b"4.3.2 bye".as_slice()]).unwrap();
         let tls = |e: &Error| match AttemptOutcome::not_ready(e, None) {
