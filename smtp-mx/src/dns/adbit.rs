@@ -15,6 +15,10 @@ use super::{wire, DnsError, Resolve};
 
 /// The AD-bit backend: a validating resolver's address (e.g. unbound on
 /// `127.0.0.1:53`). Cheap to clone.
+///
+/// The resolver on loopback must validate itself: a forwarder that passes on the AD bit
+/// of an upstream resolver (dnsmasq's `proxy-dnssec`, say) would make a forged bit look
+/// trusted (RFC 6840 §5.7 asks for a secure path to a validating resolver).
 #[derive(Clone, Debug)]
 pub struct AdBit {
     server: SocketAddr,

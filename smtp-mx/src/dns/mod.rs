@@ -49,8 +49,27 @@ pub trait AsyncResolve: Send + Sync {
 }
 
 /// A blocking [`Resolve`] as an [`AsyncResolve`], each lookup run by `spawn` (the
-/// runtime's blocking pool: `tokio::task::spawn_blocking` or `blocking::unblock`
-/// wrapped to give a boxed future). The resolver is cloned into each lookup.
+/// runtime's blocking pool: `tokio::task::spawn_blocking`, or for smol
+/// `Box::pin(blocking::unblock(job))`). The resolver is cloned into each lookup.
+///
+/// ```no_run
+/// use smtp_mx::dns::{AdBit, AsyncResolve, DnsError, Job, Resolving, Unblocked};
+/// use smtp_proto::mx::RType;
+/// use std::time::Duration;
+///
+/// let spawn = |job: Job| -> Resolving<'static> {
+///     Box::pin(async move {
+///         tokio::task::spawn_blocking(job)
+///             .await
+///             .map_err(|e| DnsError::Resolver(e.to_string()))?
+///     })
+/// };
+/// let resolver = Unblocked::new(AdBit::new("127.0.0.1:53".parse().unwrap()), spawn);
+/// # let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+/// # rt.block_on(async {
+/// let answer = resolver.resolve("example.org", RType::Mx, Duration::from_secs(5)).await;
+/// # });
+/// ```
 pub struct Unblocked<R, S> {
     resolver: R,
     spawn: S,
