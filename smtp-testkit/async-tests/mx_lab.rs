@@ -14,7 +14,8 @@ use std::time::Duration;
 use adapter::mx::{Delivered, MxJob};
 use adapter::smtp_proto::command::{Domain, EhloName, ForwardPath, ReversePath};
 use adapter::smtp_proto::mx::{
-    MessageMeta, MxConfig, MxEvent, PolicyType, RcptResult, SkipReason, TlsResultType,
+    parse_sts_policy, MessageMeta, MxConfig, MxEvent, PolicyType, RcptResult, SkipReason,
+    StsCacheEntry, StsMode, TlsResultType,
 };
 use adapter::smtp_proto::Config;
 use adapter::Envelope;
@@ -40,11 +41,19 @@ struct Sent {
 }
 
 /// How a test wants the message or the configuration changed.
-#[derive(Clone, Copy, Default)]
+#[derive(Clone, Default)]
 struct Opts {
     requiretls: bool,
     /// How long a greeting may take (RFC 5321's five minutes otherwise).
     greeting: Option<Duration>,
+    /// Without the lab's allow-list: the default address policy (case 6).
+    default_addresses: bool,
+    /// The seed ordering MX hosts of equal preference.
+    seed: u64,
+    /// `TLS-Required: No` (RFC 8689 §5).
+    tls_required_no: bool,
+    /// A stored MTA-STS policy.
+    cached: Option<StsCacheEntry>,
 }
 
 fn send(lab: &MxLab, domain: &str, opts: Opts) -> Sent {
@@ -55,7 +64,9 @@ fn send(lab: &MxLab, domain: &str, opts: Opts) -> Sent {
     if let Some(t) = opts.greeting {
         config.session.timeouts.greeting = t;
     }
-    config.allow = vec![lab.var("MX_LAB_ALLOW_ADDRESSES").parse().expect("cidr")];
+    if !opts.default_addresses {
+        config.allow = vec![lab.var("MX_LAB_ALLOW_ADDRESSES").parse().expect("cidr")];
+    }
     let mut envelope = Envelope::new(
         ReversePath::new("sender@client.mx-lab.test").expect("from"),
         [ForwardPath::new(&rcpt).expect("rcpt")],
@@ -64,11 +75,15 @@ fn send(lab: &MxLab, domain: &str, opts: Opts) -> Sent {
     let body = format!(
         "From: sender@client.mx-lab.test\r\nTo: {rcpt}\r\nSubject: mx lab\r\n\r\nHello.\r\n"
     );
+    let mut meta = MessageMeta::new(envelope);
+    meta.tls_required_no = opts.tls_required_no;
     let job = MxJob::new(
         config,
         Domain::new(domain).expect("domain"),
-        vec![(MessageMeta::new(envelope), body.as_bytes())],
-    );
+        vec![(meta, body.as_bytes())],
+    )
+    .seed(opts.seed)
+    .cached(opts.cached);
     let mut roots = rustls::RootCertStore::empty();
     for ca in lab.public_roots() {
         roots.add(ca).expect("lab CA");
@@ -551,7 +566,7 @@ fn case_27_requiretls_without_dane_or_an_enforced_policy_bounces_5_7_30() {
         ..Opts::default()
     };
     for domain in ["good.dns.test", "testing.sts.test", "insecure.test"] {
-        let s = send(&lab, domain, opts);
+        let s = send(&lab, domain, opts.clone());
         assert_bounced(&lab, &s, "5", "5.7.30");
     }
 }
@@ -701,4 +716,298 @@ fn case_28_requiretls_moves_past_a_verified_host_without_it_to_one_offering_it()
         reports(&s).last(),
         Some(&r(TLSA, None, "mx-requiretls.dane-ee.test"))
     );
+}
+
+/// A stored `enforce` policy for `domain` listing `mx`, fetched now for record `id`.
+fn cached_enforce(domain: &str, mx: &str, id: &str) -> StsCacheEntry {
+    let text = format!("version: STSv1\nmode: enforce\nmx: {mx}\nmax_age: 86400\n");
+    let unix = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs();
+    StsCacheEntry {
+        domain: Domain::new(domain).expect("domain"),
+        id: id.to_owned(),
+        policy: parse_sts_policy(text.as_bytes()).expect("policy"),
+        fetched: unix,
+    }
+}
+
+fn cached_policies(s: &Sent) -> Vec<StsCacheEntry> {
+    s.events
+        .iter()
+        .filter_map(|e| match e {
+            MxEvent::CachePolicy(c) => Some(c.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn case_2_a_bogus_mx_rrset_defers_without_an_attempt_or_a_fallback_to_the_address() {
+    let lab = MxLab::get();
+    for domain in ["bogus.test", "bogus-sigs.test", "bogus-ds.test"] {
+        let s = send(&lab, domain, Opts::default());
+        assert_deferred(&lab, &s);
+        assert!(
+            reports(&s).iter().all(|(_, _, mx)| mx.is_none()),
+            "{domain}: no session: {:?}",
+            reports(&s)
+        );
+    }
+}
+
+#[test]
+fn case_4_an_ip_literal_mx_target_is_skipped() {
+    let lab = MxLab::get();
+    let s = send(&lab, "ipmx.dns.test", Opts::default());
+    assert!(
+        !matches!(s.result, RcptResult::Delivered { .. }),
+        "{:?}",
+        s.result
+    );
+    assert_not_stored(&lab, &s);
+    assert_eq!(reports(&s), vec![]);
+    assert!(skipped(&s)
+        .iter()
+        .any(|(_, why)| *why == SkipReason::IpLiteral));
+
+    let s = send(&lab, "ipmx2.dns.test", Opts::default());
+    assert_delivered(&lab, &s, "mx-good.dns.test", 10, true);
+    assert_eq!(reports(&s), vec![r(NONE, None, "mx-good.dns.test")]);
+}
+
+#[test]
+fn case_5_cnames_are_followed_under_the_original_domains_policy_and_loops_defer() {
+    let lab = MxLab::get();
+    let _turn = turn();
+    let _sts = StsServer::start_lab(&lab);
+    let s = send(&lab, "cname.dns.test", Opts::default());
+    assert_delivered(&lab, &s, "mx-alias.dns.test", 10, true);
+    assert_eq!(reports(&s), vec![r(STS_, None, "mx-alias.dns.test")]);
+    for domain in ["loop1.dns.test", "chain0.dns.test"] {
+        let s = send(&lab, domain, Opts::default());
+        assert_deferred(&lab, &s);
+    }
+}
+
+#[test]
+fn case_6_loopback_mx_addresses_are_refused_by_the_default_address_policy() {
+    let lab = MxLab::get();
+    let opts = Opts {
+        default_addresses: true,
+        ..Opts::default()
+    };
+    let s = send(&lab, "good.dns.test", opts);
+    assert_deferred(&lab, &s);
+    assert_eq!(reports(&s), vec![]);
+    assert!(
+        skipped(&s)
+            .iter()
+            .any(|(_, why)| *why == SkipReason::AddressRefused),
+        "{:?}",
+        skipped(&s)
+    );
+}
+
+#[test]
+fn case_7_tied_hosts_are_shuffled_by_the_seed_and_hosts_beyond_the_cap_are_not_tried() {
+    let lab = MxLab::get();
+    let mut seen = std::collections::BTreeSet::new();
+    for seed in 0..8 {
+        let opts = Opts {
+            seed,
+            ..Opts::default()
+        };
+        let s = send(&lab, "ties.dns.test", opts);
+        match &s.result {
+            RcptResult::Delivered { mx, .. } => seen.insert(mx.as_str().to_owned()),
+            other => panic!("seed {seed}: {other:?}"),
+        };
+    }
+    assert_eq!(
+        seen.into_iter().collect::<Vec<_>>(),
+        ["mx-tie-a.dns.test", "mx-tie-b.dns.test"]
+    );
+
+    let s = send(&lab, "many.dns.test", Opts::default());
+    assert_deferred(&lab, &s);
+    assert!(
+        reports(&s)
+            .iter()
+            .all(|(_, _, mx)| mx.as_deref() != Some("mx-good.dns.test")),
+        "{:?}",
+        reports(&s)
+    );
+}
+
+#[test]
+fn case_22_invalid_policies_are_none_and_valid_ones_in_any_line_ending_are_enforced() {
+    let lab = MxLab::get();
+    let _turn = turn();
+    let _sts = StsServer::start_lab(&lab);
+    for d in [
+        "syn-nover",
+        "syn-nomode",
+        "syn-maxage",
+        "syn-nomx",
+        "syn-dupmode",
+        "twotxt",
+        "badid",
+    ] {
+        let domain = format!("{d}.sts.test");
+        let s = send(&lab, &domain, Opts::default());
+        let mx = format!("mx-{d}.sts.test");
+        assert_delivered(&lab, &s, &mx, 12, true);
+        assert!(
+            reports(&s).contains(&r(NONE, None, &mx)),
+            "{domain}: {:?}",
+            reports(&s)
+        );
+    }
+    for d in ["syn-crlf", "syn-lf", "syn-unknown"] {
+        let domain = format!("{d}.sts.test");
+        let s = send(&lab, &domain, Opts::default());
+        assert_deferred(&lab, &s);
+        let mx = format!("mx-{d}.sts.test");
+        assert_eq!(
+            reports(&s),
+            vec![r(STS_, Some(TlsResultType::CertificateHostMismatch), &mx)],
+            "{domain}"
+        );
+    }
+}
+
+#[test]
+fn case_20_a_cached_policy_is_still_enforced_when_the_policy_host_is_untrusted() {
+    let lab = MxLab::get();
+    let _turn = turn();
+    let _sts = StsServer::start_lab(&lab);
+    let opts = Opts {
+        cached: Some(cached_enforce(
+            "cert-untrusted.sts.test",
+            "mx-cert-untrusted.sts.test",
+            "1",
+        )),
+        ..Opts::default()
+    };
+    let s = send(&lab, "cert-untrusted.sts.test", opts);
+    assert_deferred(&lab, &s);
+}
+
+#[test]
+fn case_25_the_cache_outlives_the_record_survives_a_failed_refetch_and_mode_none_clears() {
+    let lab = MxLab::get();
+    let _turn = turn();
+    let sts = StsServer::start_lab(&lab);
+    // TXT gone, cached policy valid: enforced.
+    let opts = Opts {
+        cached: Some(cached_enforce("notxt.sts.test", "mx-notxt.sts.test", "1")),
+        ..Opts::default()
+    };
+    let s = send(&lab, "notxt.sts.test", opts);
+    assert_deferred(&lab, &s);
+    // No cache and no TXT: no policy.
+    let s = send(&lab, "notxt.sts.test", Opts::default());
+    assert_delivered(&lab, &s, "mx-notxt.sts.test", 12, true);
+
+    // A new id: refetched, and the new policy handed out for the cache.
+    let before = sts.requests().len();
+    let opts = Opts {
+        cached: Some(cached_enforce(
+            "enforce.sts.test",
+            "mx.other.example",
+            "old",
+        )),
+        ..Opts::default()
+    };
+    let s = send(&lab, "enforce.sts.test", opts);
+    assert_delivered(&lab, &s, "mx-enforce.sts.test", 10, true);
+    assert!(sts.requests()[before..]
+        .iter()
+        .any(|q| q.sni == "mta-sts.enforce.sts.test"));
+    let cached = cached_policies(&s);
+    assert!(
+        cached.len() == 1 && cached[0].id != "old" && cached[0].policy.mode == StsMode::Enforce,
+        "{cached:?}"
+    );
+
+    // The refetch fails: the old policy is kept and enforced.
+    let opts = Opts {
+        cached: Some(cached_enforce(
+            "refetchfail.sts.test",
+            "mx-refetchfail.sts.test",
+            "1",
+        )),
+        ..Opts::default()
+    };
+    let s = send(&lab, "refetchfail.sts.test", opts);
+    assert_deferred(&lab, &s);
+
+    // mode: none clears, and delivers.
+    let s = send(&lab, "none.sts.test", Opts::default());
+    assert_delivered(&lab, &s, "mx-none.sts.test", 12, true);
+
+    // TXT SERVFAIL without a cache: deferred.
+    let s = send(&lab, "txtfail.sts.test", Opts::default());
+    assert_deferred(&lab, &s);
+}
+
+#[test]
+fn case_26_a_policy_host_on_a_refused_address_is_not_fetched() {
+    let lab = MxLab::get();
+    let _turn = turn();
+    let sts = StsServer::start_lab(&lab);
+    let s = send(&lab, "refusedaddr.sts.test", Opts::default());
+    assert_delivered(&lab, &s, "mx-refusedaddr.sts.test", 12, true);
+    assert!(
+        sts.requests()
+            .iter()
+            .all(|q| !q.sni.contains("refusedaddr")),
+        "{:?}",
+        sts.requests()
+    );
+}
+
+#[test]
+fn case_29_tls_required_no_relaxes_dane_and_sts_but_requiretls_wins() {
+    let lab = MxLab::get();
+    let _turn = turn();
+    let _sts = StsServer::start_lab(&lab);
+    for (domain, mx, listener, tls) in [
+        ("stsdane.dane-ee.test", "mx-badtlsa.dane-ee.test", 10, true),
+        (
+            "danefail.insecure.test",
+            "mx-badtlsa.dane-ee.test",
+            10,
+            true,
+        ),
+        ("wrongcert.sts.test", "mx-wrongcert.sts.test", 12, true),
+        (
+            "unusable-notls.dane-ee.test",
+            "mx-unusable-notls.dane-ee.test",
+            15,
+            false,
+        ),
+    ] {
+        let opts = Opts {
+            tls_required_no: true,
+            ..Opts::default()
+        };
+        let s = send(&lab, domain, opts);
+        assert_delivered(&lab, &s, mx, listener, tls);
+
+        let opts = Opts {
+            tls_required_no: true,
+            requiretls: true,
+            ..Opts::default()
+        };
+        let s = send(&lab, domain, opts);
+        assert!(
+            !matches!(s.result, RcptResult::Delivered { .. }),
+            "{domain}: {:?}",
+            s.result
+        );
+        assert_not_stored(&lab, &s);
+    }
 }
