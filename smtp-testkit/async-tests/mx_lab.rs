@@ -54,6 +54,10 @@ struct Opts {
     tls_required_no: bool,
     /// A stored MTA-STS policy.
     cached: Option<StsCacheEntry>,
+    /// Another resolver than the lab's, and how long a lookup may take.
+    resolver: Option<(std::net::SocketAddr, Duration)>,
+    /// How long the MTA-STS policy fetch may take.
+    fetch: Option<Duration>,
 }
 
 fn send(lab: &MxLab, domain: &str, opts: Opts) -> Sent {
@@ -63,6 +67,12 @@ fn send(lab: &MxLab, domain: &str, opts: Opts) -> Sent {
     ));
     if let Some(t) = opts.greeting {
         config.session.timeouts.greeting = t;
+    }
+    if let Some((_, t)) = opts.resolver {
+        config.dns_timeout = t;
+    }
+    if let Some(t) = opts.fetch {
+        config.fetch_timeout = t;
     }
     if !opts.default_addresses {
         config.allow = vec![lab.var("MX_LAB_ALLOW_ADDRESSES").parse().expect("cidr")];
@@ -92,7 +102,11 @@ fn send(lab: &MxLab, domain: &str, opts: Opts) -> Sent {
         mut outcome,
         events,
         ..
-    } = run_job(&job, AdBit::new(lab.resolver()), Roots::new(roots));
+    } = run_job(
+        &job,
+        AdBit::new(opts.resolver.map_or(lab.resolver(), |(a, _)| a)),
+        Roots::new(roots),
+    );
     let result = outcome.results.remove(0).remove(0);
     Sent {
         rcpt,
@@ -132,7 +146,10 @@ fn skipped(s: &Sent) -> Vec<(String, SkipReason)> {
 fn assert_delivered(lab: &MxLab, s: &Sent, mx: &str, listener: u8, tls: bool) {
     match &s.result {
         RcptResult::Delivered { mx: by, .. } => assert_eq!(by.as_str(), mx, "{}", s.rcpt),
-        other => panic!("{}: want delivered by {mx}, got {other:?}", s.rcpt),
+        other => panic!(
+            "{}: want delivered by {mx}, got {other:?}; events {:?}",
+            s.rcpt, s.events
+        ),
     }
     let stored = lab.delivered(&s.rcpt, Duration::from_secs(10));
     assert_eq!(stored.len(), 1, "{}: copies stored", s.rcpt);
@@ -1010,4 +1027,46 @@ fn case_29_tls_required_no_relaxes_dane_and_sts_but_requiretls_wins() {
         );
         assert_not_stored(&lab, &s);
     }
+}
+
+#[test]
+fn case_2_an_mx_lookup_that_times_out_defers_without_an_attempt() {
+    let lab = MxLab::get();
+    // A resolver that never answers: a UDP socket bound and never read.
+    let silent = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
+    let opts = Opts {
+        resolver: Some((silent.local_addr().expect("addr"), Duration::from_secs(1))),
+        ..Opts::default()
+    };
+    let s = send(&lab, "good.dns.test", opts);
+    match &s.result {
+        RcptResult::Deferred { reason, .. } => {
+            assert_eq!(*reason, adapter::smtp_proto::mx::DeferReason::MxLookup)
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_not_stored(&lab, &s);
+    assert!(reports(&s).iter().all(|(_, _, mx)| mx.is_none()));
+}
+
+#[test]
+fn case_21_a_policy_body_slower_than_the_fetch_deadline_gives_no_policy() {
+    let lab = MxLab::get();
+    let _turn = turn();
+    let _sts = StsServer::start_lab(&lab);
+    let opts = Opts {
+        fetch: Some(Duration::from_secs(2)),
+        ..Opts::default()
+    };
+    let s = send(&lab, "http-slow.sts.test", opts);
+    assert_delivered(&lab, &s, "mx-http-slow.sts.test", 12, true);
+    let reps = reports(&s);
+    assert!(
+        reps.contains(&(STS_, Some(TlsResultType::StsPolicyFetchError), None)),
+        "{reps:?}"
+    );
+    assert!(
+        reps.contains(&r(NONE, None, "mx-http-slow.sts.test")),
+        "{reps:?}"
+    );
 }
