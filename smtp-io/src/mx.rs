@@ -373,3 +373,93 @@ pub fn fetch_error(e: &Error, setup: &TlsSetup) -> FetchError {
         _ => FetchError::Unreachable,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use smtp_proto::{Reply, ReplyCode, Stage, TlsRequiredError};
+
+    fn setup() -> TlsSetup {
+        client_config(&TlsRequirement::Opportunistic, &Roots::webpki()).expect("setup")
+    }
+
+    fn tls_result(o: AttemptOutcome) -> Option<TlsResultType> {
+        match o {
+            AttemptOutcome::TlsFailed { result, .. } => Some(result),
+            AttemptOutcome::HandshakeFailed => None,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_session_not_ready_is_a_tls_failure_only_when_tls_was_the_cause() {
+        let s = setup();
+        let bad_cert = Error::Tls(rustls::Error::InvalidCertificate(
+            rustls::CertificateError::BadSignature,
+        ));
+        // No certificate was checked by this setup: a handshake failure.
+        assert_eq!(
+            tls_result(not_ready(&bad_cert, &s)),
+            Some(TlsResultType::ValidationFailure)
+        );
+        let not_offered = Error::Smtp(smtp_proto::Error::TlsRequired(TlsRequiredError::NotOffered));
+        assert_eq!(
+            tls_result(not_ready(&not_offered, &s)),
+            Some(TlsResultType::StarttlsNotSupported)
+        );
+        let handshake_timeout = Error::Timeout {
+            stage: Stage::TlsHandshake,
+        };
+        assert_eq!(
+            tls_result(not_ready(&handshake_timeout, &s)),
+            Some(TlsResultType::ValidationFailure)
+        );
+        let reply =
+            Reply::new(ReplyCode::SERVICE_UNAVAILABLE, &[b"4.3.2 busy".as_slice()]).expect("reply");
+        for e in [
+            Error::Smtp(smtp_proto::Error::ServiceUnavailable(reply)),
+            Error::Timeout {
+                stage: Stage::Greeting,
+            },
+            Error::Io(io::ErrorKind::ConnectionReset.into()),
+        ] {
+            assert_eq!(tls_result(not_ready(&e, &s)), None, "{e:?}");
+        }
+    }
+
+    #[test]
+    fn a_policy_fetch_error_is_a_certificate_failure_a_timeout_or_no_policy() {
+        let s = setup();
+        let cert = Error::Tls(rustls::Error::InvalidCertificate(
+            rustls::CertificateError::UnknownIssuer,
+        ));
+        assert_eq!(fetch_error(&cert, &s), FetchError::Certificate);
+        let alert = Error::Tls(rustls::Error::AlertReceived(
+            rustls::AlertDescription::HandshakeFailure,
+        ));
+        assert_eq!(fetch_error(&alert, &s), FetchError::Unreachable);
+        let timeout = Error::Timeout {
+            stage: Stage::TlsHandshake,
+        };
+        assert_eq!(fetch_error(&timeout, &s), FetchError::Timeout);
+        let read_timeout = Error::Io(io::ErrorKind::WouldBlock.into());
+        assert_eq!(fetch_error(&read_timeout, &s), FetchError::Timeout);
+        let reset = Error::Io(io::ErrorKind::ConnectionReset.into());
+        assert_eq!(fetch_error(&reset, &s), FetchError::Unreachable);
+    }
+
+    #[test]
+    fn a_session_that_died_before_any_outcome_sent_nothing_and_cleartext_has_no_tls() {
+        let s = setup();
+        let died = Err(Error::Io(io::ErrorKind::ConnectionReset.into()));
+        match session_outcome(died, 2, false, &s, "mx.example") {
+            AttemptOutcome::Session(o) => {
+                assert_eq!(
+                    o,
+                    SessionOutcome::new(None, Some("mx.example".into()), vec![None, None])
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}
