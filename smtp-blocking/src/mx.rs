@@ -8,7 +8,7 @@
 //! use smtp_blocking::{Config, EhloName, Envelope};
 //! use smtp_mx::dial::Dialer;
 //! use smtp_mx::dns::AdBit;
-//! use smtp_mx::tls::Roots;
+//! use smtp_mx::tls::{Roots, TlsSetup};
 //!
 //! let envelope = Envelope::new(
 //!     ReversePath::new("alice@example.org")?,
@@ -32,13 +32,13 @@ use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
 use smtp_io::mx::{
-    attempt_messages, attempt_settings, fetch_error, fetch_tls, not_ready, session_outcome, Fetch,
-    Order, Run,
+    attempt_messages, attempt_settings, fetch_error, fetch_tls, not_ready, policy_read,
+    session_outcome, Fetch, Order, Run,
 };
 use smtp_mx::dial::Dialer;
 use smtp_mx::dns::Resolve;
-use smtp_mx::tls::Roots;
-use smtp_proto::mx::{Attempt, AttemptOutcome, FetchError};
+use smtp_mx::tls::{Roots, TlsSetup};
+use smtp_proto::mx::{Attempt, AttemptOutcome, FetchError, PolicyGet};
 
 pub use smtp_io::mx::{Delivered, MxJob};
 
@@ -158,55 +158,40 @@ fn fetch_policy(
         // One fresh exchange per fetch: the sans-IO reader holds no state of an
         // earlier address.
         let mut get = fetch.get.clone();
-        return exchange(&mut stream, &mut get, deadline).map_err(|e| match e {
-            Exchange::Http(e) => FetchError::Http(e),
-            Exchange::Io(e) => fetch_error(&crate::Error::from_io(e), &setup),
-        });
+        return exchange(&mut stream, &mut get, &setup, deadline);
     }
     Err(last)
 }
 
-enum Exchange {
-    Http(smtp_proto::mx::PolicyGetError),
-    Io(io::Error),
-}
-
-/// Writes the request and reads the response into `get` until it has the body.
+/// Writes the request and reads the response into `get` until it has the body, each
+/// read bounded by what is left of `deadline`.
 fn exchange<S: Socket>(
     stream: &mut crate::tls::TlsStream<S>,
-    get: &mut smtp_proto::mx::PolicyGet,
+    get: &mut PolicyGet,
+    setup: &TlsSetup,
     deadline: Instant,
-) -> Result<Vec<u8>, Exchange> {
-    let left = |d: Instant| {
-        let left = d.saturating_duration_since(Instant::now());
-        match left.is_zero() {
-            true => Err(Exchange::Io(io::ErrorKind::TimedOut.into())),
-            false => Ok(left),
+) -> Result<Vec<u8>, FetchError> {
+    let bound = |stream: &mut crate::tls::TlsStream<S>| {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(FetchError::Timeout);
         }
-    };
-    stream
-        .sock
-        .set_timeout(Some(left(deadline)?))
-        .map_err(Exchange::Io)?;
-    stream.write_all(&get.request()).map_err(Exchange::Io)?;
-    stream.flush().map_err(Exchange::Io)?;
-    let mut buf = [0u8; 8192];
-    loop {
         stream
             .sock
-            .set_timeout(Some(left(deadline)?))
-            .map_err(Exchange::Io)?;
-        let n = match stream.read(&mut buf) {
-            Ok(n) => n,
-            // A close without close_notify ends the body as a close would.
-            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => 0,
-            Err(e) => return Err(Exchange::Io(e)),
-        };
-        if n == 0 {
-            return get.handle_eof().map_err(Exchange::Http);
-        }
-        if let Some(body) = get.handle_input(&buf[..n]).map_err(Exchange::Http)? {
-            return Ok(body);
+            .set_timeout(Some(left))
+            .map_err(|_| FetchError::Unreachable)
+    };
+    bound(stream)?;
+    let written = stream
+        .write_all(&get.request())
+        .and_then(|()| stream.flush());
+    written.map_err(|e| fetch_error(&crate::Error::from_io(e), setup))?;
+    let mut buf = [0u8; 8192];
+    loop {
+        bound(stream)?;
+        let read = stream.read(&mut buf).map(|n| &buf[..n]);
+        if let Some(done) = policy_read(get, read, setup) {
+            return done;
         }
     }
 }

@@ -350,6 +350,27 @@ pub fn fetch_tls(get: &PolicyGet, roots: &Roots) -> Result<TlsSetup, FetchError>
     .map_err(|_| FetchError::Certificate)
 }
 
+/// One read of the policy response fed to `get`: `Ok` with the bytes read (none: the
+/// end of the stream; a close without TLS `close_notify` ends it too), or the read's
+/// error. Gives the body once complete, `None` while more is needed, or why the fetch
+/// failed.
+pub fn policy_read(
+    get: &mut PolicyGet,
+    read: io::Result<&[u8]>,
+    setup: &TlsSetup,
+) -> Option<Result<Vec<u8>, FetchError>> {
+    let bytes = match read {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => &[],
+        Err(e) => return Some(Err(fetch_error(&Error::from_io(e), setup))),
+    };
+    let body = match bytes.is_empty() {
+        true => get.handle_eof().map(Some),
+        false => get.handle_input(bytes),
+    };
+    body.map_err(FetchError::Http).transpose()
+}
+
 /// What an error of the policy fetch means: a rejected certificate is
 /// `sts-webpki-invalid` ([`FetchError::Certificate`]), a timeout
 /// [`FetchError::Timeout`], anything else no policy to be had

@@ -10,7 +10,7 @@
 //! use smtp_smol::smtp_proto::Config;
 //! use smtp_smol::{EhloName, Envelope};
 //! use smtp_mx::dns::AdBit;
-//! use smtp_mx::tls::Roots;
+//! use smtp_mx::tls::{Roots, TlsSetup};
 //!
 //! let envelope = Envelope::new(
 //!     ReversePath::new("alice@example.org")?,
@@ -40,12 +40,12 @@ use async_io::{Async, Timer};
 use futures_lite::future;
 use futures_lite::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use smtp_io::mx::{
-    attempt_messages, attempt_settings, fetch_error, fetch_tls, not_ready, session_outcome, Fetch,
-    Order, Run,
+    attempt_messages, attempt_settings, fetch_error, fetch_tls, not_ready, policy_read,
+    session_outcome, Fetch, Order, Run,
 };
 use smtp_mx::dial::Dialer;
 use smtp_mx::dns::{AsyncResolve, DnsError, Job, Resolve, Resolving, Unblocked};
-use smtp_mx::tls::Roots;
+use smtp_mx::tls::{Roots, TlsSetup};
 use smtp_proto::mx::{Attempt, AttemptOutcome, FetchError, PolicyGet};
 
 pub use smtp_io::mx::{Delivered, MxJob};
@@ -188,42 +188,33 @@ async fn fetch_policy(
             },
         };
         let mut get = fetch.get.clone();
-        return exchange(&mut stream, &mut get).await.map_err(|e| match e {
-            Exchange::Http(e) => FetchError::Http(e),
-            Exchange::Io(e) => fetch_error(&Error::from_io(e), &setup),
-        });
+        return exchange(&mut stream, &mut get, &setup).await;
     }
     Err(FetchError::Unreachable)
 }
 
-enum Exchange {
-    Http(smtp_proto::mx::PolicyGetError),
-    Io(io::Error),
-}
-
 /// Writes the request and reads the response into `get` until it has the body.
-async fn exchange<S>(stream: &mut S, get: &mut PolicyGet) -> Result<Vec<u8>, Exchange>
+async fn exchange<S>(
+    stream: &mut S,
+    get: &mut PolicyGet,
+    setup: &TlsSetup,
+) -> Result<Vec<u8>, FetchError>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    stream
-        .write_all(&get.request())
+    let request = get.request();
+    let written = async {
+        stream.write_all(&request).await?;
+        stream.flush().await
+    };
+    written
         .await
-        .map_err(Exchange::Io)?;
-    stream.flush().await.map_err(Exchange::Io)?;
+        .map_err(|e| fetch_error(&Error::from_io(e), setup))?;
     let mut buf = [0u8; 8192];
     loop {
-        let n = match stream.read(&mut buf).await {
-            Ok(n) => n,
-            // A close without close_notify ends the body as a close would.
-            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => 0,
-            Err(e) => return Err(Exchange::Io(e)),
-        };
-        if n == 0 {
-            return get.handle_eof().map_err(Exchange::Http);
-        }
-        if let Some(body) = get.handle_input(&buf[..n]).map_err(Exchange::Http)? {
-            return Ok(body);
+        let read = stream.read(&mut buf).await.map(|n| &buf[..n]);
+        if let Some(done) = policy_read(get, read, setup) {
+            return done;
         }
     }
 }
