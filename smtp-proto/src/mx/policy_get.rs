@@ -468,4 +468,102 @@ mod tests {
         let endless = ["HTTP/1.1 200 OK\r\nX: ", &"y".repeat(MAX_POLICY_HEAD)].concat();
         assert_eq!(whole(endless.as_bytes()), Err(PolicyGetError::HeadTooLarge));
     }
+
+    #[test]
+    fn host_caps_errors_and_what_comes_after_the_end() {
+        assert_eq!(get().host(), "mta-sts.example.com");
+        assert_eq!(MAX_POLICY_BODY, 65_536);
+        assert_eq!(
+            PolicyGetError::ContentType.result_type(),
+            TlsResultType::StsPolicyInvalid
+        );
+        assert_eq!(
+            PolicyGetError::TooLarge.result_type(),
+            TlsResultType::StsPolicyInvalid
+        );
+        assert_eq!(
+            PolicyGetError::Status(301).result_type(),
+            TlsResultType::StsPolicyFetchError
+        );
+        // An error sticks; after the body, more input is ignored.
+        let mut g = get();
+        assert_eq!(
+            g.handle_input(b"junk\r\n\r\n"),
+            Err(PolicyGetError::MalformedHead)
+        );
+        let ok = [HEAD, "Content-Length: 1\r\n\r\nx"].concat();
+        assert_eq!(
+            g.handle_input(ok.as_bytes()),
+            Err(PolicyGetError::MalformedHead)
+        );
+        assert_eq!(g.handle_eof(), Err(PolicyGetError::MalformedHead));
+        let mut g = get();
+        assert_eq!(g.handle_input(ok.as_bytes()), Ok(Some(b"x".to_vec())));
+        assert_eq!(g.handle_input(b"HTTP/1.1 404 x\r\n\r\n"), Ok(None));
+    }
+
+    #[test]
+    fn limits_hold_exactly_at_their_values() {
+        // A body of exactly 64 KiB, by Content-Length or in two chunks.
+        let x = "x".repeat(0x8000);
+        let length = [HEAD, "Content-Length: 65536\r\n\r\n", &x, &x].concat();
+        assert_eq!(
+            whole(length.as_bytes()).map(|b| b.len()),
+            Ok(MAX_POLICY_BODY)
+        );
+        let chunked = [
+            HEAD,
+            "Transfer-Encoding: chunked\r\n\r\n8000\r\n",
+            &x,
+            "\r\n8000\r\n",
+            &x,
+            "\r\n0\r\n\r\n",
+        ]
+        .concat();
+        assert_eq!(
+            whole(chunked.as_bytes()).map(|b| b.len()),
+            Ok(MAX_POLICY_BODY)
+        );
+        // Content-Length: 1 to 19 digits; chunk sizes: 1 to 8 hex digits.
+        let cl = |v: &str| {
+            whole(
+                [HEAD, "Content-Length: ", v, "\r\n\r\nabcde"]
+                    .concat()
+                    .as_bytes(),
+            )
+        };
+        assert_eq!(cl("0000000000000000005"), Ok(b"abcde".to_vec()));
+        assert_eq!(cl("00000000000000000005"), Err(PolicyGetError::Framing));
+        assert_eq!(cl(""), Err(PolicyGetError::Framing));
+        let chunk = |size: &str| {
+            let r = [
+                HEAD,
+                "Transfer-Encoding: chunked\r\n\r\n",
+                size,
+                "\r\nabcde\r\n0\r\n\r\n",
+            ];
+            whole(r.concat().as_bytes())
+        };
+        assert_eq!(chunk("00000005"), Ok(b"abcde".to_vec()));
+        assert_eq!(chunk("000000005"), Err(PolicyGetError::Framing));
+        assert_eq!(chunk(""), Err(PolicyGetError::Framing));
+        // A chunk-size line may run to MAX_CHUNK_LINE octets before its LF.
+        let start = [HEAD, "Transfer-Encoding: chunked\r\n\r\n5;"].concat();
+        let mut g = get();
+        assert_eq!(g.handle_input(start.as_bytes()), Ok(None));
+        assert_eq!(
+            g.handle_input("e".repeat(MAX_CHUNK_LINE - 2).as_bytes()),
+            Ok(None)
+        );
+        assert_eq!(g.handle_input(b"e"), Err(PolicyGetError::Framing));
+        // A complete head over MAX_POLICY_HEAD is refused too.
+        let big = [
+            HEAD,
+            "X: ",
+            &"y".repeat(MAX_POLICY_HEAD),
+            "\r\nContent-Length: 0\r\n\r\n",
+        ]
+        .concat();
+        assert_eq!(whole(big.as_bytes()), Err(PolicyGetError::HeadTooLarge));
+    }
 }
