@@ -64,6 +64,10 @@
 //! [`Connection::send_mail`] and [`Pool::send_mail`]), `lettre` (so is lettre's
 //! `Message`, and [`Pool`] implements lettre's `Transport`, as `LettrePool` does; what its
 //! `Ok` and `Err` mean is `smtp_io::message::lettre`'s).
+//! `mx`: `mx::deliver` delivers straight to a domain's MX hosts under MTA-STS (RFC 8461)
+//! and DANE (RFC 7672), with REQUIRETLS (RFC 8689) and TLS reporting data (RFC 8460):
+//! the planner of `smtp_proto::mx` decides, smtp-mx supplies the verifiers, the DNS
+//! backends and the dialer.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -71,6 +75,8 @@ mod connector;
 mod driver;
 #[cfg(feature = "lettre")]
 mod lettre_pool;
+#[cfg(feature = "mx")]
+pub mod mx;
 mod pool;
 #[cfg(feature = "rustls")]
 mod tls;

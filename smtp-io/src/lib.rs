@@ -43,6 +43,10 @@
 //!   name, the default configuration, built once per process), and the name of the
 //!   version it negotiated and whether the handshake resumed a session.
 //!
+//! - `mx` (feature `mx`): the run loop of delivery straight to a domain's MX hosts,
+//!   written once: the planner's steps as orders for the adapter's I/O, and what a
+//!   session or policy fetch came to as the planner's inputs.
+//!
 //! The adapters do the I/O: sockets, clocks, TLS handshakes. This crate has none.
 //!
 //! # Features
@@ -56,6 +60,7 @@
 //! - `mail-builder`: mail-builder's `MessageBuilder` is an [`IntoMessage`].
 //! - `lettre`: lettre's `Message` is an [`IntoMessage`], and [`message::lettre`] maps a
 //!   pool's result onto lettre's transport traits.
+//! - `mx`: `mx`, on smtp-mx (implies `rustls`).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -69,6 +74,8 @@ pub mod dkim;
 mod error;
 pub mod inbox;
 pub mod message;
+#[cfg(feature = "mx")]
+pub mod mx;
 pub mod pool;
 mod session;
 mod settings;

@@ -76,9 +76,15 @@
 //! - `mail-builder`, `lettre`: mail-builder's `MessageBuilder` and lettre's `Message`
 //!   are messages for [`Connection::send_mail`] and [`Pool::send_mail`] (re-exported as
 //!   `mail_builder` and `lettre`). No lettre transport: lettre has no smol executor.
+//! - `mx`: `mx::deliver` delivers straight to a domain's MX hosts under MTA-STS
+//!   (RFC 8461) and DANE (RFC 7672), with REQUIRETLS (RFC 8689) and TLS reporting data
+//!   (RFC 8460): the planner of `smtp_proto::mx` decides, smtp-mx supplies the
+//!   verifiers, the DNS backends and the dialer.
 
 mod connector;
 mod driver;
+#[cfg(feature = "mx")]
+pub mod mx;
 mod pool;
 #[cfg(feature = "rustls")]
 mod tls;

@@ -78,3 +78,17 @@ fn pool_send_mail_is_send(
     assert_send(&pool.send_mail(lettre));
     assert_send(&pool.send_mail(b"From: a@x.test\r\nTo: b@x.test\r\n\r\n"));
 }
+
+/// `mx::deliver` may run in a spawned task (feature `mx`), with any resolver.
+#[cfg(feature = "mx")]
+fn mx_deliver_is_send<R: smtp_mx::dns::AsyncResolve>(
+    job: adapter::mx::MxJob<'_>,
+    resolver: R,
+    dyn_resolver: &dyn smtp_mx::dns::AsyncResolve,
+    roots: smtp_mx::tls::Roots,
+) {
+    let dialer = adapter::mx::tcp_dialer();
+    assert_send(&adapter::mx::deliver(&job, &resolver, &dialer, &roots));
+    assert_send(&adapter::mx::deliver(&job, dyn_resolver, &dialer, &roots));
+    assert_send_sync::<adapter::mx::Delivered>();
+}

@@ -19,6 +19,8 @@
 //! - [`interop`]: the environment of `scripts/test-servers`, finding and comparing what
 //!   Postfix and aiosmtpd stored.
 //! - [`mx_lab`]: the environment of `scripts/mx-lab` (the MX-delivery lab, docs/mx-lab.md).
+//! - [`mx_hosts`]: the lab's in-process MX hosts (a cut after the end of data, STARTTLS
+//!   refused or broken, a certificate signed by another key, REQUIRETLS, silence).
 //! - [`sts_server`]: an HTTPS server for MTA-STS policy fetches, certificate and answer
 //!   picked by SNI; the lab's on 127.0.0.20:443.
 //!
@@ -40,6 +42,7 @@ pub mod dkim;
 #[cfg(unix)]
 pub mod forward;
 pub mod interop;
+pub mod mx_hosts;
 pub mod mx_lab;
 pub mod plan;
 pub mod scenario;

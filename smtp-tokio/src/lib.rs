@@ -77,6 +77,10 @@
 //!   [`Connection::send_mail`] and [`Pool::send_mail`] (re-exported as `mail_builder`).
 //! - `lettre`: so is lettre's `Message` (with its own envelope), and [`Pool`] implements
 //!   lettre's `AsyncTransport` (re-exported as `lettre`), as `LettrePool` does.
+//! - `mx`: `mx::deliver` delivers straight to a domain's MX hosts under MTA-STS
+//!   (RFC 8461) and DANE (RFC 7672), with REQUIRETLS (RFC 8689) and TLS reporting data
+//!   (RFC 8460): the planner of `smtp_proto::mx` decides, smtp-mx supplies the
+//!   verifiers, the DNS backends and the dialer.
 #![cfg_attr(feature = "lettre", doc = "")]
 #![cfg_attr(feature = "lettre", doc = include_str!("lettre-switch.md"))]
 
@@ -84,6 +88,8 @@ mod connector;
 mod driver;
 #[cfg(feature = "lettre")]
 mod lettre_pool;
+#[cfg(feature = "mx")]
+pub mod mx;
 mod pool;
 #[cfg(feature = "rustls")]
 mod tls;

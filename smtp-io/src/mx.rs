@@ -1,0 +1,486 @@
+//! Delivery straight to a domain's MX hosts (feature `mx`): the run loop of
+//! [`smtp_proto::mx::Planner`] written once for the three adapters, which do only the
+//! I/O it orders (a DNS lookup, the MTA-STS policy fetch, one SMTP session, a wait).
+//!
+//! [`Run`] turns the planner's steps into [`Order`]s carried out one at a time (a
+//! blocking adapter has nothing to run concurrently; the async ones keep the same
+//! sequence so that the three behave alike), keeps the events for the caller, and
+//! maps what the adapter saw onto the planner's inputs: [`not_ready`] and
+//! [`session_outcome`] for a session, [`fetch_error`] for the policy fetch.
+
+use std::io;
+use std::net::IpAddr;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use smtp_mx::dns::DnsError;
+use smtp_mx::tls::{client_config, Roots, TlsSetup};
+use smtp_proto::command::Domain;
+use smtp_proto::mx::{
+    Attempt, AttemptId, AttemptOutcome, DnsResult, DomainOutcome, FetchError, FetchId, MessageMeta,
+    MxConfig, MxEvent, Planner, PolicyGet, QueryId, RType, SentMessage, SessionOutcome, Step,
+    StsCacheEntry, TlsInfo, TlsRequirement, TlsResultType,
+};
+use smtp_proto::{Envelope, Instant, Report};
+
+use crate::{Error, Settings};
+
+/// One domain's delivery: what each adapter's `mx::deliver` takes.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct MxJob<'a> {
+    /// Limits, the address allow-list, and each session's starting configuration.
+    pub config: MxConfig,
+    /// The recipient domain (every recipient of every message is in it).
+    pub domain: Domain,
+    /// The messages: envelope and `TLS-Required: No` flag, and the content (RFC 5322
+    /// bytes) sent to whichever host takes it.
+    pub messages: Vec<(MessageMeta, &'a [u8])>,
+    /// The caller's stored MTA-STS policy for the domain, if any (RFC 8461 §5.1).
+    pub cached: Option<StsCacheEntry>,
+    /// Orders MX hosts of equal preference (RFC 5321 §5.1: at random).
+    pub seed: u64,
+}
+
+impl<'a> MxJob<'a> {
+    /// A job with no cached policy and seed 0.
+    pub fn new(config: MxConfig, domain: Domain, messages: Vec<(MessageMeta, &'a [u8])>) -> Self {
+        MxJob {
+            config,
+            domain,
+            messages,
+            cached: None,
+            seed: 0,
+        }
+    }
+
+    /// With the caller's stored policy for the domain.
+    #[must_use]
+    pub fn cached(mut self, entry: Option<StsCacheEntry>) -> Self {
+        self.cached = entry;
+        self
+    }
+
+    /// With this seed for ordering MX hosts of equal preference.
+    #[must_use]
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+}
+
+/// What a delivery came to.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Delivered {
+    /// Per message, per recipient: delivered, bounced, deferred, or unknown.
+    pub outcome: DomainOutcome,
+    /// In order: TLS reporting results (RFC 8460), a policy to cache, the domain's
+    /// reporting address, hosts skipped.
+    pub events: Vec<MxEvent>,
+}
+
+/// What the adapter does next; hand the result back with the matching [`Run`] method.
+#[derive(Debug)]
+#[must_use = "an Order is an instruction"]
+pub enum Order {
+    /// Resolve, within `timeout`; then [`Run::dns`].
+    Lookup {
+        /// The lookup.
+        id: QueryId,
+        /// The name.
+        name: String,
+        /// The type.
+        rtype: RType,
+        /// How long it may take.
+        timeout: Duration,
+    },
+    /// Fetch the MTA-STS policy: for each of `addrs` in turn, connect to port 443,
+    /// TLS with [`fetch_tls`]'s configuration, write [`PolicyGet::request`], feed what is read to
+    /// `get`, all within `timeout`; then [`Run::policy`].
+    Fetch(Box<Fetch>),
+    /// Dial the attempt's address, run one session (see [`attempt_settings`]); then
+    /// [`Run::attempt`].
+    Attempt(Box<Attempt>),
+    /// Nothing to do for `0`: then [`Run::timeout`].
+    Sleep(Duration),
+    /// Finished.
+    Done(Delivered),
+}
+
+/// The policy fetch's inputs.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Fetch {
+    /// The fetch.
+    pub id: FetchId,
+    /// The HTTP exchange (its host is `mta-sts.<domain>`).
+    pub get: PolicyGet,
+    /// The policy host's addresses, which the address policy admits.
+    pub addrs: Vec<IpAddr>,
+    /// How long the whole fetch may take.
+    pub timeout: Duration,
+}
+
+/// The planner and what the loop keeps beside it: the clock's origin, the events.
+#[derive(Debug)]
+pub struct Run {
+    planner: Planner,
+    domain: Domain,
+    origin: std::time::Instant,
+    events: Vec<MxEvent>,
+    /// `Wait` steps in a row with nothing outstanding and no deadline.
+    stalls: u8,
+}
+
+impl Run {
+    /// Starts the planner for `job` (the Unix time from the system clock).
+    pub fn new(job: &MxJob<'_>) -> Self {
+        let batch = job.messages.iter().map(|(m, _)| m.clone()).collect();
+        let planner = Planner::new(
+            &job.config,
+            job.domain.clone(),
+            batch,
+            job.cached.clone(),
+            job.seed,
+            Instant::from_duration(Duration::ZERO),
+            unix_now(),
+        );
+        Run {
+            planner,
+            domain: job.domain.clone(),
+            origin: std::time::Instant::now(),
+            events: Vec::new(),
+            stalls: 0,
+        }
+    }
+
+    fn now(&self) -> Instant {
+        Instant::from_duration(self.origin.elapsed())
+    }
+
+    fn left(&self, deadline: Instant) -> Duration {
+        deadline.saturating_duration_since(self.now())
+    }
+
+    /// The next order. Every order must be answered before the next call.
+    pub fn poll(&mut self) -> Order {
+        loop {
+            match self.planner.poll() {
+                Step::Lookup {
+                    id,
+                    name,
+                    rtype,
+                    deadline,
+                } => {
+                    return Order::Lookup {
+                        id,
+                        name,
+                        rtype,
+                        timeout: self.left(deadline),
+                    }
+                }
+                Step::FetchPolicy {
+                    id,
+                    host: _,
+                    addrs,
+                    deadline,
+                } => {
+                    return Order::Fetch(Box::new(Fetch {
+                        id,
+                        get: PolicyGet::new(&self.domain),
+                        addrs,
+                        timeout: self.left(deadline),
+                    }))
+                }
+                Step::Attempt(a) => return Order::Attempt(a),
+                Step::Event(e) => self.events.push(e),
+                Step::Wait { deadline } => {
+                    // Orders are answered before the next call, so a wait is for a
+                    // deadline only (a lookup or fetch answered late counts as late).
+                    match deadline {
+                        Some(d) => return Order::Sleep(self.left(d)),
+                        None => {
+                            // Nothing outstanding and no deadline: the planner cannot
+                            // move. A planner bug; said loudly rather than hung on.
+                            self.stalls += 1;
+                            assert!(self.stalls < 2, "mx planner waits with nothing pending");
+                            let now = self.now();
+                            self.planner.handle_timeout(now);
+                        }
+                    }
+                }
+                Step::Done(outcome) => {
+                    return Order::Done(Delivered {
+                        outcome,
+                        events: std::mem::take(&mut self.events),
+                    })
+                }
+            }
+        }
+    }
+
+    /// The answer to an [`Order::Lookup`] (an error is the SERVFAIL or timeout
+    /// answer: [`DnsResult::from`]).
+    pub fn dns(&mut self, id: QueryId, answer: Result<DnsResult, DnsError>) {
+        self.stalls = 0;
+        let now = self.now();
+        self.planner
+            .handle_dns(now, id, answer.unwrap_or_else(DnsResult::from));
+    }
+
+    /// The result of an [`Order::Fetch`].
+    pub fn policy(&mut self, id: FetchId, result: Result<Vec<u8>, FetchError>) {
+        self.stalls = 0;
+        let now = self.now();
+        self.planner.handle_policy(now, unix_now(), id, result);
+    }
+
+    /// The outcome of an [`Order::Attempt`].
+    pub fn attempt(&mut self, id: AttemptId, outcome: AttemptOutcome) {
+        self.stalls = 0;
+        let now = self.now();
+        self.planner.handle_attempt(now, id, outcome);
+    }
+
+    /// After an [`Order::Sleep`].
+    pub fn timeout(&mut self) {
+        let now = self.now();
+        self.planner.handle_timeout(now);
+    }
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// What one attempt's session needs besides the stream: the adapter's `Builder`
+/// settings (the attempt's session configuration, the rustls configuration of its
+/// [`TlsRequirement`], and as host the name the certificate is checked against and
+/// sent as SNI, or the address for none) and the record of the certificate check.
+///
+/// # Errors
+/// When no TLS configuration can be built for the requirement (a name that is no DNS
+/// name): the attempt's outcome, a TLS failure, without connecting.
+pub fn attempt_settings(
+    attempt: &Attempt,
+    roots: &Roots,
+    connect_timeout: Duration,
+) -> Result<(Settings, TlsSetup), AttemptOutcome> {
+    let setup = client_config(&attempt.tls, roots).map_err(|_| AttemptOutcome::TlsFailed {
+        result: TlsResultType::ValidationFailure,
+        helo: None,
+    })?;
+    let name = setup.server_name(attempt.addr.ip());
+    let mut settings = Settings::new(name.to_str().into_owned());
+    settings.config = attempt.config.clone();
+    settings.connect_timeout = connect_timeout;
+    settings.tls_config = Some(setup.config());
+    Ok((settings, setup))
+}
+
+/// The attempt's messages with their contents, in order.
+pub fn attempt_messages<'a>(attempt: &Attempt, job: &MxJob<'a>) -> Vec<(Envelope, &'a [u8])> {
+    attempt
+        .messages
+        .iter()
+        .map(|m| {
+            let body = job.messages.get(m.index).map_or(&[][..], |(_, b)| *b);
+            (m.envelope.clone(), body)
+        })
+        .collect()
+}
+
+/// What a session that did not get ready (`Builder::connect_stream`'s error) means
+/// for the planner: a failed TLS handshake is a TLS failure with the result type the
+/// verifier recorded (a DANE mismatch, an untrusted or expired certificate, a
+/// handshake signed by another key); STARTTLS not offered or refused, or a handshake
+/// timing out, a TLS failure too ([`AttemptOutcome::not_ready`]); anything else (a
+/// greeting 421 or 554, the connection lost) a failed handshake: the next host.
+pub fn not_ready(error: &Error, setup: &TlsSetup) -> AttemptOutcome {
+    match error {
+        Error::Tls(_) => AttemptOutcome::TlsFailed {
+            result: setup.failure(),
+            helo: None,
+        },
+        Error::Smtp(e) => AttemptOutcome::not_ready(e, None),
+        Error::Timeout { stage } => {
+            AttemptOutcome::not_ready(&smtp_proto::Error::Timeout { stage: *stage }, None)
+        }
+        _ => AttemptOutcome::HandshakeFailed,
+    }
+}
+
+/// A session that got ready, from its sending's result: each report as the server
+/// gave it (an incomplete one: nothing delivered; [`MessageOutcome::Unknown`](
+/// smtp_proto::MessageOutcome::Unknown): a cut after the end of data), or, when the
+/// session died before any message reached an outcome, none. `encrypted` says
+/// whether TLS was established; `helo` is the server's EHLO name.
+pub fn session_outcome(
+    sent: Result<Vec<Report>, Error>,
+    messages: usize,
+    encrypted: bool,
+    setup: &TlsSetup,
+    helo: &str,
+) -> AttemptOutcome {
+    let tls: Option<TlsInfo> = if encrypted { setup.info() } else { None };
+    let sent = match sent {
+        Ok(reports) => reports.iter().map(|r| Some(SentMessage::from(r))).collect(),
+        Err(_) => vec![None; messages],
+    };
+    AttemptOutcome::Session(SessionOutcome::new(tls, Some(helo.to_owned()), sent))
+}
+
+/// The TLS setup of the MTA-STS policy fetch: WebPKI for `mta-sts.<domain>` (RFC
+/// 8461 §3.3), the name sent as SNI.
+///
+/// # Errors
+/// The host name is no DNS name: [`FetchError::Certificate`] (no certificate can be
+/// checked for it).
+pub fn fetch_tls(get: &PolicyGet, roots: &Roots) -> Result<TlsSetup, FetchError> {
+    let host = Domain::new(get.host()).map_err(|_| FetchError::Certificate)?;
+    client_config(
+        &TlsRequirement::Pkix {
+            name: host,
+            enforce: true,
+        },
+        roots,
+    )
+    .map_err(|_| FetchError::Certificate)
+}
+
+/// One read of the policy response fed to `get`: `Ok` with the bytes read (none: the
+/// end of the stream; a close without TLS `close_notify` ends it too), or the read's
+/// error. Gives the body once complete, `None` while more is needed, or why the fetch
+/// failed.
+pub fn policy_read(
+    get: &mut PolicyGet,
+    read: io::Result<&[u8]>,
+    setup: &TlsSetup,
+) -> Option<Result<Vec<u8>, FetchError>> {
+    let bytes = match read {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => &[],
+        Err(e) => return Some(Err(fetch_error(&Error::from_io(e), setup))),
+    };
+    let body = match bytes.is_empty() {
+        true => get.handle_eof().map(Some),
+        false => get.handle_input(bytes),
+    };
+    body.map_err(FetchError::Http).transpose()
+}
+
+/// What an error of the policy fetch means: a rejected certificate is
+/// `sts-webpki-invalid` ([`FetchError::Certificate`]), a timeout
+/// [`FetchError::Timeout`], anything else no policy to be had
+/// ([`FetchError::Unreachable`]).
+pub fn fetch_error(e: &Error, setup: &TlsSetup) -> FetchError {
+    match e {
+        Error::Tls(rustls::Error::InvalidCertificate(_)) => FetchError::Certificate,
+        // The verifier recorded why it refused the certificate.
+        Error::Tls(_) if setup.failure() != TlsResultType::ValidationFailure => {
+            FetchError::Certificate
+        }
+        Error::Timeout { .. } => FetchError::Timeout,
+        Error::Io(e)
+            if matches!(
+                e.kind(),
+                io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock
+            ) =>
+        {
+            FetchError::Timeout
+        }
+        _ => FetchError::Unreachable,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use smtp_proto::{Reply, ReplyCode, Stage, TlsRequiredError};
+
+    fn setup() -> TlsSetup {
+        client_config(&TlsRequirement::Opportunistic, &Roots::webpki()).expect("setup")
+    }
+
+    fn tls_result(o: AttemptOutcome) -> Option<TlsResultType> {
+        match o {
+            AttemptOutcome::TlsFailed { result, .. } => Some(result),
+            AttemptOutcome::HandshakeFailed => None,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_session_not_ready_is_a_tls_failure_only_when_tls_was_the_cause() {
+        let s = setup();
+        let bad_cert = Error::Tls(rustls::Error::InvalidCertificate(
+            rustls::CertificateError::BadSignature,
+        ));
+        // No certificate was checked by this setup: a handshake failure.
+        assert_eq!(
+            tls_result(not_ready(&bad_cert, &s)),
+            Some(TlsResultType::ValidationFailure)
+        );
+        let not_offered = Error::Smtp(smtp_proto::Error::TlsRequired(TlsRequiredError::NotOffered));
+        assert_eq!(
+            tls_result(not_ready(&not_offered, &s)),
+            Some(TlsResultType::StarttlsNotSupported)
+        );
+        let handshake_timeout = Error::Timeout {
+            stage: Stage::TlsHandshake,
+        };
+        assert_eq!(
+            tls_result(not_ready(&handshake_timeout, &s)),
+            Some(TlsResultType::ValidationFailure)
+        );
+        let reply =
+            Reply::new(ReplyCode::SERVICE_UNAVAILABLE, &[b"4.3.2 busy".as_slice()]).expect("reply");
+        for e in [
+            Error::Smtp(smtp_proto::Error::ServiceUnavailable(reply)),
+            Error::Timeout {
+                stage: Stage::Greeting,
+            },
+            Error::Io(io::ErrorKind::ConnectionReset.into()),
+        ] {
+            assert_eq!(tls_result(not_ready(&e, &s)), None, "{e:?}");
+        }
+    }
+
+    #[test]
+    fn a_policy_fetch_error_is_a_certificate_failure_a_timeout_or_no_policy() {
+        let s = setup();
+        let cert = Error::Tls(rustls::Error::InvalidCertificate(
+            rustls::CertificateError::UnknownIssuer,
+        ));
+        assert_eq!(fetch_error(&cert, &s), FetchError::Certificate);
+        let alert = Error::Tls(rustls::Error::AlertReceived(
+            rustls::AlertDescription::HandshakeFailure,
+        ));
+        assert_eq!(fetch_error(&alert, &s), FetchError::Unreachable);
+        let timeout = Error::Timeout {
+            stage: Stage::TlsHandshake,
+        };
+        assert_eq!(fetch_error(&timeout, &s), FetchError::Timeout);
+        let read_timeout = Error::Io(io::ErrorKind::WouldBlock.into());
+        assert_eq!(fetch_error(&read_timeout, &s), FetchError::Timeout);
+        let reset = Error::Io(io::ErrorKind::ConnectionReset.into());
+        assert_eq!(fetch_error(&reset, &s), FetchError::Unreachable);
+    }
+
+    #[test]
+    fn a_session_that_died_before_any_outcome_sent_nothing_and_cleartext_has_no_tls() {
+        let s = setup();
+        let died = Err(Error::Io(io::ErrorKind::ConnectionReset.into()));
+        match session_outcome(died, 2, false, &s, "mx.example") {
+            AttemptOutcome::Session(o) => {
+                assert_eq!(
+                    o,
+                    SessionOutcome::new(None, Some("mx.example".into()), vec![None, None])
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}
