@@ -28,6 +28,15 @@ enum Dns {
     Hickory,
 }
 
+/// Runs `test` on every runtime with each way of resolving.
+fn on_every_runtime_and_resolver(test: impl Fn(&'static str, Dns)) {
+    on_every_runtime(|runtime| {
+        for dns in [Dns::AdBit, Dns::Hickory] {
+            test(runtime, dns);
+        }
+    });
+}
+
 /// `smtp-send --mx` on `runtime` with the lab's DNS, roots and allow-list, sending
 /// `message` (a file) to `to`, with `--json`.
 fn mx_send(
@@ -117,13 +126,11 @@ fn assert_not_stored(lab: &MxLab, rcpt: &str) {
 #[test]
 fn a_dane_domain_is_delivered_under_dane_with_either_resolver() {
     let lab = MxLab::get();
-    on_every_runtime(|runtime| {
-        for dns in [Dns::AdBit, Dns::Hickory] {
-            let to = rcpt("dane-ee.test", runtime);
-            let (data, id) = message(&format!("dane-{runtime}-{dns:?}"));
-            let out = run(mx_send(&lab, runtime, dns, &data, &[&to])).expect(0);
-            assert_delivered(&lab, &out, 0, &to, "mx.dane-ee.test", 10, "dane", &id);
-        }
+    on_every_runtime_and_resolver(|runtime, dns| {
+        let to = rcpt("dane-ee.test", runtime);
+        let (data, id) = message(&format!("dane-{runtime}-{dns:?}"));
+        let out = run(mx_send(&lab, runtime, dns, &data, &[&to])).expect(0);
+        assert_delivered(&lab, &out, 0, &to, "mx.dane-ee.test", 10, "dane", &id);
     });
 }
 
@@ -201,49 +208,47 @@ fn an_sts_domain_is_delivered_under_its_policy_and_the_cache_file_spares_the_ref
 #[test]
 fn a_dane_mismatch_or_bogus_dnssec_is_deferred_with_75() {
     let lab = MxLab::get();
-    on_every_runtime(|runtime| {
-        for dns in [Dns::AdBit, Dns::Hickory] {
-            let mismatch = rcpt("danefail.insecure.test", runtime);
-            let wrongname = rcpt("wrongname.dane-ta.test", runtime);
-            let bogus = rcpt("bogus.test", runtime);
-            let (data, _) = message(&format!("danefail-{runtime}"));
-            let out = run(mx_send(
-                &lab,
-                runtime,
-                dns,
-                &data,
-                &[&mismatch, &wrongname, &bogus],
-            ))
-            .expect(75);
-            for (i, mx, ip, result) in [
-                (
-                    0,
-                    "mx-badtlsa.dane-ee.test",
-                    "127.0.0.10",
-                    "validation-failure",
-                ),
-                (
-                    1,
-                    "mx-wrongname.dane-ta.test",
-                    "127.0.0.21",
-                    "certificate-host-mismatch",
-                ),
-            ] {
-                let r = recipient(&out, i);
-                assert_eq!(r["outcome"], "deferred", "{dns:?}: {out}");
-                assert_eq!(r["reason"], "no-host", "{dns:?}: {out}");
-                assert_eq!(r["mx"], mx, "{dns:?}: {out}");
-                assert_eq!(r["ip"], ip, "{dns:?}: {out}");
-                assert_eq!(r["tls"]["policy"], "dane", "{dns:?}: {out}");
-                assert_eq!(r["tls"]["result"], result, "{dns:?}: {out}");
-            }
-            let r = recipient(&out, 2);
+    on_every_runtime_and_resolver(|runtime, dns| {
+        let mismatch = rcpt("danefail.insecure.test", runtime);
+        let wrongname = rcpt("wrongname.dane-ta.test", runtime);
+        let bogus = rcpt("bogus.test", runtime);
+        let (data, _) = message(&format!("danefail-{runtime}"));
+        let out = run(mx_send(
+            &lab,
+            runtime,
+            dns,
+            &data,
+            &[&mismatch, &wrongname, &bogus],
+        ))
+        .expect(75);
+        for (i, mx, ip, result) in [
+            (
+                0,
+                "mx-badtlsa.dane-ee.test",
+                "127.0.0.10",
+                "validation-failure",
+            ),
+            (
+                1,
+                "mx-wrongname.dane-ta.test",
+                "127.0.0.21",
+                "certificate-host-mismatch",
+            ),
+        ] {
+            let r = recipient(&out, i);
             assert_eq!(r["outcome"], "deferred", "{dns:?}: {out}");
-            assert_eq!(r["reason"], "mx-lookup", "{dns:?}: {out}");
-            assert_eq!(r["mx"], Value::Null, "{dns:?}: {out}");
-            for to in [&mismatch, &wrongname, &bogus] {
-                assert_not_stored(&lab, to);
-            }
+            assert_eq!(r["reason"], "no-host", "{dns:?}: {out}");
+            assert_eq!(r["mx"], mx, "{dns:?}: {out}");
+            assert_eq!(r["ip"], ip, "{dns:?}: {out}");
+            assert_eq!(r["tls"]["policy"], "dane", "{dns:?}: {out}");
+            assert_eq!(r["tls"]["result"], result, "{dns:?}: {out}");
+        }
+        let r = recipient(&out, 2);
+        assert_eq!(r["outcome"], "deferred", "{dns:?}: {out}");
+        assert_eq!(r["reason"], "mx-lookup", "{dns:?}: {out}");
+        assert_eq!(r["mx"], Value::Null, "{dns:?}: {out}");
+        for to in [&mismatch, &wrongname, &bogus] {
+            assert_not_stored(&lab, to);
         }
     });
 }
@@ -252,22 +257,20 @@ fn a_dane_mismatch_or_bogus_dnssec_is_deferred_with_75() {
 #[test]
 fn a_null_mx_domain_bounces_556_with_69() {
     let lab = MxLab::get();
-    on_every_runtime(|runtime| {
-        for dns in [Dns::AdBit, Dns::Hickory] {
-            let to = rcpt("nullmx.dns.test", runtime);
-            let (data, _) = message(&format!("nullmx-{runtime}"));
-            let out = run(mx_send(&lab, runtime, dns, &data, &[&to])).expect(69);
-            let r = recipient(&out, 0);
-            assert_eq!(r["outcome"], "bounced", "{out}");
-            assert_eq!(r["code"], 556, "{out}");
-            assert_eq!(r["enhanced"], "5.1.10", "{out}");
-            assert_eq!(r["mx"], Value::Null, "{out}");
-            assert_eq!(r["tls"], Value::Null, "{out}");
-            assert!(
-                out.stderr.contains(&format!("<{to}> bounced: 556 5.1.10")),
-                "{out}"
-            );
-        }
+    on_every_runtime_and_resolver(|runtime, dns| {
+        let to = rcpt("nullmx.dns.test", runtime);
+        let (data, _) = message(&format!("nullmx-{runtime}"));
+        let out = run(mx_send(&lab, runtime, dns, &data, &[&to])).expect(69);
+        let r = recipient(&out, 0);
+        assert_eq!(r["outcome"], "bounced", "{out}");
+        assert_eq!(r["code"], 556, "{out}");
+        assert_eq!(r["enhanced"], "5.1.10", "{out}");
+        assert_eq!(r["mx"], Value::Null, "{out}");
+        assert_eq!(r["tls"], Value::Null, "{out}");
+        assert!(
+            out.stderr.contains(&format!("<{to}> bounced: 556 5.1.10")),
+            "{out}"
+        );
     });
 }
 
@@ -348,4 +351,32 @@ fn mx_with_server_or_insecure_is_a_usage_error() {
         let out = run(cmd).expect(64);
         assert!(out.stderr.contains("cannot be used with"), "{out}");
     }
+}
+
+/// A `--sts-cache` file that is no cache file (another program's, say) stops the run
+/// before any lookup (74: its policies may be what protects a first contact) and is
+/// left as it was; an unreadable line in a cache file is a warning, and the run goes on.
+#[test]
+fn a_foreign_sts_cache_file_is_74_and_untouched_a_corrupt_line_a_warning() {
+    let lab = MxLab::get();
+    on_every_runtime(|runtime| {
+        let foreign = temp_file("sts.cache", b"not a cache\n");
+        let to = rcpt("dane-ee.test", runtime);
+        let (data, id) = message(&format!("cache-{runtime}"));
+        let mut cmd = mx_send(&lab, runtime, Dns::AdBit, &data, &[&to]);
+        cmd.arg("--sts-cache").arg(&foreign);
+        let out = run(cmd).expect(74);
+        assert_eq!(out.json()["recipients"], serde_json::json!([]), "{out}");
+        assert!(out.stderr.contains("not a cache file"), "{out}");
+        let left = std::fs::read_to_string(&foreign).expect("still there");
+        assert_eq!(left, "not a cache\n");
+        assert_not_stored(&lab, &to);
+
+        let corrupt = temp_file("sts.cache", b"# smtp-mx sts-cache 1\ngarbage\n");
+        let mut cmd = mx_send(&lab, runtime, Dns::AdBit, &data, &[&to]);
+        cmd.arg("--sts-cache").arg(&corrupt);
+        let out = run(cmd).expect(0);
+        assert!(out.stderr.contains("1 unreadable lines ignored"), "{out}");
+        assert_delivered(&lab, &out, 0, &to, "mx.dane-ee.test", 10, "dane", &id);
+    });
 }
