@@ -87,18 +87,40 @@ fn recipient(out: &Run, i: usize) -> Value {
     v["recipients"][i].clone()
 }
 
-/// Delivered: by `mx` at 127.0.0.`listener`, under `policy` with success, a 250, and
-/// the message (by its Message-ID) in the lab's Maildir, received by that listener.
-fn assert_delivered(
-    lab: &MxLab,
-    out: &Run,
-    i: usize,
-    rcpt: &str,
-    mx: &str,
+/// Where and how a recipient is expected delivered.
+struct By<'a> {
+    mx: &'a str,
+    /// x of 127.0.0.x.
     listener: u8,
-    policy: &str,
-    id: &str,
-) {
+    policy: &'a str,
+}
+
+/// The lab's hosts as the tests expect them (docs/mx-lab.md).
+const DANE_EE: By<'static> = By {
+    mx: "mx.dane-ee.test",
+    listener: 10,
+    policy: "dane",
+};
+const STS_ENFORCE: By<'static> = By {
+    mx: "mx-enforce.sts.test",
+    listener: 10,
+    policy: "sts",
+};
+const NO_POLICY: By<'static> = By {
+    mx: "mx-good.dns.test",
+    listener: 10,
+    policy: "none",
+};
+
+/// Delivered: by `by.mx` at 127.0.0.`by.listener`, under `by.policy` with success, a
+/// 250, and the message (by its Message-ID `id`) in the lab's Maildir, received by
+/// that listener.
+fn assert_delivered(lab: &MxLab, out: &Run, i: usize, rcpt: &str, by: By<'_>, id: &str) {
+    let By {
+        mx,
+        listener,
+        policy,
+    } = by;
     let r = recipient(out, i);
     assert_eq!(r["address"], rcpt, "{out}");
     assert_eq!(r["outcome"], "delivered", "{out}");
@@ -130,7 +152,7 @@ fn a_dane_domain_is_delivered_under_dane_with_either_resolver() {
         let to = rcpt("dane-ee.test", runtime);
         let (data, id) = message(&format!("dane-{runtime}-{dns:?}"));
         let out = run(mx_send(&lab, runtime, dns, &data, &[&to])).expect(0);
-        assert_delivered(&lab, &out, 0, &to, "mx.dane-ee.test", 10, "dane", &id);
+        assert_delivered(&lab, &out, 0, &to, DANE_EE, &id);
     });
 }
 
@@ -182,7 +204,7 @@ fn an_sts_domain_is_delivered_under_its_policy_and_the_cache_file_spares_the_ref
             let mut cmd = mx_send(&lab, runtime, Dns::AdBit, &data, &[&to]);
             cmd.arg("--sts-cache").arg(&cache);
             let out = run(cmd).expect(0);
-            assert_delivered(&lab, &out, 0, &to, "mx-enforce.sts.test", 10, "sts", &id);
+            assert_delivered(&lab, &out, 0, &to, STS_ENFORCE, &id);
             assert_eq!(fetches(), before + 1, "run {n}: one fetch in all\n{out}");
             let text = std::fs::read_to_string(&cache).expect("the cache file");
             assert!(text.starts_with("# smtp-mx sts-cache 1\n"), "{text}");
@@ -289,8 +311,8 @@ fn mixed_domains_in_one_run_each_get_their_own_result() {
         let (data, id) = message(&format!("mixed-{runtime}"));
         let to = [&dane1[..], &plain, &null, &dane2, &bogus];
         let out = run(mx_send(&lab, runtime, Dns::AdBit, &data, &to)).expect(75);
-        assert_delivered(&lab, &out, 0, &dane1, "mx.dane-ee.test", 10, "dane", &id);
-        assert_delivered(&lab, &out, 1, &plain, "mx-good.dns.test", 10, "none", &id);
+        assert_delivered(&lab, &out, 0, &dane1, DANE_EE, &id);
+        assert_delivered(&lab, &out, 1, &plain, NO_POLICY, &id);
         assert_eq!(recipient(&out, 2)["outcome"], "bounced", "{out}");
         assert_eq!(recipient(&out, 2)["code"], 556, "{out}");
         let r = recipient(&out, 3);
@@ -377,6 +399,6 @@ fn a_foreign_sts_cache_file_is_74_and_untouched_a_corrupt_line_a_warning() {
         cmd.arg("--sts-cache").arg(&corrupt);
         let out = run(cmd).expect(0);
         assert!(out.stderr.contains("1 unreadable lines ignored"), "{out}");
-        assert_delivered(&lab, &out, 0, &to, "mx.dane-ee.test", 10, "dane", &id);
+        assert_delivered(&lab, &out, 0, &to, DANE_EE, &id);
     });
 }
