@@ -20,6 +20,37 @@
 //! the rules of a fetched one. A line that does not read is skipped (counted by
 //! [`FileStsCache::skipped`]), never trusted in part; a file over
 //! [`MAX_FILE_BYTES`] or without the header is an error, never a panic.
+//!
+//! Around one domain's delivery (`mx::deliver` of an adapter):
+//!
+//! ```
+//! use smtp_mx::sts_cache::{FileStsCache, StsCache};
+//! use smtp_proto::command::Domain;
+//! use smtp_proto::mx::{parse_sts_policy, MxEvent, StsCacheEntry};
+//!
+//! let path = std::env::temp_dir().join(format!("sts-cache-doc-{}", std::process::id()));
+//! let mut cache = FileStsCache::open(&path)?;
+//! let domain = Domain::new("example.com")?;
+//! let cached = cache.get(&domain); // for `MxJob::cached`
+//! assert!(cached.is_none());
+//! // ... deliver; then every policy the planner hands back is stored:
+//! let body = b"version: STSv1\nmode: enforce\nmx: mx.example.com\nmax_age: 86400\n";
+//! let fetched = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs();
+//! let events = vec![MxEvent::CachePolicy(StsCacheEntry {
+//!     domain: domain.clone(),
+//!     id: "20260101".into(),
+//!     policy: parse_sts_policy(body).expect("policy"),
+//!     fetched,
+//! })];
+//! for e in events {
+//!     if let MxEvent::CachePolicy(entry) = e {
+//!         cache.put(entry)?;
+//!     }
+//! }
+//! assert_eq!(FileStsCache::open(&path)?.get(&domain).map(|e| e.id), Some("20260101".into()));
+//! # std::fs::remove_file(&path)?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 use std::collections::BTreeMap;
 use std::fmt;
