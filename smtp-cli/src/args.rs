@@ -25,6 +25,7 @@ pub(crate) struct Args {
         "server", "insecure", "tls", "starttls", "lmtp", "proxy", "queue", "flush_queue",
         "list_queue", "serverinfo", "repeat", "concurrency", "sendmail", "auth_user",
         "auth_password_env", "auth_password_file", "xoauth2_token_env", "auth_mech",
+        "allow_plaintext_auth", "connect_timeout",
     ])]
     pub mx: bool,
 
