@@ -68,9 +68,14 @@ fn mx_send(
 
 /// A message whose Message-ID no other run has used, as a file, and that id.
 fn message(tag: &str) -> (PathBuf, String) {
+    message_with(tag, "")
+}
+
+/// [`message`] with more header fields (each ending in CRLF).
+fn message_with(tag: &str, fields: &str) -> (PathBuf, String) {
     let id = format!("{}@client.mx-lab.test", unique(tag));
     let text = format!(
-        "From: sender@client.mx-lab.test\r\nSubject: {tag}\r\nMessage-ID: <{id}>\r\n\r\nHello {id}.\r\n"
+        "From: sender@client.mx-lab.test\r\nSubject: {tag}\r\nMessage-ID: <{id}>\r\n{fields}\r\nHello {id}.\r\n"
     );
     (temp_file("mx.eml", text.as_bytes()), id)
 }
@@ -272,6 +277,25 @@ fn a_dane_mismatch_or_bogus_dnssec_is_deferred_with_75() {
         for to in [&mismatch, &wrongname, &bogus] {
             assert_not_stored(&lab, to);
         }
+    });
+}
+
+/// RFC 8689 §5: `TLS-Required: No` in the message's header: the DANE failure that
+/// defers the same domain above does not stop it; delivered with opportunistic TLS
+/// (policy none), and stored.
+#[test]
+fn tls_required_no_delivers_past_a_dane_failure() {
+    let lab = MxLab::get();
+    on_every_runtime(|runtime| {
+        let to = rcpt("danefail.insecure.test", runtime);
+        let (data, id) = message_with(&format!("tlsrequired-{runtime}"), "TLS-Required: No\r\n");
+        let out = run(mx_send(&lab, runtime, Dns::AdBit, &data, &[&to])).expect(0);
+        let by = By {
+            mx: "mx-badtlsa.dane-ee.test",
+            listener: 10,
+            policy: "none",
+        };
+        assert_delivered(&lab, &out, 0, &to, by, &id);
     });
 }
 

@@ -201,6 +201,13 @@ fn plan(args: &Args, message: Option<Vec<u8>>) -> Result<MxPlan, Failure> {
     })
 }
 
+/// RFC 8689 §5: the message's `TLS-Required: No` asks that its delivery not fail for
+/// DANE or MTA-STS (opportunistic TLS then; the planner applies it).
+fn tls_required_no(message: &[u8]) -> bool {
+    crate::sendmail::input::field(message, "TLS-Required")
+        .is_some_and(|v| v.eq_ignore_ascii_case("no"))
+}
+
 /// The stored MTA-STS policies (`--sts-cache`). An unreadable file stops the run: the
 /// policies it holds are what protects a first contact from a downgrade.
 fn open_cache(args: &Args) -> Result<Option<FileStsCache>, Failure> {
@@ -237,7 +244,9 @@ pub(crate) fn run(args: &Args, message: Option<Vec<u8>>) -> ExitStatus {
         .map(|g| {
             let to: Vec<ForwardPath> = g.rcpts.iter().map(|&i| plan.to[i].clone()).collect();
             let envelope = envelope_of(&plan.message, &plan.from, &to, &plan.dsn, true);
-            let messages = vec![(MessageMeta::new(envelope), plan.message.as_slice())];
+            let mut meta = MessageMeta::new(envelope);
+            meta.tls_required_no = tls_required_no(&plan.message);
+            let messages = vec![(meta, plan.message.as_slice())];
             MxJob::new(plan.config.clone(), g.domain.clone(), messages)
                 .cached(cache.as_ref().and_then(|c| c.get(&g.domain)))
                 .seed(seeds.hash_one(g.domain.as_str()))
@@ -422,6 +431,23 @@ mod tests {
         assert_eq!(got, [("x.example", &[0, 2][..]), ("y.example", &[1][..])]);
         for bad in ["postmaster", "a@[127.0.0.1]"] {
             assert!(groups(&[ForwardPath::new(bad).unwrap()]).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn tls_required_no_is_read_from_the_header_in_any_case_with_crlf_or_lf() {
+        for m in [
+            &b"Subject: x\r\nTLS-Required: No\r\n\r\nbody\r\n"[..],
+            b"Subject: x\ntls-required:  no \n\nbody\n",
+        ] {
+            assert!(tls_required_no(m), "{:?}", String::from_utf8_lossy(m));
+        }
+        for m in [
+            &b"Subject: x\r\nTLS-Required: Yes\r\n\r\nbody\r\n"[..],
+            b"Subject: x\r\n\r\nTLS-Required: No\r\n",
+            b"Subject: x\n\nTLS-Required: No\n",
+        ] {
+            assert!(!tls_required_no(m), "{:?}", String::from_utf8_lossy(m));
         }
     }
 
