@@ -14,6 +14,52 @@ pub(crate) struct Args {
     #[arg(long, value_name = "HOST[:PORT]")]
     pub server: Option<String>,
 
+    /// Deliver straight to each recipient domain's MX hosts (RFC 5321 §5.1) instead of
+    /// a `--server`: recipients grouped per domain, DANE (RFC 7672) on a DNSSEC-secure
+    /// chain, MTA-STS (RFC 8461), null MX (RFC 7505). TLS follows the domain's policy,
+    /// not `--starttls`/`--insecure`; `--ca-file` adds roots for MTA-STS checks. Exit
+    /// 0 when every recipient was delivered, 75 when any was deferred (or its outcome is
+    /// unknown), else 69 when any bounced. Ignores the account's server, TLS, login and
+    /// queue.
+    #[arg(long, conflicts_with_all = [
+        "server", "insecure", "tls", "starttls", "lmtp", "proxy", "queue", "flush_queue",
+        "list_queue", "serverinfo", "repeat", "concurrency", "sendmail", "auth_user",
+        "auth_password_env", "auth_password_file", "xoauth2_token_env", "auth_mech",
+        "allow_plaintext_auth", "connect_timeout",
+    ])]
+    pub mx: bool,
+
+    /// With --mx: the validating DNS resolver whose AD bit is trusted (DNSSEC), on
+    /// loopback (from another address no answer counts as secure, so no DANE);
+    /// default 127.0.0.1, port 53.
+    #[arg(
+        long,
+        value_name = "ADDR[:PORT]",
+        requires = "mx",
+        conflicts_with = "nameserver"
+    )]
+    pub resolver: Option<String>,
+
+    /// With --mx: validate DNSSEC here instead (hickory-resolver), asking this server
+    /// (port 53 by default) and trusting the keys of --trust-anchor.
+    #[arg(long, value_name = "ADDR[:PORT]", requires_all = ["mx", "trust_anchor"])]
+    pub nameserver: Option<String>,
+
+    /// With --nameserver: the DNSSEC trust anchors, DS or DNSKEY records in zone-file
+    /// format (as unbound's `trust-anchor-file`).
+    #[arg(long, value_name = "FILE", requires = "nameserver")]
+    pub trust_anchor: Option<PathBuf>,
+
+    /// With --mx: admit MX addresses in this range, which the default refuses
+    /// (loopback, private, link-local), e.g. `127.0.0.0/8` for a lab (repeatable).
+    #[arg(long, value_name = "CIDR", requires = "mx")]
+    pub allow_addresses: Vec<String>,
+
+    /// With --mx: keep MTA-STS policies in this file between runs (fetched again only
+    /// when the domain's policy id changes or the policy expires).
+    #[arg(long, value_name = "FILE", requires = "mx")]
+    pub sts_cache: Option<PathBuf>,
+
     /// The envelope sender (MAIL FROM); `<>` or an empty string for the null path.
     /// Needed here or as the account's `from`; it also picks the account whose `from`
     /// it is.
@@ -157,7 +203,8 @@ pub(crate) struct Args {
     #[arg(long, value_enum, value_name = "POLICY")]
     pub starttls: Option<StartTls>,
 
-    /// Trust the certificates in this PEM file (instead of the Mozilla roots).
+    /// Trust the certificates in this PEM file (instead of the Mozilla roots; with --mx,
+    /// besides them).
     #[arg(long, value_name = "PEM")]
     pub ca_file: Option<PathBuf>,
 

@@ -10,6 +10,7 @@ mod config;
 mod dkim;
 mod exit;
 mod message;
+mod mx;
 mod output;
 mod sendmail;
 mod serverinfo;
@@ -66,11 +67,19 @@ fn run(mut args: Args, sm: Option<&SendmailArgs>) -> ExitStatus {
     }
     // The command line's own connection options, before the account fills the rest:
     // what a spooled message is sent again with.
+    if let Some(option) = mx::stray_option(&args) {
+        let f = Failure::Usage(format!("{option} needs --mx"));
+        return finish(&args, &Outcome::default(), Some(f));
+    }
     let mut given = spool::Settings::given(&args);
     let message = match setup(&mut args, sm) {
         Ok(m) => m,
+        Err(f) if args.mx => return mx::failed(&args, f),
         Err(f) => return finish(&args, &Outcome::default(), Some(f)),
     };
+    if args.mx {
+        return mx::run(&args, message);
+    }
     if args.flush_queue || args.list_queue {
         return spool::command(&args)
             .unwrap_or_else(|f| finish(&args, &Outcome::default(), Some(f)));

@@ -9,7 +9,7 @@ use crate::session::Outcome;
 
 /// Code, enhanced status and text of a reply; the text without the enhanced status
 /// (it has its own field), lines joined with `\n`.
-fn reply_parts(r: &Reply) -> (Value, Value, Value) {
+pub(crate) fn reply_parts(r: &Reply) -> (Value, Value, Value) {
     let enhanced = r.enhanced().map(|e| e.to_string());
     let mut lines: Vec<String> = r
         .lines()

@@ -152,7 +152,26 @@ fn keywords(caps: &Capabilities) -> Vec<String> {
 /// The envelope of the message: `BODY=8BITMIME` for 8-bit content, `SIZE=`, and
 /// `SMTPUTF8` when the header has UTF-8 and the server offers it (RFC 6152, 1870, 6531).
 fn envelope(plan: &Plan, caps: &Capabilities) -> Envelope {
-    let s = scan(&plan.message);
+    envelope_of(
+        &plan.message,
+        &plan.from,
+        &plan.to,
+        &plan.dsn,
+        caps.smtputf8(),
+    )
+}
+
+/// The envelope of `message` from `from` to `to` with the DSN parameters; `SMTPUTF8`
+/// asked when the header has UTF-8 and `smtputf8` says it may be (the server offers
+/// it, or, before any server is known, a server lacking it is to refuse the message).
+pub(crate) fn envelope_of(
+    message: &[u8],
+    from: &ReversePath,
+    to: &[ForwardPath],
+    dsn: &Dsn,
+    smtputf8: bool,
+) -> Envelope {
+    let s = scan(message);
     let body = if s.has_8bit {
         BodyType::EightBitMime
     } else {
@@ -160,22 +179,22 @@ fn envelope(plan: &Plan, caps: &Capabilities) -> Envelope {
     };
     let header_end = [&b"\r\n\r\n"[..], b"\n\n"]
         .iter()
-        .filter_map(|sep| plan.message.windows(sep.len()).position(|w| w == *sep))
+        .filter_map(|sep| message.windows(sep.len()).position(|w| w == *sep))
         .min()
-        .unwrap_or(plan.message.len());
-    let recipients = plan.to.iter().map(|to| {
+        .unwrap_or(message.len());
+    let recipients = to.iter().map(|to| {
         let r = Recipient::new(to.clone());
-        match plan.dsn.notify {
+        match dsn.notify {
             Some(n) => r.notify(n),
             None => r,
         }
     });
-    let mut env = Envelope::new(plan.from.clone(), recipients)
+    let mut env = Envelope::new(from.clone(), recipients)
         .body(body)
         .size(s.normalized_len);
-    env.ret = plan.dsn.ret;
-    env.envid = plan.dsn.envid.clone();
-    env.smtputf8 = !plan.message[..header_end].is_ascii() && caps.smtputf8();
+    env.ret = dsn.ret;
+    env.envid = dsn.envid.clone();
+    env.smtputf8 = !message[..header_end].is_ascii() && smtputf8;
     env
 }
 

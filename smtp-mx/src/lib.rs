@@ -11,6 +11,8 @@
 //!   on loopback, and (feature `hickory`) hickory-resolver validating in process.
 //! - [`dial`]: the [`Dialer`](dial::Dialer) hook through which every connection to an
 //!   MX address is opened (tests redirect `127.0.0.x:25` there, and nowhere else).
+//! - [`sts_cache`]: where MTA-STS policies are kept between deliveries (RFC 8461 §5.1):
+//!   the [`StsCache`](sts_cache::StsCache) trait and a file-backed default.
 //!
 //! No async runtime is needed by the core API.
 #![forbid(unsafe_code)]
@@ -18,4 +20,5 @@
 
 pub mod dial;
 pub mod dns;
+pub mod sts_cache;
 pub mod tls;

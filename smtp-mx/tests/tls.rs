@@ -4,11 +4,11 @@
 
 mod common;
 
-use common::tls::{handshake, server, Ca, Cert, Leaf, BOTH, TLS12, TLS13};
+use common::tls::{handshake, handshake_with, server, Ca, Cert, Leaf, BOTH, TLS12, TLS13};
 use ring::digest;
 use rustls::pki_types::ServerName;
 use rustls::{RootCertStore, SupportedProtocolVersion};
-use smtp_mx::tls::{client_config, spki_of, Roots, TlsSetup};
+use smtp_mx::tls::{any_certificate, client_config, spki_of, Roots, TlsSetup};
 use smtp_proto::command::Domain;
 use smtp_proto::mx::{TlsRequirement, TlsResultType, Tlsa, Verification};
 
@@ -129,6 +129,35 @@ fn opportunistic_and_encrypt_only_accept_any_certificate_but_not_another_keys_si
         assert_eq!(verified(&setup), Some(Verification::NotChecked));
         replayed(&req, &any, TLS13);
         replayed(&req, &any, TLS12);
+    }
+}
+
+/// `any_certificate` (smtp-send's `--insecure`): no chain, name or date checked, but a
+/// handshake signed by another key than the certificate's is refused.
+#[test]
+fn any_certificate_takes_any_certificate_but_not_another_keys_signature() {
+    let config = |verifier| {
+        let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .dangerous()
+            .with_custom_certificate_verifier(verifier)
+            .with_no_client_auth();
+        std::sync::Arc::new(config)
+    };
+    let name = ServerName::try_from("mx.example.test").unwrap();
+    let shown = Leaf::expired(&["elsewhere.test"]).self_signed();
+    let own = server(&[&shown.der], &shown.key, BOTH);
+    handshake_with(config(any_certificate()), name.clone(), own).unwrap();
+    let other_key = Leaf::current(&["attacker.test"]).self_signed().key;
+    for versions in [TLS13, TLS12] {
+        let replayed = server(&[&shown.der], &other_key, versions);
+        let result = handshake_with(config(any_certificate()), name.clone(), replayed);
+        assert!(
+            result.is_err(),
+            "a handshake signed by another key was taken"
+        );
     }
 }
 

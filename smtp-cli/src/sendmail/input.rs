@@ -43,10 +43,13 @@ fn crlf(text: &[u8]) -> Vec<u8> {
     out
 }
 
-/// The header of a CRLF message: up to its first empty line (all of it when none);
+/// The header of a message: up to its first empty line (all of it when none);
 /// empty when the first line is not a field (`Name:`, RFC 5322 §2.2).
 fn header(message: &[u8]) -> &[u8] {
-    let first = message.split(|&b| b == b'\r').next().unwrap_or_default();
+    let first = message
+        .split(|&b| b == b'\r' || b == b'\n')
+        .next()
+        .unwrap_or_default();
     let is_field = first
         .iter()
         .position(|&b| b == b':')
@@ -54,10 +57,16 @@ fn header(message: &[u8]) -> &[u8] {
     if !is_field {
         return &[];
     }
-    let end = message
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .map_or(message.len(), |i| i + 2);
+    // The first empty line, CRLF or (a message not yet normalised) LF.
+    let end = [&b"\r\n\r\n"[..], b"\n\n"]
+        .iter()
+        .filter_map(|sep| {
+            let at = message.windows(sep.len()).position(|w| w == *sep)?;
+            // Up to and with the last field's line end.
+            Some(at + sep.len() / 2)
+        })
+        .min()
+        .unwrap_or(message.len());
     &message[..end]
 }
 
@@ -65,7 +74,10 @@ fn header(message: &[u8]) -> &[u8] {
 pub(crate) fn field(message: &[u8], name: &str) -> Option<String> {
     let header = String::from_utf8_lossy(header(message));
     let mut value: Option<String> = None;
-    for line in header.split("\r\n") {
+    for line in header
+        .split('\n')
+        .map(|l| l.strip_suffix('\r').unwrap_or(l))
+    {
         match &mut value {
             // RFC 5322 §2.2.3: a line starting with white space continues the field.
             Some(v) if line.starts_with([' ', '\t']) => v.push_str(line),

@@ -5,7 +5,7 @@
 //! mode's.
 
 pub(crate) mod args;
-mod input;
+pub(crate) mod input;
 mod qualify;
 
 use std::borrow::Cow;

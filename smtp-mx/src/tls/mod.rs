@@ -236,6 +236,19 @@ fn verify<C: CertCheck + 'static>(
     Arc::new(Verifier::new(check, algorithms, slot.clone()))
 }
 
+/// A verifier taking any certificate (no chain, name or date checked) while rustls
+/// still checks the handshake signature against it, so the peer must hold the key of
+/// what it shows: the verifier of opportunistic TLS (RFC 7435), also for a caller that
+/// chose not to verify a server (a command line's `--insecure`). On the ring provider.
+pub fn any_certificate() -> Arc<dyn rustls::client::danger::ServerCertVerifier> {
+    let provider = rustls::crypto::ring::default_provider();
+    verify(
+        AnyCert,
+        provider.signature_verification_algorithms,
+        &Slot::default(),
+    )
+}
+
 /// Whether a TLSA record matches a DER certificate (RFC 6698 §2.1): its selector's
 /// data (the certificate or its SubjectPublicKeyInfo), whole or by digest. The usage
 /// field is not looked at. For tools computing or checking records.

@@ -148,7 +148,16 @@ fn deliver(from: &mut impl FnMut(&mut Vec<u8>), to: &mut dyn FnMut(&mut &[u8])) 
 /// memory; the client's error if either side fails.
 pub(crate) fn handshake(setup: &TlsSetup, server: Arc<ServerConfig>) -> Result<(), rustls::Error> {
     let peer = IpAddr::from([127, 0, 0, 1]);
-    let mut client = ClientConnection::new(setup.config(), setup.server_name(peer))?;
+    handshake_with(setup.config(), setup.server_name(peer), server)
+}
+
+/// [`handshake`] of a client configuration of the caller's own, connecting as `name`.
+pub(crate) fn handshake_with(
+    config: Arc<rustls::ClientConfig>,
+    name: rustls::pki_types::ServerName<'static>,
+    server: Arc<ServerConfig>,
+) -> Result<(), rustls::Error> {
+    let mut client = ClientConnection::new(config, name)?;
     let mut server = ServerConnection::new(server).unwrap();
     for _ in 0..32 {
         let c2s = deliver(
