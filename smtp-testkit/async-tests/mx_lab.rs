@@ -1,12 +1,14 @@
 // `mx::deliver` end to end against the MX-delivery lab (scripts/mx-lab start,
-// docs/mx-lab.md), shared by the three adapters' tests/mx_lab.rs: each includes this
-// file after `use <adapter crate> as adapter;` and a `run_job(job, resolver, roots)`
-// running its `mx::deliver` with the plain TCP dialer. The production policy path
-// (port 25 to the addresses the lab's DNS gives, the AD bit of the lab's validating
-// resolver, the lab's public CA as WebPKI roots), each hostile case checked by the
-// recipient's result, the TLS reporting results, and what the lab's Postfix stored.
-// Case numbers are docs/mx-lab.md's. Included, so no inner attributes or doc comments
-// at the top.
+// docs/mx-lab.md), shared by the three adapters' tests/mx_lab.rs (the AD-bit backend)
+// and tests/mx_lab_hickory.rs (hickory validating in process): each includes this file
+// after `use <adapter crate> as adapter;`, a `const BACKEND: Backend` and a
+// `run_job(job, dns, roots)` running its `mx::deliver` with the plain TCP dialer and
+// that backend asking `dns`. The production policy path (port 25 to the addresses the
+// lab's DNS gives, DNSSEC statuses from the backend, the lab's public CA as WebPKI
+// roots), each hostile case checked by the recipient's result, the TLS reporting
+// results, and what the lab's Postfix stored. Both backends must give every case the
+// same outcome. Case numbers are docs/mx-lab.md's. Included, so no inner attributes or
+// doc comments at the top.
 
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
@@ -19,12 +21,30 @@ use adapter::smtp_proto::mx::{
 };
 use adapter::smtp_proto::Config;
 use adapter::Envelope;
-use smtp_mx::dns::AdBit;
 use smtp_mx::tls::Roots;
 use smtp_testkit::interop::unique;
 use smtp_testkit::mx_hosts::MxHostServer;
 use smtp_testkit::mx_lab::{received_by, InProcess, MxLab};
 use smtp_testkit::sts_server::StsServer;
+
+/// The DNS backend a suite runs the cases through.
+#[allow(dead_code)]
+enum Backend {
+    /// The lab's validating resolver (unbound), its AD bit trusted: `run_job` gets
+    /// its address.
+    AdBit,
+    /// hickory validating in process from the lab's root key (`MxLab::trust_anchor`):
+    /// `run_job` gets the lab's authoritative nameserver.
+    Hickory,
+}
+
+/// Where `BACKEND` asks: the lab's server for it, or a test's own.
+fn dns_server(lab: &MxLab, own: Option<std::net::SocketAddr>) -> std::net::SocketAddr {
+    own.unwrap_or_else(|| match BACKEND {
+        Backend::AdBit => lab.resolver(),
+        Backend::Hickory => lab.nameserver(),
+    })
+}
 
 /// The policy server's address (127.0.0.20:443) and the in-process MX hosts' are one
 /// each: the tests starting them take turns.
@@ -54,7 +74,7 @@ struct Opts {
     tls_required_no: bool,
     /// A stored MTA-STS policy.
     cached: Option<StsCacheEntry>,
-    /// Another resolver than the lab's, and how long a lookup may take.
+    /// Another DNS server than the lab's, and how long a lookup may take.
     resolver: Option<(std::net::SocketAddr, Duration)>,
     /// How long the MTA-STS policy fetch may take.
     fetch: Option<Duration>,
@@ -104,7 +124,7 @@ fn send(lab: &MxLab, domain: &str, opts: Opts) -> Sent {
         ..
     } = run_job(
         &job,
-        AdBit::new(opts.resolver.map_or(lab.resolver(), |(a, _)| a)),
+        dns_server(lab, opts.resolver.map(|(a, _)| a)),
         Roots::new(roots),
     );
     let result = outcome.results.remove(0).remove(0);
