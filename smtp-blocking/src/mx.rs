@@ -104,7 +104,7 @@ fn attempt_session(
     };
     // Commands are small and written whole: Nagle only adds round trips.
     let _ = stream.set_nodelay(true);
-    let mut conn = match Builder::from_settings(settings).connect_stream(stream) {
+    let mut conn = match Builder::from_settings(settings).connect_stream_named(stream) {
         Ok(conn) => conn,
         Err(e) => return not_ready(&e, &setup),
     };

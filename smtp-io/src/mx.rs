@@ -22,7 +22,7 @@ use smtp_proto::mx::{
 };
 use smtp_proto::{Envelope, Instant, Report};
 
-use crate::{Error, Settings};
+use crate::{Error, NotReady, Settings};
 
 /// One domain's delivery: what each adapter's `mx::deliver` takes.
 #[derive(Clone, Debug)]
@@ -292,21 +292,24 @@ pub fn attempt_messages<'a>(attempt: &Attempt, job: &MxJob<'a>) -> Vec<(Envelope
         .collect()
 }
 
-/// What a session that did not get ready (`Builder::connect_stream`'s error) means
-/// for the planner: a failed TLS handshake is a TLS failure with the result type the
-/// verifier recorded (a DANE mismatch, an untrusted or expired certificate, a
-/// handshake signed by another key); STARTTLS not offered or refused, or a handshake
-/// timing out, a TLS failure too ([`AttemptOutcome::not_ready`]); anything else (a
-/// greeting 421 or 554, the connection lost) a failed handshake: the next host.
-pub fn not_ready(error: &Error, setup: &TlsSetup) -> AttemptOutcome {
-    match error {
+/// What a session that did not get ready (`Builder::connect_stream`'s error, with the
+/// name the server announced before it failed) means for the planner: a failed TLS
+/// handshake is a TLS failure with the result type the verifier recorded (a DANE
+/// mismatch, an untrusted or expired certificate, a handshake signed by another key);
+/// STARTTLS not offered or refused, or a handshake timing out, a TLS failure too
+/// ([`AttemptOutcome::not_ready`]); anything else (a greeting 421 or 554, the
+/// connection lost) a failed handshake: the next host. A TLS failure carries the
+/// server's name as its `receiving-mx-helo` (RFC 8460 §4.3).
+pub fn not_ready(e: &NotReady, setup: &TlsSetup) -> AttemptOutcome {
+    let helo = e.server_name.clone();
+    match &e.error {
         Error::Tls(_) => AttemptOutcome::TlsFailed {
             result: setup.failure(),
-            helo: None,
+            helo,
         },
-        Error::Smtp(e) => AttemptOutcome::not_ready(e, None),
+        Error::Smtp(e) => AttemptOutcome::not_ready(e, helo),
         Error::Timeout { stage } => {
-            AttemptOutcome::not_ready(&smtp_proto::Error::Timeout { stage: *stage }, None)
+            AttemptOutcome::not_ready(&smtp_proto::Error::Timeout { stage: *stage }, helo)
         }
         _ => AttemptOutcome::HandshakeFailed,
     }
@@ -404,9 +407,10 @@ mod tests {
         client_config(&TlsRequirement::Opportunistic, &Roots::webpki()).expect("setup")
     }
 
-    fn tls_result(o: AttemptOutcome) -> Option<TlsResultType> {
+    /// The result type and HELO of a TLS failure; `None` for a failed handshake.
+    fn tls_result(o: AttemptOutcome) -> Option<(TlsResultType, Option<String>)> {
         match o {
-            AttemptOutcome::TlsFailed { result, .. } => Some(result),
+            AttemptOutcome::TlsFailed { result, helo } => Some((result, helo)),
             AttemptOutcome::HandshakeFailed => None,
             other => panic!("{other:?}"),
         }
@@ -415,25 +419,35 @@ mod tests {
     #[test]
     fn a_session_not_ready_is_a_tls_failure_only_when_tls_was_the_cause() {
         let s = setup();
+        let at_mx = |e| NotReady::new(e, Some("mx.example"));
+        let helo = Some("mx.example".to_owned());
         let bad_cert = Error::Tls(rustls::Error::InvalidCertificate(
             rustls::CertificateError::BadSignature,
         ));
         // No certificate was checked by this setup: a handshake failure.
         assert_eq!(
-            tls_result(not_ready(&bad_cert, &s)),
-            Some(TlsResultType::ValidationFailure)
+            tls_result(not_ready(&at_mx(bad_cert), &s)),
+            Some((TlsResultType::ValidationFailure, helo.clone()))
         );
         let not_offered = Error::Smtp(smtp_proto::Error::TlsRequired(TlsRequiredError::NotOffered));
         assert_eq!(
-            tls_result(not_ready(&not_offered, &s)),
-            Some(TlsResultType::StarttlsNotSupported)
+            tls_result(not_ready(&at_mx(not_offered), &s)),
+            Some((TlsResultType::StarttlsNotSupported, helo.clone()))
         );
         let handshake_timeout = Error::Timeout {
             stage: Stage::TlsHandshake,
         };
         assert_eq!(
-            tls_result(not_ready(&handshake_timeout, &s)),
-            Some(TlsResultType::ValidationFailure)
+            tls_result(not_ready(&at_mx(handshake_timeout), &s)),
+            Some((TlsResultType::ValidationFailure, helo))
+        );
+        // Before the server said anything: no HELO to report.
+        let silent = Error::Timeout {
+            stage: Stage::TlsHandshake,
+        };
+        assert_eq!(
+            tls_result(not_ready(&NotReady::from(silent), &s)),
+            Some((TlsResultType::ValidationFailure, None))
         );
         let reply =
             Reply::new(ReplyCode::SERVICE_UNAVAILABLE, &[b"4.3.2 busy".as_slice()]).expect("reply");
@@ -444,6 +458,7 @@ mod tests {
             },
             Error::Io(io::ErrorKind::ConnectionReset.into()),
         ] {
+            let e = at_mx(e);
             assert_eq!(tls_result(not_ready(&e, &s)), None, "{e:?}");
         }
     }

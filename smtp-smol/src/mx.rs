@@ -142,7 +142,7 @@ async fn attempt_session(
     // Commands are small and written whole: Nagle only adds round trips.
     let _ = stream.get_ref().set_nodelay(true);
     let mut conn = match Builder::from_settings(settings)
-        .connect_stream(stream)
+        .connect_stream_named(stream)
         .await
     {
         Ok(conn) => conn,

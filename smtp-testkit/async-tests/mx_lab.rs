@@ -150,6 +150,27 @@ fn reports(s: &Sent) -> Vec<(PolicyType, Option<TlsResultType>, Option<String>)>
         .collect()
 }
 
+/// Each failed TLS report's MX host and `receiving-mx-helo` (RFC 8460 §4.3): the
+/// name the server announced before TLS failed. Postfix's listeners announce
+/// `listener-<x>.mx-lab.test`, the in-process hosts their MX name.
+fn failure_helos(s: &Sent) -> Vec<(String, Option<String>)> {
+    s.events
+        .iter()
+        .filter_map(|e| match e {
+            MxEvent::TlsReport(r) if r.result.is_some() => Some((
+                r.mx.as_ref().map(|m| m.as_str().to_owned())?,
+                r.helo.clone(),
+            )),
+            _ => None,
+        })
+        .collect()
+}
+
+/// (`mx`, `Some(helo)`), for comparing with [`failure_helos`].
+fn helo(mx: &str, helo: &str) -> (String, Option<String>) {
+    (mx.to_owned(), Some(helo.to_owned()))
+}
+
 fn skipped(s: &Sent) -> Vec<(String, SkipReason)> {
     s.events
         .iter()
@@ -332,6 +353,13 @@ fn case_11_a_dane_host_without_starttls_is_never_used_in_cleartext() {
             TLSA,
             Some(TlsResultType::StarttlsNotSupported),
             "mx-nostarttls.dane-ee.test"
+        )]
+    );
+    assert_eq!(
+        failure_helos(&s),
+        vec![helo(
+            "mx-nostarttls.dane-ee.test",
+            "listener-15.mx-lab.test"
         )]
     );
 }
@@ -577,6 +605,10 @@ fn case_24_enforce_skips_a_host_without_starttls_or_with_another_names_certifica
             r(STS_, None, "mx-notls-good.sts.test")
         ]
     );
+    assert_eq!(
+        failure_helos(&s),
+        vec![helo("mx-notls.sts.test", "listener-15.mx-lab.test")]
+    );
 
     let s = send(&lab, "wrongcert.sts.test", Opts::default());
     assert_delivered(&lab, &s, "mx-wrongcert-good.sts.test", 10, true);
@@ -590,6 +622,11 @@ fn case_24_enforce_skips_a_host_without_starttls_or_with_another_names_certifica
             ),
             r(STS_, None, "mx-wrongcert-good.sts.test")
         ]
+    );
+    // The certificate failed the handshake: the name is the one EHLO's reply gave.
+    assert_eq!(
+        failure_helos(&s),
+        vec![helo("mx-wrongcert.sts.test", "listener-12.mx-lab.test")]
     );
 }
 
@@ -683,6 +720,7 @@ fn case_11_starttls_refused_or_broken_at_a_dane_host_is_never_followed_by_cleart
         let s = send(&lab, domain, Opts::default());
         assert_deferred(&lab, &s);
         assert_eq!(reports(&s), vec![r(TLSA, Some(result), mx)], "{domain}");
+        assert_eq!(failure_helos(&s), vec![helo(mx, mx)], "{domain}");
         let seen = server.seen();
         assert!(!seen.is_empty(), "{domain}: the host was tried");
         for conn in &seen {
@@ -710,6 +748,10 @@ fn case_16_a_pinned_certificate_whose_handshake_another_key_signs_is_rejected() 
             Some(TlsResultType::ValidationFailure),
             "mx-mismatch.dane-ee.test"
         )]
+    );
+    assert_eq!(
+        failure_helos(&s),
+        vec![helo("mx-mismatch.dane-ee.test", "mx-mismatch.dane-ee.test")]
     );
     let seen = server.seen();
     assert!(!seen.is_empty() && seen.iter().all(|c| !c.tls), "{seen:?}");
