@@ -128,8 +128,6 @@ pub struct Run {
     domain: Domain,
     origin: std::time::Instant,
     events: Vec<MxEvent>,
-    /// `Wait` steps in a row with nothing outstanding and no deadline.
-    stalls: u8,
 }
 
 impl Run {
@@ -150,7 +148,6 @@ impl Run {
             domain: job.domain.clone(),
             origin: std::time::Instant::now(),
             events: Vec::new(),
-            stalls: 0,
         }
     }
 
@@ -194,20 +191,15 @@ impl Run {
                 }
                 Step::Attempt(a) => return Order::Attempt(a),
                 Step::Event(e) => self.events.push(e),
-                Step::Wait { deadline } => {
-                    // Orders are answered before the next call, so a wait is for a
-                    // deadline only (a lookup or fetch answered late counts as late).
-                    match deadline {
-                        Some(d) => return Order::Sleep(self.left(d)),
-                        None => {
-                            // Nothing outstanding and no deadline: the planner cannot
-                            // move. A planner bug; said loudly rather than hung on.
-                            self.stalls += 1;
-                            assert!(self.stalls < 2, "mx planner waits with nothing pending");
-                            let now = self.now();
-                            self.planner.handle_timeout(now);
-                        }
-                    }
+                Step::Wait { deadline: Some(d) } => return Order::Sleep(self.left(d)),
+                Step::Wait { deadline: None } => {
+                    // Orders are answered before the next call, so a wait without a
+                    // deadline has nothing outstanding: the planner could not move.
+                    // It never does so (smtp-proto/tests/mx_props.rs checks it for any
+                    // answers in any order); were it to, the recipients are deferred
+                    // rather than the run hung or panicked.
+                    debug_assert!(false, "mx planner waits with nothing outstanding");
+                    self.stalled();
                 }
                 Step::Done(outcome) => {
                     return Order::Done(Delivered {
@@ -219,10 +211,15 @@ impl Run {
         }
     }
 
+    /// The planner waits with nothing outstanding: it is abandoned, every recipient
+    /// still open deferred ([`DeferReason::Abandoned`](smtp_proto::mx::DeferReason)).
+    fn stalled(&mut self) {
+        self.planner.abandon();
+    }
+
     /// The answer to an [`Order::Lookup`] (an error is the SERVFAIL or timeout
     /// answer: [`DnsResult::from`]).
     pub fn dns(&mut self, id: QueryId, answer: Result<DnsResult, DnsError>) {
-        self.stalls = 0;
         let now = self.now();
         self.planner
             .handle_dns(now, id, answer.unwrap_or_else(DnsResult::from));
@@ -230,14 +227,12 @@ impl Run {
 
     /// The result of an [`Order::Fetch`].
     pub fn policy(&mut self, id: FetchId, result: Result<Vec<u8>, FetchError>) {
-        self.stalls = 0;
         let now = self.now();
         self.planner.handle_policy(now, unix_now(), id, result);
     }
 
     /// The outcome of an [`Order::Attempt`].
     pub fn attempt(&mut self, id: AttemptId, outcome: AttemptOutcome) {
-        self.stalls = 0;
         let now = self.now();
         self.planner.handle_attempt(now, id, outcome);
     }
@@ -461,6 +456,40 @@ mod tests {
             let e = at_mx(e);
             assert_eq!(tls_result(not_ready(&e, &s)), None, "{e:?}");
         }
+    }
+
+    /// The run loop's fallback for a planner that waits with nothing outstanding (the
+    /// planner never does: smtp-proto/tests/mx_props.rs), forced through its hook: the
+    /// run ends with every recipient deferred, none panicking or hung.
+    #[test]
+    fn a_planner_that_cannot_move_ends_the_run_with_every_recipient_deferred() {
+        use smtp_proto::command::{EhloName, ForwardPath, ReversePath};
+        use smtp_proto::mx::{DeferReason, RcptResult};
+
+        let envelope = Envelope::new(
+            ReversePath::new("a@example.org").expect("from"),
+            ["b@example.net", "c@example.net"].map(|r| ForwardPath::new(r).expect("rcpt")),
+        );
+        let config = smtp_proto::Config::new(EhloName::new("client.example").expect("name"));
+        let job = MxJob::new(
+            MxConfig::new(config),
+            Domain::new("example.net").expect("domain"),
+            vec![(MessageMeta::new(envelope), &b"Hi\r\n"[..])],
+        );
+        let mut run = Run::new(&job);
+        assert!(matches!(run.poll(), Order::Lookup { .. }));
+        run.stalled();
+        let Order::Done(done) = run.poll() else {
+            panic!("the run goes on")
+        };
+        let abandoned = RcptResult::Deferred {
+            reason: DeferReason::Abandoned,
+            reply: None,
+        };
+        assert_eq!(
+            done.outcome.results,
+            vec![vec![abandoned.clone(), abandoned]]
+        );
     }
 
     #[test]

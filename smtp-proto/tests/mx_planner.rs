@@ -15,6 +15,7 @@
 //! | `< connect-failed`, `< handshake-failed`, `< tls-failed RESULT [helo=H]` | the attempt's outcome |
 //! | `< session tls=T [helo=H] \| MSG ...` | a session; each MSG is `RCPT-CODES OUTCOME` or `none` (see [`message`]) |
 //! | `< timeout SECS` | the clock is at SECS; deadlines up to it pass |
+//! | `< abandon` | the caller gives up ([`Planner::abandon`]) |
 //! | `> ...` | the next step, as [`render`] writes it |
 //!
 //! `<` and `>` lines come after the header, without comments between them.
@@ -459,6 +460,7 @@ impl Runner {
                 self.now = Instant::from_duration(Duration::from_secs(args.parse().unwrap()));
                 self.planner.handle_timeout(self.now);
             }
+            "abandon" => self.planner.abandon(),
             _ => {
                 let (id, n) = self.attempt.take().expect("no attempt outstanding");
                 let outcome = attempt_outcome(word, args, n);

@@ -351,6 +351,32 @@ impl Planner {
         self.advance(now);
     }
 
+    /// Gives up: the planner is [`Step::Done`] at once, every recipient without a
+    /// result deferred ([`DeferReason::Abandoned`]), except those of an attempt still
+    /// outstanding, which are [`RcptResult::Unknown`] (its session may have delivered
+    /// them: they must not be sent again). For the caller's own deadline or shutdown,
+    /// and for a run loop that finds the planner waiting with nothing outstanding.
+    /// Answers that come later are ignored.
+    pub fn abandon(&mut self) {
+        if self.done.is_some() {
+            return;
+        }
+        if let Some(active) = self.attempt.take() {
+            if let Some(mx) = self.current().map(|h| h.name.clone()) {
+                for (m, recipients) in &active.messages {
+                    for &r in recipients {
+                        let slot = &mut self.results[*m][r];
+                        if slot.is_none() {
+                            *slot = Some(RcptResult::Unknown { mx: mx.clone() });
+                        }
+                    }
+                }
+            }
+        }
+        self.settle_all_deferred(DeferReason::Abandoned);
+        self.finish();
+    }
+
     fn lookup(&mut self, now: Instant, purpose: Purpose, name: String, rtype: RType) {
         let id = QueryId(self.id());
         let deadline = now + self.cfg.dns_timeout;

@@ -399,6 +399,10 @@ pub enum DeferReason {
     NoHost,
     /// A server answered 4xx and no other host took it within the session limit.
     Transient,
+    /// The delivery was given up before the recipient had a result
+    /// ([`Planner::abandon`](crate::mx::Planner::abandon)): the caller's own deadline
+    /// or shutdown, or a run loop that found the planner unable to move.
+    Abandoned,
 }
 
 /// The result for every recipient of every message of the batch.
