@@ -125,7 +125,6 @@ pub struct Fetch {
 #[derive(Debug)]
 pub struct Run {
     planner: Planner,
-    domain: Domain,
     origin: std::time::Instant,
     events: Vec<MxEvent>,
 }
@@ -145,7 +144,6 @@ impl Run {
         );
         Run {
             planner,
-            domain: job.domain.clone(),
             origin: std::time::Instant::now(),
             events: Vec::new(),
         }
@@ -178,13 +176,13 @@ impl Run {
                 }
                 Step::FetchPolicy {
                     id,
-                    host: _,
+                    get,
                     addrs,
                     deadline,
                 } => {
                     return Order::Fetch(Box::new(Fetch {
                         id,
-                        get: PolicyGet::new(&self.domain),
+                        get: *get,
                         addrs,
                         timeout: self.left(deadline),
                     }))

@@ -279,9 +279,9 @@ fn render(step: &Step) -> Vec<String> {
     let one = |s: String| vec![format!("> {s}")];
     match step {
         Step::Lookup { name, rtype, .. } => one(format!("lookup {name} {}", rtype_name(*rtype))),
-        Step::FetchPolicy { host, addrs, .. } => {
+        Step::FetchPolicy { get, addrs, .. } => {
             let a: Vec<String> = addrs.iter().map(IpAddr::to_string).collect();
-            one(format!("fetch {} {}", host.as_str(), a.join(",")))
+            one(format!("fetch {} {}", get.host(), a.join(",")))
         }
         Step::Attempt(a) => {
             let starttls = match a.config.tls {

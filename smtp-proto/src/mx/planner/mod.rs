@@ -29,6 +29,7 @@ use self::route::{failed, route, untrusted, MxHost, Route};
 use super::address::admits;
 use super::config::{MessageMeta, MxConfig};
 use super::dns::{DnsResult, RData, RType, Rcode, Security};
+use super::policy_get::{policy_host, PolicyGet};
 use super::sts_policy::{parse_sts_policy, StsMode, StsPolicy};
 use super::sts_txt::parse_sts_txt;
 use super::tls::{TlsInfo, TlsRequirement, TlsResultType, Verification};
@@ -571,7 +572,7 @@ impl Planner {
             a: None,
             aaaa: None,
         };
-        let host = ["mta-sts.", &self.name].concat();
+        let host = policy_host(&self.name);
         self.lookup(now, Purpose::PolicyHost(Family::V4), host.clone(), RType::A);
         self.lookup(now, Purpose::PolicyHost(Family::V6), host, RType::Aaaa);
     }
@@ -585,7 +586,7 @@ impl Planner {
         else {
             return;
         };
-        let host = ["mta-sts.", &self.name].concat();
+        let host = policy_host(&self.name);
         let mut addrs = Vec::new();
         let mut refused = Vec::new();
         for answer in [a, aaaa] {
@@ -605,7 +606,7 @@ impl Planner {
             self.skipped(&host, Some(ip), SkipReason::AddressRefused);
         }
         match Domain::new(&host) {
-            Ok(host) if !addrs.is_empty() => {
+            Ok(_) if !addrs.is_empty() => {
                 let fetch = FetchId(self.id());
                 let deadline = now + self.cfg.fetch_timeout;
                 self.sts = Sts::Fetching {
@@ -615,7 +616,7 @@ impl Planner {
                 };
                 self.steps.push_back(Step::FetchPolicy {
                     id: fetch,
-                    host,
+                    get: alloc::boxed::Box::new(PolicyGet::new(&self.domain)),
                     addrs,
                     deadline,
                 });
