@@ -2,14 +2,21 @@
 //! [`smtp_proto::mx::Planner`] written once for the three adapters, which do only the
 //! I/O it orders (a DNS lookup, the MTA-STS policy fetch, one SMTP session, a wait).
 //!
-//! [`Run`] turns the planner's steps into [`Order`]s carried out one at a time (a
-//! blocking adapter has nothing to run concurrently; the async ones keep the same
-//! sequence so that the three behave alike), keeps the events for the caller, and
-//! maps what the adapter saw onto the planner's inputs: [`not_ready`] and
-//! [`session_outcome`] for a session, [`fetch_error`] for the policy fetch.
+//! [`Run`] turns the planner's steps into [`Order`]s, keeps the events for the caller,
+//! and maps what the adapter saw onto the planner's inputs: [`not_ready`] and
+//! [`session_outcome`] for a session, [`fetch_error`] for the policy fetch. A
+//! blocking adapter carries each order out before asking for the next; an async one
+//! runs the lookups and the policy fetch the planner asks for together at once
+//! ([`InFlight`]), answering them as they come while it waits ([`Order::Sleep`]) or
+//! runs a session: the planner asks for the MX, `_mta-sts` and `_smtp._tls` records
+//! at once, and for a host's A and AAAA records.
 
+use std::fmt;
+use std::future::Future;
 use std::io;
 use std::net::IpAddr;
+use std::pin::Pin;
+use std::task::Poll;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use smtp_mx::dns::DnsError;
@@ -101,7 +108,9 @@ pub enum Order {
     /// Dial the attempt's address, run one session (see [`attempt_settings`]); then
     /// [`Run::attempt`].
     Attempt(Box<Attempt>),
-    /// Nothing to do for `0`: then [`Run::timeout`].
+    /// Nothing to do for `0` but wait for the lookups and the fetch still running,
+    /// if any ([`Run::answer`] each as it comes, then ask for the next order); when
+    /// `0` has passed, [`Run::timeout`].
     Sleep(Duration),
     /// Finished.
     Done(Delivered),
@@ -157,7 +166,9 @@ impl Run {
         deadline.saturating_duration_since(self.now())
     }
 
-    /// The next order. Every order must be answered before the next call.
+    /// The next order. An attempt must be answered before the next call; lookups
+    /// and the policy fetch may be answered later, in any order (an answer after its
+    /// deadline has passed, [`Run::timeout`], is ignored).
     pub fn poll(&mut self) -> Order {
         loop {
             match self.planner.poll() {
@@ -191,8 +202,9 @@ impl Run {
                 Step::Event(e) => self.events.push(e),
                 Step::Wait { deadline: Some(d) } => return Order::Sleep(self.left(d)),
                 Step::Wait { deadline: None } => {
-                    // Orders are answered before the next call, so a wait without a
-                    // deadline has nothing outstanding: the planner could not move.
+                    // Every lookup and fetch the planner waits for has a deadline, and
+                    // an attempt is answered before the next call: a wait without a
+                    // deadline has nothing outstanding, and the planner could not move.
                     // It never does so (smtp-proto/tests/mx_props.rs checks it for any
                     // answers in any order); were it to, the recipients are deferred
                     // rather than the run hung or panicked.
@@ -239,6 +251,77 @@ impl Run {
     pub fn timeout(&mut self) {
         let now = self.now();
         self.planner.handle_timeout(now);
+    }
+
+    /// The answer to a lookup or the policy fetch that ran in an [`InFlight`].
+    pub fn answer(&mut self, answer: Answer) {
+        match answer {
+            Answer::Dns(id, answer) => self.dns(id, answer),
+            Answer::Policy(id, result) => self.policy(id, result),
+        }
+    }
+}
+
+/// What a lookup or the policy fetch came to, for [`Run::answer`].
+#[derive(Debug)]
+pub enum Answer {
+    /// An [`Order::Lookup`]'s answer.
+    Dns(QueryId, Result<DnsResult, DnsError>),
+    /// An [`Order::Fetch`]'s result.
+    Policy(FetchId, Result<Vec<u8>, FetchError>),
+}
+
+/// The lookups and the policy fetch an async adapter runs at once, each future
+/// bounding itself by its order's timeout. Runtime-free: polled by whatever awaits
+/// [`InFlight::next_answer`].
+#[derive(Default)]
+pub struct InFlight<'a> {
+    running: Vec<Pin<Box<dyn Future<Output = Answer> + Send + 'a>>>,
+}
+
+impl fmt::Debug for InFlight<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("InFlight")
+            .field("running", &self.running.len())
+            .finish()
+    }
+}
+
+impl<'a> InFlight<'a> {
+    /// Nothing running.
+    pub fn new() -> Self {
+        InFlight::default()
+    }
+
+    /// Starts `order` (polled from the next [`next_answer`](Self::next_answer) on).
+    pub fn push(&mut self, order: impl Future<Output = Answer> + Send + 'a) {
+        self.running.push(Box::pin(order));
+    }
+
+    /// Whether none is running.
+    pub fn is_empty(&self) -> bool {
+        self.running.is_empty()
+    }
+
+    /// The next answer to come, whichever it is; while none is running, never (so
+    /// that it can be raced with a session or a timer).
+    pub fn next_answer(&mut self) -> impl Future<Output = Answer> + use<'_, 'a> {
+        std::future::poll_fn(move |cx| {
+            let ready = self.running.iter_mut().enumerate().find_map(|(i, order)| {
+                match order.as_mut().poll(cx) {
+                    Poll::Ready(answer) => Some((i, answer)),
+                    Poll::Pending => None,
+                }
+            });
+            match ready {
+                Some((i, answer)) => {
+                    // Done: never polled again.
+                    drop(self.running.swap_remove(i));
+                    Poll::Ready(answer)
+                }
+                None => Poll::Pending,
+            }
+        })
     }
 }
 
@@ -456,24 +539,30 @@ mod tests {
         }
     }
 
-    /// The run loop's fallback for a planner that waits with nothing outstanding (the
-    /// planner never does: smtp-proto/tests/mx_props.rs), forced through its hook: the
-    /// run ends with every recipient deferred, none panicking or hung.
-    #[test]
-    fn a_planner_that_cannot_move_ends_the_run_with_every_recipient_deferred() {
+    /// One message to two recipients at example.net.
+    fn job() -> MxJob<'static> {
         use smtp_proto::command::{EhloName, ForwardPath, ReversePath};
-        use smtp_proto::mx::{DeferReason, RcptResult};
 
         let envelope = Envelope::new(
             ReversePath::new("a@example.org").expect("from"),
             ["b@example.net", "c@example.net"].map(|r| ForwardPath::new(r).expect("rcpt")),
         );
         let config = smtp_proto::Config::new(EhloName::new("client.example").expect("name"));
-        let job = MxJob::new(
+        MxJob::new(
             MxConfig::new(config),
             Domain::new("example.net").expect("domain"),
             vec![(MessageMeta::new(envelope), &b"Hi\r\n"[..])],
-        );
+        )
+    }
+
+    /// The run loop's fallback for a planner that waits with nothing outstanding (the
+    /// planner never does: smtp-proto/tests/mx_props.rs), forced through its hook: the
+    /// run ends with every recipient deferred, none panicking or hung.
+    #[test]
+    fn a_planner_that_cannot_move_ends_the_run_with_every_recipient_deferred() {
+        use smtp_proto::mx::{DeferReason, RcptResult};
+
+        let job = job();
         let mut run = Run::new(&job);
         assert!(matches!(run.poll(), Order::Lookup { .. }));
         run.stalled();
@@ -488,6 +577,33 @@ mod tests {
             done.outcome.results,
             vec![vec![abandoned.clone(), abandoned]]
         );
+    }
+
+    /// Answers come as their orders finish, not in the order they started, and one
+    /// that never finishes holds none of the others back.
+    #[test]
+    fn in_flight_orders_answer_as_they_finish() {
+        let job = job();
+        let mut run = Run::new(&job);
+        // The MX, `_mta-sts` and `_smtp._tls` lookups, asked for together.
+        let ids: Vec<QueryId> = (0..3)
+            .map(|_| match run.poll() {
+                Order::Lookup { id, .. } => id,
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert!(matches!(run.poll(), Order::Sleep(_)), "all three in flight");
+        let mut inflight = InFlight::new();
+        assert!(inflight.is_empty());
+        inflight.push(std::future::pending());
+        let second = ids[1];
+        inflight.push(async move { Answer::Dns(second, Err(DnsError::Timeout)) });
+        let answer = crate::block_on(inflight.next_answer());
+        assert!(
+            matches!(answer, Answer::Dns(id, Err(DnsError::Timeout)) if id == second),
+            "{answer:?}"
+        );
+        assert!(!inflight.is_empty(), "the one still running stays");
     }
 
     #[test]
