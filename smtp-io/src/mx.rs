@@ -395,20 +395,21 @@ pub fn not_ready(e: &NotReady, setup: &TlsSetup) -> AttemptOutcome {
 /// gave it (an incomplete one: nothing delivered; [`MessageOutcome::Unknown`](
 /// smtp_proto::MessageOutcome::Unknown): a cut after the end of data), or, when the
 /// session died before any message reached an outcome, none. `encrypted` says
-/// whether TLS was established; `helo` is the server's EHLO name.
+/// whether TLS was established; `helo` is the name the server announced
+/// (`Connection::server_name`: its EHLO reply's, or its greeting's in a HELO session).
 pub fn session_outcome(
     sent: Result<Vec<Report>, Error>,
     messages: usize,
     encrypted: bool,
     setup: &TlsSetup,
-    helo: &str,
+    helo: Option<&str>,
 ) -> AttemptOutcome {
     let tls: Option<TlsInfo> = if encrypted { setup.info() } else { None };
     let sent = match sent {
         Ok(reports) => reports.iter().map(|r| Some(SentMessage::from(r))).collect(),
         Err(_) => vec![None; messages],
     };
-    AttemptOutcome::Session(SessionOutcome::new(tls, Some(helo.to_owned()), sent))
+    AttemptOutcome::Session(SessionOutcome::new(tls, helo.map(str::to_owned), sent))
 }
 
 /// The TLS setup of the MTA-STS policy fetch: WebPKI for `mta-sts.<domain>` (RFC
@@ -631,7 +632,7 @@ mod tests {
     fn a_session_that_died_before_any_outcome_sent_nothing_and_cleartext_has_no_tls() {
         let s = setup();
         let died = Err(Error::Io(io::ErrorKind::ConnectionReset.into()));
-        match session_outcome(died, 2, false, &s, "mx.example") {
+        match session_outcome(died, 2, false, &s, Some("mx.example")) {
             AttemptOutcome::Session(o) => {
                 assert_eq!(
                     o,

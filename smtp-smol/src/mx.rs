@@ -166,7 +166,7 @@ async fn attempt_session(
         attempt.messages.len(),
         conn.is_encrypted(),
         &setup,
-        conn.capabilities().domain(),
+        conn.server_name(),
     );
     // The results are in; QUIT is a courtesy (RFC 5321 §4.1.1.10) whose failure
     // changes none of them.
