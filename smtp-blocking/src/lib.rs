@@ -107,6 +107,7 @@ pub use smtp_io::message::lettre::TransportError;
 pub use smtp_io::message::{IntoMessage, MessageError, Parts};
 pub use smtp_io::pool::PoolReport;
 pub use smtp_io::socks::{Proxy, ProxyError};
+use smtp_io::NotReady;
 pub use smtp_io::{CredentialsError, CredentialsFuture, CredentialsProvider, Error, Target};
 pub use smtp_proto::pool::{PoolConfig, Status};
 
@@ -165,12 +166,21 @@ impl Builder {
         self.settings.check()?;
         let config = smtp_io::block_on(self.settings.session_config())?;
         let stream = connector::open(self.connector.as_ref(), &self.settings.target())?;
-        self.start(stream, config)
+        Ok(self.start(stream, config)?)
     }
 
     /// Sets the session up over a stream the caller opened (e.g. a Unix socket for
     /// LMTP), with the credentials provider's credentials if there is one.
     pub fn connect_stream<S: Socket>(self, stream: S) -> Result<Connection<S>, Error> {
+        Ok(self.connect_stream_named(stream)?)
+    }
+
+    /// [`connect_stream`](Self::connect_stream), with the name the server announced
+    /// when the session did not get ready (an MX delivery's TLS report wants it).
+    pub(crate) fn connect_stream_named<S: Socket>(
+        self,
+        stream: S,
+    ) -> Result<Connection<S>, NotReady> {
         let config = smtp_io::block_on(self.settings.session_config())?;
         self.start(stream, config)
     }
@@ -180,7 +190,7 @@ impl Builder {
         self,
         stream: S,
         config: smtp_proto::Config,
-    ) -> Result<Connection<S>, Error> {
+    ) -> Result<Connection<S>, NotReady> {
         #[cfg(feature = "rustls")]
         let tls = self.settings.tls_setup()?;
         let mut d = Driver::new(
@@ -190,7 +200,9 @@ impl Builder {
             tls,
         );
         d.run::<&[u8]>(&mut []);
-        d.session.finish_connect()?;
+        d.session
+            .finish_connect()
+            .map_err(|e| NotReady::new(e, d.session.client().server_name()))?;
         let signing = self.settings.signing;
         Ok(Connection { d, signing })
     }

@@ -104,7 +104,7 @@ fn attempt_session(
     };
     // Commands are small and written whole: Nagle only adds round trips.
     let _ = stream.set_nodelay(true);
-    let mut conn = match Builder::from_settings(settings).connect_stream(stream) {
+    let mut conn = match Builder::from_settings(settings).connect_stream_named(stream) {
         Ok(conn) => conn,
         Err(e) => return not_ready(&e, &setup),
     };
@@ -115,7 +115,7 @@ fn attempt_session(
         attempt.messages.len(),
         conn.is_encrypted(),
         &setup,
-        conn.capabilities().domain(),
+        conn.server_name(),
     );
     // The results are in; QUIT is a courtesy (RFC 5321 §4.1.1.10) whose failure
     // changes none of them.

@@ -2,7 +2,7 @@
 
 /// The methods every adapter's `Connection` has that read its
 /// [`Session`](smtp_proto::session::Session) (`self.$session`, a field path such as
-/// `driver.session`): `capabilities`, `is_encrypted`, `auth_mechanism`. A macro for the
+/// `driver.session`): `capabilities`, `server_name`, `is_encrypted`, `auth_mechanism`. A macro for the
 /// reason [`builder_methods!`](crate::builder_methods) is one: they must be the
 /// `Connection`'s own methods.
 #[macro_export]
@@ -11,6 +11,13 @@ macro_rules! session_accessors {
         /// What the server offered in its last EHLO/LHLO reply.
         pub fn capabilities(&self) -> &$crate::smtp_proto::Capabilities {
             self.$($session).+.client().capabilities()
+        }
+
+        /// The name the server announced itself with: its EHLO reply's domain, or its
+        /// greeting's in a session HELO opened (RFC 8460 §4.3 reports it as
+        /// `receiving-mx-helo`). As the server sent it, not checked.
+        pub fn server_name(&self) -> Option<&str> {
+            self.$($session).+.client().server_name()
         }
 
         /// Whether the session runs over TLS.
@@ -105,6 +112,7 @@ mod tests {
             driver: Driver { session },
         };
         assert!(conn.capabilities().pipelining());
+        assert_eq!(conn.server_name(), Some("mx.example"));
         assert!(!conn.is_encrypted());
         assert_eq!(conn.auth_mechanism(), None);
     }

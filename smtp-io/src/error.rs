@@ -166,6 +166,44 @@ impl fmt::Display for Error {
     }
 }
 
+/// A session that did not get ready: why, and the name the server announced before
+/// it failed (`Client::server_name`: its EHLO reply's or its greeting's), which an MX
+/// delivery reports as `receiving-mx-helo` (RFC 8460 §4.3) when TLS failed there.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct NotReady {
+    /// Why the session did not get ready.
+    pub error: Error,
+    /// The server's announced name, if its greeting came.
+    pub server_name: Option<String>,
+}
+
+impl From<Error> for NotReady {
+    /// A failure before the server said anything.
+    fn from(error: Error) -> Self {
+        NotReady {
+            error,
+            server_name: None,
+        }
+    }
+}
+
+impl From<NotReady> for Error {
+    fn from(e: NotReady) -> Self {
+        e.error
+    }
+}
+
+impl NotReady {
+    /// `error`, after the session's server announced `server_name`.
+    pub fn new(error: Error, server_name: Option<&str>) -> Self {
+        NotReady {
+            error,
+            server_name: server_name.map(str::to_owned),
+        }
+    }
+}
+
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {

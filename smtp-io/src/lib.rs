@@ -96,7 +96,7 @@ pub use smtp_proto;
 pub use block_on::block_on;
 pub use connector::{Connector, Target};
 pub use credentials::{CredentialsError, CredentialsFuture, CredentialsProvider};
-pub use error::Error;
+pub use error::{Error, NotReady};
 pub use message::{IntoMessage, MessageError};
 pub use session::new_session;
 pub use settings::Settings;

@@ -2,14 +2,21 @@
 //! [`smtp_proto::mx::Planner`] written once for the three adapters, which do only the
 //! I/O it orders (a DNS lookup, the MTA-STS policy fetch, one SMTP session, a wait).
 //!
-//! [`Run`] turns the planner's steps into [`Order`]s carried out one at a time (a
-//! blocking adapter has nothing to run concurrently; the async ones keep the same
-//! sequence so that the three behave alike), keeps the events for the caller, and
-//! maps what the adapter saw onto the planner's inputs: [`not_ready`] and
-//! [`session_outcome`] for a session, [`fetch_error`] for the policy fetch.
+//! [`Run`] turns the planner's steps into [`Order`]s, keeps the events for the caller,
+//! and maps what the adapter saw onto the planner's inputs: [`not_ready`] and
+//! [`session_outcome`] for a session, [`fetch_error`] for the policy fetch. A
+//! blocking adapter carries each order out before asking for the next; an async one
+//! runs the lookups and the policy fetch the planner asks for together at once
+//! ([`InFlight`]), answering them as they come while it waits ([`Order::Sleep`]) or
+//! runs a session: the planner asks for the MX, `_mta-sts` and `_smtp._tls` records
+//! at once, and for a host's A and AAAA records.
 
+use std::fmt;
+use std::future::Future;
 use std::io;
 use std::net::IpAddr;
+use std::pin::Pin;
+use std::task::Poll;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use smtp_mx::dns::DnsError;
@@ -22,7 +29,7 @@ use smtp_proto::mx::{
 };
 use smtp_proto::{Envelope, Instant, Report};
 
-use crate::{Error, Settings};
+use crate::{Error, NotReady, Settings};
 
 /// One domain's delivery: what each adapter's `mx::deliver` takes.
 #[derive(Clone, Debug)]
@@ -101,7 +108,9 @@ pub enum Order {
     /// Dial the attempt's address, run one session (see [`attempt_settings`]); then
     /// [`Run::attempt`].
     Attempt(Box<Attempt>),
-    /// Nothing to do for `0`: then [`Run::timeout`].
+    /// Nothing to do for `0` but wait for the lookups and the fetch still running,
+    /// if any ([`Run::answer`] each as it comes, then ask for the next order); when
+    /// `0` has passed, [`Run::timeout`].
     Sleep(Duration),
     /// Finished.
     Done(Delivered),
@@ -125,11 +134,8 @@ pub struct Fetch {
 #[derive(Debug)]
 pub struct Run {
     planner: Planner,
-    domain: Domain,
     origin: std::time::Instant,
     events: Vec<MxEvent>,
-    /// `Wait` steps in a row with nothing outstanding and no deadline.
-    stalls: u8,
 }
 
 impl Run {
@@ -147,10 +153,8 @@ impl Run {
         );
         Run {
             planner,
-            domain: job.domain.clone(),
             origin: std::time::Instant::now(),
             events: Vec::new(),
-            stalls: 0,
         }
     }
 
@@ -162,7 +166,9 @@ impl Run {
         deadline.saturating_duration_since(self.now())
     }
 
-    /// The next order. Every order must be answered before the next call.
+    /// The next order. An attempt must be answered before the next call; lookups
+    /// and the policy fetch may be answered later, in any order (an answer after its
+    /// deadline has passed, [`Run::timeout`], is ignored).
     pub fn poll(&mut self) -> Order {
         loop {
             match self.planner.poll() {
@@ -181,33 +187,29 @@ impl Run {
                 }
                 Step::FetchPolicy {
                     id,
-                    host: _,
+                    get,
                     addrs,
                     deadline,
                 } => {
                     return Order::Fetch(Box::new(Fetch {
                         id,
-                        get: PolicyGet::new(&self.domain),
+                        get: *get,
                         addrs,
                         timeout: self.left(deadline),
                     }))
                 }
                 Step::Attempt(a) => return Order::Attempt(a),
                 Step::Event(e) => self.events.push(e),
-                Step::Wait { deadline } => {
-                    // Orders are answered before the next call, so a wait is for a
-                    // deadline only (a lookup or fetch answered late counts as late).
-                    match deadline {
-                        Some(d) => return Order::Sleep(self.left(d)),
-                        None => {
-                            // Nothing outstanding and no deadline: the planner cannot
-                            // move. A planner bug; said loudly rather than hung on.
-                            self.stalls += 1;
-                            assert!(self.stalls < 2, "mx planner waits with nothing pending");
-                            let now = self.now();
-                            self.planner.handle_timeout(now);
-                        }
-                    }
+                Step::Wait { deadline: Some(d) } => return Order::Sleep(self.left(d)),
+                Step::Wait { deadline: None } => {
+                    // Every lookup and fetch the planner waits for has a deadline, and
+                    // an attempt is answered before the next call: a wait without a
+                    // deadline has nothing outstanding, and the planner could not move.
+                    // It never does so (smtp-proto/tests/mx_props.rs checks it for any
+                    // answers in any order); were it to, the recipients are deferred
+                    // rather than the run hung or panicked.
+                    debug_assert!(false, "mx planner waits with nothing outstanding");
+                    self.stalled();
                 }
                 Step::Done(outcome) => {
                     return Order::Done(Delivered {
@@ -219,10 +221,15 @@ impl Run {
         }
     }
 
+    /// The planner waits with nothing outstanding: it is abandoned, every recipient
+    /// still open deferred ([`DeferReason::Abandoned`](smtp_proto::mx::DeferReason)).
+    fn stalled(&mut self) {
+        self.planner.abandon();
+    }
+
     /// The answer to an [`Order::Lookup`] (an error is the SERVFAIL or timeout
     /// answer: [`DnsResult::from`]).
     pub fn dns(&mut self, id: QueryId, answer: Result<DnsResult, DnsError>) {
-        self.stalls = 0;
         let now = self.now();
         self.planner
             .handle_dns(now, id, answer.unwrap_or_else(DnsResult::from));
@@ -230,14 +237,12 @@ impl Run {
 
     /// The result of an [`Order::Fetch`].
     pub fn policy(&mut self, id: FetchId, result: Result<Vec<u8>, FetchError>) {
-        self.stalls = 0;
         let now = self.now();
         self.planner.handle_policy(now, unix_now(), id, result);
     }
 
     /// The outcome of an [`Order::Attempt`].
     pub fn attempt(&mut self, id: AttemptId, outcome: AttemptOutcome) {
-        self.stalls = 0;
         let now = self.now();
         self.planner.handle_attempt(now, id, outcome);
     }
@@ -246,6 +251,77 @@ impl Run {
     pub fn timeout(&mut self) {
         let now = self.now();
         self.planner.handle_timeout(now);
+    }
+
+    /// The answer to a lookup or the policy fetch that ran in an [`InFlight`].
+    pub fn answer(&mut self, answer: Answer) {
+        match answer {
+            Answer::Dns(id, answer) => self.dns(id, answer),
+            Answer::Policy(id, result) => self.policy(id, result),
+        }
+    }
+}
+
+/// What a lookup or the policy fetch came to, for [`Run::answer`].
+#[derive(Debug)]
+pub enum Answer {
+    /// An [`Order::Lookup`]'s answer.
+    Dns(QueryId, Result<DnsResult, DnsError>),
+    /// An [`Order::Fetch`]'s result.
+    Policy(FetchId, Result<Vec<u8>, FetchError>),
+}
+
+/// The lookups and the policy fetch an async adapter runs at once, each future
+/// bounding itself by its order's timeout. Runtime-free: polled by whatever awaits
+/// [`InFlight::next_answer`].
+#[derive(Default)]
+pub struct InFlight<'a> {
+    running: Vec<Pin<Box<dyn Future<Output = Answer> + Send + 'a>>>,
+}
+
+impl fmt::Debug for InFlight<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("InFlight")
+            .field("running", &self.running.len())
+            .finish()
+    }
+}
+
+impl<'a> InFlight<'a> {
+    /// Nothing running.
+    pub fn new() -> Self {
+        InFlight::default()
+    }
+
+    /// Starts `order` (polled from the next [`next_answer`](Self::next_answer) on).
+    pub fn push(&mut self, order: impl Future<Output = Answer> + Send + 'a) {
+        self.running.push(Box::pin(order));
+    }
+
+    /// Whether none is running.
+    pub fn is_empty(&self) -> bool {
+        self.running.is_empty()
+    }
+
+    /// The next answer to come, whichever it is; while none is running, never (so
+    /// that it can be raced with a session or a timer).
+    pub fn next_answer(&mut self) -> impl Future<Output = Answer> + use<'_, 'a> {
+        std::future::poll_fn(move |cx| {
+            let ready = self.running.iter_mut().enumerate().find_map(|(i, order)| {
+                match order.as_mut().poll(cx) {
+                    Poll::Ready(answer) => Some((i, answer)),
+                    Poll::Pending => None,
+                }
+            });
+            match ready {
+                Some((i, answer)) => {
+                    // Done: never polled again.
+                    drop(self.running.swap_remove(i));
+                    Poll::Ready(answer)
+                }
+                None => Poll::Pending,
+            }
+        })
     }
 }
 
@@ -292,21 +368,24 @@ pub fn attempt_messages<'a>(attempt: &Attempt, job: &MxJob<'a>) -> Vec<(Envelope
         .collect()
 }
 
-/// What a session that did not get ready (`Builder::connect_stream`'s error) means
-/// for the planner: a failed TLS handshake is a TLS failure with the result type the
-/// verifier recorded (a DANE mismatch, an untrusted or expired certificate, a
-/// handshake signed by another key); STARTTLS not offered or refused, or a handshake
-/// timing out, a TLS failure too ([`AttemptOutcome::not_ready`]); anything else (a
-/// greeting 421 or 554, the connection lost) a failed handshake: the next host.
-pub fn not_ready(error: &Error, setup: &TlsSetup) -> AttemptOutcome {
-    match error {
+/// What a session that did not get ready (`Builder::connect_stream`'s error, with the
+/// name the server announced before it failed) means for the planner: a failed TLS
+/// handshake is a TLS failure with the result type the verifier recorded (a DANE
+/// mismatch, an untrusted or expired certificate, a handshake signed by another key);
+/// STARTTLS not offered or refused, or a handshake timing out, a TLS failure too
+/// ([`AttemptOutcome::not_ready`]); anything else (a greeting 421 or 554, the
+/// connection lost) a failed handshake: the next host. A TLS failure carries the
+/// server's name as its `receiving-mx-helo` (RFC 8460 §4.3).
+pub fn not_ready(e: &NotReady, setup: &TlsSetup) -> AttemptOutcome {
+    let helo = e.server_name.clone();
+    match &e.error {
         Error::Tls(_) => AttemptOutcome::TlsFailed {
             result: setup.failure(),
-            helo: None,
+            helo,
         },
-        Error::Smtp(e) => AttemptOutcome::not_ready(e, None),
+        Error::Smtp(e) => AttemptOutcome::not_ready(e, helo),
         Error::Timeout { stage } => {
-            AttemptOutcome::not_ready(&smtp_proto::Error::Timeout { stage: *stage }, None)
+            AttemptOutcome::not_ready(&smtp_proto::Error::Timeout { stage: *stage }, helo)
         }
         _ => AttemptOutcome::HandshakeFailed,
     }
@@ -316,20 +395,21 @@ pub fn not_ready(error: &Error, setup: &TlsSetup) -> AttemptOutcome {
 /// gave it (an incomplete one: nothing delivered; [`MessageOutcome::Unknown`](
 /// smtp_proto::MessageOutcome::Unknown): a cut after the end of data), or, when the
 /// session died before any message reached an outcome, none. `encrypted` says
-/// whether TLS was established; `helo` is the server's EHLO name.
+/// whether TLS was established; `helo` is the name the server announced
+/// (`Connection::server_name`: its EHLO reply's, or its greeting's in a HELO session).
 pub fn session_outcome(
     sent: Result<Vec<Report>, Error>,
     messages: usize,
     encrypted: bool,
     setup: &TlsSetup,
-    helo: &str,
+    helo: Option<&str>,
 ) -> AttemptOutcome {
     let tls: Option<TlsInfo> = if encrypted { setup.info() } else { None };
     let sent = match sent {
         Ok(reports) => reports.iter().map(|r| Some(SentMessage::from(r))).collect(),
         Err(_) => vec![None; messages],
     };
-    AttemptOutcome::Session(SessionOutcome::new(tls, Some(helo.to_owned()), sent))
+    AttemptOutcome::Session(SessionOutcome::new(tls, helo.map(str::to_owned), sent))
 }
 
 /// The TLS setup of the MTA-STS policy fetch: WebPKI for `mta-sts.<domain>` (RFC
@@ -404,9 +484,10 @@ mod tests {
         client_config(&TlsRequirement::Opportunistic, &Roots::webpki()).expect("setup")
     }
 
-    fn tls_result(o: AttemptOutcome) -> Option<TlsResultType> {
+    /// The result type and HELO of a TLS failure; `None` for a failed handshake.
+    fn tls_result(o: AttemptOutcome) -> Option<(TlsResultType, Option<String>)> {
         match o {
-            AttemptOutcome::TlsFailed { result, .. } => Some(result),
+            AttemptOutcome::TlsFailed { result, helo } => Some((result, helo)),
             AttemptOutcome::HandshakeFailed => None,
             other => panic!("{other:?}"),
         }
@@ -415,25 +496,35 @@ mod tests {
     #[test]
     fn a_session_not_ready_is_a_tls_failure_only_when_tls_was_the_cause() {
         let s = setup();
+        let at_mx = |e| NotReady::new(e, Some("mx.example"));
+        let helo = Some("mx.example".to_owned());
         let bad_cert = Error::Tls(rustls::Error::InvalidCertificate(
             rustls::CertificateError::BadSignature,
         ));
         // No certificate was checked by this setup: a handshake failure.
         assert_eq!(
-            tls_result(not_ready(&bad_cert, &s)),
-            Some(TlsResultType::ValidationFailure)
+            tls_result(not_ready(&at_mx(bad_cert), &s)),
+            Some((TlsResultType::ValidationFailure, helo.clone()))
         );
         let not_offered = Error::Smtp(smtp_proto::Error::TlsRequired(TlsRequiredError::NotOffered));
         assert_eq!(
-            tls_result(not_ready(&not_offered, &s)),
-            Some(TlsResultType::StarttlsNotSupported)
+            tls_result(not_ready(&at_mx(not_offered), &s)),
+            Some((TlsResultType::StarttlsNotSupported, helo.clone()))
         );
         let handshake_timeout = Error::Timeout {
             stage: Stage::TlsHandshake,
         };
         assert_eq!(
-            tls_result(not_ready(&handshake_timeout, &s)),
-            Some(TlsResultType::ValidationFailure)
+            tls_result(not_ready(&at_mx(handshake_timeout), &s)),
+            Some((TlsResultType::ValidationFailure, helo))
+        );
+        // Before the server said anything: no HELO to report.
+        let silent = Error::Timeout {
+            stage: Stage::TlsHandshake,
+        };
+        assert_eq!(
+            tls_result(not_ready(&NotReady::from(silent), &s)),
+            Some((TlsResultType::ValidationFailure, None))
         );
         let reply =
             Reply::new(ReplyCode::SERVICE_UNAVAILABLE, &[b"4.3.2 busy".as_slice()]).expect("reply");
@@ -444,8 +535,76 @@ mod tests {
             },
             Error::Io(io::ErrorKind::ConnectionReset.into()),
         ] {
+            let e = at_mx(e);
             assert_eq!(tls_result(not_ready(&e, &s)), None, "{e:?}");
         }
+    }
+
+    /// One message to two recipients at example.net.
+    fn job() -> MxJob<'static> {
+        use smtp_proto::command::{EhloName, ForwardPath, ReversePath};
+
+        let envelope = Envelope::new(
+            ReversePath::new("a@example.org").expect("from"),
+            ["b@example.net", "c@example.net"].map(|r| ForwardPath::new(r).expect("rcpt")),
+        );
+        let config = smtp_proto::Config::new(EhloName::new("client.example").expect("name"));
+        MxJob::new(
+            MxConfig::new(config),
+            Domain::new("example.net").expect("domain"),
+            vec![(MessageMeta::new(envelope), &b"Hi\r\n"[..])],
+        )
+    }
+
+    /// The run loop's fallback for a planner that waits with nothing outstanding (the
+    /// planner never does: smtp-proto/tests/mx_props.rs), forced through its hook: the
+    /// run ends with every recipient deferred, none panicking or hung.
+    #[test]
+    fn a_planner_that_cannot_move_ends_the_run_with_every_recipient_deferred() {
+        use smtp_proto::mx::{DeferReason, RcptResult};
+
+        let job = job();
+        let mut run = Run::new(&job);
+        assert!(matches!(run.poll(), Order::Lookup { .. }));
+        run.stalled();
+        let Order::Done(done) = run.poll() else {
+            panic!("the run goes on")
+        };
+        let abandoned = RcptResult::Deferred {
+            reason: DeferReason::Abandoned,
+            reply: None,
+        };
+        assert_eq!(
+            done.outcome.results,
+            vec![vec![abandoned.clone(), abandoned]]
+        );
+    }
+
+    /// Answers come as their orders finish, not in the order they started, and one
+    /// that never finishes holds none of the others back.
+    #[test]
+    fn in_flight_orders_answer_as_they_finish() {
+        let job = job();
+        let mut run = Run::new(&job);
+        // The MX, `_mta-sts` and `_smtp._tls` lookups, asked for together.
+        let ids: Vec<QueryId> = (0..3)
+            .map(|_| match run.poll() {
+                Order::Lookup { id, .. } => id,
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert!(matches!(run.poll(), Order::Sleep(_)), "all three in flight");
+        let mut inflight = InFlight::new();
+        assert!(inflight.is_empty());
+        inflight.push(std::future::pending());
+        let second = ids[1];
+        inflight.push(async move { Answer::Dns(second, Err(DnsError::Timeout)) });
+        let answer = crate::block_on(inflight.next_answer());
+        assert!(
+            matches!(answer, Answer::Dns(id, Err(DnsError::Timeout)) if id == second),
+            "{answer:?}"
+        );
+        assert!(!inflight.is_empty(), "the one still running stays");
     }
 
     #[test]
@@ -473,7 +632,7 @@ mod tests {
     fn a_session_that_died_before_any_outcome_sent_nothing_and_cleartext_has_no_tls() {
         let s = setup();
         let died = Err(Error::Io(io::ErrorKind::ConnectionReset.into()));
-        match session_outcome(died, 2, false, &s, "mx.example") {
+        match session_outcome(died, 2, false, &s, Some("mx.example")) {
             AttemptOutcome::Session(o) => {
                 assert_eq!(
                     o,

@@ -121,6 +121,16 @@ fn zone(signer: &DnssecSigner, dnskey: &DNSKEY) -> Zone {
         vec![W::CNAME(CNAME(name("secure.")))],
         None,
     );
+    // A signed CNAME loop.
+    for (from, to) in [("loop1.", "loop2."), ("loop2.", "loop1.")] {
+        add(
+            &mut z,
+            Some(signer),
+            from,
+            vec![W::CNAME(CNAME(name(to)))],
+            None,
+        );
+    }
     // RFC 4035 §3.1.3.1: a NODATA proof at `secure.` (it holds MX only), with the SOA.
     let soa = SOA::new(name("ns."), name("admin."), 1, 3600, 600, 86400, 300);
     add(&mut z, Some(signer), ".", vec![W::SOA(soa)], None);
@@ -138,8 +148,14 @@ fn serve(zone: Zone) -> SocketAddr {
         let mut m = response(q, ResponseCode::NoError, false);
         m.metadata.authoritative = true;
         let mut owner = query.name().clone();
-        // The CNAME first, then what it points to (RFC 1034 §3.6.2).
-        if let Some(cname) = zone.get(&(owner.clone(), RecordType::CNAME)) {
+        // The CNAMEs first, then what they point to (RFC 1034 §3.6.2); a loop, as nsd
+        // answers it, is the chain round once and nothing else.
+        let mut chain = Vec::new();
+        while let Some(cname) = zone.get(&(owner.clone(), RecordType::CNAME)) {
+            if chain.contains(&owner) {
+                return m.to_vec().unwrap();
+            }
+            chain.push(owner.clone());
             m.add_answers(cname.clone());
             if let W::CNAME(c) = &cname[0].data {
                 owner = c.0.clone();
@@ -189,6 +205,18 @@ fn runtime() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
+/// A runtime and a resolver validating from the root key of a freshly signed [`zone`],
+/// asking its server.
+fn validating() -> (tokio::runtime::Runtime, Hickory) {
+    let (signer, dnskey) = root_key();
+    let server = serve(zone(&signer, &dnskey));
+    let anchors =
+        TrustAnchorFile::parse(&line(".", W::DNSSEC(DNSSECRData::DNSKEY(dnskey)))).unwrap();
+    let rt = runtime();
+    let hickory = rt.block_on(Hickory::new(&[server], &anchors)).unwrap();
+    (rt, hickory)
+}
+
 fn secure_mx() -> Vec<RData> {
     vec![RData::Mx {
         preference: 10,
@@ -198,12 +226,7 @@ fn secure_mx() -> Vec<RData> {
 
 #[test]
 fn signed_answers_are_secure_altered_and_unsigned_ones_bogus() {
-    let (signer, dnskey) = root_key();
-    let server = serve(zone(&signer, &dnskey));
-    let anchors =
-        TrustAnchorFile::parse(&line(".", W::DNSSEC(DNSSECRData::DNSKEY(dnskey)))).unwrap();
-    let rt = runtime();
-    let hickory = rt.block_on(Hickory::new(&[server], &anchors)).unwrap();
+    let (rt, hickory) = validating();
     let lookup = |n: &'static str| rt.block_on(hickory.resolve(n, RType::Mx, WAIT)).unwrap();
     assert_eq!(
         lookup("secure"),
@@ -234,6 +257,20 @@ fn signed_answers_are_secure_altered_and_unsigned_ones_bogus() {
         (aliased.security, aliased.records),
         (Security::Secure, secure_mx())
     );
+}
+
+#[test]
+fn a_cname_loop_is_a_failed_lookup_never_a_nodata_that_would_be_an_implicit_mx() {
+    let (rt, hickory) = validating();
+    for rtype in [RType::Mx, RType::A] {
+        let answer = rt.block_on(hickory.resolve("loop1", rtype, WAIT)).unwrap();
+        // RFC 5321 §5.1: only a NODATA makes the domain its own MX.
+        assert_eq!(
+            (answer.rcode, answer.security, answer.records),
+            (Rcode::ServFail, Security::Indeterminate, vec![]),
+            "{rtype:?}"
+        );
+    }
 }
 
 #[test]

@@ -88,3 +88,41 @@ fn accessors_follow_a_starttls_auth_session_to_its_end() {
     assert!(matches!(step(&mut client).1, Output::Closed(None)));
     assert!(client.is_encrypted(), "still over TLS to the end");
 }
+
+/// The server's name for TLS reports (RFC 8460 §4.3 `receiving-mx-helo`): the
+/// greeting's until EHLO's reply names it, and still there when the session fails for
+/// want of TLS, where an MX delivery reports it.
+#[test]
+fn server_name_is_the_greetings_then_the_ehlo_replys_and_outlives_a_tls_failure() {
+    let now = Instant::ZERO;
+    let mut config = Config::new(EhloName::new("client.example").unwrap());
+    config.tls = TlsMode::StartTls(TlsPolicy::Required);
+    let mut client = Client::new(config.clone(), now);
+    assert_eq!(client.server_name(), None);
+    client.handle_input(now, b"220 greeter.example.org ESMTP\r\n");
+    let _ = step(&mut client);
+    assert_eq!(client.server_name(), Some("greeter.example.org"));
+    client.handle_input(now, b"250-ehlo.example.org hi\r\n250 SIZE 1000\r\n");
+    let (_, last) = step(&mut client);
+    assert!(matches!(last, Output::Closed(Some(_))), "{last:?}");
+    assert!(
+        client.is_closed(),
+        "no STARTTLS offered: TLS required fails"
+    );
+    assert_eq!(client.server_name(), Some("ehlo.example.org"));
+
+    // EHLO refused (TLS required forbids HELO): the greeting's name is all there is.
+    let mut client = Client::new(config, now);
+    client.handle_input(now, b"220 greeter.example.org\r\n");
+    let _ = step(&mut client);
+    client.handle_input(now, b"502 5.5.1 no EHLO\r\n");
+    let _ = step(&mut client);
+    assert!(client.is_closed());
+    assert_eq!(client.server_name(), Some("greeter.example.org"));
+
+    // A refused greeting names no server.
+    let mut client = Client::new(Config::new(EhloName::new("c.example").unwrap()), now);
+    client.handle_input(now, b"554 refuser.example.org go away\r\n");
+    let _ = step(&mut client);
+    assert_eq!(client.server_name(), None);
+}

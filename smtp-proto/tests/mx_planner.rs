@@ -15,6 +15,7 @@
 //! | `< connect-failed`, `< handshake-failed`, `< tls-failed RESULT [helo=H]` | the attempt's outcome |
 //! | `< session tls=T [helo=H] \| MSG ...` | a session; each MSG is `RCPT-CODES OUTCOME` or `none` (see [`message`]) |
 //! | `< timeout SECS` | the clock is at SECS; deadlines up to it pass |
+//! | `< abandon` | the caller gives up ([`Planner::abandon`]) |
 //! | `> ...` | the next step, as [`render`] writes it |
 //!
 //! `<` and `>` lines come after the header, without comments between them.
@@ -278,9 +279,9 @@ fn render(step: &Step) -> Vec<String> {
     let one = |s: String| vec![format!("> {s}")];
     match step {
         Step::Lookup { name, rtype, .. } => one(format!("lookup {name} {}", rtype_name(*rtype))),
-        Step::FetchPolicy { host, addrs, .. } => {
+        Step::FetchPolicy { get, addrs, .. } => {
             let a: Vec<String> = addrs.iter().map(IpAddr::to_string).collect();
-            one(format!("fetch {} {}", host.as_str(), a.join(",")))
+            one(format!("fetch {} {}", get.host(), a.join(",")))
         }
         Step::Attempt(a) => {
             let starttls = match a.config.tls {
@@ -459,6 +460,7 @@ impl Runner {
                 self.now = Instant::from_duration(Duration::from_secs(args.parse().unwrap()));
                 self.planner.handle_timeout(self.now);
             }
+            "abandon" => self.planner.abandon(),
             _ => {
                 let (id, n) = self.attempt.take().expect("no attempt outstanding");
                 let outcome = attempt_outcome(word, args, n);

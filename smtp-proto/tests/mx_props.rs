@@ -299,6 +299,16 @@ fn run(c: &Case) {
                     enforce = entry.policy.mode == StsMode::Enforce;
                 }
                 Step::Event(_) => {}
+                // A wait without a deadline is for the attempt's outcome only: with
+                // nothing outstanding the planner could never move again (a run loop
+                // answering each step in turn would have to give up on it).
+                Step::Wait { deadline: None } => {
+                    assert!(
+                        attempt.is_some(),
+                        "the planner waits with nothing outstanding"
+                    );
+                    break;
+                }
                 Step::Wait { .. } => break,
                 Step::Done(outcome) => {
                     for (m, meta) in batch.iter().enumerate() {
@@ -338,6 +348,11 @@ fn run(c: &Case) {
                     return;
                 }
             }
+        }
+        // Sometimes the caller gives up: Done next, with the same promises.
+        if d.chance(1) {
+            planner.abandon();
+            continue;
         }
         // Answer one outstanding thing, in a random order; sometimes let time pass.
         let pending = lookups.len() + fetch.is_some() as usize + attempt.is_some() as usize;

@@ -1,6 +1,6 @@
 //! Delivery straight to a domain's MX hosts (feature `mx`): the I/O of
-//! [`smtp_io::mx::Run`]'s orders on smol, one at a time as the blocking adapter
-//! does them.
+//! [`smtp_io::mx::Run`]'s orders on smol, the lookups and the policy fetch the
+//! planner asks for together run at once.
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
@@ -33,7 +33,7 @@
 use std::future::Future;
 use std::io;
 use std::net::{SocketAddr, TcpStream};
-use std::pin::Pin;
+use std::pin::{pin, Pin};
 use std::time::Duration;
 
 use async_io::{Async, Timer};
@@ -41,7 +41,7 @@ use futures_lite::future;
 use futures_lite::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use smtp_io::mx::{
     attempt_messages, attempt_settings, fetch_error, fetch_tls, not_ready, policy_read,
-    session_outcome, Fetch, Order, Run,
+    session_outcome, Answer, Fetch, InFlight, Order, Run,
 };
 use smtp_mx::dial::Dialer;
 use smtp_mx::dns::{AsyncResolve, DnsError, Job, Resolve, Resolving, Unblocked};
@@ -93,6 +93,7 @@ pub async fn deliver(
     roots: &Roots,
 ) -> Delivered {
     let mut run = Run::new(job);
+    let mut inflight = InFlight::new();
     loop {
         match run.poll() {
             Order::Lookup {
@@ -100,26 +101,36 @@ pub async fn deliver(
                 name,
                 rtype,
                 timeout,
-            } => {
+            } => inflight.push(async move {
                 let answer = within(timeout, resolver.resolve(&name, rtype, timeout))
                     .await
                     .unwrap_or(Err(DnsError::Timeout));
-                run.dns(id, answer);
-            }
-            Order::Fetch(fetch) => {
+                Answer::Dns(id, answer)
+            }),
+            Order::Fetch(fetch) => inflight.push(async move {
                 let result = within(fetch.timeout, fetch_policy(&fetch, dialer, roots))
                     .await
                     .unwrap_or(Err(FetchError::Timeout));
-                run.policy(fetch.id, result);
-            }
+                Answer::Policy(fetch.id, result)
+            }),
             Order::Attempt(attempt) => {
-                let outcome = attempt_session(&attempt, job, dialer, roots).await;
+                // Lookups still running are answered while the session runs.
+                let mut session = pin!(attempt_session(&attempt, job, dialer, roots));
+                let outcome = loop {
+                    let next = future::or(async { Ok((&mut session).await) }, async {
+                        Err(inflight.next_answer().await)
+                    });
+                    match next.await {
+                        Ok(outcome) => break outcome,
+                        Err(answer) => run.answer(answer),
+                    }
+                };
                 run.attempt(attempt.id, outcome);
             }
-            Order::Sleep(d) => {
-                Timer::after(d).await;
-                run.timeout();
-            }
+            Order::Sleep(d) => match within(d, inflight.next_answer()).await {
+                Some(answer) => run.answer(answer),
+                None => run.timeout(),
+            },
             Order::Done(done) => return done,
         }
     }
@@ -142,7 +153,7 @@ async fn attempt_session(
     // Commands are small and written whole: Nagle only adds round trips.
     let _ = stream.get_ref().set_nodelay(true);
     let mut conn = match Builder::from_settings(settings)
-        .connect_stream(stream)
+        .connect_stream_named(stream)
         .await
     {
         Ok(conn) => conn,
@@ -155,7 +166,7 @@ async fn attempt_session(
         attempt.messages.len(),
         conn.is_encrypted(),
         &setup,
-        conn.capabilities().domain(),
+        conn.server_name(),
     );
     // The results are in; QUIT is a courtesy (RFC 5321 §4.1.1.10) whose failure
     // changes none of them.

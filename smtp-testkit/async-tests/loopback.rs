@@ -86,3 +86,29 @@ fn an_envelope_without_recipients_is_refused_locally() {
     });
     server.finish().expect("the server saw EHLO, then NOOP");
 }
+
+/// The name the server announced (what an MX delivery's TLS report gives as
+/// `receiving-mx-helo`): the EHLO reply's, or the greeting's when HELO opened the
+/// session (its reply's domain is not kept: RFC 5321 §4.1.1.1 gives HELO no
+/// extensions to read).
+#[test]
+fn server_name_is_the_ehlo_replys_or_in_a_helo_session_the_greetings() {
+    let server = StepServer::start(greeted(vec![Step::Hold]));
+    block_on(async {
+        let conn = connect_plain(&server).await;
+        assert_eq!(conn.server_name(), Some("mx.example"));
+    });
+    let server = StepServer::start(vec![
+        Step::Send(b"220 greeter.example ESMTP\r\n".to_vec()),
+        Step::expect("EHLO localhost\r\n"),
+        Step::Send(b"502 5.5.1 no EHLO\r\n".to_vec()),
+        Step::expect("HELO localhost\r\n"),
+        Step::Send(b"250 helo.example\r\n".to_vec()),
+        Step::Hold,
+    ]);
+    block_on(async {
+        let conn = connect_plain(&server).await;
+        assert_eq!(conn.capabilities().domain(), "");
+        assert_eq!(conn.server_name(), Some("greeter.example"));
+    });
+}

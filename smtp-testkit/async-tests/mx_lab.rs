@@ -1,12 +1,14 @@
 // `mx::deliver` end to end against the MX-delivery lab (scripts/mx-lab start,
-// docs/mx-lab.md), shared by the three adapters' tests/mx_lab.rs: each includes this
-// file after `use <adapter crate> as adapter;` and a `run_job(job, resolver, roots)`
-// running its `mx::deliver` with the plain TCP dialer. The production policy path
-// (port 25 to the addresses the lab's DNS gives, the AD bit of the lab's validating
-// resolver, the lab's public CA as WebPKI roots), each hostile case checked by the
-// recipient's result, the TLS reporting results, and what the lab's Postfix stored.
-// Case numbers are docs/mx-lab.md's. Included, so no inner attributes or doc comments
-// at the top.
+// docs/mx-lab.md), shared by the three adapters' tests/mx_lab.rs (the AD-bit backend)
+// and tests/mx_lab_hickory.rs (hickory validating in process): each includes this file
+// after `use <adapter crate> as adapter;`, a `const BACKEND: Backend` and a
+// `run_job(job, dns, roots)` running its `mx::deliver` with the plain TCP dialer and
+// that backend asking `dns`. The production policy path (port 25 to the addresses the
+// lab's DNS gives, DNSSEC statuses from the backend, the lab's public CA as WebPKI
+// roots), each hostile case checked by the recipient's result, the TLS reporting
+// results, and what the lab's Postfix stored. Both backends must give every case the
+// same outcome. Case numbers are docs/mx-lab.md's. Included, so no inner attributes or
+// doc comments at the top.
 
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
@@ -19,12 +21,30 @@ use adapter::smtp_proto::mx::{
 };
 use adapter::smtp_proto::Config;
 use adapter::Envelope;
-use smtp_mx::dns::AdBit;
 use smtp_mx::tls::Roots;
 use smtp_testkit::interop::unique;
 use smtp_testkit::mx_hosts::MxHostServer;
 use smtp_testkit::mx_lab::{received_by, InProcess, MxLab};
 use smtp_testkit::sts_server::StsServer;
+
+/// The DNS backend a suite runs the cases through.
+#[allow(dead_code)]
+enum Backend {
+    /// The lab's validating resolver (unbound), its AD bit trusted: `run_job` gets
+    /// its address.
+    AdBit,
+    /// hickory validating in process from the lab's root key (`MxLab::trust_anchor`):
+    /// `run_job` gets the lab's authoritative nameserver.
+    Hickory,
+}
+
+/// Where `BACKEND` asks: the lab's server for it, or a test's own.
+fn dns_server(lab: &MxLab, own: Option<std::net::SocketAddr>) -> std::net::SocketAddr {
+    own.unwrap_or_else(|| match BACKEND {
+        Backend::AdBit => lab.resolver(),
+        Backend::Hickory => lab.nameserver(),
+    })
+}
 
 /// The policy server's address (127.0.0.20:443) and the in-process MX hosts' are one
 /// each: the tests starting them take turns.
@@ -54,7 +74,7 @@ struct Opts {
     tls_required_no: bool,
     /// A stored MTA-STS policy.
     cached: Option<StsCacheEntry>,
-    /// Another resolver than the lab's, and how long a lookup may take.
+    /// Another DNS server than the lab's, and how long a lookup may take.
     resolver: Option<(std::net::SocketAddr, Duration)>,
     /// How long the MTA-STS policy fetch may take.
     fetch: Option<Duration>,
@@ -104,7 +124,7 @@ fn send(lab: &MxLab, domain: &str, opts: Opts) -> Sent {
         ..
     } = run_job(
         &job,
-        AdBit::new(opts.resolver.map_or(lab.resolver(), |(a, _)| a)),
+        dns_server(lab, opts.resolver.map(|(a, _)| a)),
         Roots::new(roots),
     );
     let result = outcome.results.remove(0).remove(0);
@@ -128,6 +148,27 @@ fn reports(s: &Sent) -> Vec<(PolicyType, Option<TlsResultType>, Option<String>)>
             _ => None,
         })
         .collect()
+}
+
+/// Each failed TLS report's MX host and `receiving-mx-helo` (RFC 8460 §4.3): the
+/// name the server announced before TLS failed. Postfix's listeners announce
+/// `listener-<x>.mx-lab.test`, the in-process hosts their MX name.
+fn failure_helos(s: &Sent) -> Vec<(String, Option<String>)> {
+    s.events
+        .iter()
+        .filter_map(|e| match e {
+            MxEvent::TlsReport(r) if r.result.is_some() => Some((
+                r.mx.as_ref().map(|m| m.as_str().to_owned())?,
+                r.helo.clone(),
+            )),
+            _ => None,
+        })
+        .collect()
+}
+
+/// (`mx`, `Some(helo)`), for comparing with [`failure_helos`].
+fn helo(mx: &str, helo: &str) -> (String, Option<String>) {
+    (mx.to_owned(), Some(helo.to_owned()))
 }
 
 fn skipped(s: &Sent) -> Vec<(String, SkipReason)> {
@@ -312,6 +353,13 @@ fn case_11_a_dane_host_without_starttls_is_never_used_in_cleartext() {
             TLSA,
             Some(TlsResultType::StarttlsNotSupported),
             "mx-nostarttls.dane-ee.test"
+        )]
+    );
+    assert_eq!(
+        failure_helos(&s),
+        vec![helo(
+            "mx-nostarttls.dane-ee.test",
+            "listener-15.mx-lab.test"
         )]
     );
 }
@@ -557,6 +605,10 @@ fn case_24_enforce_skips_a_host_without_starttls_or_with_another_names_certifica
             r(STS_, None, "mx-notls-good.sts.test")
         ]
     );
+    assert_eq!(
+        failure_helos(&s),
+        vec![helo("mx-notls.sts.test", "listener-15.mx-lab.test")]
+    );
 
     let s = send(&lab, "wrongcert.sts.test", Opts::default());
     assert_delivered(&lab, &s, "mx-wrongcert-good.sts.test", 10, true);
@@ -570,6 +622,11 @@ fn case_24_enforce_skips_a_host_without_starttls_or_with_another_names_certifica
             ),
             r(STS_, None, "mx-wrongcert-good.sts.test")
         ]
+    );
+    // The certificate failed the handshake: the name is the one EHLO's reply gave.
+    assert_eq!(
+        failure_helos(&s),
+        vec![helo("mx-wrongcert.sts.test", "listener-12.mx-lab.test")]
     );
 }
 
@@ -663,6 +720,7 @@ fn case_11_starttls_refused_or_broken_at_a_dane_host_is_never_followed_by_cleart
         let s = send(&lab, domain, Opts::default());
         assert_deferred(&lab, &s);
         assert_eq!(reports(&s), vec![r(TLSA, Some(result), mx)], "{domain}");
+        assert_eq!(failure_helos(&s), vec![helo(mx, mx)], "{domain}");
         let seen = server.seen();
         assert!(!seen.is_empty(), "{domain}: the host was tried");
         for conn in &seen {
@@ -690,6 +748,10 @@ fn case_16_a_pinned_certificate_whose_handshake_another_key_signs_is_rejected() 
             Some(TlsResultType::ValidationFailure),
             "mx-mismatch.dane-ee.test"
         )]
+    );
+    assert_eq!(
+        failure_helos(&s),
+        vec![helo("mx-mismatch.dane-ee.test", "mx-mismatch.dane-ee.test")]
     );
     let seen = server.seen();
     assert!(!seen.is_empty() && seen.iter().all(|c| !c.tls), "{seen:?}");

@@ -118,6 +118,7 @@ pub use smtp_io::message::lettre::TransportError;
 pub use smtp_io::message::{IntoMessage, MessageError, Parts};
 pub use smtp_io::pool::PoolReport;
 pub use smtp_io::socks::{Proxy, ProxyError};
+use smtp_io::NotReady;
 pub use smtp_io::{CredentialsError, CredentialsFuture, CredentialsProvider, Error, Target};
 pub use smtp_proto;
 pub use smtp_proto::command::{EhloName, ForwardPath, Mechanism, ReversePath};
@@ -152,7 +153,7 @@ impl Builder {
         let config = self.settings.session_config().await?;
         let target = self.settings.target();
         let stream = connector::open(self.connector.as_ref(), &target).await?;
-        self.start(stream, config).await
+        Ok(self.start(stream, config).await?)
     }
 
     /// Runs the session over a connected stream (a Unix socket for LMTP, a proxy ...):
@@ -162,12 +163,25 @@ impl Builder {
     where
         S: AsyncRead + AsyncWrite + Unpin + Send,
     {
+        Ok(self.connect_stream_named(stream).await?)
+    }
+
+    /// [`connect_stream`](Self::connect_stream), with the name the server announced
+    /// when the session did not get ready (an MX delivery's TLS report wants it).
+    pub(crate) async fn connect_stream_named<S>(self, stream: S) -> Result<Connection<S>, NotReady>
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send,
+    {
         let config = self.settings.session_config().await?;
         self.start(stream, config).await
     }
 
     /// Runs the session with `config` over `stream`.
-    async fn start<S>(self, stream: S, config: smtp_proto::Config) -> Result<Connection<S>, Error>
+    async fn start<S>(
+        self,
+        stream: S,
+        config: smtp_proto::Config,
+    ) -> Result<Connection<S>, NotReady>
     where
         S: AsyncRead + AsyncWrite + Unpin + Send,
     {
@@ -180,7 +194,10 @@ impl Builder {
             tls,
         );
         driver.run::<&[u8]>(&mut []).await;
-        driver.session.finish_connect()?;
+        driver
+            .session
+            .finish_connect()
+            .map_err(|e| NotReady::new(e, driver.session.client().server_name()))?;
         let signing = self.settings.signing;
         Ok(Connection { driver, signing })
     }

@@ -1,6 +1,6 @@
 //! Delivery straight to a domain's MX hosts (feature `mx`): the I/O of
-//! [`smtp_io::mx::Run`]'s orders on Tokio, one at a time as the blocking adapter
-//! does them.
+//! [`smtp_io::mx::Run`]'s orders on Tokio, the lookups and the policy fetch the
+//! planner asks for together run at once.
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
@@ -38,7 +38,7 @@ use std::time::Duration;
 
 use smtp_io::mx::{
     attempt_messages, attempt_settings, fetch_error, fetch_tls, not_ready, policy_read,
-    session_outcome, Fetch, Order, Run,
+    session_outcome, Answer, Fetch, InFlight, Order, Run,
 };
 use smtp_mx::dial::Dialer;
 use smtp_mx::dns::{AsyncResolve, DnsError, Job, Resolve, Resolving, Unblocked};
@@ -96,6 +96,7 @@ pub async fn deliver(
     roots: &Roots,
 ) -> Delivered {
     let mut run = Run::new(job);
+    let mut inflight = InFlight::new();
     loop {
         match run.poll() {
             Order::Lookup {
@@ -103,26 +104,36 @@ pub async fn deliver(
                 name,
                 rtype,
                 timeout,
-            } => {
+            } => inflight.push(async move {
                 let answer = tokio::time::timeout(timeout, resolver.resolve(&name, rtype, timeout))
                     .await
                     .unwrap_or(Err(DnsError::Timeout));
-                run.dns(id, answer);
-            }
-            Order::Fetch(fetch) => {
+                Answer::Dns(id, answer)
+            }),
+            Order::Fetch(fetch) => inflight.push(async move {
                 let result =
                     tokio::time::timeout(fetch.timeout, fetch_policy(&fetch, dialer, roots))
                         .await
                         .unwrap_or(Err(FetchError::Timeout));
-                run.policy(fetch.id, result);
-            }
+                Answer::Policy(fetch.id, result)
+            }),
             Order::Attempt(attempt) => {
-                let outcome = attempt_session(&attempt, job, dialer, roots).await;
+                // Lookups still running are answered while the session runs.
+                let session = attempt_session(&attempt, job, dialer, roots);
+                tokio::pin!(session);
+                let outcome = loop {
+                    tokio::select! {
+                        outcome = &mut session => break outcome,
+                        answer = inflight.next_answer() => run.answer(answer),
+                    }
+                };
                 run.attempt(attempt.id, outcome);
             }
             Order::Sleep(d) => {
-                tokio::time::sleep(d).await;
-                run.timeout();
+                tokio::select! {
+                    answer = inflight.next_answer() => run.answer(answer),
+                    () = tokio::time::sleep(d) => run.timeout(),
+                }
             }
             Order::Done(done) => return done,
         }
@@ -146,7 +157,7 @@ async fn attempt_session(
     // Commands are small and written whole: Nagle only adds round trips.
     let _ = stream.set_nodelay(true);
     let mut conn = match Builder::from_settings(settings)
-        .connect_stream(stream)
+        .connect_stream_named(stream)
         .await
     {
         Ok(conn) => conn,
@@ -159,7 +170,7 @@ async fn attempt_session(
         attempt.messages.len(),
         conn.is_encrypted(),
         &setup,
-        conn.capabilities().domain(),
+        conn.server_name(),
     );
     // The results are in; QUIT is a courtesy (RFC 5321 §4.1.1.10) whose failure
     // changes none of them.

@@ -1,14 +1,32 @@
 //! The hickory backend (in-process DNSSEC validation from the lab's root key) against
-//! the MX-delivery lab's nsd, compared with the AD-bit backend through the lab's
-//! validating unbound: both must give the planner the same answers, CNAME links and
-//! DNSSEC statuses, bogus ones included. Needs the lab (`scripts/mx-lab start`): it
-//! never skips.
+//! the MX-delivery lab (`scripts/mx-lab start`, docs/mx-lab.md): the cases of
+//! smtp-testkit/async-tests/mx_lab.rs through this adapter with `Hickory` asking the
+//! lab's nameserver, and its answers compared with the AD-bit backend's through the
+//! lab's validating unbound: both must give the planner the same answers, CNAME links
+//! and DNSSEC statuses, bogus ones included. Needs the lab (and root): it never skips.
 
-use std::time::Duration;
+mod common;
 
+use std::net::SocketAddr;
+
+use common::block_on;
 use smtp_mx::dns::{AdBit, Hickory, Resolve, TrustAnchorFile};
 use smtp_proto::mx::{RType, Rcode, Security};
-use smtp_testkit::mx_lab::MxLab;
+use smtp_tokio as adapter;
+
+const BACKEND: Backend = Backend::Hickory;
+
+fn run_job(job: &MxJob<'_>, dns: SocketAddr, roots: Roots) -> Delivered {
+    let anchors = TrustAnchorFile::read(&MxLab::get().trust_anchor()).expect("the lab's root key");
+    block_on(async {
+        let resolver = Hickory::new(&[dns], &anchors)
+            .await
+            .expect("a hickory resolver");
+        adapter::mx::deliver(job, &resolver, &adapter::mx::tcp_dialer(), &roots).await
+    })
+}
+
+include!("../../smtp-testkit/async-tests/mx_lab.rs");
 
 const TIMEOUT: Duration = Duration::from_secs(10);
 

@@ -2,9 +2,12 @@
 //! caller gives, so no local validating resolver is needed. Tokio; a blocking
 //! wrapper runs its own current-thread runtime for the blocking and smol adapters.
 //!
-//! Negative answers: hickory reports a denial with its proof when it has one; a denial
-//! without (no SOA came) is taken as insecure, which for the planner means "no DANE",
-//! never "no MX" (a NODATA's implicit MX does not depend on it).
+//! Negative answers: hickory reports a denial with its proof when it has one; an
+//! NXDOMAIN without (no SOA came) is taken as insecure. A NODATA without an SOA is no
+//! denial at all (RFC 2308 §2.2 has the SOA in every NODATA a validating path can
+//! read): hickory 0.26.3 gives one when it gives up on a CNAME chain (a loop, or more
+//! links than it follows), and the planner would read it as an implicit MX (RFC 5321
+//! §5.1), so it is a failed lookup.
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -339,10 +342,15 @@ fn negative(e: NetError) -> Result<DnsResult, DnsError> {
         NetError::Dns(HDnsError::Nsec {
             response, proof, ..
         }) => denial(response.metadata.response_code, security(proof)),
-        NetError::Dns(HDnsError::NoRecordsFound(no)) => {
-            let status = no.soa.map_or(Security::Insecure, |soa| security(soa.proof));
-            denial(no.response_code, status)
-        }
+        NetError::Dns(HDnsError::NoRecordsFound(no)) => match no.soa {
+            Some(soa) => denial(no.response_code, security(soa.proof)),
+            None if no.response_code == ResponseCode::NoError => Ok(DnsResult::new(
+                Rcode::ServFail,
+                Security::Indeterminate,
+                Vec::new(),
+            )),
+            None => denial(no.response_code, Security::Insecure),
+        },
         // RFC 4035 §5.5: bogus data is no answer, and says so.
         NetError::Dns(HDnsError::DnssecBogus) => {
             Ok(DnsResult::new(Rcode::ServFail, Security::Bogus, Vec::new()))
@@ -368,9 +376,11 @@ impl AsyncResolve for Hickory {
 }
 
 /// [`Hickory`] for blocking callers: lookups run on a current-thread Tokio runtime of
-/// its own.
+/// its own. Clones share the runtime and the resolver's cache, so that a clone can go
+/// to each lookup of an async runtime's blocking pool (smtp-smol's `mx::unblocked`).
+#[derive(Clone)]
 pub struct BlockingHickory {
-    runtime: tokio::runtime::Runtime,
+    runtime: Arc<tokio::runtime::Runtime>,
     hickory: Hickory,
 }
 
@@ -394,7 +404,10 @@ impl BlockingHickory {
             .build()
             .map_err(TrustAnchorError::Io)?;
         let hickory = runtime.block_on(Hickory::new(servers, anchors))?;
-        Ok(BlockingHickory { runtime, hickory })
+        Ok(BlockingHickory {
+            runtime: Arc::new(runtime),
+            hickory,
+        })
     }
 }
 

@@ -29,6 +29,7 @@ mod transaction;
 
 use alloc::boxed::Box;
 use alloc::collections::VecDeque;
+use alloc::string::String;
 use alloc::vec::Vec;
 
 use crate::command::{Mechanism, VrfyArg};
@@ -216,6 +217,8 @@ pub struct Client {
     phase: Phase,
     reader: ReplyReader,
     caps: Capabilities,
+    /// The domain the 220 greeting announced (empty before it).
+    greeting_name: String,
     pending: Pending,
     /// Every deadline of the session, one per timer.
     timers: Timers,
@@ -273,6 +276,7 @@ impl Client {
             phase,
             reader,
             caps: Capabilities::default(),
+            greeting_name: String::new(),
             pending: Pending::default(),
             work: VecDeque::new(),
             active: VecDeque::new(),
@@ -290,6 +294,18 @@ impl Client {
     /// the new EHLO reply).
     pub fn capabilities(&self) -> &Capabilities {
         &self.caps
+    }
+
+    /// The name the server announced itself with (RFC 8460 §4.3 `receiving-mx-helo`):
+    /// its EHLO reply's domain, or its greeting's until an EHLO reply came (a session
+    /// HELO opened, EHLO refused, and after STARTTLS until the new reply). Still there
+    /// when the session failed, e.g. STARTTLS not offered or its handshake failing.
+    /// `None` before a 220 greeting. Lossy UTF-8, as the server sent it: not checked to
+    /// be a domain name.
+    pub fn server_name(&self) -> Option<&str> {
+        [self.caps.domain(), self.greeting_name.as_str()]
+            .into_iter()
+            .find(|name| !name.is_empty())
     }
 
     /// Whether the session runs over TLS (implicit, or after STARTTLS).

@@ -353,6 +353,7 @@ impl Client {
     /// RFC 5321 §4.3.1: 220 opens the session, 554 refuses it.
     fn on_greeting(&mut self, encrypted: bool, reply: Reply) {
         if reply.code().get() == 220 {
+            self.greeting_name = crate::ehlo::announced_domain(reply.first_line());
             self.events.push_back(Event::Greeting(reply));
             self.timers.set(Timer::Greeting, None);
             self.phase = Phase::Setup(Setup::start(encrypted));

@@ -107,6 +107,12 @@ fn lossy(text: &[u8]) -> String {
     String::from_utf8_lossy(text).into_owned()
 }
 
+/// The domain (or address literal) a greeting or EHLO reply line starts with (RFC
+/// 5321 §4.2: `220 Domain [SP textstring]`, `250 Domain [SP ehlo-greet]`), lossy UTF-8.
+pub(crate) fn announced_domain(first_line: &[u8]) -> String {
+    lossy(split_keyword(first_line).0)
+}
+
 impl Capabilities {
     /// Reads the lines of an EHLO or LHLO reply (RFC 5321 §4.1.1.1, RFC 2033 §4.1).
     ///
@@ -116,7 +122,7 @@ impl Capabilities {
     pub fn from_reply(reply: &Reply) -> Capabilities {
         let mut caps = Capabilities::default();
         let mut lines = reply.lines();
-        caps.domain = lossy(split_keyword(lines.next().unwrap_or(&[])).0);
+        caps.domain = announced_domain(lines.next().unwrap_or(&[]));
         for line in lines {
             caps.read_line(line);
         }

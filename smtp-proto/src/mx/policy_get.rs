@@ -73,6 +73,17 @@ enum State {
     Failed(PolicyGetError),
 }
 
+/// `domain`'s policy host, `mta-sts.<domain>` (RFC 8461 §3.3), lower-case, without a
+/// trailing dot: the one place it is made (the planner's lookups, the exchange).
+pub(crate) fn policy_host(domain: &str) -> String {
+    let d = domain.strip_suffix('.').unwrap_or(domain);
+    let mut host = String::with_capacity(8 + d.len());
+    host.push_str("mta-sts.");
+    host.push_str(d);
+    host.make_ascii_lowercase();
+    host
+}
+
 /// One `GET /.well-known/mta-sts.txt` exchange.
 ///
 /// ```
@@ -97,13 +108,8 @@ pub struct PolicyGet {
 impl PolicyGet {
     /// The exchange for `domain`'s policy, at `mta-sts.<domain>` (RFC 8461 §3.3).
     pub fn new(domain: &Domain) -> Self {
-        let d = domain.as_str();
-        let mut host = String::with_capacity(8 + d.len());
-        host.push_str("mta-sts.");
-        host.push_str(d.strip_suffix('.').unwrap_or(d));
-        host.make_ascii_lowercase();
         PolicyGet {
-            host,
+            host: policy_host(domain.as_str()),
             state: State::Head,
             pending: Vec::new(),
             body: Vec::new(),

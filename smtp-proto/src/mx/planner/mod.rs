@@ -29,6 +29,7 @@ use self::route::{failed, route, untrusted, MxHost, Route};
 use super::address::admits;
 use super::config::{MessageMeta, MxConfig};
 use super::dns::{DnsResult, RData, RType, Rcode, Security};
+use super::policy_get::{policy_host, PolicyGet};
 use super::sts_policy::{parse_sts_policy, StsMode, StsPolicy};
 use super::sts_txt::parse_sts_txt;
 use super::tls::{TlsInfo, TlsRequirement, TlsResultType, Verification};
@@ -351,6 +352,32 @@ impl Planner {
         self.advance(now);
     }
 
+    /// Gives up: the planner is [`Step::Done`] at once, every recipient without a
+    /// result deferred ([`DeferReason::Abandoned`]), except those of an attempt still
+    /// outstanding, which are [`RcptResult::Unknown`] (its session may have delivered
+    /// them: they must not be sent again). For the caller's own deadline or shutdown,
+    /// and for a run loop that finds the planner waiting with nothing outstanding.
+    /// Answers that come later are ignored.
+    pub fn abandon(&mut self) {
+        if self.done.is_some() {
+            return;
+        }
+        if let Some(active) = self.attempt.take() {
+            if let Some(mx) = self.current().map(|h| h.name.clone()) {
+                for (m, recipients) in &active.messages {
+                    for &r in recipients {
+                        let slot = &mut self.results[*m][r];
+                        if slot.is_none() {
+                            *slot = Some(RcptResult::Unknown { mx: mx.clone() });
+                        }
+                    }
+                }
+            }
+        }
+        self.settle_all_deferred(DeferReason::Abandoned);
+        self.finish();
+    }
+
     fn lookup(&mut self, now: Instant, purpose: Purpose, name: String, rtype: RType) {
         let id = QueryId(self.id());
         let deadline = now + self.cfg.dns_timeout;
@@ -545,7 +572,7 @@ impl Planner {
             a: None,
             aaaa: None,
         };
-        let host = ["mta-sts.", &self.name].concat();
+        let host = policy_host(&self.name);
         self.lookup(now, Purpose::PolicyHost(Family::V4), host.clone(), RType::A);
         self.lookup(now, Purpose::PolicyHost(Family::V6), host, RType::Aaaa);
     }
@@ -559,7 +586,7 @@ impl Planner {
         else {
             return;
         };
-        let host = ["mta-sts.", &self.name].concat();
+        let host = policy_host(&self.name);
         let mut addrs = Vec::new();
         let mut refused = Vec::new();
         for answer in [a, aaaa] {
@@ -579,7 +606,7 @@ impl Planner {
             self.skipped(&host, Some(ip), SkipReason::AddressRefused);
         }
         match Domain::new(&host) {
-            Ok(host) if !addrs.is_empty() => {
+            Ok(_) if !addrs.is_empty() => {
                 let fetch = FetchId(self.id());
                 let deadline = now + self.cfg.fetch_timeout;
                 self.sts = Sts::Fetching {
@@ -589,7 +616,7 @@ impl Planner {
                 };
                 self.steps.push_back(Step::FetchPolicy {
                     id: fetch,
-                    host,
+                    get: alloc::boxed::Box::new(PolicyGet::new(&self.domain)),
                     addrs,
                     deadline,
                 });

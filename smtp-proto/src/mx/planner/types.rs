@@ -44,14 +44,16 @@ pub enum Step {
         /// After it, [`handle_timeout`](super::Planner::handle_timeout).
         deadline: Instant,
     },
-    /// Fetch the MTA-STS policy over HTTPS from `host` (one of `addrs`, port 443,
-    /// WebPKI verification for `host`, no redirects) with [`PolicyGet`](crate::mx::PolicyGet),
-    /// and call [`handle_policy`](super::Planner::handle_policy) before `deadline`.
+    /// Fetch the MTA-STS policy over HTTPS with `get`, the exchange for the recipient
+    /// domain's policy: from its host, `get.host()` (`mta-sts.<domain>`, RFC 8461
+    /// §3.3), at one of `addrs`, port 443, WebPKI verification for that host, no
+    /// redirects; then call [`handle_policy`](super::Planner::handle_policy) before
+    /// `deadline`.
     FetchPolicy {
         /// The fetch.
         id: FetchId,
-        /// `mta-sts.<domain>`.
-        host: Domain,
+        /// The HTTP exchange, not yet started.
+        get: alloc::boxed::Box<crate::mx::PolicyGet>,
         /// Its addresses, which the address policy admits.
         addrs: Vec<IpAddr>,
         /// After it, [`handle_timeout`](super::Planner::handle_timeout).
@@ -399,6 +401,10 @@ pub enum DeferReason {
     NoHost,
     /// A server answered 4xx and no other host took it within the session limit.
     Transient,
+    /// The delivery was given up before the recipient had a result
+    /// ([`Planner::abandon`](crate::mx::Planner::abandon)): the caller's own deadline
+    /// or shutdown, or a run loop that found the planner unable to move.
+    Abandoned,
 }
 
 /// The result for every recipient of every message of the batch.
