@@ -286,6 +286,24 @@ fn another_key_as_anchor_makes_everything_bogus() {
 }
 
 #[test]
+fn a_blocking_resolver_can_be_dropped_inside_an_async_runtime() {
+    let (signer, dnskey) = root_key();
+    let server = serve(zone(&signer, &dnskey));
+    let anchors =
+        TrustAnchorFile::parse(&line(".", W::DNSSEC(DNSSECRData::DNSKEY(dnskey)))).unwrap();
+    let blocking = BlockingHickory::new(&[server], &anchors).unwrap();
+    let answer = blocking.resolve("secure", RType::Mx, WAIT).unwrap();
+    assert_eq!(answer.security, Security::Secure, "{answer:?}");
+    // An async caller (smtp-smol's blocking pool, a Tokio task) drops its resolver in an
+    // async context; the resolver's own runtime must not panic there.
+    let clone = blocking.clone();
+    runtime().block_on(async move {
+        drop(blocking);
+        drop(clone);
+    });
+}
+
+#[test]
 fn ds_anchor_is_matched_to_the_served_key() {
     let (signer, dnskey) = root_key();
     let server = serve(zone(&signer, &dnskey));

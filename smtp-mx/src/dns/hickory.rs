@@ -380,8 +380,27 @@ impl AsyncResolve for Hickory {
 /// to each lookup of an async runtime's blocking pool (smtp-smol's `mx::unblocked`).
 #[derive(Clone)]
 pub struct BlockingHickory {
-    runtime: Arc<tokio::runtime::Runtime>,
+    runtime: Arc<OwnRuntime>,
     hickory: Hickory,
+}
+
+/// The runtime of a [`BlockingHickory`], shut down without waiting when the last clone
+/// goes: dropping a Tokio runtime the plain way panics inside another runtime's context,
+/// where an async caller may well drop its resolver.
+struct OwnRuntime(Option<tokio::runtime::Runtime>);
+
+impl OwnRuntime {
+    fn get(&self) -> &tokio::runtime::Runtime {
+        self.0.as_ref().expect("taken only on drop")
+    }
+}
+
+impl Drop for OwnRuntime {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.0.take() {
+            runtime.shutdown_background();
+        }
+    }
 }
 
 impl fmt::Debug for BlockingHickory {
@@ -405,7 +424,7 @@ impl BlockingHickory {
             .map_err(TrustAnchorError::Io)?;
         let hickory = runtime.block_on(Hickory::new(servers, anchors))?;
         Ok(BlockingHickory {
-            runtime: Arc::new(runtime),
+            runtime: Arc::new(OwnRuntime(Some(runtime))),
             hickory,
         })
     }
@@ -414,6 +433,7 @@ impl BlockingHickory {
 impl Resolve for BlockingHickory {
     fn resolve(&self, name: &str, rtype: RType, timeout: Duration) -> Result<DnsResult, DnsError> {
         self.runtime
+            .get()
             .block_on(AsyncResolve::resolve(&self.hickory, name, rtype, timeout))
     }
 }
