@@ -10,7 +10,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rustls::crypto::ring::{default_provider, sign::any_supported_type};
 use rustls::pki_types::pem::PemObject;
@@ -158,9 +158,20 @@ impl MxHostServer {
         }
     }
 
-    /// What each finished connection saw, in the order they ended.
+    /// What each connection saw, in the order they ended, once every connection
+    /// accepted so far has ended (within 10 s): the client may be done before this
+    /// server's thread has recorded the session, e.g. when it does not wait for QUIT's
+    /// reply.
     pub fn seen(&self) -> Vec<Seen> {
-        self.seen.lock().expect("lock").clone()
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let accepted = self.open.lock().expect("lock").len();
+            let seen = self.seen.lock().expect("lock").clone();
+            if seen.len() >= accepted || Instant::now() >= deadline {
+                return seen;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
     }
 }
 
