@@ -105,6 +105,7 @@ mod retry;
 #[cfg(test)]
 mod tests;
 
+use alloc::boxed::Box;
 use alloc::collections::{BTreeMap, VecDeque};
 use alloc::vec::Vec;
 use core::time::Duration;
@@ -354,7 +355,8 @@ struct Msg {
     cancelled: bool,
     /// The reports of the attempts so far, merged, once an attempt settled some
     /// recipients and left others for a later one.
-    merged: Option<Report>,
+    /// Boxed: rare, and the map of messages moves its entries as it changes.
+    merged: Option<Box<Report>>,
     /// The recipients (positions in the envelope) the next attempt carries; `None`:
     /// all of them.
     recipients: Option<Vec<usize>>,
@@ -917,7 +919,7 @@ impl Pool {
     fn done(&mut self, msg: MessageId, end: End) {
         if let Some(mut m) = self.msgs.remove(&msg) {
             if let Some(report) = m.merged.take().filter(|_| end == End::Report) {
-                self.reports.insert(msg, report);
+                self.reports.insert(msg, *report);
             }
             self.actions.push_back(Action::Done {
                 msg,
