@@ -7,7 +7,7 @@
 //! target/release/smtp-bench pool [--rounds 3] [--seconds 3] [--warmup 1] [--callers 100]
 //!     [--connections 1,4,16] [--rtts 0,50] [--raw-connections 4]
 //!     [--clients ceiling,stream,ours-tokio,ours-smol,lettre] [--proxy-at-0]
-//!     [--tokio-runtime multi|current]
+//!     [--tokio-runtime multi|current] [--fill N] [--max-messages N]
 //!     [--svg docs/bench/pools.svg]
 //! ```
 //!
@@ -24,7 +24,7 @@
 //! The clients, each sending the 2 KiB, 3-recipient message of [`crate::clients`]:
 //! - `ours-tokio` / `ours-smol` with N connections: `--callers` tasks, each sending one
 //!   message after another through one [`smtp_tokio::Pool`] / [`smtp_smol::Pool`]
-//!   (defaults, `max_connections = N`).
+//!   (defaults, `max_connections = N`; `--fill` and `--max-messages` change those two).
 //! - `lettre` with N connections: the same tasks through one lettre 0.11
 //!   `AsyncSmtpTransport` (Tokio) with `PoolConfig::max_size(N)`.
 //! - `stream`: one caller streaming on one connection ([`smtp_tokio::Connection::stream`],
@@ -110,7 +110,20 @@ struct Options {
     /// Which kinds run (`ceiling`, `stream`, `ours-tokio`, `ours-smol`, `lettre`).
     kinds: Vec<String>,
     svg: Option<std::path::PathBuf>,
+    /// Our pools' settings other than the defaults.
+    pool: PoolOverrides,
 }
+
+/// `--fill` and `--max-messages`: our pools' [`PoolConfig`](smtp_proto::pool::PoolConfig)
+/// fields other than their defaults, to measure what a rule costs.
+#[derive(Clone, Copy, Debug, Default)]
+struct PoolOverrides {
+    fill: Option<usize>,
+    max_messages: Option<u64>,
+}
+
+/// The overrides of this run, set once by [`main`].
+static POOL_OVERRIDES: std::sync::OnceLock<PoolOverrides> = std::sync::OnceLock::new();
 
 /// One measured cell.
 struct Sample {
@@ -177,6 +190,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
             .map(String::from)
             .to_vec(),
         svg: None,
+        pool: PoolOverrides::default(),
     };
     let list = |v: &str| -> Result<Vec<u64>, String> { v.split(',').map(crate::num).collect() };
     let mut i = 0;
@@ -199,6 +213,8 @@ fn parse(args: &[String]) -> Result<Options, String> {
             "--svg" => o.svg = Some(v.into()),
             "--tokio-runtime" => o.current_thread = v == "current",
             "--clients" => o.kinds = v.split(',').map(String::from).collect(),
+            "--fill" => o.pool.fill = Some(crate::num(v)?),
+            "--max-messages" => o.pool.max_messages = Some(crate::num(v)?),
             other => return Err(format!("unknown option {other}")),
         }
         i += 2;
@@ -209,6 +225,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
 
 pub(crate) fn main(args: &[String]) -> Result<(), String> {
     let o = parse(args)?;
+    let _ = POOL_OVERRIDES.set(o.pool);
     let sink = smtp_sink::Sink::builder()
         .discard()
         .start()
@@ -475,6 +492,13 @@ fn delivered(report: &Report) -> Result<(), String> {
 fn pool_config(max_connections: usize) -> smtp_proto::pool::PoolConfig {
     let mut pool_config = smtp_proto::pool::PoolConfig::default();
     pool_config.max_connections = max_connections;
+    let overrides = POOL_OVERRIDES.get().copied().unwrap_or_default();
+    if let Some(fill) = overrides.fill {
+        pool_config.fill = fill;
+    }
+    if let Some(max) = overrides.max_messages {
+        pool_config.max_messages = max;
+    }
     pool_config
 }
 

@@ -339,10 +339,12 @@ mod tests {
     /// greeting left `close` waiting for ever.)
     #[test]
     fn a_pool_closed_by_a_failed_open_says_to_look_again() {
-        // `fill: 0`: a busy connection makes another open (smtp_proto::pool's rule).
+        // `fill: 0`, `spread_after` zero: a busy connection makes another open
+        // (smtp_proto::pool's rule).
         let mut core = Pool::new({
             let mut pool_config = PoolConfig::default();
             pool_config.fill = 0;
+            pool_config.spread_after = std::time::Duration::ZERO;
             pool_config
         });
         let mut msgs = Messages::default();

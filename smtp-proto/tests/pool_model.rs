@@ -74,14 +74,17 @@ fn config() -> impl Strategy<Value = PoolConfig> {
         1usize..12,
         1u32..4,
         1u64..20,
-        any::<bool>(),
+        (any::<bool>(), 0u64..3),
     )
         .prop_map(
-            |(conns, (in_flight, fill), queued, attempts, max_messages, retry)| {
+            |(conns, (in_flight, fill), queued, attempts, max_messages, (retry, spread))| {
                 let mut pool_config = PoolConfig::default();
                 pool_config.max_connections = conns;
                 pool_config.max_in_flight = in_flight;
                 pool_config.fill = fill;
+                // Every connection slow, the default (10 ms), or prompt for the steps'
+                // time spans (up to 3 s each).
+                pool_config.spread_after = Duration::from_millis([0, 10, 10_000][spread as usize]);
                 pool_config.max_idle = Duration::from_secs(5);
                 pool_config.max_age = Duration::from_secs(20);
                 pool_config.max_messages = max_messages;

@@ -65,6 +65,7 @@ fn fault_pool(faults: SinkBuilder) -> (Sink, Pool) {
         // load. With the default fill a loaded machine's callers, arriving one by one,
         // could all be served by the first connection.
         pool_config.fill = 0;
+        pool_config.spread_after = std::time::Duration::ZERO;
         pool_config
     });
     (sink, pool)

@@ -1,6 +1,8 @@
 //! One report for a message sent in several attempts, each to some of its recipients
 //! ([`PoolConfig::retry_transient_recipients`](super::PoolConfig)).
 
+use alloc::boxed::Box;
+
 use crate::output::TxnFailure;
 use crate::report::{MessageOutcome, RecipientStatus, Report};
 
@@ -19,9 +21,9 @@ use crate::report::{MessageOutcome, RecipientStatus, Report};
 /// an attempt was accepted (its recipients got the message; the others say why not);
 /// else the last failure. Under LMTP, as in one transaction, the first failure (or
 /// unknown delivery) stays, a refusal of every recipient aside.
-pub(super) fn fold(into: &mut Option<Report>, attempt: Report, only: Option<&[usize]>) {
+pub(super) fn fold(into: &mut Option<Box<Report>>, attempt: Report, only: Option<&[usize]>) {
     let Some(merged) = into else {
-        *into = Some(attempt);
+        *into = Some(Box::new(attempt));
         return;
     };
     let lmtp = !attempt.deliveries.is_empty();

@@ -14,34 +14,45 @@
 //! and a wake-up on each side, whatever it carries, so few full flights cost less CPU,
 //! at client and server, than many thin ones. And a message that joins a busy
 //! connection's next flight waits about a round trip, while a new connection costs
-//! several before it takes anything (connect, greeting, EHLO; TLS and AUTH more). So
-//! the pool fills a connection's pipeline to [`PoolConfig::fill`] messages in flight
-//! before it spreads to another:
+//! several before it takes anything (connect, greeting, EHLO; TLS and AUTH more).
+//! Another connection helps only where one is slow to answer: a long round trip, or a
+//! server that works through each connection's messages one at a time (one process
+//! per connection). So the pool fills a connection's pipeline before it spreads to
+//! another: to [`PoolConfig::max_in_flight`] while the connection answers promptly
+//! (its oldest unanswered message was handed to it less than
+//! [`PoolConfig::spread_after`] ago, or it has none), to [`PoolConfig::fill`] once it
+//! is slower. That number is the connection's fill below.
 //!
 //! - A waiting message goes to the ready connection with the most messages in flight
-//!   below `fill`; ties go to the oldest connection. If none is below `fill`, it goes
-//!   to the one with the fewest that has room (fewer than
-//!   [`PoolConfig::max_in_flight`]), ties again to the oldest: it joins that
-//!   connection's next flight rather than wait for another to open. It waits only
-//!   while no connection has room (all full, retiring, being opened or checked).
+//!   below its fill; ties go to the oldest connection. If none is below its fill, it
+//!   goes to the one with the fewest that has room (fewer than `max_in_flight`), ties
+//!   again to the oldest: it joins that connection's next flight rather than wait for
+//!   another to open. It waits only while no connection has room (all full,
+//!   retiring, being opened or checked).
 //! - Another connection opens when, after that, a message still waits or every ready
-//!   connection has more than `fill` in flight (or is retiring), provided none is
-//!   opening already and the pool is below [`PoolConfig::max_connections`]. So the
-//!   first `fill` concurrent messages go to one connection and the next one opens a
-//!   second; one caller at a time uses one connection; `n` concurrent callers use
-//!   about `n / fill` connections, each flight carrying up to `fill` of their
-//!   messages (with `fill` 32, 100 callers use 4 connections, where spreading them
-//!   over 16 makes flights of a handful); callers past `fill × max_connections` fill
-//!   the pipelines further, evenly, up to `max_in_flight` each; a pool of one
-//!   connection is pure pipelining. `fill` 0 spreads: every message to the emptiest
-//!   connection, and another opens while every one is busy.
+//!   connection has more than its fill in flight (or is retiring), provided none is
+//!   opening already and the pool is below [`PoolConfig::max_connections`]. So where
+//!   the server answers promptly (a fast one near by), `n` concurrent callers use
+//!   about `n / max_in_flight` connections, each flight carrying all the messages its
+//!   callers have ready: at 0 ms, 100 callers on one connection cost the client and
+//!   the server about 12% less CPU per message than spread over four
+//!   (docs/bench/results.md). Where answers take longer than `spread_after`, the first
+//!   `fill` concurrent messages go to one connection and the next one opens a second;
+//!   `n` callers use about `n / fill` connections (with `fill` 32, 100 callers use 4,
+//!   where spreading them over 16 makes flights of a handful); callers past
+//!   `fill × max_connections` fill the pipelines further, evenly, up to
+//!   `max_in_flight` each. One caller at a time uses one connection; a pool of one
+//!   connection is pure pipelining. `fill` 0 with `spread_after` zero spreads: every
+//!   message to the emptiest connection, and another opens while every one is busy.
 //! - Latency: a message waits for an open only when no connection has room. A
-//!   connection that stopped answering takes the messages that come until it has
-//!   more than `fill`, and those that come while another opens; once that one is
-//!   open it takes the next ones (the adapter's timeouts end the stuck connection;
-//!   what it had is then sent again or unknown, as below). A lower `fill` bounds that
+//!   connection that stopped answering takes the messages that come, up to
+//!   `max_in_flight` for `spread_after` and then until it has more than `fill`, and
+//!   those that come while another opens; once that one is open it takes the next
+//!   ones (the adapter's timeouts end the stuck connection; what it had is then sent
+//!   again or unknown, as below). A lower `fill` or `spread_after` bounds that
 //!   sooner, at the price of thinner flights.
-//! - Connections below `fill` take the fullest first, so when the load falls the
+//! - Connections below their fill take the fullest first, so when the load falls (or
+//!   a slow connection answers promptly again) the
 //!   others take nothing, fall idle and retire: a connection idle for
 //!   [`PoolConfig::check_after`] is checked (NOOP) before it takes a message; one idle
 //!   for [`PoolConfig::max_idle`] is closed (QUIT); one past [`PoolConfig::max_age`] or
@@ -94,6 +105,7 @@ mod retry;
 #[cfg(test)]
 mod tests;
 
+use alloc::boxed::Box;
 use alloc::collections::{BTreeMap, VecDeque};
 use alloc::vec::Vec;
 use core::time::Duration;
@@ -114,14 +126,26 @@ pub struct PoolConfig {
     /// Most messages handed to one connection and not yet reported: the
     /// `max_open` of its stream. At least 1.
     pub max_in_flight: usize,
-    /// Messages in flight on a connection before the pool spreads to another: below
+    /// Messages in flight on a connection slow to answer (see
+    /// [`spread_after`](Self::spread_after)) before the pool spreads to another: below
     /// it, a connection takes the next message rather than an emptier one; once every
     /// connection has more, another opens (see the [module documentation](self)). At
-    /// most `max_in_flight`; 0 spreads every message to the emptiest connection. 32 by
-    /// default: flights of 32 cost the client and the server about what one connection
-    /// streaming costs per message (smtp-bench's `pool`, docs/bench/results.md), while
-    /// a connection that stops answering holds about 32 messages before another opens.
+    /// most `max_in_flight`; 0 (with `spread_after` zero) spreads every message to the
+    /// emptiest connection. 32 by default: flights of 32 cost the client and the server
+    /// about what one connection streaming costs per message (smtp-bench's `pool`,
+    /// docs/bench/results.md), while a connection that stops answering holds about 32
+    /// messages before another opens.
     pub fill: usize,
+    /// A connection whose oldest unanswered message was handed to it less than this
+    /// long ago (or that has none) answers promptly: it fills to `max_in_flight`, not
+    /// to [`fill`](Self::fill), before the pool spreads. So where the server answers
+    /// within this (a fast server near by), connections are added only for messages
+    /// that find every pipeline full, and each flight carries as many messages as there
+    /// are callers; where answers take longer (a long round trip, a server slow per
+    /// connection) the pool spreads at `fill`. 10 ms by default: above a loaded
+    /// machine's scheduling delays, below a round trip across a continent. Zero: every
+    /// connection fills to `fill` only.
+    pub spread_after: Duration,
     /// A connection idle this long is closed.
     pub max_idle: Duration,
     /// A connection this old takes no more messages and is closed once idle.
@@ -160,6 +184,7 @@ impl Default for PoolConfig {
             max_connections: 4,
             max_in_flight: 100,
             fill: 32,
+            spread_after: Duration::from_millis(10),
             max_idle: Duration::from_secs(60),
             max_age: Duration::from_secs(3600),
             max_messages: 10_000,
@@ -285,10 +310,44 @@ struct Conn {
     state: State,
     opened: Instant,
     last_active: Instant,
-    in_flight: Vec<MessageId>,
+    /// In the order they were handed over, with when.
+    in_flight: Vec<(MessageId, Instant)>,
     taken: u64,
     /// Past its age or message limit: takes nothing more.
     retiring: bool,
+}
+
+impl Conn {
+    /// Messages in flight before the pool spreads past this connection: `max_in_flight`
+    /// while it answers promptly (its oldest unanswered message was handed less than
+    /// [`PoolConfig::spread_after`] ago, or it has none), else [`PoolConfig::fill`].
+    fn fill(&self, config: &PoolConfig, now: Instant) -> usize {
+        let slow = |&(_, handed): &(MessageId, Instant)| {
+            now.saturating_duration_since(handed) >= config.spread_after
+        };
+        if config.spread_after.is_zero() || self.in_flight.first().is_some_and(slow) {
+            config.fill
+        } else {
+            config.max_in_flight
+        }
+    }
+
+    fn holds(&self, msg: MessageId) -> Option<usize> {
+        self.in_flight.iter().position(|&(m, _)| m == msg)
+    }
+
+    /// Takes `msg` out of the messages in flight, if there. Once none is left, room for
+    /// more than a few is given back: an idle connection holds little.
+    fn take_out(&mut self, msg: MessageId) -> bool {
+        let Some(i) = self.holds(msg) else {
+            return false;
+        };
+        self.in_flight.remove(i);
+        if self.in_flight.is_empty() {
+            self.in_flight.shrink_to(8);
+        }
+        true
+    }
 }
 
 /// A message in the queue. First come the messages waiting to be sent again (pushed
@@ -309,7 +368,8 @@ struct Msg {
     cancelled: bool,
     /// The reports of the attempts so far, merged, once an attempt settled some
     /// recipients and left others for a later one.
-    merged: Option<Report>,
+    /// Boxed: rare, and the map of messages moves its entries as it changes.
+    merged: Option<Box<Report>>,
     /// The recipients (positions in the envelope) the next attempt carries; `None`:
     /// all of them.
     recipients: Option<Vec<usize>>,
@@ -448,7 +508,7 @@ impl Pool {
     pub fn handed_to(&self, msg: MessageId) -> Option<ConnId> {
         self.conns
             .iter()
-            .find(|c| c.in_flight.contains(&msg))
+            .find(|c| c.holds(msg).is_some())
             .map(|c| c.id)
     }
 
@@ -607,10 +667,9 @@ impl Pool {
         let Some(c) = self.conn_mut(conn) else {
             return;
         };
-        let Some(i) = c.in_flight.iter().position(|&m| m == msg) else {
+        if !c.take_out(msg) {
             return;
-        };
-        c.in_flight.remove(i);
+        }
         c.taken = c.taken.saturating_sub(1);
         c.last_active = now;
         let Some(m) = self.msgs.get_mut(&msg) else {
@@ -642,7 +701,7 @@ impl Pool {
         random: u64,
     ) {
         if let Some(c) = self.conn_mut(conn) {
-            c.in_flight.retain(|&m| m != msg);
+            c.take_out(msg);
             c.last_active = now;
             c.retiring |= dying;
         }
@@ -680,7 +739,7 @@ impl Pool {
             return;
         };
         let c = self.conns.remove(i);
-        for msg in c.in_flight {
+        for (msg, _) in c.in_flight {
             match self.msgs.get(&msg) {
                 Some(m) if m.cancelled => {
                     self.msgs.remove(&msg);
@@ -785,8 +844,7 @@ impl Pool {
     fn dispatch(&mut self, now: Instant) {
         while let Some(i) = self.queue.iter().position(|w| w.not_before <= now) {
             let config = &self.config;
-            let fill = config.fill;
-            // The fullest below `fill`, else the emptiest with room; ties the oldest.
+            // The fullest below its fill, else the emptiest with room; ties the oldest.
             let target = self
                 .conns
                 .iter_mut()
@@ -795,9 +853,9 @@ impl Pool {
                         && !c.retiring
                         && c.in_flight.len() < config.max_in_flight
                 })
-                .min_by_key(|c| match c.in_flight.len() {
-                    n if n < fill => (false, fill - n, c.id),
-                    n => (true, n, c.id),
+                .min_by_key(|c| match (c.in_flight.len(), c.fill(config, now)) {
+                    (n, fill) if n < fill => (false, fill - n, c.id),
+                    (n, _) => (true, n, c.id),
                 });
             let Some(c) = target else {
                 return;
@@ -811,7 +869,7 @@ impl Pool {
             let Some(w) = self.queue.remove(i) else {
                 return;
             };
-            c.in_flight.push(w.msg);
+            c.in_flight.push((w.msg, now));
             c.taken += 1;
             let conn = c.id;
             if let Some(m) = self.msgs.get_mut(&w.msg) {
@@ -825,11 +883,11 @@ impl Pool {
         let live = self.conns.len();
         let opening = self.conns.iter().any(|c| c.state == State::Opening);
         let ready = self.conns.iter().filter(|c| c.state == State::Ready);
-        let fill = self.config.fill;
+        let config = &self.config;
         let all_filled = ready.clone().count() > 0
             && ready
                 .clone()
-                .all(|c| c.retiring || c.in_flight.len() > fill);
+                .all(|c| c.retiring || c.in_flight.len() > c.fill(config, now));
         let waiting = self.queue.iter().any(|w| w.not_before <= now);
         if self.open_permanent || self.open_failures >= self.config.max_attempts {
             if live == 0 {
@@ -871,7 +929,7 @@ impl Pool {
     fn done(&mut self, msg: MessageId, end: End) {
         if let Some(mut m) = self.msgs.remove(&msg) {
             if let Some(report) = m.merged.take().filter(|_| end == End::Report) {
-                self.reports.insert(msg, report);
+                self.reports.insert(msg, *report);
             }
             self.actions.push_back(Action::Done {
                 msg,

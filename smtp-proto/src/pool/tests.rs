@@ -66,11 +66,13 @@ fn sends_to(actions: &[Action], conn: ConnId) -> usize {
         .count()
 }
 
-/// A pool of up to four connections filled to three messages each.
+/// A pool of up to four connections filled to three messages each (every connection
+/// counted slow to answer: `spread_after` zero).
 fn filling() -> Pool {
     Pool::new(PoolConfig {
         fill: 3,
         max_in_flight: 10,
+        spread_after: Duration::ZERO,
         ..config(4)
     })
 }
@@ -145,6 +147,7 @@ fn one_caller_at_a_time_keeps_to_one_connection() {
 fn with_fill_zero_messages_spread_and_another_opens_while_every_connection_is_busy() {
     let mut p = Pool::new(PoolConfig {
         fill: 0,
+        spread_after: Duration::ZERO,
         ..config(4)
     });
     let a = p.submit(T0).unwrap();
@@ -191,6 +194,10 @@ fn fill_is_at_most_max_in_flight() {
     });
     assert_eq!(p.config().fill, 4);
     assert_eq!(PoolConfig::default().fill, 32);
+    assert_eq!(
+        PoolConfig::default().spread_after,
+        Duration::from_millis(10)
+    );
 }
 
 #[test]
@@ -254,6 +261,99 @@ fn a_connection_that_stops_answering_takes_nothing_more_once_another_below_fill_
         let _ = drain(&mut p, now);
     }
     assert_eq!(p.status().in_flight, 4);
+}
+
+/// A pool of up to four connections that fill to ten messages while they answer within
+/// 10 ms, to three once slower.
+fn prompt() -> Pool {
+    Pool::new(PoolConfig {
+        fill: 3,
+        max_in_flight: 10,
+        spread_after: Duration::from_millis(10),
+        ..config(4)
+    })
+}
+
+#[test]
+fn a_connection_answering_promptly_fills_to_max_in_flight_before_another_opens() {
+    let mut p = prompt();
+    let first: Vec<_> = (0..10).map(|_| p.submit(T0).unwrap()).collect();
+    assert_eq!(drain(&mut p, T0), [Action::Open(ConnId(0))]);
+    p.handle_opened(T0, ConnId(0));
+    let actions = drain(&mut p, T0);
+    assert_eq!(sends_to(&actions, ConnId(0)), 10);
+    assert_eq!(
+        actions.len(),
+        10,
+        "past fill, no second connection: {actions:?}"
+    );
+    // Its answers come within 10 ms of the oldest: the callers' next messages join
+    // its next flight, and nothing opens.
+    for m in first {
+        let now = at(5);
+        p.handle_report(now, ConnId(0), m, false, 0);
+        let _ = drain(&mut p, now);
+        let next = p.submit(now).unwrap();
+        assert_eq!(
+            drain(&mut p, now),
+            [Action::Send {
+                conn: ConnId(0),
+                msg: next
+            }]
+        );
+    }
+    // One more finds its pipeline full: it waits, and only then another opens.
+    let _eleventh = p.submit(at(6)).unwrap();
+    assert_eq!(drain(&mut p, at(6)), [Action::Open(ConnId(1))]);
+}
+
+#[test]
+fn a_connection_slow_to_answer_fills_to_fill_only_and_the_load_returns_once_it_answers() {
+    let mut p = prompt();
+    let first: Vec<_> = (0..5).map(|_| p.submit(T0).unwrap()).collect();
+    let _ = drain(&mut p, T0);
+    p.handle_opened(T0, ConnId(0));
+    let actions = drain(&mut p, T0);
+    assert_eq!(sends_to(&actions, ConnId(0)), 5);
+    assert_eq!(actions.len(), 5, "{actions:?}");
+    // 10 ms without an answer: past `fill`, it counts as full. The next message joins
+    // its flight (nothing else has room) and another connection opens.
+    let sixth = p.submit(at(10)).unwrap();
+    assert_eq!(
+        drain(&mut p, at(10)),
+        [
+            Action::Send {
+                conn: ConnId(0),
+                msg: sixth
+            },
+            Action::Open(ConnId(1))
+        ]
+    );
+    p.handle_opened(at(11), ConnId(1));
+    let seventh = p.submit(at(11)).unwrap();
+    assert_eq!(
+        drain(&mut p, at(11)),
+        [Action::Send {
+            conn: ConnId(1),
+            msg: seventh
+        }]
+    );
+    // Connection 0 answers everything: both answer promptly again, and the fuller
+    // (connection 1) takes what comes, up to `max_in_flight`; connection 0 falls idle.
+    for m in first.into_iter().chain([sixth]) {
+        p.handle_report(at(12), ConnId(0), m, false, 0);
+    }
+    let _ = drain(&mut p, at(12));
+    for _ in 0..9 {
+        let m = p.submit(at(12)).unwrap();
+        assert_eq!(
+            drain(&mut p, at(12)),
+            [Action::Send {
+                conn: ConnId(1),
+                msg: m
+            }]
+        );
+    }
 }
 
 #[test]
