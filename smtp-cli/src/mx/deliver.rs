@@ -3,7 +3,6 @@
 //! the addresses DNS gave: nothing redirects a connection here).
 
 use std::io;
-use std::sync::Arc;
 use std::time::Duration;
 
 use smtp_io::mx::{Delivered, MxJob};
@@ -104,23 +103,14 @@ fn tokio(dns: &Dns, roots: &Roots, jobs: &[MxJob<'_>]) -> Result<Vec<Delivered>,
     })
 }
 
-/// [`BlockingHickory`] shared by the lookups smol runs on its blocking pool.
-#[derive(Clone)]
-struct Shared(Arc<BlockingHickory>);
-
-impl Resolve for Shared {
-    fn resolve(&self, name: &str, rtype: RType, timeout: Duration) -> Result<DnsResult, DnsError> {
-        self.0.resolve(name, rtype, timeout)
-    }
-}
-
 fn smol(dns: &Dns, roots: &Roots, jobs: &[MxJob<'_>]) -> Result<Vec<Delivered>, Failure> {
     // hickory needs Tokio: its blocking wrapper's own runtime, off smol's executor.
     let resolver: Box<dyn AsyncResolve> = match dns {
         Dns::AdBit(server) => Box::new(smtp_smol::mx::unblocked(AdBit::new(*server))),
-        Dns::Hickory { server, anchors } => Box::new(smtp_smol::mx::unblocked(Shared(Arc::new(
-            blocking_hickory(*server, anchors)?,
-        )))),
+        // Clones share the resolver's runtime and cache.
+        Dns::Hickory { server, anchors } => Box::new(smtp_smol::mx::unblocked(blocking_hickory(
+            *server, anchors,
+        )?)),
     };
     let dialer = smtp_smol::mx::tcp_dialer();
     Ok(smol::block_on(async {
