@@ -275,7 +275,7 @@ pub(crate) fn main(args: &[String]) -> Result<(), String> {
                     p.stats.flights_between(m.from_ns, m.to_ns) as f64 / m.messages.max(1) as f64
                 });
                 eprintln!(
-                    "round {}/{} rtt {rtt_ms:>3} ms {:<28} {:>9.0} msg/s {connections:>4} conns opened, client {:.1} µs/msg, sink {:.1} µs/msg ({:.0}% busy){} (load {})",
+                    "round {}/{} rtt {rtt_ms:>3} ms {:<28} {:>9.0} msg/s {connections:>4} conns opened, client {:.2} µs/msg, sink {:.2} µs/msg ({:.0}% busy){} (load {})",
                     round + 1,
                     o.rounds,
                     client.label(),
