@@ -3,14 +3,13 @@
 //! sent again) is [`smtp_proto::pool`]'s; this file spawns threads, moves messages and
 //! keeps time.
 
-use std::collections::HashMap;
 use std::io::Cursor;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, TryRecvError};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant as Clock};
 
-use smtp_io::pool::{Messages, Order, PoolReport};
+use smtp_io::pool::{IdMap, Messages, Order, PoolReport};
 use smtp_io::stream::Cancels;
 use smtp_proto::pool::{self, ConnId, MessageId, PoolConfig, Status, SubmitError};
 use smtp_proto::{Envelope, Instant, Report, UsageError};
@@ -109,7 +108,7 @@ type Reply = Sender<Result<PoolReport, Error>>;
 struct State {
     core: pool::Pool,
     msgs: Messages<Reply>,
-    conns: HashMap<ConnId, Line>,
+    conns: IdMap<ConnId, Line>,
     /// The deadline the timer thread sleeps until (`None`: none), so that it is woken
     /// only for an earlier one.
     timer_at: Option<Instant>,
@@ -207,7 +206,7 @@ impl Pool {
             state: Mutex::new(State {
                 core: pool::Pool::new(config.clone()),
                 msgs: Messages::default(),
-                conns: HashMap::new(),
+                conns: IdMap::default(),
                 timer_at: None,
                 threads: Vec::new(),
                 gone: false,

@@ -8,6 +8,7 @@
 //! [`Cancels`](crate::stream::Cancels) are the adapters'.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
 use smtp_proto::pool::{self, Action, ConnId, End, MessageId};
@@ -29,6 +30,33 @@ pub struct PoolReport {
     pub report: Report,
     /// Attempts, from 1.
     pub attempts: u32,
+}
+
+/// A map keyed by the core's ids ([`MessageId`], [`ConnId`]), looked up a few times per
+/// message: ids are counters the pool hands out, not input, so they need no
+/// protection against chosen collisions and a multiply spreads them ([`IdHasher`]).
+pub type IdMap<K, V> = HashMap<K, V, BuildHasherDefault<IdHasher>>;
+
+/// The hasher of an [`IdMap`]: a 64-bit id times an odd constant (Fibonacci hashing),
+/// which fills the high bits the table's control bytes take and keeps consecutive ids
+/// in distinct buckets.
+#[derive(Default)]
+pub struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0 ^ n).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
 }
 
 /// What the core asks of an adapter's connections, from [`Messages::pump`].
@@ -68,7 +96,7 @@ struct Pending<R> {
 /// from its connections (the last open error, the capabilities of the last one set
 /// up) and the random bits for the core's backoff jitter. `R` is where a caller waits.
 pub struct Messages<R> {
-    pending: HashMap<MessageId, Pending<R>>,
+    pending: IdMap<MessageId, Pending<R>>,
     last_open_error: Option<Error>,
     caps: Capabilities,
     random: u64,
@@ -81,7 +109,7 @@ impl<R> Default for Messages<R> {
             RandomState::new().hash_one(std::time::SystemTime::now())
         };
         Messages {
-            pending: HashMap::new(),
+            pending: IdMap::default(),
             last_open_error: None,
             caps: Capabilities::default(),
             random: seed,

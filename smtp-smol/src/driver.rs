@@ -337,13 +337,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
                     // callers was its own write there, and after one yield, one write
                     // per two messages.
                     let busy = !open.is_empty();
+                    // One clock read per flight: it is written at once, and the core's
+                    // deadlines are seconds long.
+                    let now = self.now();
                     loop {
                         let Some(taken) = message.take() else {
                             source = false;
                             self.session.stream_end();
                             break;
                         };
-                        let now = self.now();
                         open.send(&mut self.session, now, taken, on_report);
                         if self.session.stream_room() == 0 {
                             break;
@@ -427,12 +429,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
 
     /// Tells the core how a read ended (the bytes it brought are in already).
     fn on_read(&mut self, result: Option<io::Result<usize>>) {
-        let now = self.now();
         match result {
-            Some(Ok(0)) => self.session.handle_eof(now),
+            Some(Ok(0)) => self.session.handle_eof(self.now()),
             Some(Ok(_)) => {}
             Some(Err(e)) => self.fail(Error::Io(e)),
-            None => self.session.handle_timeout(now),
+            None => self.session.handle_timeout(self.now()),
         }
     }
 

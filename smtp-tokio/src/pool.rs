@@ -3,7 +3,6 @@
 //! sent again) is [`smtp_proto::pool`]'s; this file spawns tasks, moves messages and
 //! keeps time.
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -11,7 +10,7 @@ use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::task::{Context, Poll};
 
 use smtp_io::inbox::{self, Cmd, Inbox, Outbox, Reply, ReplyTo};
-use smtp_io::pool::{Messages, Order, PoolReport};
+use smtp_io::pool::{IdMap, Messages, Order, PoolReport};
 use smtp_proto::pool::{self, ConnId, MessageId, PoolConfig, Status, SubmitError};
 use smtp_proto::{Envelope, Instant, Report, UsageError};
 use tokio::io::{AsyncRead, ReadBuf};
@@ -69,7 +68,7 @@ fn tell(line: Option<&Outbox>, cmd: Cmd) -> Result<(), Error> {
 struct State {
     core: pool::Pool,
     msgs: Messages<ReplyTo<Result<PoolReport, Error>>>,
-    conns: HashMap<ConnId, Outbox>,
+    conns: IdMap<ConnId, Outbox>,
     /// The deadline the timer task sleeps until (`None`: none), so that it is woken
     /// only for an earlier one.
     timer_at: Option<Instant>,
@@ -150,7 +149,7 @@ impl Pool {
             state: Mutex::new(State {
                 core: pool::Pool::new(config),
                 msgs: Messages::default(),
-                conns: HashMap::new(),
+                conns: IdMap::default(),
                 timer_at: None,
             }),
             builder,
