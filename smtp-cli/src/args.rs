@@ -19,8 +19,8 @@ pub(crate) struct Args {
     /// chain, MTA-STS (RFC 8461), null MX (RFC 7505). TLS follows the domain's policy,
     /// not `--starttls`/`--insecure`; `--ca-file` adds roots for MTA-STS checks. Exit
     /// 0 when every recipient was delivered, 75 when any was deferred (or its outcome is
-    /// unknown), else 69 when any bounced. Ignores the account's server, TLS, login and
-    /// queue.
+    /// unknown), else 69 when any bounced. Domains are delivered side by side, at most 8
+    /// at once. Ignores the account's server, TLS, login and queue.
     #[arg(long, conflicts_with_all = [
         "server", "insecure", "tls", "starttls", "lmtp", "proxy", "queue", "flush_queue",
         "list_queue", "serverinfo", "repeat", "concurrency", "sendmail", "auth_user",

@@ -2,9 +2,10 @@
 //! MTA's outbound side does it (RFC 5321 §5.1), under DANE (RFC 7672) and MTA-STS (RFC
 //! 8461). Protocol-free like the rest of the tool: the recipients are grouped per
 //! domain, each domain is one `MxJob` for the chosen adapter's `mx::deliver`
-//! ([`deliver`]), and its per-recipient results are printed ([`output`]) and mapped to
+//! ([`deliver`]; up to 8 domains at once, [`concurrent`]), and its per-recipient results are printed ([`output`]) and mapped to
 //! an exit status. MTA-STS policies are kept between runs in `--sts-cache`'s file.
 
+mod concurrent;
 mod deliver;
 mod output;
 
