@@ -60,6 +60,14 @@ pub(crate) struct Args {
     #[arg(long, value_name = "FILE", requires = "mx")]
     pub sts_cache: Option<PathBuf>,
 
+    /// With --mx: REQUIRETLS (RFC 8689): the message goes, with REQUIRETLS on MAIL
+    /// FROM, only to MX hosts whose TLS is verified (DANE on a DNSSEC-secure MX, or an
+    /// MTA-STS `enforce` policy listing the host) and that offer REQUIRETLS. A recipient
+    /// no such host could take is bounced `550 5.7.30`; one whose qualifying host failed
+    /// otherwise is deferred. Refused beside a `TLS-Required: No` header field.
+    #[arg(long, requires = "mx")]
+    pub requiretls: bool,
+
     /// The envelope sender (MAIL FROM); `<>` or an empty string for the null path.
     /// Needed here or as the account's `from`; it also picks the account whose `from`
     /// it is.

@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 use common::*;
 use serde_json::Value;
 use smtp_testkit::interop::unique;
+use smtp_testkit::mx_hosts::MxHostServer;
 use smtp_testkit::mx_lab::{received_by, InProcess, MxLab};
 use smtp_testkit::sts_server::{read_table, StsServer};
 
@@ -427,6 +428,101 @@ fn a_foreign_sts_cache_file_is_74_and_untouched_a_corrupt_line_a_warning() {
         assert!(out.stderr.contains("1 unreadable lines ignored"), "{out}");
         assert_delivered(&lab, &out, 0, &to, DANE_EE, &id);
     });
+}
+
+/// RFC 8689 §4.2.1 with `--requiretls`: `requiretls.dane-ee.test`'s first MX host
+/// (Postfix, DANE-verified, no REQUIRETLS) cannot take the message, its second
+/// (in-process on 127.0.0.35, DANE-verified, REQUIRETLS after STARTTLS) takes it with
+/// REQUIRETLS on MAIL FROM, over TLS. Nothing reaches Postfix; `--json` says
+/// `requiretls`.
+#[test]
+fn requiretls_goes_only_to_a_verified_host_offering_it() {
+    let lab = MxLab::get();
+    let server = MxHostServer::start(InProcess::RequireTls, &lab);
+    on_every_runtime_and_resolver(|runtime, dns| {
+        let to = rcpt("requiretls.dane-ee.test", runtime);
+        let (data, id) = message(&format!("requiretls-{runtime}-{dns:?}"));
+        let mut cmd = mx_send(&lab, runtime, dns, &data, &[&to]);
+        cmd.arg("--requiretls");
+        let out = run(cmd).expect(0);
+        assert_eq!(out.json()["requiretls"], true, "{out}");
+        let r = recipient(&out, 0);
+        assert_eq!(r["outcome"], "delivered", "{dns:?}: {out}");
+        assert_eq!(r["mx"], "mx-requiretls.dane-ee.test", "{dns:?}: {out}");
+        assert_eq!(r["ip"], "127.0.0.35", "{dns:?}: {out}");
+        assert_eq!(r["tls"]["policy"], "dane", "{dns:?}: {out}");
+        assert_eq!(r["tls"]["result"], "success", "{dns:?}: {out}");
+        assert_eq!(r["code"], 250, "{dns:?}: {out}");
+        let seen = server.seen();
+        let took: Vec<_> = seen
+            .iter()
+            .filter(|c| {
+                c.messages
+                    .iter()
+                    .any(|m| String::from_utf8_lossy(m).contains(&id))
+            })
+            .collect();
+        assert_eq!(took.len(), 1, "{seen:?}");
+        assert!(took[0].tls, "{:?}", took[0]);
+        let mail = took[0]
+            .commands
+            .iter()
+            .find(|c| c.starts_with("MAIL FROM:"));
+        assert!(
+            mail.is_some_and(|m| m.ends_with(" REQUIRETLS")),
+            "{:?}",
+            took[0].commands
+        );
+        assert_not_stored(&lab, &to);
+    });
+}
+
+/// RFC 8689 §4.2.1 with `--requiretls`: a DANE-verified host without REQUIRETLS
+/// (`dane-ee.test`, Postfix) and a domain with no verified TLS at all (`good.dns.test`)
+/// cannot take the message: each recipient is bounced `550 5.7.30`, exit 69, and
+/// nothing is stored. Without `--requiretls` the same run delivers both (the other
+/// tests here): the bounce is REQUIRETLS's.
+#[test]
+fn requiretls_to_hosts_that_cannot_take_it_bounces_5_7_30_with_69() {
+    let lab = MxLab::get();
+    on_every_runtime_and_resolver(|runtime, dns| {
+        let dane = rcpt("dane-ee.test", runtime);
+        let plain = rcpt("good.dns.test", runtime);
+        let (data, _) = message(&format!("requiretls-refused-{runtime}-{dns:?}"));
+        let mut cmd = mx_send(&lab, runtime, dns, &data, &[&dane, &plain]);
+        cmd.arg("--requiretls");
+        let out = run(cmd).expect(69);
+        assert_eq!(out.json()["requiretls"], true, "{out}");
+        for (i, to) in [&dane, &plain].into_iter().enumerate() {
+            let r = recipient(&out, i);
+            assert_eq!(r["address"], to.as_str(), "{out}");
+            assert_eq!(r["outcome"], "bounced", "{dns:?}: {out}");
+            assert_eq!(r["code"], 550, "{dns:?}: {out}");
+            assert_eq!(r["enhanced"], "5.7.30", "{dns:?}: {out}");
+            assert!(
+                out.stderr.contains(&format!("<{to}> bounced: 550 5.7.30")),
+                "{out}"
+            );
+        }
+        for to in [&dane, &plain] {
+            assert_not_stored(&lab, to);
+        }
+    });
+}
+
+/// `--requiretls` asks for verified TLS, `TLS-Required: No` (RFC 8689) for none: given
+/// both, the sender is asked to choose (64) and nothing is sent.
+#[test]
+fn requiretls_beside_tls_required_no_is_a_usage_error() {
+    let lab = MxLab::get();
+    let to = rcpt("dane-ee.test", "any");
+    let (data, _) = message_with("requiretls-conflict", "TLS-Required: No\r\n");
+    let mut cmd = mx_send(&lab, "blocking", Dns::AdBit, &data, &[&to]);
+    cmd.arg("--requiretls");
+    let out = run(cmd).expect(64);
+    assert!(out.stderr.contains("TLS-Required: No"), "{out}");
+    assert_eq!(out.json()["recipients"], serde_json::json!([]), "{out}");
+    assert_not_stored(&lab, &to);
 }
 
 /// Relays on in-process MX addresses to the lab's Postfix (127.0.0.10:25) that hold
