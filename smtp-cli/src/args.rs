@@ -19,8 +19,8 @@ pub(crate) struct Args {
     /// chain, MTA-STS (RFC 8461), null MX (RFC 7505). TLS follows the domain's policy,
     /// not `--starttls`/`--insecure`; `--ca-file` adds roots for MTA-STS checks. Exit
     /// 0 when every recipient was delivered, 75 when any was deferred (or its outcome is
-    /// unknown), else 69 when any bounced. Ignores the account's server, TLS, login and
-    /// queue.
+    /// unknown), else 69 when any bounced. Domains are delivered side by side, at most 8
+    /// at once. Ignores the account's server, TLS, login and queue.
     #[arg(long, conflicts_with_all = [
         "server", "insecure", "tls", "starttls", "lmtp", "proxy", "queue", "flush_queue",
         "list_queue", "serverinfo", "repeat", "concurrency", "sendmail", "auth_user",
@@ -59,6 +59,14 @@ pub(crate) struct Args {
     /// when the domain's policy id changes or the policy expires).
     #[arg(long, value_name = "FILE", requires = "mx")]
     pub sts_cache: Option<PathBuf>,
+
+    /// With --mx: REQUIRETLS (RFC 8689): the message goes, with REQUIRETLS on MAIL
+    /// FROM, only to MX hosts whose TLS is verified (DANE on a DNSSEC-secure MX, or an
+    /// MTA-STS `enforce` policy listing the host) and that offer REQUIRETLS. A recipient
+    /// no such host could take is bounced `550 5.7.30`; one whose qualifying host failed
+    /// otherwise is deferred. Refused beside a `TLS-Required: No` header field.
+    #[arg(long, requires = "mx")]
+    pub requiretls: bool,
 
     /// The envelope sender (MAIL FROM); `<>` or an empty string for the null path.
     /// Needed here or as the account's `from`; it also picks the account whose `from`

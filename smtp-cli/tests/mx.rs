@@ -9,14 +9,17 @@
 mod common;
 
 use std::io;
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use common::*;
 use serde_json::Value;
 use smtp_testkit::interop::unique;
-use smtp_testkit::mx_lab::{received_by, MxLab};
+use smtp_testkit::mx_hosts::MxHostServer;
+use smtp_testkit::mx_lab::{received_by, InProcess, MxLab};
 use smtp_testkit::sts_server::{read_table, StsServer};
 
 /// How the CLI gets its DNS answers.
@@ -424,5 +427,230 @@ fn a_foreign_sts_cache_file_is_74_and_untouched_a_corrupt_line_a_warning() {
         let out = run(cmd).expect(0);
         assert!(out.stderr.contains("1 unreadable lines ignored"), "{out}");
         assert_delivered(&lab, &out, 0, &to, DANE_EE, &id);
+    });
+}
+
+/// RFC 8689 §4.2.1 with `--requiretls`: `requiretls.dane-ee.test`'s first MX host
+/// (Postfix, DANE-verified, no REQUIRETLS) cannot take the message, its second
+/// (in-process on 127.0.0.35, DANE-verified, REQUIRETLS after STARTTLS) takes it with
+/// REQUIRETLS on MAIL FROM, over TLS. Nothing reaches Postfix; `--json` says
+/// `requiretls`.
+#[test]
+fn requiretls_goes_only_to_a_verified_host_offering_it() {
+    let lab = MxLab::get();
+    let server = MxHostServer::start(InProcess::RequireTls, &lab);
+    on_every_runtime_and_resolver(|runtime, dns| {
+        let to = rcpt("requiretls.dane-ee.test", runtime);
+        let (data, id) = message(&format!("requiretls-{runtime}-{dns:?}"));
+        let mut cmd = mx_send(&lab, runtime, dns, &data, &[&to]);
+        cmd.arg("--requiretls");
+        let out = run(cmd).expect(0);
+        assert_eq!(out.json()["requiretls"], true, "{out}");
+        let r = recipient(&out, 0);
+        assert_eq!(r["outcome"], "delivered", "{dns:?}: {out}");
+        assert_eq!(r["mx"], "mx-requiretls.dane-ee.test", "{dns:?}: {out}");
+        assert_eq!(r["ip"], "127.0.0.35", "{dns:?}: {out}");
+        assert_eq!(r["tls"]["policy"], "dane", "{dns:?}: {out}");
+        assert_eq!(r["tls"]["result"], "success", "{dns:?}: {out}");
+        assert_eq!(r["code"], 250, "{dns:?}: {out}");
+        let seen = server.seen();
+        let took: Vec<_> = seen
+            .iter()
+            .filter(|c| {
+                c.messages
+                    .iter()
+                    .any(|m| String::from_utf8_lossy(m).contains(&id))
+            })
+            .collect();
+        assert_eq!(took.len(), 1, "{seen:?}");
+        assert!(took[0].tls, "{:?}", took[0]);
+        let mail = took[0]
+            .commands
+            .iter()
+            .find(|c| c.starts_with("MAIL FROM:"));
+        assert!(
+            mail.is_some_and(|m| m.ends_with(" REQUIRETLS")),
+            "{:?}",
+            took[0].commands
+        );
+        assert_not_stored(&lab, &to);
+    });
+}
+
+/// RFC 8689 §4.2.1 with `--requiretls`: a DANE-verified host without REQUIRETLS
+/// (`dane-ee.test`, Postfix) and a domain with no verified TLS at all (`good.dns.test`)
+/// cannot take the message: each recipient is bounced `550 5.7.30`, exit 69, and
+/// nothing is stored. Without `--requiretls` the same run delivers both (the other
+/// tests here): the bounce is REQUIRETLS's.
+#[test]
+fn requiretls_to_hosts_that_cannot_take_it_bounces_5_7_30_with_69() {
+    let lab = MxLab::get();
+    on_every_runtime_and_resolver(|runtime, dns| {
+        let dane = rcpt("dane-ee.test", runtime);
+        let plain = rcpt("good.dns.test", runtime);
+        let (data, _) = message(&format!("requiretls-refused-{runtime}-{dns:?}"));
+        let mut cmd = mx_send(&lab, runtime, dns, &data, &[&dane, &plain]);
+        cmd.arg("--requiretls");
+        let out = run(cmd).expect(69);
+        assert_eq!(out.json()["requiretls"], true, "{out}");
+        for (i, to) in [&dane, &plain].into_iter().enumerate() {
+            let r = recipient(&out, i);
+            assert_eq!(r["address"], to.as_str(), "{out}");
+            assert_eq!(r["outcome"], "bounced", "{dns:?}: {out}");
+            assert_eq!(r["code"], 550, "{dns:?}: {out}");
+            assert_eq!(r["enhanced"], "5.7.30", "{dns:?}: {out}");
+            assert!(
+                out.stderr.contains(&format!("<{to}> bounced: 550 5.7.30")),
+                "{out}"
+            );
+        }
+        for to in [&dane, &plain] {
+            assert_not_stored(&lab, to);
+        }
+    });
+}
+
+/// `--requiretls` asks for verified TLS, `TLS-Required: No` (RFC 8689) for none: given
+/// both, the sender is asked to choose (64) and nothing is sent.
+#[test]
+fn requiretls_beside_tls_required_no_is_a_usage_error() {
+    let lab = MxLab::get();
+    let to = rcpt("dane-ee.test", "any");
+    let (data, _) = message_with("requiretls-conflict", "TLS-Required: No\r\n");
+    let mut cmd = mx_send(&lab, "blocking", Dns::AdBit, &data, &[&to]);
+    cmd.arg("--requiretls");
+    let out = run(cmd).expect(64);
+    assert!(out.stderr.contains("TLS-Required: No"), "{out}");
+    assert_eq!(out.json()["recipients"], serde_json::json!([]), "{out}");
+    assert_not_stored(&lab, &to);
+}
+
+/// Relays on in-process MX addresses to the lab's Postfix (127.0.0.10:25) that hold
+/// each connection unanswered until every one of them has accepted a connection: a
+/// barrier between domains. A relay left alone for [`Gate::PATIENCE`] closes its
+/// connection instead, so a client that takes the domains one after another fails
+/// there (its next MX host takes the mail) rather than hangs.
+struct Gate {
+    addrs: Vec<SocketAddr>,
+    accepted: Arc<(Mutex<Vec<bool>>, Condvar)>,
+    stop: Arc<AtomicBool>,
+    threads: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl Gate {
+    const PATIENCE: Duration = Duration::from_secs(30);
+    const UPSTREAM: &'static str = "127.0.0.10:25";
+
+    fn start(addrs: &[SocketAddr]) -> Gate {
+        let accepted = Arc::new((Mutex::new(vec![false; addrs.len()]), Condvar::new()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let threads = addrs
+            .iter()
+            .enumerate()
+            .map(|(k, &addr)| {
+                let listener = TcpListener::bind(addr)
+                    .unwrap_or_else(|e| panic!("{addr}: {e} (port 25 needs root)"));
+                let (accepted, stop) = (accepted.clone(), stop.clone());
+                std::thread::spawn(move || {
+                    for client in listener.incoming() {
+                        if stop.load(Ordering::SeqCst) {
+                            break;
+                        }
+                        let Ok(client) = client else { continue };
+                        let accepted = accepted.clone();
+                        std::thread::spawn(move || Gate::relay(k, client, &accepted));
+                    }
+                })
+            })
+            .collect();
+        Gate {
+            addrs: addrs.to_vec(),
+            accepted,
+            stop,
+            threads,
+        }
+    }
+
+    /// Marks relay `k` as reached, waits for the others, then copies both ways.
+    fn relay(k: usize, client: TcpStream, accepted: &(Mutex<Vec<bool>>, Condvar)) {
+        let (lock, cv) = accepted;
+        let mut all = lock.lock().unwrap_or_else(|e| e.into_inner());
+        all[k] = true;
+        cv.notify_all();
+        let (all, _) = cv
+            .wait_timeout_while(all, Gate::PATIENCE, |a| !a.iter().all(|&x| x))
+            .unwrap_or_else(|e| e.into_inner());
+        let met = all.iter().all(|&x| x);
+        drop(all);
+        if !met {
+            let _ = client.shutdown(Shutdown::Both);
+            return;
+        }
+        let Ok(upstream) = TcpStream::connect(Gate::UPSTREAM) else {
+            return;
+        };
+        let (Ok(mut c_in), Ok(mut u_out)) = (client.try_clone(), upstream.try_clone()) else {
+            return;
+        };
+        let up = std::thread::spawn(move || {
+            let _ = io::copy(&mut c_in, &mut u_out);
+            let _ = u_out.shutdown(Shutdown::Write);
+        });
+        let (mut u_in, mut c_out) = (upstream, client);
+        let _ = io::copy(&mut u_in, &mut c_out);
+        let _ = c_out.shutdown(Shutdown::Write);
+        let _ = up.join();
+    }
+
+    /// Forgets every relay's first connection (for the next run).
+    fn reset(&self) {
+        let mut all = self.accepted.0.lock().unwrap_or_else(|e| e.into_inner());
+        all.iter_mut().for_each(|x| *x = false);
+    }
+}
+
+impl Drop for Gate {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        for addr in &self.addrs {
+            let _ = TcpStream::connect_timeout(addr, Duration::from_secs(1));
+        }
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+    }
+}
+
+/// The domains of one run are delivered side by side: the MX hosts of
+/// `eodreset.dns.test` (127.0.0.31) and `starttls454.dane-ee.test` (127.0.0.32) are
+/// gated relays to Postfix that answer only once both have a connection, which a run
+/// taking the domains one after another never gives (the first domain's host then
+/// closes after 30 s and its backup MX, mx-good, takes the mail). Each recipient is
+/// delivered by its domain's first MX host, in `--to` order, stored once.
+#[test]
+fn domains_of_one_run_are_delivered_side_by_side() {
+    let lab = MxLab::get();
+    let gate = Gate::start(&[InProcess::EodReset.addr(), InProcess::Starttls454.addr()]);
+    on_every_runtime(|runtime| {
+        gate.reset();
+        let a = rcpt("eodreset.dns.test", runtime);
+        let b = rcpt("starttls454.dane-ee.test", runtime);
+        let (data, id) = message(&format!("side-by-side-{runtime}"));
+        let out = run(mx_send(&lab, runtime, Dns::AdBit, &data, &[&a, &b])).expect(0);
+        for (i, to, mx, ip, policy) in [
+            (0, &a, "mx-eodreset.dns.test", "127.0.0.31", "none"),
+            (1, &b, "mx-454.dane-ee.test", "127.0.0.32", "dane"),
+        ] {
+            let r = recipient(&out, i);
+            assert_eq!(r["address"], to.as_str(), "{out}");
+            assert_eq!(r["outcome"], "delivered", "{out}");
+            assert_eq!(r["mx"], mx, "{out}");
+            assert_eq!(r["ip"], ip, "{out}");
+            assert_eq!(r["tls"]["policy"], policy, "{out}");
+            assert_eq!(r["tls"]["result"], "success", "{out}");
+            let stored = lab.delivered(to, Duration::from_secs(10));
+            assert_eq!(stored.len(), 1, "one copy stored for {to}\n{out}");
+            assert!(String::from_utf8_lossy(&stored[0]).contains(&id));
+        }
     });
 }

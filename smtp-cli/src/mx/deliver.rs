@@ -1,6 +1,8 @@
 //! Each job through the chosen adapter's `mx::deliver`, with the resolver `--resolver`
 //! or `--nameserver` asks for on that runtime, and the plain TCP dialer (port 25 to
-//! the addresses DNS gave: nothing redirects a connection here).
+//! the addresses DNS gave: nothing redirects a connection here). The jobs (one per
+//! domain) run side by side, at most [`DOMAINS_AT_ONCE`] at once: on Tokio and smol as
+//! futures of one task, on the blocking adapter in scoped threads.
 
 use std::io;
 use std::time::Duration;
@@ -14,11 +16,13 @@ use smtp_mx::dns::{
 use smtp_mx::tls::Roots;
 use smtp_proto::mx::{DnsResult, RType};
 
+use super::concurrent::{joined, threads, DOMAINS_AT_ONCE};
 use super::Dns;
 use crate::args::Runtime;
 use crate::exit::Failure;
 
-/// Delivers `jobs` in turn on `runtime`; one result per job, in order.
+/// Delivers `jobs` on `runtime`, up to [`DOMAINS_AT_ONCE`] at a time; one result per
+/// job, in order.
 pub(super) fn all(
     runtime: Runtime,
     dns: &Dns,
@@ -74,10 +78,9 @@ fn blocking(dns: &Dns, roots: &Roots, jobs: &[MxJob<'_>]) -> Result<Vec<Delivere
         Dns::Hickory { server, anchors } => Blocking::Hickory(blocking_hickory(*server, anchors)?),
     };
     let dialer = Dialer::tcp();
-    Ok(jobs
-        .iter()
-        .map(|job| smtp_blocking::mx::deliver(job, &resolver, &dialer, roots))
-        .collect())
+    Ok(threads(jobs, DOMAINS_AT_ONCE, |job| {
+        smtp_blocking::mx::deliver(job, &resolver, &dialer, roots)
+    }))
 }
 
 fn tokio(dns: &Dns, roots: &Roots, jobs: &[MxJob<'_>]) -> Result<Vec<Delivered>, Failure> {
@@ -95,11 +98,10 @@ fn tokio(dns: &Dns, roots: &Roots, jobs: &[MxJob<'_>]) -> Result<Vec<Delivered>,
             ),
         };
         let dialer = smtp_tokio::mx::tcp_dialer();
-        let mut done = Vec::with_capacity(jobs.len());
-        for job in jobs {
-            done.push(smtp_tokio::mx::deliver(job, &*resolver, &dialer, roots).await);
-        }
-        Ok(done)
+        let each = jobs
+            .iter()
+            .map(|job| smtp_tokio::mx::deliver(job, &*resolver, &dialer, roots));
+        Ok(joined(each, DOMAINS_AT_ONCE).await)
     })
 }
 
@@ -113,11 +115,8 @@ fn smol(dns: &Dns, roots: &Roots, jobs: &[MxJob<'_>]) -> Result<Vec<Delivered>, 
         )?)),
     };
     let dialer = smtp_smol::mx::tcp_dialer();
-    Ok(smol::block_on(async {
-        let mut done = Vec::with_capacity(jobs.len());
-        for job in jobs {
-            done.push(smtp_smol::mx::deliver(job, &*resolver, &dialer, roots).await);
-        }
-        done
-    }))
+    let each = jobs
+        .iter()
+        .map(|job| smtp_smol::mx::deliver(job, &*resolver, &dialer, roots));
+    Ok(smol::block_on(joined(each, DOMAINS_AT_ONCE)))
 }

@@ -2,9 +2,10 @@
 //! MTA's outbound side does it (RFC 5321 §5.1), under DANE (RFC 7672) and MTA-STS (RFC
 //! 8461). Protocol-free like the rest of the tool: the recipients are grouped per
 //! domain, each domain is one `MxJob` for the chosen adapter's `mx::deliver`
-//! ([`deliver`]), and its per-recipient results are printed ([`output`]) and mapped to
+//! ([`deliver`]; up to 8 domains at once, [`concurrent`]), and its per-recipient results are printed ([`output`]) and mapped to
 //! an exit status. MTA-STS policies are kept between runs in `--sts-cache`'s file.
 
+mod concurrent;
 mod deliver;
 mod output;
 
@@ -54,6 +55,10 @@ struct MxPlan {
     dns: Dns,
     dsn: Dsn,
     message: Vec<u8>,
+    /// `--requiretls` (RFC 8689 §4).
+    requiretls: bool,
+    /// The message's `TLS-Required: No` (RFC 8689 §5).
+    tls_required_no: bool,
 }
 
 /// The default resolver: a validating one on this machine (as Postfix, Exim and mox
@@ -188,6 +193,17 @@ fn plan(args: &Args, message: Option<Vec<u8>>) -> Result<MxPlan, Failure> {
             "the message has a NUL octet at offset {offset}"
         )));
     }
+    let tls_required_no = tls_required_no(&message);
+    // RFC 8689 has a relay that meets both ignore the header field (REQUIRETLS wins, as
+    // the planner does); here both come from the sender at once, so the contradiction
+    // is theirs to settle, before anything is looked up or sent.
+    if args.requiretls && tls_required_no {
+        return Err(Failure::Usage(
+            "--requiretls with a message saying `TLS-Required: No`: \
+             the one asks for verified TLS, the other for none (RFC 8689)"
+                .into(),
+        ));
+    }
     let message = crate::dkim::sign(args, message)?;
     Ok(MxPlan {
         from,
@@ -198,6 +214,8 @@ fn plan(args: &Args, message: Option<Vec<u8>>) -> Result<MxPlan, Failure> {
         dns,
         dsn,
         message,
+        requiretls: args.requiretls,
+        tls_required_no,
     })
 }
 
@@ -243,9 +261,11 @@ pub(crate) fn run(args: &Args, message: Option<Vec<u8>>) -> ExitStatus {
         .iter()
         .map(|g| {
             let to: Vec<ForwardPath> = g.rcpts.iter().map(|&i| plan.to[i].clone()).collect();
-            let envelope = envelope_of(&plan.message, &plan.from, &to, &plan.dsn, true);
+            let mut envelope = envelope_of(&plan.message, &plan.from, &to, &plan.dsn, true);
+            // RFC 8689 §4.2.1: the planner sends it only to hosts that qualify.
+            envelope.requiretls = plan.requiretls;
             let mut meta = MessageMeta::new(envelope);
-            meta.tls_required_no = tls_required_no(&plan.message);
+            meta.tls_required_no = plan.tls_required_no;
             let messages = vec![(meta, plan.message.as_slice())];
             MxJob::new(plan.config.clone(), g.domain.clone(), messages)
                 .cached(cache.as_ref().and_then(|c| c.get(&g.domain)))
@@ -271,6 +291,7 @@ pub(crate) fn stray_option(args: &Args) -> Option<&'static str> {
         (args.trust_anchor.is_some(), "--trust-anchor"),
         (!args.allow_addresses.is_empty(), "--allow-addresses"),
         (args.sts_cache.is_some(), "--sts-cache"),
+        (args.requiretls, "--requiretls"),
     ]
     .into_iter()
     .find(|(given, _)| *given && !args.mx)
@@ -338,7 +359,7 @@ fn finish(
     }
     if args.json {
         let reports = done.map(|(_, d)| d).unwrap_or_default();
-        let v = output::json(&recipients, reports, error, status);
+        let v = output::json(&recipients, reports, args.requiretls, error, status);
         let _ = writeln!(std::io::stdout().lock(), "{v}");
     }
     status
@@ -402,7 +423,32 @@ mod tests {
         }
         let args = parse(&["--server", "x", "--allow-addresses", "127.0.0.0/8"]).unwrap();
         assert_eq!(stray_option(&args), Some("--allow-addresses"));
+        assert!(parse(&["--requiretls"]).is_err(), "--requiretls needs --mx");
+        let args = parse(&["--server", "x", "--requiretls"]).unwrap();
+        assert_eq!(stray_option(&args), Some("--requiretls"));
         assert_eq!(stray_option(&parse(&base).unwrap()), None);
+    }
+
+    /// RFC 8689: `--requiretls` beside a message saying `TLS-Required: No` is refused
+    /// while planning (64, before any lookup); either alone is planned as asked.
+    #[test]
+    fn requiretls_beside_tls_required_no_is_a_usage_error_either_alone_is_planned() {
+        let base = ["--mx", "--from", "a@example.org", "--to", "b@example.net"];
+        let with = |extra: &[&'static str]| {
+            let argv: Vec<&str> = base.iter().chain(extra).copied().collect();
+            parse(&argv).unwrap()
+        };
+        let no = b"Subject: x\r\nTLS-Required: No\r\n\r\nbody\r\n".to_vec();
+        let plain = b"Subject: x\r\n\r\nbody\r\n".to_vec();
+        let refused = plan(&with(&["--requiretls"]), Some(no.clone())).err();
+        assert!(
+            matches!(&refused, Some(Failure::Usage(t)) if t.contains("TLS-Required: No")),
+            "{refused:?}"
+        );
+        let p = plan(&with(&["--requiretls"]), Some(plain)).expect("planned");
+        assert!(p.requiretls && !p.tls_required_no);
+        let p = plan(&with(&[]), Some(no)).expect("planned");
+        assert!(!p.requiretls && p.tls_required_no);
     }
 
     #[test]

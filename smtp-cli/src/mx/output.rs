@@ -194,11 +194,13 @@ fn report_json(r: &TlsReport) -> Value {
     })
 }
 
-/// The `--json` object of `--mx`: `recipients` in `--to` order, `tls_reports` (every
-/// TLS reporting result of the run, RFC 8460 §4.3), `error`, `exit_code`.
+/// The `--json` object of `--mx`: `requiretls` (whether `--requiretls` asked for RFC
+/// 8689's REQUIRETLS), `recipients` in `--to` order, `tls_reports` (every TLS
+/// reporting result of the run, RFC 8460 §4.3), `error`, `exit_code`.
 pub(super) fn json(
     recipients: &[Recipient<'_>],
     done: &[Delivered],
+    requiretls: bool,
     error: Option<String>,
     exit: ExitStatus,
 ) -> Value {
@@ -212,6 +214,7 @@ pub(super) fn json(
         .collect();
     json!({
         "mx": true,
+        "requiretls": requiretls,
         "recipients": recipients.iter().map(recipient_json).collect::<Vec<_>>(),
         "tls_reports": reports,
         "error": error,
