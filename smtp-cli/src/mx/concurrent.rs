@@ -3,9 +3,7 @@
 //! first). One domain's slow or silent MX hosts then no longer hold up the others'.
 
 use std::future::Future;
-use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::task::Poll;
 
 /// How many domains' deliveries run at once: enough that a few slow domains do not
 /// stall a run, few enough that a long `--to` list opens no flood of connections (each
@@ -48,34 +46,11 @@ pub(super) async fn joined<F: Future>(
     futures: impl IntoIterator<Item = F>,
     limit: usize,
 ) -> Vec<F::Output> {
-    let mut queue = futures.into_iter().enumerate();
-    let mut running: Vec<(usize, Pin<Box<F>>)> = Vec::new();
-    let mut done: Vec<(usize, F::Output)> = Vec::new();
-    std::future::poll_fn(|cx| loop {
-        while running.len() < limit.max(1) {
-            match queue.next() {
-                Some((i, f)) => running.push((i, Box::pin(f))),
-                None => break,
-            }
-        }
-        if running.is_empty() {
-            return Poll::Ready(());
-        }
-        let before = running.len();
-        running.retain_mut(|(i, f)| match f.as_mut().poll(cx) {
-            Poll::Ready(out) => {
-                done.push((*i, out));
-                false
-            }
-            Poll::Pending => true,
-        });
-        // Nothing finished: every future left has registered the waker.
-        if running.len() == before {
-            return Poll::Pending;
-        }
-    })
-    .await;
-    in_order(&mut done)
+    use futures_util::StreamExt;
+    futures_util::stream::iter(futures)
+        .buffered(limit.max(1))
+        .collect()
+        .await
 }
 
 fn in_order<O>(done: &mut Vec<(usize, O)>) -> Vec<O> {
@@ -87,6 +62,7 @@ fn in_order<O>(done: &mut Vec<(usize, O)>) -> Vec<O> {
 mod tests {
     use super::*;
     use std::sync::Arc;
+    use std::task::Poll;
     use std::time::{Duration, Instant};
 
     /// Each item waits (up to 10 s) until `limit` of them have started: it says
