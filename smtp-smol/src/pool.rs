@@ -5,6 +5,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::task::{Context, Poll};
 
@@ -54,6 +55,8 @@ struct Shared {
     timer: Arc<Event>,
     /// Wakes callers waiting for room in the queue, and `close`.
     changed: Event,
+    /// How many of them listen: without any, a change wakes nobody (and takes no lock).
+    listening: AtomicUsize,
 }
 
 /// Tells a connection's task; `Err` if it is gone (a message it was handed was then
@@ -126,7 +129,8 @@ impl Shared {
         let changed = msgs.pump(core, now, order, |reply, result| {
             reply.send(result);
         });
-        if changed {
+        // A listener counted itself before it looked (under this lock).
+        if changed && self.listening.load(Ordering::SeqCst) > 0 {
             self.changed.notify(usize::MAX);
         }
         let deadline = st.core.poll_timeout();
@@ -154,6 +158,7 @@ impl Pool {
             origin: Clock::now(),
             timer: Arc::new(Event::new()),
             changed: Event::new(),
+            listening: AtomicUsize::new(0),
         });
         smol::spawn(timer(Arc::downgrade(&shared), shared.timer.clone())).detach();
         Pool { shared }
@@ -217,6 +222,7 @@ impl Pool {
 
     /// Takes no more messages, finishes those taken, then QUITs every connection.
     pub async fn close(&self) {
+        let _listening = Listening::new(&self.shared);
         loop {
             let changed = self.shared.changed.listen();
             let closed = self.shared.with(|st, _| {
@@ -252,6 +258,7 @@ impl Pool {
         // Only a caller that found the queue full listens for room (a listener costs
         // an allocation and a lock), and looks again once listening.
         let mut changed = None;
+        let mut listening = None;
         loop {
             let submitted = self.shared.with(|st, now| {
                 let msg = st.core.submit(now)?;
@@ -274,10 +281,29 @@ impl Pool {
                 Err(SubmitError::Closed) => return Err(Error::PoolClosed),
                 Err(SubmitError::Full) => match changed.take() {
                     Some(listener) => listener.await,
-                    None => changed = Some(self.shared.changed.listen()),
+                    None => {
+                        listening.get_or_insert_with(|| Listening::new(&self.shared));
+                        changed = Some(self.shared.changed.listen());
+                    }
                 },
             }
         }
+    }
+}
+
+/// A caller listening for changes, counted while it does.
+struct Listening(Arc<Shared>);
+
+impl Listening {
+    fn new(shared: &Arc<Shared>) -> Self {
+        shared.listening.fetch_add(1, Ordering::SeqCst);
+        Listening(shared.clone())
+    }
+}
+
+impl Drop for Listening {
+    fn drop(&mut self) {
+        self.0.listening.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
