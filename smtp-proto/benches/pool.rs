@@ -16,6 +16,9 @@ use smtp_proto::pool::{Action, Pool, PoolConfig};
 use smtp_proto::session::{Io, Session, SessionError};
 use smtp_proto::{Config, Envelope, Error, Instant, TlsMode, TlsPolicy, UsageError};
 
+#[path = "../tests/sink_support/mod.rs"]
+mod sink_support;
+
 const MESSAGES: usize = 2000;
 const CALLERS: usize = 100;
 
@@ -38,28 +41,6 @@ impl SessionError for E {
 
 const EHLO: &[u8] = b"250-sink.example\r\n250-PIPELINING\r\n250-CHUNKING\r\n250-8BITMIME\r\n\
 250-SIZE 10240000\r\n250 ENHANCEDSTATUSCODES\r\n";
-
-/// Answers each command in `written` (whole commands, each BDAT with its chunk), as
-/// smtp-sink does.
-fn answer(mut written: &[u8], replies: &mut Vec<u8>) {
-    while let Some(end) = written.iter().position(|&b| b == b'\n') {
-        let (line, rest) = written.split_at(end + 1);
-        written = rest;
-        let reply: &[u8] = match &line[..4] {
-            b"MAIL" => b"250 2.1.0 Sender ok\r\n",
-            b"RCPT" => b"250 2.1.5 Recipient ok\r\n",
-            b"RSET" => b"250 2.0.0 Ok\r\n",
-            b"BDAT" => {
-                let size = line[5..].split(|&b| b == b' ').next().unwrap();
-                let size: usize = std::str::from_utf8(size).unwrap().parse().unwrap();
-                written = &written[size..];
-                b"250 2.0.0 2048 octets received\r\n"
-            }
-            other => panic!("{other:?}"),
-        };
-        replies.extend_from_slice(reply);
-    }
-}
 
 fn session(now: Instant) -> Session<E> {
     let mut config = Config::new(EhloName::new("client.example").unwrap());
@@ -126,7 +107,7 @@ fn run(envelope: &Envelope, body: &[u8]) -> usize {
             match session.poll_io() {
                 Io::ReadBody { .. } => session.handle_body(now, body, true),
                 Io::Write { .. } => {
-                    answer(session.output(), &mut replies);
+                    sink_support::answer(session.output(), body.len(), &mut replies);
                     session.handle_written();
                 }
                 Io::Read { .. } => break,
