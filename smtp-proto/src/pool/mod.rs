@@ -202,7 +202,7 @@ impl Default for PoolConfig {
 }
 
 /// A message in the pool, from [`Pool::submit`]. Ids compare in submission order.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct MessageId {
     /// In submission order, unique: what the id says and how ids compare.
     number: u64,
@@ -214,6 +214,14 @@ impl MessageId {
     /// The number (in submission order).
     pub fn get(self) -> u64 {
         self.number
+    }
+}
+
+/// Hashed by its number alone (which names its slot too): one `u64`, as an adapter's
+/// map of ids hashes it fastest.
+impl core::hash::Hash for MessageId {
+    fn hash<H: core::hash::Hasher>(&self, state: &mut H) {
+        state.write_u64(self.number);
     }
 }
 

@@ -954,3 +954,29 @@ fn under_lmtp_one_unknown_delivery_keeps_every_recipient_from_being_sent_again()
         "one delivery accepted: the recipient refused for now goes again"
     );
 }
+
+/// An id hashes as its number alone, one `u64`: what an adapter's map of ids (a
+/// multiply per `u64`) hashes fastest; its slot would add a write of bytes.
+#[test]
+fn a_message_id_hashes_as_one_u64_its_number() {
+    #[derive(Default)]
+    struct Writes(Vec<u64>, usize);
+    impl core::hash::Hasher for Writes {
+        fn finish(&self) -> u64 {
+            0
+        }
+        fn write(&mut self, bytes: &[u8]) {
+            self.1 += bytes.len();
+        }
+        fn write_u64(&mut self, n: u64) {
+            self.0.push(n);
+        }
+    }
+    let mut p = Pool::new(config(1));
+    let ids: Vec<_> = (0..3).map(|_| p.submit(T0).unwrap()).collect();
+    for id in ids {
+        let mut h = Writes::default();
+        core::hash::Hash::hash(&id, &mut h);
+        assert_eq!((h.0, h.1), (alloc::vec![id.get()], 0));
+    }
+}
