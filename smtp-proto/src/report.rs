@@ -115,30 +115,37 @@ impl Report {
 
     /// Takes the event if it is about this transaction; returns whether it was.
     pub fn apply(&mut self, event: &Event) -> bool {
+        // Only an event about this transaction is copied.
+        event.txn() == Some(self.txn) && self.apply_owned(event.clone())
+    }
+
+    /// [`apply`](Self::apply) of an event the caller is done with: its reply moves into
+    /// the report, no copy made (a session's own report takes every event so).
+    pub(crate) fn apply_owned(&mut self, event: Event) -> bool {
         match event {
-            Event::RecipientAccepted { txn, rcpt, reply } if *txn == self.txn => {
-                if let Some(slot) = self.recipients.get_mut(*rcpt) {
-                    *slot = RecipientStatus::Accepted(reply.clone());
+            Event::RecipientAccepted { txn, rcpt, reply } if txn == self.txn => {
+                if let Some(slot) = self.recipients.get_mut(rcpt) {
+                    *slot = RecipientStatus::Accepted(reply);
                 }
             }
-            Event::RecipientRejected { txn, rcpt, reply } if *txn == self.txn => {
-                if let Some(slot) = self.recipients.get_mut(*rcpt) {
-                    *slot = RecipientStatus::Rejected(reply.clone());
+            Event::RecipientRejected { txn, rcpt, reply } if txn == self.txn => {
+                if let Some(slot) = self.recipients.get_mut(rcpt) {
+                    *slot = RecipientStatus::Rejected(reply);
                 }
             }
-            Event::RecipientNotAttempted { txn, rcpt } if *txn == self.txn => {
-                if let Some(slot) = self.recipients.get_mut(*rcpt) {
+            Event::RecipientNotAttempted { txn, rcpt } if txn == self.txn => {
+                if let Some(slot) = self.recipients.get_mut(rcpt) {
                     *slot = RecipientStatus::NotAttempted;
                 }
             }
-            Event::MessageAccepted { txn, rcpt, reply } if *txn == self.txn => {
-                self.record(*rcpt, MessageOutcome::Accepted(reply.clone()))
+            Event::MessageAccepted { txn, rcpt, reply } if txn == self.txn => {
+                self.record(rcpt, MessageOutcome::Accepted(reply))
             }
-            Event::TransactionFailed { txn, rcpt, failure } if *txn == self.txn => {
-                self.record(*rcpt, MessageOutcome::Failed(failure.clone()))
+            Event::TransactionFailed { txn, rcpt, failure } if txn == self.txn => {
+                self.record(rcpt, MessageOutcome::Failed(failure))
             }
-            Event::OutcomeUnknown { txn, rcpt } if *txn == self.txn => {
-                self.record(*rcpt, MessageOutcome::Unknown)
+            Event::OutcomeUnknown { txn, rcpt } if txn == self.txn => {
+                self.record(rcpt, MessageOutcome::Unknown)
             }
             _ => return false,
         }

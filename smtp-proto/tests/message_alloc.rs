@@ -3,14 +3,18 @@
 //! quarter of the client's time. Copying an envelope allocates its recipient list alone
 //! (the addresses are shared), and the client keeps a copy only of the replies someone
 //! sees (each RCPT's, the final one), not of MAIL's 250 or DATA's 354, and allocates no
-//! queue per message. Counted with `allocation-counter`, per thread.
+//! queue per message. Replies alike share one copy. Counted with `allocation-counter`, per thread.
 
 use smtp_proto::command::{EhloName, ForwardPath, ReversePath};
 use smtp_proto::{Client, Config, Envelope, Event, Instant, Output, TlsMode, TlsPolicy};
 
+mod sink_support;
+
 const NOW: Instant = Instant::ZERO;
 
 const MESSAGES: u64 = 50;
+
+const BODY: &[u8] = b"Subject: x\r\n\r\nHi.\r\n";
 
 /// A client set up with a server offering PIPELINING, without CHUNKING: DATA.
 fn ready_client() -> Client {
@@ -56,9 +60,11 @@ fn copying_an_envelope_allocates_its_recipient_list_only() {
 }
 
 /// Each message: MAIL, three RCPTs and DATA in one flight, the content after 354. Its
-/// allocations: the transaction's state, three RCPT replies and the final reply.
+/// allocations: the transaction's state, the first RCPT reply and the final reply; the
+/// other RCPT replies, alike, share the first one's copy. (An idle session keeps no
+/// reply, so each message, sent from idle here, copies its first RCPT reply again.)
 #[test]
-fn a_message_allocates_its_transaction_and_the_replies_it_reports_only() {
+fn a_message_allocates_its_transaction_and_the_distinct_replies_it_reports_only() {
     let mut c = ready_client();
     let mut envelopes: Vec<Envelope> = (0..MESSAGES).map(|_| envelope()).collect();
     let mut out = Vec::with_capacity(4096);
@@ -71,9 +77,9 @@ fn a_message_allocates_its_transaction_and_the_replies_it_reports_only() {
         let mut flights = [&first[..], &last[..]].into_iter();
         loop {
             match c.poll_output(&mut out) {
-                Output::SendBody { txn, .. } => c
-                    .send_body(NOW, txn, b"Subject: x\r\n\r\nHi.\r\n", true, &mut out)
-                    .unwrap(),
+                Output::SendBody { txn, .. } => {
+                    c.send_body(NOW, txn, BODY, true, &mut out).unwrap()
+                }
                 Output::Event(Event::MessageAccepted { .. }) => delivered += 1,
                 Output::Event(_) => {}
                 Output::Wait { .. } => match flights.next() {
@@ -98,7 +104,74 @@ fn a_message_allocates_its_transaction_and_the_replies_it_reports_only() {
     assert!(c.is_idle());
     assert_eq!(
         info.count_total,
-        5 * MESSAGES,
+        3 * MESSAGES,
+        "allocations for {MESSAGES} messages"
+    );
+}
+
+/// A busy connection's messages (a pool's): each one's flight goes out while the one
+/// before is unanswered, so an RSET leads each MAIL (RFC 5321 §4.1.4). What a message
+/// allocates then is its transaction's state alone: the 250 to RSET and MAIL are read
+/// by their code, and the RCPT replies and final replies, alike message after message,
+/// share one copy each.
+#[test]
+fn a_streamed_message_allocates_its_transaction_only() {
+    let mut config = Config::new(EhloName::new("client.example").unwrap());
+    config.tls = TlsMode::StartTls(TlsPolicy::Disabled);
+    let mut c = Client::new(config, NOW);
+    let mut out = Vec::with_capacity(4096);
+    c.handle_input(NOW, b"220 mx.example ESMTP\r\n");
+    to_wait(&mut c, &mut out);
+    c.handle_input(NOW, b"250-mx.example\r\n250-PIPELINING\r\n250 CHUNKING\r\n");
+    to_wait(&mut c, &mut out);
+    out.clear();
+    let mut envelopes: Vec<Envelope> = (0..MESSAGES + 8).map(|_| envelope()).collect();
+    let (mut owed, mut next) = (Vec::with_capacity(4096), Vec::with_capacity(4096));
+    let mut delivered = 0;
+    let mut rsets = 0;
+    // One round: the next message's flight out, then the replies to the one before.
+    let mut round = |c: &mut Client, envelope: Option<Envelope>| {
+        if let Some(envelope) = envelope {
+            c.send(NOW, envelope).unwrap();
+        }
+        for input in [None, Some(())] {
+            if input.is_some() {
+                c.handle_input(NOW, &owed);
+                owed.clear();
+            }
+            loop {
+                match c.poll_output(&mut out) {
+                    Output::SendBody { txn, .. } => {
+                        c.send_body(NOW, txn, BODY, true, &mut out).unwrap()
+                    }
+                    Output::Event(Event::MessageAccepted { .. }) => delivered += 1,
+                    Output::Event(e) => assert!(matches!(e, Event::RecipientAccepted { .. })),
+                    Output::Wait { .. } => break,
+                    other => panic!("{other:?}"),
+                }
+            }
+            rsets += out.windows(4).filter(|w| w == b"RSET").count();
+            sink_support::answer(&out, BODY.len(), &mut next);
+            out.clear();
+        }
+        std::mem::swap(&mut owed, &mut next);
+    };
+    // The queues grow to what a busy connection needs once.
+    for _ in 0..8 {
+        round(&mut c, envelopes.pop());
+    }
+    let info = allocation_counter::measure(|| {
+        for _ in 0..MESSAGES {
+            round(&mut c, envelopes.pop());
+        }
+    });
+    round(&mut c, None);
+    round(&mut c, None);
+    assert_eq!(delivered, MESSAGES + 8);
+    assert!(rsets as u64 >= MESSAGES, "an RSET before each MAIL");
+    assert!(c.is_idle());
+    assert_eq!(
+        info.count_total, MESSAGES,
         "allocations for {MESSAGES} messages"
     );
 }

@@ -585,9 +585,11 @@ impl Client {
                 if self.is_idle() {
                     // An idle session may sit in a pool for hours: give back the queues'
                     // buffers beyond what one small message needs, rather than keep their
-                    // high-water mark (nor allocate them again for each message).
+                    // high-water mark (nor allocate them again for each message), and
+                    // no copy of the last replies.
                     self.events.shrink_to(IDLE_EVENTS);
                     self.pending.shrink_to(IDLE_PENDING);
+                    self.reader.forget_recent();
                 }
                 return Output::Wait {
                     deadline: self.deadline(),

@@ -700,7 +700,8 @@ impl Client {
         self.settle(id);
     }
 
-    /// A positive reply to MAIL or 354 to DATA, whose text nobody sees, read by its
+    /// A positive reply to MAIL or to our own RSET, or 354 to DATA, whose text nobody
+    /// sees, read by its
     /// code alone (found by `ReplyReader::peek`, never copied): what
     /// [`on_reply`](Self::on_reply) does with it, without the reply. Returns whether it
     /// was such a reply (else nothing changed).
@@ -708,6 +709,9 @@ impl Client {
         let expect = match self.pending.head() {
             Some(e @ Expect::Mail(_)) if code.is_positive() => e,
             Some(e @ Expect::Data(_)) if code.get() == 354 => e,
+            // Our own RSET (before a pipelined MAIL, after a failed transaction): its
+            // 2xx says nothing anyone sees (`on_reply`).
+            Some(e @ Expect::Rset { user: false }) if code.is_positive() => e,
             _ => return false,
         };
         if matches!(self.phase, Phase::Greeting { .. }) {

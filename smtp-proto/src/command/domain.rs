@@ -29,13 +29,41 @@ pub const MAX_LABEL_LEN: usize = 63;
 ///
 /// The whole value is limited to 255 octets (RFC 5321 §4.5.3.1.2). The text is kept as
 /// given: no case folding.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone)]
 pub struct Domain {
     /// Shared: an envelope is copied per message and per attempt (a pool's callers, its
-    /// retries), and a copy costs no allocation.
+    /// retries), and a copy costs no allocation. A mailbox's domain holds the mailbox's
+    /// text, the domain from `start` on (past the `@`): one count to raise per copy of
+    /// an address, not two.
     text: Arc<str>,
+    start: usize,
     utf8: bool,
     literal: bool,
+}
+
+/// Equal, and hashed, by the domain's text alone, wherever it is kept.
+impl PartialEq for Domain {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for Domain {}
+
+impl core::hash::Hash for Domain {
+    fn hash<H: core::hash::Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state);
+    }
+}
+
+impl fmt::Debug for Domain {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Domain")
+            .field("text", &self.as_str())
+            .field("utf8", &self.utf8)
+            .field("literal", &self.literal)
+            .finish()
+    }
 }
 
 impl Domain {
@@ -54,6 +82,13 @@ impl Domain {
 
     /// Parses a domain already known to be free of control characters.
     pub(crate) fn parse(s: &str) -> Result<Self, AddressError> {
+        Self::within(Arc::from(s), 0)
+    }
+
+    /// The domain that `text` holds from `start` on (a mailbox's, past its `@`), free
+    /// of control characters; errors name offsets in the domain.
+    pub(super) fn within(text: Arc<str>, start: usize) -> Result<Self, AddressError> {
+        let s = text.get(start..).unwrap_or_default();
         if s.is_empty() {
             return Err(AddressError::new(AddressErrorKind::Empty, 0));
         }
@@ -75,15 +110,22 @@ impl Domain {
                 at += label.len() + 1;
             }
         }
+        let utf8 = !s.is_ascii();
         Ok(Self {
-            text: Arc::from(s),
-            utf8: !s.is_ascii(),
+            text,
+            start,
+            utf8,
             literal,
         })
     }
 
     /// The domain as given.
     pub fn as_str(&self) -> &str {
+        self.text.get(self.start..).unwrap_or_default()
+    }
+
+    /// All the text the domain is kept in: a mailbox's domain, the whole mailbox.
+    pub(super) fn enclosing(&self) -> &str {
         &self.text
     }
 
@@ -109,6 +151,7 @@ impl Domain {
         };
         Self {
             text: text.into(),
+            start: 0,
             utf8: false,
             literal: true,
         }
@@ -152,7 +195,7 @@ fn check_label(label: &str, at: usize) -> Result<(), AddressError> {
 
 impl fmt::Display for Domain {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.text)
+        f.write_str(self.as_str())
     }
 }
 
@@ -198,6 +241,7 @@ impl EhloName {
     pub fn localhost() -> Self {
         Self(Domain {
             text: Arc::from("localhost"),
+            start: 0,
             utf8: false,
             literal: false,
         })

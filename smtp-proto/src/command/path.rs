@@ -21,12 +21,38 @@ pub const MAX_PATH_LEN: usize = 256;
 ///
 /// Source routes (`@a,@b:user@c`) are not accepted: RFC 5321 §4.1.1.3 says clients must
 /// not send them.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone)]
 pub struct Mailbox {
-    /// Shared, as [`Domain`]'s: copying an envelope allocates nothing per address.
-    text: Arc<str>,
+    /// Where the `@` is.
     at: usize,
+    /// The domain, kept in the whole mailbox's text (shared, as every [`Domain`]'s:
+    /// copying an envelope allocates nothing per address, and raises one count).
     domain: Domain,
+}
+
+/// Equal, and hashed, by the mailbox's text.
+impl PartialEq for Mailbox {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for Mailbox {}
+
+impl core::hash::Hash for Mailbox {
+    fn hash<H: core::hash::Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state);
+    }
+}
+
+impl fmt::Debug for Mailbox {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Mailbox")
+            .field("text", &self.as_str())
+            .field("at", &self.at)
+            .field("domain", &self.domain)
+            .finish()
+    }
 }
 
 impl Mailbox {
@@ -50,8 +76,7 @@ impl Mailbox {
         }
         let at = local_part::parse(s)?;
         let domain_at = at + 1;
-        let domain = Domain::parse(s.get(domain_at..).unwrap_or_default())
-            .map_err(|e| e.offset(domain_at))?;
+        let domain = Domain::within(Arc::from(s), domain_at).map_err(|e| e.offset(domain_at))?;
         // The path adds '<' and '>' around the mailbox.
         let max = MAX_PATH_LEN - 2;
         if s.len() > max {
@@ -62,21 +87,17 @@ impl Mailbox {
                 max,
             ));
         }
-        Ok(Self {
-            text: Arc::from(s),
-            at,
-            domain,
-        })
+        Ok(Self { at, domain })
     }
 
     /// The mailbox as given, `local@domain`.
     pub fn as_str(&self) -> &str {
-        &self.text
+        self.domain.enclosing()
     }
 
     /// The local part, quotes and escapes kept as given.
     pub fn local_part(&self) -> &str {
-        self.text.get(..self.at).unwrap_or_default()
+        self.as_str().get(..self.at).unwrap_or_default()
     }
 
     /// The domain.
@@ -87,13 +108,13 @@ impl Mailbox {
     /// Whether the mailbox holds non-ASCII characters, so that MAIL or RCPT carrying it
     /// may only be sent with the `SMTPUTF8` parameter (RFC 6531 §3.4).
     pub fn needs_smtputf8(&self) -> bool {
-        !self.text.is_ascii()
+        !self.as_str().is_ascii()
     }
 }
 
 impl fmt::Display for Mailbox {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.text)
+        f.write_str(self.as_str())
     }
 }
 
@@ -225,5 +246,73 @@ impl ForwardPath {
 impl From<Mailbox> for ForwardPath {
     fn from(m: Mailbox) -> Self {
         Self(Forward::Mailbox(m))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::collections::BTreeSet;
+    use alloc::format;
+    use core::hash::{Hash, Hasher};
+
+    /// Sums the bytes a value hashes: equal values must hash alike.
+    #[derive(Default)]
+    struct Sum(u64);
+    impl Hasher for Sum {
+        fn finish(&self) -> u64 {
+            self.0
+        }
+        fn write(&mut self, bytes: &[u8]) {
+            for &b in bytes {
+                self.0 = self.0.wrapping_mul(31).wrapping_add(u64::from(b));
+            }
+        }
+    }
+
+    fn hash(v: &impl Hash) -> u64 {
+        let mut h = Sum::default();
+        v.hash(&mut h);
+        h.finish()
+    }
+
+    /// A mailbox keeps its domain in its own text: a copy shares that one text, and the
+    /// domain is still the domain alone, equal (and hashed alike) to the same domain
+    /// from elsewhere; mailboxes compare by their whole text, local part included.
+    #[test]
+    fn a_mailbox_and_its_domain_share_one_text_and_compare_by_their_own() {
+        let a = Mailbox::new("alice@example.org").unwrap();
+        let copy = a.clone();
+        assert!(core::ptr::eq(copy.as_str(), a.as_str()), "one text, shared");
+        let within = &a.as_str()[6..];
+        assert!(
+            core::ptr::eq(a.domain().as_str(), within),
+            "the domain in it"
+        );
+        assert_eq!(copy.as_str(), "alice@example.org");
+        assert_eq!(copy.local_part(), "alice");
+        assert_eq!(copy.domain().as_str(), "example.org");
+        assert_eq!(format!("{}", copy.domain()), "example.org");
+        let b = Mailbox::new("bob@example.org").unwrap();
+        let alone = Domain::new("example.org").unwrap();
+        assert_eq!(*a.domain(), *b.domain());
+        assert_eq!(*a.domain(), alone);
+        assert_eq!(hash(a.domain()), hash(&alone));
+        assert_ne!(a, b, "local parts differ");
+        assert_ne!(a, Mailbox::new("alicf@example.org").unwrap(), "same length");
+        assert_eq!(a, Mailbox::new("alice@example.org").unwrap());
+        assert_ne!(a, Mailbox::new("alice@example.net").unwrap());
+        assert_eq!(hash(&a), hash(&copy));
+        let debug = format!("{:?}", a.domain());
+        assert!(debug.contains("\"example.org\"") && !debug.contains("alice"));
+        let domains: BTreeSet<&str> = [&a, &b].iter().map(|m| m.domain().as_str()).collect();
+        assert_eq!(domains.len(), 1);
+        // Errors still name offsets in the whole mailbox.
+        let err = Mailbox::new("alice@exa_mple.org").unwrap_err();
+        assert_eq!(err, Mailbox::new("alice@exa_mple.org").unwrap_err());
+        assert_eq!(
+            format!("{err}"),
+            format!("{}", Domain::new("exa_mple.org").unwrap_err().offset(6))
+        );
     }
 }

@@ -102,6 +102,7 @@
 
 mod merge;
 mod retry;
+mod slab;
 #[cfg(test)]
 mod tests;
 
@@ -113,6 +114,7 @@ use core::time::Duration;
 use crate::envelope::Envelope;
 use crate::report::Report;
 use crate::time::Instant;
+use slab::Slab;
 
 pub use retry::may_resend;
 pub(crate) use retry::{backoff, transient_recipients};
@@ -199,14 +201,33 @@ impl Default for PoolConfig {
     }
 }
 
-/// A message in the pool, from [`Pool::submit`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct MessageId(u64);
+/// A message in the pool, from [`Pool::submit`]. Ids compare in submission order.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct MessageId {
+    /// In submission order, unique: what the id says and how ids compare.
+    number: u64,
+    /// Where the pool keeps it (see `slab`): found without a search.
+    slot: u32,
+}
 
 impl MessageId {
     /// The number (in submission order).
     pub fn get(self) -> u64 {
-        self.0
+        self.number
+    }
+}
+
+/// Hashed by its number alone (which names its slot too): one `u64`, as an adapter's
+/// map of ids hashes it fastest.
+impl core::hash::Hash for MessageId {
+    fn hash<H: core::hash::Hasher>(&self, state: &mut H) {
+        state.write_u64(self.number);
+    }
+}
+
+impl core::fmt::Debug for MessageId {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_tuple("MessageId").field(&self.number).finish()
     }
 }
 
@@ -311,7 +332,8 @@ struct Conn {
     opened: Instant,
     last_active: Instant,
     /// In the order they were handed over, with when.
-    in_flight: Vec<(MessageId, Instant)>,
+    /// A deque: reports come oldest first, and leave from the front.
+    in_flight: VecDeque<(MessageId, Instant)>,
     taken: u64,
     /// Past its age or message limit: takes nothing more.
     retiring: bool,
@@ -325,7 +347,7 @@ impl Conn {
         let slow = |&(_, handed): &(MessageId, Instant)| {
             now.saturating_duration_since(handed) >= config.spread_after
         };
-        if config.spread_after.is_zero() || self.in_flight.first().is_some_and(slow) {
+        if config.spread_after.is_zero() || self.in_flight.front().is_some_and(slow) {
             config.fill
         } else {
             config.max_in_flight
@@ -381,7 +403,7 @@ pub struct Pool {
     config: PoolConfig,
     conns: Vec<Conn>,
     queue: VecDeque<Waiting>,
-    msgs: BTreeMap<MessageId, Msg>,
+    msgs: Slab<Msg>,
     /// Merged reports of messages that ended, until [`Pool::take_report`].
     reports: BTreeMap<MessageId, Report>,
     actions: VecDeque<Action>,
@@ -407,7 +429,7 @@ impl Pool {
             config,
             conns: Vec::new(),
             queue: VecDeque::new(),
-            msgs: BTreeMap::new(),
+            msgs: Slab::new(),
             reports: BTreeMap::new(),
             actions: VecDeque::new(),
             next_msg: 0,
@@ -465,19 +487,19 @@ impl Pool {
         if self.queue.len() >= self.config.max_queued {
             return Err(SubmitError::Full);
         }
-        let msg = MessageId(self.next_msg);
-        self.next_msg += 1;
         let deadline = now + self.config.max_wait;
-        self.msgs.insert(
-            msg,
-            Msg {
-                attempts: 0,
-                deadline,
-                cancelled: false,
-                merged: None,
-                recipients: None,
-            },
-        );
+        let m = Msg {
+            attempts: 0,
+            deadline,
+            cancelled: false,
+            merged: None,
+            recipients: None,
+        };
+        let msg = self
+            .msgs
+            .insert(self.next_msg, m)
+            .ok_or(SubmitError::Full)?;
+        self.next_msg += 1;
         self.queue.push_back(Waiting {
             msg,
             not_before: now,
@@ -766,15 +788,17 @@ impl Pool {
     /// wait limit or backoff, an open's backoff, a connection's idle limit (each after
     /// the last `now` handed to `poll_action`).
     pub fn poll_timeout(&self) -> Option<Instant> {
-        let mut waits = Vec::new();
-        for w in &self.queue {
-            waits.push(Some(w.deadline));
-            if !w.retry {
-                break;
-            }
-            waits.push(Some(w.not_before));
-        }
-        let waits = waits.into_iter();
+        // The retries first, then the oldest first-time message (by deadline, as the
+        // queue is ordered): the first of those ends the scan. Called after every
+        // lock of an adapter's pool, so nothing is collected.
+        let scanned = match self.queue.iter().position(|w| !w.retry) {
+            Some(first_time) => first_time + 1,
+            None => self.queue.len(),
+        };
+        let waits = self.queue.range(..scanned).flat_map(|w| {
+            let retry = w.retry.then_some(w.not_before);
+            [Some(w.deadline), retry]
+        });
         let idle = self
             .conns
             .iter()
@@ -869,7 +893,7 @@ impl Pool {
             let Some(w) = self.queue.remove(i) else {
                 return;
             };
-            c.in_flight.push((w.msg, now));
+            c.in_flight.push_back((w.msg, now));
             c.taken += 1;
             let conn = c.id;
             if let Some(m) = self.msgs.get_mut(&w.msg) {
@@ -911,7 +935,7 @@ impl Pool {
                 state: State::Opening,
                 opened: now,
                 last_active: now,
-                in_flight: Vec::new(),
+                in_flight: VecDeque::new(),
                 taken: 0,
                 retiring: false,
             });

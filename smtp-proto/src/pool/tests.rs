@@ -511,6 +511,47 @@ fn the_queue_bound_refuses_and_cancel_withdraws_a_waiting_message() {
     assert_eq!(p.submit(T0), Err(SubmitError::Closed));
 }
 
+/// The id of a message that ended means nothing more, even once a later message took
+/// its place in the pool: a late cancel or report under it reaches no other message.
+#[test]
+fn the_id_of_an_ended_message_reaches_no_later_message() {
+    let mut p = Pool::new(config(1));
+    let old = p.submit(T0).unwrap();
+    let other = p.submit(T0).unwrap();
+    assert_eq!(drain(&mut p, T0), [Action::Open(ConnId(0))]);
+    p.handle_opened(T0, ConnId(0));
+    assert_eq!(drain(&mut p, T0).len(), 2, "both sent");
+    p.handle_report(at(1), ConnId(0), old, false, 0);
+    let done = Action::Done {
+        msg: old,
+        end: End::Report,
+        attempts: 1,
+    };
+    assert_eq!(drain(&mut p, at(1)), [done]);
+    let new = p.submit(at(2)).unwrap();
+    assert_ne!(new, old);
+    assert!(new > old && new > other, "ids keep submission order");
+    assert_eq!(new.get(), 2);
+    let send = Action::Send {
+        conn: ConnId(0),
+        msg: new,
+    };
+    assert_eq!(drain(&mut p, at(2)), [send]);
+    // Late calls under the old id: nothing happens to `new`.
+    assert!(!p.cancel(old));
+    p.handle_report(at(3), ConnId(0), old, true, 0);
+    p.handle_withdrawn(at(3), ConnId(0), old);
+    assert_eq!(drain(&mut p, at(3)), []);
+    assert_eq!(p.handed_to(new), Some(ConnId(0)));
+    p.handle_report(at(4), ConnId(0), new, false, 0);
+    let done = Action::Done {
+        msg: new,
+        end: End::Report,
+        attempts: 1,
+    };
+    assert_eq!(drain(&mut p, at(4)), [done], "not cancelled, sent once");
+}
+
 fn report(outcome: MessageOutcome) -> Report {
     let mut r = Report::new(TxnId(0), 1, false);
     let event = match outcome {
@@ -912,4 +953,30 @@ fn under_lmtp_one_unknown_delivery_keeps_every_recipient_from_being_sent_again()
         [3],
         "one delivery accepted: the recipient refused for now goes again"
     );
+}
+
+/// An id hashes as its number alone, one `u64`: what an adapter's map of ids (a
+/// multiply per `u64`) hashes fastest; its slot would add a write of bytes.
+#[test]
+fn a_message_id_hashes_as_one_u64_its_number() {
+    #[derive(Default)]
+    struct Writes(Vec<u64>, usize);
+    impl core::hash::Hasher for Writes {
+        fn finish(&self) -> u64 {
+            0
+        }
+        fn write(&mut self, bytes: &[u8]) {
+            self.1 += bytes.len();
+        }
+        fn write_u64(&mut self, n: u64) {
+            self.0.push(n);
+        }
+    }
+    let mut p = Pool::new(config(1));
+    let ids: Vec<_> = (0..3).map(|_| p.submit(T0).unwrap()).collect();
+    for id in ids {
+        let mut h = Writes::default();
+        core::hash::Hash::hash(&id, &mut h);
+        assert_eq!((h.0, h.1), (alloc::vec![id.get()], 0));
+    }
 }

@@ -9,6 +9,7 @@ mod enhanced;
 mod error;
 mod parse;
 mod reader;
+mod recent;
 
 pub use self::code::ReplyCode;
 pub use self::enhanced::EnhancedStatus;

@@ -1,6 +1,7 @@
 //! Reading replies from the byte stream, within limits.
 
 use super::parse::{has_bare_cr, reply_line, whole_line, WholeLine, BARE_CR};
+use super::recent::Recent;
 use super::{enhanced_of, EnhancedStatus, Reply, ReplyCode, ReplyError};
 use crate::line::{LineError, LineFramer, DEFAULT_MAX_LINE};
 use alloc::vec::Vec;
@@ -68,6 +69,8 @@ pub struct ReplyReader {
     framer: LineFramer,
     limits: ReplyLimits,
     partial: Partial,
+    /// One-line replies just read, shared by the next ones alike.
+    recent: Recent,
 }
 
 /// The lines read so far of a multiline reply.
@@ -96,6 +99,7 @@ impl ReplyReader {
             framer: LineFramer::new(limits.max_line),
             limits,
             partial: Partial::default(),
+            recent: Recent::default(),
         }
     }
 
@@ -120,6 +124,12 @@ impl ReplyReader {
     /// read, line ends included. Bounded by `max_line - 1 + max_bytes`.
     pub fn buffered(&self) -> usize {
         self.framer.buffered() + self.partial.wire.len()
+    }
+
+    /// Forgets the recent replies kept to share with the next ones alike: an idle
+    /// session holds no copy of them.
+    pub(crate) fn forget_recent(&mut self) {
+        self.recent = Recent::default();
     }
 
     /// Drops any partial line or reply.
@@ -160,7 +170,7 @@ impl ReplyReader {
     /// returns its reply, as [`read`](Self::read) would.
     pub(crate) fn take(&mut self, input: &mut &[u8], line: WholeLine<'_>) -> Reply {
         self.skip(input, line);
-        line.to_reply()
+        self.recent.reply(line)
     }
 
     /// Consumes `line`, which [`peek`](Self::peek) found at the front of `input`.

@@ -29,11 +29,11 @@ impl Op {
         match (self, event) {
             (Op::Connect, Event::Ready) => true,
             (Op::Batch(batch), e) => {
-                batch.apply(&e);
+                batch.apply(e);
                 batch.is_complete()
             }
             (Op::Stream(stream), e) => {
-                stream.apply(&e);
+                stream.apply(e);
                 stream.is_done()
             }
             (Op::Command(reply @ None), Event::Reply { reply: r, .. }) => {
@@ -84,13 +84,13 @@ impl Batch {
         (i < self.reports.len()).then_some(i)
     }
 
-    fn apply(&mut self, event: &Event) {
+    fn apply(&mut self, event: Event) {
         let Some(report) = event.txn().and_then(|t| self.index(t)) else {
             return;
         };
         let report = &mut self.reports[report];
         let was_complete = report.is_complete();
-        if report.apply(event) && !was_complete && report.is_complete() {
+        if report.apply_owned(event) && !was_complete && report.is_complete() {
             self.complete += 1;
         }
     }
@@ -185,7 +185,7 @@ impl Stream {
         }
     }
 
-    fn apply(&mut self, event: &Event) {
+    fn apply(&mut self, event: Event) {
         let Some(i) = event.txn().and_then(|t| self.index(t)) else {
             return;
         };
@@ -193,7 +193,7 @@ impl Stream {
             return;
         };
         let was_complete = report.is_complete();
-        if report.apply(event) && !was_complete && report.is_complete() {
+        if report.apply_owned(event) && !was_complete && report.is_complete() {
             self.complete += 1;
         }
     }
