@@ -203,6 +203,9 @@ pub(crate) struct Driver<S> {
     /// What reads from the server and from message content go into.
     scratch: Scratch,
     read_timer: ReadTimer,
+    /// The time read for the flight being put together: its messages' contents,
+    /// read from memory right after, take it rather than read the clock each.
+    flight_now: Option<Instant>,
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
@@ -220,6 +223,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
             tls,
             scratch: Scratch::default(),
             read_timer: ReadTimer::new(),
+            flight_now: None,
         }
     }
 
@@ -295,6 +299,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
         loop {
             withdraw(&mut open, &mut self.session);
             let io = self.session.poll_io();
+            if !matches!(io, Io::ReadBody { .. }) {
+                self.flight_now = None;
+            }
             while let Some((_, report)) = self.session.poll_report() {
                 open.report(report, on_report);
             }
@@ -340,6 +347,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
                     // One clock read per flight: it is written at once, and the core's
                     // deadlines are seconds long.
                     let now = self.now();
+                    self.flight_now = Some(now);
                     loop {
                         let Some(taken) = message.take() else {
                             source = false;
@@ -479,7 +487,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
                 }
             }
         }
-        let now = self.now();
+        let now = self.flight_now.unwrap_or_else(|| self.now());
         self.session
             .handle_body(now, self.scratch.filled(filled), last);
         last

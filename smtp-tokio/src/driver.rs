@@ -144,6 +144,9 @@ pub(crate) struct Driver<S> {
     tls: Option<crate::tls::Tls>,
     /// Message content read for the core.
     body: Scratch,
+    /// The time read for the flight being put together: its messages' contents,
+    /// read from memory right after, take it rather than read the clock each.
+    flight_now: Option<Instant>,
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
@@ -160,6 +163,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
             #[cfg(feature = "rustls")]
             tls,
             body: Scratch::default(),
+            flight_now: None,
         }
     }
 
@@ -235,6 +239,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
         loop {
             withdraw(&mut open, &mut self.session);
             let io = self.session.poll_io();
+            if !matches!(io, Io::ReadBody { .. }) {
+                self.flight_now = None;
+            }
             while let Some((_, report)) = self.session.poll_report() {
                 open.report(report, on_report);
             }
@@ -279,6 +286,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
                     // One clock read per flight: it is written at once, and the core's
                     // deadlines are seconds long.
                     let now = self.now();
+                    self.flight_now = Some(now);
                     loop {
                         let Some(taken) = message.take() else {
                             source = false;
@@ -401,7 +409,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
                 }
             }
         }
-        let now = self.now();
+        let now = self.flight_now.unwrap_or_else(|| self.now());
         self.session
             .handle_body(now, self.body.filled(filled), last);
         last

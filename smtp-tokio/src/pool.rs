@@ -242,7 +242,7 @@ impl Pool {
     }
 
     /// Queues the message, waiting while the queue is full.
-    async fn submit(&self, mut envelope: Envelope, body: Arc<[u8]>) -> Result<Waiting, Error> {
+    async fn submit(&self, mut envelope: Envelope, body: Arc<[u8]>) -> Result<Waiting<'_>, Error> {
         if envelope.recipients.is_empty() {
             return Err(Error::Usage(UsageError::NoRecipients));
         }
@@ -273,7 +273,7 @@ impl Pool {
             });
             match submitted {
                 Ok(msg) => {
-                    let shared = self.shared.clone();
+                    let shared = &self.shared;
                     let done = false;
                     return Ok(Waiting {
                         shared,
@@ -306,16 +306,17 @@ impl Drop for Listening {
     }
 }
 
-/// A queued message's report to come; dropping it withdraws the message.
-struct Waiting {
-    shared: Arc<Shared>,
+/// A queued message's report to come; dropping it withdraws the message. (It borrows
+/// the pool, as the caller's future does: no count of the pool's to take per message.)
+struct Waiting<'a> {
+    shared: &'a Arc<Shared>,
     msg: MessageId,
     rx: Reply<Result<PoolReport, Error>>,
     /// The result came: the message is over, nothing to withdraw.
     done: bool,
 }
 
-impl Waiting {
+impl Waiting<'_> {
     async fn wait(mut self) -> Result<PoolReport, Error> {
         let result = (&mut self.rx).await;
         self.done = true;
@@ -323,7 +324,7 @@ impl Waiting {
     }
 }
 
-impl Drop for Waiting {
+impl Drop for Waiting<'_> {
     /// A message still queued is gone at once. One handed to a connection is withdrawn
     /// there if none of it was written yet (the connection's task sees to it and tells
     /// the core); else it completes and its report is discarded.
