@@ -11,6 +11,7 @@
 //! first command queued takes the waker its poll left, the others find none.
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Waker};
 
@@ -230,6 +231,36 @@ impl<T> std::future::Future for Reply<T> {
         }
         register(&mut s.waker, cx);
         Poll::Pending
+    }
+}
+
+/// How many callers of a pool listen for a change (room in its queue, or for `close`):
+/// while none does, a pool skips waking anyone, which costs its runtime's notifier a
+/// lock per message. A caller counts itself ([`listen`](Self::listen)) before it looks
+/// again under the pool's lock, so a change made after that look is always announced.
+#[derive(Debug, Default)]
+pub struct Listeners(AtomicUsize);
+
+impl Listeners {
+    /// Counts a listener for as long as the guard lives.
+    pub fn listen(&self) -> Listening<'_> {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        Listening(&self.0)
+    }
+
+    /// Whether any caller listens.
+    pub fn any(&self) -> bool {
+        self.0.load(Ordering::SeqCst) > 0
+    }
+}
+
+/// A counted listener of [`Listeners`].
+#[derive(Debug)]
+pub struct Listening<'a>(&'a AtomicUsize);
+
+impl Drop for Listening<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
     }
 }
 

@@ -5,11 +5,10 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::task::{Context, Poll};
 
-use smtp_io::inbox::{self, Cmd, Inbox, Outbox, Reply, ReplyTo};
+use smtp_io::inbox::{self, Cmd, Inbox, Listeners, Outbox, Reply, ReplyTo};
 use smtp_io::pool::{IdMap, Messages, Order, PoolReport};
 use smtp_proto::pool::{self, ConnId, MessageId, PoolConfig, Status, SubmitError};
 use smtp_proto::{Envelope, Instant, Report, UsageError};
@@ -56,7 +55,7 @@ struct Shared {
     /// Wakes callers waiting for room in the queue, and `close`.
     changed: Event,
     /// How many of them listen: without any, a change wakes nobody (and takes no lock).
-    listening: AtomicUsize,
+    listening: Listeners,
 }
 
 /// Tells a connection's task; `Err` if it is gone (a message it was handed was then
@@ -130,7 +129,7 @@ impl Shared {
             reply.send(result);
         });
         // A listener counted itself before it looked (under this lock).
-        if changed && self.listening.load(Ordering::SeqCst) > 0 {
+        if changed && self.listening.any() {
             self.changed.notify(usize::MAX);
         }
         let deadline = st.core.poll_timeout();
@@ -158,7 +157,7 @@ impl Pool {
             origin: Clock::now(),
             timer: Arc::new(Event::new()),
             changed: Event::new(),
-            listening: AtomicUsize::new(0),
+            listening: Listeners::default(),
         });
         smol::spawn(timer(Arc::downgrade(&shared), shared.timer.clone())).detach();
         Pool { shared }
@@ -222,7 +221,7 @@ impl Pool {
 
     /// Takes no more messages, finishes those taken, then QUITs every connection.
     pub async fn close(&self) {
-        let _listening = Listening::new(&self.shared);
+        let _listening = self.shared.listening.listen();
         loop {
             let changed = self.shared.changed.listen();
             let closed = self.shared.with(|st, _| {
@@ -282,28 +281,12 @@ impl Pool {
                 Err(SubmitError::Full) => match changed.take() {
                     Some(listener) => listener.await,
                     None => {
-                        listening.get_or_insert_with(|| Listening::new(&self.shared));
+                        listening.get_or_insert_with(|| self.shared.listening.listen());
                         changed = Some(self.shared.changed.listen());
                     }
                 },
             }
         }
-    }
-}
-
-/// A caller listening for changes, counted while it does.
-struct Listening(Arc<Shared>);
-
-impl Listening {
-    fn new(shared: &Arc<Shared>) -> Self {
-        shared.listening.fetch_add(1, Ordering::SeqCst);
-        Listening(shared.clone())
-    }
-}
-
-impl Drop for Listening {
-    fn drop(&mut self) {
-        self.0.listening.fetch_sub(1, Ordering::SeqCst);
     }
 }
 

@@ -5,11 +5,10 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::task::{Context, Poll};
 
-use smtp_io::inbox::{self, Cmd, Inbox, Outbox, Reply, ReplyTo};
+use smtp_io::inbox::{self, Cmd, Inbox, Listeners, Outbox, Reply, ReplyTo};
 use smtp_io::pool::{IdMap, Messages, Order, PoolReport};
 use smtp_proto::pool::{self, ConnId, MessageId, PoolConfig, Status, SubmitError};
 use smtp_proto::{Envelope, Instant, Report, UsageError};
@@ -53,7 +52,7 @@ struct Shared {
     /// Wakes callers waiting for room in the queue, and `close`.
     changed: Notify,
     /// How many of them listen: without any, a change wakes nobody (and takes no lock).
-    listening: AtomicUsize,
+    listening: Listeners,
 }
 
 /// Tells a connection's task; `Err` if it is gone (a message it was handed was then
@@ -127,7 +126,7 @@ impl Shared {
             reply.send(result);
         });
         // A listener counted itself before it looked (under this lock).
-        if changed && self.listening.load(Ordering::SeqCst) > 0 {
+        if changed && self.listening.any() {
             self.changed.notify_waiters();
         }
         let deadline = st.core.poll_timeout();
@@ -156,7 +155,7 @@ impl Pool {
             origin: Clock::now(),
             timer: Arc::new(Notify::new()),
             changed: Notify::new(),
-            listening: AtomicUsize::new(0),
+            listening: Listeners::default(),
         });
         tokio::spawn(timer(Arc::downgrade(&shared), shared.timer.clone()));
         Pool { shared }
@@ -220,7 +219,7 @@ impl Pool {
 
     /// Takes no more messages, finishes those taken, then QUITs every connection.
     pub async fn close(&self) {
-        let _listening = Listening::new(&self.shared);
+        let _listening = self.shared.listening.listen();
         loop {
             let changed = self.shared.changed.notified();
             tokio::pin!(changed);
@@ -284,25 +283,9 @@ impl Pool {
                 }
                 Err(SubmitError::Closed) => return Err(Error::PoolClosed),
                 Err(SubmitError::Full) if listening.is_some() => changed.await,
-                Err(SubmitError::Full) => listening = Some(Listening::new(&self.shared)),
+                Err(SubmitError::Full) => listening = Some(self.shared.listening.listen()),
             }
         }
-    }
-}
-
-/// A caller listening for changes, counted while it does.
-struct Listening(Arc<Shared>);
-
-impl Listening {
-    fn new(shared: &Arc<Shared>) -> Self {
-        shared.listening.fetch_add(1, Ordering::SeqCst);
-        Listening(shared.clone())
-    }
-}
-
-impl Drop for Listening {
-    fn drop(&mut self) {
-        self.0.listening.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
