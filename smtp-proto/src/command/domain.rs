@@ -41,20 +41,8 @@ pub struct Domain {
     literal: bool,
 }
 
-/// Equal, and hashed, by the domain's text alone, wherever it is kept.
-impl PartialEq for Domain {
-    fn eq(&self, other: &Self) -> bool {
-        self.as_str() == other.as_str()
-    }
-}
-
-impl Eq for Domain {}
-
-impl core::hash::Hash for Domain {
-    fn hash<H: core::hash::Hasher>(&self, state: &mut H) {
-        self.as_str().hash(state);
-    }
-}
+// Equal, and hashed, by the domain's text alone, wherever it is kept.
+eq_and_hash_by_text!(Domain);
 
 impl fmt::Debug for Domain {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -15,6 +15,27 @@
 //! assert!(ReversePath::new("a@b>\r\nDATA").is_err());
 //! ```
 
+/// `PartialEq`, `Eq` and `Hash` by the value's own text (`as_str`), for the types whose
+/// other fields are derived from that text (a [`Domain`], a mailbox), so that copies
+/// sharing a larger text compare as copies of their own do.
+macro_rules! eq_and_hash_by_text {
+    ($t:ty) => {
+        impl PartialEq for $t {
+            fn eq(&self, other: &Self) -> bool {
+                self.as_str() == other.as_str()
+            }
+        }
+
+        impl Eq for $t {}
+
+        impl core::hash::Hash for $t {
+            fn hash<H: core::hash::Hasher>(&self, state: &mut H) {
+                self.as_str().hash(state);
+            }
+        }
+    };
+}
+
 mod chars;
 mod domain;
 mod error;

@@ -30,20 +30,8 @@ pub struct Mailbox {
     domain: Domain,
 }
 
-/// Equal, and hashed, by the mailbox's text.
-impl PartialEq for Mailbox {
-    fn eq(&self, other: &Self) -> bool {
-        self.as_str() == other.as_str()
-    }
-}
-
-impl Eq for Mailbox {}
-
-impl core::hash::Hash for Mailbox {
-    fn hash<H: core::hash::Hasher>(&self, state: &mut H) {
-        self.as_str().hash(state);
-    }
-}
+// Equal, and hashed, by the mailbox's text.
+eq_and_hash_by_text!(Mailbox);
 
 impl fmt::Debug for Mailbox {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
