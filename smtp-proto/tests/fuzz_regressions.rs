@@ -87,3 +87,36 @@ fn client_session_rcpt_after_refused_mail_reports_nothing() {
     assert_eq!(report.recipients, [RecipientStatus::NotAttempted]);
     assert!(report.is_complete());
 }
+
+/// fuzz target `mx_parsers` (CI run): an MTA-STS policy response whose chunk-size line
+/// (`10;x=y\r` and a long extension) ran past the 1,024-octet line cap. Fed whole, its LF
+/// was found and the line taken; fed in pieces, the cap refused it first, so the result
+/// depended on how the bytes were cut ("the same result however the response is cut").
+/// The cap now counts the octets before the LF in both cases.
+#[cfg(feature = "mx")]
+#[test]
+fn mx_parsers_chunk_line_over_the_cap_is_framing_however_cut() {
+    use smtp_proto::command::Domain;
+    use smtp_proto::mx::{PolicyGet, PolicyGetError};
+
+    let mut response = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\
+        Transfer-Encoding: chunked\r\n\r\n10;x=y\r"
+        .to_vec();
+    response.extend(core::iter::repeat_n(b'H', 1100));
+    response.extend_from_slice(b"1\r\nabcdefghijklmnop\r\n0\r\n\r\n");
+    let domain = Domain::new("example.com").unwrap();
+    for cut in [response.len(), 100, 1] {
+        let mut get = PolicyGet::new(&domain);
+        let mut result = None;
+        for piece in response.chunks(cut) {
+            match get.handle_input(piece) {
+                Ok(None) => {}
+                other => {
+                    result = Some(other);
+                    break;
+                }
+            }
+        }
+        assert_eq!(result, Some(Err(PolicyGetError::Framing)), "cut {cut}");
+    }
+}

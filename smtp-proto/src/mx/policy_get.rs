@@ -257,9 +257,12 @@ impl PolicyGet {
         Ok(())
     }
 
-    /// Takes one CRLF-ended line from `pending`, without its CRLF.
+    /// Takes one CRLF-ended line from `pending`, without its CRLF. The cap counts the
+    /// octets before the LF, so a line is refused alike whether its LF came in the same
+    /// read or a later one.
     fn line(&mut self) -> Result<Option<Vec<u8>>, PolicyGetError> {
         match memchr::memchr(b'\n', &self.pending) {
+            Some(lf) if lf > MAX_CHUNK_LINE => Err(PolicyGetError::Framing),
             Some(lf) => {
                 let mut line: Vec<u8> = self.pending.drain(..=lf).collect();
                 line.pop();
@@ -562,6 +565,21 @@ mod tests {
             Ok(None)
         );
         assert_eq!(g.handle_input(b"e"), Err(PolicyGetError::Framing));
+        // The same cap when the LF arrives in the same read as the line.
+        let line = |n: usize| {
+            let r = [
+                HEAD,
+                "Transfer-Encoding: chunked\r\n\r\n5;",
+                &"e".repeat(n),
+                "\r\nabcde\r\n0\r\n\r\n",
+            ]
+            .concat();
+            (whole(r.as_bytes()), bytewise(r.as_bytes()))
+        };
+        let fits = Ok(b"abcde".to_vec());
+        assert_eq!(line(MAX_CHUNK_LINE - 3), (fits.clone(), fits));
+        let over = Err(PolicyGetError::Framing);
+        assert_eq!(line(MAX_CHUNK_LINE - 2), (over.clone(), over));
         // A complete head over MAX_POLICY_HEAD is refused too.
         let big = [
             HEAD,
