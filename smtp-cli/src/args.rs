@@ -79,7 +79,9 @@ pub(crate) struct Args {
     pub to: Vec<String>,
 
     /// The configuration file (TOML) of the accounts; default
-    /// `$XDG_CONFIG_HOME/smtp-send/config.toml`, else `/etc/smtp-send.toml`.
+    /// `$XDG_CONFIG_HOME/smtp-send/config.toml`, else `/etc/smtp-send.toml`. An error
+    /// in it (unreadable, invalid, no such account, a password readable by others)
+    /// exits 78 (EX_CONFIG); a wrong command line, 64.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
 

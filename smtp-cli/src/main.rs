@@ -161,7 +161,8 @@ fn setup(args: &mut Args, sm: Option<&SendmailArgs>) -> Result<Option<Vec<u8>>, 
         args.config = Some(std::path::absolute(&path).unwrap_or(path));
         args.account = chosen.name;
     } else if let Some(name) = &args.account {
-        return Err(Failure::Usage(format!(
+        // No such account, as msmtp says (EX_CONFIG) when it has no file to look in.
+        return Err(Failure::Config(format!(
             "--account {name:?}: no configuration file (--config, \
              $XDG_CONFIG_HOME/smtp-send/config.toml or {})",
             config::SYSTEM_FILE
