@@ -91,7 +91,8 @@ pub(crate) struct Args {
     pub account: Option<String>,
 
     /// Behave as sendmail: the message on standard input, sendmail's options (`-t`,
-    /// `-f`, `-i` ...). Also when invoked by the name `sendmail`.
+    /// `-f`, `-i` ...; `-bp` is --list-queue, `-q` --flush-queue). Also when invoked
+    /// by the name `sendmail` (or `mailq`, which lists the spool).
     #[arg(long)]
     pub sendmail: bool,
 
