@@ -79,7 +79,9 @@ pub(crate) struct Args {
     pub to: Vec<String>,
 
     /// The configuration file (TOML) of the accounts; default
-    /// `$XDG_CONFIG_HOME/smtp-send/config.toml`, else `/etc/smtp-send.toml`.
+    /// `$XDG_CONFIG_HOME/smtp-send/config.toml`, else `/etc/smtp-send.toml`. An error
+    /// in it (unreadable, invalid, no such account, a password readable by others)
+    /// exits 78 (EX_CONFIG); a wrong command line, 64.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
 
@@ -89,7 +91,8 @@ pub(crate) struct Args {
     pub account: Option<String>,
 
     /// Behave as sendmail: the message on standard input, sendmail's options (`-t`,
-    /// `-f`, `-i` ...). Also when invoked by the name `sendmail`.
+    /// `-f`, `-i` ...; `-bp` is --list-queue, `-q` --flush-queue). Also when invoked
+    /// by the name `sendmail` (or `mailq`, which lists the spool).
     #[arg(long)]
     pub sendmail: bool,
 

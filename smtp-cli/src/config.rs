@@ -168,18 +168,18 @@ pub(crate) fn locate(explicit: Option<&Path>) -> Option<PathBuf> {
 /// Reads and checks the file at `path`.
 pub(crate) fn load(path: &Path) -> Result<Config, Failure> {
     let text = std::fs::read_to_string(path)
-        .map_err(|e| Failure::Input(format!("cannot read {}: {e}", path.display())))?;
+        .map_err(|e| Failure::Config(format!("cannot read {}: {e}", path.display())))?;
     let file: File = toml::from_str(&text).map_err(|e| {
         let hint = if e.message().contains("unknown field `password`") {
             " (no password in the file: use password_file, password_env or password_command)"
         } else {
             ""
         };
-        Failure::Usage(format!("{}: {}{hint}", path.display(), e.message().trim()))
+        Failure::Config(format!("{}: {}{hint}", path.display(), e.message().trim()))
     })?;
     for (name, a) in &file.accounts {
         if a.default.is_some() {
-            return Err(Failure::Usage(format!(
+            return Err(Failure::Config(format!(
                 "{}: `default` belongs in [defaults], not in [accounts.{name}]",
                 path.display()
             )));
@@ -213,7 +213,7 @@ impl Config {
         };
         let named = |n: &str, why: &str| {
             accounts.get_key_value(n).ok_or_else(|| {
-                Failure::Usage(format!("{}: no account {n:?} ({why})", self.path.display()))
+                Failure::Config(format!("{}: no account {n:?} ({why})", self.path.display()))
             })
         };
         let found = if let Some(n) = name {
@@ -263,7 +263,7 @@ pub(crate) fn check_private(path: &Path, system: bool) -> Result<(), Failure> {
         (0o044, "its group or others")
     };
     if mode & mask != 0 {
-        return Err(Failure::Usage(format!(
+        return Err(Failure::Config(format!(
             "{} holds a password and is readable by {who} (mode {:o}): \
              refusing to use it; run chmod {} {}",
             path.display(),

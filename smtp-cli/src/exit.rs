@@ -19,6 +19,9 @@ use smtp_proto::{
 pub enum ExitStatus {
     /// EX_USAGE (64): the command line is wrong.
     Usage,
+    /// EX_CONFIG (78): the configuration file is wrong (unreadable, invalid, no such
+    /// account, a password readable by others), as msmtp and sendmail exit.
+    Config,
     /// EX_IOERR (74): the message (or the password file) could not be read.
     IoErr,
     /// EX_DATAERR (65): a bad address or unsendable message data.
@@ -44,6 +47,7 @@ impl ExitStatus {
         match self {
             ExitStatus::Ok => 0,
             ExitStatus::Usage => 64,
+            ExitStatus::Config => 78,
             ExitStatus::DataErr => 65,
             ExitStatus::Unavailable => 69,
             ExitStatus::Software => 70,
@@ -66,6 +70,8 @@ impl From<ExitStatus> for std::process::ExitCode {
 pub(crate) enum Failure {
     /// The command line is wrong (beyond what clap checks).
     Usage(String),
+    /// The configuration file (or what it names) is wrong.
+    Config(String),
     /// An address or the message data is unusable.
     Data(String),
     /// The message (or an attachment, or the password file) could not be read.
@@ -77,7 +83,9 @@ pub(crate) enum Failure {
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Failure::Usage(s) | Failure::Data(s) | Failure::Input(s) => f.write_str(s),
+            Failure::Usage(s) | Failure::Config(s) | Failure::Data(s) | Failure::Input(s) => {
+                f.write_str(s)
+            }
             Failure::Session(Error::Usage(e)) => write!(f, "internal error: {e}"),
             Failure::Session(e) => write!(f, "{e}"),
         }
@@ -103,6 +111,7 @@ fn txn_error_status(e: &TxnError) -> ExitStatus {
 fn failure_status(f: &Failure) -> ExitStatus {
     match f {
         Failure::Usage(_) => ExitStatus::Usage,
+        Failure::Config(_) => ExitStatus::Config,
         Failure::Data(_) => ExitStatus::DataErr,
         Failure::Input(_) => ExitStatus::IoErr,
         Failure::Session(e) => error_status(e),
@@ -313,6 +322,14 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn a_configuration_error_is_78_a_usage_error_still_64() {
+        let f = Some(Failure::Config("no account".into()));
+        assert_eq!(status(f.as_ref(), &[], 1), ExitStatus::Config);
+        assert_eq!(ExitStatus::Config.code(), 78);
+        assert_ne!(ExitStatus::Config.code(), ExitStatus::Usage.code());
+    }
+
+    #[test]
     fn bad_address_or_data_is_65() {
         let f = Some(Failure::Data("bad address".into()));
         assert_eq!(status(f.as_ref(), &[], 1), ExitStatus::DataErr);
@@ -485,6 +502,7 @@ pub(crate) mod tests {
         use ExitStatus as S;
         let order = [
             S::Usage,
+            S::Config,
             S::IoErr,
             S::DataErr,
             S::Protocol,
@@ -495,7 +513,7 @@ pub(crate) mod tests {
             S::Ok,
         ];
         let codes: Vec<u8> = order.iter().map(|s| s.code()).collect();
-        assert_eq!(codes, [64, 74, 65, 76, 77, 69, 75, 70, 0]);
+        assert_eq!(codes, [64, 78, 74, 65, 76, 77, 69, 75, 70, 0]);
         assert!(order.windows(2).all(|w| w[0] < w[1]), "declared in order");
     }
 

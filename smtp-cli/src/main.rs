@@ -147,7 +147,15 @@ fn setup(args: &mut Args, sm: Option<&SendmailArgs>) -> Result<Option<Vec<u8>>, 
             )));
         }
         sendmail::into_args(args, sm);
-        message = Some(sendmail::read_stdin(sm)?);
+        // `-bp` and `-q` (or the long options) are the spool's: no message to read.
+        if !args.list_queue && !args.flush_queue {
+            message = Some(sendmail::read_stdin(sm)?);
+        } else if let Some(to) = args.to.first() {
+            // `-bp`/`-q` send nothing: a recipient would be silently dropped.
+            return Err(Failure::Usage(format!(
+                "{to}: listing or running the spool (-bp, -q) takes no recipients"
+            )));
+        }
     }
     if let Some(path) = config::locate(args.config.as_deref()) {
         let file = config::load(&path)?;
@@ -161,7 +169,8 @@ fn setup(args: &mut Args, sm: Option<&SendmailArgs>) -> Result<Option<Vec<u8>>, 
         args.config = Some(std::path::absolute(&path).unwrap_or(path));
         args.account = chosen.name;
     } else if let Some(name) = &args.account {
-        return Err(Failure::Usage(format!(
+        // No such account, as msmtp says (EX_CONFIG) when it has no file to look in.
+        return Err(Failure::Config(format!(
             "--account {name:?}: no configuration file (--config, \
              $XDG_CONFIG_HOME/smtp-send/config.toml or {})",
             config::SYSTEM_FILE

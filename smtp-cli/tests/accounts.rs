@@ -93,7 +93,8 @@ fn the_default_account_and_one_picked_by_account() {
         &config,
         &["--account", "nope", "--to", "b@example.net"],
     ));
-    assert!(out.expect(64).stderr.contains("no account \"nope\""));
+    // A configuration error: EX_CONFIG (78), as msmtp, not a usage error (64).
+    assert!(out.expect(78).stderr.contains("no account \"nope\""));
 }
 
 /// `--from` (and `-f`) pick the account whose `from` it is, any case.
@@ -210,8 +211,8 @@ fn password_command_is_used_and_never_printed() {
     run(with_config(&config, &args)).expect(77);
 }
 
-/// A password file readable by group or others is refused (64, with the fix), one
-/// readable only by its owner is used.
+/// A password file readable by group or others is refused (78, EX_CONFIG: the
+/// account's file is wrong), one readable only by its owner is used.
 #[test]
 fn a_password_file_readable_by_group_is_refused() {
     let sink = Sink::builder().user("me", "pw-in-file").start().unwrap();
@@ -229,7 +230,7 @@ fn a_password_file_readable_by_group_is_refused() {
         "b@example.net",
     ];
     std::fs::set_permissions(&pw, std::fs::Permissions::from_mode(0o640)).unwrap();
-    let out = run(with_config(&config, &args)).expect(64);
+    let out = run(with_config(&config, &args)).expect(78);
     assert!(
         out.stderr.contains("readable by its group or others"),
         "{out}"
@@ -286,5 +287,63 @@ fn a_password_without_a_user_is_64() {
         out.stderr.contains("--auth-password-env needs --auth-user"),
         "{out}"
     );
+    assert!(sink.messages().is_empty());
+}
+
+/// Every error of the configuration file exits 78 (EX_CONFIG, as msmtp and sendmail),
+/// in the normal mode and in sendmail mode: unreadable, not TOML, an unknown key, a
+/// `password` key, `default` in an account, no such account (also without any file),
+/// a proxy password in a file readable by its group. A wrong command line beside a good
+/// file stays 64 (EX_USAGE). Nothing is sent.
+#[test]
+fn configuration_errors_are_78_command_line_errors_64() {
+    let sink = Sink::start().unwrap();
+    let good = accounts(&sink, "");
+    let bad_files = [
+        "[defaults\nserver = \"x\"\n".to_owned(),
+        format!("{good}\n[accounts.x]\nfrobnicate = 1\n"),
+        format!("{good}\n[accounts.x]\npassword = \"s3cret\"\n"),
+        format!("{good}\n[accounts.x]\ndefault = \"home\"\n"),
+    ];
+    let normal = ["--to", "b@example.net", "--body", "x"];
+    let sendmail = ["--sendmail", "-i", "b@example.net"];
+    let either = |config: &Path, args: &[&str], code: i32| {
+        for mode in [&normal[..], &sendmail[..]] {
+            let mut cmd = with_config(config, &[args, mode].concat());
+            cmd.write_stdin("Subject: s\n\nx\n");
+            let out = run(cmd).expect(code);
+            assert!(out.stderr.contains("error: "), "{out}");
+        }
+    };
+    for text in &bad_files {
+        either(&config_file(text), &[], 78);
+    }
+    let missing = temp_file("none", b"").with_file_name("no-such-config.toml");
+    either(&missing, &[], 78);
+    let config = config_file(&good);
+    either(&config, &["--account", "nope"], 78);
+    let proxy = "[accounts.p]\nfrom = \"p@example.org\"\nproxy = \"socks5://u:pw@127.0.0.1:1\"\n";
+    let private = config_file(&accounts(&sink, proxy));
+    std::fs::set_permissions(&private, std::fs::Permissions::from_mode(0o640)).unwrap();
+    either(&private, &["--account", "p"], 78);
+
+    // No file at all: --account names an account that cannot exist.
+    let home = temp_file("none", b"").with_file_name("");
+    for mode in [&normal[..], &sendmail[..]] {
+        let mut cmd = Command::cargo_bin("smtp-send").unwrap();
+        cmd.env("XDG_CONFIG_HOME", &home)
+            .env("HOME", &home)
+            .args(["--account", "work"])
+            .args(mode)
+            .write_stdin("Subject: s\n\nx\n")
+            .timeout(std::time::Duration::from_secs(60));
+        run(cmd).expect(78);
+    }
+
+    // The same good file with a wrong command line: 64.
+    either(&config, &["--timeout", "0"], 64);
+    let mut cmd = with_config(&config, &["--sendmail", "-i", "-f"]);
+    cmd.write_stdin("Subject: s\n\nx\n");
+    run(cmd).expect(64);
     assert!(sink.messages().is_empty());
 }

@@ -210,16 +210,114 @@ fn a_link_named_sendmail_is_sendmail_mode() {
 }
 
 /// Usage errors are 64 (sendmail's EX_USAGE): no recipient anywhere, a value missing,
-/// another mode than delivering a message, a message option (`--subject`) where the
-/// message is standard input. Nothing is sent.
+/// a message option (`--subject`) where the message is standard input. Nothing is sent.
 #[test]
-fn no_recipient_a_missing_value_or_another_mode_is_64() {
+fn no_recipient_a_missing_value_or_a_message_option_is_64() {
     let sink = Sink::start().unwrap();
     let other_message = ["-i", "a@example.net", "--subject", "s"];
-    for args in [&["-i"][..], &["-i", "-f"], &["-bp"], &other_message] {
+    for args in [&["-i"][..], &["-i", "-f"], &other_message] {
         let mut cmd = sendmail(&sink, args);
         cmd.write_stdin("Subject: s\n\nx\n");
         run(cmd).expect(64);
     }
     assert!(sink.messages().is_empty());
+}
+
+/// A mode other than delivering (`-bm`), listing (`-bp`) or running (`-q`) the spool
+/// is refused with 64 and a message naming it, as msmtp refuses it: standard input,
+/// a message with a recipient, is never taken for mail. So are `-q`'s selections, two
+/// modes at once, and a recipient beside `-bp` or `-q` (it would be dropped).
+#[test]
+fn other_b_modes_q_selections_and_recipients_beside_bp_or_q_are_64() {
+    let sink = Sink::start().unwrap();
+    for mode in ["-bs", "-bd", "-bt", "-bv", "-bi", "-bD"] {
+        let mut cmd = sendmail(&sink, &[mode, "-t", "a@example.net"]);
+        cmd.write_stdin("To: b@example.net\nSubject: s\n\nx\n");
+        let out = run(cmd).expect(64);
+        assert!(
+            out.stderr.contains(&format!("{mode}: unsupported mode")),
+            "{out}"
+        );
+    }
+    for args in [
+        &["-qRexample.net"][..],
+        &["-q30x"],
+        &["-bp", "-q"],
+        &["-q", "a@example.net"],
+        &["-bp", "a@example.net"],
+    ] {
+        let mut cmd = sendmail(&sink, args);
+        cmd.write_stdin("To: b@example.net\nSubject: s\n\nx\n");
+        let out = run(cmd).expect(64);
+        assert!(out.stderr.contains("error: "), "{args:?}: {out}");
+    }
+    assert!(sink.messages().is_empty());
+}
+
+/// The spool's Message-IDs the sink took.
+fn sink_ids(sink: &Sink) -> Vec<String> {
+    let mut v: Vec<String> = sink
+        .messages()
+        .iter()
+        .filter_map(|m| common::spool::message_id(&m.content))
+        .collect();
+    v.sort();
+    v
+}
+
+/// `sendmail -bp`, and a link named `mailq`, list the spool as `--list-queue` does;
+/// standard input is not read for a message.
+#[test]
+fn bp_and_a_link_named_mailq_list_the_spool() {
+    let spool = common::spool::Spool::new();
+    spool.spool(&["b@example.net"], "listed@example.org");
+    let listed = |out: &Run| {
+        assert!(out.stdout.contains("<b@example.net>"), "{out}");
+        assert!(out.stdout.contains("queued"), "{out}");
+    };
+    let mut cmd = common::spool::timed(spool.command(&["--sendmail", "-bp"]));
+    cmd.write_stdin("To: c@example.net\n\nnot a message to send\n");
+    listed(&run(cmd).expect(0));
+
+    let link = temp_file("placeholder", b"").with_file_name("mailq");
+    std::os::unix::fs::symlink(assert_cmd::cargo::cargo_bin("smtp-send"), &link).unwrap();
+    let mut cmd = spool.command(&[]);
+    let args: Vec<_> = cmd.get_args().map(ToOwned::to_owned).collect();
+    let envs: Vec<_> = cmd
+        .get_envs()
+        .filter_map(|(k, v)| Some((k.to_owned(), v?.to_owned())))
+        .collect();
+    cmd = std::process::Command::new(&link);
+    cmd.args(args).envs(envs);
+    listed(&run(common::spool::timed(cmd)).expect(0));
+    assert_eq!(spool.entries().len(), 1, "nothing spooled or sent");
+}
+
+/// `sendmail -q` runs the spool once, as `--flush-queue` (backoff honoured,
+/// `--ignore-backoff` accepted beside it); `-q30m`, an interval for a daemon, runs it
+/// once too. On every runtime.
+#[test]
+fn q_and_q_with_an_interval_run_the_spool_once() {
+    on_every_runtime(|runtime| {
+        let spool = common::spool::Spool::new();
+        spool.spool(&["b@example.net"], &format!("q-{runtime}@example.org"));
+        let sink = Sink::start().unwrap();
+        spool.relay(&sink.addr().to_string());
+        let q = |args: &[&str]| {
+            let all = [&["--sendmail", "--runtime", runtime][..], args].concat();
+            run(common::spool::timed(spool.command(&all)))
+        };
+        q(&["-q"]).expect(0);
+        assert!(sink_ids(&sink).is_empty(), "not due yet: nothing sent");
+        q(&["-q", "--ignore-backoff"]).expect(0);
+        assert_eq!(sink_ids(&sink), [format!("q-{runtime}@example.org")]);
+        assert!(spool.entries().is_empty());
+
+        spool.relay(&common::spool::closed_port());
+        spool.spool(&["c@example.net"], &format!("q30m-{runtime}@example.org"));
+        spool.relay(&sink.addr().to_string());
+        q(&["-q30m", "--ignore-backoff"]).expect(0);
+        assert_eq!(sink_ids(&sink).len(), 2, "{:?}", sink_ids(&sink));
+        assert!(spool.entries().is_empty());
+    });
 }

@@ -75,6 +75,8 @@
 //!   routing (RFC 5321 §5.1), MTA-STS (RFC 8461), DANE (RFC 7672) and REQUIRETLS
 //!   (RFC 8689) decisions, with the parsers and the policy fetch's HTTP exchange it
 //!   needs; `Session` still runs each connection.
+//! - `der` (feature **`der`**): DER split into elements, what the std companions read
+//!   of keys and certificates.
 //!
 //! # Stability
 //!
@@ -110,6 +112,8 @@ pub mod body;
 pub mod client;
 pub mod command;
 mod config;
+#[cfg(feature = "der")]
+pub mod der;
 pub mod ehlo;
 mod envelope;
 mod error;

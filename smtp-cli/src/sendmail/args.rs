@@ -4,9 +4,24 @@
 //! are smtp-send's own and go on to clap; [`parse`] only needs to know which of them
 //! take a value.
 
+/// What a sendmail command line asks to do.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// `-bm`, the default: deliver the message on standard input.
+    #[default]
+    Deliver,
+    /// `-bp`, or invoked as `mailq`: list the spool (`--list-queue`).
+    ListQueue,
+    /// `-q`, `-qTIME`: run the spool once (`--flush-queue`). sendmail's TIME asks a
+    /// daemon to run it every TIME; here the caller's timer does that.
+    FlushQueue,
+}
+
 /// What a sendmail command line asks for.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub(crate) struct SendmailArgs {
+    /// What to do: deliver (the default), list or run the spool.
+    pub mode: Mode,
     /// `-t`: recipients from the header too (To, Cc, Bcc, or the Resent-* block).
     pub extract: bool,
     /// `-f ADDR` / `-r ADDR`: the envelope sender.
@@ -44,7 +59,9 @@ const IGNORED_WITH_VALUE: &[char] = &['B', 'O', 'h', 'L', 'X'];
 const IGNORED_FLAGS: &[char] = &['v', 'm', 'U', 'G', 'n'];
 
 /// Parses `args` (without `argv[0]`). The error is a usage error (exit 64): a value
-/// missing at the end of the line, or a mode other than delivering one message.
+/// missing at the end of the line, a mode other than delivering a message, listing or
+/// running the spool (`-bs`, `-bd`, `-bt`, `-bv`, `-bi` ...: never a reason to take
+/// standard input for a message), or two modes at once.
 pub(crate) fn parse(args: &[String], long: LongOptions<'_>) -> Result<SendmailArgs, String> {
     let mut out = SendmailArgs::default();
     let mut rest = args.iter();
@@ -114,15 +131,34 @@ fn short_options<'a>(
                 }
                 return Ok(());
             }
-            // `-bm` (deliver a message) is what every other form does; the other modes
-            // (`-bp` list the queue, `-bs` SMTP on standard input ...) are not offered.
+            // `-bm` (deliver a message) is what every other form does; `-bp` lists the
+            // spool; the other modes (`-bs` SMTP on standard input, `-bd` daemon, `-bt`
+            // address test, `-bv` verify, `-bi` aliases ...) are refused, as msmtp does.
             'b' => {
                 let mode = value()?;
-                if mode != "m" {
+                match mode.as_str() {
+                    "m" => {}
+                    "p" => set_mode(out, Mode::ListQueue, "-bp")?,
+                    _ => {
+                        return Err(format!(
+                            "-b{mode}: unsupported mode; sendmail mode delivers the \
+                             message on standard input (-bm) or lists the spool (-bp)"
+                        ))
+                    }
+                }
+                return Ok(());
+            }
+            // `-q` and `-qTIME` (`-q30m`, `-q1h30m`): run the spool. Its value is only
+            // ever glued; the selections (`-qR`, `-qS`, `-qI`, `-qp` ...) are refused
+            // rather than read as "everything".
+            'q' => {
+                if !glued.is_empty() && !is_queue_interval(glued) {
                     return Err(format!(
-                        "-b{mode}: only -bm (deliver a message) is supported"
+                        "-q{glued}: unsupported; -q or -qTIME (e.g. -q30m) runs the \
+                         spool once"
                     ));
                 }
+                set_mode(out, Mode::FlushQueue, &format!("-q{glued}"))?;
                 return Ok(());
             }
             'f' | 'r' | 'F' | 'N' | 'R' | 'V' | 'C' => {
@@ -150,6 +186,32 @@ fn short_options<'a>(
         }
     }
     Ok(())
+}
+
+/// Records `mode`, which `option` asks for: two different ones are a usage error.
+fn set_mode(out: &mut SendmailArgs, mode: Mode, option: &str) -> Result<(), String> {
+    if out.mode != Mode::Deliver && out.mode != mode {
+        return Err(format!(
+            "{option}: -bp (list the spool) and -q (run it) do not go together"
+        ));
+    }
+    out.mode = mode;
+    Ok(())
+}
+
+/// sendmail's queue interval: one or more numbers, each with an optional unit
+/// (`s`, `m`, `h`, `d`, `w`), as in `30m` or `1h30m`.
+fn is_queue_interval(s: &str) -> bool {
+    let mut digits = false;
+    for c in s.chars() {
+        match c {
+            '0'..='9' => digits = true,
+            's' | 'm' | 'h' | 'd' | 'w' if digits => digits = false,
+            _ => return false,
+        }
+    }
+    // Every unit came after a number.
+    !s.is_empty()
 }
 
 /// `a@x, b@y` is two recipients (as sendmail and msmtp take them).
@@ -315,6 +377,44 @@ mod tests {
         let args = |s: &str| s.split_whitespace().map(str::to_owned).collect::<Vec<_>>();
         assert!(parse(&args("-i -f"), &long).is_err());
         assert!(parse(&args("--account"), &long).is_err());
-        assert!(parse(&args("-bp"), &long).is_err());
+        for mode in ["-bs", "-bd", "-bt", "-bv", "-bi", "-bD", "-bh", "-b s"] {
+            let e = parse(&args(mode), &long).unwrap_err();
+            assert!(e.contains("unsupported mode"), "{mode}: {e}");
+        }
+    }
+
+    #[test]
+    fn bp_lists_the_spool_and_q_with_or_without_an_interval_runs_it() {
+        assert_eq!(parse_line("-bp").mode, Mode::ListQueue);
+        assert_eq!(parse_line("-b p").mode, Mode::ListQueue);
+        assert_eq!(parse_line("-bm a@x").mode, Mode::Deliver);
+        assert_eq!(parse_line("a@x").mode, Mode::Deliver);
+        for q in ["-q", "-q30m", "-q1h30m", "-q15", "-q2d", "-v -q -q"] {
+            let a = parse_line(q);
+            assert_eq!(a.mode, Mode::FlushQueue, "{q}");
+            assert!(
+                a.warnings.is_empty() && a.recipients.is_empty(),
+                "{q}: {a:?}"
+            );
+        }
+        // The interval is glued only: what follows is no value of -q.
+        assert_eq!(rcpts(&parse_line("-q a@x")), ["a@x"]);
+    }
+
+    #[test]
+    fn q_selections_and_two_modes_at_once_are_usage_errors() {
+        let args = |s: &str| s.split_whitespace().map(str::to_owned).collect::<Vec<_>>();
+        for bad in [
+            "-qRexample.com",
+            "-qSuser",
+            "-qI123",
+            "-qp",
+            "-q30x",
+            "-qm",
+            "-bp -q",
+        ] {
+            assert!(parse(&args(bad), &long).is_err(), "{bad}");
+        }
+        assert_eq!(parse_line("-bp -bp").mode, Mode::ListQueue);
     }
 }

@@ -2,7 +2,8 @@
 //! `--sendmail`, as cron, PHP's `mail()`, git send-email, mutt and mdadm call it. The
 //! command line is sendmail's ([`args`]), the message comes on standard input
 //! ([`input`]), and the rest (accounts, the session, sysexits statuses) is the normal
-//! mode's.
+//! mode's. `-bp` (or a link named `mailq`) lists the spool and `-q` runs it, as
+//! `--list-queue` and `--flush-queue`.
 
 pub(crate) mod args;
 pub(crate) mod input;
@@ -16,17 +17,20 @@ use smtp_io::MessageError;
 
 use crate::args::Args;
 use crate::exit::Failure;
-use args::SendmailArgs;
+use args::{Mode, SendmailArgs};
 
-/// Whether this run is sendmail mode: `argv[0]`'s name is `sendmail`, or `--sendmail`
-/// comes before any `--`.
-pub(crate) fn invoked(argv: &[String]) -> bool {
-    let name = argv
-        .first()
+/// The name the program was invoked by (`argv[0]`'s file name).
+fn program_name(argv: &[String]) -> Option<&str> {
+    argv.first()
         .map(std::path::Path::new)
         .and_then(|p| p.file_name())
-        .and_then(|n| n.to_str());
-    name == Some("sendmail")
+        .and_then(|n| n.to_str())
+}
+
+/// Whether this run is sendmail mode: `argv[0]`'s name is `sendmail` or `mailq`, or
+/// `--sendmail` comes before any `--`.
+pub(crate) fn invoked(argv: &[String]) -> bool {
+    matches!(program_name(argv), Some("sendmail" | "mailq"))
         || argv
             .iter()
             .skip(1)
@@ -45,9 +49,28 @@ pub(crate) fn command_line(argv: &[String]) -> Result<(Args, SendmailArgs), clap
             .find(|a| a.get_long() == Some(name))
             .map(|a| a.get_action().takes_values())
     };
-    let sm = args::parse(argv.get(1..).unwrap_or_default(), &long)
-        .map_err(|e| clap::Error::raw(clap::error::ErrorKind::ValueValidation, e + "\n"))?;
-    let own = std::iter::once("sendmail".to_owned()).chain(sm.long.iter().cloned());
+    let usage = |e: String| clap::Error::raw(clap::error::ErrorKind::ValueValidation, e + "\n");
+    let mut sm = args::parse(argv.get(1..).unwrap_or_default(), &long).map_err(usage)?;
+    if program_name(argv) == Some("mailq") {
+        // `mailq` is `sendmail -bp`.
+        if sm.mode == Mode::FlushQueue {
+            return Err(usage(
+                "mailq lists the spool: -q runs it as sendmail -q".into(),
+            ));
+        }
+        sm.mode = Mode::ListQueue;
+    }
+    // The spool's modes are smtp-send's own options, so that clap checks what goes
+    // with them (`--ignore-backoff`, `--resend-unknown`; not `--mx`, `--subject` ...).
+    let queue = match sm.mode {
+        Mode::Deliver => None,
+        Mode::ListQueue => Some("--list-queue"),
+        Mode::FlushQueue => Some("--flush-queue"),
+    };
+    let queue = queue.filter(|q| !sm.long.iter().any(|l| l == q));
+    let own = std::iter::once("sendmail".to_owned())
+        .chain(sm.long.iter().cloned())
+        .chain(queue.map(str::to_owned));
     let matches = Args::command().try_get_matches_from(own)?;
     let args = Args::from_arg_matches(&matches)?;
     Ok((args, sm))
@@ -186,6 +209,7 @@ mod tests {
     fn invoked_by_name_or_flag() {
         let v = |s: &str| s.split_whitespace().map(str::to_owned).collect::<Vec<_>>();
         assert!(invoked(&v("/usr/sbin/sendmail -t")));
+        assert!(invoked(&v("/usr/bin/mailq")));
         assert!(invoked(&v("smtp-send -t --sendmail")));
         assert!(!invoked(&v("smtp-send --to a@b")));
         assert!(!invoked(&v("/usr/bin/smtp-send -- --sendmail")));

@@ -21,31 +21,11 @@ pub(crate) enum Algorithm {
     Ed25519,
 }
 
-/// Splits one TLV off `input`: (tag, contents, rest). Definite lengths only, as DER
-/// requires.
-fn tlv(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
-    let (&tag, rest) = input.split_first()?;
-    let (&first, mut rest) = rest.split_first()?;
-    let len = if first < 0x80 {
-        usize::from(first)
-    } else {
-        let n = usize::from(first & 0x7f);
-        if n == 0 || n > 4 || rest.len() < n {
-            return None;
-        }
-        let len = rest[..n]
-            .iter()
-            .fold(0usize, |acc, &b| (acc << 8) | usize::from(b));
-        rest = &rest[n..];
-        len
-    };
-    (rest.len() >= len).then(|| (tag, &rest[..len], &rest[len..]))
-}
-
-/// The contents of a TLV of tag `want`, and what follows it.
+/// The contents of an element of tag `want`, and what follows it (DER as
+/// [`smtp_proto::der`] splits it).
 fn expect(input: &[u8], want: u8) -> Option<(&[u8], &[u8])> {
-    let (tag, value, rest) = tlv(input)?;
-    (tag == want).then_some((value, rest))
+    let (e, rest) = smtp_proto::der::split_tagged(input, want)?;
+    Some((e.contents, rest))
 }
 
 /// PrivateKeyInfo ::= SEQUENCE { version, AlgorithmIdentifier, OCTET STRING privateKey
@@ -119,18 +99,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn long_lengths_and_truncation() {
-        let mut long = vec![OCTET_STRING, 0x82, 0x01, 0x00];
-        long.extend(std::iter::repeat_n(7, 256));
-        let (tag, value, rest) = tlv(&long).unwrap();
-        assert_eq!((tag, value.len(), rest.len()), (OCTET_STRING, 256, 0));
-        assert_eq!(tlv(&long[..100]), None);
-        // Indefinite lengths are not DER.
-        assert_eq!(tlv(&[SEQUENCE, 0x80, 0, 0]), None);
-        assert_eq!(tlv(&[SEQUENCE]), None);
-    }
-
-    #[test]
     fn modulus_bits_skip_the_sign_octet() {
         // SEQUENCE { INTEGER 0, INTEGER 0x00 0x80 0x01 } : a 16-bit modulus.
         let key = [SEQUENCE, 8, INTEGER, 1, 0, INTEGER, 3, 0x00, 0x80, 0x01];
@@ -144,8 +112,8 @@ mod tests {
     fn spki_lengths_are_der() {
         let key = vec![0xab; 270];
         let spki = rsa_spki(&key);
-        let (tag, body, rest) = tlv(&spki).unwrap();
-        assert_eq!((tag, rest.len()), (SEQUENCE, 0));
+        let (body, rest) = expect(&spki, SEQUENCE).unwrap();
+        assert!(rest.is_empty());
         let (algorithm, rest) = expect(body, SEQUENCE).unwrap();
         assert_eq!(expect(algorithm, OID).unwrap().0, RSA_ENCRYPTION);
         let (bits, end) = expect(rest, 0x03).unwrap();

@@ -101,6 +101,11 @@ enum Sts {
         deadline: Instant,
     },
     Ready(Option<StsPolicy>),
+    /// The `_mta-sts` lookup failed and no policy is cached: the domain is deferred for
+    /// it once the MX lookup has succeeded. When the MX lookup fails too, that is the
+    /// reason named (without MX there is nothing to deliver to), whichever of the two
+    /// lookups, which run at once, answered first.
+    Failed,
 }
 
 /// What is known of the current host.
@@ -544,7 +549,7 @@ impl Planner {
             // without one do not deliver now (mox aborts the attempt).
             match self.cached_policy() {
                 Some(p) => self.sts = Sts::Ready(Some(p)),
-                None => self.settle_all_deferred(DeferReason::StsLookup),
+                None => self.sts = Sts::Failed,
             }
             return;
         }
@@ -680,6 +685,11 @@ impl Planner {
         let Mx::Ready { hosts, .. } = &self.mx else {
             return false;
         };
+        if matches!(self.sts, Sts::Failed) {
+            // The MX lookup succeeded: the failed `_mta-sts` lookup is the reason.
+            self.settle_all_deferred(DeferReason::StsLookup);
+            return true;
+        }
         if !matches!(self.sts, Sts::Ready(_) | Sts::Off) || self.attempt.is_some() {
             return false;
         }

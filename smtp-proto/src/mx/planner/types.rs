@@ -393,7 +393,8 @@ pub enum DeferReason {
     MxLookup,
     /// The domain's CNAME chain loops or is over the limit.
     CnameChain,
-    /// The `_mta-sts` lookup failed and no policy is cached (RFC 8461 §5).
+    /// The `_mta-sts` lookup failed and no policy is cached (RFC 8461 §5), while the MX
+    /// lookup succeeded: when both fail, the reason is [`DeferReason::MxLookup`].
     StsLookup,
     /// An enforced MTA-STS policy lists none of the MX hosts (RFC 8461 §5.1).
     StsNoMatchingMx,
