@@ -487,6 +487,36 @@ mod tests {
         assert!(toml::from_str::<File>("[defaults]\nqueue = 3").is_err());
     }
 
+    /// `requiretls = true` sets the flag; beside `tls = "none"` or `starttls =
+    /// "opportunistic"` of the same account (or its defaults) the file contradicts
+    /// itself (78); implicit TLS or required STARTTLS go with it.
+    #[test]
+    fn the_requiretls_key_sets_the_flag_and_beside_weaker_tls_is_a_config_error() {
+        let c = config("[defaults]\nrequiretls = true")
+            .choose(None, None)
+            .unwrap();
+        let mut args = Args::try_parse_from(["smtp-send"]).unwrap();
+        apply(&mut args, &c.account);
+        assert!(args.requiretls);
+        for weaker in ["tls = \"none\"", "starttls = \"opportunistic\""] {
+            let text = format!("[defaults]\n{weaker}\n[accounts.a]\nrequiretls = true");
+            let e = config(&text).choose(Some("a"), None).unwrap_err();
+            assert!(
+                matches!(&e, Failure::Config(t) if t.contains("requiretls")),
+                "{e:?}"
+            );
+        }
+        // Verified TLS either way; cleartext without REQUIRETLS asked.
+        for (tls, requiretls) in [
+            ("tls = \"implicit\"", true),
+            ("starttls = \"required\"", true),
+            ("tls = \"none\"", false),
+        ] {
+            let text = format!("[defaults]\n{tls}\n[accounts.a]\nrequiretls = {requiretls}");
+            assert!(config(&text).choose(Some("a"), None).is_ok(), "{tls}");
+        }
+    }
+
     #[test]
     fn the_proxy_key_fills_an_unset_proxy_flag() {
         let chosen = config("[defaults]\nproxy = \"socks5h://p:1080\"")

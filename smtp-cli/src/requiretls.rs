@@ -72,3 +72,58 @@ pub(crate) fn unencrypted(requiretls: bool, failure: Failure) -> Failure {
         f => f,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exit::{status, ExitStatus};
+
+    fn not_offered() -> Failure {
+        Failure::Session(smtp_io::Error::Smtp(SmtpError::TlsRequired(
+            TlsRequiredError::NotOffered,
+        )))
+    }
+
+    /// Only a relay offering no STARTTLS, and only under REQUIRETLS, becomes the 5.7.30
+    /// refusal (69); STARTTLS refused by the relay stays a TLS failure (76).
+    #[test]
+    fn no_starttls_under_requiretls_is_5_7_30_and_69_else_unchanged() {
+        let f = unencrypted(true, not_offered());
+        assert!(f.to_string().starts_with("550 5.7.30 "), "{f}");
+        assert_eq!(status(Some(&f), &[], 1), ExitStatus::Unavailable);
+        let f = unencrypted(false, not_offered());
+        assert_eq!(status(Some(&f), &[], 1), ExitStatus::Protocol);
+        let reply = crate::exit::tests::reply(454, "4.7.0 TLS not available");
+        let refused = Failure::Session(smtp_io::Error::Smtp(SmtpError::TlsRequired(
+            TlsRequiredError::Refused(reply),
+        )));
+        let f = unencrypted(true, refused);
+        assert_eq!(status(Some(&f), &[], 1), ExitStatus::Protocol);
+    }
+
+    #[test]
+    fn the_refusal_of_a_requiretls_transaction_is_550_5_7_30_others_none() {
+        let r = refused_transaction(&TxnError::NeedsRequireTls).expect("a reply");
+        assert_eq!(u16::from(r.code()), 550);
+        assert_eq!(
+            r.enhanced().map(|e| e.to_string()).as_deref(),
+            Some("5.7.30")
+        );
+        assert!(refused_transaction(&TxnError::NeedsDsn).is_none());
+    }
+
+    #[test]
+    fn weaker_tls_options_of_the_command_line_are_named() {
+        let mut s = Settings::default();
+        assert_eq!(conflicting_option(&s), None);
+        s.starttls = Some(StartTls::Required);
+        assert_eq!(conflicting_option(&s), None);
+        s.starttls = Some(StartTls::Opportunistic);
+        assert_eq!(conflicting_option(&s), Some("--starttls opportunistic"));
+        s.starttls = Some(StartTls::Never);
+        assert_eq!(conflicting_option(&s), Some("--starttls never"));
+        s.starttls = None;
+        s.insecure = true;
+        assert_eq!(conflicting_option(&s), Some("--insecure"));
+    }
+}
