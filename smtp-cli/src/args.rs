@@ -60,12 +60,17 @@ pub(crate) struct Args {
     #[arg(long, value_name = "FILE", requires = "mx")]
     pub sts_cache: Option<PathBuf>,
 
-    /// With --mx: REQUIRETLS (RFC 8689): the message goes, with REQUIRETLS on MAIL
-    /// FROM, only to MX hosts whose TLS is verified (DANE on a DNSSEC-secure MX, or an
-    /// MTA-STS `enforce` policy listing the host) and that offer REQUIRETLS. A recipient
-    /// no such host could take is bounced `550 5.7.30`; one whose qualifying host failed
-    /// otherwise is deferred. Refused beside a `TLS-Required: No` header field.
-    #[arg(long, requires = "mx")]
+    /// REQUIRETLS (RFC 8689): the message goes with REQUIRETLS on MAIL FROM, over
+    /// verified TLS only. Through a relay (--server, the account's; also its
+    /// `requiretls` key): STARTTLS required (or --tls), the certificate verified; a
+    /// relay without STARTTLS or REQUIRETLS is sent no MAIL FROM and the message is
+    /// refused `550 5.7.30` (exit 69). Overrides the account's `tls`/`starttls`; beside
+    /// --insecure or --starttls never|opportunistic, exit 64. With --mx: only to MX
+    /// hosts whose TLS is verified (DANE on a DNSSEC-secure MX, or an MTA-STS `enforce`
+    /// policy listing the host) and that offer REQUIRETLS; a recipient no such host
+    /// could take is bounced `550 5.7.30`, one whose qualifying host failed otherwise
+    /// is deferred. Refused beside a `TLS-Required: No` header field (64).
+    #[arg(long, conflicts_with = "insecure")]
     pub requiretls: bool,
 
     /// The envelope sender (MAIL FROM); `<>` or an empty string for the null path.

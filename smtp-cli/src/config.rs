@@ -80,6 +80,9 @@ pub(crate) struct Account {
     pub from: Option<String>,
     pub queue: Option<QueueKey>,
     pub queue_lifetime: Option<LifetimeKey>,
+    /// `true`: every message with REQUIRETLS, as `--requiretls` (sendmail mode's way to
+    /// ask for it).
+    pub requiretls: Option<bool>,
     /// `[defaults]` only: the account used when none is picked.
     pub default: Option<String>,
 }
@@ -107,6 +110,7 @@ impl Account {
             from,
             queue,
             queue_lifetime,
+            requiretls,
             default
         )
     }
@@ -238,6 +242,7 @@ impl Config {
         if let Some(p) = &chosen.account.password_file {
             check_private(p, self.system)?;
         }
+        self.check_requiretls(&chosen)?;
         // A proxy URL with a password makes this file hold one.
         let proxy = chosen.account.proxy.as_deref();
         if proxy
@@ -247,6 +252,28 @@ impl Config {
             check_private(&self.path, self.system)?;
         }
         Ok(chosen)
+    }
+}
+
+impl Config {
+    /// An account asking for REQUIRETLS and, in the same file, for cleartext or
+    /// opportunistic STARTTLS contradicts itself (RFC 8689 §4.1: verified TLS only).
+    /// `--requiretls` on the command line overrides those keys instead, as flags do.
+    fn check_requiretls(&self, chosen: &Chosen) -> Result<(), Failure> {
+        let a = &chosen.account;
+        let weaker = match (a.tls, a.starttls) {
+            (Some(TlsKey::None), _) => Some("tls = \"none\""),
+            (Some(TlsKey::Implicit), _) => None,
+            (_, Some(StartTlsKey::Opportunistic)) => Some("starttls = \"opportunistic\""),
+            _ => None,
+        };
+        match weaker {
+            Some(key) if a.requiretls == Some(true) => Err(Failure::Config(format!(
+                "{}: {chosen} has requiretls = true and {key}: REQUIRETLS needs verified TLS",
+                self.path.display()
+            ))),
+            _ => Ok(()),
+        }
     }
 }
 
@@ -335,6 +362,9 @@ pub(crate) fn apply(args: &mut Args, account: &Account) {
     fill(&mut args.proxy, &a.proxy);
     if a.lmtp == Some(true) {
         args.lmtp = true;
+    }
+    if a.requiretls == Some(true) {
+        args.requiretls = true;
     }
     if !args.tls && args.starttls.is_none() {
         match a.tls {
@@ -455,6 +485,36 @@ mod tests {
         apply(&mut args, &c.account);
         assert_eq!(args.queue, None);
         assert!(toml::from_str::<File>("[defaults]\nqueue = 3").is_err());
+    }
+
+    /// `requiretls = true` sets the flag; beside `tls = "none"` or `starttls =
+    /// "opportunistic"` of the same account (or its defaults) the file contradicts
+    /// itself (78); implicit TLS or required STARTTLS go with it.
+    #[test]
+    fn the_requiretls_key_sets_the_flag_and_beside_weaker_tls_is_a_config_error() {
+        let c = config("[defaults]\nrequiretls = true")
+            .choose(None, None)
+            .unwrap();
+        let mut args = Args::try_parse_from(["smtp-send"]).unwrap();
+        apply(&mut args, &c.account);
+        assert!(args.requiretls);
+        for weaker in ["tls = \"none\"", "starttls = \"opportunistic\""] {
+            let text = format!("[defaults]\n{weaker}\n[accounts.a]\nrequiretls = true");
+            let e = config(&text).choose(Some("a"), None).unwrap_err();
+            assert!(
+                matches!(&e, Failure::Config(t) if t.contains("requiretls")),
+                "{e:?}"
+            );
+        }
+        // Verified TLS either way; cleartext without REQUIRETLS asked.
+        for (tls, requiretls) in [
+            ("tls = \"implicit\"", true),
+            ("starttls = \"required\"", true),
+            ("tls = \"none\"", false),
+        ] {
+            let text = format!("[defaults]\n{tls}\n[accounts.a]\nrequiretls = {requiretls}");
+            assert!(config(&text).choose(Some("a"), None).is_ok(), "{tls}");
+        }
     }
 
     #[test]

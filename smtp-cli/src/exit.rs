@@ -78,6 +78,9 @@ pub(crate) enum Failure {
     Input(String),
     /// The session could not start or died: the adapters' one error type.
     Session(Error),
+    /// The message was not sent, as a server refuses it permanently: the reply an MTA
+    /// would give (REQUIRETLS through a relay without TLS, `crate::requiretls`).
+    Refused(Reply),
 }
 
 impl fmt::Display for Failure {
@@ -88,6 +91,7 @@ impl fmt::Display for Failure {
             }
             Failure::Session(Error::Usage(e)) => write!(f, "internal error: {e}"),
             Failure::Session(e) => write!(f, "{e}"),
+            Failure::Refused(r) => write!(f, "{r}"),
         }
     }
 }
@@ -115,6 +119,7 @@ fn failure_status(f: &Failure) -> ExitStatus {
         Failure::Data(_) => ExitStatus::DataErr,
         Failure::Input(_) => ExitStatus::IoErr,
         Failure::Session(e) => error_status(e),
+        Failure::Refused(r) => reply_status(r),
     }
 }
 

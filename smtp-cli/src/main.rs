@@ -12,6 +12,7 @@ mod exit;
 mod message;
 mod mx;
 mod output;
+mod requiretls;
 mod sendmail;
 mod serverinfo;
 mod session;
@@ -77,6 +78,14 @@ fn run(mut args: Args, sm: Option<&SendmailArgs>) -> ExitStatus {
         Err(f) if args.mx => return mx::failed(&args, f),
         Err(f) => return finish(&args, &Outcome::default(), Some(f)),
     };
+    // The flag's or the account's REQUIRETLS, beside a TLS option of the command line
+    // asking for less (an account's is overridden, `requiretls`).
+    if let Some(option) = requiretls::conflicting_option(&given).filter(|_| args.requiretls) {
+        let f = Failure::Usage(format!(
+            "--requiretls with {option}: REQUIRETLS needs verified TLS (RFC 8689 §4.1)"
+        ));
+        return finish(&args, &Outcome::default(), Some(f));
+    }
     if args.mx {
         return mx::run(&args, message);
     }
@@ -118,7 +127,10 @@ fn run(mut args: Args, sm: Option<&SendmailArgs>) -> ExitStatus {
         .queue
         .is_some()
         .then(|| spool::fate::fates(&outcome, plan.to.len()));
-    let failure = outcome.error.take().map(Failure::Session);
+    let failure = outcome
+        .error
+        .take()
+        .map(|e| requiretls::unencrypted(plan.requiretls, Failure::Session(e)));
     finish_then(&args, &outcome, failure, |status| match fates {
         Some(fates) => spool::keep(&args, &given, &plan.message, &fates, status),
         None => status,
@@ -414,11 +426,15 @@ pub(crate) fn plan(args: &Args, message: Option<Vec<u8>>) -> Result<Plan, Failur
             "the message has a NUL octet at offset {offset}"
         )));
     }
+    requiretls::tls_required_no(args.requiretls, &message)?;
     let message = dkim::sign(args, message)?;
     let credentials = credentials(args)?;
     let mut config = Config::new(ehlo.unwrap_or_else(EhloName::localhost));
     config.tls = match args.starttls {
         _ if args.tls => TlsMode::Implicit,
+        // RFC 8689 §4.1: REQUIRETLS goes over TLS only, verified (a weaker option of
+        // the command line was refused; the account's yields).
+        _ if args.requiretls => TlsMode::StartTls(TlsPolicy::Required),
         Some(StartTls::Required) => TlsMode::StartTls(TlsPolicy::Required),
         Some(StartTls::Opportunistic) => TlsMode::StartTls(TlsPolicy::Opportunistic),
         Some(StartTls::Never) => TlsMode::StartTls(TlsPolicy::Disabled),
@@ -448,6 +464,7 @@ pub(crate) fn plan(args: &Args, message: Option<Vec<u8>>) -> Result<Plan, Failur
         message,
         repeat: args.repeat as usize,
         concurrency: args.concurrency as usize,
+        requiretls: args.requiretls,
     })
 }
 

@@ -38,6 +38,16 @@ pub(crate) fn failure_text(f: &TxnFailure) -> String {
     }
 }
 
+/// The reply a failure is reported with: the server's, or for a REQUIRETLS message the
+/// core would not begin, the `5.7.30` an MTA would give (RFC 8689 §5).
+fn refusal(f: &TxnFailure) -> Option<Reply> {
+    match f {
+        TxnFailure::Rejected { reply, .. } => Some(reply.clone()),
+        TxnFailure::Refused(e) => crate::requiretls::refused_transaction(e),
+        _ => None,
+    }
+}
+
 /// `accepted`, `code`, `enhanced`, `text` of a message outcome (or an LMTP delivery).
 fn outcome_fields(o: Option<&MessageOutcome>) -> (Value, Value, Value, Value) {
     match o {
@@ -45,12 +55,12 @@ fn outcome_fields(o: Option<&MessageOutcome>) -> (Value, Value, Value, Value) {
             let (c, e, t) = reply_parts(r);
             (json!(true), c, e, t)
         }
-        Some(MessageOutcome::Failed(f)) => match f {
-            TxnFailure::Rejected { reply, .. } => {
-                let (c, e, t) = reply_parts(reply);
+        Some(MessageOutcome::Failed(f)) => match refusal(f) {
+            Some(reply) => {
+                let (c, e, t) = reply_parts(&reply);
                 (json!(false), c, e, t)
             }
-            f => (
+            None => (
                 json!(false),
                 Value::Null,
                 Value::Null,
@@ -227,8 +237,10 @@ fn went_ahead(report: &Report) -> bool {
 fn describe(o: Option<&MessageOutcome>) -> String {
     match o {
         Some(MessageOutcome::Accepted(r)) => r.to_string(),
-        Some(MessageOutcome::Failed(TxnFailure::Rejected { reply, .. })) => reply.to_string(),
-        Some(MessageOutcome::Failed(f)) => failure_text(f),
+        Some(MessageOutcome::Failed(f)) => match refusal(f) {
+            Some(reply) => reply.to_string(),
+            None => failure_text(f),
+        },
         Some(MessageOutcome::Unknown) => {
             "outcome unknown (the connection failed after the end of the data)".into()
         }

@@ -43,6 +43,9 @@ pub(crate) struct Plan {
     pub repeat: usize,
     /// Connections of the pool `--repeat` goes through (1: the one connection).
     pub concurrency: usize,
+    /// `--requiretls` (or the account's): REQUIRETLS on every message's MAIL FROM
+    /// (RFC 8689 §4.1); the core refuses a message it cannot send so.
+    pub requiretls: bool,
 }
 
 impl Plan {
@@ -152,13 +155,15 @@ fn keywords(caps: &Capabilities) -> Vec<String> {
 /// The envelope of the message: `BODY=8BITMIME` for 8-bit content, `SIZE=`, and
 /// `SMTPUTF8` when the header has UTF-8 and the server offers it (RFC 6152, 1870, 6531).
 fn envelope(plan: &Plan, caps: &Capabilities) -> Envelope {
-    envelope_of(
+    let mut env = envelope_of(
         &plan.message,
         &plan.from,
         &plan.to,
         &plan.dsn,
         caps.smtputf8(),
-    )
+    );
+    env.requiretls = plan.requiretls;
+    env
 }
 
 /// The envelope of `message` from `from` to `to` with the DSN parameters; `SMTPUTF8`

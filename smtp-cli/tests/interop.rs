@@ -74,6 +74,30 @@ fn postfix_starttls_auth() {
     });
 }
 
+/// Postfix offers STARTTLS but not REQUIRETLS: with `--requiretls` the session is
+/// encrypted and verified, then no MAIL FROM is sent (the transcript shows none); the
+/// message is refused `550 5.7.30`, exit 69, and Postfix stored nothing for the
+/// recipient.
+#[test]
+fn postfix_without_requiretls_is_sent_no_mail_from_5_7_30_exit_69() {
+    let servers = TestServers::get();
+    on_every_runtime(|runtime| {
+        let rcpt = format!("{}@example.com", unique(&format!("cli-reqtls-{runtime}")));
+        let (data, _) = message_file(&format!("cli-reqtls-{runtime}"));
+        let mut cmd = to(&servers, runtime, Listener::Postfix, &["--to", &rcpt]);
+        with_login(&mut cmd, &servers, servers.password());
+        cmd.args(["--requiretls", "--json", "--transcript", "--data"])
+            .arg(&data);
+        let out = run(cmd).expect(69);
+        let v = out.json();
+        assert!(v["tls"].as_str().unwrap().starts_with("TLSv1."), "{out}");
+        assert_eq!(v["messages"][0]["enhanced"], "5.7.30", "{out}");
+        assert!(out.stderr.contains("STARTTLS"), "{out}");
+        assert!(!out.stderr.contains("MAIL FROM"), "{out}");
+        assert!(!servers.postfix_has(&rcpt), "{rcpt} was delivered");
+    });
+}
+
 /// Implicit TLS (Postfix wrappermode): `--tls`, the JSON shows the version, and Postfix
 /// stored the message byte for byte.
 #[test]

@@ -51,22 +51,11 @@ fn serverinfo_json_and_cleartext() {
 /// the Mozilla roots (76), and is trusted with `--ca-file` holding it.
 #[test]
 fn serverinfo_still_verifies_the_certificate() {
-    use base64::Engine;
     let sink = Sink::start().unwrap();
     let args = ["--serverinfo", "--starttls", "required"];
     run(send("blocking", sink.addr(), &args)).expect(76);
 
-    let b64 = base64::engine::general_purpose::STANDARD.encode(sink.trust_anchor());
-    let lines: Vec<&str> = b64
-        .as_bytes()
-        .chunks(64)
-        .map(|c| std::str::from_utf8(c).unwrap())
-        .collect();
-    let pem = format!(
-        "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
-        lines.join("\n")
-    );
-    let ca = temp_file("sink.pem", pem.as_bytes());
+    let ca = sink_ca(&sink);
     let mut cmd = send("blocking", sink.addr(), &args);
     cmd.arg("--ca-file").arg(&ca);
     let out = run(cmd).expect(0);

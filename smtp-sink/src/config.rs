@@ -91,6 +91,7 @@ pub(crate) struct Config {
     pub(crate) implicit_tls: bool,
     pub(crate) users: Vec<(String, String)>,
     pub(crate) auth_requires_tls: bool,
+    pub(crate) requiretls: bool,
     pub(crate) require_auth: bool,
     pub(crate) discard: bool,
     pub(crate) rules: Vec<Rule>,
@@ -126,6 +127,7 @@ impl Default for SinkBuilder {
                 implicit_tls: false,
                 users: Vec::new(),
                 auth_requires_tls: false,
+                requiretls: false,
                 require_auth: false,
                 discard: false,
                 rules: Vec::new(),
@@ -187,6 +189,17 @@ impl SinkBuilder {
     /// Offers AUTH only over TLS, as real submission servers do (default off).
     pub fn auth_requires_tls(mut self, on: bool) -> Self {
         self.config.auth_requires_tls = on;
+        self
+    }
+
+    /// Offers REQUIRETLS (RFC 8689) once TLS is up, and takes the `REQUIRETLS` MAIL
+    /// parameter then (recorded in [`MessageRecord::mail_params`]); default off, as
+    /// most servers (Postfix among them) lack it. Without TLS, or off, the parameter is
+    /// refused as unknown (555).
+    ///
+    /// [`MessageRecord::mail_params`]: crate::MessageRecord::mail_params
+    pub fn requiretls(mut self, on: bool) -> Self {
+        self.config.requiretls = on;
         self
     }
 

@@ -408,6 +408,9 @@ impl<'a> Session<'a> {
         if self.auth_offered() {
             lines.push("AUTH PLAIN LOGIN XOAUTH2".into());
         }
+        if self.requiretls_offered() {
+            lines.push("REQUIRETLS".into());
+        }
         let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
         self.say_lines(250, &lines);
         None
@@ -423,6 +426,11 @@ impl<'a> Session<'a> {
 
     fn starttls_offered(&self) -> bool {
         self.has(Extension::StartTls) && !self.tls && !self.shared.config.implicit_tls
+    }
+
+    /// RFC 8689 §4: REQUIRETLS means anything only on an encrypted session.
+    fn requiretls_offered(&self) -> bool {
+        self.shared.config.requiretls && self.tls
     }
 
     fn auth_offered(&self) -> bool {
@@ -523,6 +531,7 @@ impl<'a> Session<'a> {
             }
             "ENVID" => need(Extension::Dsn)?,
             "AUTH" => need(Extension::Auth)?,
+            "REQUIRETLS" if v.is_none() && self.requiretls_offered() => {}
             _ => return Err(UNSUPPORTED),
         }
         Ok(())

@@ -338,3 +338,74 @@ fn is_last_line(got: &[u8]) -> bool {
     let start = body.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
     got.get(start + 3) == Some(&b' ')
 }
+
+/// REQUIRETLS (RFC 8689), when asked for: offered and taken on MAIL only over TLS, the
+/// parameter recorded; refused as unknown in cleartext, or when not asked for.
+#[test]
+fn requiretls_is_offered_and_taken_only_over_tls_when_asked_for() {
+    use std::io::BufRead;
+    let over_tls = |sink: &Sink, commands: &[&str]| -> Vec<(u16, Vec<String>)> {
+        let tcp = TcpStream::connect(sink.addr()).unwrap();
+        tcp.set_read_timeout(Some(WAIT)).unwrap();
+        let name = ServerName::try_from("localhost").unwrap();
+        let conn = ClientConnection::new(Arc::clone(&sink.client_config()), name).unwrap();
+        let mut tls = std::io::BufReader::new(StreamOwned::new(conn, tcp));
+        let reply = |r: &mut std::io::BufReader<_>| {
+            let mut lines = Vec::new();
+            loop {
+                let mut line = String::new();
+                assert!(r.read_line(&mut line).unwrap() > 0);
+                let done = line.as_bytes()[3] == b' ';
+                lines.push(line[4..].trim_end().to_string());
+                if done {
+                    return (line[..3].parse().unwrap(), lines);
+                }
+            }
+        };
+        let mut got = vec![reply(&mut tls)];
+        for c in commands {
+            tls.get_mut()
+                .write_all(format!("{c}\r\n").as_bytes())
+                .unwrap();
+            got.push(reply(&mut tls));
+        }
+        got
+    };
+    let txn = [
+        "EHLO c.test",
+        "MAIL FROM:<a@x.test> REQUIRETLS",
+        "RCPT TO:<b@y.test>",
+        "DATA",
+        "Subject: t\r\n\r\nhi\r\n.",
+        "QUIT",
+    ];
+    let sink = Sink::builder()
+        .implicit_tls()
+        .requiretls(true)
+        .start()
+        .unwrap();
+    let got = over_tls(&sink, &txn);
+    assert!(
+        keywords(&got[1].1).contains(&"REQUIRETLS".to_string()),
+        "{got:?}"
+    );
+    let codes: Vec<u16> = got.iter().map(|(c, _)| *c).collect();
+    assert_eq!(codes, [220, 250, 250, 250, 354, 250, 221]);
+    let m = only_message(&sink);
+    assert!(
+        m.tls && param(&m.mail_params, "REQUIRETLS").is_some(),
+        "{m:?}"
+    );
+
+    // Not asked for: neither offered nor taken over TLS.
+    let sink = Sink::builder().implicit_tls().start().unwrap();
+    let got = over_tls(&sink, &txn[..2]);
+    assert!(!keywords(&got[1].1).contains(&"REQUIRETLS".to_string()));
+    assert_eq!(got[2].0, 555);
+
+    // Asked for, in cleartext: neither.
+    let sink = Sink::builder().requiretls(true).start().unwrap();
+    let mut c = Raw::connect(&sink);
+    assert!(!keywords(&c.hello()).contains(&"REQUIRETLS".to_string()));
+    assert_eq!(c.cmd("MAIL FROM:<a@x.test> REQUIRETLS"), 555);
+}

@@ -193,17 +193,7 @@ fn plan(args: &Args, message: Option<Vec<u8>>) -> Result<MxPlan, Failure> {
             "the message has a NUL octet at offset {offset}"
         )));
     }
-    let tls_required_no = tls_required_no(&message);
-    // RFC 8689 has a relay that meets both ignore the header field (REQUIRETLS wins, as
-    // the planner does); here both come from the sender at once, so the contradiction
-    // is theirs to settle, before anything is looked up or sent.
-    if args.requiretls && tls_required_no {
-        return Err(Failure::Usage(
-            "--requiretls with a message saying `TLS-Required: No`: \
-             the one asks for verified TLS, the other for none (RFC 8689)"
-                .into(),
-        ));
-    }
+    let tls_required_no = crate::requiretls::tls_required_no(args.requiretls, &message)?;
     let message = crate::dkim::sign(args, message)?;
     Ok(MxPlan {
         from,
@@ -217,13 +207,6 @@ fn plan(args: &Args, message: Option<Vec<u8>>) -> Result<MxPlan, Failure> {
         requiretls: args.requiretls,
         tls_required_no,
     })
-}
-
-/// RFC 8689 §5: the message's `TLS-Required: No` asks that its delivery not fail for
-/// DANE or MTA-STS (opportunistic TLS then; the planner applies it).
-fn tls_required_no(message: &[u8]) -> bool {
-    crate::sendmail::input::field(message, "TLS-Required")
-        .is_some_and(|v| v.eq_ignore_ascii_case("no"))
 }
 
 /// The stored MTA-STS policies (`--sts-cache`). An unreadable file stops the run: the
@@ -291,7 +274,6 @@ pub(crate) fn stray_option(args: &Args) -> Option<&'static str> {
         (args.trust_anchor.is_some(), "--trust-anchor"),
         (!args.allow_addresses.is_empty(), "--allow-addresses"),
         (args.sts_cache.is_some(), "--sts-cache"),
-        (args.requiretls, "--requiretls"),
     ]
     .into_iter()
     .find(|(given, _)| *given && !args.mx)
@@ -423,9 +405,9 @@ mod tests {
         }
         let args = parse(&["--server", "x", "--allow-addresses", "127.0.0.0/8"]).unwrap();
         assert_eq!(stray_option(&args), Some("--allow-addresses"));
-        assert!(parse(&["--requiretls"]).is_err(), "--requiretls needs --mx");
+        // --requiretls serves a relay too (crate::requiretls).
         let args = parse(&["--server", "x", "--requiretls"]).unwrap();
-        assert_eq!(stray_option(&args), Some("--requiretls"));
+        assert_eq!(stray_option(&args), None);
         assert_eq!(stray_option(&parse(&base).unwrap()), None);
     }
 
@@ -482,6 +464,7 @@ mod tests {
 
     #[test]
     fn tls_required_no_is_read_from_the_header_in_any_case_with_crlf_or_lf() {
+        let tls_required_no = |m| crate::requiretls::tls_required_no(false, m).unwrap();
         for m in [
             &b"Subject: x\r\nTLS-Required: No\r\n\r\nbody\r\n"[..],
             b"Subject: x\ntls-required:  no \n\nbody\n",

@@ -204,6 +204,28 @@ pub(crate) mod tests {
         assert_eq!(back.to_bytes(), bytes);
     }
 
+    /// `--requiretls` is kept with a spooled message (sent again with it); a file written
+    /// before the field existed reads as without it.
+    #[test]
+    fn requiretls_is_kept_and_a_file_without_it_reads_as_off() {
+        let mut e = sample();
+        e.header.settings.requiretls = true;
+        assert!(
+            Entry::parse(&e.to_bytes())
+                .unwrap()
+                .header
+                .settings
+                .requiretls
+        );
+        let good = sample().to_bytes();
+        let nl = good.iter().position(|&b| b == b'\n').unwrap();
+        let header = std::str::from_utf8(&good[..nl]).unwrap();
+        let older = header.replace(",\"requiretls\":false", "");
+        assert_ne!(older, header);
+        let back = Entry::parse(&[older.as_bytes(), &good[nl..]].concat()).unwrap();
+        assert!(!back.header.settings.requiretls);
+    }
+
     #[test]
     fn hostile_and_corrupt_files_are_typed_errors() {
         let good = sample().to_bytes();

@@ -35,6 +35,9 @@ pub(crate) struct Settings {
     pub no_chunking: bool,
     pub timeout: Option<f64>,
     pub connect_timeout: Option<f64>,
+    /// Absent from a spool file written before `--requiretls` served a relay.
+    #[serde(default)]
+    pub requiretls: bool,
 }
 
 /// The fields copied both ways, in one list so that saving and restoring cannot
@@ -58,7 +61,8 @@ macro_rules! each_field {
             no_pipelining,
             no_chunking,
             timeout,
-            connect_timeout
+            connect_timeout,
+            requiretls
         )
     };
 }

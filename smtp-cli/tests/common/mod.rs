@@ -142,6 +142,22 @@ pub(crate) fn temp_file(name: &str, bytes: &[u8]) -> std::path::PathBuf {
     path
 }
 
+/// A PEM file holding `sink`'s certificate, for `--ca-file`.
+pub(crate) fn sink_ca(sink: &smtp_sink::Sink) -> std::path::PathBuf {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(sink.trust_anchor());
+    let lines: Vec<&str> = b64
+        .as_bytes()
+        .chunks(64)
+        .map(|c| std::str::from_utf8(c).unwrap())
+        .collect();
+    let pem = format!(
+        "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
+        lines.join("\n")
+    );
+    temp_file("sink.pem", pem.as_bytes())
+}
+
 /// A three-line message.
 pub(crate) const MESSAGE: &[u8] = b"Subject: t\r\n\r\nhi\r\n";
 
