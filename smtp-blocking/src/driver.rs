@@ -134,12 +134,13 @@ impl<S: Socket> Driver<S> {
 
     /// Runs the open stream ([`Session::stream`]) until the source ends and every report
     /// is in, or the session dies; see [`Connection::stream`](crate::Connection::stream).
+    /// The reports go to `on_reports` a step's at a time ([`Open::hand_reports`]).
     /// `withdraw` runs before each step, while nothing is being written: it may
     /// withdraw messages not yet written ([`Open::withdraw`]).
     pub(crate) fn stream<T, R: Read>(
         &mut self,
         next: &mut impl FnMut(bool) -> Next<(Envelope, R, T)>,
-        on_report: &mut impl FnMut(T, Result<Report, Error>),
+        on_reports: &mut impl FnMut(std::vec::Drain<'_, (T, Result<Report, Error>)>),
         withdraw: &mut impl FnMut(&mut Open<R, T>, &mut Session<Error>),
     ) {
         let mut open = Open::default();
@@ -148,8 +149,9 @@ impl<S: Socket> Driver<S> {
             withdraw(&mut open, &mut self.session);
             let io = self.session.poll_io();
             while let Some((_, report)) = self.session.poll_report() {
-                open.report(report, on_report);
+                open.report(report);
             }
+            open.hand_reports(on_reports);
             match io {
                 Io::Read { deadline } if source && self.session.stream_room() > 0 => {
                     // Wait for the source only when the server owes nothing of ours;
@@ -167,7 +169,7 @@ impl<S: Socket> Driver<S> {
                     match ready {
                         Next::Message(message) => {
                             let now = self.now();
-                            open.send(&mut self.session, now, message, on_report);
+                            open.send(&mut self.session, now, message);
                         }
                         // The source waited a while in vain: a glance at the socket, so
                         // that a server's close (or 421) while idle is noticed.

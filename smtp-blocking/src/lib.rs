@@ -311,25 +311,30 @@ impl<S: Socket> Connection<S> {
         &mut self,
         max_open: usize,
         next: impl FnMut(bool) -> Next<(Envelope, R, T)>,
-        on_report: impl FnMut(T, Result<Report, Error>),
+        mut on_report: impl FnMut(T, Result<Report, Error>),
     ) -> Result<(), Error> {
         self.signing.refuse_streaming()?;
-        self.stream_withdrawing(max_open, next, on_report, |_, _| {})
+        let on_reports = |reports: std::vec::Drain<'_, _>| {
+            reports.for_each(|(tag, result)| on_report(tag, result));
+        };
+        self.stream_withdrawing(max_open, next, on_reports, |_, _| {})
     }
 
-    /// [`stream`](Self::stream), with `withdraw` run before each step: a pool's
-    /// connection withdraws there the messages whose callers gave up
+    /// [`stream`](Self::stream), with the reports a step's at a time (`on_reports`, see
+    /// [`Open::hand_reports`](smtp_io::stream::Open::hand_reports)) and `withdraw` run
+    /// before each step: a pool's connection withdraws there the messages whose callers
+    /// gave up
     /// ([`smtp_io::stream::Cancels::withdraw`]).
     pub(crate) fn stream_withdrawing<T, R: Read>(
         &mut self,
         max_open: usize,
         mut next: impl FnMut(bool) -> Next<(Envelope, R, T)>,
-        mut on_report: impl FnMut(T, Result<Report, Error>),
+        mut on_reports: impl FnMut(std::vec::Drain<'_, (T, Result<Report, Error>)>),
         mut withdraw: impl FnMut(&mut smtp_io::stream::Open<R, T>, &mut Session<Error>),
     ) -> Result<(), Error> {
         let now = self.d.now();
         self.d.session.stream(now, max_open)?;
-        self.d.stream(&mut next, &mut on_report, &mut withdraw);
+        self.d.stream(&mut next, &mut on_reports, &mut withdraw);
         self.d.session.finish_stream()
     }
 

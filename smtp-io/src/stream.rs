@@ -1,6 +1,7 @@
 //! What an adapter keeps for the messages of an open stream
 //! ([`Session::stream`](smtp_proto::session::Session::stream)): each one's content until
-//! it is read, and the caller's tag until its report comes back.
+//! it is read, the caller's tag until its report comes back, and the reports of a step
+//! until the adapter hands them over together.
 
 use std::collections::VecDeque;
 use std::future::{poll_fn, Future};
@@ -16,6 +17,11 @@ use crate::Error;
 
 /// The messages of an open stream, by their position in it. Reports come back in the
 /// order the messages went in, so both queues are read from the front.
+///
+/// The reports of a step (all that one read of the server's replies completed, and
+/// errors refusing messages) wait until the adapter hands them to its caller in one
+/// batch ([`hand_reports`](Self::hand_reports)): a pool takes its lock and reads its
+/// clock once per batch, not once per message.
 #[derive(Debug)]
 pub struct Open<R, T> {
     /// The position of the front entries.
@@ -26,6 +32,8 @@ pub struct Open<R, T> {
     tags: VecDeque<Option<T>>,
     /// How many tags are `None`.
     withdrawn: usize,
+    /// Reports (or errors refusing messages) not yet handed over, in order, with tags.
+    done: Vec<(T, Result<Report, Error>)>,
 }
 
 impl<R, T> Default for Open<R, T> {
@@ -35,26 +43,27 @@ impl<R, T> Default for Open<R, T> {
             bodies: VecDeque::new(),
             tags: VecDeque::new(),
             withdrawn: 0,
+            done: Vec::new(),
         }
     }
 }
 
 impl<R, T> Open<R, T> {
     /// Queues a message on the session's open stream and keeps its content and tag; a
-    /// message the session refuses has its error go to `on_report` at once.
+    /// message the session refuses has its error wait with the reports
+    /// ([`hand_reports`](Self::hand_reports)).
     pub fn send(
         &mut self,
         session: &mut Session<Error>,
         now: Instant,
         (envelope, body, tag): (Envelope, R, T),
-        on_report: &mut impl FnMut(T, Result<Report, Error>),
     ) {
         match session.stream_send(now, envelope) {
             Ok(_) => {
                 self.bodies.push_back(Some(body));
                 self.tags.push_back(Some(tag));
             }
-            Err(e) => on_report(tag, Err(e)),
+            Err(e) => self.done.push((tag, Err(e))),
         }
     }
 
@@ -72,16 +81,32 @@ impl<R, T> Open<R, T> {
         }
     }
 
-    /// The oldest message's report: hands it to `on_report` with its tag. (Messages
-    /// withdrawn before it have no report: the session skips them, and so does this.)
-    pub fn report(&mut self, report: Report, on_report: &mut impl FnMut(T, Result<Report, Error>)) {
+    /// The oldest message's report: it waits with its tag
+    /// ([`hand_reports`](Self::hand_reports)). (Messages withdrawn before it have no report: the
+    /// session skips them, and so does this.)
+    pub fn report(&mut self, report: Report) {
         while let Some(tag) = self.tags.pop_front() {
             self.bodies.pop_front();
             self.base += 1;
             match tag {
-                Some(tag) => return on_report(tag, Ok(report)),
+                Some(tag) => return self.done.push((tag, Ok(report))),
                 None => self.withdrawn -= 1,
             }
+        }
+    }
+
+    /// Hands the reports waiting (with the errors refusing messages, in the order they
+    /// completed: a refusal at once, a report at the server's last reply to it) to
+    /// `on_reports` in one batch, if there is any. An adapter calls this once per step,
+    /// after taking the session's reports ([`Session::poll_report`]), so that none
+    /// waits past the step that completed it. `on_reports` takes every one it is
+    /// given: one it leaves is dropped.
+    pub fn hand_reports(
+        &mut self,
+        on_reports: &mut impl FnMut(std::vec::Drain<'_, (T, Result<Report, Error>)>),
+    ) {
+        if !self.done.is_empty() {
+            on_reports(self.done.drain(..));
         }
     }
 
@@ -206,7 +231,87 @@ impl<T: PartialEq> Cancels<T> {
 
 #[cfg(test)]
 mod tests {
-    use super::Cancels;
+    use smtp_proto::command::{EhloName, ForwardPath, ReversePath};
+    use smtp_proto::session::{Io, Session};
+    use smtp_proto::{Config, Envelope, Instant, Report, TlsMode, TlsPolicy};
+
+    use super::{Cancels, Open};
+    use crate::Error;
+
+    /// Each message's tag and whether its report says delivered (`false`: an error).
+    type Batch = Vec<(u32, bool)>;
+
+    /// A step's reports wait in the `Open` and go out together, in the order they
+    /// completed (a refusal at once): a pool takes its lock once per batch.
+    #[test]
+    fn the_reports_of_one_read_are_handed_over_in_one_batch() {
+        let now = Instant::ZERO;
+        let mut config = Config::new(EhloName::localhost());
+        config.tls = TlsMode::StartTls(TlsPolicy::Disabled);
+        let mut session = Session::<Error>::new(config, now);
+        let mut open = Open::<&[u8], u32>::default();
+        let mut batches: Vec<Batch> = Vec::new();
+        let mut on_reports = |reports: std::vec::Drain<'_, (u32, Result<Report, Error>)>| {
+            let batch = reports.map(|(tag, r)| (tag, r.is_ok_and(|r| r.all_delivered())));
+            batches.push(batch.collect());
+        };
+        // The server's replies to what was written, all given at the next read.
+        let mut owed = Vec::new();
+        let mut greeted = false;
+        let mut streaming = false;
+        loop {
+            let io = session.poll_io();
+            while let Some((_, report)) = session.poll_report() {
+                open.report(report);
+            }
+            open.hand_reports(&mut on_reports);
+            match io {
+                Io::Write { .. } => {
+                    for line in session.output().split(|&b| b == b'\n') {
+                        let reply: &[u8] = match line.get(..4) {
+                            Some(b"EHLO") => b"250-mx\r\n250-PIPELINING\r\n250 CHUNKING\r\n",
+                            Some(b"MAIL" | b"RCPT" | b"BDAT" | b"RSET") => b"250 ok\r\n",
+                            _ => b"",
+                        };
+                        owed.extend_from_slice(reply);
+                    }
+                    session.handle_written();
+                }
+                Io::Read { .. } if !greeted => {
+                    greeted = true;
+                    session.handle_input(now, b"220 mx ESMTP\r\n");
+                }
+                Io::Read { .. } if !owed.is_empty() => {
+                    session.handle_input(now, &owed);
+                    owed.clear();
+                }
+                Io::ReadBody { index, .. } => {
+                    let body = open.body(index).map_or(&b""[..], |b| *b);
+                    session.handle_body(now, body, true);
+                    open.read(index, true);
+                }
+                Io::Done if !streaming => {
+                    session.finish_connect().unwrap();
+                    session.stream(now, 8).unwrap();
+                    streaming = true;
+                    let from = ReversePath::new("a@example.org").unwrap();
+                    let to = [ForwardPath::new("b@example.net").unwrap()];
+                    let envelope = Envelope::new(from, to);
+                    let mut nobody = envelope.clone();
+                    nobody.recipients.clear();
+                    open.send(&mut session, now, (envelope.clone(), b"x\r\n", 1));
+                    open.send(&mut session, now, (nobody, b"y\r\n", 2));
+                    open.send(&mut session, now, (envelope, b"z\r\n", 3));
+                    session.stream_end();
+                }
+                Io::Done => break,
+                other => panic!("{other:?}"),
+            }
+        }
+        session.finish_stream().unwrap();
+        assert_eq!(batches, [vec![(2, false)], vec![(1, true), (3, true)]]);
+        assert!(open.is_empty());
+    }
 
     #[test]
     fn a_cancel_is_taken_or_forgotten_once_and_costs_nothing_after() {

@@ -221,8 +221,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
 
     /// Runs the open stream ([`Session::stream`]) until the source ends and every report
     /// is in, or the session dies. `next` is polled for messages while the stream has
-    /// room. Each message's report goes to `on_report` with its tag; a message the
-    /// session refuses (no recipients, the session is dead) gets the error instead.
+    /// room. Each message's report goes to `on_reports` with its tag, with the others
+    /// of the same step (see [`Open::hand_reports`]); a message the session refuses (no
+    /// recipients, the session is dead) gets the error instead.
     /// `withdraw` runs before each step, while nothing is being written: it may
     /// withdraw messages not yet written ([`Open::withdraw`]). With `until_idle` the
     /// stream also ends once nothing is owed and no message is ready (a pool's
@@ -230,7 +231,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
     pub(crate) async fn stream<T, R: AsyncRead + Unpin>(
         &mut self,
         next: &mut impl FnMut(&mut Context<'_>) -> Poll<Option<(Envelope, R, T)>>,
-        on_report: &mut impl FnMut(T, Result<Report, Error>),
+        on_reports: &mut impl FnMut(std::vec::Drain<'_, (T, Result<Report, Error>)>),
         withdraw: &mut impl FnMut(&mut Open<R, T>, &mut Session<Error>),
         until_idle: bool,
     ) {
@@ -243,8 +244,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
                 self.flight_now = None;
             }
             while let Some((_, report)) = self.session.poll_report() {
-                open.report(report, on_report);
+                open.report(report);
             }
+            open.hand_reports(on_reports);
             match io {
                 Io::Read { deadline } if source && self.session.stream_room() > 0 => {
                     let deadline = self.clock(deadline);
@@ -293,7 +295,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
                             self.session.stream_end();
                             break;
                         };
-                        open.send(&mut self.session, now, taken, on_report);
+                        open.send(&mut self.session, now, taken);
                         if self.session.stream_room() == 0 {
                             break;
                         }

@@ -417,18 +417,22 @@ async fn connection(
         let withdraw = |open: &mut _, session: &mut _| {
             withdrawn(&cancels.withdraw(open, session));
         };
-        let on_report = |msg: MessageId, result: Result<Report, Error>| {
+        // A step's reports at once: one lock and one clock read for them all.
+        let on_reports = |reports: std::vec::Drain<'_, (MessageId, Result<Report, Error>)>| {
             let Some(s) = shared.upgrade() else {
                 return;
             };
             s.with(|st, now| {
-                // Under the pool's lock, as a cancel asks: nothing left to withdraw.
-                cancels.forget(&msg);
-                st.msgs.report(&mut st.core, now, id, msg, result);
+                for (msg, result) in reports {
+                    // Under the pool's lock, as a cancel asks: nothing left to withdraw.
+                    cancels.forget(&msg);
+                    st.msgs.report(&mut st.core, now, id, msg, result);
+                }
             });
         };
         let streamed =
-            Box::pin(conn.stream_withdrawing(max_in_flight, next, on_report, withdraw, true)).await;
+            Box::pin(conn.stream_withdrawing(max_in_flight, next, on_reports, withdraw, true))
+                .await;
         let Some(s) = shared.upgrade() else {
             let _ = Box::pin(conn.quit()).await;
             return;

@@ -788,30 +788,33 @@ impl Pool {
     /// wait limit or backoff, an open's backoff, a connection's idle limit (each after
     /// the last `now` handed to `poll_action`).
     pub fn poll_timeout(&self) -> Option<Instant> {
-        // The retries first, then the oldest first-time message (by deadline, as the
-        // queue is ordered): the first of those ends the scan. Called after every
-        // lock of an adapter's pool, so nothing is collected.
-        let scanned = match self.queue.iter().position(|w| !w.retry) {
-            Some(first_time) => first_time + 1,
-            None => self.queue.len(),
-        };
-        let waits = self.queue.range(..scanned).flat_map(|w| {
-            let retry = w.retry.then_some(w.not_before);
-            [Some(w.deadline), retry]
-        });
-        let idle = self
-            .conns
-            .iter()
-            .filter(|c| c.state == State::Ready && c.in_flight.is_empty())
-            .map(|c| Some(c.last_active + self.config.max_idle));
-        let open = (!self.queue.is_empty()).then_some(self.open_not_before);
+        // Called after every lock of an adapter's pool (per message): one pass, in
+        // plain loops, nothing collected.
         let now = self.now;
-        waits
-            .chain(idle)
-            .chain([open])
-            .flatten()
-            .filter(|&t| t > now)
-            .min()
+        let mut earliest: Option<Instant> = None;
+        let mut consider = |t: Instant| {
+            if t > now && earliest.is_none_or(|e| t < e) {
+                earliest = Some(t);
+            }
+        };
+        // The retries first, then the oldest first-time message (by deadline, as the
+        // queue is ordered): the first of those ends the scan.
+        for w in &self.queue {
+            consider(w.deadline);
+            if !w.retry {
+                break;
+            }
+            consider(w.not_before);
+        }
+        for c in &self.conns {
+            if c.state == State::Ready && c.in_flight.is_empty() {
+                consider(c.last_active + self.config.max_idle);
+            }
+        }
+        if !self.queue.is_empty() {
+            consider(self.open_not_before);
+        }
+        earliest
     }
 
     fn decide(&mut self, now: Instant) {
@@ -905,14 +908,6 @@ impl Pool {
 
     fn open(&mut self, now: Instant) {
         let live = self.conns.len();
-        let opening = self.conns.iter().any(|c| c.state == State::Opening);
-        let ready = self.conns.iter().filter(|c| c.state == State::Ready);
-        let config = &self.config;
-        let all_filled = ready.clone().count() > 0
-            && ready
-                .clone()
-                .all(|c| c.retiring || c.in_flight.len() > c.fill(config, now));
-        let waiting = self.queue.iter().any(|w| w.not_before <= now);
         if self.open_permanent || self.open_failures >= self.config.max_attempts {
             if live == 0 {
                 // Nothing can take the waiting messages: they end, never sent.
@@ -924,9 +919,20 @@ impl Pool {
             }
             return;
         }
-        if opening || live >= self.config.max_connections || now < self.open_not_before {
+        // The cheap reasons first: run per message, this mostly stops here.
+        if live >= self.config.max_connections || now < self.open_not_before {
             return;
         }
+        if self.conns.iter().any(|c| c.state == State::Opening) {
+            return;
+        }
+        let ready = self.conns.iter().filter(|c| c.state == State::Ready);
+        let config = &self.config;
+        let all_filled = ready.clone().count() > 0
+            && ready
+                .clone()
+                .all(|c| c.retiring || c.in_flight.len() > c.fill(config, now));
+        let waiting = self.queue.iter().any(|w| w.not_before <= now);
         if waiting || (all_filled && !self.closing) {
             let id = ConnId(self.next_conn);
             self.next_conn += 1;
