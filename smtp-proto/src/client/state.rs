@@ -209,6 +209,7 @@ impl Client {
             } else {
                 self.not_delivered(&t);
             }
+            self.txn_over(t);
         }
         while let Some(w) = self.work.pop_front() {
             if let Work::Txn(t) = w {
@@ -217,6 +218,7 @@ impl Client {
                     rcpt: None,
                     failure: TxnFailure::SessionClosed,
                 });
+                self.txn_over(t);
             }
         }
         self.pending.clear();
@@ -339,10 +341,12 @@ impl Client {
                         failure,
                     });
                 }
+                self.txn_over(t);
             }
         }
         while let Some(t) = self.active.pop_front() {
             self.not_delivered(&t);
+            self.txn_over(t);
         }
         if matches!(self.phase, Phase::Quitting(_)) {
             return self.close_with(None);
@@ -894,7 +898,9 @@ impl Client {
                 }
             });
             if !more {
-                self.active.remove(idx);
+                if let Some(t) = self.active.remove(idx) {
+                    self.txn_over(t);
+                }
             }
             if failed {
                 self.owe_rset_after(id);
@@ -956,6 +962,7 @@ impl Client {
             rcpt: None,
             failure: TxnFailure::Refused(error),
         });
+        self.txn_over(t);
     }
 
     /// Removes a transaction and reports its failure.
@@ -971,6 +978,7 @@ impl Client {
                 failure,
             });
         }
+        self.txn_over(t);
     }
 }
 

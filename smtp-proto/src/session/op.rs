@@ -3,6 +3,7 @@
 use alloc::collections::VecDeque;
 use alloc::vec::Vec;
 
+use crate::envelope::Envelope;
 use crate::error::TxnError;
 use crate::output::{Event, TxnId};
 use crate::reply::Reply;
@@ -113,14 +114,18 @@ impl Batch {
 /// open), so an event finds its report by subtraction, as in a [`Batch`]. A withdrawn
 /// message keeps its slot (`None`), so that the positions after it stay put; it takes
 /// no room, and its slot leaves without a report.
+///
+/// A slot also takes its transaction's envelope when the client gives it back (see
+/// [`Stream::give_back`]), to leave with the report.
 #[derive(Debug)]
 pub(super) struct Stream {
     /// The id of the stream's first transaction, once there is one.
     first: Option<u64>,
     /// The position in the stream of `open`'s first report.
     base: usize,
-    /// Reports not yet handed back, oldest first; `None`: withdrawn.
-    open: VecDeque<Option<Report>>,
+    /// Reports not yet handed back, oldest first, with their envelopes once given
+    /// back; `None`: withdrawn.
+    open: VecDeque<Option<(Report, Option<Envelope>)>>,
     /// Most reports open at once: what the stream holds for the caller is bounded.
     pub(super) max_open: usize,
     /// The caller sends no more.
@@ -149,7 +154,7 @@ impl Stream {
         let index = self.base + self.open.len();
         let first = *self.first.get_or_insert(report.txn.get() - index as u64);
         debug_assert_eq!(report.txn.get(), first + index as u64);
-        self.open.push_back(Some(report));
+        self.open.push_back(Some((report, None)));
         index
     }
 
@@ -167,7 +172,7 @@ impl Stream {
 
     /// The transaction of the message at `index`, while its report is open.
     pub(super) fn txn(&self, index: usize) -> Option<TxnId> {
-        let slot = self.open.get(index.checked_sub(self.base)?)?.as_ref()?;
+        let (slot, _) = self.open.get(index.checked_sub(self.base)?)?.as_ref()?;
         (!slot.is_complete()).then_some(slot.txn)
     }
 
@@ -189,7 +194,7 @@ impl Stream {
         let Some(i) = event.txn().and_then(|t| self.index(t)) else {
             return;
         };
-        let Some(report) = &mut self.open[i - self.base] else {
+        let Some((report, _)) = &mut self.open[i - self.base] else {
             return;
         };
         let was_complete = report.is_complete();
@@ -198,9 +203,19 @@ impl Stream {
         }
     }
 
-    /// The oldest report, once complete, with its position; withdrawn slots before it
-    /// leave silently.
-    pub(super) fn pop(&mut self) -> Option<(usize, Report)> {
+    /// The envelope of the transaction `txn`, which is over: it leaves with the
+    /// report (dropped if the slot is gone).
+    pub(super) fn give_back(&mut self, txn: TxnId, envelope: Envelope) {
+        if let Some(i) = self.index(txn) {
+            if let Some((_, slot)) = &mut self.open[i - self.base] {
+                *slot = Some(envelope);
+            }
+        }
+    }
+
+    /// The oldest report, once complete, with its position and its envelope if it was
+    /// given back; withdrawn slots before it leave silently.
+    pub(super) fn pop(&mut self) -> Option<(usize, Report, Option<Envelope>)> {
         loop {
             match self.open.front()? {
                 None => {
@@ -209,12 +224,12 @@ impl Stream {
                     self.complete -= 1;
                     self.base += 1;
                 }
-                Some(r) if !r.is_complete() => return None,
+                Some((r, _)) if !r.is_complete() => return None,
                 Some(_) => {
-                    let report = self.open.pop_front()??;
+                    let (report, envelope) = self.open.pop_front()??;
                     self.complete -= 1;
                     self.base += 1;
-                    return Some((self.base - 1, report));
+                    return Some((self.base - 1, report, envelope));
                 }
             }
         }
