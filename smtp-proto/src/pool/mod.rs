@@ -100,6 +100,8 @@
 //! [`Action::Done`] comes for it, and no other message, nor the connection, is
 //! affected. Every other submitted message ends with exactly one [`Action::Done`].
 
+#[cfg(test)]
+mod handback_tests;
 mod merge;
 mod retry;
 mod slab;
