@@ -80,9 +80,12 @@
 //! `max_attempts`, in a new transaction carrying only those others
 //! (the pool decides which, and when: never after an unknown outcome,
 //! never when the transaction failed as a whole). So no recipient that was accepted
-//! gets a second copy, and none refused for good is asked again. The adapter builds
-//! each attempt's envelope with [`Pool::attempt_envelope`] and hands reports in with
-//! [`Pool::handle_report_of`]; the message's report is then the attempts' reports
+//! gets a second copy, and none refused for good is asked again. The adapter hands
+//! each attempt the message's envelope itself (no copy) and gets it back with the
+//! report ([`Session::poll_report_and_envelope`](crate::session::Session::poll_report_and_envelope)),
+//! hands reports in with [`Pool::handle_report_of`] and narrows the envelope for the
+//! next attempt with [`Pool::retry_envelope`] (or copies it with
+//! [`Pool::attempt_envelope`]); the message's report is then the attempts' reports
 //! merged, each recipient's status from the attempt that settled it (see
 //! [`Pool::take_report`]).
 //!
