@@ -450,6 +450,8 @@ impl Client {
     }
 
     /// [`send`](Self::send), giving the envelope back with the refusal.
+    // The envelope comes back as it went in: boxing it would allocate.
+    #[allow(clippy::result_large_err)]
     pub(crate) fn try_send(
         &mut self,
         now: Instant,
