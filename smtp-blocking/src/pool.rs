@@ -152,6 +152,9 @@ impl Shared {
             threads,
             ..
         } = st;
+        // A message not handed over gets its envelope back by move (boxing it would
+        // allocate).
+        #[allow(clippy::result_large_err)]
         let order = |order| match order {
             Order::Open(id) => {
                 let (tx, rx) = mpsc::channel();

@@ -374,6 +374,7 @@ mod tests {
 
     /// The orders of one pump (what, to which connection), and whether it said to look
     /// again.
+    #[allow(clippy::result_large_err)] // the orders' `Err` carries an envelope back
     fn pump(msgs: &mut Messages<()>, core: &mut Pool) -> (Vec<(&'static str, ConnId)>, bool) {
         let mut orders = Vec::new();
         let changed = msgs.pump(

@@ -235,7 +235,7 @@ impl<T: PartialEq> Cancels<T> {
 mod tests {
     use smtp_proto::command::{EhloName, ForwardPath, ReversePath};
     use smtp_proto::session::{Io, Session};
-    use smtp_proto::{Config, Envelope, Instant, Report, TlsMode, TlsPolicy};
+    use smtp_proto::{Config, Envelope, Instant, TlsMode, TlsPolicy};
 
     use super::{Cancels, Open, Reported};
     use crate::Error;
