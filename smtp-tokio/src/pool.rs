@@ -8,7 +8,7 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::task::{Context, Poll};
 
-use smtp_io::inbox::{self, Cmd, Inbox, Listeners, Outbox, Reply, ReplyTo};
+use smtp_io::inbox::{self, tell, Cmd, Inbox, Listeners, Outbox, Reply, ReplyTo};
 use smtp_io::pool::{IdMap, Messages, Order, PoolReport};
 use smtp_io::stream::Reported;
 use smtp_proto::pool::{self, ConnId, MessageId, PoolConfig, Status, SubmitError};
@@ -54,20 +54,6 @@ struct Shared {
     changed: Notify,
     /// How many of them listen: without any, a change wakes nobody (and takes no lock).
     listening: Listeners,
-}
-
-/// Tells a connection's task; `Err` if it is gone (a message it was handed was then
-/// never written: its envelope comes back).
-fn tell(line: Option<&Outbox>, cmd: Cmd) -> Result<(), (Error, Option<Envelope>)> {
-    let refused = match line {
-        Some(l) => l.tell(cmd).err(),
-        None => Some(cmd),
-    };
-    match refused {
-        None => Ok(()),
-        Some(Cmd::Send { envelope, .. }) => Err((Error::PoolClosed, Some(envelope))),
-        Some(_) => Err((Error::PoolClosed, None)),
-    }
 }
 
 struct State {
