@@ -394,6 +394,59 @@ mod tests {
         (orders, changed)
     }
 
+    /// A message handed to a connection that is gone gets its envelope back from the
+    /// refused order, and its next attempt carries it whole: the pool kept no copy.
+    #[test]
+    fn a_message_refused_by_a_connection_gone_is_sent_again_with_its_envelope() {
+        let mut core = Pool::new(PoolConfig::default());
+        let mut msgs = Messages::default();
+        let now = Instant::ZERO;
+        let envelope = Envelope::new(
+            ReversePath::new("a@example.org").unwrap(),
+            [ForwardPath::new("b@example.net").unwrap()],
+        );
+        let m = core.submit(now).unwrap();
+        msgs.insert(m, envelope.clone(), b"x".as_slice().into(), ());
+        let (orders, _) = pump(&mut msgs, &mut core);
+        let [("open", conn)] = orders[..] else {
+            panic!("{orders:?}");
+        };
+        msgs.opened(&mut core, now, conn, &Default::default());
+        // The connection's task is gone: the order is refused, with the envelope.
+        let mut sent = Vec::new();
+        // Pumps; returns the connection it opens, if any.
+        let mut send = |msgs: &mut Messages<()>, core: &mut Pool, now, gone: bool| {
+            let mut opened = None;
+            msgs.pump(
+                core,
+                now,
+                |o| match o {
+                    Order::Send { envelope, .. } if gone => {
+                        Err((Error::PoolClosed, Some(envelope)))
+                    }
+                    Order::Send { envelope, .. } => {
+                        sent.push(envelope);
+                        Ok(())
+                    }
+                    Order::Open(c) => {
+                        opened = Some(c);
+                        Ok(())
+                    }
+                    _ => Ok(()),
+                },
+                |(), _| {},
+            );
+            opened
+        };
+        send(&mut msgs, &mut core, now, true);
+        // That connection retires; the retry, after the backoff, opens another.
+        let later = core.poll_timeout().expect("a retry after the backoff");
+        let another = send(&mut msgs, &mut core, later, false).expect("another opens");
+        msgs.opened(&mut core, later, another, &Default::default());
+        send(&mut msgs, &mut core, later, false);
+        assert_eq!(sent, [envelope], "sent again, whole");
+    }
+
     /// `close` waits until a pump says to look again: one comes when the pool's last
     /// connection, opening when the pool closed, fails to open, though that pump has
     /// nothing to do. (Without it, a closing pool whose extra connection got a 421
