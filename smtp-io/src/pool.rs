@@ -244,24 +244,6 @@ impl<R> Messages<R> {
         }
     }
 
-    /// `msg`'s envelope is back from an attempt; `narrow` if it came with the
-    /// attempt's report, which may leave some recipients for the next attempt.
-    fn envelope_back(
-        &mut self,
-        core: &mut pool::Pool,
-        msg: MessageId,
-        envelope: Option<Envelope>,
-        narrow: bool,
-    ) {
-        let (Some(p), Some(mut envelope)) = (self.pending.get_mut(&msg), envelope) else {
-            return;
-        };
-        if narrow {
-            core.retry_envelope(msg, &mut envelope);
-        }
-        p.envelope = Some(envelope);
-    }
-
     /// The connection `conn` is set up, offering `caps`.
     pub fn opened(
         &mut self,
@@ -311,9 +293,18 @@ impl<R> Messages<R> {
                 Some(Err(e))
             }
         };
-        self.envelope_back(core, msg, envelope, reported);
-        if let (Some(p), Some(last)) = (self.pending.get_mut(&msg), last) {
+        let Some(p) = self.pending.get_mut(&msg) else {
+            return;
+        };
+        if let Some(last) = last {
             p.last = Some(last);
+        }
+        if let Some(mut envelope) = envelope {
+            if reported {
+                // The report may leave some recipients for the next attempt.
+                core.retry_envelope(msg, &mut envelope);
+            }
+            p.envelope = Some(envelope);
         }
     }
 
@@ -329,9 +320,13 @@ impl<R> Messages<R> {
         error: Option<&Error>,
         envelope: Option<Envelope>,
     ) {
-        self.envelope_back(core, msg, envelope, false);
-        if let (Some(p), Some(e)) = (self.pending.get_mut(&msg), error) {
-            p.last = Some(Err(e.duplicate()));
+        if let Some(p) = self.pending.get_mut(&msg) {
+            if let Some(e) = error {
+                p.last = Some(Err(e.duplicate()));
+            }
+            if envelope.is_some() {
+                p.envelope = envelope;
+            }
         }
         let random = self.random();
         core.handle_report(now, conn, msg, true, random);
