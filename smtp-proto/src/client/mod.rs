@@ -230,6 +230,9 @@ pub struct Client {
     /// Whether a transaction that is over gives its envelope back
     /// ([`returned`](Self::returned)) rather than drop it: a session's open stream asks,
     /// so that a pool can send a message again without keeping a copy of its envelope.
+    /// Only a transaction that may be sent again gives it: one that failed, or ended
+    /// with some recipient not accepted; not one whose every recipient was accepted
+    /// (moving it back would cost what the copy did).
     pub(crate) return_envelopes: bool,
     /// The envelopes of transactions that are over, in the order they ended, while
     /// `return_envelopes`; the session takes them.

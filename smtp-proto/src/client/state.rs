@@ -898,8 +898,14 @@ impl Client {
                 }
             });
             if !more {
+                // Every recipient accepted at RCPT: whatever the final reply said (a
+                // 421 does not come here), nothing of the message is ever sent again
+                // (`pool::may_resend`, `pool::transient_recipients`), so its envelope
+                // is dropped here rather than handed back, at no cost.
                 if let Some(t) = self.active.remove(idx) {
-                    self.txn_over(t);
+                    if t.accepted_count < t.env.recipients.len() {
+                        self.txn_over(t);
+                    }
                 }
             }
             if failed {

@@ -362,12 +362,13 @@ impl<E: SessionError> Session<E> {
     }
 
     /// [`poll_report`](Self::poll_report), with the message's envelope as
-    /// [`stream_send`](Self::stream_send) took it: the session gives back the
-    /// envelope of every message whose transaction is over, rather than drop it, so
-    /// that a pool can send the message again (or to the recipients still to try,
-    /// see [`crate::pool`]) without keeping a copy. `None` only if the transaction
-    /// is still open in the core when its report is complete (not expected: a
-    /// transaction's last event comes as it ends).
+    /// [`stream_send`](Self::stream_send) took it, if the message may be sent again:
+    /// the session gives back the envelope of every message whose transaction failed
+    /// or ended with some recipient not accepted, rather than drop it, so that a pool
+    /// can send the message again ([`pool::may_resend`](crate::pool::may_resend)), or
+    /// to the recipients still to try (see [`crate::pool`]), without keeping a copy.
+    /// `None` for a message every recipient accepted at RCPT: nothing of it is sent
+    /// again, whatever its outcome.
     pub fn poll_report_and_envelope(&mut self) -> Option<(usize, Report, Option<Envelope>)> {
         match &mut self.op {
             Some(Op::Stream(s)) => s.pop(),
