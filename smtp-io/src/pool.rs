@@ -279,7 +279,7 @@ impl<R> Messages<R> {
         conn: ConnId,
         msg: MessageId,
         result: Result<Report, Error>,
-        envelope: Option<Envelope>,
+        envelope: Option<Box<Envelope>>,
     ) {
         let random = self.random();
         let reported = result.is_ok();
@@ -299,7 +299,7 @@ impl<R> Messages<R> {
         if let Some(last) = last {
             p.last = Some(last);
         }
-        if let Some(mut envelope) = envelope {
+        if let Some(mut envelope) = envelope.map(|e| *e) {
             if reported {
                 // The report may leave some recipients for the next attempt.
                 core.retry_envelope(msg, &mut envelope);

@@ -18,7 +18,9 @@ use crate::Error;
 /// A message's report (or the error refusing it) with its tag, and its envelope as the
 /// session gives it back ([`Session::poll_report_and_envelope`]; with a refusal, the
 /// envelope refused): a pool sends the message again with it, rather than with a copy.
-pub type Reported<T> = (T, Result<Report, Error>, Option<Envelope>);
+/// Boxed: it comes back only for a message that may be sent again, while every
+/// message's entry moves through the queue of reports, which it keeps small.
+pub type Reported<T> = (T, Result<Report, Error>, Option<Box<Envelope>>);
 
 /// The messages of an open stream, by their position in it. Reports come back in the
 /// order the messages went in, so both queues are read from the front.
@@ -68,7 +70,7 @@ impl<R, T> Open<R, T> {
                 self.bodies.push_back(Some(body));
                 self.tags.push_back(Some(tag));
             }
-            Err((e, envelope)) => self.done.push((tag, Err(e), Some(envelope))),
+            Err((e, envelope)) => self.done.push((tag, Err(e), Some(Box::new(envelope)))),
         }
     }
 
@@ -94,7 +96,7 @@ impl<R, T> Open<R, T> {
             self.bodies.pop_front();
             self.base += 1;
             match tag {
-                Some(tag) => return self.done.push((tag, Ok(report), envelope)),
+                Some(tag) => return self.done.push((tag, Ok(report), envelope.map(Box::new))),
                 None => self.withdrawn -= 1,
             }
         }

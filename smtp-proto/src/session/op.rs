@@ -115,17 +115,19 @@ impl Batch {
 /// message keeps its slot (`None`), so that the positions after it stay put; it takes
 /// no room, and its slot leaves without a report.
 ///
-/// A slot also takes its transaction's envelope when the client gives it back (see
-/// [`Stream::give_back`]), to leave with the report.
+/// A transaction's envelope the client gives back (see [`Stream::give_back`]) waits
+/// beside the slots, to leave with the report: rare, so the slots, which every message
+/// moves through, stay small.
 #[derive(Debug)]
 pub(super) struct Stream {
     /// The id of the stream's first transaction, once there is one.
     first: Option<u64>,
     /// The position in the stream of `open`'s first report.
     base: usize,
-    /// Reports not yet handed back, oldest first, with their envelopes once given
-    /// back; `None`: withdrawn.
-    open: VecDeque<Option<(Report, Option<Envelope>)>>,
+    /// Reports not yet handed back, oldest first; `None`: withdrawn.
+    open: VecDeque<Option<Report>>,
+    /// Envelopes given back, by position in the stream, until their reports leave.
+    returned: VecDeque<(usize, Envelope)>,
     /// Most reports open at once: what the stream holds for the caller is bounded.
     pub(super) max_open: usize,
     /// The caller sends no more.
@@ -142,6 +144,7 @@ impl Stream {
             first: None,
             base: 0,
             open: VecDeque::new(),
+            returned: VecDeque::new(),
             max_open: max_open.max(1),
             ended: false,
             complete: 0,
@@ -154,7 +157,7 @@ impl Stream {
         let index = self.base + self.open.len();
         let first = *self.first.get_or_insert(report.txn.get() - index as u64);
         debug_assert_eq!(report.txn.get(), first + index as u64);
-        self.open.push_back(Some((report, None)));
+        self.open.push_back(Some(report));
         index
     }
 
@@ -172,7 +175,7 @@ impl Stream {
 
     /// The transaction of the message at `index`, while its report is open.
     pub(super) fn txn(&self, index: usize) -> Option<TxnId> {
-        let (slot, _) = self.open.get(index.checked_sub(self.base)?)?.as_ref()?;
+        let slot = self.open.get(index.checked_sub(self.base)?)?.as_ref()?;
         (!slot.is_complete()).then_some(slot.txn)
     }
 
@@ -194,7 +197,7 @@ impl Stream {
         let Some(i) = event.txn().and_then(|t| self.index(t)) else {
             return;
         };
-        let Some((report, _)) = &mut self.open[i - self.base] else {
+        let Some(report) = &mut self.open[i - self.base] else {
             return;
         };
         let was_complete = report.is_complete();
@@ -206,10 +209,11 @@ impl Stream {
     /// The envelope of the transaction `txn`, which is over: it leaves with the
     /// report (dropped if the slot is gone).
     pub(super) fn give_back(&mut self, txn: TxnId, envelope: Envelope) {
-        if let Some(i) = self.index(txn) {
-            if let Some((_, slot)) = &mut self.open[i - self.base] {
-                *slot = Some(envelope);
-            }
+        if let Some(i) = self
+            .index(txn)
+            .filter(|i| self.open[i - self.base].is_some())
+        {
+            self.returned.push_back((i, envelope));
         }
     }
 
@@ -224,12 +228,17 @@ impl Stream {
                     self.complete -= 1;
                     self.base += 1;
                 }
-                Some((r, _)) if !r.is_complete() => return None,
+                Some(r) if !r.is_complete() => return None,
                 Some(_) => {
-                    let (report, envelope) = self.open.pop_front()??;
+                    let report = self.open.pop_front()??;
                     self.complete -= 1;
                     self.base += 1;
-                    return Some((self.base - 1, report, envelope));
+                    let index = self.base - 1;
+                    let envelope = match self.returned.iter().position(|&(i, _)| i == index) {
+                        Some(at) => self.returned.remove(at).map(|(_, e)| e),
+                        None => None,
+                    };
+                    return Some((index, report, envelope));
                 }
             }
         }
