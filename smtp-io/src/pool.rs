@@ -392,6 +392,7 @@ mod tests {
     /// A message handed to a connection that is gone gets its envelope back from the
     /// refused order, and its next attempt carries it whole: the pool kept no copy.
     #[test]
+    #[allow(clippy::result_large_err)] // the orders' `Err` carries an envelope back
     fn a_message_refused_by_a_connection_gone_is_sent_again_with_its_envelope() {
         let mut core = Pool::new(PoolConfig::default());
         let mut msgs = Messages::default();
