@@ -96,14 +96,14 @@ enum Cmd {
 
 /// Tells a connection's task or thread; `Err` if it is gone (a message it was handed
 /// was then never written).
-fn tell(line: Option<&Line>, cmd: Cmd) -> Result<(), (Error, Option<Envelope>)> {
+fn tell(line: Option<&Line>, cmd: Cmd) -> Result<(), (Error, Option<Box<Envelope>>)> {
     let refused = match line {
         Some(l) => l.tx.send(cmd).err().map(|e| e.0),
         None => Some(cmd),
     };
     match refused {
         None => Ok(()),
-        Some(Cmd::Send(item)) => Err((Error::PoolClosed, Some(item.0))),
+        Some(Cmd::Send(item)) => Err((Error::PoolClosed, Some(Box::new(item.0)))),
         Some(_) => Err((Error::PoolClosed, None)),
     }
 }
@@ -152,9 +152,6 @@ impl Shared {
             threads,
             ..
         } = st;
-        // A message not handed over gets its envelope back by move (boxing it would
-        // allocate).
-        #[allow(clippy::result_large_err)]
         let order = |order| match order {
             Order::Open(id) => {
                 let (tx, rx) = mpsc::channel();

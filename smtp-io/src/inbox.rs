@@ -104,16 +104,17 @@ impl Outbox {
 /// Tells a connection's task `cmd` (an [`Order`](crate::pool::Order) of the pool's, for
 /// [`Messages::pump`](crate::pool::Messages::pump)); `Err` if it is gone (`line` is
 /// `None`, or the task is over): a message it was handed was then never written, and
-/// its envelope comes back for the next attempt.
-#[allow(clippy::result_large_err)] // the envelope comes back by move
-pub fn tell(line: Option<&Outbox>, cmd: Cmd) -> Result<(), (crate::Error, Option<Envelope>)> {
+/// its envelope comes back for the next attempt (boxed: rare, and a small `Err`).
+pub fn tell(line: Option<&Outbox>, cmd: Cmd) -> Result<(), (crate::Error, Option<Box<Envelope>>)> {
     let refused = match line {
         Some(l) => l.tell(cmd).err(),
         None => Some(cmd),
     };
     match refused {
         None => Ok(()),
-        Some(Cmd::Send { envelope, .. }) => Err((crate::Error::PoolClosed, Some(envelope))),
+        Some(Cmd::Send { envelope, .. }) => {
+            Err((crate::Error::PoolClosed, Some(Box::new(envelope))))
+        }
         Some(_) => Err((crate::Error::PoolClosed, None)),
     }
 }

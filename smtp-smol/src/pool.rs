@@ -91,9 +91,6 @@ impl Shared {
         let State {
             core, msgs, conns, ..
         } = st;
-        // A message not handed over gets its envelope back by move (boxing it would
-        // allocate).
-        #[allow(clippy::result_large_err)]
         let order = |order| match order {
             Order::Open(id) => {
                 let (outbox, inbox) = inbox::channel();
