@@ -367,6 +367,13 @@ mod tests {
     use super::{Messages, Order};
     use crate::Error;
 
+    fn envelope() -> Envelope {
+        Envelope::new(
+            ReversePath::new("a@example.org").unwrap(),
+            [ForwardPath::new("b@example.net").unwrap()],
+        )
+    }
+
     /// The orders of one pump (what, to which connection), and whether it said to look
     /// again.
     fn pump(msgs: &mut Messages<()>, core: &mut Pool) -> (Vec<(&'static str, ConnId)>, bool) {
@@ -395,10 +402,7 @@ mod tests {
         let mut core = Pool::new(PoolConfig::default());
         let mut msgs = Messages::default();
         let now = Instant::ZERO;
-        let envelope = Envelope::new(
-            ReversePath::new("a@example.org").unwrap(),
-            [ForwardPath::new("b@example.net").unwrap()],
-        );
+        let envelope = envelope();
         let m = core.submit(now).unwrap();
         msgs.insert(m, envelope.clone(), b"x".as_slice().into(), ());
         let (orders, _) = pump(&mut msgs, &mut core);
@@ -457,10 +461,7 @@ mod tests {
         });
         let mut msgs = Messages::default();
         let now = Instant::ZERO;
-        let envelope = Envelope::new(
-            ReversePath::new("a@example.org").unwrap(),
-            [ForwardPath::new("b@example.net").unwrap()],
-        );
+        let envelope = envelope();
         let m = core.submit(now).unwrap();
         msgs.insert(m, envelope, b"x".as_slice().into(), ());
         let (orders, _) = pump(&mut msgs, &mut core);
