@@ -7,9 +7,9 @@ use std::net::TcpStream;
 use std::time::{Duration, Instant as StdInstant};
 
 use smtp_io::buffer::Scratch;
-use smtp_io::stream::Open;
+use smtp_io::stream::{Open, Reported};
 use smtp_proto::session::{Io, Session};
-use smtp_proto::{Envelope, Instant, Report, TlsUpgrade};
+use smtp_proto::{Envelope, Instant, TlsUpgrade};
 
 use crate::{Error, Next};
 
@@ -140,7 +140,7 @@ impl<S: Socket> Driver<S> {
     pub(crate) fn stream<T, R: Read>(
         &mut self,
         next: &mut impl FnMut(bool) -> Next<(Envelope, R, T)>,
-        on_reports: &mut impl FnMut(std::vec::Drain<'_, (T, Result<Report, Error>)>),
+        on_reports: &mut impl FnMut(std::vec::Drain<'_, Reported<T>>),
         withdraw: &mut impl FnMut(&mut Open<R, T>, &mut Session<Error>),
     ) {
         let mut open = Open::default();
@@ -148,8 +148,8 @@ impl<S: Socket> Driver<S> {
         loop {
             withdraw(&mut open, &mut self.session);
             let io = self.session.poll_io();
-            while let Some((_, report)) = self.session.poll_report() {
-                open.report(report);
+            while let Some((_, report, envelope)) = self.session.poll_report_and_envelope() {
+                open.report(report, envelope);
             }
             open.hand_reports(on_reports);
             match io {

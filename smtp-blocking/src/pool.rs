@@ -10,9 +10,9 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant as Clock};
 
 use smtp_io::pool::{IdMap, Messages, Order, PoolReport};
-use smtp_io::stream::Cancels;
+use smtp_io::stream::{Cancels, Reported};
 use smtp_proto::pool::{self, ConnId, MessageId, PoolConfig, Status, SubmitError};
-use smtp_proto::{Envelope, Instant, Report, UsageError};
+use smtp_proto::{Envelope, Instant, UsageError};
 
 use crate::{Builder, Error, ForwardPath, IntoMessage, Next, Parts, ReversePath};
 
@@ -96,10 +96,15 @@ enum Cmd {
 
 /// Tells a connection's task or thread; `Err` if it is gone (a message it was handed
 /// was then never written).
-fn tell(line: Option<&Line>, cmd: Cmd) -> Result<(), Error> {
-    match line.map(|l| l.tx.send(cmd).is_ok()) {
-        Some(true) => Ok(()),
-        _ => Err(Error::PoolClosed),
+fn tell(line: Option<&Line>, cmd: Cmd) -> Result<(), (Error, Option<Box<Envelope>>)> {
+    let refused = match line {
+        Some(l) => l.tx.send(cmd).err().map(|e| e.0),
+        None => Some(cmd),
+    };
+    match refused {
+        None => Ok(()),
+        Some(Cmd::Send(item)) => Err((Error::PoolClosed, Some(Box::new(item.0)))),
+        Some(_) => Err((Error::PoolClosed, None)),
     }
 }
 
@@ -165,7 +170,7 @@ impl Shared {
                 threads.retain(|t| !t.is_finished());
                 spawned.map(|t| threads.push(t)).map_err(|e| {
                     conns.remove(&id);
-                    Error::Io(e)
+                    (Error::Io(e), None)
                 })
             }
             Order::Send {
@@ -472,13 +477,13 @@ fn connection(
             withdrawn(&cancels.withdraw(open, session));
         };
         // A step's reports at once: one lock and one clock read for them all.
-        let on_reports = |reports: std::vec::Drain<'_, (MessageId, Result<Report, Error>)>| {
+        let on_reports = |reports: std::vec::Drain<'_, Reported<MessageId>>| {
             if let Some(s) = shared.upgrade() {
                 s.with(|st, now| {
-                    for (msg, result) in reports {
+                    for (msg, result, envelope) in reports {
                         // Under the pool's lock, as a cancel asks: nothing left to withdraw.
                         cancels.forget(&msg);
-                        st.msgs.report(&mut st.core, now, id, msg, result);
+                        st.msgs.report(&mut st.core, now, id, msg, result, envelope);
                     }
                 });
             }
@@ -493,7 +498,9 @@ fn connection(
                 // The session died: what was handed over and not taken was not written.
                 return s.with(|st, now| {
                     while let Ok(Cmd::Send(item)) = rx.try_recv() {
-                        st.msgs.unsent(&mut st.core, now, id, item.2, Some(&e));
+                        let (envelope, _, msg) = *item;
+                        st.msgs
+                            .unsent(&mut st.core, now, id, msg, Some(&e), Some(envelope));
                     }
                     st.conns.remove(&id);
                     st.core.handle_closed(now, id);

@@ -74,14 +74,17 @@ pub fn channel() -> (Outbox, Inbox) {
 }
 
 impl Outbox {
-    /// Queues `cmd` and wakes the task if it waits; `false` (the command dropped) if
+    /// Queues `cmd` and wakes the task if it waits; `Err` (the command given back) if
     /// the task is gone: a message so refused was never written.
     #[must_use = "a message the task did not take was never written"]
-    pub fn tell(&self, cmd: Cmd) -> bool {
+    // The command comes back as it went in (its envelope for the next attempt): boxing
+    // it would allocate.
+    #[allow(clippy::result_large_err)]
+    pub fn tell(&self, cmd: Cmd) -> Result<(), Cmd> {
         let waker = {
             let mut q = self.0.lock();
             if q.gone {
-                return false;
+                return Err(cmd);
             }
             q.cmds.push_back(cmd);
             q.waker.take()
@@ -89,12 +92,30 @@ impl Outbox {
         if let Some(w) = waker {
             w.wake();
         }
-        true
+        Ok(())
     }
 
     /// The caller of `msg`, handed to this connection, gave up ([`Cancels::ask`]).
     pub fn cancel(&self, msg: MessageId) {
         self.0.cancels.ask(msg);
+    }
+}
+
+/// Tells a connection's task `cmd` (an [`Order`](crate::pool::Order) of the pool's, for
+/// [`Messages::pump`](crate::pool::Messages::pump)); `Err` if it is gone (`line` is
+/// `None`, or the task is over): a message it was handed was then never written, and
+/// its envelope comes back for the next attempt (boxed: rare, and a small `Err`).
+pub fn tell(line: Option<&Outbox>, cmd: Cmd) -> Result<(), (crate::Error, Option<Box<Envelope>>)> {
+    let refused = match line {
+        Some(l) => l.tell(cmd).err(),
+        None => Some(cmd),
+    };
+    match refused {
+        None => Ok(()),
+        Some(Cmd::Send { envelope, .. }) => {
+            Err((crate::Error::PoolClosed, Some(Box::new(envelope))))
+        }
+        Some(_) => Err((crate::Error::PoolClosed, None)),
     }
 }
 
@@ -288,8 +309,8 @@ mod tests {
         let waker = Waker::from(count.clone());
         let mut cx = Context::from_waker(&waker);
         assert!(inbox.poll_ready(&mut cx).is_pending());
-        assert!(out.tell(Cmd::Check));
-        assert!(out.tell(Cmd::Close));
+        assert!(out.tell(Cmd::Check).is_ok());
+        assert!(out.tell(Cmd::Close).is_ok());
         assert_eq!(
             count.0.load(Ordering::SeqCst),
             1,
@@ -336,6 +357,6 @@ mod tests {
     fn a_command_for_a_task_that_is_gone_comes_back() {
         let (out, inbox) = channel();
         drop(inbox);
-        assert!(!out.tell(Cmd::Check));
+        assert!(out.tell(Cmd::Check).is_err());
     }
 }

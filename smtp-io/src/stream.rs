@@ -15,6 +15,13 @@ use smtp_proto::{Envelope, Instant, Report};
 
 use crate::Error;
 
+/// A message's report (or the error refusing it) with its tag, and its envelope as the
+/// session gives it back ([`Session::poll_report_and_envelope`]; with a refusal, the
+/// envelope refused): a pool sends the message again with it, rather than with a copy.
+/// Boxed: it comes back only for a message that may be sent again, while every
+/// message's entry moves through the queue of reports, which it keeps small.
+pub type Reported<T> = (T, Result<Report, Error>, Option<Box<Envelope>>);
+
 /// The messages of an open stream, by their position in it. Reports come back in the
 /// order the messages went in, so both queues are read from the front.
 ///
@@ -33,7 +40,7 @@ pub struct Open<R, T> {
     /// How many tags are `None`.
     withdrawn: usize,
     /// Reports (or errors refusing messages) not yet handed over, in order, with tags.
-    done: Vec<(T, Result<Report, Error>)>,
+    done: Vec<Reported<T>>,
 }
 
 impl<R, T> Default for Open<R, T> {
@@ -58,12 +65,12 @@ impl<R, T> Open<R, T> {
         now: Instant,
         (envelope, body, tag): (Envelope, R, T),
     ) {
-        match session.stream_send(now, envelope) {
+        match session.stream_try_send(now, envelope) {
             Ok(_) => {
                 self.bodies.push_back(Some(body));
                 self.tags.push_back(Some(tag));
             }
-            Err(e) => self.done.push((tag, Err(e))),
+            Err((e, envelope)) => self.done.push((tag, Err(e), Some(Box::new(envelope)))),
         }
     }
 
@@ -81,15 +88,15 @@ impl<R, T> Open<R, T> {
         }
     }
 
-    /// The oldest message's report: it waits with its tag
-    /// ([`hand_reports`](Self::hand_reports)). (Messages withdrawn before it have no report: the
-    /// session skips them, and so does this.)
-    pub fn report(&mut self, report: Report) {
+    /// The oldest message's report, with its envelope if the session gave it back: it
+    /// waits with its tag ([`hand_reports`](Self::hand_reports)). (Messages withdrawn
+    /// before it have no report: the session skips them, and so does this.)
+    pub fn report(&mut self, report: Report, envelope: Option<Envelope>) {
         while let Some(tag) = self.tags.pop_front() {
             self.bodies.pop_front();
             self.base += 1;
             match tag {
-                Some(tag) => return self.done.push((tag, Ok(report))),
+                Some(tag) => return self.done.push((tag, Ok(report), envelope.map(Box::new))),
                 None => self.withdrawn -= 1,
             }
         }
@@ -101,10 +108,7 @@ impl<R, T> Open<R, T> {
     /// after taking the session's reports ([`Session::poll_report`]), so that none
     /// waits past the step that completed it. `on_reports` takes every one it is
     /// given: one it leaves is dropped.
-    pub fn hand_reports(
-        &mut self,
-        on_reports: &mut impl FnMut(std::vec::Drain<'_, (T, Result<Report, Error>)>),
-    ) {
+    pub fn hand_reports(&mut self, on_reports: &mut impl FnMut(std::vec::Drain<'_, Reported<T>>)) {
         if !self.done.is_empty() {
             on_reports(self.done.drain(..));
         }
@@ -233,9 +237,9 @@ impl<T: PartialEq> Cancels<T> {
 mod tests {
     use smtp_proto::command::{EhloName, ForwardPath, ReversePath};
     use smtp_proto::session::{Io, Session};
-    use smtp_proto::{Config, Envelope, Instant, Report, TlsMode, TlsPolicy};
+    use smtp_proto::{Config, Envelope, Instant, TlsMode, TlsPolicy};
 
-    use super::{Cancels, Open};
+    use super::{Cancels, Open, Reported};
     use crate::Error;
 
     /// Each message's tag and whether its report says delivered (`false`: an error).
@@ -251,8 +255,8 @@ mod tests {
         let mut session = Session::<Error>::new(config, now);
         let mut open = Open::<&[u8], u32>::default();
         let mut batches: Vec<Batch> = Vec::new();
-        let mut on_reports = |reports: std::vec::Drain<'_, (u32, Result<Report, Error>)>| {
-            let batch = reports.map(|(tag, r)| (tag, r.is_ok_and(|r| r.all_delivered())));
+        let mut on_reports = |reports: std::vec::Drain<'_, Reported<u32>>| {
+            let batch = reports.map(|(tag, r, _)| (tag, r.is_ok_and(|r| r.all_delivered())));
             batches.push(batch.collect());
         };
         // The server's replies to what was written, all given at the next read.
@@ -261,8 +265,8 @@ mod tests {
         let mut streaming = false;
         loop {
             let io = session.poll_io();
-            while let Some((_, report)) = session.poll_report() {
-                open.report(report);
+            while let Some((_, report, envelope)) = session.poll_report_and_envelope() {
+                open.report(report, envelope);
             }
             open.hand_reports(&mut on_reports);
             match io {

@@ -1,6 +1,8 @@
 //! The core's part of a pool's message, with no I/O: a [`Pool`] handing 100 callers'
 //! messages (3 recipients, 2 KiB, CHUNKING) to one connection's [`Session`] stream, a
-//! canned server answering each flight whole. CPU time per message of the pool's
+//! canned server answering each flight whole. Each message's envelope is its caller's
+//! (a copy made at submit): the attempt takes it, and the session gives it back with
+//! the report. CPU time per message of the pool's
 //! decisions, the session's bookkeeping and the client's commands and replies: what
 //! smtp-bench's `pool` costs the client thread besides the runtime and the sockets.
 //!
@@ -72,8 +74,11 @@ fn run(envelope: &Envelope, body: &[u8]) -> usize {
     let mut by_index = VecDeque::new();
     let mut first_index = 0;
     let mut replies = Vec::new();
+    // Each message's envelope, as its caller built it (a copy of `envelope`): the
+    // attempt takes it, and it comes back with the report.
+    let mut envelopes = std::collections::HashMap::new();
     while submitted < CALLERS {
-        pool.submit(now).unwrap();
+        envelopes.insert(pool.submit(now).unwrap(), envelope.clone());
         submitted += 1;
     }
     while accepted < MESSAGES {
@@ -87,14 +92,14 @@ fn run(envelope: &Envelope, body: &[u8]) -> usize {
                 }
                 Action::Send { msg, .. } => {
                     let (_, session) = s.as_mut().unwrap();
-                    let env = pool.attempt_envelope(msg, envelope);
+                    let env = envelopes.remove(&msg).unwrap();
                     session.stream_send(now, env).unwrap();
                     by_index.push_back(msg);
                 }
                 Action::Done { .. } => {
                     accepted += 1;
                     if submitted < MESSAGES {
-                        pool.submit(now).unwrap();
+                        envelopes.insert(pool.submit(now).unwrap(), envelope.clone());
                         submitted += 1;
                     }
                 }
@@ -116,12 +121,14 @@ fn run(envelope: &Envelope, body: &[u8]) -> usize {
         }
         session.handle_input(now, &replies);
         replies.clear();
-        while let Some((index, report)) = session.poll_report() {
+        while let Some((index, report, env)) = session.poll_report_and_envelope() {
             assert_eq!(index, first_index);
             first_index += 1;
             let msg = by_index.pop_front().unwrap();
             assert!(report.all_delivered(), "{report:?}");
             black_box(pool.handle_report_of(now, *conn, msg, report, 0));
+            // Kept for a retry until the message's Done (none here).
+            black_box(env);
         }
     }
     accepted

@@ -5,7 +5,10 @@
 //! withdrawn by its caller), nothing that may have reached the server is handed to a
 //! connection again (with transient recipients retried: only to recipients that never
 //! got it and were not refused for good, so none gets two copies), reports promise
-//! no more than happened, and the limits hold.
+//! no more than happened, and the limits hold. Each attempt takes the message's
+//! envelope by move, as the adapters do; it comes back with the attempt's report
+//! ([`Pool::retry_envelope`] narrowing it) and is what every later attempt carries:
+//! the very envelope a copy ([`Pool::attempt_envelope`]) would make.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::time::Duration;
@@ -101,8 +104,8 @@ fn config() -> impl Strategy<Value = PoolConfig> {
 }
 
 /// A message on a connection, with its attempt's recipients (positions in its
-/// envelope).
-type OnWire = (MessageId, Vec<usize>);
+/// envelope) and the envelope the attempt took.
+type OnWire = (MessageId, Vec<usize>, Envelope);
 
 /// An open connection: its messages, oldest first, and how many of them (from the
 /// front) are written.
@@ -140,6 +143,8 @@ struct World {
     maybe: BTreeSet<(MessageId, usize)>,
     /// The last report the pool gave back for each message.
     last: BTreeMap<MessageId, Report>,
+    /// The envelope of each message's next attempt, while no attempt has it.
+    envelopes: BTreeMap<MessageId, Envelope>,
     sends: BTreeMap<MessageId, u32>,
 }
 
@@ -185,7 +190,15 @@ impl World {
             match action {
                 Action::Open(c) => self.opening.push_back(c),
                 Action::Send { conn, msg } => {
-                    let env = pool.attempt_envelope(msg, &envelope(msg));
+                    let env = self.envelopes.remove(&msg);
+                    prop_assert!(env.is_some(), "{msg:?}: its envelope is not back");
+                    let env = env.unwrap();
+                    prop_assert_eq!(
+                        &env,
+                        &pool.attempt_envelope(msg, &envelope(msg)),
+                        "{:?}: the envelope handed back is not this attempt's",
+                        msg
+                    );
                     let rcpts: Vec<usize> = env
                         .recipients
                         .iter()
@@ -216,7 +229,7 @@ impl World {
                     let q = self.conns.get_mut(&conn);
                     prop_assert!(q.is_some(), "sent on {conn:?}, which is not open");
                     let q = q.unwrap();
-                    q.msgs.push_back((msg, rcpts));
+                    q.msgs.push_back((msg, rcpts, env));
                     prop_assert!(q.msgs.len() <= config.max_in_flight);
                     let n = self.sends.entry(msg).or_default();
                     *n += 1;
@@ -236,6 +249,7 @@ impl World {
                 }
                 Action::Done { msg, end, attempts } => {
                     prop_assert!(self.done.insert(msg, end).is_none(), "{msg:?} ended twice");
+                    self.envelopes.remove(&msg);
                     prop_assert!(
                         !self.withdrawn.contains(&msg),
                         "{msg:?} ended after it was withdrawn"
@@ -274,7 +288,7 @@ impl World {
         let Some(line) = self.conns.get_mut(&conn) else {
             return;
         };
-        let Some((msg, rcpts)) = line.msgs.pop_front() else {
+        let Some((msg, rcpts, mut env)) = line.msgs.pop_front() else {
             return;
         };
         line.written = line.written.saturating_sub(1);
@@ -342,6 +356,11 @@ impl World {
         if let Some(kept) = pool.handle_report_of(self.now(), conn, msg, report, random) {
             self.last.insert(msg, kept);
         }
+        // The envelope comes back with the report, for a later attempt.
+        pool.retry_envelope(msg, &mut env);
+        if !self.done.contains_key(&msg) {
+            self.envelopes.insert(msg, env);
+        }
     }
 
     /// What a message's report says against what happened: a recipient reported
@@ -403,6 +422,7 @@ impl World {
             Step::Submit => match pool.submit(self.now()) {
                 Ok(m) => {
                     self.submitted.push(m);
+                    self.envelopes.insert(m, envelope(m));
                     // Callers wait beyond this bound (backpressure).
                     prop_assert!(pool.status().queued <= config.max_queued);
                 }

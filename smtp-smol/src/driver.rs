@@ -8,7 +8,7 @@ use std::task::{ready, Context, Poll};
 use std::time::Duration;
 
 use smtp_proto::session::{Io, Session};
-use smtp_proto::{Config, Envelope, Instant, Report, TlsUpgrade};
+use smtp_proto::{Config, Envelope, Instant, TlsUpgrade};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::time::Instant as Clock;
 
@@ -18,7 +18,7 @@ use futures_lite::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use crate::Error;
 use smtp_io::buffer::Scratch;
-use smtp_io::stream::{now_or_never, Open};
+use smtp_io::stream::{now_or_never, Open, Reported};
 
 /// Where the bytes go: cleartext, TLS, or nothing after a failed or interrupted upgrade.
 pub(crate) enum Stream<S> {
@@ -291,7 +291,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
     pub(crate) async fn stream<T, R: AsyncRead + Unpin>(
         &mut self,
         next: &mut impl FnMut(&mut Context<'_>) -> Poll<Option<(Envelope, R, T)>>,
-        on_reports: &mut impl FnMut(std::vec::Drain<'_, (T, Result<Report, Error>)>),
+        on_reports: &mut impl FnMut(std::vec::Drain<'_, Reported<T>>),
         withdraw: &mut impl FnMut(&mut Open<R, T>, &mut Session<Error>),
         until_idle: bool,
     ) {
@@ -303,8 +303,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
             if !matches!(io, Io::ReadBody { .. }) {
                 self.flight_now = None;
             }
-            while let Some((_, report)) = self.session.poll_report() {
-                open.report(report);
+            while let Some((_, report, envelope)) = self.session.poll_report_and_envelope() {
+                open.report(report, envelope);
             }
             open.hand_reports(on_reports);
             match io {

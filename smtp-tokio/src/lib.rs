@@ -289,7 +289,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Connection<S> {
     ) -> Result<(), Error> {
         self.signing.refuse_streaming()?;
         let on_reports = |reports: std::vec::Drain<'_, _>| {
-            reports.for_each(|(tag, result)| on_report(tag, result));
+            reports.for_each(|(tag, result, _)| on_report(tag, result));
         };
         self.stream_withdrawing(max_open, next, on_reports, |_, _| {}, false)
             .await
@@ -305,7 +305,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Connection<S> {
         &mut self,
         max_open: usize,
         mut next: impl FnMut(&mut Context<'_>) -> Poll<Option<(Envelope, R, T)>>,
-        mut on_reports: impl FnMut(std::vec::Drain<'_, (T, Result<Report, Error>)>),
+        mut on_reports: impl FnMut(std::vec::Drain<'_, smtp_io::stream::Reported<T>>),
         mut withdraw: impl FnMut(&mut smtp_io::stream::Open<R, T>, &mut Session<Error>),
         until_idle: bool,
     ) -> Result<(), Error> {

@@ -8,10 +8,11 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::task::{Context, Poll};
 
-use smtp_io::inbox::{self, Cmd, Inbox, Listeners, Outbox, Reply, ReplyTo};
+use smtp_io::inbox::{self, tell, Cmd, Inbox, Listeners, Outbox, Reply, ReplyTo};
 use smtp_io::pool::{IdMap, Messages, Order, PoolReport};
+use smtp_io::stream::Reported;
 use smtp_proto::pool::{self, ConnId, MessageId, PoolConfig, Status, SubmitError};
-use smtp_proto::{Envelope, Instant, Report, UsageError};
+use smtp_proto::{Envelope, Instant, UsageError};
 use tokio::io::{AsyncRead, ReadBuf};
 use tokio::sync::Notify;
 use tokio::time::Instant as Clock;
@@ -53,15 +54,6 @@ struct Shared {
     changed: Notify,
     /// How many of them listen: without any, a change wakes nobody (and takes no lock).
     listening: Listeners,
-}
-
-/// Tells a connection's task; `Err` if it is gone (a message it was handed was then
-/// never written).
-fn tell(line: Option<&Outbox>, cmd: Cmd) -> Result<(), Error> {
-    match line.map(|l| l.tell(cmd)) {
-        Some(true) => Ok(()),
-        _ => Err(Error::PoolClosed),
-    }
 }
 
 struct State {
@@ -418,15 +410,15 @@ async fn connection(
             withdrawn(&cancels.withdraw(open, session));
         };
         // A step's reports at once: one lock and one clock read for them all.
-        let on_reports = |reports: std::vec::Drain<'_, (MessageId, Result<Report, Error>)>| {
+        let on_reports = |reports: std::vec::Drain<'_, Reported<MessageId>>| {
             let Some(s) = shared.upgrade() else {
                 return;
             };
             s.with(|st, now| {
-                for (msg, result) in reports {
+                for (msg, result, envelope) in reports {
                     // Under the pool's lock, as a cancel asks: nothing left to withdraw.
                     cancels.forget(&msg);
-                    st.msgs.report(&mut st.core, now, id, msg, result);
+                    st.msgs.report(&mut st.core, now, id, msg, result, envelope);
                 }
             });
         };
@@ -441,8 +433,9 @@ async fn connection(
             (Err(e), _) => {
                 // The session died: what was handed over and not taken was not written.
                 return s.with(|st, now| {
-                    while let Some(Cmd::Send { msg, .. }) = inbox.try_next() {
-                        st.msgs.unsent(&mut st.core, now, id, msg, Some(&e));
+                    while let Some(Cmd::Send { msg, envelope, .. }) = inbox.try_next() {
+                        st.msgs
+                            .unsent(&mut st.core, now, id, msg, Some(&e), Some(envelope));
                     }
                     st.conns.remove(&id);
                     st.core.handle_closed(now, id);

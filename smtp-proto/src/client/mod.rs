@@ -227,6 +227,16 @@ pub struct Client {
     active: VecDeque<Box<Txn>>,
     events: VecDeque<Event>,
     next_txn: u64,
+    /// Whether a transaction that is over gives its envelope back
+    /// ([`returned`](Self::returned)) rather than drop it: a session's open stream asks,
+    /// so that a pool can send a message again without keeping a copy of its envelope.
+    /// Only a transaction that may be sent again gives it: one that failed, or ended
+    /// with some recipient not accepted; not one whose every recipient was accepted
+    /// (moving it back would cost what the copy did).
+    pub(crate) return_envelopes: bool,
+    /// The envelopes of transactions that are over, in the order they ended, while
+    /// `return_envelopes`; the session takes them.
+    pub(crate) returned: VecDeque<(TxnId, Envelope)>,
 }
 
 impl core::fmt::Debug for Client {
@@ -282,6 +292,8 @@ impl Client {
             active: VecDeque::new(),
             events: VecDeque::new(),
             next_txn: 0,
+            return_envelopes: false,
+            returned: VecDeque::new(),
         }
     }
 
@@ -437,11 +449,22 @@ impl Client {
 
     /// Queues a mail transaction. Its outcome arrives as events naming the returned id.
     pub fn send(&mut self, now: Instant, envelope: Envelope) -> Result<TxnId, UsageError> {
+        self.try_send(now, envelope).map_err(|(e, _)| e)
+    }
+
+    /// [`send`](Self::send), giving the envelope back with the refusal.
+    // The envelope comes back as it went in: boxing it would allocate.
+    #[allow(clippy::result_large_err)]
+    pub(crate) fn try_send(
+        &mut self,
+        now: Instant,
+        envelope: Envelope,
+    ) -> Result<TxnId, (UsageError, Envelope)> {
         if self.is_closed() || self.quit_asked() {
-            return Err(UsageError::Closed);
+            return Err((UsageError::Closed, envelope));
         }
         if envelope.recipients.is_empty() {
-            return Err(UsageError::NoRecipients);
+            return Err((UsageError::NoRecipients, envelope));
         }
         self.now = now;
         let id = TxnId(self.next_txn);
@@ -640,6 +663,16 @@ impl Client {
         let timeouts = &self.config.timeouts;
         let deadline = self.pending.head().map(|e| self.now + e.timeout(timeouts));
         self.timers.set(Timer::Reply, deadline);
+    }
+
+    /// The transaction is over (its last event is queued): its envelope goes back
+    /// if the session asked ([`return_envelopes`](Self::return_envelopes)), else it
+    /// is dropped.
+    fn txn_over(&mut self, t: Box<Txn>) {
+        if self.return_envelopes {
+            let Txn { id, env, .. } = *t;
+            self.returned.push_back((id, env));
+        }
     }
 
     fn txn_mut(&mut self, id: TxnId) -> Option<&mut Txn> {

@@ -209,6 +209,7 @@ impl Client {
             } else {
                 self.not_delivered(&t);
             }
+            self.txn_over(t);
         }
         while let Some(w) = self.work.pop_front() {
             if let Work::Txn(t) = w {
@@ -217,6 +218,7 @@ impl Client {
                     rcpt: None,
                     failure: TxnFailure::SessionClosed,
                 });
+                self.txn_over(t);
             }
         }
         self.pending.clear();
@@ -339,10 +341,12 @@ impl Client {
                         failure,
                     });
                 }
+                self.txn_over(t);
             }
         }
         while let Some(t) = self.active.pop_front() {
             self.not_delivered(&t);
+            self.txn_over(t);
         }
         if matches!(self.phase, Phase::Quitting(_)) {
             return self.close_with(None);
@@ -894,7 +898,15 @@ impl Client {
                 }
             });
             if !more {
-                self.active.remove(idx);
+                // Every recipient accepted at RCPT: whatever the final reply said (a
+                // 421 does not come here), nothing of the message is ever sent again
+                // (`pool::may_resend`, `pool::transient_recipients`), so its envelope
+                // is dropped here rather than handed back, at no cost.
+                if let Some(t) = self.active.remove(idx) {
+                    if t.accepted_count < t.env.recipients.len() {
+                        self.txn_over(t);
+                    }
+                }
             }
             if failed {
                 self.owe_rset_after(id);
@@ -956,6 +968,7 @@ impl Client {
             rcpt: None,
             failure: TxnFailure::Refused(error),
         });
+        self.txn_over(t);
     }
 
     /// Removes a transaction and reports its failure.
@@ -971,6 +984,7 @@ impl Client {
                 failure,
             });
         }
+        self.txn_over(t);
     }
 }
 

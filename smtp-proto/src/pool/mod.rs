@@ -80,9 +80,12 @@
 //! `max_attempts`, in a new transaction carrying only those others
 //! (the pool decides which, and when: never after an unknown outcome,
 //! never when the transaction failed as a whole). So no recipient that was accepted
-//! gets a second copy, and none refused for good is asked again. The adapter builds
-//! each attempt's envelope with [`Pool::attempt_envelope`] and hands reports in with
-//! [`Pool::handle_report_of`]; the message's report is then the attempts' reports
+//! gets a second copy, and none refused for good is asked again. The adapter hands
+//! each attempt the message's envelope itself (no copy) and gets it back with the
+//! report ([`Session::poll_report_and_envelope`](crate::session::Session::poll_report_and_envelope)),
+//! hands reports in with [`Pool::handle_report_of`] and narrows the envelope for the
+//! next attempt with [`Pool::retry_envelope`] (or copies it with
+//! [`Pool::attempt_envelope`]); the message's report is then the attempts' reports
 //! merged, each recipient's status from the attempt that settled it (see
 //! [`Pool::take_report`]).
 //!
@@ -100,6 +103,8 @@
 //! [`Action::Done`] comes for it, and no other message, nor the connection, is
 //! affected. Every other submitted message ends with exactly one [`Action::Done`].
 
+#[cfg(test)]
+mod handback_tests;
 mod merge;
 mod retry;
 mod slab;
@@ -395,6 +400,9 @@ struct Msg {
     /// The recipients (positions in the envelope) the next attempt carries; `None`:
     /// all of them.
     recipients: Option<Vec<usize>>,
+    /// The same recipients as positions in the last attempt's envelope, until the
+    /// adapter narrows that envelope to them ([`Pool::retry_envelope`]).
+    narrow: Option<Vec<usize>>,
 }
 
 /// The pool's decisions; see the [module documentation](self).
@@ -494,6 +502,7 @@ impl Pool {
             cancelled: false,
             merged: None,
             recipients: None,
+            narrow: None,
         };
         let msg = self
             .msgs
@@ -537,7 +546,9 @@ impl Pool {
     /// The envelope of the message's next attempt, from its whole `envelope`: all of
     /// it, or (after an attempt that settled some recipients, with
     /// [`PoolConfig::retry_transient_recipients`]) only the recipients still to try.
-    /// A copy allocates its recipient list alone: the addresses in it are shared.
+    /// A copy allocates its recipient list alone: the addresses in it are shared. (An
+    /// adapter that hands the envelope over and gets it back with the report, see
+    /// [`retry_envelope`](Self::retry_envelope), copies nothing.)
     pub fn attempt_envelope(&self, msg: MessageId, envelope: &Envelope) -> Envelope {
         let only = self.msgs.get(&msg).and_then(|m| m.recipients.as_deref());
         match only {
@@ -550,6 +561,29 @@ impl Pool {
                 ..envelope.clone()
             },
         }
+    }
+
+    /// The envelope of the message's next attempt, made from the one its last attempt
+    /// carried, given back with that attempt's report
+    /// ([`Session::poll_report_and_envelope`](crate::session::Session::poll_report_and_envelope))
+    /// and handed here right after that report
+    /// ([`handle_report_of`](Self::handle_report_of)): after an attempt that settled
+    /// some recipients and left others for a later one
+    /// ([`PoolConfig::retry_transient_recipients`]), only those others stay in it;
+    /// otherwise (sent again whole, or not at all) it stays as it is. Nothing is
+    /// allocated: the first attempt can take the message's envelope itself, and no
+    /// copy is kept for the retries.
+    pub fn retry_envelope(&mut self, msg: MessageId, envelope: &mut Envelope) {
+        let Some(keep) = self.msgs.get_mut(&msg).and_then(|m| m.narrow.take()) else {
+            return;
+        };
+        // `keep` is in order (positions in the report).
+        let mut i = 0;
+        envelope.recipients.retain(|_| {
+            let kept = keep.binary_search(&i).is_ok();
+            i += 1;
+            kept
+        });
     }
 
     /// No more messages: the waiting ones are still sent, then every connection closes.
@@ -645,16 +679,18 @@ impl Pool {
             return Some(report);
         };
         let more = m.attempts < max_attempts;
-        // The recipients to try again, as positions in the whole envelope.
-        let rest: Vec<usize> = if retry_some && !resend {
-            let only = m.recipients.as_deref();
+        // The recipients to try again, as positions in this attempt's envelope, and in
+        // the whole one.
+        let again: Vec<usize> = if retry_some && !resend {
             transient_recipients(&report)
-                .into_iter()
-                .filter_map(|i| only.map_or(Some(i), |o| o.get(i).copied()))
-                .collect()
         } else {
             Vec::new()
         };
+        let only = m.recipients.as_deref();
+        let rest: Vec<usize> = again
+            .iter()
+            .filter_map(|&i| only.map_or(Some(i), |o| o.get(i).copied()))
+            .collect();
         let split = more && !rest.is_empty();
         let kept = if m.merged.is_none() && !split {
             Some(report)
@@ -664,6 +700,7 @@ impl Pool {
             }
             if split {
                 m.recipients = Some(rest);
+                m.narrow = Some(again);
             }
             None
         };

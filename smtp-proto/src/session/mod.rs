@@ -79,7 +79,7 @@ mod op;
 #[cfg(test)]
 mod stream_tests;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 use alloc::vec::Vec;
 
@@ -292,6 +292,8 @@ impl<E: SessionError> Session<E> {
     /// (a close is noticed) and for the next message at once.
     pub fn stream(&mut self, now: Instant, max_open: usize) -> Result<(), E> {
         self.begin()?;
+        // The envelopes come back with the reports (`poll_report_and_envelope`).
+        self.client.return_envelopes = true;
         self.start(now, Op::Stream(Stream::new(max_open)));
         Ok(())
     }
@@ -319,21 +321,34 @@ impl<E: SessionError> Session<E> {
     /// ([`UsageError::NoStream`]), without recipients, or with the error that ended
     /// the session.
     pub fn stream_send(&mut self, now: Instant, envelope: Envelope) -> Result<usize, E> {
+        self.stream_try_send(now, envelope).map_err(|(e, _)| e)
+    }
+
+    /// [`stream_send`](Self::stream_send), giving the envelope back with the refusal:
+    /// a pool sends the message again without a copy of it.
+    pub fn stream_try_send(
+        &mut self,
+        now: Instant,
+        envelope: Envelope,
+    ) -> Result<usize, (E, Envelope)> {
         if let Some(e) = &self.ended {
-            return Err(e.duplicate());
+            return Err((e.duplicate(), envelope));
         }
         let lmtp = self.client.config().lmtp;
         let Some(Op::Stream(stream)) = self.op.as_mut().filter(|_| !self.closed) else {
-            return Err(E::from_usage(UsageError::NoStream));
+            return Err((E::from_usage(UsageError::NoStream), envelope));
         };
         if stream.ended {
-            return Err(E::from_usage(UsageError::NoStream));
+            return Err((E::from_usage(UsageError::NoStream), envelope));
         }
         if stream.room() == 0 {
-            return Err(E::from_usage(UsageError::StreamFull));
+            return Err((E::from_usage(UsageError::StreamFull), envelope));
         }
         let n = envelope.recipients.len();
-        let txn = self.client.send(now, envelope).map_err(E::from_usage)?;
+        let txn = match self.client.try_send(now, envelope) {
+            Ok(txn) => txn,
+            Err((e, envelope)) => return Err((E::from_usage(e), envelope)),
+        };
         self.now = now;
         Ok(stream.push(Report::new(txn, n, lmtp)))
     }
@@ -342,6 +357,19 @@ impl<E: SessionError> Session<E> {
     /// stream. Reports come in the order the messages were queued (the order in which
     /// the server answers them).
     pub fn poll_report(&mut self) -> Option<(usize, Report)> {
+        self.poll_report_and_envelope()
+            .map(|(index, report, _)| (index, report))
+    }
+
+    /// [`poll_report`](Self::poll_report), with the message's envelope as
+    /// [`stream_send`](Self::stream_send) took it, if the message may be sent again:
+    /// the session gives back the envelope of every message whose transaction failed
+    /// or ended with some recipient not accepted, rather than drop it, so that a pool
+    /// can send the message again ([`pool::may_resend`](crate::pool::may_resend)), or
+    /// to the recipients still to try (see [`crate::pool`]), without keeping a copy.
+    /// `None` for a message every recipient accepted at RCPT: nothing of it is sent
+    /// again, whatever its outcome.
+    pub fn poll_report_and_envelope(&mut self) -> Option<(usize, Report, Option<Envelope>)> {
         match &mut self.op {
             Some(Op::Stream(s)) => s.pop(),
             _ => None,
@@ -386,6 +414,8 @@ impl<E: SessionError> Session<E> {
     /// ended it. Take every report with [`poll_report`](Self::poll_report) first: one
     /// left is dropped.
     pub fn finish_stream(&mut self) -> Result<(), E> {
+        self.client.return_envelopes = false;
+        self.client.returned.clear();
         match self.finish() {
             Some(Op::Stream(_)) if self.ended.is_none() && !self.closed => Ok(()),
             _ => Err(self.error()),
@@ -530,6 +560,7 @@ impl<E: SessionError> Session<E> {
             }
             let start = self.out.len();
             let output = self.client.poll_output(&mut self.out);
+            self.take_returned();
             if let Some(log) = self.log.filter(|_| self.out.len() > start) {
                 self.transcript
                     .sent(&self.out[start..], &mut |l| (log.line)(l));
@@ -564,6 +595,16 @@ impl<E: SessionError> Session<E> {
                     let deadline = self.now + self.client.config().timeouts.command;
                     return Io::Close { deadline };
                 }
+            }
+        }
+    }
+
+    /// The envelopes of transactions that are over go to their reports in the open
+    /// stream (none are given back without one).
+    fn take_returned(&mut self) {
+        while let Some((txn, envelope)) = self.client.returned.pop_front() {
+            if let Some(Op::Stream(s)) = &mut self.op {
+                s.give_back(txn, envelope);
             }
         }
     }

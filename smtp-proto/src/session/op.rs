@@ -3,6 +3,7 @@
 use alloc::collections::VecDeque;
 use alloc::vec::Vec;
 
+use crate::envelope::Envelope;
 use crate::error::TxnError;
 use crate::output::{Event, TxnId};
 use crate::reply::Reply;
@@ -113,6 +114,10 @@ impl Batch {
 /// open), so an event finds its report by subtraction, as in a [`Batch`]. A withdrawn
 /// message keeps its slot (`None`), so that the positions after it stay put; it takes
 /// no room, and its slot leaves without a report.
+///
+/// A transaction's envelope the client gives back (see [`Stream::give_back`]) waits
+/// beside the slots, to leave with the report: rare, so the slots, which every message
+/// moves through, stay small.
 #[derive(Debug)]
 pub(super) struct Stream {
     /// The id of the stream's first transaction, once there is one.
@@ -121,6 +126,8 @@ pub(super) struct Stream {
     base: usize,
     /// Reports not yet handed back, oldest first; `None`: withdrawn.
     open: VecDeque<Option<Report>>,
+    /// Envelopes given back, by position in the stream, until their reports leave.
+    returned: VecDeque<(usize, Envelope)>,
     /// Most reports open at once: what the stream holds for the caller is bounded.
     pub(super) max_open: usize,
     /// The caller sends no more.
@@ -137,6 +144,7 @@ impl Stream {
             first: None,
             base: 0,
             open: VecDeque::new(),
+            returned: VecDeque::new(),
             max_open: max_open.max(1),
             ended: false,
             complete: 0,
@@ -198,9 +206,20 @@ impl Stream {
         }
     }
 
-    /// The oldest report, once complete, with its position; withdrawn slots before it
-    /// leave silently.
-    pub(super) fn pop(&mut self) -> Option<(usize, Report)> {
+    /// The envelope of the transaction `txn`, which is over: it leaves with the
+    /// report (dropped if the slot is gone).
+    pub(super) fn give_back(&mut self, txn: TxnId, envelope: Envelope) {
+        if let Some(i) = self
+            .index(txn)
+            .filter(|i| self.open[i - self.base].is_some())
+        {
+            self.returned.push_back((i, envelope));
+        }
+    }
+
+    /// The oldest report, once complete, with its position and its envelope if it was
+    /// given back; withdrawn slots before it leave silently.
+    pub(super) fn pop(&mut self) -> Option<(usize, Report, Option<Envelope>)> {
         loop {
             match self.open.front()? {
                 None => {
@@ -214,7 +233,12 @@ impl Stream {
                     let report = self.open.pop_front()??;
                     self.complete -= 1;
                     self.base += 1;
-                    return Some((self.base - 1, report));
+                    let index = self.base - 1;
+                    let envelope = match self.returned.iter().position(|&(i, _)| i == index) {
+                        Some(at) => self.returned.remove(at).map(|(_, e)| e),
+                        None => None,
+                    };
+                    return Some((index, report, envelope));
                 }
             }
         }

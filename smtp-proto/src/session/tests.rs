@@ -15,7 +15,7 @@ use crate::output::TxnFailure;
 use crate::report::MessageOutcome;
 
 #[derive(Debug, PartialEq)]
-pub(super) enum TestError {
+pub(crate) enum TestError {
     Core(Error),
     Usage(UsageError),
     Cancelled,
