@@ -2,17 +2,21 @@
 #![cfg(feature = "tracing")]
 
 use std::fmt::Write as _;
+use std::io::{BufRead, BufReader, Write as _};
+use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use smtp_blocking::Builder;
+use smtp_blocking::{Builder, Credentials, Mechanism, TlsPolicy};
 use smtp_testkit::scenario::{all_transcripts, replay, Outcome, Scenario};
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
+use tracing::subscriber::Interest;
 use tracing::{Event, Metadata, Subscriber};
 
-/// Collects every event's message.
+/// Collects every event's message; with a switch, only while it is on.
 #[derive(Clone, Default)]
-struct Collect(Arc<Mutex<Vec<String>>>);
+struct Collect(Arc<Mutex<Vec<String>>>, Option<&'static AtomicBool>);
 
 struct Message<'a>(&'a mut String);
 impl Visit for Message<'_> {
@@ -24,7 +28,11 @@ impl Visit for Message<'_> {
 impl Subscriber for Collect {
     /// Debug and up: content lines are trace-level events, shown only on request.
     fn enabled(&self, meta: &Metadata<'_>) -> bool {
-        *meta.level() <= tracing::Level::DEBUG
+        *meta.level() <= tracing::Level::DEBUG && self.1.is_none_or(|on| on.load(Ordering::SeqCst))
+    }
+    /// Asked at every callsite every time, as a filter that may change.
+    fn register_callsite(&self, _: &'static Metadata<'static>) -> Interest {
+        Interest::sometimes()
     }
     fn new_span(&self, _: &Attributes<'_>) -> Id {
         Id::from_u64(1)
@@ -99,4 +107,72 @@ fn auth_login_responses_are_redacted() {
     assert_eq!(log.matches("C: <redacted>").count(), 2, "{log}");
     // After AUTH, commands are logged again.
     assert!(log.contains("C: MAIL FROM:<alice@example.org>"), "{log}");
+}
+
+/// Reads a line the client wrote and checks it.
+fn expect(from: &mut BufReader<TcpStream>, line: &str) {
+    let mut got = String::new();
+    from.read_line(&mut got).unwrap();
+    assert_eq!(got, line);
+}
+
+/// A subscriber switched on mid-session (as a reloaded filter is) between the AUTH
+/// command and its 235: the session never logged the AUTH line, yet the LOGIN responses
+/// are redacted (RFC 4954 §4), and what follows 235 is logged.
+#[test]
+fn a_log_switched_on_mid_auth_logs_the_rest_with_the_responses_redacted() {
+    static ON: AtomicBool = AtomicBool::new(false);
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = std::thread::spawn(move || {
+        let (mut to, _) = listener.accept().unwrap();
+        let from = &mut BufReader::new(to.try_clone().unwrap());
+        to.write_all(b"220 mx.example\r\n").unwrap();
+        expect(from, "EHLO localhost\r\n");
+        to.write_all(b"250-mx.example\r\n250 AUTH LOGIN\r\n")
+            .unwrap();
+        expect(from, "AUTH LOGIN\r\n");
+        ON.store(true, Ordering::SeqCst);
+        for (challenge, response) in [("VXNlcm5hbWU6", "YWxpY2U="), ("UGFzc3dvcmQ6", "c2VjcmV0")] {
+            to.write_all(format!("334 {challenge}\r\n").as_bytes())
+                .unwrap();
+            expect(from, &format!("{response}\r\n"));
+        }
+        to.write_all(b"235 2.7.0 ok\r\n").unwrap();
+        expect(from, "NOOP\r\n");
+        to.write_all(b"250 2.0.0 ok\r\n").unwrap();
+        expect(from, "QUIT\r\n");
+        to.write_all(b"221 2.0.0 bye\r\n").unwrap();
+    });
+    let collect = Collect(Arc::default(), Some(&ON));
+    tracing::subscriber::with_default(collect.clone(), || {
+        let mut b = Builder::new("127.0.0.1")
+            .port(port)
+            .starttls(TlsPolicy::Disabled)
+            .allow_plaintext_auth(true)
+            .credentials(Credentials::password("alice", "secret").unwrap());
+        b.config_mut().auth_preference = vec![Mechanism::new("LOGIN").unwrap()];
+        let mut conn = b.connect().unwrap();
+        conn.noop().unwrap();
+        conn.quit().unwrap();
+    });
+    server.join().unwrap();
+    let log = collect.0.lock().unwrap().join("\n");
+    assert_no_password(&log);
+    assert!(!log.contains("YWxpY2U="), "{log}");
+    assert_eq!(
+        log.lines().collect::<Vec<_>>(),
+        [
+            "message=S: 334 VXNlcm5hbWU6 ",
+            "message=C: <redacted> ",
+            "message=S: 334 UGFzc3dvcmQ6 ",
+            "message=C: <redacted> ",
+            "message=S: 235 2.7.0 ok ",
+            "message=C: NOOP ",
+            "message=S: 250 2.0.0 ok ",
+            "message=C: QUIT ",
+            "message=S: 221 2.0.0 bye ",
+        ],
+        "{log}"
+    );
 }

@@ -11,7 +11,7 @@ use smtp_proto::session::Log;
 use smtp_proto::transcript::Line;
 
 /// What a session logs through; [`new_session`](crate::new_session) sets it.
-pub const LOG: Log = Log::new(line, content, content_lines);
+pub const LOG: Log = Log::new(line, debug, debug, trace);
 
 fn line(line: Line<'_>) {
     if line.is_content() {
@@ -21,12 +21,15 @@ fn line(line: Line<'_>) {
     }
 }
 
-/// The content summary is a debug-level event: without a subscriber that takes it,
-/// the session skips counting the content's lines.
-fn content() -> bool {
+/// Commands, replies and the content summary are debug-level events: without a
+/// subscriber that takes them, the session skips the transcript. Asked at every write,
+/// read and chunk, so a subscriber switched on mid-session (a reloaded filter) gets the
+/// rest of the conversation.
+fn debug() -> bool {
     tracing::enabled!(tracing::Level::DEBUG)
 }
 
-fn content_lines() -> bool {
+/// Lines of message content are trace-level events.
+fn trace() -> bool {
     tracing::enabled!(tracing::Level::TRACE)
 }

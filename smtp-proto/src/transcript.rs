@@ -6,7 +6,8 @@
 //! Which written bytes are secret is not marked on the wire, so the rule is: everything
 //! written from an `AUTH` command until [`Event::Authenticated`] (or the end of the
 //! session, which is what a failed AUTH causes) is secret, and so is the initial response
-//! on the AUTH line itself (RFC 4954 §4).
+//! on the AUTH line itself (RFC 4954 §4). A log that starts mid-exchange has not seen
+//! the AUTH command: the client says that AUTH is under way.
 
 use alloc::vec::Vec;
 use core::fmt;
@@ -80,20 +81,31 @@ fn starts_with_word(line: &[u8], word: &[u8]) -> bool {
     line.len() > word.len() && line[..word.len()].eq_ignore_ascii_case(word)
 }
 
-/// The state behind the redaction: whether AUTH is under way, whether content follows
-/// DATA, and the start of a server line whose end has not arrived yet.
+/// The state behind the redaction: whether AUTH is under way, and the start of a server
+/// line whose end has not arrived yet.
+///
+/// A session may log only part of a conversation (a subscriber switched on or off
+/// mid-session), so what the transcript did not see comes from the client: whether AUTH
+/// is under way (`in_auth` of [`sent`](Self::sent)), and how content is framed (`bdat` of
+/// [`content`](Self::content)). Bytes read unlogged go to
+/// [`received_unlogged`](Self::received_unlogged), which costs nothing per byte.
 #[derive(Debug, Default)]
 pub struct Transcript {
+    /// Set by an AUTH line or by the client's word, until [`Event::Authenticated`] or
+    /// the end of the session.
     in_auth: bool,
-    /// The last command was DATA: content follows as is. Otherwise content comes in BDAT
-    /// chunks, each written with its command first (RFC 3030 §2).
-    in_data: bool,
     partial: Vec<u8>,
+    /// Bytes read unlogged ended mid-line: the rest of that line is not logged either,
+    /// so that no line is logged from its middle.
+    mid_line: bool,
 }
 
 impl Transcript {
     /// Commands the client wrote (never message content: see [`Transcript::content`]).
-    pub fn sent(&mut self, bytes: &[u8], log: &mut dyn FnMut(Line<'_>)) {
+    /// `in_auth`: the client is in an AUTH exchange, whether or not its AUTH line went
+    /// through this transcript.
+    pub fn sent(&mut self, bytes: &[u8], in_auth: bool, log: &mut dyn FnMut(Line<'_>)) {
+        self.in_auth |= in_auth;
         for line in bytes.split_inclusive(|&b| b == b'\n') {
             if starts_with_word(line, b"AUTH ") {
                 self.in_auth = true;
@@ -105,19 +117,19 @@ impl Transcript {
             } else if self.in_auth {
                 log(Line::Redacted);
             } else {
-                self.in_data = line.eq_ignore_ascii_case(b"DATA\r\n");
                 log(Line::Sent(trim_crlf(line)));
             }
         }
     }
 
-    /// Message content as written (dot-stuffed, or after its BDAT command): the BDAT
-    /// command, each line if `lines` (a pass over the content), then a summary.
-    pub fn content(&self, bytes: &[u8], lines: bool, log: &mut dyn FnMut(Line<'_>)) {
+    /// Message content as written: dot-stuffed after DATA, or if `bdat` a BDAT chunk
+    /// behind its command (RFC 3030 §2). Logs the BDAT command, each line if `lines` (a
+    /// pass over the content), then a summary.
+    pub fn content(&self, bytes: &[u8], bdat: bool, lines: bool, log: &mut dyn FnMut(Line<'_>)) {
         if bytes.is_empty() {
             return;
         }
-        let bytes = self.bdat_command(bytes, log);
+        let bytes = self.bdat_command(bytes, bdat, log);
         if lines {
             for line in bytes.split_inclusive(|&b| b == b'\n') {
                 log(Line::Content(trim_crlf(line)));
@@ -129,10 +141,16 @@ impl Transcript {
         });
     }
 
-    /// The BDAT command in front of content as written, if any (the content itself is
-    /// not looked at); returns the content after it.
-    pub fn bdat_command<'a>(&self, bytes: &'a [u8], log: &mut dyn FnMut(Line<'_>)) -> &'a [u8] {
-        if self.in_data || !starts_with_word(bytes, b"BDAT ") {
+    /// The BDAT command in front of content as written if `bdat` (after DATA, content
+    /// that looks like a command is content; the content itself is not looked at);
+    /// returns the content after it.
+    pub fn bdat_command<'a>(
+        &self,
+        bytes: &'a [u8],
+        bdat: bool,
+        log: &mut dyn FnMut(Line<'_>),
+    ) -> &'a [u8] {
+        if !bdat || !starts_with_word(bytes, b"BDAT ") {
             return bytes;
         }
         let end = memchr::memchr(b'\n', bytes).map_or(bytes.len(), |i| i + 1);
@@ -141,7 +159,15 @@ impl Transcript {
     }
 
     /// Bytes read from the server: one line per complete line.
-    pub fn received(&mut self, bytes: &[u8], log: &mut dyn FnMut(Line<'_>)) {
+    pub fn received(&mut self, mut bytes: &[u8], log: &mut dyn FnMut(Line<'_>)) {
+        if self.mid_line {
+            // The end of a line whose start was not logged.
+            let Some(end) = memchr::memchr(b'\n', bytes) else {
+                return;
+            };
+            bytes = &bytes[end + 1..];
+            self.mid_line = false;
+        }
         for mut piece in bytes.split_inclusive(|&b| b == b'\n') {
             while !piece.is_empty() {
                 let (now, later) =
@@ -152,6 +178,15 @@ impl Transcript {
                     self.flush(log);
                 }
             }
+        }
+    }
+
+    /// Bytes read from the server while nobody logs: a partial line is dropped, and
+    /// whether these end mid-line is all that is kept (one look at the last byte).
+    pub fn received_unlogged(&mut self, bytes: &[u8]) {
+        self.partial.clear();
+        if let Some(&last) = bytes.last() {
+            self.mid_line = last != b'\n';
         }
     }
 
@@ -174,6 +209,12 @@ impl Transcript {
         self.flush(log);
         self.in_auth = false;
     }
+
+    /// The capacity of the partial line's buffer: 0 if no server byte was ever copied.
+    #[cfg(test)]
+    pub(crate) fn copied(&self) -> usize {
+        self.partial.capacity()
+    }
 }
 
 #[cfg(test)]
@@ -194,10 +235,10 @@ mod tests {
     fn auth_payloads_never_appear() {
         let mut t = Transcript::default();
         let log = collect(|log| {
-            t.sent(b"EHLO c\r\nAUTH PLAIN AGFsaWNlAHNlY3JldA==\r\n", log);
-            t.sent(b"czNjcmV0\r\n", log);
+            t.sent(b"EHLO c\r\nAUTH PLAIN AGFsaWNlAHNlY3JldA==\r\n", false, log);
+            t.sent(b"czNjcmV0\r\n", false, log);
             t.event(&Event::Authenticated(Mechanism::new("PLAIN").unwrap()));
-            t.sent(b"NOOP\r\n", log);
+            t.sent(b"NOOP\r\n", false, log);
         });
         assert_eq!(
             log,
@@ -210,20 +251,34 @@ mod tests {
         );
         let log = collect(|log| {
             let mut t = Transcript::default();
-            t.sent(b"auth login\r\nYWxpY2U=\r\n", log);
+            t.sent(b"auth login\r\nYWxpY2U=\r\n", false, log);
             t.closed(log);
-            t.sent(b"QUIT\r\n", log);
+            t.sent(b"QUIT\r\n", false, log);
         });
         assert_eq!(log, vec!["C: AUTH login", "C: <redacted>", "C: QUIT"]);
+    }
+
+    /// A log that starts after the AUTH line learns from the client that AUTH is under
+    /// way, and keeps redacting until AUTH's final reply.
+    #[test]
+    fn a_transcript_that_missed_the_auth_line_redacts_on_the_clients_word() {
+        let mut t = Transcript::default();
+        let log = collect(|log| {
+            t.sent(b"YWxpY2U=\r\n", true, log);
+            t.sent(b"c2VjcmV0\r\n", false, log);
+            t.event(&Event::Authenticated(Mechanism::new("LOGIN").unwrap()));
+            t.sent(b"NOOP\r\n", false, log);
+        });
+        assert_eq!(log, vec!["C: <redacted>", "C: <redacted>", "C: NOOP"]);
     }
 
     #[test]
     fn content_is_summarised_and_bdat_commands_shown() {
         let mut t = Transcript::default();
         let log = collect(|log| {
-            t.content(b"BDAT 9 LAST\r\nsecret\r\nx", false, log);
-            t.sent(b"DATA\r\n", log);
-            t.content(b"BDAT 1\r\n", false, log);
+            t.content(b"BDAT 9 LAST\r\nsecret\r\nx", true, false, log);
+            t.sent(b"DATA\r\n", false, log);
+            t.content(b"BDAT 1\r\n", false, false, log);
         });
         assert_eq!(
             log,
@@ -235,7 +290,7 @@ mod tests {
                 "C: <message data: 1 lines, 8 octets>",
             ]
         );
-        let detail = collect(|log| t.content(b"a\r\n\x1b\r\n", true, log));
+        let detail = collect(|log| t.content(b"a\r\n\x1b\r\n", false, true, log));
         assert_eq!(
             detail,
             vec!["C: a", "C: \\x1b", "C: <message data: 2 lines, 6 octets>"]
@@ -255,5 +310,21 @@ mod tests {
         assert_eq!(log[..2], ["S: 250-a", "S: 250 b\\x1b[2J"]);
         assert_eq!(log[2].len(), 3 + MAX_PARTIAL);
         assert_eq!(log[3].len(), 3 + 10);
+    }
+
+    /// Reads nobody logged leave no copy behind, and the line they ended in is not
+    /// logged from its middle once logging resumes.
+    #[test]
+    fn a_line_read_unlogged_is_not_logged_from_its_middle() {
+        let mut t = Transcript::default();
+        let log = collect(|log| {
+            t.received(b"250-a", log);
+            t.received_unlogged(b"\r\n250-b\r\n25");
+            t.received(b"0-c", log);
+            t.received(b" still c\r\n250 d\r\n", log);
+            t.received_unlogged(b"250 e\r\n");
+            t.received(b"250 f\r\n", log);
+        });
+        assert_eq!(log, vec!["S: 250 d", "S: 250 f"]);
     }
 }

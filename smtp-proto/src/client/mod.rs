@@ -349,6 +349,20 @@ impl Client {
             && self.active.is_empty()
     }
 
+    /// Whether an AUTH exchange is under way (RFC 4954 §4): from the choice of a
+    /// mechanism, before AUTH is written, until its final reply. What the client writes
+    /// meanwhile is secret; a log that starts mid-exchange learns it here, not from the
+    /// AUTH line it never saw.
+    pub(crate) fn in_auth(&self) -> bool {
+        matches!(&self.phase, Phase::Setup(Setup { auth: Some(_), .. }))
+    }
+
+    /// Whether the content [`send_body`](Self::send_body) takes now is framed as BDAT
+    /// chunks, each behind its command (RFC 3030 §2), rather than after DATA.
+    pub(crate) fn body_in_bdat(&self) -> bool {
+        self.active.back().is_some_and(|t| t.bdat)
+    }
+
     /// When the driver must call [`Client::handle_timeout`]: the earliest armed timer
     /// (the greeting, the TLS handshake, the reply being awaited, or the content being
     /// written).

@@ -149,11 +149,19 @@ pub enum Io {
 
 /// Where an adapter's transcript goes: plain functions, so that a session stays `Send`
 /// and `Sync`.
+///
+/// The session asks `lines` at every write, read and chunk of content, so a log may be
+/// switched on or off mid-session; what it missed comes from the client (see
+/// [`Transcript`]), so that an AUTH payload stays redacted whenever logging starts.
 #[derive(Clone, Copy, Debug)]
 #[non_exhaustive]
 pub struct Log {
     /// Logs one line.
     pub line: fn(Line<'_>),
+    /// Whether the conversation is logged now: without it the session skips the
+    /// transcript (a pass over every byte written and read), and asks neither `content`
+    /// nor `content_lines`.
+    pub lines: fn() -> bool,
     /// Whether message content is logged at all: its summary costs a pass over every
     /// chunk (to count lines), which a session skips when nobody reads it.
     pub content: fn() -> bool,
@@ -162,15 +170,17 @@ pub struct Log {
 }
 
 impl Log {
-    /// Lines go to `line`; `content` and `content_lines` say whether message content,
-    /// and its lines, are logged.
+    /// Lines go to `line`; `lines` says whether the conversation is logged now,
+    /// `content` and `content_lines` whether message content, and its lines, are too.
     pub const fn new(
         line: fn(Line<'_>),
+        lines: fn() -> bool,
         content: fn() -> bool,
         content_lines: fn() -> bool,
     ) -> Self {
         Log {
             line,
+            lines,
             content,
             content_lines,
         }
@@ -246,6 +256,11 @@ impl<E: SessionError> Session<E> {
     /// Logs the conversation from now on (see [`crate::transcript`]).
     pub fn set_log(&mut self, log: Log) {
         self.log = Some(log);
+    }
+
+    /// The log, if it takes the conversation now.
+    fn logging(&self) -> Option<Log> {
+        self.log.filter(|log| (log.lines)())
     }
 
     /// The client, for its accessors (capabilities, encryption ...).
@@ -561,9 +576,12 @@ impl<E: SessionError> Session<E> {
             let start = self.out.len();
             let output = self.client.poll_output(&mut self.out);
             self.take_returned();
-            if let Some(log) = self.log.filter(|_| self.out.len() > start) {
-                self.transcript
-                    .sent(&self.out[start..], &mut |l| (log.line)(l));
+            if self.out.len() > start {
+                if let Some(log) = self.logging() {
+                    let in_auth = self.client.in_auth();
+                    self.transcript
+                        .sent(&self.out[start..], in_auth, &mut |l| (log.line)(l));
+                }
             }
             match output {
                 Output::Event(event) => self.on_event(event),
@@ -586,8 +604,9 @@ impl<E: SessionError> Session<E> {
                 Output::Wait { deadline } => return Io::Read { deadline },
                 Output::Closed(error) => {
                     self.closed = true;
-                    if let Some(log) = self.log {
-                        self.transcript.closed(&mut |l| (log.line)(l));
+                    match self.logging() {
+                        Some(log) => self.transcript.closed(&mut |l| (log.line)(l)),
+                        None => self.transcript.closed(&mut |_| {}),
                     }
                     if let Some(e) = error {
                         self.ended = Some(self.cause.take().unwrap_or_else(|| E::from_core(e)));
@@ -626,8 +645,9 @@ impl<E: SessionError> Session<E> {
     /// Bytes read from the server.
     pub fn handle_input(&mut self, now: Instant, bytes: &[u8]) {
         self.now = now;
-        if let Some(log) = self.log {
-            self.transcript.received(bytes, &mut |l| (log.line)(l));
+        match self.logging() {
+            Some(log) => self.transcript.received(bytes, &mut |l| (log.line)(l)),
+            None => self.transcript.received_unlogged(bytes),
         }
         self.client.handle_input(now, bytes);
     }
@@ -667,21 +687,24 @@ impl<E: SessionError> Session<E> {
     pub fn handle_body(&mut self, now: Instant, chunk: &[u8], last: bool) {
         self.now = now;
         let start = self.out.len();
+        let log = self.logging();
+        // Asked of the client, not of the DATA line: the log may have missed it.
+        let bdat = log.is_some() && self.client.body_in_bdat();
         let result = match self.body_txn.take() {
             Some(txn) => self.client.send_body(now, txn, chunk, last, &mut self.out),
             None => Err(UsageError::NotExpectingBody),
         };
-        match (result, self.log) {
+        match (result, log) {
             (Err(e), _) => self.handle_failure(now, E::from_usage(e)),
             (Ok(()), Some(log)) => {
                 let content = &self.out[start..];
                 let line: &mut dyn FnMut(Line<'_>) = &mut |l| (log.line)(l);
                 if (log.content)() {
                     let lines = (log.content_lines)();
-                    self.transcript.content(content, lines, line);
+                    self.transcript.content(content, bdat, lines, line);
                 } else {
                     // The BDAT command is a command: logged without a look at the content.
-                    let _ = self.transcript.bdat_command(content, line);
+                    let _ = self.transcript.bdat_command(content, bdat, line);
                 }
             }
             (Ok(()), None) => {}

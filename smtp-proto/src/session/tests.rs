@@ -103,6 +103,13 @@ impl Wire {
         }
     }
 
+    /// Runs to the next read and feeds it the next flight: a test acts between reads.
+    fn read_one(&mut self, s: &mut Session<TestError>) {
+        self.run(s, true);
+        self.reads += 1;
+        s.handle_input(NOW, self.server.pop_front().expect("a flight"));
+    }
+
     /// What was written since the last call.
     fn take_written(&mut self) -> String {
         String::from_utf8(core::mem::take(&mut self.written)).unwrap()
@@ -112,6 +119,14 @@ impl Wire {
 fn config() -> Config {
     let mut c = Config::new(EhloName::new("client.example").unwrap());
     c.tls = TlsMode::StartTls(TlsPolicy::Disabled);
+    c
+}
+
+/// Alice's password, on cleartext (a test server on loopback).
+fn auth_config() -> Config {
+    let mut c = config();
+    c.credentials = Some(crate::Credentials::password("alice", "secret").unwrap());
+    c.allow_plaintext_auth = true;
     c
 }
 
@@ -420,10 +435,7 @@ fn a_timeout_ends_the_session_with_its_stage() {
 fn the_log_sees_both_sides_and_never_the_auth_payload() {
     use core::sync::atomic::{AtomicUsize, Ordering};
     static LINES: AtomicUsize = AtomicUsize::new(0);
-    let mut c = config();
-    c.credentials = Some(crate::Credentials::password("alice", "secret").unwrap());
-    c.allow_plaintext_auth = true;
-    let mut s: Session<TestError> = Session::new(c, NOW);
+    let mut s: Session<TestError> = Session::new(auth_config(), NOW);
     s.set_log(Log {
         line: |l| {
             let l = l.to_string();
@@ -431,6 +443,7 @@ fn the_log_sees_both_sides_and_never_the_auth_payload() {
             assert!(!l.contains("AGFsaWNl"), "{l}");
             LINES.fetch_add(1, Ordering::Relaxed);
         },
+        lines: || true,
         content: || true,
         content_lines: || true,
     });
@@ -464,11 +477,13 @@ fn content_is_summarised_only_for_a_log_that_takes_it() {
     let logs = [
         Log {
             line: |l| count(0, l),
+            lines: || true,
             content: || true,
             content_lines: || false,
         },
         Log {
             line: |l| count(1, l),
+            lines: || true,
             content: || false,
             content_lines: || false,
         },
@@ -488,6 +503,169 @@ fn content_is_summarised_only_for_a_log_that_takes_it() {
     assert_eq!(SUMMARIES[1].load(Ordering::Relaxed), 0);
     let others = OTHERS.each_ref().map(|o| o.load(Ordering::Relaxed));
     assert!(others[0] > 0 && others[0] == others[1], "{others:?}");
+}
+
+/// A log that takes no lines now costs nothing: its `line` is never called (nor are
+/// `content` and `content_lines` asked), and the transcript copies no byte, through
+/// AUTH, a server line split across reads, BDAT content and the end of the session.
+#[test]
+fn a_log_that_takes_no_lines_is_never_called_and_the_transcript_copies_nothing() {
+    use core::sync::atomic::{AtomicUsize, Ordering};
+    static CALLS: AtomicUsize = AtomicUsize::new(0);
+    fn called() -> bool {
+        CALLS.fetch_add(1, Ordering::Relaxed);
+        true
+    }
+    let mut s: Session<TestError> = Session::new(auth_config(), NOW);
+    s.set_log(Log {
+        line: |_| {
+            called();
+        },
+        lines: || false,
+        content: called,
+        content_lines: called,
+    });
+    let mut w = Wire::new(&[
+        b"220 mx\r\n",
+        b"250-mx\r\n250-PIPELINING\r\n250-CHUNKING\r\n250 AUTH LOGIN\r\n",
+        b"334 VXNlcm5hbWU6\r\n",
+        b"334 UGFzc3dvcmQ6\r\n",
+        b"23",
+        b"5 ok\r\n",
+    ]);
+    w.run(&mut s, false);
+    s.finish_connect().unwrap();
+    w.server
+        .extend([&b"250 ok\r\n250 ok\r\n250 que"[..], b"ued\r\n"]);
+    w.bodies = vec![b"Hi\r\n".to_vec()];
+    s.send(NOW, vec![envelope(&["b@example.org"])]).unwrap();
+    w.run(&mut s, false);
+    assert!(s.finish_send().unwrap()[0].all_delivered());
+    s.quit(NOW).unwrap();
+    w.server.push_back(b"221 bye\r\n");
+    w.run(&mut s, false);
+    s.finish_quit().unwrap();
+    let written = w.take_written();
+    assert!(written.contains("AUTH LOGIN\r\n") && written.contains("BDAT 4 LAST\r\nHi\r\n"));
+    assert_eq!(CALLS.load(Ordering::Relaxed), 0);
+    assert_eq!(s.transcript.copied(), 0);
+}
+
+/// The lines of a log switched on mid-session, as one switched on from the start would
+/// have logged them: not the end of the server line it came in on, and content after
+/// DATA (whose line it missed) as content, though it looks like a BDAT command.
+#[test]
+fn a_log_switched_on_mid_session_logs_what_follows_exactly() {
+    extern crate std;
+    use core::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Mutex;
+    static ON: AtomicBool = AtomicBool::new(false);
+    static LOG: Mutex<Vec<String>> = Mutex::new(Vec::new());
+    let (mut s, mut w) = connected(
+        b"250-mx.example.org\r\n250 PIPELINING\r\n",
+        &[
+            b"250 ok\r\n250 o",
+            b"k\r\n354 go\r\n",
+            b"250 queued\r\n",
+            b"250 ok\r\n",
+        ],
+    );
+    s.set_log(Log {
+        line: |l| LOG.lock().unwrap().push(l.to_string()),
+        lines: || ON.load(Ordering::Relaxed),
+        content: || true,
+        content_lines: || false,
+    });
+    w.bodies = vec![b"BDAT 1\r\n".to_vec()];
+    s.send(NOW, vec![envelope(&["b@example.org"])]).unwrap();
+    w.read_one(&mut s);
+    assert_eq!(
+        w.take_written(),
+        "MAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.org>\r\nDATA\r\n"
+    );
+    ON.store(true, Ordering::Relaxed);
+    w.run(&mut s, false);
+    assert!(s.finish_send().unwrap()[0].all_delivered());
+    s.noop(NOW).unwrap();
+    w.run(&mut s, false);
+    assert_eq!(s.finish_command().unwrap().code().get(), 250);
+    assert_eq!(
+        *LOG.lock().unwrap(),
+        [
+            "S: 354 go",
+            "C: <message data: 2 lines, 11 octets>",
+            "S: 250 queued",
+            "C: NOOP",
+            "S: 250 ok",
+        ]
+    );
+}
+
+/// RFC 4954 §4: a log switched on between the AUTH command and its 235 never saw the
+/// AUTH line, yet the client's responses are redacted (the client says AUTH is under
+/// way), and commands after 235 are logged again, BDAT commands too (RFC 3030 §2).
+#[test]
+fn a_log_switched_on_mid_auth_never_logs_a_response() {
+    extern crate std;
+    use core::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Mutex;
+    static ON: AtomicBool = AtomicBool::new(false);
+    static LOG: Mutex<Vec<String>> = Mutex::new(Vec::new());
+    let mut s: Session<TestError> = Session::new(auth_config(), NOW);
+    s.set_log(Log {
+        line: |l| LOG.lock().unwrap().push(l.to_string()),
+        lines: || ON.load(Ordering::Relaxed),
+        content: || true,
+        content_lines: || true,
+    });
+    let mut w = Wire::new(&[
+        b"220 mx\r\n",
+        b"250-mx\r\n250-CHUNKING\r\n250 AUTH LOGIN\r\n",
+        b"334 VXNlcm5hbWU6\r\n",
+        b"334 UGFzc3dvcmQ6\r\n",
+        b"235 ok\r\n",
+        b"250 ok\r\n",
+        b"250 ok\r\n",
+        b"250 ok\r\n",
+        b"250 queued\r\n",
+    ]);
+    w.read_one(&mut s);
+    w.read_one(&mut s);
+    w.run(&mut s, true);
+    assert_eq!(w.take_written(), "EHLO client.example\r\nAUTH LOGIN\r\n");
+    ON.store(true, Ordering::Relaxed);
+    w.run(&mut s, false);
+    s.finish_connect().unwrap();
+    assert_eq!(s.client().auth_mechanism().unwrap().as_str(), "LOGIN");
+    // LOGIN's responses: the user name and the password, in base64.
+    assert_eq!(w.take_written(), "YWxpY2U=\r\nc2VjcmV0\r\n");
+    s.noop(NOW).unwrap();
+    w.run(&mut s, false);
+    assert_eq!(s.finish_command().unwrap().code().get(), 250);
+    w.bodies = vec![b"Hi\r\n".to_vec()];
+    s.send(NOW, vec![envelope(&["b@example.org"])]).unwrap();
+    w.run(&mut s, false);
+    assert!(s.finish_send().unwrap()[0].all_delivered());
+    assert_eq!(
+        *LOG.lock().unwrap(),
+        [
+            "S: 334 VXNlcm5hbWU6",
+            "C: <redacted>",
+            "S: 334 UGFzc3dvcmQ6",
+            "C: <redacted>",
+            "S: 235 ok",
+            "C: NOOP",
+            "S: 250 ok",
+            "C: MAIL FROM:<a@example.com>",
+            "S: 250 ok",
+            "C: RCPT TO:<b@example.org>",
+            "S: 250 ok",
+            "C: BDAT 4 LAST",
+            "C: Hi",
+            "C: <message data: 1 lines, 4 octets>",
+            "S: 250 queued",
+        ]
+    );
 }
 
 #[test]
