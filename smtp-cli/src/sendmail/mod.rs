@@ -94,6 +94,11 @@ pub(crate) fn into_args(args: &mut Args, sm: &SendmailArgs) {
     args.to.extend(sm.recipients.iter().cloned());
 }
 
+/// `addr` as sendmail mode sends it: a bare name (`root`) at this host.
+pub(crate) fn qualified(addr: &str) -> String {
+    qualify::address(addr, &crate::message::local_host())
+}
+
 /// The message on standard input, as sendmail reads it.
 pub(crate) fn read_stdin(sm: &SendmailArgs) -> Result<Vec<u8>, Failure> {
     input::read(&mut std::io::stdin().lock(), sm.ignore_dots)
