@@ -43,6 +43,9 @@ fn plan(entry: &Entry, flush: &Args) -> Result<Plan, Failure> {
     let env = &entry.header.envelope;
     // The sender first: the account's `from` does not apply (nor is it checked).
     args.from = Some(env.from.clone());
+    // Working the spool, whose messages go through a relay: the account's `mx = true`
+    // (set since) does not apply, its `server` does (`config::apply`).
+    args.flush_queue = true;
     if let Some(path) = args.config.clone() {
         let file = config::load(&path)?;
         let chosen = file.choose(args.account.as_deref(), Some(&env.from))?;
