@@ -610,6 +610,25 @@ mod tests {
         }
     }
 
+    /// A bad value is the file's error naming the key, when the key fills an option;
+    /// a flag given instead leaves it unused and unchecked.
+    #[test]
+    fn a_bad_value_is_a_config_error_unless_a_flag_overrides_it() {
+        let c = config("[accounts.w]\ntimeout = 0\nehlo = \"a b\"")
+            .choose(Some("w"), None)
+            .unwrap();
+        let mut args = Args::try_parse_from(["smtp-send", "--ehlo", "x.example"]).unwrap();
+        let e = apply(&mut args, &c, false).unwrap_err();
+        assert!(
+            matches!(&e, Failure::Config(t) if t == "test.toml: account \"w\": timeout 0: expected a positive number of seconds"),
+            "{e:?}"
+        );
+        let mut args =
+            Args::try_parse_from(["smtp-send", "--ehlo", "x.example", "--timeout", "5"]).unwrap();
+        apply(&mut args, &c, false).unwrap();
+        assert_eq!(args.timeout, Some(5.0));
+    }
+
     #[test]
     fn the_proxy_key_fills_an_unset_proxy_flag() {
         let chosen = config("[defaults]\nproxy = \"socks5h://p:1080\"")

@@ -3,7 +3,8 @@
 //! command line is sendmail's ([`args`]), the message comes on standard input
 //! ([`input`]), and the rest (accounts, the session, sysexits statuses) is the normal
 //! mode's. `-bp` (or a link named `mailq`) lists the spool and `-q` runs it, as
-//! `--list-queue` and `--flush-queue`.
+//! `--list-queue` and `--flush-queue`. `--mx` (or the account's `mx = true`) delivers
+//! straight to the recipients' MX hosts, for a host without a relay.
 
 pub(crate) mod args;
 pub(crate) mod input;
