@@ -20,7 +20,9 @@ pub(crate) struct Args {
     /// not `--starttls`/`--insecure`; `--ca-file` adds roots for MTA-STS checks. Exit
     /// 0 when every recipient was delivered, 75 when any was deferred (or its outcome is
     /// unknown), else 69 when any bounced. Domains are delivered side by side, at most 8
-    /// at once. Ignores the account's server, TLS, login and queue.
+    /// at once. Ignores the account's server, TLS, login and queue. Also the account's
+    /// `mx = true` (with `resolver`, `allow_addresses`, `sts_cache`), unless a
+    /// --server is given; in sendmail mode too.
     #[arg(long, conflicts_with_all = [
         "server", "insecure", "tls", "starttls", "lmtp", "proxy", "queue", "flush_queue",
         "list_queue", "serverinfo", "repeat", "concurrency", "sendmail", "auth_user",
@@ -85,8 +87,9 @@ pub(crate) struct Args {
 
     /// The configuration file (TOML) of the accounts; default
     /// `$XDG_CONFIG_HOME/smtp-send/config.toml`, else `/etc/smtp-send.toml`. An error
-    /// in it (unreadable, invalid, no such account, a password readable by others)
-    /// exits 78 (EX_CONFIG); a wrong command line, 64.
+    /// in it (unreadable, invalid, a bad value of the account's, no such account, a
+    /// password readable by others) exits 78 (EX_CONFIG); a wrong command line, 64. A
+    /// key a flag overrides is not checked.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
 

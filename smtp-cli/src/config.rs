@@ -12,7 +12,7 @@ use serde::Deserialize;
 use smtp_io::socks::Proxy;
 
 use crate::args::{Args, StartTls};
-use crate::exit::Failure;
+use crate::exit::{Failure, Invalid};
 
 /// The system-wide file, used when the user has none.
 pub(crate) const SYSTEM_FILE: &str = "/etc/smtp-send.toml";
@@ -83,6 +83,16 @@ pub(crate) struct Account {
     /// `true`: every message with REQUIRETLS, as `--requiretls` (sendmail mode's way to
     /// ask for it).
     pub requiretls: Option<bool>,
+    /// `true`: straight to the recipients' MX hosts, as `--mx` (how sendmail mode, run
+    /// by cron without options, delivers on a host without a relay). Not when the
+    /// command line names a `--server`, or works the spool.
+    pub mx: Option<bool>,
+    /// With `mx`: as `--resolver`.
+    pub resolver: Option<String>,
+    /// With `mx`: as `--allow-addresses` (the command line's replace these).
+    pub allow_addresses: Option<Vec<String>>,
+    /// With `mx`: as `--sts-cache`.
+    pub sts_cache: Option<PathBuf>,
     /// `[defaults]` only: the account used when none is picked.
     pub default: Option<String>,
 }
@@ -111,6 +121,10 @@ impl Account {
             queue,
             queue_lifetime,
             requiretls,
+            mx,
+            resolver,
+            allow_addresses,
+            sts_cache,
             default
         )
     }
@@ -138,6 +152,8 @@ pub(crate) struct Config {
 /// The chosen account, laid over the defaults.
 #[derive(Debug, Default, PartialEq)]
 pub(crate) struct Chosen {
+    /// The file it is in.
+    pub path: PathBuf,
     /// Its name (`None`: the defaults alone).
     pub name: Option<String>,
     /// Its keys.
@@ -231,10 +247,12 @@ impl Config {
         };
         let chosen = match found {
             Some((n, a)) => Chosen {
+                path: self.path.clone(),
                 name: Some(n.clone()),
                 account: a.clone().over(defaults),
             },
             None => Chosen {
+                path: self.path.clone(),
                 name: None,
                 account: defaults.clone(),
             },
@@ -337,15 +355,73 @@ pub(crate) fn password_from_command(command: &str) -> Result<Secret, Failure> {
     Ok(Secret(text))
 }
 
-/// Fills what the command line left unset in `args` from `account`.
-pub(crate) fn apply(args: &mut Args, account: &Account) {
-    let a = account;
-    fill(&mut args.server, &a.server);
-    fill(&mut args.from, &a.from);
-    fill(&mut args.ca_file, &a.ca_file);
-    fill(&mut args.auth_mech, &a.auth);
-    fill(&mut args.ehlo, &a.ehlo);
-    fill(&mut args.timeout, &a.timeout);
+/// Fills what the command line left unset in `args` from the chosen account.
+///
+/// Each key that fills an option is checked here, by the option's own parser, and a
+/// bad value is the file's error (78, naming the file, the account and the key), not
+/// the command line's (64). A key the command line overrides is neither used nor
+/// checked: the command line is what runs (msmtp checks the whole file; here a flag
+/// is the way around an account that is wrong, as it is the way around one that is
+/// right). `sendmail`: the account's `from` is qualified as sendmail mode's
+/// (`root` is `root@` this host).
+pub(crate) fn apply(args: &mut Args, chosen: &Chosen, sendmail: bool) -> Result<(), Failure> {
+    let a = &chosen.account;
+    let bad = |key: &'static str| {
+        move |e: Invalid| {
+            Failure::Config(format!(
+                "{}: {chosen}: {}",
+                chosen.path.display(),
+                e.named(key)
+            ))
+        }
+    };
+    // Straight to the MX hosts unless the command line names a relay or works the
+    // spool; then the account's relay keys do not apply (`crate::mx`).
+    if a.mx == Some(true)
+        && args.server.is_none()
+        && !(args.flush_queue || args.list_queue || args.serverinfo)
+    {
+        args.mx = true;
+    }
+    if args.mx {
+        checked(&mut args.resolver, &a.resolver, |r| {
+            crate::mx::dns_server(r).map_err(bad("resolver"))
+        })?;
+        if args.allow_addresses.is_empty() {
+            for range in a.allow_addresses.iter().flatten() {
+                crate::mx::cidr(range).map_err(bad("allow_addresses"))?;
+            }
+            args.allow_addresses = a.allow_addresses.clone().unwrap_or_default();
+        }
+        fill(&mut args.sts_cache, &a.sts_cache);
+    } else {
+        checked(&mut args.server, &a.server, |s| {
+            crate::parse_server(s).map_err(bad("server"))
+        })?;
+        checked(&mut args.proxy, &a.proxy, |p| {
+            crate::proxy(p).map_err(bad("proxy"))
+        })?;
+    }
+    checked(&mut args.from, &a.from, |f| {
+        let f = if sendmail {
+            crate::sendmail::qualified(f)
+        } else {
+            f.clone()
+        };
+        crate::sender(&f).map_err(bad("from"))
+    })?;
+    checked(&mut args.ca_file, &a.ca_file, |p| {
+        crate::tls::ca_certs(p).map_err(bad("ca_file"))
+    })?;
+    checked(&mut args.auth_mech, &a.auth, |m| {
+        crate::mechanism(m).map_err(bad("auth"))
+    })?;
+    checked(&mut args.ehlo, &a.ehlo, |n| {
+        crate::ehlo_name(n).map_err(bad("ehlo"))
+    })?;
+    checked(&mut args.timeout, &a.timeout, |&t| {
+        crate::positive_seconds(t).map_err(bad("timeout"))
+    })?;
     if args.queue.is_none() {
         args.queue = match &a.queue {
             Some(QueueKey::Dir(dir)) => Some(dir.clone()),
@@ -354,12 +430,15 @@ pub(crate) fn apply(args: &mut Args, account: &Account) {
         };
     }
     if args.queue_lifetime.is_none() {
-        args.queue_lifetime = a.queue_lifetime.as_ref().map(|l| match l {
-            LifetimeKey::Seconds(s) => s.to_string(),
-            LifetimeKey::Text(t) => t.clone(),
-        });
+        args.queue_lifetime = match &a.queue_lifetime {
+            Some(LifetimeKey::Seconds(s)) => Some(s.to_string()),
+            Some(LifetimeKey::Text(t)) => {
+                crate::spool::parse_lifetime(t).map_err(bad("queue_lifetime"))?;
+                Some(t.clone())
+            }
+            None => None,
+        };
     }
-    fill(&mut args.proxy, &a.proxy);
     if a.lmtp == Some(true) {
         args.lmtp = true;
     }
@@ -391,6 +470,20 @@ pub(crate) fn apply(args: &mut Args, account: &Account) {
             fill(&mut args.password_command, &a.password_command);
         }
     }
+    Ok(())
+}
+
+/// [`fill`], once `check` took the key's value.
+fn checked<T: Clone, U>(
+    flag: &mut Option<T>,
+    key: &Option<T>,
+    check: impl FnOnce(&T) -> Result<U, Failure>,
+) -> Result<(), Failure> {
+    if let (None, Some(value)) = (&flag, key) {
+        check(value)?;
+        *flag = Some(value.clone());
+    }
+    Ok(())
 }
 
 fn fill<T: Clone>(flag: &mut Option<T>, key: &Option<T>) {
@@ -466,7 +559,7 @@ mod tests {
             .choose(None, None)
             .unwrap();
         let mut args = <Args as clap::Parser>::try_parse_from(["smtp-send"]).unwrap();
-        apply(&mut args, &c.account);
+        apply(&mut args, &c, false).unwrap();
         assert_eq!(args.queue, Some(PathBuf::from("/var/spool/x")));
         assert_eq!(args.queue_lifetime.as_deref(), Some("2d"));
         let c = config("[defaults]\nqueue = true\nqueue_lifetime = 60")
@@ -475,14 +568,14 @@ mod tests {
         let mut args =
             <Args as clap::Parser>::try_parse_from(["smtp-send", "--queue-lifetime", "1h"])
                 .unwrap();
-        apply(&mut args, &c.account);
+        apply(&mut args, &c, false).unwrap();
         assert_eq!(args.queue, crate::spool::default_dir());
         assert_eq!(args.queue_lifetime.as_deref(), Some("1h"), "the flag wins");
         let c = config("[defaults]\nqueue = false")
             .choose(None, None)
             .unwrap();
         let mut args = <Args as clap::Parser>::try_parse_from(["smtp-send"]).unwrap();
-        apply(&mut args, &c.account);
+        apply(&mut args, &c, false).unwrap();
         assert_eq!(args.queue, None);
         assert!(toml::from_str::<File>("[defaults]\nqueue = 3").is_err());
     }
@@ -496,7 +589,7 @@ mod tests {
             .choose(None, None)
             .unwrap();
         let mut args = Args::try_parse_from(["smtp-send"]).unwrap();
-        apply(&mut args, &c.account);
+        apply(&mut args, &c, false).unwrap();
         assert!(args.requiretls);
         for weaker in ["tls = \"none\"", "starttls = \"opportunistic\""] {
             let text = format!("[defaults]\n{weaker}\n[accounts.a]\nrequiretls = true");
@@ -517,16 +610,35 @@ mod tests {
         }
     }
 
+    /// A bad value is the file's error naming the key, when the key fills an option;
+    /// a flag given instead leaves it unused and unchecked.
+    #[test]
+    fn a_bad_value_is_a_config_error_unless_a_flag_overrides_it() {
+        let c = config("[accounts.w]\ntimeout = 0\nehlo = \"a b\"")
+            .choose(Some("w"), None)
+            .unwrap();
+        let mut args = Args::try_parse_from(["smtp-send", "--ehlo", "x.example"]).unwrap();
+        let e = apply(&mut args, &c, false).unwrap_err();
+        assert!(
+            matches!(&e, Failure::Config(t) if t == "test.toml: account \"w\": timeout 0: expected a positive number of seconds"),
+            "{e:?}"
+        );
+        let mut args =
+            Args::try_parse_from(["smtp-send", "--ehlo", "x.example", "--timeout", "5"]).unwrap();
+        apply(&mut args, &c, false).unwrap();
+        assert_eq!(args.timeout, Some(5.0));
+    }
+
     #[test]
     fn the_proxy_key_fills_an_unset_proxy_flag() {
         let chosen = config("[defaults]\nproxy = \"socks5h://p:1080\"")
             .choose(None, None)
             .unwrap();
         let mut args = Args::try_parse_from(["smtp-send"]).unwrap();
-        apply(&mut args, &chosen.account);
+        apply(&mut args, &chosen, false).unwrap();
         assert_eq!(args.proxy.as_deref(), Some("socks5h://p:1080"));
         let mut args = Args::try_parse_from(["smtp-send", "--proxy", "socks5://q:1"]).unwrap();
-        apply(&mut args, &chosen.account);
+        apply(&mut args, &chosen, false).unwrap();
         assert_eq!(args.proxy.as_deref(), Some("socks5://q:1"), "the flag wins");
     }
 

@@ -96,6 +96,35 @@ impl fmt::Display for Failure {
     }
 }
 
+/// A value that does not parse, as an option's and an account key's parser both say
+/// it: what is wrong with the value, never where it came from. A flag's error names the
+/// flag (exit 64, [`Invalid::flag`]); the account's names the file and the key (78,
+/// `config::apply`).
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Invalid(String);
+
+impl Invalid {
+    /// `shown` (the value as printed) is wrong because `why`.
+    pub(crate) fn of(shown: impl fmt::Display, why: impl fmt::Display) -> Invalid {
+        Invalid(format!(" {shown}: {why}"))
+    }
+
+    /// Wrong because `why`, the value not shown (it may hold a password).
+    pub(crate) fn withheld(why: impl fmt::Display) -> Invalid {
+        Invalid(format!(": {why}"))
+    }
+
+    /// The message, after `name` (an option or a key).
+    pub(crate) fn named(&self, name: &str) -> String {
+        format!("{name}{}", self.0)
+    }
+
+    /// The usage error (64) of the command line's `flag`.
+    pub(crate) fn flag(self, flag: &str) -> Failure {
+        Failure::Usage(self.named(flag))
+    }
+}
+
 fn reply_status(reply: &Reply) -> ExitStatus {
     if reply.is_permanent() {
         ExitStatus::Unavailable

@@ -31,7 +31,7 @@ use smtp_proto::command::{EhloName, EnvId, ForwardPath, Mechanism, Notify, Ret, 
 use smtp_proto::{Config, Credentials, Timeouts, TlsMode, TlsPolicy};
 
 use args::{Args, StartTls};
-use exit::{ExitStatus, Failure};
+use exit::{ExitStatus, Failure, Invalid};
 use sendmail::args::SendmailArgs;
 use session::{Dsn, Outcome, Plan, Progress, Server};
 
@@ -73,6 +73,8 @@ fn run(mut args: Args, sm: Option<&SendmailArgs>) -> ExitStatus {
         return finish(&args, &Outcome::default(), Some(f));
     }
     let mut given = spool::Settings::given(&args);
+    // A relay's option of the command line, beside the account's `mx = true`.
+    let relay_option = (!args.mx).then(|| mx::relay_option(&args)).flatten();
     let message = match setup(&mut args, sm) {
         Ok(m) => m,
         Err(f) if args.mx => return mx::failed(&args, f),
@@ -85,6 +87,12 @@ fn run(mut args: Args, sm: Option<&SendmailArgs>) -> ExitStatus {
             "--requiretls with {option}: REQUIRETLS needs verified TLS (RFC 8689 §4.1)"
         ));
         return finish(&args, &Outcome::default(), Some(f));
+    }
+    if let Some(option) = relay_option.filter(|_| args.mx) {
+        let f = Failure::Usage(format!(
+            "{option}: the account has mx = true (name a relay with --server)"
+        ));
+        return mx::failed(&args, f);
     }
     if args.mx {
         return mx::run(&args, message);
@@ -176,7 +184,7 @@ fn setup(args: &mut Args, sm: Option<&SendmailArgs>) -> Result<Option<Vec<u8>>, 
             .clone()
             .or_else(|| message.as_deref().and_then(sendmail::header_sender));
         let chosen = file.choose(args.account.as_deref(), sender.as_deref())?;
-        config::apply(args, &chosen.account);
+        config::apply(args, &chosen, sm.is_some())?;
         // What is in effect, for the spool to read again at each attempt.
         args.config = Some(std::path::absolute(&path).unwrap_or(path));
         args.account = chosen.name;
@@ -230,9 +238,10 @@ fn finish_then(
     status
 }
 
-/// `--server`: `unix:PATH` or `/PATH`, `[v6]:port`, `host:port`, `host`, or a bare IPv6.
-fn parse_server(s: &str) -> Result<Server, Failure> {
-    let bad = |why: &str| Failure::Usage(format!("--server {s:?}: {why}"));
+/// `--server` and the `server` key: `unix:PATH` or `/PATH`, `[v6]:port`, `host:port`,
+/// `host`, or a bare IPv6.
+pub(crate) fn parse_server(s: &str) -> Result<Server, Invalid> {
+    let bad = |why: &str| Invalid::of(format!("{s:?}"), why);
     if let Some(path) = s.strip_prefix("unix:") {
         return Ok(Server::Unix(PathBuf::from(path)));
     }
@@ -263,14 +272,38 @@ fn parse_server(s: &str) -> Result<Server, Failure> {
     })
 }
 
+/// `option`'s seconds, if given.
 fn seconds(option: &str, v: Option<f64>) -> Result<Option<Duration>, Failure> {
-    v.map(|s| {
-        Duration::try_from_secs_f64(s)
-            .ok()
-            .filter(|d| !d.is_zero())
-            .ok_or_else(|| Failure::Usage(format!("{option}: expected a positive number")))
-    })
-    .transpose()
+    v.map(|s| positive_seconds(s).map_err(|e| e.flag(option)))
+        .transpose()
+}
+
+/// `--timeout` and the `timeout` key (also `--connect-timeout`): seconds, more than 0.
+pub(crate) fn positive_seconds(s: f64) -> Result<Duration, Invalid> {
+    Duration::try_from_secs_f64(s)
+        .ok()
+        .filter(|d| !d.is_zero())
+        .ok_or_else(|| Invalid::of(s, "expected a positive number of seconds"))
+}
+
+/// `--ehlo` and the `ehlo` key: the name sent with EHLO/LHLO.
+pub(crate) fn ehlo_name(n: &str) -> Result<EhloName, Invalid> {
+    EhloName::new(n).map_err(|e| Invalid::of(format!("{n:?}"), e))
+}
+
+/// `--auth-mech` and the `auth` key: a SASL mechanism's name.
+pub(crate) fn mechanism(m: &str) -> Result<Mechanism, Invalid> {
+    Mechanism::new(m).map_err(|e| Invalid::of(format!("{m:?}"), e))
+}
+
+/// `--proxy` and the `proxy` key; the URL is not shown (it may hold a password).
+pub(crate) fn proxy(url: &str) -> Result<smtp_io::socks::Proxy, Invalid> {
+    url.parse().map_err(Invalid::withheld)
+}
+
+/// `--from` and the `from` key: the envelope sender.
+pub(crate) fn sender(from: &str) -> Result<ReversePath, Invalid> {
+    ReversePath::new(from).map_err(|e| Invalid::of(format!("{from:?}"), e))
 }
 
 fn env_secret(var: &str) -> Result<String, Failure> {
@@ -365,14 +398,12 @@ fn dsn(args: &Args) -> Result<Dsn, Failure> {
 /// Everything from the command line, checked, before any connection. `message` is
 /// sendmail mode's (else the options say where it is).
 pub(crate) fn plan(args: &Args, message: Option<Vec<u8>>) -> Result<Plan, Failure> {
-    let server = parse_server(needed(&args.server, "--server", "server")?)?;
+    let server = parse_server(needed(&args.server, "--server", "server")?)
+        .map_err(|e| e.flag("--server"))?;
     let proxy = args
         .proxy
         .as_deref()
-        .map(|url| {
-            url.parse()
-                .map_err(|e| Failure::Usage(format!("--proxy: {e}")))
-        })
+        .map(|url| proxy(url).map_err(|e| e.flag("--proxy")))
         .transpose()?;
     if let (Some(_), Server::Unix(path)) = (&proxy, &server) {
         return Err(Failure::Usage(format!(
@@ -392,8 +423,7 @@ pub(crate) fn plan(args: &Args, message: Option<Vec<u8>>) -> Result<Plan, Failur
             args.to.clone(),
         )
     };
-    let from =
-        ReversePath::new(&from).map_err(|e| Failure::Data(format!("--from {from:?}: {e}")))?;
+    let from = sender(&from).map_err(|e| Failure::Data(e.named("--from")))?;
     let to = to
         .iter()
         .map(|a| ForwardPath::new(a).map_err(|e| Failure::Data(format!("--to {a:?}: {e}"))))
@@ -401,12 +431,12 @@ pub(crate) fn plan(args: &Args, message: Option<Vec<u8>>) -> Result<Plan, Failur
     let ehlo = args
         .ehlo
         .as_deref()
-        .map(|n| EhloName::new(n).map_err(|e| Failure::Usage(format!("--ehlo {n:?}: {e}"))))
+        .map(|n| ehlo_name(n).map_err(|e| e.flag("--ehlo")))
         .transpose()?;
     let auth_mech = args
         .auth_mech
         .as_deref()
-        .map(|m| Mechanism::new(m).map_err(|e| Failure::Usage(format!("--auth-mech {m:?}: {e}"))))
+        .map(|m| mechanism(m).map_err(|e| e.flag("--auth-mech")))
         .transpose()?;
     if args.insecure {
         say("warning: --insecure: the server's certificate is not verified");

@@ -11,7 +11,7 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::CertificateDer;
 use rustls::{ClientConfig, RootCertStore};
 
-use crate::exit::Failure;
+use crate::exit::{Failure, Invalid};
 
 fn provider() -> Arc<CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
@@ -40,7 +40,7 @@ pub(crate) fn verifier(
 ) -> Result<Option<Arc<dyn ServerCertVerifier>>, Failure> {
     if let Some(path) = ca_file {
         let mut roots = RootCertStore::empty();
-        for cert in ca_certs(path)? {
+        for cert in ca_certs(path).map_err(|e| e.flag("--ca-file"))? {
             roots
                 .add(cert)
                 .map_err(|e| Failure::Usage(format!("--ca-file {}: {e}", path.display())))?;
@@ -58,9 +58,10 @@ fn webpki(roots: RootCertStore) -> Result<Arc<dyn ServerCertVerifier>, Failure> 
         .map_err(|e| Failure::Usage(format!("TLS configuration: {e}")))
 }
 
-/// The certificates of the PEM file at `path` (`--ca-file`): at least one.
-pub(crate) fn ca_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, Failure> {
-    let bad = |e: String| Failure::Usage(format!("--ca-file {}: {e}", path.display()));
+/// The certificates of the PEM file at `path` (`--ca-file`, the `ca_file` key): at
+/// least one.
+pub(crate) fn ca_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, Invalid> {
+    let bad = |e: String| Invalid::of(path.display(), e);
     let certs = CertificateDer::pem_file_iter(path)
         .map_err(|e| bad(e.to_string()))?
         .collect::<Result<Vec<_>, _>>()

@@ -347,3 +347,215 @@ fn configuration_errors_are_78_command_line_errors_64() {
     run(cmd).expect(64);
     assert!(sink.messages().is_empty());
 }
+
+/// The command line of either mode, to b@example.net.
+const NORMAL: [&str; 4] = ["--to", "b@example.net", "--body", "x"];
+const SENDMAIL: [&str; 3] = ["--sendmail", "-i", "b@example.net"];
+
+/// Account `bad` with `key = value` (a bad one), beside good ones: in either mode the
+/// run exits 78 (EX_CONFIG) naming the file, the account, the key and (unless it is
+/// withheld) the value, saying `why`, and sends nothing; the flag's name is not in it.
+/// `flag`: the same value given as that option (the first of these arguments, with a
+/// good file) exits with this status (64; 65 for an address), naming the option
+/// instead.
+fn bad_key(key: &str, value: &str, why: &str, flag: Option<(&[&str], i32)>) {
+    let sink = Sink::start().unwrap();
+    let from = if key == "from" {
+        ""
+    } else {
+        "from = \"bad@example.org\"\n"
+    };
+    let extra = format!("[accounts.bad]\n{from}{key} = {value}\n");
+    let config = config_file(&accounts(&sink, &extra));
+    for mode in [&NORMAL[..], &SENDMAIL[..]] {
+        let mut cmd = with_config(&config, &[&["--account", "bad"][..], mode].concat());
+        cmd.write_stdin("Subject: s\n\nx\n");
+        let out = run(cmd).expect(78);
+        let named = format!("{}: account \"bad\": {key}", config.display());
+        assert!(out.stderr.contains(&named), "{named}\n{out}");
+        assert!(out.stderr.contains(why), "{why}\n{out}");
+        assert!(!out.stderr.contains(&format!("--{key}")), "{out}");
+        assert!(!out.stderr.contains("s3cret"), "a password shown\n{out}");
+    }
+    if let Some((args, code)) = flag {
+        let good = config_file(&accounts(&sink, ""));
+        let out = run(with_config(&good, args)).expect(code);
+        assert!(out.stderr.contains(&format!("error: {}", args[0])), "{out}");
+        assert!(out.stderr.contains(why), "{why}\n{out}");
+    }
+    assert!(sink.messages().is_empty());
+}
+
+#[test]
+fn a_bad_queue_lifetime_key_is_78_naming_the_key_the_flag_64() {
+    let why = "\"5x\": the unit is one of s, m, h, d";
+    // The option is read when the spool is worked.
+    let queue = temp_file("none", b"").with_file_name("queue");
+    let queue = queue.to_str().unwrap();
+    let flag = ["--queue-lifetime", "5x", "--flush-queue", "--queue", queue];
+    bad_key("queue_lifetime", "\"5x\"", why, Some((&flag, 64)));
+}
+
+#[test]
+fn a_bad_server_key_is_78_naming_the_key_the_flag_64() {
+    let why = "\"mx.example:99999\": invalid port";
+    bad_key(
+        "server",
+        "\"mx.example:99999\"",
+        why,
+        Some((
+            &[&["--server", "mx.example:99999"][..], &NORMAL].concat(),
+            64,
+        )),
+    );
+}
+
+#[test]
+fn a_bad_timeout_key_is_78_naming_the_key_the_flag_64() {
+    let why = "0: expected a positive number of seconds";
+    let flag = [&["--timeout", "0"][..], &NORMAL].concat();
+    bad_key("timeout", "0", why, Some((&flag, 64)));
+}
+
+#[test]
+fn a_bad_ehlo_key_is_78_naming_the_key_the_flag_64() {
+    bad_key(
+        "ehlo",
+        "\"bad name!\"",
+        "\"bad name!\": ",
+        Some((&[&["--ehlo", "bad name!"][..], &NORMAL].concat(), 64)),
+    );
+}
+
+#[test]
+fn a_bad_auth_key_is_78_naming_the_key_the_flag_64() {
+    // Checked before any password is looked for; `--auth-mech` needs a user.
+    let flag = [
+        "--auth-mech",
+        "NO SUCH",
+        "--auth-user",
+        "me",
+        "--auth-password-env",
+        "PW",
+    ];
+    let flag = [&flag[..], &NORMAL].concat();
+    let value = "\"NO SUCH\"\nuser = \"me\"\npassword_env = \"PW\"";
+    bad_key("auth", value, "\"NO SUCH\": ", Some((&flag, 64)));
+}
+
+#[test]
+fn a_bad_proxy_key_is_78_without_showing_the_url_the_flag_64() {
+    // The URL (and its password) never shown: what is wrong with it is.
+    let url = "http://u:s3cret@p:1";
+    let flag = [&["--proxy", url][..], &NORMAL].concat();
+    bad_key(
+        "proxy",
+        &format!("\"{url}\""),
+        ": invalid proxy URL: the scheme must be socks5",
+        Some((&flag, 64)),
+    );
+}
+
+#[test]
+fn a_bad_from_key_is_78_naming_the_key_the_flag_65() {
+    // An address the flag gives is data (65), as it always was.
+    let flag = [&["--from", "a@@example.org"][..], &NORMAL].concat();
+    bad_key(
+        "from",
+        "\"a@@example.org\"",
+        "\"a@@example.org\": ",
+        Some((&flag, 65)),
+    );
+}
+
+#[test]
+fn a_missing_ca_file_is_78_naming_the_key_the_flag_64() {
+    let missing = temp_file("none", b"").with_file_name("no-such-ca.pem");
+    let path = missing.display().to_string();
+    bad_key(
+        "ca_file",
+        &format!("\"{path}\""),
+        &format!("{path}: "),
+        Some((&[&["--ca-file", &path][..], &NORMAL].concat(), 64)),
+    );
+}
+
+#[test]
+fn a_bad_resolver_key_with_mx_is_78_naming_the_key_the_flag_64() {
+    let flag = [&["--resolver", "resolver.example", "--mx"][..], &NORMAL].concat();
+    bad_key(
+        "resolver",
+        "\"resolver.example\"\nmx = true",
+        "\"resolver.example\": expected ADDR[:PORT]",
+        Some((&flag, 64)),
+    );
+}
+
+#[test]
+fn a_bad_allow_addresses_key_with_mx_is_78_naming_the_key_the_flag_64() {
+    let flag = [&["--allow-addresses", "10.0.0.0/33", "--mx"][..], &NORMAL].concat();
+    bad_key(
+        "allow_addresses",
+        "[\"127.0.0.0/8\", \"10.0.0.0/33\"]\nmx = true",
+        "\"10.0.0.0/33\": ",
+        Some((&flag, 64)),
+    );
+}
+
+/// A key the command line overrides is not used, so not checked: an account with a
+/// bad server, ehlo, timeout, from and queue_lifetime sends through the sink when the
+/// flags give all five (msmtp would refuse the file; here a flag is the way around a
+/// wrong account). The account's `mx = true` yields to `--server` likewise, its bad
+/// resolver unchecked.
+#[test]
+fn keys_the_command_line_overrides_are_not_checked() {
+    let sink = Sink::start().unwrap();
+    let extra = "[accounts.bad]\nfrom = \"a@@example.org\"\nserver = \"mx.example:99999\"\n\
+                 ehlo = \"bad name!\"\ntimeout = 0\nqueue_lifetime = \"5x\"\nmx = true\n\
+                 resolver = \"resolver.example\"\n";
+    let config = config_file(&accounts(&sink, extra));
+    let server = format!("127.0.0.1:{}", sink.port());
+    let flags = [
+        "--account",
+        "bad",
+        "--server",
+        &server,
+        "--from",
+        "cli@example.org",
+        "--ehlo",
+        "cli.example",
+        "--timeout",
+        "30",
+        "--queue-lifetime",
+        "1h",
+    ];
+    run(with_config(&config, &[&flags[..], &NORMAL].concat())).expect(0);
+    assert_eq!(
+        seen(&sink),
+        ("cli.example".into(), "cli@example.org".into())
+    );
+    // Without --server the account's (bad) server is used: 78.
+    let out = run(with_config(
+        &config,
+        &[&flags[..2], &flags[4..], &NORMAL].concat(),
+    ));
+    assert!(
+        out.expect(78).stderr.contains("resolver"),
+        "mx = true applies"
+    );
+}
+
+/// `mx = true` means no relay: a relay's option of the command line beside it (and no
+/// `--server`) is a usage error (64), not silently dropped.
+#[test]
+fn a_relay_option_beside_the_accounts_mx_is_64() {
+    let config = config_file("[defaults]\nfrom = \"a@example.org\"\nmx = true\n");
+    for option in [&["--tls"][..], &["--starttls", "never"], &["--lmtp"]] {
+        let out = run(with_config(&config, &[option, &NORMAL[..]].concat())).expect(64);
+        assert!(
+            out.stderr
+                .contains(&format!("{}: the account has mx = true", option[0])),
+            "{out}"
+        );
+    }
+}

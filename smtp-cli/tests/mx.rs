@@ -659,3 +659,84 @@ fn domains_of_one_run_are_delivered_side_by_side() {
         }
     });
 }
+
+/// How sendmail mode is asked to deliver straight to the MX hosts.
+#[derive(Clone, Copy, Debug)]
+enum SendmailMx {
+    /// `sendmail --mx` with the lab's options, no configuration file.
+    Flag,
+    /// A plain `sendmail -t` whose configuration file says `mx = true` (with the lab's
+    /// resolver, allow-list and CA as keys, and a relay `server` that `mx` overrides:
+    /// closed, it would be 75).
+    Key,
+}
+
+/// `sendmail -t -i --runtime R --json` (a link named `sendmail`) as `how` says, the
+/// message on standard input: its `From:` the sender, its `To:` the recipients.
+fn sendmail_mx(lab: &MxLab, runtime: &str, how: SendmailMx, to: &[&str]) -> (Run, String) {
+    let link = temp_file("placeholder", b"").with_file_name("sendmail");
+    std::os::unix::fs::symlink(assert_cmd::cargo::cargo_bin("smtp-send"), &link).unwrap();
+    let home = link.with_file_name("home");
+    let mut cmd = assert_cmd::Command::new(&link);
+    cmd.env("HOME", &home)
+        .env("XDG_CONFIG_HOME", &home)
+        .args(["-t", "-i", "--runtime", runtime, "--json"])
+        .timeout(Duration::from_secs(120));
+    match how {
+        SendmailMx::Flag => cmd
+            .args(["--mx", "--resolver", lab.var("MX_LAB_RESOLVER")])
+            .args(["--allow-addresses", lab.var("MX_LAB_ALLOW_ADDRESSES")])
+            .args(["--ca-file", lab.var("MX_LAB_CA")])
+            .args(["--ehlo", "client.mx-lab.test"]),
+        SendmailMx::Key => {
+            let config = format!(
+                "[defaults]\nmx = true\nserver = \"127.0.0.1:1\"\nresolver = \"{}\"\n\
+                 allow_addresses = [\"{}\"]\nca_file = \"{}\"\nehlo = \"client.mx-lab.test\"\n",
+                lab.var("MX_LAB_RESOLVER"),
+                lab.var("MX_LAB_ALLOW_ADDRESSES"),
+                lab.var("MX_LAB_CA"),
+            );
+            cmd.arg("-C")
+                .arg(temp_file("config.toml", config.as_bytes()))
+        }
+    };
+    let id = format!(
+        "{}@client.mx-lab.test",
+        unique(&format!("sendmail-{runtime}"))
+    );
+    let text = format!(
+        "From: sender@client.mx-lab.test\nTo: {}\nSubject: cron\nMessage-ID: <{id}>\n\nHello {id}.\n",
+        to.join(", ")
+    );
+    cmd.write_stdin(text);
+    (run(cmd), id)
+}
+
+/// Sendmail mode delivers through `--mx`'s path, by the option or by the account's
+/// `mx = true`, on every runtime, with `--mx`'s exit statuses: a DANE domain
+/// delivered (0) and stored; a null MX bounced and a bogus domain deferred in one run
+/// (75: the deferral wins), nothing stored. `--mx` conflicts with the spool, so a
+/// deferral is not spooled here either: the exit status tells the caller.
+#[test]
+fn sendmail_mode_delivers_to_mx_hosts_by_the_option_or_the_accounts_mx_key() {
+    let lab = MxLab::get();
+    on_every_runtime(|runtime| {
+        for how in [SendmailMx::Flag, SendmailMx::Key] {
+            let to = rcpt("dane-ee.test", runtime);
+            let (out, id) = sendmail_mx(&lab, runtime, how, &[&to]);
+            let out = out.expect(0);
+            assert_delivered(&lab, &out, 0, &to, DANE_EE, &id);
+
+            let null = rcpt("nullmx.dns.test", runtime);
+            let bogus = rcpt("bogus.test", runtime);
+            let (out, _) = sendmail_mx(&lab, runtime, how, &[&null, &bogus]);
+            let out = out.expect(75);
+            assert_eq!(recipient(&out, 0)["outcome"], "bounced", "{how:?}: {out}");
+            assert_eq!(recipient(&out, 0)["code"], 556, "{how:?}: {out}");
+            assert_eq!(recipient(&out, 1)["outcome"], "deferred", "{how:?}: {out}");
+            for to in [&null, &bogus] {
+                assert_not_stored(&lab, to);
+            }
+        }
+    });
+}

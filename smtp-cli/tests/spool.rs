@@ -467,3 +467,17 @@ EOF
         "{e:?}"
     );
 }
+
+/// A spooled message went to a relay: once the account says `mx = true` (and still
+/// names the relay), `--flush-queue` sends it to that relay, not to MX hosts nor
+/// failing for want of a `--server`.
+#[test]
+fn a_spooled_message_goes_to_the_accounts_relay_after_it_says_mx() {
+    let spool = Spool::new();
+    spool.spool(&["b@example.net"], "mx-later@example.org");
+    let sink = Sink::start().unwrap();
+    spool.account(&sink.addr().to_string(), "mx = true\n");
+    spool.flush(&["--ignore-backoff"]).expect(0);
+    assert_eq!(ids(&sink), ["mx-later@example.org"]);
+    assert!(spool.entries().is_empty());
+}

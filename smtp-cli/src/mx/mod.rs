@@ -23,7 +23,7 @@ use smtp_proto::mx::{Cidr, MessageMeta, MxConfig, MxEvent, RcptResult};
 use smtp_proto::{Config, Timeouts};
 
 use crate::args::Args;
-use crate::exit::{ExitStatus, Failure};
+use crate::exit::{ExitStatus, Failure, Invalid};
 use crate::say;
 use crate::session::{envelope_of, Dsn};
 
@@ -67,7 +67,8 @@ const DEFAULT_RESOLVER: &str = "127.0.0.1";
 
 /// `ADDR`, `ADDR:PORT`, `[V6]:PORT` or a bare IPv6 address; port 53 by default. An
 /// address, not a name: names need a resolver first.
-fn dns_server(option: &str, s: &str) -> Result<SocketAddr, Failure> {
+/// Also the `resolver` key's.
+pub(crate) fn dns_server(s: &str) -> Result<SocketAddr, Invalid> {
     if let Ok(addr) = s.parse::<SocketAddr>() {
         return Ok(addr);
     }
@@ -75,14 +76,19 @@ fn dns_server(option: &str, s: &str) -> Result<SocketAddr, Failure> {
     bare.unwrap_or(s)
         .parse::<IpAddr>()
         .map(|ip| SocketAddr::new(ip, 53))
-        .map_err(|_| Failure::Usage(format!("{option} {s:?}: expected ADDR[:PORT]")))
+        .map_err(|_| Invalid::of(format!("{s:?}"), "expected ADDR[:PORT]"))
+}
+
+/// `--allow-addresses` and the `allow_addresses` key: a range in CIDR notation.
+pub(crate) fn cidr(s: &str) -> Result<Cidr, Invalid> {
+    s.parse().map_err(|e| Invalid::of(format!("{s:?}"), e))
 }
 
 /// The EHLO name: `--ehlo` (or the account's), else this host's name when it is one,
 /// else `localhost`. An MX host may judge a client by it (RFC 5321 §4.1.4).
 fn ehlo(args: &Args) -> Result<EhloName, Failure> {
     if let Some(n) = &args.ehlo {
-        return EhloName::new(n).map_err(|e| Failure::Usage(format!("--ehlo {n:?}: {e}")));
+        return crate::ehlo_name(n).map_err(|e| e.flag("--ehlo"));
     }
     let host = crate::message::local_host();
     Ok(EhloName::new(&host)
@@ -127,7 +133,7 @@ fn roots(args: &Args) -> Result<Roots, Failure> {
         roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
     };
     if let Some(path) = &args.ca_file {
-        for cert in crate::tls::ca_certs(path)? {
+        for cert in crate::tls::ca_certs(path).map_err(|e| e.flag("--ca-file"))? {
             store
                 .add(cert)
                 .map_err(|e| Failure::Usage(format!("--ca-file {}: {e}", path.display())))?;
@@ -139,9 +145,11 @@ fn roots(args: &Args) -> Result<Roots, Failure> {
 fn dns(args: &Args) -> Result<Dns, Failure> {
     let Some(ns) = &args.nameserver else {
         let server = args.resolver.as_deref().unwrap_or(DEFAULT_RESOLVER);
-        return Ok(Dns::AdBit(dns_server("--resolver", server)?));
+        return Ok(Dns::AdBit(
+            dns_server(server).map_err(|e| e.flag("--resolver"))?,
+        ));
     };
-    let server = dns_server("--nameserver", ns)?;
+    let server = dns_server(ns).map_err(|e| e.flag("--nameserver"))?;
     let path = args
         .trust_anchor
         .as_deref()
@@ -161,8 +169,7 @@ fn plan(args: &Args, message: Option<Vec<u8>>) -> Result<MxPlan, Failure> {
         return Err(Failure::Usage("--to is needed".into()));
     }
     let from = crate::needed(&args.from, "--from", "from")?;
-    let from =
-        ReversePath::new(from).map_err(|e| Failure::Data(format!("--from {from:?}: {e}")))?;
+    let from = crate::sender(from).map_err(|e| Failure::Data(e.named("--from")))?;
     let to = args
         .to
         .iter()
@@ -171,10 +178,9 @@ fn plan(args: &Args, message: Option<Vec<u8>>) -> Result<MxPlan, Failure> {
     let groups = groups(&to)?;
     let mut config = MxConfig::new(Config::new(ehlo(args)?));
     for cidr in &args.allow_addresses {
-        let range = cidr
-            .parse::<Cidr>()
-            .map_err(|e| Failure::Usage(format!("--allow-addresses {cidr:?}: {e}")))?;
-        config.allow.push(range);
+        config
+            .allow
+            .push(self::cidr(cidr).map_err(|e| e.flag("--allow-addresses"))?);
     }
     if let Some(t) = crate::seconds("--timeout", args.timeout)? {
         config.session.timeouts = Timeouts::all(t);
@@ -277,6 +283,31 @@ pub(crate) fn stray_option(args: &Args) -> Option<&'static str> {
     ]
     .into_iter()
     .find(|(given, _)| *given && !args.mx)
+    .map(|(_, option)| option)
+}
+
+/// The first option of the command line that only a relay takes (those `--mx`
+/// conflicts with), for the account's `mx = true`: the command line asked for a relay.
+pub(crate) fn relay_option(args: &Args) -> Option<&'static str> {
+    [
+        (args.tls, "--tls"),
+        (args.starttls.is_some(), "--starttls"),
+        (args.insecure, "--insecure"),
+        (args.lmtp, "--lmtp"),
+        (args.proxy.is_some(), "--proxy"),
+        (args.queue.is_some(), "--queue"),
+        (args.auth_user.is_some(), "--auth-user"),
+        (args.auth_password_env.is_some(), "--auth-password-env"),
+        (args.auth_password_file.is_some(), "--auth-password-file"),
+        (args.xoauth2_token_env.is_some(), "--xoauth2-token-env"),
+        (args.auth_mech.is_some(), "--auth-mech"),
+        (args.allow_plaintext_auth, "--allow-plaintext-auth"),
+        (args.connect_timeout.is_some(), "--connect-timeout"),
+        (args.repeat > 1, "--repeat"),
+        (args.concurrency > 1, "--concurrency"),
+    ]
+    .into_iter()
+    .find(|(given, _)| *given)
     .map(|(_, option)| option)
 }
 
@@ -435,7 +466,7 @@ mod tests {
 
     #[test]
     fn dns_servers_are_addresses_with_port_53_by_default() {
-        let s = |t: &str| dns_server("--resolver", t).ok();
+        let s = |t: &str| dns_server(t).ok();
         assert_eq!(s("127.0.0.3"), Some("127.0.0.3:53".parse().unwrap()));
         assert_eq!(s("127.0.0.3:5353"), Some("127.0.0.3:5353".parse().unwrap()));
         assert_eq!(s("::1"), Some("[::1]:53".parse().unwrap()));

@@ -3,7 +3,8 @@
 //! command line is sendmail's ([`args`]), the message comes on standard input
 //! ([`input`]), and the rest (accounts, the session, sysexits statuses) is the normal
 //! mode's. `-bp` (or a link named `mailq`) lists the spool and `-q` runs it, as
-//! `--list-queue` and `--flush-queue`.
+//! `--list-queue` and `--flush-queue`. `--mx` (or the account's `mx = true`) delivers
+//! straight to the recipients' MX hosts, for a host without a relay.
 
 pub(crate) mod args;
 pub(crate) mod input;
@@ -92,6 +93,11 @@ pub(crate) fn into_args(args: &mut Args, sm: &SendmailArgs) {
         args.config = sm.config.as_ref().map(Into::into);
     }
     args.to.extend(sm.recipients.iter().cloned());
+}
+
+/// `addr` as sendmail mode sends it: a bare name (`root`) at this host.
+pub(crate) fn qualified(addr: &str) -> String {
+    qualify::address(addr, &crate::message::local_host())
 }
 
 /// The message on standard input, as sendmail reads it.

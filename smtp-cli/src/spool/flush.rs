@@ -41,12 +41,16 @@ fn plan(entry: &Entry, flush: &Args) -> Result<Plan, Failure> {
     entry.header.settings.restore(&mut args);
     args.runtime = flush.runtime;
     let env = &entry.header.envelope;
+    // The sender first: the account's `from` does not apply (nor is it checked).
+    args.from = Some(env.from.clone());
+    // Working the spool, whose messages go through a relay: the account's `mx = true`
+    // (set since) does not apply, its `server` does (`config::apply`).
+    args.flush_queue = true;
     if let Some(path) = args.config.clone() {
         let file = config::load(&path)?;
         let chosen = file.choose(args.account.as_deref(), Some(&env.from))?;
-        config::apply(&mut args, &chosen.account);
+        config::apply(&mut args, &chosen, false)?;
     }
-    args.from = Some(env.from.clone());
     args.to.clone_from(&env.to);
     args.notify.clone_from(&env.notify);
     args.ret.clone_from(&env.ret);

@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::args::Args;
-use crate::exit::{ExitStatus, Failure};
+use crate::exit::{ExitStatus, Failure, Invalid};
 use entry::{Entry, Envelope, Header, State, VERSION};
 use fate::Fate;
 pub(crate) use settings::Settings;
@@ -64,7 +64,7 @@ pub(crate) fn backoff(attempts: u32) -> u64 {
 
 /// `--queue-lifetime` and the `queue_lifetime` key: seconds, or a number with `s`,
 /// `m`, `h` or `d`.
-pub(crate) fn parse_lifetime(s: &str) -> Result<u64, String> {
+pub(crate) fn parse_lifetime(s: &str) -> Result<u64, Invalid> {
     let s = s.trim();
     let (digits, unit) = match s.char_indices().last() {
         Some((i, c)) if c.is_ascii_alphabetic() => (&s[..i], c),
@@ -75,20 +75,30 @@ pub(crate) fn parse_lifetime(s: &str) -> Result<u64, String> {
         'm' => 60,
         'h' => 3600,
         'd' => 86400,
-        _ => return Err(format!("{s:?}: the unit is one of s, m, h, d")),
+        _ => {
+            return Err(Invalid::of(
+                format!("{s:?}"),
+                "the unit is one of s, m, h, d",
+            ))
+        }
     };
     digits
         .parse::<u64>()
         .ok()
         .and_then(|n| n.checked_mul(scale))
-        .ok_or_else(|| format!("{s:?}: expected a number of seconds, or e.g. 5d, 12h, 30m"))
+        .ok_or_else(|| {
+            Invalid::of(
+                format!("{s:?}"),
+                "expected a number of seconds, or e.g. 5d, 12h, 30m",
+            )
+        })
 }
 
 /// The lifetime in effect (the option, else the account's key, else five days).
 pub(crate) fn lifetime(args: &Args) -> Result<u64, Failure> {
     args.queue_lifetime
         .as_deref()
-        .map(|s| parse_lifetime(s).map_err(|e| Failure::Usage(format!("--queue-lifetime {e}"))))
+        .map(|s| parse_lifetime(s).map_err(|e| e.flag("--queue-lifetime")))
         .unwrap_or(Ok(DEFAULT_LIFETIME))
 }
 
