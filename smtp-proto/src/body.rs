@@ -149,21 +149,29 @@ fn normalise<const STUFF: bool>(
             // Near the segment's end the block starts earlier, over pairs already seen,
             // rather than leaving a short tail to the slow path.
             if lim > BLOCK && (i > 0 || c[0] != b'\n') {
-                let from = i.saturating_sub(1).min(lim - BLOCK - 1);
-                if from + BLOCK > i {
-                    if let Ok(block) = <&[u8; BLOCK + 1]>::try_from(&c[from..=from + BLOCK]) {
-                        if clean::<STUFF>(block) {
-                            // A block ending at the last octet of the last segment leaves
-                            // nothing: that octet is no CR (it would be held), so it needs
-                            // no pair of its own, and the segment's NUL search saw it.
-                            i = if from + BLOCK + 1 == len && seg_end == len {
-                                len
-                            } else {
-                                from + BLOCK
-                            };
-                            continue;
-                        }
+                // The latest start a block may have.
+                let last = lim - BLOCK - 1;
+                loop {
+                    let from = i.saturating_sub(1).min(last);
+                    let Ok(block) = <&[u8; BLOCK + 1]>::try_from(&c[from..=from + BLOCK]) else {
+                        break;
+                    };
+                    if from + BLOCK <= i || !clean::<STUFF>(block) {
+                        break;
                     }
+                    i = from + BLOCK;
+                    if from == last {
+                        // A block ending at the last octet of the last segment leaves
+                        // nothing: that octet is no CR (it would be held), so it needs
+                        // no pair of its own, and the segment's NUL search saw it.
+                        if lim == len && seg_end == len {
+                            i = len;
+                        }
+                        break;
+                    }
+                }
+                if i >= seg_end {
+                    continue;
                 }
             }
             if !probed {
