@@ -73,9 +73,9 @@ enum Line {
     Done,
 }
 
-/// Octets checked for NUL and for CR before being framed. Small enough to stay in the
-/// L1/L2 cache between those checks and the framing pass, so a chunk of many megabytes is
-/// read from memory once rather than once per pass.
+/// Octets checked for NUL before being framed. Small enough to stay in the L1/L2 cache
+/// between that check and the framing pass, so a chunk of many megabytes is read from
+/// memory once rather than once per pass.
 const SEGMENT: usize = 16 * 1024;
 
 /// The CRLF normaliser shared by DATA (with dot-stuffing) and text BDAT (without).
@@ -85,9 +85,15 @@ const SEGMENT: usize = 16 * 1024;
 /// gets one more '.' (RFC 5321 §4.5.2). Each rule looks only at an octet and its
 /// neighbours, so the output is the input with a few octets inserted, and runs between
 /// insertions are copied with one `extend_from_slice` each. Finding the insertions is
-/// the cost: text with CRLF line ends skips clean blocks with [`clean`]; a segment without
-/// any CR (LF line ends) jumps from LF to LF with `memchr`; anything else goes from line
-/// end to line end with `memchr2`.
+/// the cost: text with CRLF line ends skips clean blocks with [`clean`], down to the last
+/// octet (the last block of a segment overlaps the one before it rather than leave a
+/// tail); from the first block that is not clean, a segment without any CR (LF line
+/// ends) jumps from LF to LF with `memchr`; anything else goes from line end to line end
+/// with `memchr2`, once per CRLF.
+///
+/// NUL is found by one `memchr` per segment. Folding it into [`clean`] instead (one more
+/// term per pair) was measured and costs more: `memchr` runs with AVX2 where [`clean`]
+/// is compiled for the baseline SSE2.
 ///
 /// On `Err(k)`, `chunk[k]` is a NUL; `out` and `state` are then garbage and the caller
 /// restores them.
@@ -128,51 +134,84 @@ fn normalise<const STUFF: bool>(
     }
     while i < end {
         let seg_end = end.min(i + SEGMENT);
+        // A block may reach one octet past the segment (the next one's first octet, or
+        // the held CR), so that the last block of a segment can end exactly at its end.
+        let lim = len.min(seg_end + 1);
         if let Some(k) = memchr::memchr(0, &c[i..seg_end]) {
             return Err(i + k);
         }
-        if memchr::memchr(b'\r', &c[i.saturating_sub(1)..seg_end]).is_none() {
-            // No CR, not even just before: every LF is bare. One memchr per line.
-            for q in memchr::memchr_iter(b'\n', &c[i..seg_end]).map(|d| i + d) {
-                out.extend_from_slice(&c[run..q]);
-                out.push(b'\r');
-                run = q;
-                // RFC 5321 §4.5.2: a line starting with '.' gets one more '.'.
-                if STUFF && q + 1 < end && c[q + 1] == b'.' {
-                    out.extend_from_slice(&c[run..q + 1]);
-                    out.push(b'.');
-                    run = q + 1;
-                }
-            }
-            i = seg_end;
-            continue;
-        }
+        // Whether this segment was searched for CR yet: only once a block is not clean,
+        // so that clean CRLF text pays for no search.
+        let mut probed = false;
         while i < seg_end {
             // Pairs from (i-1, i) on: the LF at i may be bare. At the start of the chunk a
             // LF is always bare (a CR before it would have been held), so no skip then.
-            if i + BLOCK < seg_end && (i > 0 || c[0] != b'\n') {
-                let from = i.saturating_sub(1);
-                if let Ok(block) = <&[u8; BLOCK + 1]>::try_from(&c[from..from + BLOCK + 1]) {
-                    if clean::<STUFF>(block) {
-                        i = from + BLOCK;
-                        continue;
+            // Near the segment's end the block starts earlier, over pairs already seen,
+            // rather than leaving a short tail to the slow path.
+            if lim > BLOCK && (i > 0 || c[0] != b'\n') {
+                // The latest start a block may have.
+                let last = lim - BLOCK - 1;
+                loop {
+                    let from = i.saturating_sub(1).min(last);
+                    let Ok(block) = <&[u8; BLOCK + 1]>::try_from(&c[from..=from + BLOCK]) else {
+                        break;
+                    };
+                    if from + BLOCK <= i || !clean::<STUFF>(block) {
+                        break;
+                    }
+                    i = from + BLOCK;
+                    if from == last {
+                        // A block ending at the last octet of the last segment leaves
+                        // nothing: that octet is no CR (it would be held), so it needs
+                        // no pair of its own, and the segment's NUL search saw it.
+                        if lim == len && seg_end == len {
+                            i = len;
+                        }
+                        break;
                     }
                 }
+                if i >= seg_end {
+                    continue;
+                }
             }
+            if !probed {
+                probed = true;
+                if memchr::memchr(b'\r', &c[i.saturating_sub(1)..seg_end]).is_none() {
+                    // No CR, not even just before: every LF is bare. One memchr per line.
+                    for q in memchr::memchr_iter(b'\n', &c[i..seg_end]).map(|d| i + d) {
+                        out.extend_from_slice(&c[run..q]);
+                        out.push(b'\r');
+                        run = q;
+                        // RFC 5321 §4.5.2: a line starting with '.' gets one more '.'.
+                        if STUFF && q + 1 < end && c[q + 1] == b'.' {
+                            out.extend_from_slice(&c[run..q + 1]);
+                            out.push(b'.');
+                            run = q + 1;
+                        }
+                    }
+                    i = seg_end;
+                    break;
+                }
+            }
+            // From line end to line end.
             let stop = seg_end.min(i + BLOCK);
             let mut k = i;
-            while let Some(d) = memchr::memchr2(b'\r', b'\n', &c[k..stop]) {
-                let q = k + d;
+            while k < stop {
+                let Some(d) = memchr::memchr2(b'\r', b'\n', &c[k..stop]) else {
+                    break;
+                };
+                let mut q = k + d;
                 if c[q] == b'\n' {
+                    // A CR right before is one a clean block ended with.
                     if q == 0 || c[q - 1] != b'\r' {
                         out.extend_from_slice(&c[run..q]);
                         out.push(b'\r');
                         run = q;
                     }
                 } else if c[q + 1] == b'\n' {
-                    // q < end, so c[q + 1] exists. The LF's own turn comes next.
-                    k = q + 1;
-                    continue;
+                    // q < end, so c[q + 1] exists. The line ends at that LF, whose turn
+                    // is taken here: one search per CRLF.
+                    q += 1;
                 } else {
                     out.extend_from_slice(&c[run..=q]);
                     out.push(b'\n');
@@ -186,7 +225,8 @@ fn normalise<const STUFF: bool>(
                 }
                 k = q + 1;
             }
-            i = stop;
+            // Past `stop` by one if a CRLF straddled it.
+            i = k.max(stop);
         }
     }
     out.extend_from_slice(&c[run..end]);
@@ -697,6 +737,44 @@ mod tests {
                 assert!(out.is_empty());
                 let got = BdatEncoder::new(false).encode(&bad, true, &mut out);
                 assert_eq!(got.map(|_| ()), want, "BDAT {k}");
+            }
+        }
+    }
+
+    /// A NUL next to the edges of the 16 KiB segments and of the blocks, in CRLF text of
+    /// lengths that put the last octet just past a segment or a block: the last block of
+    /// a segment reaches one octet into the next, which it must not take as checked.
+    #[test]
+    fn nul_found_next_to_segment_and_block_edges() {
+        let line = b"the quick brown fox jumps over the lazy dog\r\n";
+        let text: Vec<u8> = line.iter().copied().cycle().take(2 * SEGMENT + 8).collect();
+        for len in [
+            BLOCK,
+            BLOCK + 1,
+            BLOCK + 2,
+            2 * BLOCK + 1,
+            SEGMENT - 1,
+            SEGMENT,
+            SEGMENT + 1,
+            SEGMENT + 2,
+            2 * SEGMENT + 1,
+        ] {
+            let mut spots = vec![0, 1, BLOCK - 1, BLOCK, BLOCK + 1, SEGMENT - 1, SEGMENT];
+            spots.extend([SEGMENT + 1, len - 2, len - 1]);
+            for k in spots.into_iter().filter(|&k| k < len) {
+                let mut bad = text[..len].to_vec();
+                bad[k] = 0;
+                let want = Err(BodyError::Nul { offset: k as u64 });
+                let mut out = Vec::new();
+                assert_eq!(
+                    DataEncoder::new().encode(&bad, &mut out),
+                    want,
+                    "DATA {len} {k}"
+                );
+                assert!(out.is_empty());
+                let got = BdatEncoder::new(false).encode(&bad, true, &mut out);
+                assert_eq!(got.map(|_| ()), want, "BDAT {len} {k}");
+                assert!(out.is_empty());
             }
         }
     }

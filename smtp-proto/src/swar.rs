@@ -37,10 +37,11 @@ pub(crate) fn find2(s: &[u8], a: u8, b: u8) -> Option<usize> {
         .map(|i| base + i)
 }
 
-/// Octets examined at once by [`clean`]. Long enough that the check amortises its
-/// setup, short enough that a block with one '.' at a line start costs little to redo
-/// slowly.
-pub(crate) const BLOCK: usize = 128;
+/// Octet pairs examined at once by [`clean`]. Long enough that the check amortises its
+/// setup and the framing loop's bookkeeping (256 took 2 to 4% fewer instructions than 128
+/// for a 2 KiB body; 512 no longer unrolls for DATA and costs more), short enough that a
+/// block with one '.' at a line start costs little to redo slowly.
+pub(crate) const BLOCK: usize = 256;
 
 /// True if no pair of neighbouring octets in `s` needs a change for DATA or text BDAT:
 /// every CR is followed by LF, every LF is preceded by CR and (with `STUFF`, for DATA)

@@ -56,6 +56,53 @@ fn text() -> impl Strategy<Value = Vec<u8>> {
     })
 }
 
+/// Long mail text, up to about two of the encoders' 16 KiB segments: CRLF lines (some
+/// starting with '.'), from a random line on perhaps LF lines, and a few CR, LF, '.' and
+/// NUL put at random places. Most of the encoders' blocks are clean, the odd one not.
+fn long_text_with_specials() -> impl Strategy<Value = Vec<u8>> {
+    let line = (
+        prop_oneof![12 => Just(&b""[..]), 1 => Just(&b"."[..])],
+        proptest::collection::vec(b' '..=b'~', 0..100),
+    );
+    let special = (
+        any::<prop::sample::Index>(),
+        prop_oneof![Just(b'\r'), Just(b'\n'), Just(b'.'), Just(0u8)],
+        any::<bool>(),
+    );
+    (
+        proptest::collection::vec(line, 0..450),
+        proptest::option::of(any::<prop::sample::Index>()),
+        proptest::collection::vec(special, 0..5),
+    )
+        .prop_map(|(lines, lf_from, specials)| {
+            let lf_from = lf_from.map_or(lines.len(), |at| at.index(lines.len() + 1));
+            let mut v = Vec::new();
+            for (n, (start, mid)) in lines.into_iter().enumerate() {
+                v.extend_from_slice(start);
+                v.extend_from_slice(&mid);
+                v.extend_from_slice(if n < lf_from { b"\r\n" } else { b"\n" });
+            }
+            for (at, octet, insert) in specials {
+                let k = at.index(v.len() + 1);
+                if insert || k == v.len() {
+                    v.insert(k, octet);
+                } else {
+                    v[k] = octet;
+                }
+            }
+            v
+        })
+}
+
+/// Chunk lengths for long bodies: small, around a block, and around a segment.
+fn long_cuts() -> impl Strategy<Value = Vec<usize>> {
+    prop_oneof![
+        Just(vec![]),
+        proptest::collection::vec(0usize..600, 1..10),
+        proptest::collection::vec(0usize..20_000, 1..4),
+    ]
+}
+
 fn body() -> impl Strategy<Value = Vec<u8>> {
     prop_oneof![dense(false), text()]
 }
@@ -144,6 +191,37 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+
+    /// Long text with CR, LF, '.' and NUL at random places, cut at random: DATA gives
+    /// exactly the reference wire form and text BDAT exactly the normalised content, or,
+    /// if there is a NUL, both refuse it at the first NUL's offset with the output put
+    /// back (checked by `data_chunked` and `bdat_chunked`).
+    #[test]
+    fn long_text_matches_reference(
+        input in long_text_with_specials(),
+        cuts in long_cuts(),
+        last in any::<bool>(),
+    ) {
+        let nul = first_nul(&input);
+        for c in [&cuts[..], &[][..]] {
+            match (data_chunked(&input, c), nul) {
+                (Ok(wire), None) => prop_assert!(wire == data_wire(&input), "DATA differs"),
+                (Err((err, _)), Some(offset)) => prop_assert_eq!(err, BodyError::Nul { offset }),
+                (got, _) => prop_assert!(false, "DATA {:?}, first NUL {:?}", got.map(|w| w.len()), nul),
+            }
+            match (bdat_chunked(&input, false, c, last), nul) {
+                (Ok(wire), None) => {
+                    check_bdat_wire(&input, false, &wire);
+                }
+                (Err((err, _)), Some(offset)) => prop_assert_eq!(err, BodyError::Nul { offset }),
+                (got, _) => prop_assert!(false, "BDAT {:?}, first NUL {:?}", got.map(|w| w.len()), nul),
+            }
+        }
+    }
+}
+
 /// A long clean body with dots at line starts exactly on and around the encoder's
 /// internal block edges: every offset from 100 to 300 in turn.
 #[test]
@@ -213,6 +291,27 @@ fn long_runs_of_bare_line_ends_in_crlf_text() {
                     &bdat_chunked(&input, false, cuts, false).unwrap(),
                 );
             }
+        }
+    }
+}
+
+/// CRLF text that turns into LF text, shifted over every offset of the encoder's blocks:
+/// where a clean block ends between a CR and its LF and LF text follows, the search for
+/// CR that picks the LF-only path must see that CR.
+#[test]
+fn crlf_text_turning_to_lf_text_at_every_offset() {
+    let crlf = b"0123456789abcdefghijklmnopqrstuvwxyz.-\r\n".repeat(12);
+    let lf = b"0123456789abcdefghijklmnopqrstuvwxyz.-\n".repeat(12);
+    for shift in 0..300 {
+        let input = [vec![b'a'; shift], crlf.clone(), lf.clone()].concat();
+        for cuts in [&[][..], &[shift + 1][..]] {
+            let wire = data_chunked(&input, cuts).unwrap();
+            assert!(wire == data_wire(&input), "DATA, shift {shift}");
+            check_bdat_wire(
+                &input,
+                false,
+                &bdat_chunked(&input, false, cuts, false).unwrap(),
+            );
         }
     }
 }

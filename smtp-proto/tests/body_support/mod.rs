@@ -25,6 +25,26 @@ pub(crate) fn normalise(input: &[u8]) -> Vec<u8> {
     out
 }
 
+/// The whole DATA wire form by the book: the normalised content with a line end added
+/// if the last line lacks one, one more '.' before every line that starts with '.' (RFC
+/// 5321 §4.5.2), then the end-of-data marker.
+pub(crate) fn data_wire(input: &[u8]) -> Vec<u8> {
+    let mut content = normalise(input);
+    if !content.is_empty() && !content.ends_with(b"\r\n") {
+        content.extend_from_slice(b"\r\n");
+    }
+    let mut wire = Vec::new();
+    // Every LF of normalised content ends a line.
+    for line in content.split_inclusive(|&b| b == b'\n') {
+        if line.starts_with(b".") {
+            wire.push(b'.');
+        }
+        wire.extend_from_slice(line);
+    }
+    wire.extend_from_slice(b".\r\n");
+    wire
+}
+
 /// What a receiver recovers from DATA content: lines up to the first line that is
 /// exactly ".", with one leading '.' removed from every other line (RFC 5321 §4.5.2).
 /// Returns the content and the number of octets of `wire` it consumed, marker included.
