@@ -395,11 +395,9 @@ impl Conn {
         true
     }
 
-    /// Idle (ready, nothing in flight) and not trimmed since it last took a message:
-    /// when it is to be ([`Action::Trim`]).
-    fn trim_at(&self, config: &PoolConfig) -> Option<Instant> {
-        let idle = self.state == State::Ready && self.in_flight.is_empty();
-        (idle && !self.trimmed).then(|| self.last_active + config.trim_after)
+    /// Ready with nothing in flight.
+    fn is_idle(&self) -> bool {
+        self.state == State::Ready && self.in_flight.is_empty()
     }
 }
 
@@ -450,6 +448,9 @@ pub struct Pool {
     closing: bool,
     /// The last time handed in: [`Pool::poll_timeout`] names only later instants.
     now: Instant,
+    /// No connection is to be trimmed before this (`None`: none is idle untrimmed,
+    /// as far as known): a bound that spares the scan per message.
+    trim_due: Option<Instant>,
 }
 
 impl Pool {
@@ -473,6 +474,7 @@ impl Pool {
             open_permanent: false,
             closing: false,
             now: Instant::ZERO,
+            trim_due: None,
         }
     }
 
@@ -626,6 +628,7 @@ impl Pool {
             c.opened = now;
             c.last_active = now;
         }
+        self.may_trim(now);
         self.open_failures = 0;
         self.open_permanent = false;
     }
@@ -657,6 +660,7 @@ impl Pool {
             }
             c.last_active = now;
         }
+        self.may_trim(now);
     }
 
     /// The message's report came from the connection; `resend` is [`may_resend`] of
@@ -757,6 +761,7 @@ impl Pool {
         }
         c.taken = c.taken.saturating_sub(1);
         c.last_active = now;
+        self.may_trim(now);
         let Some(m) = self.msgs.get_mut(&msg) else {
             return;
         };
@@ -790,6 +795,7 @@ impl Pool {
             c.last_active = now;
             c.retiring |= dying;
         }
+        self.may_trim(now);
         let Some(m) = self.msgs.get(&msg) else {
             return;
         };
@@ -870,12 +876,14 @@ impl Pool {
             }
             consider(w.not_before);
         }
+        // An idle connection's first deadline: its trim unless done (or its close
+        // comes first), else its close. (One addition per connection: this runs per
+        // message.)
+        let max_idle = self.config.max_idle;
+        let first = self.config.trim_after.min(max_idle);
         for c in &self.conns {
-            if c.state == State::Ready && c.in_flight.is_empty() {
-                consider(c.last_active + self.config.max_idle);
-            }
-            if let Some(t) = c.trim_at(&self.config) {
-                consider(t);
+            if c.is_idle() {
+                consider(c.last_active + if c.trimmed { max_idle } else { first });
             }
         }
         if !self.queue.is_empty() {
@@ -905,13 +913,29 @@ impl Pool {
     /// Connections idle for [`PoolConfig::trim_after`] give their buffers back: after
     /// the messages were dispatched, so that one that just took a message is not.
     fn trim(&mut self, now: Instant) {
+        // This runs per message: the scan only once one may be due. A connection that
+        // falls idle later than the bound's was set is due later than it, so the bound
+        // holds while set; it is set afresh here, or when a connection falls idle
+        // without it.
+        if self.trim_due.is_none_or(|t| now < t) {
+            return;
+        }
+        let trim_after = self.config.trim_after;
+        let mut next: Option<Instant> = None;
         for c in &mut self.conns {
-            if c.trim_at(&self.config).is_some_and(|t| t <= now) {
+            if !c.is_idle() || c.trimmed {
+                continue;
+            }
+            let at = c.last_active + trim_after;
+            if at <= now {
                 c.trimmed = true;
                 c.in_flight = VecDeque::new();
                 self.actions.push_back(Action::Trim(c.id));
+            } else if next.is_none_or(|n| at < n) {
+                next = Some(at);
             }
         }
+        self.trim_due = next;
     }
 
     /// Messages that waited too long end: never sent ([`End::TimedOut`]), or sent and
@@ -1048,6 +1072,14 @@ impl Pool {
                 end,
                 attempts: m.attempts,
             });
+        }
+    }
+
+    /// A connection was active at `now` and may fall idle: it is due for a trim no
+    /// sooner than `trim_after` later (see [`trim`](Self::trim)).
+    fn may_trim(&mut self, now: Instant) {
+        if self.trim_due.is_none() {
+            self.trim_due = Some(now + self.config.trim_after);
         }
     }
 

@@ -1092,3 +1092,47 @@ fn a_message_id_hashes_as_one_u64_its_number() {
         assert_eq!((h.0, h.1), (alloc::vec![id.get()], 0));
     }
 }
+
+#[test]
+fn connections_idle_since_different_moments_are_each_trimmed_at_theirs() {
+    // `fill` 0, `spread_after` zero: the second message goes to a second connection.
+    let mut p = Pool::new(PoolConfig {
+        fill: 0,
+        spread_after: Duration::ZERO,
+        trim_after: Duration::from_millis(100),
+        ..config(2)
+    });
+    let a = p.submit(T0).unwrap();
+    assert_eq!(drain(&mut p, T0), [Action::Open(ConnId(0))]);
+    p.handle_opened(T0, ConnId(0));
+    let _ = drain(&mut p, T0);
+    p.handle_opened(T0, ConnId(1));
+    let b = p.submit(T0).unwrap();
+    assert_eq!(
+        drain(&mut p, T0),
+        [Action::Send {
+            conn: ConnId(1),
+            msg: b
+        }]
+    );
+    p.handle_report(at(10), ConnId(0), a, false, 0);
+    let _ = drain(&mut p, at(10));
+    p.handle_report(at(50), ConnId(1), b, false, 0);
+    let _ = drain(&mut p, at(50));
+    assert_eq!(p.poll_timeout(), Some(at(110)));
+    assert_eq!(drain(&mut p, at(110)), [Action::Trim(ConnId(0))]);
+    assert_eq!(p.poll_timeout(), Some(at(150)));
+    assert_eq!(drain(&mut p, at(149)), []);
+    assert_eq!(drain(&mut p, at(150)), [Action::Trim(ConnId(1))]);
+    // Used again after both were trimmed: trimmed again at its own moment.
+    let c = p.submit(at(200)).unwrap();
+    let sent = drain(&mut p, at(200));
+    let [Action::Send { conn, msg }] = sent[..] else {
+        panic!("{sent:?}");
+    };
+    assert_eq!(msg, c);
+    p.handle_report(at(220), conn, c, false, 0);
+    let _ = drain(&mut p, at(220));
+    assert_eq!(drain(&mut p, at(319)), []);
+    assert_eq!(drain(&mut p, at(320)), [Action::Trim(conn)]);
+}
