@@ -430,19 +430,25 @@ fn a_connection_idle_past_max_idle_is_closed_and_one_past_max_messages_retires()
     assert_eq!(drain(&mut q, idle), [Action::Close(ConnId(0))]);
 }
 
-/// One connection, open at T0, that answered one message at 10 ms.
-fn answered_one(trim_after: Duration) -> Pool {
-    let mut p = Pool::new(PoolConfig {
-        trim_after,
-        ..config(1)
-    });
+/// A pool of `config` whose one connection, open at T0, answered a message at `when`.
+fn answered_at(config: PoolConfig, when: Instant) -> Pool {
+    let mut p = Pool::new(config);
     let m = p.submit(T0).unwrap();
     let _ = drain(&mut p, T0);
     p.handle_opened(T0, ConnId(0));
     let _ = drain(&mut p, T0);
-    p.handle_report(at(10), ConnId(0), m, false, 0);
-    let _ = drain(&mut p, at(10));
+    p.handle_report(when, ConnId(0), m, false, 0);
+    let _ = drain(&mut p, when);
     p
+}
+
+/// One connection, open at T0, that answered one message at 10 ms.
+fn answered_one(trim_after: Duration) -> Pool {
+    let config = PoolConfig {
+        trim_after,
+        ..config(1)
+    };
+    answered_at(config, at(10))
 }
 
 #[test]
@@ -505,32 +511,22 @@ fn the_room_for_messages_in_flight_stays_between_bursts_until_the_trim() {
 #[test]
 fn a_connection_being_checked_or_closed_is_not_trimmed() {
     // Checked: the check comes first (check_after below trim_after).
-    let mut p = Pool::new(PoolConfig {
+    let checked = PoolConfig {
         check_after: Duration::from_millis(50),
         trim_after: Duration::from_millis(100),
         ..config(1)
-    });
-    let a = p.submit(T0).unwrap();
-    let _ = drain(&mut p, T0);
-    p.handle_opened(T0, ConnId(0));
-    let _ = drain(&mut p, T0);
-    p.handle_report(T0, ConnId(0), a, false, 0);
-    let _ = drain(&mut p, T0);
+    };
+    let mut p = answered_at(checked, T0);
     let _b = p.submit(at(60)).unwrap();
     assert_eq!(drain(&mut p, at(60)), [Action::Check(ConnId(0))]);
     assert_eq!(drain(&mut p, at(200)), [], "being checked");
     // Closed: max_idle comes before trim_after.
-    let mut q = Pool::new(PoolConfig {
+    let closed = PoolConfig {
         max_idle: Duration::from_millis(50),
         trim_after: Duration::from_millis(50),
         ..config(1)
-    });
-    let m = q.submit(T0).unwrap();
-    let _ = drain(&mut q, T0);
-    q.handle_opened(T0, ConnId(0));
-    let _ = drain(&mut q, T0);
-    q.handle_report(T0, ConnId(0), m, false, 0);
-    let _ = drain(&mut q, T0);
+    };
+    let mut q = answered_at(closed, T0);
     assert_eq!(drain(&mut q, at(50)), [Action::Close(ConnId(0))]);
 }
 
