@@ -140,3 +140,32 @@ fn an_idle_connection_gives_its_buffers_back_after_trim_after_and_stays_open() {
     });
     assert_eq!(sink.connections().len(), 1, "one connection throughout");
 }
+
+/// Before its trim a connection's stream stays open while idle, and it still reads the
+/// server: a close while idle is noticed (the connection leaves the pool), and the next
+/// message opens another.
+#[test]
+fn a_server_closing_an_idle_connection_before_its_trim_is_noticed() {
+    let sink = smtp_sink::Sink::builder()
+        .idle_timeout(Duration::from_millis(300))
+        .start()
+        .unwrap();
+    let mut config = PoolConfig::default();
+    config.trim_after = Duration::from_secs(60);
+    block_on(async {
+        let pool = Pool::new(to(sink.port()), config);
+        let sent = aw!(pool.send(envelope(), b"x\r\n".as_slice()));
+        assert!(sent.is_ok(), "{sent:?}");
+        settle!(pool, gone);
+        assert!(gone(&pool.status()), "{:?}", pool.status());
+        assert_eq!(trims(&pool), 0, "not trimmed: its stream was open");
+        let sent = aw!(pool.send(envelope(), b"x\r\n".as_slice()));
+        assert_eq!(
+            sent.map(|r| r.attempts).ok(),
+            Some(1),
+            "on a new connection"
+        );
+        aw!(pool.close());
+    });
+    assert_eq!(sink.connections().len(), 2);
+}
