@@ -364,9 +364,10 @@ impl Drop for Shared {
 }
 
 /// One connection: open it, stream what the pool hands it, answer checks, close.
-/// While idle the task holds its `Connection` and a small wait
-/// ([`Connection::idle`]); the stream's future, far larger, is boxed for as long as
-/// the connection is busy.
+/// The stream stays open between bursts of messages (its queues keep their room)
+/// until the pool says to trim ([`Cmd::Trim`], after `PoolConfig::trim_after` idle);
+/// then the task holds its `Connection` and a small wait ([`Connection::idle`]). The
+/// stream's future, far larger, is boxed for as long as the stream is open.
 async fn connection(
     shared: Weak<Shared>,
     id: ConnId,
