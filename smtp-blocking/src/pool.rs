@@ -92,6 +92,8 @@ enum Cmd {
     Send(Box<Item>),
     Check,
     Close,
+    /// End the stream, giving its buffers back ([`Order::Trim`]).
+    Trim,
 }
 
 /// Tells a connection's task or thread; `Err` if it is gone (a message it was handed
@@ -117,6 +119,9 @@ struct State {
     /// The deadline the timer thread sleeps until (`None`: none), so that it is woken
     /// only for an earlier one.
     timer_at: Option<Instant>,
+    /// How many times a connection ended its stream on the pool's trim (tests look).
+    #[cfg(test)]
+    trimmed: usize,
     /// The connection threads, for `close` to wait for their QUIT.
     threads: Vec<JoinHandle<()>>,
     /// Every clone of the pool is gone: the timer thread ends.
@@ -184,6 +189,7 @@ impl Shared {
             }
             Order::Check(conn) => tell(conns.get(&conn), Cmd::Check),
             Order::Close(conn) => tell(conns.remove(&conn).as_ref(), Cmd::Close),
+            Order::Trim(conn) => tell(conns.get(&conn), Cmd::Trim),
         };
         let changed = msgs.pump(core, now, order, |reply, result| {
             let _ = reply.send(result);
@@ -213,6 +219,8 @@ impl Pool {
                 msgs: Messages::default(),
                 conns: IdMap::default(),
                 timer_at: None,
+                #[cfg(test)]
+                trimmed: 0,
                 threads: Vec::new(),
                 gone: false,
             }),
@@ -520,6 +528,14 @@ fn connection(
                 });
                 if !alive {
                     return;
+                }
+            }
+            (Ok(()), Some(Cmd::Trim)) => {
+                // Trimmed (the stream's buffers given back): the next stream starts
+                // with nothing.
+                #[cfg(test)]
+                {
+                    s.inner.lock().trimmed += 1;
                 }
             }
             (Ok(()), _) => {

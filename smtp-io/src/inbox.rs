@@ -36,6 +36,9 @@ pub enum Cmd {
     Check,
     /// QUIT and close ([`Order::Close`](crate::pool::Order::Close)).
     Close,
+    /// End the stream, giving its buffers back, and wait idle
+    /// ([`Order::Trim`](crate::pool::Order::Trim)).
+    Trim,
 }
 
 #[derive(Default)]

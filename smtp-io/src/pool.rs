@@ -80,6 +80,9 @@ pub enum Order {
     Check(ConnId),
     /// QUIT and close the connection ([`Action::Close`]); the pool forgets it.
     Close(ConnId),
+    /// The idle connection ends its stream, giving its buffers back, and stays open
+    /// ([`Action::Trim`]).
+    Trim(ConnId),
 }
 
 /// A message in the pool: what to send, and whom to tell.
@@ -165,7 +168,7 @@ impl<R> Messages<R> {
     ) -> bool {
         let mut changed = false;
         while let Some(action) = core.poll_action(now) {
-            changed |= !matches!(action, Action::Open(_) | Action::Check(_));
+            changed |= !matches!(action, Action::Open(_) | Action::Check(_) | Action::Trim(_));
             match action {
                 Action::Open(conn) => {
                     if let Err((e, _)) = order(Order::Open(conn)) {
@@ -200,6 +203,9 @@ impl<R> Messages<R> {
                 }
                 Action::Close(conn) => {
                     let _ = order(Order::Close(conn));
+                }
+                Action::Trim(conn) => {
+                    let _ = order(Order::Trim(conn));
                 }
                 Action::Done { msg, end, attempts } => {
                     // Its attempts' reports merged, if some recipients were tried again.
@@ -387,6 +393,7 @@ mod tests {
                     Order::Send { conn, .. } => ("send", conn),
                     Order::Check(c) => ("check", c),
                     Order::Close(c) => ("close", c),
+                    Order::Trim(c) => ("trim", c),
                 });
                 Ok(())
             },

@@ -92,6 +92,7 @@ fn config() -> impl Strategy<Value = PoolConfig> {
                 pool_config.max_age = Duration::from_secs(20);
                 pool_config.max_messages = max_messages;
                 pool_config.check_after = Duration::from_secs(2);
+                pool_config.trim_after = Duration::from_secs(1);
                 pool_config.max_queued = queued;
                 pool_config.max_wait = Duration::from_secs(15);
                 pool_config.max_attempts = attempts;
@@ -146,6 +147,8 @@ struct World {
     /// The envelope of each message's next attempt, while no attempt has it.
     envelopes: BTreeMap<MessageId, Envelope>,
     sends: BTreeMap<MessageId, u32>,
+    /// Connections told to give their buffers back since they last took a message.
+    trimmed: BTreeSet<ConnId>,
 }
 
 /// A message's recipients: 1 to 3 of them.
@@ -230,6 +233,7 @@ impl World {
                     prop_assert!(q.is_some(), "sent on {conn:?}, which is not open");
                     let q = q.unwrap();
                     q.msgs.push_back((msg, rcpts, env));
+                    self.trimmed.remove(&conn);
                     prop_assert!(q.msgs.len() <= config.max_in_flight);
                     let n = self.sends.entry(msg).or_default();
                     *n += 1;
@@ -238,6 +242,14 @@ impl World {
                 Action::Check(c) => {
                     prop_assert!(self.conns.get(&c).is_some_and(|l| l.msgs.is_empty()));
                     self.checking.push_back(c);
+                }
+                Action::Trim(c) => {
+                    prop_assert!(
+                        self.conns.get(&c).is_some_and(|l| l.msgs.is_empty()),
+                        "trimmed {c:?}, not open or with messages on it"
+                    );
+                    prop_assert!(!self.checking.contains(&c), "trimmed {c:?} while checked");
+                    prop_assert!(self.trimmed.insert(c), "{c:?} trimmed twice while idle");
                 }
                 Action::Close(c) => {
                     let q = self.conns.remove(&c);

@@ -281,28 +281,26 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Connection<S> {
         let on_reports = |reports: std::vec::Drain<'_, _>| {
             reports.for_each(|(tag, result, _)| on_report(tag, result));
         };
-        self.stream_withdrawing(max_open, next, on_reports, |_, _| {}, false)
+        self.stream_withdrawing(max_open, next, on_reports, |_, _| {})
             .await
     }
 
     /// [`stream`](Self::stream), with the reports a step's at a time (`on_reports`, see
     /// [`Open::hand_reports`](smtp_io::stream::Open::hand_reports)) and `withdraw` run
     /// before each step: a pool's connection withdraws there the messages whose callers
-    /// gave up. With
-    /// `until_idle` it also returns once nothing is owed and `next` has nothing ready
-    /// (the pool's connection then waits in [`idle`](Self::idle)).
+    /// gave up (and ends the stream when its pool says to trim, then waits in
+    /// [`idle`](Self::idle)).
     pub(crate) async fn stream_withdrawing<T, R: AsyncRead + Unpin>(
         &mut self,
         max_open: usize,
         mut next: impl FnMut(&mut Context<'_>) -> Poll<Option<(Envelope, R, T)>>,
         mut on_reports: impl FnMut(std::vec::Drain<'_, smtp_io::stream::Reported<T>>),
         mut withdraw: impl FnMut(&mut smtp_io::stream::Open<R, T>, &mut Session<Error>),
-        until_idle: bool,
     ) -> Result<(), Error> {
         let now = self.driver.now();
         self.driver.session.stream(now, max_open)?;
         self.driver
-            .stream(&mut next, &mut on_reports, &mut withdraw, until_idle)
+            .stream(&mut next, &mut on_reports, &mut withdraw)
             .await;
         self.driver.session.finish_stream()
     }

@@ -96,3 +96,76 @@ fn connections_whose_session_ended_leave_the_pools_map() {
         aw!(pool.close());
     });
 }
+
+/// How many times a connection ended its stream on the pool's trim.
+fn trims(pool: &Pool) -> usize {
+    pool.shared.lock().trimmed
+}
+
+/// Polls `trims` until it is `n` (at most 5 s).
+fn trimmed(pool: &Pool, n: usize) -> usize {
+    for _ in 0..500 {
+        if trims(pool) >= n {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    trims(pool)
+}
+
+#[test]
+fn an_idle_connection_gives_its_buffers_back_after_trim_after_and_stays_open() {
+    let sink = smtp_sink::Sink::builder().start().unwrap();
+    let mut config = PoolConfig::default();
+    config.trim_after = Duration::from_millis(50);
+    block_on(async {
+        let pool = Pool::new(to(sink.port()), config);
+        let sent = aw!(pool.send(envelope(), b"x\r\n".as_slice()));
+        assert!(sent.is_ok(), "{sent:?}");
+        assert_eq!(
+            trimmed(&pool, 1),
+            1,
+            "trimmed once idle: {:?}",
+            pool.status()
+        );
+        // Once per idle period: not again while it idles.
+        std::thread::sleep(Duration::from_millis(200));
+        assert_eq!(trims(&pool), 1);
+        // Still open, it takes the next message, and is trimmed again after it.
+        let sent = aw!(pool.send(envelope(), b"x\r\n".as_slice()));
+        assert!(sent.is_ok(), "{sent:?}");
+        assert_eq!(pool.status().open, 1, "{:?}", pool.status());
+        assert_eq!(trimmed(&pool, 2), 2, "{:?}", pool.status());
+        aw!(pool.close());
+    });
+    assert_eq!(sink.connections().len(), 1, "one connection throughout");
+}
+
+/// Before its trim a connection's stream stays open while idle, and it still reads the
+/// server: a close while idle is noticed (the connection leaves the pool), and the next
+/// message opens another.
+#[test]
+fn a_server_closing_an_idle_connection_before_its_trim_is_noticed() {
+    let sink = smtp_sink::Sink::builder()
+        .idle_timeout(Duration::from_millis(300))
+        .start()
+        .unwrap();
+    let mut config = PoolConfig::default();
+    config.trim_after = Duration::from_secs(60);
+    block_on(async {
+        let pool = Pool::new(to(sink.port()), config);
+        let sent = aw!(pool.send(envelope(), b"x\r\n".as_slice()));
+        assert!(sent.is_ok(), "{sent:?}");
+        settle!(pool, gone);
+        assert!(gone(&pool.status()), "{:?}", pool.status());
+        assert_eq!(trims(&pool), 0, "not trimmed: its stream was open");
+        let sent = aw!(pool.send(envelope(), b"x\r\n".as_slice()));
+        assert_eq!(
+            sent.map(|r| r.attempts).ok(),
+            Some(1),
+            "on a new connection"
+        );
+        aw!(pool.close());
+    });
+    assert_eq!(sink.connections().len(), 2);
+}

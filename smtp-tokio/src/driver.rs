@@ -225,15 +225,16 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
     /// of the same step (see [`Open::hand_reports`]); a message the session refuses (no
     /// recipients, the session is dead) gets the error instead.
     /// `withdraw` runs before each step, while nothing is being written: it may
-    /// withdraw messages not yet written ([`Open::withdraw`]). With `until_idle` the
-    /// stream also ends once nothing is owed and no message is ready (a pool's
-    /// connection then waits in [`idle`](Self::idle), holding far less than this).
+    /// withdraw messages not yet written ([`Open::withdraw`]). While nothing is owed
+    /// and no message is ready, the stream reads the server (a close or a 421 while
+    /// idle ends it) and holds no read buffer; its queues keep their room for the next
+    /// messages until it ends (a pool's connection ends it when its pool says to trim,
+    /// then waits in [`idle`](Self::idle), holding far less than this).
     pub(crate) async fn stream<T, R: AsyncRead + Unpin>(
         &mut self,
         next: &mut impl FnMut(&mut Context<'_>) -> Poll<Option<(Envelope, R, T)>>,
         on_reports: &mut impl FnMut(std::vec::Drain<'_, Reported<T>>),
         withdraw: &mut impl FnMut(&mut Open<R, T>, &mut Session<Error>),
-        until_idle: bool,
     ) {
         let mut open = Open::default();
         let mut source = true;
@@ -256,11 +257,6 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
                     let won = if idle {
                         match now_or_never(self.race(deadline, next)).await {
                             Some(won) => won,
-                            None if until_idle => {
-                                source = false;
-                                self.session.stream_end();
-                                continue;
-                            }
                             None => {
                                 self.body.release();
                                 self.race(deadline, next).await

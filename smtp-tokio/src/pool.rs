@@ -63,6 +63,9 @@ struct State {
     /// The deadline the timer task sleeps until (`None`: none), so that it is woken
     /// only for an earlier one.
     timer_at: Option<Instant>,
+    /// How many times a connection ended its stream on the pool's trim (tests look).
+    #[cfg(test)]
+    trimmed: usize,
 }
 
 impl Shared {
@@ -113,6 +116,7 @@ impl Shared {
             }
             Order::Check(conn) => tell(conns.get(&conn), Cmd::Check),
             Order::Close(conn) => tell(conns.remove(&conn).as_ref(), Cmd::Close),
+            Order::Trim(conn) => tell(conns.get(&conn), Cmd::Trim),
         };
         let changed = msgs.pump(core, now, order, |reply, result| {
             reply.send(result);
@@ -142,6 +146,8 @@ impl Pool {
                 msgs: Messages::default(),
                 conns: IdMap::default(),
                 timer_at: None,
+                #[cfg(test)]
+                trimmed: 0,
             }),
             builder,
             origin: Clock::now(),
@@ -359,9 +365,10 @@ impl Drop for Shared {
 }
 
 /// One connection: open it, stream what the pool hands it, answer checks, close.
-/// While idle the task holds its `Connection` and a small wait
-/// ([`Connection::idle`]); the stream's future, far larger, is boxed for as long as
-/// the connection is busy.
+/// The stream stays open between bursts of messages (its queues keep their room)
+/// until the pool says to trim ([`Cmd::Trim`], after `PoolConfig::trim_after` idle);
+/// then the task holds its `Connection` and a small wait ([`Connection::idle`]). The
+/// stream's future, far larger, is boxed for as long as the stream is open.
 async fn connection(
     shared: Weak<Shared>,
     id: ConnId,
@@ -376,7 +383,7 @@ async fn connection(
     };
     let cancels = inbox.cancels();
     loop {
-        // Why the stream ended, if not idle or dead: a check, or a close (the pool
+        // Why the stream ended, if not trimmed or dead: a check, or a close (the pool
         // closes the connection, or is gone).
         let mut check = None;
         // Messages withdrawn (their callers gave up before any of them was written)
@@ -399,6 +406,7 @@ async fn connection(
                     body,
                     msg,
                 })) => Poll::Ready(Some((envelope, Body::new(body), msg))),
+                Poll::Ready(Some(Cmd::Trim)) => Poll::Ready(None),
                 Poll::Ready(other) => {
                     check = Some(matches!(other, Some(Cmd::Check)));
                     Poll::Ready(None)
@@ -423,8 +431,7 @@ async fn connection(
             });
         };
         let streamed =
-            Box::pin(conn.stream_withdrawing(max_in_flight, next, on_reports, withdraw, true))
-                .await;
+            Box::pin(conn.stream_withdrawing(max_in_flight, next, on_reports, withdraw)).await;
         let Some(s) = shared.upgrade() else {
             let _ = Box::pin(conn.quit()).await;
             return;
@@ -465,8 +472,13 @@ async fn connection(
                 return;
             }
             (Ok(()), None) => {
-                // Idle: until a message or a command comes, or the server speaks (a
-                // close or a 421, which the next stream's first step takes in).
+                // Trimmed (the stream's buffers given back): idle until a message or a
+                // command comes, or the server speaks (a close or a 421, which the
+                // next stream's first step takes in).
+                #[cfg(test)]
+                {
+                    s.lock().trimmed += 1;
+                }
                 drop(s);
                 conn.idle(|cx| inbox.poll_ready(cx)).await;
             }

@@ -237,6 +237,10 @@ pub struct Client {
     /// The envelopes of transactions that are over, in the order they ended, while
     /// `return_envelopes`; the session takes them.
     pub(crate) returned: VecDeque<(TxnId, Envelope)>,
+    /// The queues keep their room while idle: a session's open stream asks, as a pool's
+    /// connection between bursts of messages does (its pool says when to give the room
+    /// back, ending the stream: [`give_back_room`](Self::give_back_room)).
+    pub(crate) keep_room: bool,
 }
 
 impl core::fmt::Debug for Client {
@@ -294,6 +298,7 @@ impl Client {
             next_txn: 0,
             return_envelopes: false,
             returned: VecDeque::new(),
+            keep_room: false,
         }
     }
 
@@ -620,19 +625,25 @@ impl Client {
             }
             if self.events.is_empty() && !matches!(self.phase, Phase::Closing { .. }) {
                 if self.is_idle() {
-                    // An idle session may sit in a pool for hours: give back the queues'
-                    // buffers beyond what one small message needs, rather than keep their
-                    // high-water mark (nor allocate them again for each message), and
-                    // no copy of the last replies.
-                    self.events.shrink_to(IDLE_EVENTS);
-                    self.pending.shrink_to(IDLE_PENDING);
+                    // No copy of the last replies while idle.
                     self.reader.forget_recent();
+                    if !self.keep_room {
+                        self.give_back_room();
+                    }
                 }
                 return Output::Wait {
                     deadline: self.deadline(),
                 };
             }
         }
+    }
+
+    /// An idle session may sit in a pool for hours: give back the queues' buffers
+    /// beyond what one small message needs, rather than keep their high-water mark
+    /// (nor allocate them again for each message).
+    pub(crate) fn give_back_room(&mut self) {
+        self.events.shrink_to(IDLE_EVENTS);
+        self.pending.shrink_to(IDLE_PENDING);
     }
 
     // ----- internals shared by state.rs and issue.rs -----

@@ -60,6 +60,15 @@
 //!   are answered. A connection that dies is forgotten once the adapter says so
 //!   ([`Pool::handle_closed`]); the next message opens another.
 //!
+//! # Idle connections' buffers
+//!
+//! A connection's stream stays open between bursts of messages (its queues keep their
+//! room, so the next burst allocates nothing) until the connection has been idle for
+//! [`PoolConfig::trim_after`]: then [`Action::Trim`] tells the adapter to end the
+//! stream and give its buffers back, once per idle period, and the pool gives back its
+//! own room for the connection's messages in flight. So a connection in steady use
+//! grows its buffers once, and one that idles holds little.
+//!
 //! # What is sent again
 //!
 //! Only a message that certainly never reached the server ([`may_resend`]): its
@@ -155,6 +164,12 @@ pub struct PoolConfig {
     pub spread_after: Duration,
     /// A connection idle this long is closed.
     pub max_idle: Duration,
+    /// A connection idle this long gives its buffers back ([`Action::Trim`]): before,
+    /// its stream and queues keep their room for the next messages, so that a
+    /// connection busy in bursts (a fast server answers each flight before the next
+    /// is ready) does not allocate them again for each burst. 1 s by default: many
+    /// bursts at any load that keeps a connection, little held by one that idles.
+    pub trim_after: Duration,
     /// A connection this old takes no more messages and is closed once idle.
     pub max_age: Duration,
     /// A connection that took this many messages takes no more and is closed once idle.
@@ -193,6 +208,7 @@ impl Default for PoolConfig {
             fill: 32,
             spread_after: Duration::from_millis(10),
             max_idle: Duration::from_secs(60),
+            trim_after: Duration::from_secs(1),
             max_age: Duration::from_secs(3600),
             max_messages: 10_000,
             check_after: Duration::from_secs(30),
@@ -267,6 +283,10 @@ pub enum Action {
     Check(ConnId),
     /// QUIT and close the connection (it has nothing in flight); nothing to report.
     Close(ConnId),
+    /// The connection, idle for [`PoolConfig::trim_after`], gives its buffers back (an
+    /// adapter ends its open stream, [`Session::finish_stream`](crate::session::Session::finish_stream))
+    /// and stays open; nothing to report. Once per idle period.
+    Trim(ConnId),
     /// The message is over: tell its caller.
     Done {
         /// The message.
@@ -342,6 +362,8 @@ struct Conn {
     taken: u64,
     /// Past its age or message limit: takes nothing more.
     retiring: bool,
+    /// Told to give its buffers back ([`Action::Trim`]) since it last took a message.
+    trimmed: bool,
 }
 
 impl Conn {
@@ -363,17 +385,19 @@ impl Conn {
         self.in_flight.iter().position(|&(m, _)| m == msg)
     }
 
-    /// Takes `msg` out of the messages in flight, if there. Once none is left, room for
-    /// more than a few is given back: an idle connection holds little.
+    /// Takes `msg` out of the messages in flight, if there. (The room stays for the
+    /// next burst until the connection is trimmed.)
     fn take_out(&mut self, msg: MessageId) -> bool {
         let Some(i) = self.holds(msg) else {
             return false;
         };
         self.in_flight.remove(i);
-        if self.in_flight.is_empty() {
-            self.in_flight.shrink_to(8);
-        }
         true
+    }
+
+    /// Ready with nothing in flight.
+    fn is_idle(&self) -> bool {
+        self.state == State::Ready && self.in_flight.is_empty()
     }
 }
 
@@ -424,6 +448,9 @@ pub struct Pool {
     closing: bool,
     /// The last time handed in: [`Pool::poll_timeout`] names only later instants.
     now: Instant,
+    /// No connection is to be trimmed before this (`None`: none is idle untrimmed,
+    /// as far as known): a bound that spares the scan per message.
+    trim_due: Option<Instant>,
 }
 
 impl Pool {
@@ -447,6 +474,7 @@ impl Pool {
             open_permanent: false,
             closing: false,
             now: Instant::ZERO,
+            trim_due: None,
         }
     }
 
@@ -600,6 +628,7 @@ impl Pool {
             c.opened = now;
             c.last_active = now;
         }
+        self.may_trim(now);
         self.open_failures = 0;
         self.open_permanent = false;
     }
@@ -631,6 +660,7 @@ impl Pool {
             }
             c.last_active = now;
         }
+        self.may_trim(now);
     }
 
     /// The message's report came from the connection; `resend` is [`may_resend`] of
@@ -731,6 +761,7 @@ impl Pool {
         }
         c.taken = c.taken.saturating_sub(1);
         c.last_active = now;
+        self.may_trim(now);
         let Some(m) = self.msgs.get_mut(&msg) else {
             return;
         };
@@ -764,6 +795,7 @@ impl Pool {
             c.last_active = now;
             c.retiring |= dying;
         }
+        self.may_trim(now);
         let Some(m) = self.msgs.get(&msg) else {
             return;
         };
@@ -822,7 +854,8 @@ impl Pool {
     }
 
     /// When to call [`poll_action`](Self::poll_action) again at the latest: a message's
-    /// wait limit or backoff, an open's backoff, a connection's idle limit (each after
+    /// wait limit or backoff, an open's backoff, a connection's idle limit or its trim
+    /// ([`PoolConfig::trim_after`]) (each after
     /// the last `now` handed to `poll_action`).
     pub fn poll_timeout(&self) -> Option<Instant> {
         // Called after every lock of an adapter's pool (per message): one pass, in
@@ -843,9 +876,14 @@ impl Pool {
             }
             consider(w.not_before);
         }
+        // An idle connection's first deadline: its trim unless done (or its close
+        // comes first), else its close. (One addition per connection: this runs per
+        // message.)
+        let max_idle = self.config.max_idle;
+        let first = self.config.trim_after.min(max_idle);
         for c in &self.conns {
-            if c.state == State::Ready && c.in_flight.is_empty() {
-                consider(c.last_active + self.config.max_idle);
+            if c.is_idle() {
+                consider(c.last_active + if c.trimmed { max_idle } else { first });
             }
         }
         if !self.queue.is_empty() {
@@ -869,6 +907,35 @@ impl Pool {
             // A connection being closed is over for the pool.
             self.conns.retain(|c| c.state != State::Closing);
         }
+        self.trim(now);
+    }
+
+    /// Connections idle for [`PoolConfig::trim_after`] give their buffers back: after
+    /// the messages were dispatched, so that one that just took a message is not.
+    fn trim(&mut self, now: Instant) {
+        // This runs per message: the scan only once one may be due. A connection that
+        // falls idle later than the bound's was set is due later than it, so the bound
+        // holds while set; it is set afresh here, or when a connection falls idle
+        // without it.
+        if self.trim_due.is_none_or(|t| now < t) {
+            return;
+        }
+        let trim_after = self.config.trim_after;
+        let mut next: Option<Instant> = None;
+        for c in &mut self.conns {
+            if !c.is_idle() || c.trimmed {
+                continue;
+            }
+            let at = c.last_active + trim_after;
+            if at <= now {
+                c.trimmed = true;
+                c.in_flight = VecDeque::new();
+                self.actions.push_back(Action::Trim(c.id));
+            } else if next.is_none_or(|n| at < n) {
+                next = Some(at);
+            }
+        }
+        self.trim_due = next;
     }
 
     /// Messages that waited too long end: never sent ([`End::TimedOut`]), or sent and
@@ -935,6 +1002,7 @@ impl Pool {
             };
             c.in_flight.push_back((w.msg, now));
             c.taken += 1;
+            c.trimmed = false;
             let conn = c.id;
             if let Some(m) = self.msgs.get_mut(&w.msg) {
                 m.attempts += 1;
@@ -981,6 +1049,7 @@ impl Pool {
                 in_flight: VecDeque::new(),
                 taken: 0,
                 retiring: false,
+                trimmed: false,
             });
             self.actions.push_back(Action::Open(id));
         }
@@ -1003,6 +1072,14 @@ impl Pool {
                 end,
                 attempts: m.attempts,
             });
+        }
+    }
+
+    /// A connection was active at `now` and may fall idle: it is due for a trim no
+    /// sooner than `trim_after` later (see [`trim`](Self::trim)).
+    fn may_trim(&mut self, now: Instant) {
+        if self.trim_due.is_none() {
+            self.trim_due = Some(now + self.config.trim_after);
         }
     }
 

@@ -232,6 +232,10 @@ fn below_fill_the_fullest_connection_takes_the_message_and_the_other_falls_idle_
         let actions = drain(&mut p, now);
         assert_eq!(sends_to(&actions, ConnId(0)), 1, "{actions:?}");
     }
+    // Idle, it gives its buffers back first (`trim_after`), then closes.
+    let trim = at(20) + p.config().trim_after;
+    assert_eq!(p.poll_timeout(), Some(trim));
+    assert_eq!(drain(&mut p, trim), [Action::Trim(ConnId(1))]);
     let idle = at(20) + p.config().max_idle;
     assert_eq!(p.poll_timeout(), Some(idle));
     assert_eq!(drain(&mut p, idle), [Action::Close(ConnId(1))]);
@@ -417,9 +421,113 @@ fn a_connection_idle_past_max_idle_is_closed_and_one_past_max_messages_retires()
     let _ = drain(&mut q, T0);
     q.handle_report(at(10), ConnId(0), m, false, 0);
     let _ = drain(&mut q, at(10));
+    // Idle, it gives its buffers back first (`trim_after`), then closes.
+    let trim = at(10) + q.config().trim_after;
+    assert_eq!(q.poll_timeout(), Some(trim));
+    assert_eq!(drain(&mut q, trim), [Action::Trim(ConnId(0))]);
     let idle = at(10) + q.config().max_idle;
     assert_eq!(q.poll_timeout(), Some(idle));
     assert_eq!(drain(&mut q, idle), [Action::Close(ConnId(0))]);
+}
+
+/// A pool of `config` whose one connection, open at T0, answered a message at `when`.
+fn answered_at(config: PoolConfig, when: Instant) -> Pool {
+    let mut p = Pool::new(config);
+    let m = p.submit(T0).unwrap();
+    let _ = drain(&mut p, T0);
+    p.handle_opened(T0, ConnId(0));
+    let _ = drain(&mut p, T0);
+    p.handle_report(when, ConnId(0), m, false, 0);
+    let _ = drain(&mut p, when);
+    p
+}
+
+/// One connection, open at T0, that answered one message at 10 ms.
+fn answered_one(trim_after: Duration) -> Pool {
+    let config = PoolConfig {
+        trim_after,
+        ..config(1)
+    };
+    answered_at(config, at(10))
+}
+
+#[test]
+fn a_connection_idle_for_trim_after_is_trimmed_once_and_again_only_after_it_was_used() {
+    let mut p = answered_one(Duration::from_millis(100));
+    assert_eq!(p.poll_timeout(), Some(at(110)), "the trim is a deadline");
+    assert_eq!(drain(&mut p, at(109)), [], "not before trim_after");
+    assert_eq!(drain(&mut p, at(110)), [Action::Trim(ConnId(0))]);
+    assert_eq!(p.conns[0].in_flight.capacity(), 0, "its room given back");
+    assert_eq!(drain(&mut p, at(500)), [], "once per idle period");
+    assert_eq!(
+        p.poll_timeout(),
+        Some(at(10) + p.config().max_idle),
+        "no trim pending"
+    );
+    // Used again: trimmed again once idle for trim_after after its last report.
+    let m = p.submit(at(600)).unwrap();
+    let _ = drain(&mut p, at(600));
+    assert_eq!(drain(&mut p, at(900)), [], "busy: not trimmed");
+    p.handle_report(at(900), ConnId(0), m, false, 0);
+    let _ = drain(&mut p, at(900));
+    assert_eq!(p.poll_timeout(), Some(at(1000)));
+    assert_eq!(drain(&mut p, at(1000)), [Action::Trim(ConnId(0))]);
+}
+
+#[test]
+fn a_connection_that_takes_a_message_at_its_trim_moment_is_not_trimmed() {
+    let mut p = answered_one(Duration::from_millis(100));
+    let m = p.submit(at(110)).unwrap();
+    assert_eq!(
+        drain(&mut p, at(110)),
+        [Action::Send {
+            conn: ConnId(0),
+            msg: m
+        }]
+    );
+    p.handle_report(at(120), ConnId(0), m, false, 0);
+    let _ = drain(&mut p, at(120));
+    assert_eq!(drain(&mut p, at(219)), [], "idle since its last report");
+    assert_eq!(drain(&mut p, at(220)), [Action::Trim(ConnId(0))]);
+}
+
+#[test]
+fn the_room_for_messages_in_flight_stays_between_bursts_until_the_trim() {
+    let mut p = answered_one(Duration::from_millis(100));
+    let msgs: Vec<_> = (0..20).map(|_| p.submit(at(20)).unwrap()).collect();
+    let _ = drain(&mut p, at(20));
+    for &m in &msgs {
+        p.handle_report(at(30), ConnId(0), m, false, 0);
+    }
+    let _ = drain(&mut p, at(30));
+    assert!(
+        p.conns[0].in_flight.capacity() >= 20,
+        "kept for the next burst"
+    );
+    assert_eq!(drain(&mut p, at(130)), [Action::Trim(ConnId(0))]);
+    assert_eq!(p.conns[0].in_flight.capacity(), 0);
+}
+
+#[test]
+fn a_connection_being_checked_or_closed_is_not_trimmed() {
+    // Checked: the check comes first (check_after below trim_after).
+    let checked = PoolConfig {
+        check_after: Duration::from_millis(50),
+        trim_after: Duration::from_millis(100),
+        ..config(1)
+    };
+    let mut p = answered_at(checked, T0);
+    let _b = p.submit(at(60)).unwrap();
+    assert_eq!(drain(&mut p, at(60)), [Action::Check(ConnId(0))]);
+    assert_eq!(drain(&mut p, at(200)), [], "being checked");
+    // Closed: max_idle comes before trim_after.
+    let closed = PoolConfig {
+        max_idle: Duration::from_millis(50),
+        trim_after: Duration::from_millis(50),
+        ..config(1)
+    };
+    let mut q = answered_at(closed, T0);
+    assert_eq!(drain(&mut q, at(50)), [Action::Close(ConnId(0))]);
 }
 
 #[test]
@@ -979,4 +1087,48 @@ fn a_message_id_hashes_as_one_u64_its_number() {
         core::hash::Hash::hash(&id, &mut h);
         assert_eq!((h.0, h.1), (alloc::vec![id.get()], 0));
     }
+}
+
+#[test]
+fn connections_idle_since_different_moments_are_each_trimmed_at_theirs() {
+    // `fill` 0, `spread_after` zero: the second message goes to a second connection.
+    let mut p = Pool::new(PoolConfig {
+        fill: 0,
+        spread_after: Duration::ZERO,
+        trim_after: Duration::from_millis(100),
+        ..config(2)
+    });
+    let a = p.submit(T0).unwrap();
+    assert_eq!(drain(&mut p, T0), [Action::Open(ConnId(0))]);
+    p.handle_opened(T0, ConnId(0));
+    let _ = drain(&mut p, T0);
+    p.handle_opened(T0, ConnId(1));
+    let b = p.submit(T0).unwrap();
+    assert_eq!(
+        drain(&mut p, T0),
+        [Action::Send {
+            conn: ConnId(1),
+            msg: b
+        }]
+    );
+    p.handle_report(at(10), ConnId(0), a, false, 0);
+    let _ = drain(&mut p, at(10));
+    p.handle_report(at(50), ConnId(1), b, false, 0);
+    let _ = drain(&mut p, at(50));
+    assert_eq!(p.poll_timeout(), Some(at(110)));
+    assert_eq!(drain(&mut p, at(110)), [Action::Trim(ConnId(0))]);
+    assert_eq!(p.poll_timeout(), Some(at(150)));
+    assert_eq!(drain(&mut p, at(149)), []);
+    assert_eq!(drain(&mut p, at(150)), [Action::Trim(ConnId(1))]);
+    // Used again after both were trimmed: trimmed again at its own moment.
+    let c = p.submit(at(200)).unwrap();
+    let sent = drain(&mut p, at(200));
+    let [Action::Send { conn, msg }] = sent[..] else {
+        panic!("{sent:?}");
+    };
+    assert_eq!(msg, c);
+    p.handle_report(at(220), conn, c, false, 0);
+    let _ = drain(&mut p, at(220));
+    assert_eq!(drain(&mut p, at(319)), []);
+    assert_eq!(drain(&mut p, at(320)), [Action::Trim(conn)]);
 }

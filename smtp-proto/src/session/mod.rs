@@ -309,6 +309,8 @@ impl<E: SessionError> Session<E> {
         self.begin()?;
         // The envelopes come back with the reports (`poll_report_and_envelope`).
         self.client.return_envelopes = true;
+        // Between bursts the queues keep their room, until the stream ends.
+        self.client.keep_room = true;
         self.start(now, Op::Stream(Stream::new(max_open)));
         Ok(())
     }
@@ -430,7 +432,9 @@ impl<E: SessionError> Session<E> {
     /// left is dropped.
     pub fn finish_stream(&mut self) -> Result<(), E> {
         self.client.return_envelopes = false;
-        self.client.returned.clear();
+        self.client.returned = Default::default();
+        self.client.keep_room = false;
+        self.client.give_back_room();
         match self.finish() {
             Some(Op::Stream(_)) if self.ended.is_none() && !self.closed => Ok(()),
             _ => Err(self.error()),
