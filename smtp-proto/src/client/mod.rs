@@ -227,20 +227,19 @@ pub struct Client {
     active: VecDeque<Box<Txn>>,
     events: VecDeque<Event>,
     next_txn: u64,
-    /// Whether a transaction that is over gives its envelope back
-    /// ([`returned`](Self::returned)) rather than drop it: a session's open stream asks,
-    /// so that a pool can send a message again without keeping a copy of its envelope.
-    /// Only a transaction that may be sent again gives it: one that failed, or ended
-    /// with some recipient not accepted; not one whose every recipient was accepted
-    /// (moving it back would cost what the copy did).
-    pub(crate) return_envelopes: bool,
+    /// A session's stream is open ([`Session::stream`](crate::session::Session::stream)):
+    /// a transaction that is over gives its envelope back ([`returned`](Self::returned))
+    /// rather than drop it, so that a pool can send a message again without keeping a
+    /// copy of its envelope (only one that may be sent again: one that failed, or ended
+    /// with some recipient not accepted; not one whose every recipient was accepted,
+    /// where moving it back would cost what the copy did); and the queues keep their room
+    /// while idle, as a pool's connection between bursts of messages does (its pool says
+    /// when to give the room back, ending the stream:
+    /// [`give_back_room`](Self::give_back_room)).
+    pub(crate) streaming: bool,
     /// The envelopes of transactions that are over, in the order they ended, while
-    /// `return_envelopes`; the session takes them.
+    /// `streaming`; the session takes them.
     pub(crate) returned: VecDeque<(TxnId, Envelope)>,
-    /// The queues keep their room while idle: a session's open stream asks, as a pool's
-    /// connection between bursts of messages does (its pool says when to give the room
-    /// back, ending the stream: [`give_back_room`](Self::give_back_room)).
-    pub(crate) keep_room: bool,
 }
 
 impl core::fmt::Debug for Client {
@@ -296,9 +295,8 @@ impl Client {
             active: VecDeque::new(),
             events: VecDeque::new(),
             next_txn: 0,
-            return_envelopes: false,
+            streaming: false,
             returned: VecDeque::new(),
-            keep_room: false,
         }
     }
 
@@ -627,7 +625,7 @@ impl Client {
                 if self.is_idle() {
                     // No copy of the last replies while idle.
                     self.reader.forget_recent();
-                    if !self.keep_room {
+                    if !self.streaming {
                         self.give_back_room();
                     }
                 }
@@ -691,10 +689,10 @@ impl Client {
     }
 
     /// The transaction is over (its last event is queued): its envelope goes back
-    /// if the session asked ([`return_envelopes`](Self::return_envelopes)), else it
+    /// while a session's stream is open ([`streaming`](Self::streaming)), else it
     /// is dropped.
     fn txn_over(&mut self, t: Box<Txn>) {
-        if self.return_envelopes {
+        if self.streaming {
             let Txn { id, env, .. } = *t;
             self.returned.push_back((id, env));
         }

@@ -307,10 +307,9 @@ impl<E: SessionError> Session<E> {
     /// (a close is noticed) and for the next message at once.
     pub fn stream(&mut self, now: Instant, max_open: usize) -> Result<(), E> {
         self.begin()?;
-        // The envelopes come back with the reports (`poll_report_and_envelope`).
-        self.client.return_envelopes = true;
-        // Between bursts the queues keep their room, until the stream ends.
-        self.client.keep_room = true;
+        // The envelopes come back with the reports (`poll_report_and_envelope`), and
+        // between bursts the queues keep their room, until the stream ends.
+        self.client.streaming = true;
         self.start(now, Op::Stream(Stream::new(max_open)));
         Ok(())
     }
@@ -431,9 +430,8 @@ impl<E: SessionError> Session<E> {
     /// ended it. Take every report with [`poll_report`](Self::poll_report) first: one
     /// left is dropped.
     pub fn finish_stream(&mut self) -> Result<(), E> {
-        self.client.return_envelopes = false;
+        self.client.streaming = false;
         self.client.returned = Default::default();
-        self.client.keep_room = false;
         self.client.give_back_room();
         match self.finish() {
             Some(Op::Stream(_)) if self.ended.is_none() && !self.closed => Ok(()),
