@@ -144,3 +144,89 @@ fn auth_login_answers_are_redacted() {
         "{log:#?}"
     );
 }
+
+/// [`Capture`] at debug level and up, only while `ON` is set: a subscriber switched on
+/// mid-session, as a reloaded filter is.
+struct Switched(Capture, &'static std::sync::atomic::AtomicBool);
+
+impl Subscriber for Switched {
+    fn enabled(&self, meta: &Metadata<'_>) -> bool {
+        *meta.level() <= tracing::Level::DEBUG && self.1.load(std::sync::atomic::Ordering::SeqCst)
+    }
+    /// Asked at every callsite every time, as a filter that may change.
+    fn register_callsite(&self, _: &'static Metadata<'static>) -> tracing::subscriber::Interest {
+        tracing::subscriber::Interest::sometimes()
+    }
+    fn new_span(&self, a: &Attributes<'_>) -> Id {
+        self.0.new_span(a)
+    }
+    fn record(&self, _: &Id, _: &Record<'_>) {}
+    fn record_follows_from(&self, _: &Id, _: &Id) {}
+    fn event(&self, event: &Event<'_>) {
+        self.0.event(event)
+    }
+    fn enter(&self, _: &Id) {}
+    fn exit(&self, _: &Id) {}
+}
+
+/// Switched on between the AUTH command and its 235: the session never logged the AUTH
+/// line, yet the LOGIN responses are redacted (RFC 4954 §4), and what follows is logged.
+#[test]
+fn a_log_switched_on_mid_auth_logs_the_rest_with_the_responses_redacted() {
+    use std::io::{BufRead, BufReader, Write};
+    use std::sync::atomic::{AtomicBool, Ordering};
+    static ON: AtomicBool = AtomicBool::new(false);
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = std::thread::spawn(move || {
+        let (mut to, _) = listener.accept().unwrap();
+        let mut from = BufReader::new(to.try_clone().unwrap());
+        let mut expect = |line: &str| {
+            let mut got = String::new();
+            from.read_line(&mut got).unwrap();
+            assert_eq!(got, line);
+        };
+        to.write_all(b"220 mx.example\r\n").unwrap();
+        expect("EHLO localhost\r\n");
+        to.write_all(b"250-mx.example\r\n250 AUTH LOGIN\r\n")
+            .unwrap();
+        expect("AUTH LOGIN\r\n");
+        ON.store(true, Ordering::SeqCst);
+        for (challenge, response) in [("VXNlcm5hbWU6", "YWxpY2U="), ("UGFzc3dvcmQ6", "c2VjcmV0")] {
+            to.write_all(format!("334 {challenge}\r\n").as_bytes())
+                .unwrap();
+            expect(&format!("{response}\r\n"));
+        }
+        to.write_all(b"235 2.7.0 ok\r\n").unwrap();
+        expect("NOOP\r\n");
+        to.write_all(b"250 2.0.0 ok\r\n").unwrap();
+    });
+    let capture = Capture::default();
+    tracing::subscriber::with_default(Switched(capture.clone(), &ON), || {
+        block_on(async {
+            let mut b = Builder::new("127.0.0.1")
+                .port(port)
+                .starttls(TlsPolicy::Disabled)
+                .allow_plaintext_auth(true)
+                .credentials(Credentials::password("alice", "secret").unwrap());
+            b.config_mut().auth_preference = vec![Mechanism::new("LOGIN").unwrap()];
+            let mut conn = b.connect().await.expect("connect");
+            conn.noop().await.expect("noop");
+        })
+    });
+    server.join().unwrap();
+    let log = capture.0.lock().unwrap().clone();
+    assert_eq!(
+        log,
+        [
+            "S: 334 VXNlcm5hbWU6",
+            "C: <redacted>",
+            "S: 334 UGFzc3dvcmQ6",
+            "C: <redacted>",
+            "S: 235 2.7.0 ok",
+            "C: NOOP",
+            "S: 250 2.0.0 ok",
+        ],
+        "{log:#?}"
+    );
+}
